@@ -1,0 +1,59 @@
+"""Shared fixtures. Torch threads are capped for every test (set before torch is imported)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("FORENSICS_THREADS", "2")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OMP_NUM_THREADS", os.environ["FORENSICS_THREADS"])
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from forensics.paths import PEER_WEIGHTS_DIR, SHARED_DATA_DIR  # noqa: E402
+
+SKIP_NO_DATA = "../shared/data is absent (face images live beside the project, never in it)"
+SKIP_NO_PEERS = "../shared/peers/mesonet is absent (published Meso-4 weights are not committed)"
+
+
+def pytest_configure(config):
+    try:
+        from forensics.device import configure_threads
+
+        configure_threads()
+    except ImportError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA_DIR / "index.csv").is_file():
+        pytest.skip(SKIP_NO_DATA)
+    return SHARED_DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def peer_weights() -> Path:
+    if not (PEER_WEIGHTS_DIR / "Meso4_DF.h5").is_file():
+        pytest.skip(SKIP_NO_PEERS)
+    return PEER_WEIGHTS_DIR
+
+
+@pytest.fixture(scope="session")
+def real_face_path(shared_data) -> Path:
+    """A camera-original face photo from the shared data (LFW: 250 px, one centred face)."""
+    candidates = sorted((shared_data / "val" / "real" / "lfw").glob("*.jpg"))
+    if not candidates:
+        pytest.skip("no LFW images under ../shared/data/val/real/lfw")
+    return candidates[0]
+
+
+@pytest.fixture(scope="session")
+def large_face_path(shared_data) -> Path:
+    """A larger face photo (ciplab, 600 px) for segmentation and landmark tests."""
+    candidates = sorted((shared_data / "val" / "real" / "ciplab").glob("*.jpg"))
+    if not candidates:
+        pytest.skip("no ciplab images under ../shared/data/val/real/ciplab")
+    return candidates[0]
