@@ -1,0 +1,364 @@
+"""Calibration of a detector's scores into statements an analyst can defend.
+
+Three pieces, all fitted on a labelled validation set and stored in one frozen :class:`Calibration`:
+
+1. **Temperature scaling**: one scalar ``T`` dividing the logits, chosen to minimise the validation negative
+   log-likelihood (scipy, bounded scalar search). It changes confidence, never the ranking.
+2. **An inconclusive band** ``[lo, hi)`` on the calibrated ``p_fake``: ``hi`` is the lowest threshold at which the
+   false-positive rate of camera originals stays under ``target_error`` (on every real source with enough faces, when
+   sources are given); ``lo`` the highest threshold at which the share of manipulated/generated faces called
+   "camera original" stays under ``target_error``. Scores in between are reported as inconclusive.
+3. **A likelihood ratio** for the propositions Hp "the face is manipulated or generated" and Hd "the face is a
+   camera original", from histograms of ``logit(p_fake)`` per class with add-one smoothing, made monotone
+   (pool-adjacent-violators) and capped at what the validation counts can support: ``log10 LR <= log10(n_real)``
+   and ``>= -log10(n_fake)``. The ENFSI verbal scale turns it into words.
+
+The output is never phrased as "the probability that the image is fake": a likelihood ratio says how much more
+probable the detector's score is under one proposition than under the other.
+
+Example:
+    >>> import numpy as np
+    >>> from forensics.calibration import fit_calibration
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.r_[np.zeros(300, int), np.ones(300, int)]
+    >>> logits = np.c_[np.zeros(600), np.r_[rng.normal(-2, 1, 300), rng.normal(2, 1, 300)]]
+    >>> cal = fit_calibration(logits, y, fake_indices=(1,))
+    >>> cal.assess(0.99).verdict
+    'manipulated or generated'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from forensics.errors import ForensicsError
+
+VERDICT_FAKE = "manipulated or generated"
+VERDICT_REAL = "camera original"
+VERDICT_INCONCLUSIVE = "inconclusive"
+PROP_FAKE = "the face is manipulated or generated"
+PROP_REAL = "the face is a camera original"
+SCHEMA = "forensics.calibration/1"
+_EPS = 1e-6
+
+# ENFSI guideline for evaluative reporting (2015): LR bands and their verbal equivalents.
+ENFSI_SCALE: tuple[tuple[float, str], ...] = (
+    (1e4, "very strong support"),
+    (1e3, "strong support"),
+    (1e2, "moderately strong support"),
+    (1e1, "moderate support"),
+    (2.0, "weak support"),
+)
+
+
+def verbal_scale(likelihood_ratio: float) -> tuple[str, str | None]:
+    """(verbal strength, supported proposition) for an LR of Hp (manipulated/generated) vs Hd (camera original).
+
+    ``[2, 10)`` weak, ``[10, 100)`` moderate, ``[100, 1000)`` moderately strong, ``[1000, 10000)`` strong,
+    ``>= 10000`` very strong; the same bands for ``1/LR`` support the camera-original proposition. Between 1/2 and 2
+    the findings support neither proposition.
+
+    >>> verbal_scale(50.0)
+    ('moderate support', 'the face is manipulated or generated')
+    >>> verbal_scale(1.5)
+    ('no meaningful support for either proposition', None)
+    """
+    lr = float(likelihood_ratio)
+    if not lr > 0 or math.isnan(lr):
+        raise ValueError(f"likelihood ratio must be positive, got {likelihood_ratio}")
+    strength, prop = (lr, PROP_FAKE) if lr >= 1 else (1.0 / lr, PROP_REAL)
+    for bound, words in ENFSI_SCALE:
+        if strength >= bound:
+            return words, prop
+    return "no meaningful support for either proposition", None
+
+
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
+    """Mean negative log-likelihood of integer ``labels`` under ``softmax(logits / temperature)``."""
+    z = np.asarray(logits, dtype=np.float64) / float(temperature)
+    z = z - z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(labels)), np.asarray(labels, dtype=int)].mean())
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)) -> float:
+    """Temperature minimising the validation NLL (search on log T, bounded)."""
+    from scipy.optimize import minimize_scalar
+
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels, dtype=int)
+    if logits.ndim != 2 or len(logits) != len(labels) or len(labels) == 0:
+        raise ForensicsError(f"temperature fit needs (N, C) logits and N labels, got {logits.shape} / {labels.shape}")
+    res = minimize_scalar(lambda lt: nll(logits, labels, math.exp(lt)), bounds=tuple(math.log(b) for b in bounds),
+                          method="bounded", options={"xatol": 1e-4})
+    return float(math.exp(res.x))
+
+
+def _isotonic(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted non-decreasing least-squares fit (pool adjacent violators)."""
+    vals: list[float] = []
+    wts: list[float] = []
+    lens: list[int] = []
+    for yi, wi in zip(y.tolist(), w.tolist(), strict=True):
+        vals.append(yi)
+        wts.append(wi)
+        lens.append(1)
+        while len(vals) > 1 and vals[-2] > vals[-1]:
+            w_new = wts[-2] + wts[-1]
+            v_new = (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / w_new if w_new > 0 else (vals[-2] + vals[-1]) / 2
+            n_new = lens[-2] + lens[-1]
+            del vals[-1], wts[-1], lens[-1]
+            vals[-1], wts[-1], lens[-1] = v_new, w_new, n_new
+    return np.repeat(np.array(vals), np.array(lens))
+
+
+@dataclass(frozen=True)
+class LikelihoodRatioModel:
+    """Piecewise-linear log10 LR as a function of ``logit(p_fake)``, monotone non-decreasing and capped."""
+
+    knots: tuple[float, ...]  # bin centres in logit(p_fake)
+    log10_lr: tuple[float, ...]  # value at each knot
+    cap_high: float  # log10(n_real): the largest LR the validation reals can support
+    cap_low: float  # -log10(n_fake)
+    n_real: int
+    n_fake: int
+    bins: int
+
+    def __call__(self, p_fake: float | np.ndarray) -> np.ndarray:
+        x = _logit(p_fake)
+        v = np.interp(x, np.asarray(self.knots), np.asarray(self.log10_lr))
+        return np.clip(v, self.cap_low, self.cap_high)
+
+    @classmethod
+    def fit(cls, p_fake: np.ndarray, is_fake: np.ndarray, *, bins: int = 12) -> LikelihoodRatioModel:
+        """Histogram both classes on shared bins (quantiles of the pooled logits), add-one smoothing, PAV."""
+        x = _logit(p_fake)
+        y = np.asarray(is_fake, dtype=bool)
+        n_fake, n_real = int(y.sum()), int((~y).sum())
+        if n_fake < 2 or n_real < 2:
+            raise ForensicsError(f"a likelihood ratio needs both classes in validation (got {n_real} real, "
+                                 f"{n_fake} fake): calibrate on a labelled folder holding both")
+        edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
+        if len(edges) < 3:
+            edges = np.array([x.min() - 1, np.median(x), x.max() + 1])
+        nb = len(edges) - 1
+        idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, nb - 1)
+        cf = np.bincount(idx[y], minlength=nb).astype(float)
+        cr = np.bincount(idx[~y], minlength=nb).astype(float)
+        pf = (cf + 1) / (n_fake + nb)
+        pr = (cr + 1) / (n_real + nb)
+        raw = np.log10(pf / pr)
+        mono = _isotonic(raw, cf + cr)
+        centres = np.array([np.median(x[idx == b]) if np.any(idx == b) else (edges[b] + edges[b + 1]) / 2
+                            for b in range(nb)])
+        # np.interp needs increasing knots; medians of consecutive quantile bins are, unless ties collapse them
+        centres = np.maximum.accumulate(centres + np.arange(nb) * 1e-9)
+        return cls(knots=tuple(float(c) for c in centres), log10_lr=tuple(float(v) for v in mono),
+                   cap_high=float(math.log10(n_real)), cap_low=float(-math.log10(n_fake)), n_real=n_real,
+                   n_fake=n_fake, bins=nb)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the calibration says about one face score. Never "the probability the image is fake"."""
+
+    verdict: str
+    inconclusive: bool
+    p_fake: float
+    likelihood_ratio: float
+    log10_lr: float
+    verbal: str
+    supports: str | None
+    statement: str
+    threshold: float
+    band: tuple[float, float]
+    false_positive_rate: float
+    false_negative_rate: float
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["band"] = list(self.band)
+        return d
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Temperature, decision band, validation error rates and the likelihood-ratio model of one detector.
+
+    ``threshold`` equals ``band[1]``: a face is called "manipulated or generated" only at or above it.
+    ``error_rates`` records, with counts, what these choices did on the validation faces.
+    """
+
+    temperature: float
+    band: tuple[float, float]
+    target_error: float
+    lr_model: LikelihoodRatioModel
+    error_rates: dict[str, Any] = field(default_factory=dict)
+    fitted_on: str = ""
+
+    @property
+    def threshold(self) -> float:
+        return self.band[1]
+
+    @property
+    def inconclusive_band(self) -> tuple[float, float]:
+        return self.band
+
+    def likelihood_ratio(self, p_fake: float) -> tuple[float, float]:
+        """(LR, log10 LR) for a calibrated p_fake."""
+        v = float(self.lr_model(float(p_fake)))
+        return 10.0 ** v, v
+
+    def assess(self, p_fake: float) -> Assessment:
+        """Verdict, inconclusive flag, likelihood ratio and its ENFSI wording for one calibrated p_fake."""
+        p = float(p_fake)
+        if not 0.0 <= p <= 1.0 or math.isnan(p):
+            raise ValueError(f"p_fake must be in [0, 1], got {p_fake}")
+        lo, hi = self.band
+        if p >= hi:
+            verdict = VERDICT_FAKE
+        elif p < lo:
+            verdict = VERDICT_REAL
+        else:
+            verdict = VERDICT_INCONCLUSIVE
+        lr, log_lr = self.likelihood_ratio(p)
+        words, prop = verbal_scale(lr)
+        if prop is None:
+            statement = ("The detector's score is about as probable if the face is manipulated or generated as if it "
+                         f"is a camera original (LR {lr:.2g}): the findings support neither proposition.")
+        else:
+            other = PROP_REAL if prop == PROP_FAKE else PROP_FAKE
+            factor = lr if prop == PROP_FAKE else 1.0 / lr
+            statement = (f"The detector's score is about {factor:.3g} times more probable if {prop} than if {other}: "
+                         f"{words} for the proposition that {prop}.")
+        return Assessment(verdict=verdict, inconclusive=verdict == VERDICT_INCONCLUSIVE, p_fake=p,
+                          likelihood_ratio=lr, log10_lr=log_lr, verbal=words, supports=prop, statement=statement,
+                          threshold=hi, band=(lo, hi),
+                          false_positive_rate=float(self.error_rates.get("false_positive_rate", float("nan"))),
+                          false_negative_rate=float(self.error_rates.get("false_negative_rate", float("nan"))))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "temperature": self.temperature, "band": list(self.band),
+                "threshold": self.threshold, "target_error": self.target_error,
+                "lr_model": asdict(self.lr_model), "error_rates": self.error_rates, "fitted_on": self.fitted_on}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Calibration:
+        if d.get("schema") != SCHEMA:
+            raise ForensicsError(f"calibration schema {d.get('schema')!r} is not {SCHEMA!r}: re-run calibration")
+        lm = dict(d["lr_model"])
+        lm["knots"] = tuple(lm["knots"])
+        lm["log10_lr"] = tuple(lm["log10_lr"])
+        return cls(temperature=float(d["temperature"]), band=(float(d["band"][0]), float(d["band"][1])),
+                   target_error=float(d["target_error"]), lr_model=LikelihoodRatioModel(**lm),
+                   error_rates=dict(d.get("error_rates", {})), fitted_on=str(d.get("fitted_on", "")))
+
+
+def _fpr_threshold(scores: np.ndarray, target: float) -> float:
+    """Lowest t such that mean(scores >= t) <= target (t is a score value or just above the maximum)."""
+    s = np.sort(np.asarray(scores, dtype=np.float64))
+    n = len(s)
+    k = int(math.floor(target * n))  # at most k scores may lie at or above t
+    if k >= n:
+        return 0.0
+    t = float(np.nextafter(s[n - 1 - k], np.inf))  # strictly above the (k+1)-th largest
+    return min(t, 1.0)
+
+
+def _fnr_threshold(scores: np.ndarray, target: float) -> float:
+    """Highest t such that mean(scores < t) <= target."""
+    s = np.sort(np.asarray(scores, dtype=np.float64))
+    n = len(s)
+    k = int(math.floor(target * n))  # at most k scores may lie below t
+    if k >= n:
+        return 1.0
+    return float(s[k])
+
+
+def choose_band(p_fake: np.ndarray, is_fake: np.ndarray, *, target_error: float = 0.05,
+                real_groups: Sequence[str] | None = None, min_group: int = 20) -> tuple[float, float]:
+    """Band ``(lo, hi)`` on p_fake: FPR(hi) <= target (per real group with >= min_group faces, and overall) and
+    FNR(lo) <= target. When the two constraints do not overlap the band is empty (lo == hi, mid-point in logit)."""
+    p = np.asarray(p_fake, dtype=np.float64)
+    y = np.asarray(is_fake, dtype=bool)
+    reals, fakes = p[~y], p[y]
+    hi = _fpr_threshold(reals, target_error)
+    if real_groups is not None:
+        g = np.asarray(real_groups, dtype=object)
+        if len(g) != len(p):
+            raise ValueError("real_groups must have one entry per score")
+        g_real = g[~y]
+        for name in sorted(set(g_real.tolist())):
+            sel = reals[g_real == name]
+            if len(sel) >= min_group:
+                hi = max(hi, _fpr_threshold(sel, target_error))
+    lo = _fnr_threshold(fakes, target_error)
+    if lo > hi:  # separable enough: both constraints hold anywhere in [hi, lo]
+        mid = float(1 / (1 + math.exp(-(_logit(hi) + _logit(lo)) / 2)))
+        lo = hi = mid
+    return float(lo), float(hi)
+
+
+def band_error_rates(p_fake: np.ndarray, is_fake: np.ndarray, band: tuple[float, float],
+                     groups: Sequence[str] | None = None) -> dict[str, Any]:
+    """Error rates (with counts) of a band on labelled scores: FPR among reals, FNR among fakes, inconclusive shares;
+    per group when given."""
+    p = np.asarray(p_fake, dtype=np.float64)
+    y = np.asarray(is_fake, dtype=bool)
+    lo, hi = band
+
+    def rates(pp: np.ndarray, yy: np.ndarray) -> dict[str, Any]:
+        nr, nf = int((~yy).sum()), int(yy.sum())
+        fp = int((pp[~yy] >= hi).sum())
+        fn = int((pp[yy] < lo).sum())
+        inc_r = int(((pp[~yy] >= lo) & (pp[~yy] < hi)).sum())
+        inc_f = int(((pp[yy] >= lo) & (pp[yy] < hi)).sum())
+        return {"n_real": nr, "n_fake": nf, "false_positives": fp, "false_negatives": fn,
+                "false_positive_rate": fp / nr if nr else float("nan"),
+                "false_negative_rate": fn / nf if nf else float("nan"),
+                "inconclusive_real": inc_r / nr if nr else float("nan"),
+                "inconclusive_fake": inc_f / nf if nf else float("nan")}
+
+    out = rates(p, y)
+    if groups is not None:
+        g = np.asarray(groups, dtype=object)
+        out["per_group"] = {str(name): rates(p[g == name], y[g == name]) for name in sorted(set(g.tolist()))}
+    return out
+
+
+def fit_calibration(logits: np.ndarray, labels: np.ndarray, *, fake_indices: Sequence[int] = (1,),
+                    target_error: float = 0.05, groups: Sequence[str] | None = None, lr_bins: int = 12,
+                    fitted_on: str = "") -> Calibration:
+    """Fit temperature, band and LR model on validation logits (N, C) and integer class labels (0 = real).
+
+    ``groups`` (e.g. the source of each face) make the band keep the false-positive target on every real source
+    with at least 20 faces, and are used to report per-source error rates.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels, dtype=int)
+    t = fit_temperature(logits, labels)
+    proba = _softmax(logits / t)
+    p_fake = proba[:, list(fake_indices)].sum(axis=1)
+    is_fake = labels != 0
+    band = choose_band(p_fake, is_fake, target_error=target_error, real_groups=groups)
+    lr_model = LikelihoodRatioModel.fit(p_fake, is_fake, bins=lr_bins)
+    rates = band_error_rates(p_fake, is_fake, band, groups)
+    rates.update(nll_before=nll(logits, labels, 1.0), nll_after=nll(logits, labels, t))
+    return Calibration(temperature=t, band=band, target_error=float(target_error), lr_model=lr_model,
+                       error_rates=rates, fitted_on=fitted_on)

@@ -1,0 +1,47 @@
+"""``python -m forensics scan DIR --out RESULTS``: resumable folder scan."""
+
+from __future__ import annotations
+
+NAME = "scan"
+HELP = "scan every image under a folder into a resumable SQLite results store (re-run to resume)"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("folder")
+    p.add_argument("--out", required=True, help="results store (SQLite file); re-running resumes it")
+    p.add_argument("--detector", action="append", default=None, help="detector name (repeatable)")
+    p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
+    p.add_argument("--face-method", default="auto", choices=["auto", "mtcnn", "haar", "whole"])
+    p.add_argument("--explainer", default=None, help="also explain every face with this method (e.g. gradcam)")
+    p.add_argument("--segmenter", default=None, help="with --explainer: region relevance with this segmenter")
+    p.add_argument("--no-embeddings", action="store_true", help="do not store penultimate features")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--workers", type=int, default=1, help="decode/face-finding worker processes (0 = inline)")
+    p.add_argument("--limit", type=int, default=None, help="scan only the first N images (sorted by path)")
+    p.add_argument("--allow-untrained", action="store_true")
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from forensics.scan import ScanOptions, scan_folder
+
+    opts = ScanOptions(detectors=tuple(args.detector or ()), face_method=args.face_method,
+                       explainer=args.explainer, segmenter=args.segmenter, embeddings=not args.no_embeddings,
+                       allow_untrained=args.allow_untrained)
+    bar = tqdm(unit="img", dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        s = scan_folder(args.folder, args.out, options=opts, batch_size=args.batch_size, workers=args.workers,
+                        limit=args.limit, progress=progress, weights_dirs=args.weights_dir)
+    finally:
+        bar.close()
+    print(f"{s.total} images: {s.skipped_already_done} already done, {s.done} scanned, {s.errors} errors, "
+          f"{s.duplicates} duplicates; {s.faces} faces in {s.seconds:.1f} s ({s.faces_per_second:.1f} faces/s)")
+    print(f"results: {args.out}   statistics: python -m forensics stats {args.out}")
+    return 0

@@ -1,0 +1,254 @@
+"""Detector evaluation: plain metric functions (ROC, DET, EER, TPR at fixed FPR, ECE, bootstrap and Wilson
+intervals) and Plotly figure builders. Labels are 1 for "manipulated or generated", 0 for "camera original";
+scores are p_fake (higher = more likely fake). Figures are returned, never shown.
+
+Example:
+    >>> import numpy as np
+    >>> from forensics.evaluation import auc, eer
+    >>> y = np.array([0, 0, 1, 1]); s = np.array([0.1, 0.4, 0.35, 0.8])
+    >>> auc(y, s)
+    0.75
+    >>> eer(np.array([0, 1]), np.array([0.2, 0.9]))[0]
+    0.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from forensics.errors import ForensicsError
+
+
+def _check(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y).astype(bool)
+    s = np.asarray(s, dtype=np.float64)
+    if y.shape != s.shape or y.ndim != 1:
+        raise ValueError(f"labels and scores must be 1-D of equal length, got {y.shape} and {s.shape}")
+    if not np.isfinite(s).all():
+        raise ValueError("scores contain NaN or infinity")
+    return y, s
+
+
+def _need_both(y: np.ndarray) -> None:
+    if y.all() or not y.any():
+        raise ForensicsError("this metric needs both camera originals and manipulated/generated faces")
+
+
+def roc_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr, thresholds): one point per distinct score, deciding "fake" when score >= threshold.
+    Starts at (0, 0) with threshold +inf."""
+    y, s = _check(y, s)
+    _need_both(y)
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    distinct = np.r_[np.nonzero(np.diff(s_sorted))[0], len(s) - 1]
+    tps = np.cumsum(y_sorted)[distinct]
+    fps = (distinct + 1) - tps
+    tpr = np.r_[0.0, tps / y.sum()]
+    fpr = np.r_[0.0, fps / (~y).sum()]
+    thr = np.r_[np.inf, s_sorted[distinct]]
+    return fpr, tpr, thr
+
+
+def auc(y: np.ndarray, s: np.ndarray) -> float:
+    """Area under the ROC curve = P(score_fake > score_real) + 0.5 P(tie) (Mann-Whitney, ties by mid-rank)."""
+    from scipy.stats import rankdata
+
+    y, s = _check(y, s)
+    _need_both(y)
+    r = rankdata(s)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def det_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, fnr, thresholds) for the detection-error-tradeoff plot."""
+    fpr, tpr, thr = roc_curve(y, s)
+    return fpr, 1.0 - tpr, thr
+
+
+def eer(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    """(equal error rate, threshold): where FPR and FNR cross, interpolated between ROC points."""
+    fpr, tpr, thr = roc_curve(y, s)
+    fnr = 1.0 - tpr
+    d = fpr - fnr  # rises from -1 to +1
+    i = int(np.argmax(d >= 0))
+    if d[i] == 0 or i == 0:
+        t = thr[i] if np.isfinite(thr[i]) else thr[min(i + 1, len(thr) - 1)]
+        return float(fpr[i]), float(t)
+    # linear interpolation between points i-1 and i
+    w = -d[i - 1] / (d[i] - d[i - 1])
+    rate = fpr[i - 1] + w * (fpr[i] - fpr[i - 1])
+    t_prev = thr[i - 1] if np.isfinite(thr[i - 1]) else thr[i]
+    return float(rate), float(t_prev + w * (thr[i] - t_prev))
+
+
+def tpr_at_fpr(y: np.ndarray, s: np.ndarray, max_fpr: float) -> float:
+    """Highest true-positive rate reachable with a threshold whose false-positive rate is <= max_fpr."""
+    fpr, tpr, _ = roc_curve(y, s)
+    ok = fpr <= max_fpr + 1e-12
+    return float(tpr[ok].max())
+
+
+def reliability_curve(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str, np.ndarray]:
+    """Per equal-width bin of predicted p: mean prediction, observed fraction of fakes, count."""
+    y, p = _check(y, p)
+    if (p < 0).any() or (p > 1).any():
+        raise ValueError("probabilities must lie in [0, 1]")
+    idx = np.clip((p * bins).astype(int), 0, bins - 1)
+    count = np.bincount(idx, minlength=bins).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conf = np.bincount(idx, weights=p, minlength=bins) / count
+        frac = np.bincount(idx, weights=y.astype(float), minlength=bins) / count
+    return {"edges": np.linspace(0, 1, bins + 1), "mean_predicted": conf, "fraction_fake": frac, "count": count}
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Sum over bins of (bin share) x |mean predicted p - observed fraction of fakes|."""
+    rc = reliability_curve(y, p, bins)
+    c = rc["count"]
+    ok = c > 0
+    return float((c[ok] / c.sum() * np.abs(rc["mean_predicted"][ok] - rc["fraction_fake"][ok])).sum())
+
+
+def accuracy(y: np.ndarray, s: np.ndarray, threshold: float = 0.5) -> float:
+    y, s = _check(y, s)
+    return float(((s >= threshold) == y).mean())
+
+
+def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score 95% interval of a proportion k/n (good for small n and k = 0)."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = k / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap_ci(metric: Callable[[np.ndarray, np.ndarray], float], y: np.ndarray, s: np.ndarray, *,
+                 n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
+                 groups: np.ndarray | None = None) -> tuple[float, float, float]:
+    """(point estimate, lower, upper) percentile bootstrap interval, resampling within each class (and by group,
+    e.g. video, when ``groups`` is given so that near-identical frames move together)."""
+    y, s = _check(y, s)
+    point = float(metric(y, s))
+    rng = np.random.default_rng(seed)
+    pos, neg = np.nonzero(y)[0], np.nonzero(~y)[0]
+    grouped: list[list[np.ndarray]] = []
+    if groups is not None:
+        g = np.asarray(groups, dtype=object)
+        for cls_idx in (pos, neg):
+            members: dict[Any, list[int]] = {}
+            for i in cls_idx:
+                members.setdefault(g[i], []).append(int(i))
+            grouped.append([np.array(v) for v in members.values()])
+    vals = []
+    for _ in range(n_boot):
+        if groups is None:
+            idx = np.r_[rng.choice(pos, len(pos)) if len(pos) else pos, rng.choice(neg, len(neg)) if len(neg) else neg]
+        else:
+            idx = np.concatenate([np.concatenate([u[j] for j in rng.integers(0, len(u), len(u))])
+                                  for u in grouped if u])
+        try:
+            v = float(metric(y[idx], s[idx]))
+        except ForensicsError:
+            continue
+        if np.isfinite(v):
+            vals.append(v)
+    if not vals:
+        return point, float("nan"), float("nan")
+    lo, hi = np.quantile(vals, [alpha / 2, 1 - alpha / 2])
+    return point, float(lo), float(hi)
+
+
+def binary_report(y: np.ndarray, s: np.ndarray, *, threshold: float = 0.5, n_boot: int = 1000, seed: int = 0,
+                  groups: np.ndarray | None = None) -> dict[str, Any]:
+    """AUC, accuracy at ``threshold``, EER, TPR at 1% / 5% FPR and ECE, each ``{"value", "ci95"}``."""
+    y, s = _check(y, s)
+    metrics: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+        "auc": auc,
+        "accuracy": lambda a, b: accuracy(a, b, threshold),
+        "eer": lambda a, b: eer(a, b)[0],
+        "tpr_at_fpr_1pct": lambda a, b: tpr_at_fpr(a, b, 0.01),
+        "tpr_at_fpr_5pct": lambda a, b: tpr_at_fpr(a, b, 0.05),
+        "ece": expected_calibration_error,
+    }
+    out: dict[str, Any] = {"n_real": int((~y).sum()), "n_fake": int(y.sum()), "threshold": float(threshold)}
+    for name, fn in metrics.items():
+        if name != "accuracy" and name != "ece" and (y.all() or not y.any()):
+            out[name] = {"value": None, "ci95": None}
+            continue
+        v, lo, hi = bootstrap_ci(fn, y, s, n_boot=n_boot, seed=seed, groups=groups)
+        out[name] = {"value": v, "ci95": [lo, hi]}
+    return out
+
+
+def rate_table(flagged: np.ndarray, groups: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per group: n, number flagged, share flagged with a Wilson 95% interval."""
+    f = np.asarray(flagged, dtype=bool)
+    g = np.asarray(groups, dtype=object)
+    out = {}
+    for name in sorted(set(g.tolist())):
+        sel = f[g == name]
+        k, n = int(sel.sum()), int(len(sel))
+        out[str(name)] = {"n": n, "flagged": k, "rate": k / n if n else float("nan"),
+                          "ci95": list(wilson_interval(k, n))}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- figures
+def roc_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "ROC"):
+    """Plotly ROC figure, one trace per name -> (labels, scores), AUC in the legend."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name, (y, s) in curves.items():
+        fpr, tpr, _ = roc_curve(y, s)
+        fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{name} (AUC {auc(y, s):.3f})"))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="chance"))
+    fig.update_layout(title=title, xaxis_title="false-positive rate (camera originals flagged)",
+                      yaxis_title="true-positive rate", width=640, height=520)
+    return fig
+
+
+def det_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "DET"):
+    """Plotly DET figure on normal-deviate (probit) axes, labelled in percent."""
+    import plotly.graph_objects as go
+    from scipy.stats import norm
+
+    ticks = np.array([0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
+    fig = go.Figure()
+    for name, (y, s) in curves.items():
+        fpr, fnr, _ = det_curve(y, s)
+        clip = lambda v: np.clip(v, 5e-4, 1 - 5e-4)  # noqa: E731
+        fig.add_trace(go.Scatter(x=norm.ppf(clip(fpr)), y=norm.ppf(clip(fnr)), mode="lines",
+                                 name=f"{name} (EER {eer(y, s)[0]:.3f})"))
+    axis = {"tickvals": norm.ppf(ticks).tolist(), "ticktext": [f"{t * 100:g}%" for t in ticks],
+            "range": [norm.ppf(5e-4), norm.ppf(0.6)]}
+    fig.update_layout(title=title, xaxis={**axis, "title": "false-positive rate"},
+                      yaxis={**axis, "title": "false-negative rate"}, width=640, height=520)
+    return fig
+
+
+def reliability_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], bins: int = 10, title: str = "Reliability"):
+    """Plotly reliability diagram: mean predicted p_fake vs observed fraction of fakes per bin."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name, (y, p) in curves.items():
+        rc = reliability_curve(y, p, bins)
+        ok = rc["count"] > 0
+        fig.add_trace(go.Scatter(x=rc["mean_predicted"][ok], y=rc["fraction_fake"][ok], mode="lines+markers",
+                                 name=f"{name} (ECE {expected_calibration_error(y, p, bins):.3f})",
+                                 text=[f"n={int(c)}" for c in rc["count"][ok]]))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"},
+                             name="perfect calibration"))
+    fig.update_layout(title=title, xaxis_title="mean predicted p_fake", yaxis_title="observed fraction fake",
+                      width=640, height=520)
+    return fig

@@ -1,0 +1,565 @@
+"""Safe intake of one evidence file: exact bytes, hashes, a decoded 8-bit RGB image and JSON-ready metadata.
+
+The evidence file is opened read-only and never written to. Decoding uses Pillow restricted to a list of formats,
+checks the pixel count from the header before decoding, applies the EXIF orientation and converts every mode to
+8-bit RGB, recording each conversion in ``Evidence.notes``.
+
+Example:
+    >>> from forensics.evidence import load_evidence
+    >>> ev = load_evidence("photo.jpg")                                   # doctest: +SKIP
+    >>> ev.image.shape, ev.sha256[:8], ev.metadata["jpeg"]["estimated_quality"]   # doctest: +SKIP
+    ((480, 640, 3), '3f1c0a9e', 92)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forensics.errors import BadImageError
+from forensics.jpeg_tables import estimate_quality, iter_jpeg_segments, iter_png_chunks, iter_riff_chunks
+
+DEFAULT_MAX_PIXELS = 50_000_000
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+TINY_SIDE = 32
+# Pillow format names we decode. MPO is how Pillow names camera JPEGs that carry a multi-picture index.
+ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "AVIF", "PPM")
+ACCEPTED_TEXT = "JPEG, PNG, WebP, TIFF, BMP, GIF (first frame), AVIF, PPM/PGM"
+
+_MAGIC_NAMES: tuple[tuple[bytes, int, str], ...] = (
+    (b"%PDF", 0, "a PDF document"),
+    (b"ftypheic", 4, "HEIC (convert it to JPEG or PNG first; the original file stays the evidence)"),
+    (b"ftypheix", 4, "HEIC (convert it to JPEG or PNG first; the original file stays the evidence)"),
+    (b"ftypmif1", 4, "HEIF (convert it to JPEG or PNG first; the original file stays the evidence)"),
+    (b"8BPS", 0, "a Photoshop PSD document"),
+    (b"PK\x03\x04", 0, "a ZIP archive"),
+    (b"\x00\x00\x01\x00", 0, "a Windows icon"),
+    (b"<svg", 0, "an SVG vector drawing"),
+    (b"<?xml", 0, "an XML/SVG document"),
+    (b"ftyp", 4, "a video or ISO media file"),
+)
+
+_EXIF_BASE = {271: "make", 272: "model", 305: "software", 306: "datetime", 274: "orientation", 315: "artist",
+              33432: "copyright", 316: "host_computer", 270: "image_description"}
+_EXIF_SUB = {36867: "datetime_original", 36868: "datetime_digitized", 36881: "offset_time_original",
+             42035: "lens_make", 42036: "lens_model", 42033: "body_serial_number", 37386: "focal_length",
+             33434: "exposure_time", 33437: "f_number", 34855: "iso", 40962: "pixel_x_dimension",
+             40963: "pixel_y_dimension"}
+_SUBSAMPLING = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
+
+
+@dataclass(frozen=True, eq=False)
+class Evidence:
+    """One loaded evidence file. ``image`` is a read-only HxWx3 uint8 RGB array (EXIF orientation applied).
+
+    ``width``/``height`` describe ``image`` (after orientation); ``data`` holds the exact file bytes;
+    ``format`` and ``mode`` are Pillow's names for the file as stored; ``notes`` lists every conversion applied.
+    """
+
+    name: str
+    size: int
+    sha256: str
+    md5: str
+    format: str
+    mode: str
+    width: int
+    height: int
+    image: np.ndarray = field(repr=False)
+    data: bytes = field(repr=False)
+    metadata: dict[str, Any] = field(default_factory=dict, repr=False)
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description without pixels or bytes."""
+        return {
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "md5": self.md5,
+            "format": self.format,
+            "mode": self.mode,
+            "width": self.width,
+            "height": self.height,
+            "metadata": self.metadata,
+            "notes": list(self.notes),
+        }
+
+
+def _read_bytes(src: str | Path | bytes | bytearray | memoryview, max_bytes: int) -> tuple[bytes, str | None]:
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        data = bytes(src)
+        if len(data) > max_bytes:
+            raise BadImageError(f"evidence is {len(data)} bytes, above the {max_bytes}-byte limit; "
+                                "pass a larger max_bytes if the file is genuine")
+        return data, None
+    path = Path(src)
+    if not path.is_file():
+        raise BadImageError(f"{path} is not a readable file: check the path")
+    try:
+        with path.open("rb") as fh:  # read-only: the evidence is never modified
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise BadImageError(f"{path.name} is {size} bytes, above the {max_bytes}-byte limit; "
+                                    "pass a larger max_bytes if the file is genuine")
+            data = fh.read()
+    except OSError as exc:
+        raise BadImageError(f"cannot read {path}: {exc}; check the path and its permissions") from exc
+    return data, path.name
+
+
+def _what_is_it(data: bytes) -> str | None:
+    for magic, offset, label in _MAGIC_NAMES:
+        if data[offset : offset + len(magic)] == magic:
+            return label
+    head = data[:512]
+    if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "plain text"
+    return None
+
+
+def load_evidence(
+    src: str | Path | bytes | bytearray | memoryview,
+    *,
+    name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    background: tuple[int, int, int] = (255, 255, 255),
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Evidence:
+    """Read, hash, decode and describe an evidence file (a path or its bytes).
+
+    Raises BadImageError for unreadable, non-image, unsupported, truncated or corrupt input and for images whose
+    header claims more than ``max_pixels`` pixels. Transparent pixels are composited on ``background``.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    data, file_name = _read_bytes(src, max_bytes)
+    sha256 = hashlib.sha256(data).hexdigest()
+    md5 = hashlib.md5(data).hexdigest()
+    label = name or file_name or f"bytes-{sha256[:12]}"
+    if not data:
+        raise BadImageError(f"{label} is empty (0 bytes); accepted formats: {ACCEPTED_TEXT}")
+
+    notes: list[str] = []
+    try:
+        Image.init()  # registers every plugin so that the format filter below sees them all
+        img = Image.open(io.BytesIO(data), formats=[f for f in ACCEPTED_FORMATS if f in Image.OPEN])
+    except Image.DecompressionBombError as exc:
+        raise BadImageError(
+            f"{label}: the header claims an image too large to decode safely ({exc}); the limit here is "
+            f"{max_pixels} pixels (max_pixels). Check the file; raise max_pixels only for a genuine large scan."
+        ) from exc
+    except UnidentifiedImageError as exc:
+        what = _what_is_it(data)
+        raise BadImageError(
+            f"{label} is not an image format this tool decodes"
+            + (f" (it looks like {what})" if what else " (unknown or corrupt header)")
+            + f"; accepted formats: {ACCEPTED_TEXT}"
+        ) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BadImageError(f"{label}: corrupt image header ({exc}); accepted formats: {ACCEPTED_TEXT}") from exc
+
+    with img:
+        fmt = img.format or "unknown"
+        stored_mode = img.mode
+        w0, h0 = img.size
+        if w0 <= 0 or h0 <= 0:
+            raise BadImageError(f"{label}: the header gives an empty size {w0}x{h0}; the file is corrupt")
+        if w0 * h0 > max_pixels:
+            raise BadImageError(
+                f"{label}: the header claims {w0}x{h0} = {w0 * h0} pixels, above the limit of {max_pixels} "
+                "(max_pixels); this protects against decompression bombs. Raise max_pixels only for a genuine "
+                "large image."
+            )
+        n_frames = int(getattr(img, "n_frames", 1) or 1)
+        try:
+            img.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise BadImageError(
+                f"{label}: the {fmt} data cannot be decoded ({exc}): the file is truncated or corrupt. "
+                "Ask for the original file; accepted formats: " + ACCEPTED_TEXT
+            ) from exc
+        truncation = _truncation(data, fmt)  # also holds when ImageFile.LOAD_TRUNCATED_IMAGES was set elsewhere
+        if truncation:
+            raise BadImageError(f"{label}: {truncation}: the file is truncated. Ask for the complete original file.")
+        if n_frames > 1:
+            notes.append(f"{fmt} holds {n_frames} frames: the first frame was analysed")
+
+        metadata = _metadata(img, data, fmt)
+        orientation = metadata.get("exif", {}).get("orientation")
+        try:
+            oriented = ImageOps.exif_transpose(img)
+        except (OSError, SyntaxError, ValueError, KeyError, TypeError) as exc:
+            notes.append(f"EXIF orientation could not be applied ({exc}); pixels used as stored")
+            oriented = img
+        if oriented is None:  # pragma: no cover - only with in_place=True
+            oriented = img
+        if isinstance(orientation, int) and 2 <= orientation <= 8:
+            notes.append(f"EXIF orientation {orientation} applied: stored {w0}x{h0}, shown "
+                         f"{oriented.size[0]}x{oriented.size[1]}")
+        rgb = _to_rgb(oriented, background, notes)
+        png = metadata.get("png") or {}
+        if png.get("bit_depth") == 16 and png.get("colour_type") in (2, 6):
+            notes.append("16-bit-per-channel colour PNG reduced to 8 bits per channel by the decoder")
+
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    rgb.flags.writeable = False
+    h, w = rgb.shape[:2]
+    if min(w, h) < TINY_SIDE:
+        notes.append(f"tiny image ({w}x{h} px): too small for reliable face analysis")
+    return Evidence(name=label, size=len(data), sha256=sha256, md5=md5, format=fmt, mode=stored_mode, width=w,
+                    height=h, image=rgb, data=data, metadata=metadata, notes=tuple(notes))
+
+
+def exif_thumbnail(data: bytes) -> bytes | None:
+    """The JPEG thumbnail embedded in the EXIF block (IFD1) of an image file, or None.
+
+    A thumbnail that disagrees with the main image is a classic sign of later editing.
+    """
+    from PIL import ExifTags, Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            raw = img.info.get("exif")
+            ifd1 = img.getexif().get_ifd(ExifTags.IFD.IFD1)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, KeyError, TypeError):
+        return None
+    if not raw or not ifd1 or 513 not in ifd1 or 514 not in ifd1:
+        return None
+    tiff = raw[6:] if raw[:6] == b"Exif\x00\x00" else raw
+    start, length = int(ifd1[513]), int(ifd1[514])
+    blob = tiff[start : start + length]
+    return blob if len(blob) == length and blob[:2] == b"\xff\xd8" else None
+
+
+def _truncation(data: bytes, fmt: str) -> str | None:
+    """Why the container is incomplete, or None. Independent of Pillow's LOAD_TRUNCATED_IMAGES switch."""
+    if fmt in ("JPEG", "MPO"):
+        sos = next((off for m, off, _p in iter_jpeg_segments(data) if m == 0xDA), None)
+        if sos is None:
+            return "JPEG has no start-of-scan segment"
+        if data.rfind(b"\xff\xd9") < sos:
+            return "JPEG end-of-image marker missing after the image data"
+    elif fmt == "PNG":
+        if not any(t == b"IEND" for t, _o, _p in iter_png_chunks(data)):
+            return "PNG has no complete IEND chunk"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- mode conversion
+def _to_rgb(img, background: tuple[int, int, int], notes: list[str]) -> np.ndarray:
+    """Convert any Pillow mode to HxWx3 uint8, appending what was done to ``notes``."""
+    mode = img.mode
+    if mode == "RGB":
+        return np.asarray(img)
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        return _gray_high_depth(img, notes)
+    if mode == "CMYK":
+        notes.append("CMYK converted to RGB with Pillow's plain formula (no colour management): colours approximate")
+        return np.asarray(img.convert("RGB"))
+    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in img.info) or (
+        mode in ("L", "RGB", "1") and "transparency" in img.info)
+    if has_alpha:
+        rgba = np.asarray(img.convert("RGBA")).astype(np.float32)
+        alpha = rgba[..., 3:4] / 255.0
+        bg = np.asarray(background, dtype=np.float32).reshape(1, 1, 3)
+        out = rgba[..., :3] * alpha + bg * (1.0 - alpha)
+        n_transparent = int((rgba[..., 3] < 255).sum())
+        notes.append(f"{mode} with transparency: alpha composited on background {tuple(background)} "
+                     f"({n_transparent} of {alpha.size} pixels not fully opaque)")
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    if mode == "1":
+        notes.append("1-bit image converted to RGB")
+    elif mode == "P":
+        notes.append("palette image converted to RGB")
+    elif mode == "L":
+        notes.append("greyscale image replicated to three RGB channels")
+    else:
+        notes.append(f"{mode} image converted to RGB by Pillow")
+    return np.asarray(img.convert("RGB"))
+
+
+def _gray_high_depth(img, notes: list[str]) -> np.ndarray:
+    mode = img.mode
+    arr = np.asarray(img)
+    if mode.startswith("I;16"):
+        a = arr.astype(np.float64)
+        out = np.rint(a / 257.0)
+        notes.append(f"16-bit greyscale ({mode}) scaled to 8 bits (value / 257, 65535 -> 255)")
+    elif mode == "I":
+        a = arr.astype(np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        if lo >= 0 and hi <= 65535:
+            out = np.rint(a / 257.0)
+            notes.append("32-bit integer greyscale in 0..65535 treated as 16-bit and scaled to 8 bits (value / 257)")
+        else:
+            out = np.rint((a - lo) / max(hi - lo, 1.0) * 255.0)
+            notes.append(f"32-bit integer greyscale outside 0..65535 stretched linearly from [{lo:g}, {hi:g}] "
+                         "to 0..255")
+    else:  # "F"
+        a = np.nan_to_num(arr.astype(np.float64))
+        lo, hi = float(a.min()), float(a.max())
+        if lo >= 0 and hi <= 1.0:
+            out = np.rint(a * 255.0)
+            notes.append("floating-point greyscale in [0, 1] scaled to 8 bits")
+        else:
+            out = np.rint((a - lo) / max(hi - lo, 1e-12) * 255.0)
+            notes.append(f"floating-point greyscale stretched linearly from [{lo:g}, {hi:g}] to 0..255")
+    g = np.clip(out, 0, 255).astype(np.uint8)
+    return np.repeat(g[..., None], 3, axis=2)
+
+
+# ---------------------------------------------------------------------------------------------- metadata
+def _jsonable(v: Any, limit: int = 500) -> Any:
+    """Turn Pillow metadata values (bytes, IFDRational, tuples) into JSON-ready values."""
+    if isinstance(v, bool) or v is None or isinstance(v, int | str):
+        if isinstance(v, str):
+            v = v.replace("\x00", "").strip()
+            return v[:limit]
+        return v
+    if isinstance(v, float):
+        return v if np.isfinite(v) else None
+    if isinstance(v, bytes):
+        text = v.rstrip(b"\x00")
+        if text and all(32 <= b < 127 or b in (9, 10, 13) for b in text[:limit]):
+            return text[:limit].decode("ascii")
+        return f"<{len(v)} bytes>"
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(x, limit) for x in v[:64]]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x, limit) for k, x in list(v.items())[:256]}
+    try:
+        f = float(v)  # IFDRational, numpy scalars
+    except (TypeError, ValueError, ZeroDivisionError):
+        return str(v)[:limit]
+    return round(f, 6) if np.isfinite(f) else None
+
+
+def _metadata(img, data: bytes, fmt: str) -> dict[str, Any]:
+    md: dict[str, Any] = {
+        "format": fmt,
+        "stored_mode": img.mode,
+        "stored_size": list(img.size),
+        "frames": int(getattr(img, "n_frames", 1) or 1),
+        "dpi": _jsonable(img.info.get("dpi")),
+        "exif": _exif(img, data),
+        "png_text": {},
+        "xmp": {},
+        "c2pa": {},
+        "icc_profile": _icc(img.info.get("icc_profile")),
+        "jpeg": None,
+    }
+    if fmt == "PNG":
+        if data[12:16] == b"IHDR" and len(data) >= 29:
+            md["png"] = {"bit_depth": data[24], "colour_type": data[25], "interlaced": bool(data[28])}
+        text = getattr(img, "text", None) or {}
+        md["png_text"] = {str(k): _jsonable(v, limit=20000) for k, v in text.items() if k != "XML:com.adobe.xmp"}
+    elif fmt in ("WEBP", "TIFF", "GIF"):
+        comment = img.info.get("comment")
+        if comment:
+            md["comment"] = _jsonable(comment, limit=2000)
+    md["xmp"] = _xmp(img, data)
+    md["c2pa"] = _c2pa(data, fmt)
+    if fmt in ("JPEG", "MPO"):
+        md["jpeg"] = _jpeg(img, data)
+    return md
+
+
+def _exif(img, data: bytes) -> dict[str, Any]:
+    from PIL import ExifTags
+
+    try:
+        exif = img.getexif()
+    except (OSError, SyntaxError, ValueError, KeyError, TypeError) as exc:
+        return {"present": False, "error": f"EXIF unreadable: {exc}"}
+    out: dict[str, Any] = {"present": len(exif) > 0}
+    for tag, key in _EXIF_BASE.items():
+        if tag in exif:
+            out[key] = _jsonable(exif[tag])
+    all_tags: dict[str, Any] = {}
+    for tag, val in exif.items():
+        all_tags[ExifTags.TAGS.get(tag, str(tag))] = _jsonable(val, limit=200)
+    try:
+        sub = exif.get_ifd(ExifTags.IFD.Exif)
+        gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        ifd1 = exif.get_ifd(ExifTags.IFD.IFD1)
+    except (OSError, SyntaxError, ValueError, KeyError, TypeError) as exc:
+        out["error"] = f"EXIF sub-IFD unreadable: {exc}"
+        sub, gps, ifd1 = {}, {}, {}
+    for tag, key in _EXIF_SUB.items():
+        if tag in sub:
+            out[key] = _jsonable(sub[tag])
+    for tag, val in sub.items():
+        if tag == 37500:  # MakerNote: vendor blob
+            all_tags["MakerNote"] = f"<{len(val) if hasattr(val, '__len__') else '?'} bytes>"
+            continue
+        all_tags[ExifTags.TAGS.get(tag, str(tag))] = _jsonable(val, limit=200)
+    if sub:
+        out["present"] = True
+    out["gps_present"] = bool(gps)
+    out["gps_tags"] = len(gps)
+    thumb_len = ifd1.get(514) if ifd1 else None
+    out["thumbnail_present"] = bool(ifd1) and (thumb_len is not None or 273 in ifd1)
+    out["thumbnail_bytes"] = int(thumb_len) if thumb_len is not None else None
+    out["tags"] = all_tags
+    return out
+
+
+_XMP_RE_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _xmp_values(xmp: str, qname: str) -> list[str]:
+    """Values of ``qname`` written as an attribute (``a:b="v"``) or as a simple element (``<a:b>v</a:b>``)."""
+    pat = _XMP_RE_CACHE.get(qname)
+    if pat is None:
+        q = re.escape(qname)
+        pat = re.compile(rf'{q}\s*=\s*"([^"]*)"|{q}\s*=\s*\'([^\']*)\'|<{q}>([^<]*)</{q}>')
+        _XMP_RE_CACHE[qname] = pat
+    vals = []
+    for m in pat.finditer(xmp):
+        v = next((g for g in m.groups() if g is not None), "").strip()
+        if v and v not in vals:
+            vals.append(v[:300])
+    return vals
+
+
+def _xmp(img, data: bytes) -> dict[str, Any]:
+    raw = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+    if raw is None and fmt_has_png_xmp(img):
+        raw = img.text.get("XML:com.adobe.xmp")
+    text: str | None = None
+    if isinstance(raw, bytes):
+        text = raw.decode("utf-8", errors="replace")
+    elif isinstance(raw, str):
+        text = raw
+    if text is None:
+        start = data.find(b"<x:xmpmeta")
+        if start >= 0:
+            end = data.find(b"</x:xmpmeta>", start)
+            text = data[start : end + 12 if end > 0 else start + 65536].decode("utf-8", errors="replace")
+    if not text:
+        return {"present": False}
+    agents = _xmp_values(text, "stEvt:softwareAgent")
+    return {
+        "present": True,
+        "bytes": len(text.encode("utf-8")),
+        "creator_tool": (_xmp_values(text, "xmp:CreatorTool") or [None])[0],
+        "history_software": agents,
+        "history_actions": _xmp_values(text, "stEvt:action"),
+        "digital_source_type": (_xmp_values(text, "Iptc4xmpExt:DigitalSourceType") or [None])[0],
+        "photoshop": bool(re.search(r"xmlns:photoshop=|photoshop:", text)),
+    }
+
+
+def fmt_has_png_xmp(img) -> bool:
+    """True when ``img`` is a PNG whose text chunks hold an XMP packet."""
+    return (img.format == "PNG") and "XML:com.adobe.xmp" in (getattr(img, "text", None) or {})
+
+
+_C2PA_LABEL = re.compile(rb"c2pa\.[a-z0-9_.\-]{2,60}")
+
+
+def _c2pa(data: bytes, fmt: str) -> dict[str, Any]:
+    """Look for a C2PA manifest store (JUMBF boxes). Presence only: signatures are not validated here."""
+    blobs: list[bytes] = []
+    container = None
+    if fmt in ("JPEG", "MPO"):
+        for marker, _off, payload in iter_jpeg_segments(data):
+            if marker == 0xEB and b"jumb" in payload[:64]:  # APP11 carrying JUMBF (ISO 19566-5)
+                blobs.append(payload)
+        container = "JPEG APP11 JUMBF"
+    elif fmt == "PNG":
+        blobs = [p for t, _o, p in iter_png_chunks(data) if t == b"caBX"]
+        container = "PNG caBX chunk"
+    elif fmt == "WEBP":
+        blobs = [p for t, _o, p in iter_riff_chunks(data) if t == b"C2PA"]
+        container = "WebP C2PA chunk"
+    joined = b"".join(blobs)
+    present = bool(blobs) and (b"c2pa" in joined or b"jumb" in joined)
+    out: dict[str, Any] = {"present": present, "verified": False}
+    if present:
+        out["container"] = container
+        out["bytes"] = len(joined)
+        labels = sorted({m.decode("ascii") for m in _C2PA_LABEL.findall(joined)})
+        out["labels"] = labels[:50]
+        out["note"] = "manifest found; its signature and bindings were NOT validated (use a C2PA validator)"
+    elif b"jumb" in data and b"c2pa" in data:
+        out["present"] = True
+        out["container"] = "unrecognised location (byte search)"
+        out["note"] = "JUMBF/C2PA byte patterns found outside the usual container; inspect with a C2PA validator"
+    return out
+
+
+def _icc(icc: bytes | None) -> dict[str, Any] | None:
+    if not icc:
+        return None
+    out: dict[str, Any] = {"bytes": len(icc), "description": None}
+    if len(icc) >= 40:
+        out["colour_space"] = icc[16:20].decode("ascii", errors="replace").strip()
+        out["version"] = f"{icc[8]}.{icc[9] >> 4}"
+    out["description"] = _icc_description(icc)
+    return out
+
+
+def _icc_description(icc: bytes) -> str | None:
+    """Parse the ICC 'desc' tag (v2 textDescriptionType or v4 multiLocalizedUnicodeType) without a CMS."""
+    if len(icc) < 132:
+        return None
+    count = int.from_bytes(icc[128:132], "big")
+    for k in range(min(count, 200)):
+        base = 132 + 12 * k
+        if base + 12 > len(icc):
+            return None
+        sig = icc[base : base + 4]
+        off = int.from_bytes(icc[base + 4 : base + 8], "big")
+        size = int.from_bytes(icc[base + 8 : base + 12], "big")
+        if sig != b"desc" or off + size > len(icc):
+            continue
+        tag = icc[off : off + size]
+        if tag[:4] == b"desc" and len(tag) >= 12:
+            n = int.from_bytes(tag[8:12], "big")
+            return tag[12 : 12 + n].rstrip(b"\x00").decode("latin-1", errors="replace") or None
+        if tag[:4] == b"mluc" and len(tag) >= 28:
+            rec_len = int.from_bytes(tag[20:24], "big")
+            rec_off = int.from_bytes(tag[24:28], "big")
+            return tag[rec_off : rec_off + rec_len].decode("utf-16-be", errors="replace").rstrip("\x00") or None
+    return None
+
+
+def _jpeg(img, data: bytes) -> dict[str, Any]:
+    from PIL import JpegImagePlugin
+
+    q = getattr(img, "quantization", None) or {}
+    tables = {int(k): [int(v) for v in t] for k, t in q.items()}
+    est = estimate_quality(tables)
+    try:
+        sampling = JpegImagePlugin.get_sampling(img)
+    except (AttributeError, TypeError, ValueError):
+        sampling = -1
+    layers = getattr(img, "layer", None) or []
+    comments = [_jsonable(p, limit=1000) for m, _o, p in iter_jpeg_segments(data) if m == 0xFE]
+    app = sorted({f"APP{m - 0xE0}" for m, _o, _p in iter_jpeg_segments(data) if 0xE0 <= m <= 0xEF})
+    return {
+        "quant_tables": {str(k): v for k, v in sorted(tables.items())},
+        "estimated_quality": est["quality"],
+        "quality_fit": est,
+        "progressive": bool(img.info.get("progressive") or img.info.get("progression")),
+        "subsampling": _SUBSAMPLING.get(sampling, "other" if layers else None),
+        "components": [{"id": c[0], "h": c[1], "v": c[2], "table": c[3]} for c in layers],
+        "app_segments": app,
+        "adobe": "adobe" in img.info,
+        "jfif": "jfif" in img.info,
+        "comments": comments,
+        "trailing_bytes": _trailing_after_eoi(data),
+    }
+
+
+def _trailing_after_eoi(data: bytes) -> int:
+    """Bytes after the last end-of-image marker (appended data, MPF secondary images, ...)."""
+    end = data.rfind(b"\xff\xd9")
+    return 0 if end < 0 else len(data) - (end + 2)

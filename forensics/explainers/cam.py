@@ -1,0 +1,83 @@
+"""The CAM family through pytorch-grad-cam: target layers and the ViT reshape transform come from the detector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from forensics.explainers import EXPLAINERS, Explainer
+from forensics.explainers._common import ClassTarget, resize_map
+
+
+class CamExplainer(Explainer):
+    family = "cam"
+    additive = False
+    heatmap_mode = "minmax"
+    cam_class = "GradCAM"
+    defaults: dict[str, Any] = {"eigen_smooth": False}
+
+    def applicable(self, detector: Any) -> tuple[bool, str]:
+        try:
+            layers = detector.target_layers()
+        except NotImplementedError as exc:
+            return False, str(exc)
+        except (AttributeError, IndexError, KeyError) as exc:  # the adapter does not match this model's structure
+            return False, f"{detector.name}'s CAM target layers cannot be resolved ({type(exc).__name__}: {exc})"
+        if not layers:
+            return False, f"{detector.name} names no CAM target layers"
+        return True, ""
+
+    def _make(self, detector: Any, params: dict[str, Any]):
+        import pytorch_grad_cam
+
+        cls = getattr(pytorch_grad_cam, self.cam_class)
+        return cls(model=detector.model, target_layers=detector.target_layers(),
+                   reshape_transform=detector.reshape_transform)
+
+    def attribute(self, detector: Any, x: Any, target: ClassTarget, params: dict[str, Any]):
+        cam = self._make(detector, params)
+        raws: list[np.ndarray] = []
+        original = cam.get_cam_image
+
+        def recording(*args: Any, **kwargs: Any):
+            out = original(*args, **kwargs)
+            raws.append(np.asarray(out, dtype=np.float64)[0])
+            return out
+
+        cam.get_cam_image = recording  # record the signed map before grad-cam's ReLU + min-max
+        try:
+            xin = x.detach().clone().requires_grad_(True)  # parameters are frozen by the guard: grads flow via input
+            heat = cam(input_tensor=xin, targets=[target], eigen_smooth=bool(params.get("eigen_smooth", False)))[0]
+        finally:
+            cam.activations_and_grads.release()
+        size = tuple(int(s) for s in x.shape[-2:])
+        raw = np.mean([resize_map(r, size) for r in raws], axis=0) if raws else np.zeros(size)
+        info = {"target_layers": [type(m).__name__ for m in detector.target_layers()]}
+        return raw, np.asarray(heat, dtype=np.float32), info
+
+
+def _register(name: str, cam_class: str, description: str, **defaults: Any) -> None:
+    attrs = {"name": name, "cam_class": cam_class, "description": description,
+             "defaults": {"eigen_smooth": False, **defaults}}
+    if cam_class == "ScoreCAM":
+        attrs["_make"] = _make_scorecam
+    cls = type(f"{cam_class}Explainer", (CamExplainer,), attrs)
+    EXPLAINERS.register(name, family="cam", description=description)(cls)
+
+
+def _make_scorecam(self: CamExplainer, detector: Any, params: dict[str, Any]):
+    from pytorch_grad_cam import ScoreCAM
+
+    cam = ScoreCAM(model=detector.model, target_layers=detector.target_layers(),
+                   reshape_transform=detector.reshape_transform)
+    cam.batch_size = int(params["batch_size"])
+    return cam
+
+
+_register("gradcam", "GradCAM", "Grad-CAM: channel weights = spatial mean of the gradients")
+_register("gradcam++", "GradCAMPlusPlus", "Grad-CAM++: second-order weighting of positive gradients")
+_register("hirescam", "HiResCAM", "HiResCAM: element-wise gradient x activation, faithful to the model")
+_register("scorecam", "ScoreCAM", "Score-CAM: gradient-free, one forward pass per channel (slow)", batch_size=32)
+_register("eigencam", "EigenCAM", "EigenCAM: first principal component of the activations (class-agnostic)")
+_register("layercam", "LayerCAM", "LayerCAM: positive gradients x activations per location")

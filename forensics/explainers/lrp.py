@@ -1,0 +1,263 @@
+"""Layer-wise relevance propagation: zennit composites with the detector's canonizers, and captum's LRP as a
+cross-check on plain CNNs.
+
+Composites (zennit rule names in brackets):
+- ``lrp-epsilon``: epsilon rule on every conv / linear layer.
+- ``lrp-epsilon-plus-flat``: flat on the first layer, z-plus (alpha1-beta0) on convs, epsilon on dense layers.
+- ``lrp-epsilon-gamma-box``: z-box on the first layer (pixel bounds from the detector's normalisation), gamma on
+  convs, epsilon on dense layers.
+- ``lrp-hse-mix``: the HSE report's mix by depth thirds of the conv/linear layers (in module order): gamma on the
+  lower third (near the input), epsilon on the middle, LRP-0 (epsilon 1e-9) on the upper third (near the output).
+Activations and batch norms pass relevance through, sums and average pools use the Norm rule (zennit's base map).
+
+The relevance of the explained logit is conserved up to the stabilisers and biases: ``relevance_sum`` and
+``explained_logit`` are recorded in the Heatmap's params so an analyst can see it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from forensics.errors import ForensicsError, NotApplicableError
+from forensics.explainers import EXPLAINERS, Explainer
+from forensics.explainers._common import ClassTarget, is_transformer
+
+LRP_METHODS = ("lrp-epsilon", "lrp-epsilon-plus-flat", "lrp-epsilon-gamma-box", "lrp-hse-mix")
+
+
+def conv_linear_names(model: Any) -> list[str]:
+    """Names of the conv and linear layers of ``model`` in module (definition) order."""
+    import torch
+
+    kinds = (torch.nn.modules.conv._ConvNd, torch.nn.Linear)
+    return [name for name, m in model.named_modules() if isinstance(m, kinds)]
+
+
+def hse_split(names: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Split layer names into (lower, middle, upper) thirds; lower = nearest the input."""
+    parts = np.array_split(np.arange(len(names)), 3)
+    return tuple([names[i] for i in part] for part in parts)  # type: ignore[return-value]
+
+
+def make_composite(method: str, model: Any, *, canonizers: list[Any] | None = None, low: Any = None,
+                   high: Any = None, epsilon: float = 1e-6, gamma: float = 0.25, stabilizer: float = 1e-6):
+    """Build a fresh zennit composite for ``method`` (one of LRP_METHODS). ``low``/``high``: input bounds (z-box)."""
+    import torch
+    from zennit.composites import (
+        EpsilonGammaBox,
+        EpsilonPlusFlat,
+        LayerMapComposite,
+        NameLayerMapComposite,
+        layer_map_base,
+    )
+    from zennit.rules import Epsilon, Gamma
+    from zennit.types import Convolution
+
+    canonizers = list(canonizers or [])
+    if method == "lrp-epsilon":
+        layer_map = layer_map_base(stabilizer) + [(Convolution, Epsilon(epsilon)), (torch.nn.Linear, Epsilon(epsilon))]
+        return LayerMapComposite(layer_map=layer_map, canonizers=canonizers)
+    if method == "lrp-epsilon-plus-flat":
+        return EpsilonPlusFlat(epsilon=epsilon, stabilizer=stabilizer, canonizers=canonizers)
+    if method == "lrp-epsilon-gamma-box":
+        if low is None or high is None:
+            raise ForensicsError("lrp-epsilon-gamma-box needs the input bounds low/high")
+        return EpsilonGammaBox(low=low, high=high, epsilon=epsilon, gamma=gamma, stabilizer=stabilizer,
+                               canonizers=canonizers)
+    if method == "lrp-hse-mix":
+        lower, middle, upper = hse_split(conv_linear_names(model))
+        name_map = [(tuple(lower), Gamma(gamma=gamma, stabilizer=stabilizer)),
+                    (tuple(middle), Epsilon(epsilon=epsilon)),
+                    (tuple(upper), Epsilon(epsilon=1e-9))]
+        name_map = [(names, rule) for names, rule in name_map if names]
+        return NameLayerMapComposite(name_map=name_map, layer_map=layer_map_base(stabilizer), canonizers=canonizers)
+    raise ForensicsError(f"unknown LRP composite {method!r}; known: {', '.join(LRP_METHODS)}")
+
+
+def lrp_relevance(model: Any, x: Any, target: Any, method: str, **composite_kwargs: Any):
+    """Run zennit LRP on any torch model: returns (output, relevance with the shape of ``x``).
+
+    ``target``: class index or a callable on the output (e.g. :class:`ClassTarget`). Works in float64 too (tests).
+    The caller is responsible for the model guard (``_common.guarded``) when the model is shared.
+    """
+    import torch
+    from zennit.attribution import Gradient
+
+    tgt = ClassTarget(int(target)) if isinstance(target, int | np.integer) else target
+
+    def output_relevance(out):
+        o = out.detach().requires_grad_(True)
+        with torch.enable_grad():
+            (g,) = torch.autograd.grad(tgt(o).sum(), o)
+        return g
+
+    composite = make_composite(method, model, **composite_kwargs)
+    xin = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad(), Gradient(model=model, composite=composite) as attributor:
+        out, rel = attributor(xin, output_relevance)
+    return out.detach(), rel.detach()
+
+
+class ZennitExplainer(Explainer):
+    family = "lrp"
+    additive = True
+    heatmap_mode = "positive"
+    defaults: dict[str, Any] = {"epsilon": 1e-6, "stabilizer": 1e-6}
+
+    def applicable(self, detector: Any) -> tuple[bool, str]:
+        if is_transformer(detector):
+            return False, ("LRP rules here cover conv/linear/pooling layers; attention (softmax, matmul of two "
+                           "activations) needs its own rules (e.g. AttnLRP), which are not implemented: use a CAM "
+                           "method with the ViT reshape transform")
+        return True, ""
+
+    def composite_kwargs(self, detector: Any, x: Any, params: dict[str, Any]) -> dict[str, Any]:
+        kw = {"canonizers": detector.canonizers(), "epsilon": float(params["epsilon"]),
+              "stabilizer": float(params["stabilizer"])}
+        if "gamma" in params:
+            kw["gamma"] = float(params["gamma"])
+        return kw
+
+    def attribute(self, detector: Any, x: Any, target: ClassTarget, params: dict[str, Any]):
+        kw = self.composite_kwargs(detector, x, params)
+        out, rel = lrp_relevance(detector.model, x, target, self.name, **kw)
+        r = rel[0].double().cpu().numpy()
+        logit = float(target(out)[0])
+        info: dict[str, Any] = {"relevance_sum": float(r.sum()), "explained_logit": logit,
+                                "canonizers": [type(c).__name__ for c in kw["canonizers"]]}
+        return r.sum(0), None, info
+
+
+def _register(name: str, description: str, **defaults: Any) -> None:
+    cls = type(name.replace("-", "_"), (ZennitExplainer,),
+               {"name": name, "description": description, "defaults": {**ZennitExplainer.defaults, **defaults}})
+    EXPLAINERS.register(name, family="lrp", description=description)(cls)
+
+
+class _BoxMixin:
+    def composite_kwargs(self, detector: Any, x: Any, params: dict[str, Any]) -> dict[str, Any]:
+        import torch
+
+        kw = ZennitExplainer.composite_kwargs(self, detector, x, params)  # type: ignore[arg-type]
+        pp = detector.config.preprocess
+        mean = torch.tensor(pp.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(pp.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        kw["low"] = ((0.0 - mean) / std).expand_as(x).contiguous()
+        kw["high"] = ((1.0 - mean) / std).expand_as(x).contiguous()
+        return kw
+
+
+_register("lrp-epsilon", "LRP epsilon rule on all conv/linear layers", epsilon=0.1)
+_register("lrp-epsilon-plus-flat", "LRP: flat first layer, z-plus convs, epsilon dense (zennit EpsilonPlusFlat)")
+_register("lrp-hse-mix", "LRP mix by depth thirds: gamma lower, epsilon middle, LRP-0 upper (HSE report)",
+          epsilon=0.25, gamma=0.25)
+EXPLAINERS.register("lrp-epsilon-gamma-box", family="lrp",
+                    description="LRP: z-box first layer, gamma convs, epsilon dense (zennit EpsilonGammaBox)")(
+    type("lrp_epsilon_gamma_box", (_BoxMixin, ZennitExplainer),
+         {"name": "lrp-epsilon-gamma-box", "description": "zennit EpsilonGammaBox",
+          "defaults": {**ZennitExplainer.defaults, "gamma": 0.25}}))
+
+
+# --- captum LRP on plain CNNs -----------------------------------------------------------------------------------------
+_TRANSPARENT = ("Flatten", "Identity", "LeakyReLU", "Dropout2d")
+
+
+def _captum_layer_problem(model: Any) -> str | None:
+    import torch
+    from captum.attr._core.lrp import SUPPORTED_LAYERS_WITH_RULES, SUPPORTED_NON_LINEAR_LAYERS
+
+    for name, m in model.named_modules():
+        if list(m.children()):
+            continue
+        if type(m) in SUPPORTED_LAYERS_WITH_RULES or type(m) in SUPPORTED_NON_LINEAR_LAYERS:
+            continue
+        if type(m).__name__ in _TRANSPARENT and type(m).__module__.startswith("torch.nn"):
+            continue
+        return f"layer {name or '<model>'} is a {type(m).__name__}, which captum's LRP has no rule for"
+    if not any(isinstance(m, torch.nn.modules.conv._ConvNd | torch.nn.Linear) for m in model.modules()):
+        return "the model has no conv/linear layer"
+    return None
+
+
+def _captum_structure_problem(model: Any) -> str | None:
+    """Refuse graphs with skip connections / concatenations: captum's LRP then multiplies relevance (DESIGN.md)."""
+    import operator
+
+    import torch
+    import torch.fx
+
+    try:
+        graph = torch.fx.symbolic_trace(model).graph
+    except (torch.fx.proxy.TraceError, TypeError, RuntimeError, AttributeError, NotImplementedError) as exc:
+        return f"its graph cannot be traced to rule out skip connections ({type(exc).__name__}: {exc})"
+    joins = {operator.add, operator.iadd, operator.mul, torch.add, torch.cat, torch.stack, torch.mul}
+    for node in graph.nodes:
+        target = node.target
+        is_join = (node.op == "call_function" and target in joins) or (
+            node.op == "call_method" and target in ("add", "add_", "mul", "mul_"))
+        if is_join and sum(isinstance(a, torch.fx.Node) for a in node.args) >= 2:
+            return (f"it joins two activations ({node.format_node()}): a skip connection or branch, on which "
+                    "captum's LRP does not conserve relevance; use lrp-epsilon-plus-flat (zennit) instead")
+    return None
+
+
+@EXPLAINERS.register("lrp-captum", family="lrp", description="captum LRP (epsilon rules), plain CNNs only")
+class CaptumLRPExplainer(Explainer):
+    name = "lrp-captum"
+    family = "lrp"
+    additive = True
+    heatmap_mode = "positive"
+    defaults: dict[str, Any] = {}
+
+    def applicable(self, detector: Any) -> tuple[bool, str]:
+        if is_transformer(detector):
+            return False, "captum's LRP has no rules for attention layers"
+        problem = _captum_layer_problem(detector.model) or _captum_structure_problem(detector.model)
+        if problem:
+            return False, f"captum's LRP is only a cross-check on plain CNNs: {problem}"
+        return True, ""
+
+    def attribute(self, detector: Any, x: Any, target: ClassTarget, params: dict[str, Any]):
+        from captum.attr import LRP
+        from captum.attr._utils.lrp_rules import PropagationRule
+
+        class _Transparent(PropagationRule):
+            """Leaves a shape-only layer (Flatten, Identity) to autograd: relevance passes through unchanged."""
+
+            def forward_hook(self, module, inputs, outputs):
+                return None
+
+            def forward_hook_weights(self, module, inputs, outputs):
+                return None
+
+            def forward_pre_hook_activations(self, module, inputs):
+                return None
+
+            def _manipulate_weights(self, module, inputs, outputs):
+                return None
+
+        model = detector.model
+        leaves = [m for m in model.modules() if not list(m.children())]
+        had_activations = {id(m) for m in leaves if hasattr(m, "activations")}
+        for m in leaves:
+            if type(m).__name__ in _TRANSPARENT:
+                m.rule = _Transparent()
+        try:
+            lrp = LRP(model)
+            attr, delta = lrp.attribute(x.detach().clone().requires_grad_(True), target=target.index, return_convergence_delta=True)
+        finally:
+            for m in leaves:  # captum leaves `activations` dicts (and our rules on failure) on the layers
+                if hasattr(m, "rule"):
+                    del m.rule
+                if hasattr(m, "activations") and id(m) not in had_activations:
+                    del m.activations
+        r = attr[0].detach().double().cpu().numpy()
+        if not np.all(np.isfinite(r)):
+            raise NotApplicableError(f"captum's LRP diverged on {detector.name}: use lrp-epsilon-plus-flat")
+        notes = []
+        if any(type(m).__name__ == "LeakyReLU" for m in leaves):
+            notes.append("LeakyReLU layers propagate relevance with their gradient (captum has no rule for them)")
+        return r.sum(0), None, {"relevance_sum": float(r.sum()), "convergence_delta": float(delta.detach().abs().max()),
+                                "notes": notes}

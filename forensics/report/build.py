@@ -1,0 +1,267 @@
+"""From an evidence file to a finished report: analysis, explanations, regions, checks, bundle, PDF, audit entries.
+
+Optional parts (explanations, region relevance, classic checks) are skipped with a stated reason when their module
+or weights are missing, or when they do not apply; required parts (evidence hashes, options, model hashes) are
+never skipped: their absence raises.
+
+Example:
+    >>> from forensics.report import Case, prepare_report, write_report
+    >>> data = prepare_report("photo.jpg", Case("C-1", "A. Analyst"), detectors=["ffd-mobilenetv2"])  # doctest: +SKIP
+    >>> files = write_report(data, "out/")                                                           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forensics.errors import ForensicsError, NotApplicableError, UnavailableError
+from forensics.report.bundle import Case, Figure, build_bundle, dumps_bundle, explanation_record, sha256_hex
+
+DEFAULT_EXPLAINERS: tuple[str, ...] = ("gradcam", "lrp-epsilon-plus-flat")
+DEFAULT_SEGMENTER = "landmarks"
+METHOD_TITLES = {"gradcam": "Grad-CAM", "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat)", "lrp-hse-mix": "LRP mix"}
+
+
+@dataclass
+class ReportData:
+    """A built bundle plus the pictures the PDF draws (their hashes are in the bundle)."""
+
+    bundle: dict[str, Any]
+    crops: tuple[np.ndarray, ...] = ()
+    figures: list[Figure] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    pdf: Path
+    bundle: Path
+    bundle_sha256: str
+    pdf_sha256: str
+
+
+def overlay(crop: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """Heatmap in [0,1] blended over an RGB crop (uint8 RGB, the crop's size)."""
+    from forensics.report.pdf import _colorize
+
+    c = np.asarray(crop, dtype=np.float32)
+    h = np.asarray(heat, dtype=np.float32)
+    if h.shape != c.shape[:2]:
+        raise ForensicsError(f"heatmap {h.shape} and crop {c.shape[:2]} differ in size: explain the same crop")
+    out = (1 - alpha) * c + alpha * _colorize(h).astype(np.float32)
+    return np.clip(out.round(), 0, 255).astype(np.uint8)
+
+
+def build_detectors(names: Sequence[str], *, weights_dirs: Sequence[str | Path] | None = None,
+                    untrained: Mapping[str, bool] | None = None,
+                    weights_files: Mapping[str, str | None] | None = None) -> list[Any]:
+    """Detectors by name. Names marked in ``untrained`` get random (seeded) weights ("none"); names with a file in
+    ``weights_files`` load that file when it is found in the weights search path; the rest use "auto"."""
+    from forensics.detectors import create_detector
+    from forensics.paths import weights_search_path
+
+    out = []
+    for n in names:
+        weights: str | Path = "none" if (untrained or {}).get(n) else "auto"
+        wf = (weights_files or {}).get(n)
+        if weights == "auto" and wf:
+            found = [d / wf for d in weights_search_path(list(weights_dirs or [])) if (d / wf).is_file()]
+            if found:
+                weights = found[0]
+        out.append(create_detector(n, weights=weights, weights_dirs=list(weights_dirs) if weights_dirs else None))
+    return out
+
+
+def _region_table(face: int, method: str, heat: np.ndarray, masks: Any) -> dict[str, Any]:
+    """Share of a [0,1] heatmap's mass in each region mask (a forensics.regions function is used when present)."""
+    try:
+        from forensics.regions import region_shares  # type: ignore[attr-defined]
+    except ImportError:
+        region_shares = None
+    if region_shares is not None:
+        res = region_shares(heat, masks)
+        shares = res.to_dict() if hasattr(res, "to_dict") else dict(res)
+        shares = shares.get("shares", shares)
+        how = "forensics.regions.region_shares"
+    else:
+        total = float(np.asarray(heat, dtype=np.float64).sum())
+        shares = {r: (float(np.asarray(heat, dtype=np.float64)[m].sum()) / total if total > 0 else 0.0)
+                  for r, m in masks.masks.items()}
+        how = "share of heatmap mass per mask"
+    return {"face": face, "method": method, "segmenter": masks.segmenter, "computed_by": how,
+            "shares": {k: float(v) for k, v in shares.items() if isinstance(v, (int, float))},
+            "approximate": {k: bool(v) for k, v in masks.approximate.items()},
+            "absent": {k: str(v) for k, v in masks.absent.items()},
+            "pixels": {r: int(m.sum()) for r, m in masks.masks.items()}}
+
+
+def prepare_report(
+    evidence: Any,
+    case: Case,
+    *,
+    detectors: Sequence[Any] | None = None,
+    options: Any = None,
+    weights_dirs: Sequence[str | Path] | None = None,
+    explainers: Sequence[str] | None = DEFAULT_EXPLAINERS,
+    segmenter: str | None = DEFAULT_SEGMENTER,
+    checks: Sequence[str] | bool = True,
+) -> ReportData:
+    """Run the analysis and the optional parts, and build the bundle.
+
+    ``evidence``: path, bytes or Evidence. ``detectors``: names or Detector objects (the first one is explained).
+    ``explainers``/``segmenter``/``checks``: None/False/() skip that part. Returns the bundle with crops and figures.
+    """
+    from forensics.evidence import Evidence, load_evidence
+    from forensics.pipeline import AnalyzeOptions, analyze
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ev = evidence if isinstance(evidence, Evidence) else load_evidence(evidence)
+    opts = options or AnalyzeOptions()
+    dets = list(detectors) if detectors else list(opts.detectors) or None
+    if dets and isinstance(dets[0], str):
+        dets = build_detectors(dets, weights_dirs=weights_dirs)
+    if dets is None:
+        from forensics.detectors import default_detector_names
+
+        dets = build_detectors(default_detector_names(weights_dirs), weights_dirs=weights_dirs)
+    analysis = analyze(ev, detectors=dets, options=opts, weights_dirs=weights_dirs)
+    timings["analysis"] = (time.perf_counter() - t0) * 1000
+    crops = tuple(analysis.crops)
+    not_run: dict[str, str] = {}
+    figures: list[Figure] = []
+    explanations: list[dict[str, Any]] | None = None
+    regions: list[dict[str, Any]] | None = None
+    heatmaps: dict[tuple[int, str], Any] = {}
+
+    t0 = time.perf_counter()
+    if explainers and crops:
+        try:
+            from forensics.explainers import explain
+        except ImportError as exc:
+            not_run["explanations"] = f"explainers are not available in this installation ({exc})"
+        else:
+            explanations = []
+            det = dets[0]
+            skipped = []
+            for i, crop in enumerate(crops):
+                for m in explainers:
+                    try:
+                        hm = explain(det, crop, m)
+                    except (NotApplicableError, UnavailableError) as exc:
+                        skipped.append(f"{m}: {exc}")
+                        continue
+                    fid = f"face{i}-{m}"
+                    heatmaps[(i, m)] = hm
+                    explanations.append(explanation_record(i, hm, figure_id=fid))
+                    figures.append(Figure(fid, f"{METHOD_TITLES.get(m, m)} for '{hm.target_name}' "
+                                               f"(p {hm.probability:.3f}), {det.name}",
+                                          overlay(crop, hm.heatmap), section="explanations", face=i,
+                                          group=f"face{i}-explanations"))
+            if skipped:
+                not_run["explanations (some methods)"] = "; ".join(sorted(set(skipped)))
+    elif explainers and not crops:
+        not_run["explanations"] = "no face was analysed"
+    timings["explanations"] = (time.perf_counter() - t0) * 1000
+
+    t0 = time.perf_counter()
+    if segmenter and heatmaps:
+        try:
+            from forensics.segmentation import segment
+        except ImportError as exc:
+            not_run["regions"] = f"segmentation is not available in this installation ({exc})"
+        else:
+            regions = []
+            for i, crop in enumerate(crops):
+                try:
+                    masks = segment(crop, segmenter=segmenter)
+                except (NotApplicableError, UnavailableError) as exc:
+                    not_run.setdefault("regions", "")
+                    not_run["regions"] += f"face {i}: {exc} "
+                    continue
+                for (fi, m), hm in heatmaps.items():
+                    if fi == i:
+                        regions.append(_region_table(i, m, hm.heatmap, masks))
+            if not regions and "regions" not in not_run:
+                not_run["regions"] = "no region masks were produced"
+    elif segmenter:
+        not_run["regions"] = "needs explanations, which were not run"
+    timings["regions"] = (time.perf_counter() - t0) * 1000
+
+    t0 = time.perf_counter()
+    findings = None
+    if checks:
+        try:
+            from forensics.checks import run_checks
+        except ImportError as exc:
+            not_run["checks"] = f"classic checks are not available in this installation ({exc})"
+        else:
+            from forensics.report.pdf import display_image
+
+            findings = run_checks(ev, None if checks is True else list(checks))
+            for f in findings:
+                for k, img in (getattr(f, "images", None) or {}).items():
+                    figures.append(Figure(f"check-{f.check}-{k}", f"{f.title}: {k.replace('_', ' ')}",
+                                          _thumb(display_image(img)), section="checks", group=f.check))
+    timings["checks"] = (time.perf_counter() - t0) * 1000
+
+    t0 = time.perf_counter()
+    bundle = build_bundle(
+        case, analysis, detectors=dets, crops=crops, explanations=explanations, regions=regions,
+        findings=findings, figures=figures, not_run=not_run,
+        report_options={"explainers": list(explainers or []), "explained_detector": dets[0].name if dets else None,
+                        "segmenter": segmenter, "checks": checks if isinstance(checks, bool) else list(checks),
+                        "weights_dirs": [str(p) for p in weights_dirs or []]},
+    )
+    timings["bundle"] = (time.perf_counter() - t0) * 1000
+    return ReportData(bundle=bundle, crops=crops, figures=figures, timings_ms=timings)
+
+
+def _thumb(img: np.ndarray, max_side: int = 480) -> np.ndarray:
+    """Shrink large check images so the PDF stays small (area averaging via Pillow)."""
+    h, w = img.shape[:2]
+    if max(h, w) <= max_side:
+        return img
+    from PIL import Image
+
+    s = max_side / max(h, w)
+    return np.asarray(Image.fromarray(img).resize((max(1, round(w * s)), max(1, round(h * s))), Image.BILINEAR))
+
+
+def write_report(data: ReportData, out_dir: str | Path, *, stem: str | None = None,
+                 case_db: str | Path | None = None, log: bool = True) -> ReportFiles:
+    """Write ``<stem>.pdf`` and ``<stem>.json`` into ``out_dir`` and log the analysis and the export."""
+    from forensics.audit import CaseLog, analysis_payload
+    from forensics.report.bundle import validate_bundle
+    from forensics.report.pdf import render_pdf
+
+    b = data.bundle
+    validate_bundle(b)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = stem or f"report_{_safe_stem(b['case']['case_id'])}_{b['evidence']['sha256'][:12]}"
+    pdf_bytes = render_pdf(b, crops=data.crops, figures=data.figures)
+    json_path, pdf_path = out / f"{stem}.json", out / f"{stem}.pdf"
+    json_path.write_bytes(dumps_bundle(b))
+    pdf_path.write_bytes(pdf_bytes)
+    files = ReportFiles(pdf=pdf_path, bundle=json_path, bundle_sha256=b["bundle_sha256"],
+                        pdf_sha256=sha256_hex(pdf_bytes))
+    if log:
+        with CaseLog(case_db) as cl:
+            a = dict(b["analysis"], evidence=b["evidence"])
+            cl.append("analysis", dict(analysis_payload(a), case_id=b["case"]["case_id"],
+                                       examiner=b["case"]["examiner"]))
+            cl.append("export", {"case_id": b["case"]["case_id"], "examiner": b["case"]["examiner"],
+                                 "evidence_sha256": b["evidence"]["sha256"], "bundle_sha256": b["bundle_sha256"],
+                                 "pdf_sha256": files.pdf_sha256, "pdf": pdf_path.name, "bundle": json_path.name})
+    return files
+
+
+def _safe_stem(s: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in s)[:60] or "case"

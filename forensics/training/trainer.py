@@ -1,0 +1,402 @@
+"""The trainer: cached face crops -> balanced, augmented batches (+ self-blended images) -> staged fine-tuning,
+with a checkpoint every epoch, ``resume``, a JSONL log, optional distillation, calibration on validation and export.
+
+Example:
+    >>> from forensics.training import TrainConfig, train
+    >>> result = train(TrainConfig.from_toml("configs/default.toml"))     # doctest: +SKIP
+    >>> result.out_dir / "model.safetensors"                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forensics.errors import ForensicsError
+from forensics.training.augment import augment, self_blend
+from forensics.training.config import TrainConfig, resolve_path
+from forensics.training.crops import CropSettings, face_crop_for_file
+from forensics.training.data import (
+    BINARY,
+    THREE_CLASS,
+    Sample,
+    check_no_leak,
+    class_index,
+    file_sha256,
+    sampling_weights,
+    scan_folder,
+    split_by_group,
+    summarise,
+    write_split,
+)
+
+CHECKPOINT = "checkpoint.pt"
+LOG = "log.jsonl"
+
+
+@dataclass
+class CropSet:
+    """Crops of a list of samples held in memory (uint8 N x S x S x 3) with landmarks and crop methods."""
+
+    samples: list[Sample]
+    crops: np.ndarray
+    landmarks: list[np.ndarray | None]
+    methods: list[str]
+    hashes: dict[str, str] = field(default_factory=dict)
+
+
+def load_crops(samples: list[Sample], settings: CropSettings, *, progress: bool = True) -> CropSet:
+    """Crops for every sample through the disk cache (computing missing ones); unreadable files are dropped."""
+    from tqdm import tqdm
+
+    kept, crops, lms, methods, hashes = [], [], [], [], {}
+    for s in tqdm(samples, desc="crops", disable=not progress, mininterval=5):
+        try:
+            rec = face_crop_for_file(s.path, settings)
+        except ForensicsError:
+            continue
+        kept.append(s)
+        crops.append(rec.crop)
+        lms.append(rec.landmarks)
+        methods.append(rec.method)
+        hashes[s.path] = file_sha256(s.path)
+    if not kept:
+        raise ForensicsError("no usable face crop in the training data")
+    return CropSet(kept, np.stack(crops), lms, methods, hashes)
+
+
+class _TrainSet:
+    """Indexable training set: real items 0..N-1, then one self-blended twin per real crop (N..N+R-1)."""
+
+    def __init__(self, cs: CropSet, labels: np.ndarray, sbi_sources: np.ndarray, sbi_label: int | None,
+                 cfg: TrainConfig) -> None:
+        self.cs, self.labels, self.sbi_sources, self.sbi_label, self.cfg = cs, labels, sbi_sources, sbi_label, cfg
+        self.n = len(cs.samples)
+        self.rng = np.random.default_rng(cfg.seed)
+        mean = np.array([0.485, 0.456, 0.406], np.float32) * 255
+        std = np.array([0.229, 0.224, 0.225], np.float32) * 255
+        self.mean, self.std = mean, std
+
+    def set_epoch(self, epoch: int) -> None:
+        self.rng = np.random.default_rng([self.cfg.seed, epoch])
+
+    def __len__(self) -> int:
+        return self.n + len(self.sbi_sources)
+
+    def image_and_label(self, i: int) -> tuple[np.ndarray, int]:
+        if i < self.n:
+            img, y = self.cs.crops[i], int(self.labels[i])
+        else:
+            j = int(self.sbi_sources[i - self.n])
+            img, _ = self_blend(self.cs.crops[j], self.cs.landmarks[j], self.rng)
+            y = int(self.sbi_label)
+        return augment(img, self.cfg.augment, self.rng), y
+
+    def __getitem__(self, i: int):
+        import torch
+
+        img, y = self.image_and_label(int(i))
+        x = (img.astype(np.float32) - self.mean) / self.std
+        return torch.from_numpy(x.transpose(2, 0, 1).copy()), y
+
+
+def _to_tensor(crops: np.ndarray, size: int):
+    """Whole crops -> normalised tensor exactly as ``Detector.preprocess`` does (bilinear, antialiased)."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float() / 255.0
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def predict_logits(model, crops: np.ndarray, size: int, batch_size: int = 64) -> np.ndarray:
+    """Logits of an eval-mode model on whole crops (resized like the detector's preprocess)."""
+    import torch
+
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(crops), batch_size):
+            out.append(model(_to_tensor(crops[i:i + batch_size], size)).double().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0))
+
+
+# -------------------------------------------------------------------------------------------------- freezing
+def _blocks(model) -> list[Any]:
+    feats = getattr(model, "features", None)
+    if feats is not None and hasattr(feats, "__len__"):
+        return list(feats)
+    return [m for name, m in model.named_children() if name not in ("classifier", "fc", "head")]
+
+
+def _head(model) -> list[Any]:
+    return [getattr(model, n) for n in ("classifier", "fc", "head") if getattr(model, n, None) is not None]
+
+
+def set_trainable(model, unfreeze: int | str) -> list[Any]:
+    """Freeze everything, then unfreeze the head and the last ``unfreeze`` blocks ("all" = everything).
+    Returns the frozen modules (their BatchNorm layers must stay in eval mode)."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    blocks = _blocks(model)
+    if unfreeze == "all":
+        trainable = blocks
+    elif unfreeze == "head":
+        trainable = []
+    else:
+        k = int(unfreeze)
+        trainable = blocks[len(blocks) - k:] if k > 0 else []
+    for m in trainable + _head(model):
+        for p in m.parameters():
+            p.requires_grad_(True)
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ForensicsError("no trainable parameters: the model exposes no classifier/fc/head module")
+    return [b for b in blocks if b not in trainable]
+
+
+def _train_mode(model, frozen: list[Any]) -> None:
+    model.train()
+    for m in frozen:
+        m.eval()
+
+
+# -------------------------------------------------------------------------------------------------- metrics
+def val_metrics(logits: np.ndarray, labels: np.ndarray, sources: list[str], fake_indices: tuple[int, ...]
+                ) -> dict[str, Any]:
+    from forensics.calibration import nll
+    from forensics.evaluation import auc
+
+    z = logits - logits.max(axis=1, keepdims=True)
+    proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    p_fake = proba[:, list(fake_indices)].sum(axis=1)
+    y = labels != 0
+    out: dict[str, Any] = {"val_nll": nll(logits, labels), "val_acc": float((proba.argmax(1) == labels).mean())}
+    out["val_auc"] = auc(y, p_fake) if (y.any() and (~y).any()) else None
+    src = np.asarray(sources, dtype=object)
+    out["val_fpr_at_0.5"] = {s: float((p_fake[(src == s) & ~y] >= 0.5).mean())
+                             for s in sorted(set(src[~y].tolist()))}
+    return out
+
+
+# -------------------------------------------------------------------------------------------------- main loop
+@dataclass(frozen=True)
+class TrainResult:
+    out_dir: Path
+    epochs_done: int
+    stopped_early: bool
+    metrics: dict[str, Any]
+    weights: Path
+    calibration: dict[str, Any] | None
+    exported: Path | None = None
+
+
+def _log(out: Path, rec: dict[str, Any]) -> None:
+    with open(out / LOG, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(rec, default=float) + "\n")
+
+
+def _stage_of(cfg: TrainConfig, epoch: int) -> tuple[int, int]:
+    """(stage index, epoch index within the stage)."""
+    e = epoch
+    for i, st in enumerate(cfg.stages):
+        if e < st.epochs:
+            return i, e
+        e -= st.epochs
+    raise ValueError(epoch)
+
+
+def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, CropSet, dict[str, Any]]:
+    """Scan, split (never leaking a video), and load the crops of train and validation."""
+    train_dir = resolve_path(cfg.data.train_dir)
+    assert train_dir is not None
+    all_train = scan_folder(train_dir)
+    val_dir = resolve_path(cfg.data.val_dir)
+    if val_dir is not None:
+        train_s, val_s = all_train, scan_folder(val_dir)
+        split_note = f"fixed split: train {cfg.data.train_dir}, val {cfg.data.val_dir}"
+    else:
+        train_s, val_s = split_by_group(all_train, cfg.data.val_fraction, cfg.seed)
+        split_note = f"random split of {cfg.data.train_dir} by video/file, val fraction {cfg.data.val_fraction}"
+    check_no_leak(train_s, val_s)
+    settings = CropSettings(method=cfg.data.crop_method, crop_size=cfg.data.crop_size, margin=cfg.data.margin)
+    tr = load_crops(train_s, settings, progress=progress)
+    va = load_crops(val_s, settings, progress=progress)
+    info = {"split": split_note, "train": summarise(tr.samples), "val": summarise(va.samples),
+            "crop_settings": settings.resolved().__dict__, "crop_methods_train": dict(Counter(tr.methods)),
+            "crop_methods_val": dict(Counter(va.methods)),
+            "dropped": len(train_s) + len(val_s) - len(tr.samples) - len(va.samples)}
+    return tr, va, info
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
+          epoch_callback: Callable[[int, dict[str, Any]], None] | None = None,
+          data: tuple[CropSet, CropSet, dict[str, Any]] | None = None) -> TrainResult:
+    """Run (or resume) a training; writes checkpoint, log, split, weights and calibration into ``cfg.out_path``.
+
+    ``epoch_callback(epoch, metrics)`` runs after each validation (Optuna reporting/pruning raises from it).
+    """
+    import torch
+    from torch.utils.data import DataLoader, WeightedRandomSampler
+    from tqdm import tqdm
+
+    from forensics.calibration import fit_calibration
+    from forensics.detectors import create_detector
+
+    torch.manual_seed(cfg.seed)
+    if cfg.train.threads:
+        torch.set_num_threads(int(cfg.train.threads))
+    out = cfg.out_path
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / CHECKPOINT
+    if not resume and ckpt_path.exists():
+        raise ForensicsError(f"{ckpt_path} exists: pass --resume to continue it, or remove {out} to start over")
+
+    classes = tuple(cfg.data.classes)
+    scheme = THREE_CLASS if len(classes) == 3 else BINARY
+    fake_indices = tuple(range(1, len(classes)))
+    tr, va, info = data if data is not None else prepare_data(cfg, progress=progress)
+    write_split(out / "split.csv", {"train": tr.samples, "val": va.samples}, {**tr.hashes, **va.hashes})
+
+    y_tr = np.array([class_index(s.kind, classes, scheme) for s in tr.samples])
+    y_va = np.array([class_index(s.kind, classes, scheme) for s in va.samples])
+    strata = [(int(c), s.source) for c, s in zip(y_tr, tr.samples, strict=True)]
+    sbi_label = class_index("sbi", classes, scheme) if cfg.data.sbi_share > 0 else None
+    sbi_sources = np.nonzero(y_tr == 0)[0] if sbi_label is not None else np.zeros(0, int)
+    sbi_strata = [(int(sbi_label), tr.samples[j].source) for j in sbi_sources] if sbi_label is not None else []
+    weights = sampling_weights(strata, sbi_strata, cfg.data.class_shares, cfg.data.source_power, cfg.data.sbi_share)
+    dataset = _TrainSet(tr, y_tr, sbi_sources, sbi_label, cfg)
+
+    det = create_detector(cfg.model.architecture, weights=cfg.model.init, classes=classes)
+    model = det.model.cpu()
+    teacher = None
+    if cfg.distill.enabled:
+        teacher = create_detector(cfg.distill.teacher, weights=cfg.distill.teacher_weights, classes=classes).model
+        teacher = teacher.cpu().eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+
+    start_epoch, history = 0, []
+    state = None
+    if resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        if state.get("config_digest") != cfg.digest():
+            raise ForensicsError(f"{ckpt_path} was made with a different config: resume with the same config file")
+        model.load_state_dict(state["model"])
+        start_epoch, history = int(state["epoch"]) + 1, list(state["history"])
+    if start_epoch == 0:
+        (out / LOG).write_text("", encoding="utf-8")
+        _log(out, {"event": "start", "config": cfg.to_dict(), "data": info, "time": time.time()})
+    else:
+        _log(out, {"event": "resume", "from_epoch": start_epoch, "time": time.time()})
+
+    size = cfg.augment.input_size
+    t_start = time.monotonic()
+    stopped_early = False
+    optimizer, opt_stage, frozen = None, -1, []
+    ce = torch.nn.CrossEntropyLoss(label_smoothing=cfg.train.label_smoothing)
+    epoch = start_epoch - 1
+    for epoch in range(start_epoch, cfg.total_epochs):
+        if cfg.train.max_minutes and (time.monotonic() - t_start) / 60 > cfg.train.max_minutes:
+            stopped_early = True
+            _log(out, {"event": "budget", "epoch": epoch, "minutes": (time.monotonic() - t_start) / 60})
+            epoch -= 1
+            break
+        si, e_in_stage = _stage_of(cfg, epoch)
+        stage = cfg.stages[si]
+        if si != opt_stage:
+            frozen = set_trainable(model, stage.unfreeze)
+            params = [p for p in model.parameters() if p.requires_grad]
+            optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=stage.weight_decay)
+            if state is not None and state.get("stage") == si and state.get("optimizer"):
+                optimizer.load_state_dict(state["optimizer"])
+            opt_stage = si
+        assert optimizer is not None
+        dataset.set_epoch(epoch)
+        gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+        sampler = WeightedRandomSampler(torch.as_tensor(weights), cfg.train.samples_per_epoch, replacement=True,
+                                        generator=gen)
+        loader = DataLoader(dataset, batch_size=cfg.train.batch_size, sampler=sampler, num_workers=0, drop_last=False)
+        steps = len(loader)
+        _train_mode(model, frozen)
+        losses, seen, drawn = [], 0, Counter()
+        t_ep = time.monotonic()
+        for step, (x, y) in enumerate(tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.total_epochs}",
+                                           disable=not progress, mininterval=10)):
+            # cosine decay inside the stage, per step
+            frac = (e_in_stage * steps + step) / max(1, stage.epochs * steps)
+            for g in optimizer.param_groups:
+                g["lr"] = stage.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+            logits = model(x)
+            loss = ce(logits, y)
+            if teacher is not None:
+                with torch.no_grad():
+                    t_logits = teacher(x)
+                tt = cfg.distill.temperature
+                kd = torch.nn.functional.kl_div(torch.log_softmax(logits / tt, 1), torch.softmax(t_logits / tt, 1),
+                                                reduction="batchmean") * tt * tt
+                loss = (1 - cfg.distill.alpha) * loss + cfg.distill.alpha * kd
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss))
+            seen += len(y)
+            drawn.update(y.tolist())
+        train_s = time.monotonic() - t_ep
+        v_logits = predict_logits(model, va.crops, size, cfg.train.val_batch_size)
+        metrics = val_metrics(v_logits, y_va, [s.source for s in va.samples], fake_indices)
+        rec = {"event": "epoch", "epoch": epoch, "stage": si, "unfreeze": stage.unfreeze,
+               "train_loss": float(np.mean(losses)) if losses else None, "samples": seen,
+               "class_draws": {classes[k]: v for k, v in sorted(drawn.items())},
+               "train_seconds": train_s, "images_per_second": seen / train_s if train_s > 0 else None, **metrics}
+        history.append({k: rec[k] for k in ("epoch", "train_loss", "val_nll", "val_acc", "val_auc")})
+        _log(out, rec)
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "stage": si,
+                    "history": history, "config_digest": cfg.digest()}, str(ckpt_path) + ".tmp")
+        os.replace(str(ckpt_path) + ".tmp", ckpt_path)
+        if cfg.train.select == "best" and (metrics.get("val_auc") or 0) >= max(
+                (h.get("val_auc") or 0) for h in history):
+            torch.save(model.state_dict(), out / "best.pt")
+        if epoch_callback is not None:
+            epoch_callback(epoch, rec)
+
+    if cfg.train.select == "best" and (out / "best.pt").exists():
+        model.load_state_dict(torch.load(out / "best.pt", map_location="cpu", weights_only=True))
+    model.eval()
+    from forensics.detectors.weights import save_weights
+
+    weights_path = save_weights(model, out / "model.safetensors")
+    v_logits = predict_logits(model, va.crops, size, cfg.train.val_batch_size)
+    np.savez(out / "val_logits.npz", logits=v_logits, labels=y_va,
+             sources=np.array([s.source for s in va.samples]), kinds=np.array([s.kind for s in va.samples]),
+             paths=np.array([s.rel for s in va.samples]))
+    final = val_metrics(v_logits, y_va, [s.source for s in va.samples], fake_indices)
+    cal = None
+    if (y_va == 0).sum() >= 2 and (y_va != 0).sum() >= 2:
+        real_src = [s.source if y == 0 else f"fake:{s.source}" for s, y in zip(va.samples, y_va, strict=True)]
+        cal = fit_calibration(v_logits, y_va, fake_indices=fake_indices, target_error=cfg.calibration.target_error,
+                              groups=real_src, lr_bins=cfg.calibration.lr_bins,
+                              fitted_on=f"validation faces of {cfg.data.val_dir or cfg.data.train_dir} "
+                                        f"({len(y_va)} faces)").to_dict()
+        (out / "calibration.json").write_text(json.dumps(cal, indent=2), encoding="utf-8")
+    _log(out, {"event": "done", "epochs_done": epoch + 1, "stopped_early": stopped_early, "final": final,
+               "minutes": (time.monotonic() - t_start) / 60, "calibration": cal})
+    exported = None
+    if cfg.export.enabled:
+        from forensics.training.export import export_model
+
+        exported = export_model(cfg, out)
+    return TrainResult(out_dir=out, epochs_done=epoch + 1, stopped_early=stopped_early, metrics=final,
+                       weights=weights_path, calibration=cal, exported=exported)

@@ -1,0 +1,48 @@
+"""Explain: Grad-CAM and LRP side by side for one face, with their agreement and faithfulness."""
+
+import streamlit as st
+
+from ui import lib, state, widgets
+
+st.title("Explain")
+st.caption("Which pixels moved the detector's score? Heatmaps show influence on the model, not a map of edited "
+           "regions; two methods can disagree, so their agreement and faithfulness are shown next to them.")
+widgets.need("forensics.explainers")
+up, ev = widgets.current_evidence("explain")
+opts = state.options(lib.ready_names())
+an = widgets.analysis_for(up, opts)
+idx = widgets.face_choice(an, "explain_face")
+if idx is None:
+    st.stop()
+crop = an.crops[idx]
+fkey = widgets.face_key(up, opts, idx)
+c0, c1, c2, c3 = st.columns(4)
+det_name = c0.selectbox("Detector", opts.detectors, key="explain_det")
+classes = list(an.models[det_name].get("classes", ["real", "fake"]))
+target = c1.selectbox("Explain class", ["most probable fake class", *classes], key="explain_target")
+target = None if target.startswith("most probable") else target
+with c2:
+    cam = widgets.method_select("CAM method", "cam", "gradcam", "explain_cam")
+with c3:
+    lrp = widgets.method_select("LRP composite", "lrp", "lrp-epsilon-plus-flat", "explain_lrp")
+
+left, right = st.columns(2)
+maps = {}
+for col, method in ((left, cam), (right, lrp)):
+    with col:
+        if method:
+            hm = widgets.heatmap_for(fkey, det_name, method, crop, target)
+            if hm is not None:
+                widgets.heatmap_panel(method, crop, hm)
+                maps[method] = hm
+st.image(crop, caption="aligned crop", width=160)
+if len(maps) == 2:
+    st.subheader("Agreement between the two maps")
+    widgets.agreement_view(fkey, *maps.values())
+st.subheader("Faithfulness")
+if maps and st.toggle("Compute deletion / insertion curves (about 40 forward passes per map)", value=True,
+                      key="explain_faith"):
+    cols = st.columns(len(maps))
+    for col, hm in zip(cols, maps.values(), strict=True):
+        with col:
+            widgets.faithfulness_view(fkey, det_name, crop, hm)

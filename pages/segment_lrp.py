@@ -1,0 +1,29 @@
+"""Segment + LRP: face-region masks over the crop and the share of the explanation that falls in each region."""
+
+import streamlit as st
+
+from ui import lib, state, widgets
+
+st.title("Segment + LRP")
+st.caption("Which face regions carry the explanation? Region shares inherit the segmenter's approximations "
+           "(marked ≈) and the explainer's limits: they describe the model's attention, not where an edit is.")
+widgets.need("forensics.segmentation")
+widgets.need("forensics.regions")
+widgets.need("forensics.viz.regions")
+up, ev = widgets.current_evidence("segment")
+opts = state.options(lib.ready_names())
+an = widgets.analysis_for(up, opts)
+idx = widgets.face_choice(an, "segment_face")
+if idx is None:
+    st.stop()
+crop = an.crops[idx]
+fkey = widgets.face_key(up, opts, idx)
+c0, c1, c2 = st.columns(3)
+det_name = c0.selectbox("Detector", opts.detectors, key="segment_det")
+method = c1.selectbox("Explainer", [m["name"] for m in lib.explainer_names()], key="segment_method",
+                      index=[m["name"] for m in lib.explainer_names()].index("lrp-epsilon-plus-flat")
+                      if "lrp-epsilon-plus-flat" in [m["name"] for m in lib.explainer_names()] else 0)
+segs = [s["name"] for s in lib.segmenter_names()]
+segmenter = c2.selectbox("Segmenter", segs, key="segment_seg", index=segs.index("landmarks") if "landmarks" in segs
+                         else 0)
+widgets.regions_view(fkey, det_name, method, segmenter, crop)

@@ -1,0 +1,232 @@
+"""The dashboard through Streamlit's AppTest (headless, in-process): every page, uploads, errors, caching.
+
+Evidence comes from the shipped examples (ui/examples, public domain / CC0) or is generated here. Detectors: the
+small untrained "simplenet" (explain-only) everywhere, the published Meso-4 weights when ../shared/peers exists.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+import streamlit as st  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
+EXAMPLES = ROOT / "ui" / "examples"
+VERDICTS = ("manipulated or generated", "camera original", "inconclusive")
+TIMEOUT = 300
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+
+
+def _app(detectors: list[str] | None = None, face_method: str = "auto") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if detectors is not None:
+        at.session_state["sidebar_detectors"] = detectors
+    at.session_state["sidebar_face_method"] = face_method
+    return at.run()
+
+
+def _set_evidence(at: AppTest, path: Path) -> None:
+    from ui.state import EVIDENCE_KEY, Upload
+
+    import hashlib
+
+    data = path.read_bytes()
+    at.session_state[EVIDENCE_KEY] = Upload(path.name, data, hashlib.sha256(data).hexdigest(), "example")
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
+    parts += [i.value for i in at.info] + [e.value for e in at.error] + [s.value for s in at.success]
+    return "\n".join(str(p) for p in parts)
+
+
+def _captions(at: AppTest) -> list[str]:
+    return [c for img in at.image for c in img.captions]
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# --------------------------------------------------------------------------------------------------- Detect
+def test_detect_upload_explain_only_detector_gives_no_verdict():
+    at = _app(["simplenet"])
+    _no_exception(at)
+    assert "Choose a photo" in _texts(at)
+    data = (EXAMPLES / "astronaut.jpg").read_bytes()
+    at.file_uploader(key="detect_upload").upload("astronaut.jpg", data, "image/jpeg").run()
+    _no_exception(at)
+    text = _texts(at)
+    import hashlib
+
+    assert hashlib.sha256(data).hexdigest() in text  # the evidence hash is shown
+    assert "Explain-only" in text and "no verdict" in text
+    assert not any(f":[{v}]" in text for v in VERDICTS)  # no verdict for an untrained detector
+    assert any("aligned crop" in c for c in _captions(at))  # the face crop
+    assert "Face 0" in [h.value for h in at.subheader]
+
+
+def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
+    """A ready detector with a calibration: the page shows exactly the verdict and LR the library computes."""
+    from forensics.calibration import fit_calibration
+    from forensics.evidence import load_evidence
+    from forensics.pipeline import AnalyzeOptions, analyze, get_detector
+
+    rng = np.random.default_rng(0)
+    logits = np.concatenate([rng.normal([1, -1], 1.0, (300, 2)), rng.normal([-1, 1], 1.0, (300, 2))])
+    labels = np.array([0] * 300 + [1] * 300)
+    cal = fit_calibration(logits, labels, fitted_on="synthetic scores (test)")
+    det = get_detector("meso4-df")
+    assert det.ready
+    monkeypatch.setattr(det, "calibration", cal)
+    expected = analyze(load_evidence(EXAMPLES / "astronaut.jpg"), detectors=["meso4-df"],
+                       options=AnalyzeOptions(face_method="auto")).faces[0].scores["meso4-df"].assessment
+    at = _app(["meso4-df"])
+    at.radio(key="detect_source").set_value("Shipped example").run()
+    at.selectbox(key="detect_ex").set_value("astronaut.jpg").run()
+    _no_exception(at)
+    text = _texts(at)
+    assert f":{'red' if expected['verdict'] == VERDICTS[0] else 'green' if expected['verdict'] == VERDICTS[1] else 'orange'}[{expected['verdict']}]" in text
+    assert expected["statement"] in text
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["calibrated p(fake)"] == f"{expected['p_fake']:.3f}"
+    assert metrics["likelihood ratio"] == f"{expected['likelihood_ratio']:.3g}"
+    assert "Known error rates" in text and "Inconclusive band" in text
+    # provenance: the model file hash is shown
+    assert det.weights_sha256 in str(at.dataframe[0].value.to_dict())
+
+
+def test_detect_no_ready_detector_message(monkeypatch):
+    import forensics.detectors as fd
+
+    statuses = [s for s in fd.list_detectors() if s.name == "simplenet"]
+    monkeypatch.setattr(fd, "list_detectors", lambda *a, **k: statuses)
+    monkeypatch.setattr(fd, "default_detector_names", lambda *a, **k: [])
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    _set_evidence(at, EXAMPLES / "coffee_no_face.jpg")
+    at.run()
+    _no_exception(at)
+    assert any("No ready detector" in w.value for w in at.warning)
+    assert at.session_state["sidebar_detectors"] == []
+    assert any("explain-only" in o for o in at.multiselect(key="sidebar_detectors").options)
+
+
+def test_bad_upload_shows_error_and_other_pages_work():
+    at = _app(["simplenet"])
+    at.file_uploader(key="detect_upload").upload("broken.jpg", b"\xff\xd8\xff\xe0 this is not a JPEG", "image/jpeg")
+    at.run()
+    _no_exception(at)
+    assert at.error and "cannot be analysed" in at.error[0].value
+    at.switch_page("pages/models.py").run()
+    _no_exception(at)
+    assert not at.error
+    names = set(at.dataframe[0].value["detector"])
+    assert {"simplenet", "mobilenetv2"} <= names
+
+
+def test_no_face_is_a_result_not_an_error():
+    at = _app(["simplenet"])
+    _set_evidence(at, EXAMPLES / "coffee_no_face.jpg")
+    at.run()
+    _no_exception(at)
+    assert any("No face analysed" in w.value for w in at.warning)
+
+
+def test_switching_pages_recomputes_nothing(monkeypatch):
+    import forensics.pipeline as fp
+
+    calls = []
+    real = fp.analyze
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(fp, "analyze", counting)
+    at = _app(["simplenet"])
+    _set_evidence(at, EXAMPLES / "astronaut.jpg")
+    at.run()
+    assert len(calls) == 1
+    at.switch_page("pages/models.py").run()
+    at.switch_page("pages/detect.py").run()
+    _no_exception(at)
+    assert len(calls) == 1
+    at.session_state["sidebar_face_method"] = "whole"  # an option that changes the numbers does recompute
+    at.run()
+    assert len(calls) == 2
+
+
+# --------------------------------------------------------------------------------------------------- Explain
+def test_explain_page_gradcam_and_lrp_side_by_side():
+    at = _app(["simplenet"])
+    _set_evidence(at, EXAMPLES / "astronaut.jpg")
+    at.switch_page("pages/explain.py").run()
+    _no_exception(at)
+    assert at.selectbox(key="explain_cam").value == "gradcam"
+    assert at.selectbox(key="explain_lrp").value == "lrp-epsilon-plus-flat"
+    assert sum(c.startswith("why") for c in _captions(at)) == 2  # two overlays with their target class
+    labels = [m.label for m in at.metric]
+    assert "Spearman rank correlation" in labels and "deletion AUC" in labels and "insertion AUC" in labels
+    assert len(at.get("plotly_chart")) == 2  # one deletion/insertion chart per map
+    for m in at.metric:
+        if m.label in ("deletion AUC", "insertion AUC"):
+            assert 0.0 <= float(m.value) <= 1.0
+
+
+# --------------------------------------------------------------------------------------------------- ELA
+def test_ela_page_sliders_and_non_jpeg_caveat():
+    at = _app(["simplenet"])
+    _set_evidence(at, EXAMPLES / "astronaut_edited.jpg")
+    at.switch_page("pages/ela.py").run()
+    _no_exception(at)
+    assert "Error level analysis (ELA)" in _texts(at)
+    assert "re-save" in _texts(at).lower() or "JPEG" in _texts(at)
+    at.slider(key="ela_quality").set_value(75).run()
+    _no_exception(at)
+    assert "ELA at quality 75, gain ×20" in _captions(at)
+    # a PNG: the JPEG-only caveat appears
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.open(EXAMPLES / "astronaut.jpg").save(buf, format="PNG")
+    png = ROOT / "cache" / "test_app_astronaut.png"
+    png.parent.mkdir(exist_ok=True)
+    png.write_bytes(buf.getvalue())
+    try:
+        _set_evidence(at, png)
+        at.run()
+        _no_exception(at)
+        assert any("not JPEG" in w.value for w in at.warning)
+    finally:
+        png.unlink()
+
+
+# --------------------------------------------------------------------------------------------------- Models
+def test_models_page_lists_detectors_and_loads_a_card():
+    at = _app(["simplenet"])
+    at.switch_page("pages/models.py").run()
+    _no_exception(at)
+    from forensics.detectors import list_detectors
+
+    table = at.dataframe[0].value
+    assert list(table["detector"]) == [s.name for s in list_detectors()]
+    assert dict(zip(table["detector"], table["ready"], strict=True))["simplenet"] is False or \
+        dict(zip(table["detector"], table["ready"], strict=True))["simplenet"] == False  # noqa: E712
+    at.selectbox(key="models_card").set_value("simplenet").run()
+    at.toggle(key="models_load").set_value(True).run()
+    _no_exception(at)
+    assert "No calibration: this detector gives no verdict." in _texts(at)

@@ -1,0 +1,171 @@
+"""Calibration: temperature scaling, inconclusive band, likelihood ratio and the ENFSI verbal scale."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from forensics.calibration import (
+    PROP_FAKE,
+    PROP_REAL,
+    Calibration,
+    LikelihoodRatioModel,
+    band_error_rates,
+    choose_band,
+    fit_calibration,
+    fit_temperature,
+    nll,
+    verbal_scale,
+)
+from forensics.errors import ForensicsError
+
+
+def _synthetic(n: int = 800, sep: float = 2.0, overconf: float = 4.0, seed: int = 0):
+    """Binary logits whose true log-odds are N(+-sep, 1) but reported x overconf (over-confident)."""
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.zeros(n // 2, int), np.ones(n // 2, int)]
+    true_logodds = np.where(y == 1, sep, -sep) + rng.normal(0, 1.0, n)
+    # sample labels from the true model so the calibrated temperature is known (= overconf)
+    y = (rng.random(n) < 1 / (1 + np.exp(-true_logodds))).astype(int)
+    logits = np.c_[np.zeros(n), true_logodds * overconf]
+    return logits, y
+
+
+def test_temperature_recovers_overconfidence_and_reduces_nll():
+    logits, y = _synthetic(n=4000, overconf=4.0)
+    t = fit_temperature(logits, y)
+    assert 3.3 < t < 4.8
+    assert nll(logits, y, t) < nll(logits, y, 1.0) - 0.1
+    # the optimum is a minimum: nearby temperatures are worse
+    assert nll(logits, y, t) <= min(nll(logits, y, t * 0.8), nll(logits, y, t * 1.25))
+
+
+def test_temperature_of_well_calibrated_logits_is_near_one():
+    logits, y = _synthetic(n=4000, overconf=1.0, seed=3)
+    assert 0.85 < fit_temperature(logits, y) < 1.2
+
+
+def test_band_keeps_error_under_target():
+    rng = np.random.default_rng(1)
+    p_real = 1 / (1 + np.exp(-rng.normal(-1.5, 1.2, 1000)))
+    p_fake = 1 / (1 + np.exp(-rng.normal(1.5, 1.2, 1000)))
+    p = np.r_[p_real, p_fake]
+    y = np.r_[np.zeros(1000, bool), np.ones(1000, bool)]
+    lo, hi = choose_band(p, y, target_error=0.05)
+    assert lo < hi  # overlapping classes: a genuine inconclusive band
+    r = band_error_rates(p, y, (lo, hi))
+    assert r["false_positive_rate"] <= 0.05 and r["false_negative_rate"] <= 0.05
+    assert r["inconclusive_real"] > 0 and r["inconclusive_fake"] > 0
+    # tight: the threshold is the lowest that meets the target (one more real above it would break it)
+    assert (p_real >= hi).sum() == math.floor(0.05 * 1000)
+    # held-out data from the same distributions stays close to target
+    p_real2 = 1 / (1 + np.exp(-rng.normal(-1.5, 1.2, 20000)))
+    assert (p_real2 >= hi).mean() < 0.065
+
+
+def test_band_honours_every_real_source():
+    rng = np.random.default_rng(2)
+    easy = 1 / (1 + np.exp(-rng.normal(-4, 1, 900)))  # a dominant, easy real source
+    hard = 1 / (1 + np.exp(-rng.normal(0, 1, 100)))  # a small real source the model finds suspicious
+    fake = 1 / (1 + np.exp(-rng.normal(3, 1, 1000)))
+    p = np.r_[easy, hard, fake]
+    y = np.r_[np.zeros(1000, bool), np.ones(1000, bool)]
+    groups = ["easy"] * 900 + ["hard"] * 100 + ["fake"] * 1000
+    _, hi_pooled = choose_band(p, y, target_error=0.05)
+    _, hi = choose_band(p, y, target_error=0.05, real_groups=groups)
+    assert hi > hi_pooled
+    assert (hard >= hi).mean() <= 0.05
+    assert (hard >= hi_pooled).mean() > 0.05  # pooling alone would have accused the small source
+
+
+def test_separable_scores_give_empty_band():
+    p = np.r_[np.linspace(0.01, 0.2, 50), np.linspace(0.8, 0.99, 50)]
+    y = np.r_[np.zeros(50, bool), np.ones(50, bool)]
+    lo, hi = choose_band(p, y, target_error=0.05)
+    assert lo == hi and 0.2 < hi < 0.8
+    r = band_error_rates(p, y, (lo, hi))
+    assert r["false_positives"] == 0 and r["false_negatives"] == 0
+
+
+def test_likelihood_ratio_monotone_and_capped():
+    rng = np.random.default_rng(4)
+    n_real, n_fake = 300, 200
+    p = 1 / (1 + np.exp(-np.r_[rng.normal(-2, 1.5, n_real), rng.normal(2, 1.5, n_fake)]))
+    y = np.r_[np.zeros(n_real, bool), np.ones(n_fake, bool)]
+    m = LikelihoodRatioModel.fit(p, y, bins=10)
+    grid = np.linspace(1e-6, 1 - 1e-6, 2001)
+    v = m(grid)
+    assert np.all(np.diff(v) >= -1e-12)
+    assert v.max() <= math.log10(n_real) + 1e-12 and v.min() >= -math.log10(n_fake) - 1e-12
+    assert v[-1] > 1 and v[0] < -1  # strong evidence at the extremes, both ways
+    # near the crossing of the two score densities the LR is close to 1
+    assert abs(float(m(0.5))) < 0.5
+
+
+def test_likelihood_ratio_needs_both_classes():
+    with pytest.raises(ForensicsError):
+        LikelihoodRatioModel.fit(np.array([0.1, 0.2, 0.3]), np.array([False, False, False]))
+
+
+@pytest.mark.parametrize(("lr", "words", "prop"), [
+    (1.0, "no meaningful support for either proposition", None),
+    (1.99, "no meaningful support for either proposition", None),
+    (2.0, "weak support", PROP_FAKE),
+    (9.99, "weak support", PROP_FAKE),
+    (10.0, "moderate support", PROP_FAKE),
+    (99.9, "moderate support", PROP_FAKE),
+    (100.0, "moderately strong support", PROP_FAKE),
+    (1000.0, "strong support", PROP_FAKE),
+    (9999.0, "strong support", PROP_FAKE),
+    (10000.0, "very strong support", PROP_FAKE),
+    (0.5, "weak support", PROP_REAL),
+    (0.51, "no meaningful support for either proposition", None),
+    (0.01, "moderately strong support", PROP_REAL),
+    (1e-5, "very strong support", PROP_REAL),
+])
+def test_verbal_scale_boundaries(lr, words, prop):
+    assert verbal_scale(lr) == (words, prop)
+
+
+def test_verbal_scale_rejects_nonpositive():
+    with pytest.raises(ValueError):
+        verbal_scale(0.0)
+
+
+def test_fit_assess_roundtrip_and_wording():
+    logits, y = _synthetic(n=1200, overconf=3.0, seed=5)
+    cal = fit_calibration(logits, y, fake_indices=(1,), target_error=0.05, fitted_on="synthetic")
+    lo, hi = cal.band
+    assert cal.threshold == hi and 0 < lo <= hi < 1
+    high = cal.assess(0.999)
+    assert high.verdict == "manipulated or generated" and not high.inconclusive and high.log10_lr > 0
+    low = cal.assess(1e-4)
+    assert low.verdict == "camera original" and low.log10_lr < 0 and low.supports == PROP_REAL
+    if lo < hi:
+        mid = cal.assess((lo + hi) / 2)
+        assert mid.verdict == "inconclusive" and mid.inconclusive
+    for a in (high, low):
+        assert "probability" not in a.statement.lower()
+        assert math.isclose(a.likelihood_ratio, 10 ** a.log10_lr)
+    back = Calibration.from_dict(cal.to_dict())
+    assert back == cal
+    assert back.assess(0.7).to_dict() == cal.assess(0.7).to_dict()
+    assert cal.error_rates["nll_after"] <= cal.error_rates["nll_before"]
+
+
+def test_from_dict_rejects_other_schema():
+    with pytest.raises(ForensicsError):
+        Calibration.from_dict({"schema": "other", "temperature": 1})
+
+
+def test_three_class_logits_use_summed_fake_classes():
+    rng = np.random.default_rng(7)
+    n = 600
+    y = rng.integers(0, 3, n)
+    logits = rng.normal(0, 1, (n, 3))
+    logits[np.arange(n), y] += 3.0
+    cal = fit_calibration(logits, y, fake_indices=(1, 2))
+    assert cal.error_rates["n_real"] == int((y == 0).sum())
+    assert cal.error_rates["n_fake"] == int((y != 0).sum())

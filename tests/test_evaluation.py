@@ -1,0 +1,148 @@
+"""Metric functions against scikit-learn and hand-computed cases; figure builders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from forensics.errors import ForensicsError
+from forensics.evaluation import (
+    auc,
+    binary_report,
+    bootstrap_ci,
+    det_curve,
+    eer,
+    expected_calibration_error,
+    rate_table,
+    reliability_curve,
+    roc_curve,
+    tpr_at_fpr,
+    wilson_interval,
+)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_auc_and_roc_match_sklearn(seed):
+    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import roc_curve as sk_roc
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 300)
+    s = np.round(rng.normal(y * 0.8, 1.0), 1)  # rounding makes ties
+    assert auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    fpr, tpr, thr = roc_curve(y, s)
+    sk_fpr, sk_tpr, sk_thr = sk_roc(y, s, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, sk_fpr)
+    np.testing.assert_allclose(tpr, sk_tpr)
+    np.testing.assert_allclose(thr[1:], sk_thr[1:])
+    assert np.trapezoid(tpr, fpr) == pytest.approx(auc(y, s), abs=1e-12)
+
+
+def test_hand_cases():
+    y = np.array([0, 0, 1, 1])
+    assert auc(y, np.array([0.1, 0.4, 0.35, 0.8])) == 0.75
+    assert auc(y, np.array([0.5, 0.5, 0.5, 0.5])) == 0.5
+    # separable: EER 0, TPR 1 at any FPR
+    s = np.array([0.1, 0.2, 0.8, 0.9])
+    rate, thr = eer(y, s)
+    assert rate == 0.0 and 0.2 < thr <= 0.8
+    assert tpr_at_fpr(y, s, 0.0) == 1.0
+    # perfectly inverted: EER 1
+    assert eer(y, 1 - s)[0] == 1.0
+    # one real above one fake out of 2+2: fpr/fnr cross at 0.5
+    assert eer(y, np.array([0.1, 0.6, 0.5, 0.9]))[0] == pytest.approx(0.5)
+
+
+def test_eer_matches_crossing_of_det_curve():
+    rng = np.random.default_rng(5)
+    y = np.r_[np.zeros(2000, int), np.ones(2000, int)]
+    s = np.r_[rng.normal(0, 1, 2000), rng.normal(2, 1, 2000)]
+    rate, _ = eer(y, s)
+    # for two unit normals 2 apart the EER is Phi(-1) = 0.1587
+    assert rate == pytest.approx(0.1587, abs=0.015)
+    fpr, fnr, _ = det_curve(y, s)
+    i = np.argmin(np.abs(fpr - fnr))
+    assert abs(fpr[i] - rate) < 0.01
+
+
+def test_tpr_at_fpr_respects_the_limit():
+    y = np.array([0] * 100 + [1] * 10)
+    s = np.r_[np.arange(100) / 100.0, np.full(10, 0.985)]
+    # only the real at 0.99 outranks the fakes: 1% FPR reaches all fakes, 0% FPR none of them
+    assert tpr_at_fpr(y, s, 0.01) == 1.0
+    assert tpr_at_fpr(y, s, 0.0) == 0.0
+
+
+def test_ece_hand_case_and_perfect_calibration():
+    y = np.array([0, 1, 1, 1])
+    p = np.array([0.05, 0.95, 0.95, 0.95])
+    # bin 0: mean 0.05, frac 0 -> 0.05 * 1/4; bin 9: mean 0.95, frac 1 -> 0.05 * 3/4
+    assert expected_calibration_error(y, p, bins=10) == pytest.approx(0.05)
+    rng = np.random.default_rng(0)
+    p = rng.random(200000)
+    y = rng.random(200000) < p
+    assert expected_calibration_error(y, p) < 0.01
+    rc = reliability_curve(y, p, 10)
+    assert rc["count"].sum() == 200000
+
+
+def test_bootstrap_interval_covers_point_and_narrows_with_n():
+    rng = np.random.default_rng(1)
+
+    def data(n):
+        y = np.r_[np.zeros(n, int), np.ones(n, int)]
+        return y, np.r_[rng.normal(0, 1, n), rng.normal(1, 1, n)]
+
+    y1, s1 = data(50)
+    v, lo, hi = bootstrap_ci(auc, y1, s1, n_boot=300)
+    assert lo <= v <= hi
+    y2, s2 = data(1000)
+    v2, lo2, hi2 = bootstrap_ci(auc, y2, s2, n_boot=300)
+    assert (hi2 - lo2) < (hi - lo) / 2
+    assert 0.72 < lo2 < v2 < hi2 < 0.80  # true AUC Phi(1/sqrt 2) = 0.760
+
+
+def test_bootstrap_by_group_moves_groups_together():
+    # 4 "videos", each 50 identical frames: resampling by group has only 4 units per class -> wide interval
+    y = np.r_[np.zeros(100, int), np.ones(100, int)]
+    s = np.r_[np.repeat([0.1, 0.6], 50), np.repeat([0.5, 0.9], 50)]
+    groups = np.repeat(["a", "b", "c", "d"], 50)
+    _, lo_g, hi_g = bootstrap_ci(auc, y, s, n_boot=300, groups=groups)
+    _, lo_f, hi_f = bootstrap_ci(auc, y, s, n_boot=300)
+    assert (hi_g - lo_g) > (hi_f - lo_f)
+
+
+def test_wilson_interval():
+    lo, hi = wilson_interval(0, 20)
+    assert lo == 0.0 and 0.15 < hi < 0.17  # 0/20: upper bound ~0.161
+    lo, hi = wilson_interval(5, 10)
+    assert lo == pytest.approx(1 - hi)
+
+
+def test_binary_report_and_rate_table():
+    rng = np.random.default_rng(2)
+    y = np.r_[np.zeros(100, int), np.ones(100, int)]
+    s = np.clip(np.r_[rng.normal(0.3, 0.15, 100), rng.normal(0.7, 0.15, 100)], 0, 1)
+    rep = binary_report(y, s, n_boot=100)
+    for k in ("auc", "accuracy", "eer", "tpr_at_fpr_1pct", "tpr_at_fpr_5pct", "ece"):
+        v = rep[k]["value"]
+        lo, hi = rep[k]["ci95"]
+        assert lo <= v <= hi, k
+    assert rep["n_real"] == 100 and rep["n_fake"] == 100
+    tab = rate_table(s[:100] >= 0.5, ["a"] * 60 + ["b"] * 40)
+    assert tab["a"]["n"] == 60 and tab["a"]["flagged"] == int((s[:60] >= 0.5).sum())
+
+
+def test_metrics_need_both_classes():
+    with pytest.raises(ForensicsError):
+        auc(np.zeros(5, int), np.linspace(0, 1, 5))
+
+
+def test_figures_build():
+    from forensics.evaluation import det_figure, reliability_figure, roc_figure
+
+    y = np.array([0, 0, 1, 1, 0, 1])
+    s = np.array([0.1, 0.3, 0.7, 0.9, 0.6, 0.4])
+    for fn in (roc_figure, det_figure, reliability_figure):
+        fig = fn({"model": (y, s)})
+        assert fig.data[0].name.startswith("model") and len(fig.data[0].x) > 2

@@ -1,0 +1,76 @@
+"""analyze(): per-face scores with model hashes, JSON round trip, refusal of untrained detectors, CLI output."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from forensics.errors import ForensicsError
+from forensics.evidence import load_evidence
+from forensics.pipeline import AnalyzeOptions, analyze
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_untrained_detector_is_refused_without_flag():
+    img = np.full((64, 64, 3), 128, np.uint8)
+    with pytest.raises(ForensicsError, match="no trained weights"):
+        analyze(_png(img), detectors=["simplenet"])
+
+
+def test_untrained_whole_image_run_is_flagged_not_a_verdict():
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, (80, 80, 3), dtype=np.uint8)
+    a = analyze(_png(img), detectors=["simplenet"],
+                options=AnalyzeOptions(face_method="whole", allow_untrained=True))
+    d = json.loads(json.dumps(a.to_dict()))
+    assert d["schema"] == "forensics.analysis/1"
+    assert len(d["faces"]) == 1 and len(a.crops) == 1
+    s = d["faces"][0]["scores"]["simplenet"]
+    assert s["ready"] is False and s["assessment"] is None
+    assert abs(sum(s["probabilities"].values()) - 1) < 1e-9 and 0 <= s["p_fake"] <= 1
+    assert d["models"]["simplenet"]["ready"] is False
+    assert set(d["timings_ms"]) >= {"decode", "faces", "detector:simplenet"}
+    assert d["evidence"]["sha256"] == hashlib.sha256(_png(img)).hexdigest()
+
+
+def test_no_face_is_a_result_not_an_exception():
+    img = np.full((300, 300, 3), 200, np.uint8)
+    a = analyze(_png(img), detectors=["simplenet"], options=AnalyzeOptions(allow_untrained=True))
+    assert a.faces == () and a.no_face_reason
+
+
+def test_meso4_peer_on_a_real_face(real_face_path, peer_weights):
+    ev = load_evidence(real_face_path)
+    a = analyze(ev, detectors=["meso4-df"])
+    d = a.to_dict()
+    assert len(d["faces"]) == 1
+    assert d["models"]["meso4-df"]["weights_sha256"] == hashlib.sha256(
+        (peer_weights / "Meso4_DF.h5").read_bytes()).hexdigest()
+    s = d["faces"][0]["scores"]["meso4-df"]
+    assert set(s["probabilities"]) == {"real", "fake"} and s["ready"] is True
+
+
+def test_cli_analyze_json_with_peer_weights_dir(real_face_path, peer_weights):
+    out = subprocess.run(
+        [sys.executable, "-m", "forensics", "--threads", "1", "analyze", str(real_face_path), "--detector",
+         "meso4-df", "--weights-dir", str(peer_weights), "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert d["faces"] and "p_fake" in d["faces"][0]["scores"]["meso4-df"]
+
+
+def _png(img: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,0 +1,126 @@
+"""Folder scans: labels from paths, bad files recorded, interruption loses no finished work and resumes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from forensics.scan import ScanOptions, label_from_path, scan_folder
+from forensics.scan_store import ScanStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _make_folder(tmp: Path, n_real: int = 4, n_fake: int = 4) -> Path:
+    rng = np.random.default_rng(0)
+    root = tmp / "data"
+    for i in range(n_real):
+        d = root / "real" / "camA"
+        d.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(d / f"r{i}.png")
+    for i in range(n_fake):
+        d = root / "fake" / "gan" / "genX"
+        d.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40, 56, 3), dtype=np.uint8)).save(d / f"f{i}.jpg", quality=80)
+    (root / "real" / "camA" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return root
+
+
+OPTS = ScanOptions(detectors=("simplenet",), face_method="whole", allow_untrained=True)
+
+
+def test_label_from_path(tmp_path):
+    root = tmp_path
+    assert label_from_path(root / "real" / "lfw" / "a.jpg", root) == ("real", "real", "lfw")
+    assert label_from_path(root / "x" / "fake" / "gan" / "sg2" / "b.jpg", root) == ("fake", "gan", "sg2")
+    assert label_from_path(root / "misc" / "c.jpg", root) == (None, None, None)
+
+
+def test_scan_records_every_image_and_errors(tmp_path):
+    root = _make_folder(tmp_path)
+    store_path = tmp_path / "r.sqlite"
+    s = scan_folder(root, store_path, options=OPTS, batch_size=3)
+    assert (s.total, s.done, s.errors, s.faces) == (9, 8, 1, 8)
+    with ScanStore(store_path) as st:
+        rows = st.rows("SELECT path, label, kind, source, status, error FROM images ORDER BY path")
+        err = [r for r in rows if r["status"] == "error"]
+        assert len(err) == 1 and err[0]["path"].endswith("broken.jpg") and "BadImageError" in err[0]["error"]
+        assert {(r["label"], r["kind"], r["source"]) for r in rows if r["status"] == "done"} == {
+            ("real", "real", "camA"), ("fake", "gan", "genX")}
+        scores = st.rows("SELECT p_fake FROM scores")
+        assert len(scores) == 8 and all(0.0 <= r["p_fake"] <= 1.0 for r in scores)
+        assert len(st.embeddings("simplenet")) == 8
+    # a second run redoes nothing
+    again = scan_folder(root, store_path, options=OPTS, batch_size=3)
+    assert (again.skipped_already_done, again.done, again.errors) == (9, 0, 0)
+
+
+def test_interrupted_scan_keeps_finished_images_and_resumes(tmp_path):
+    root = _make_folder(tmp_path)
+    store_path = tmp_path / "r.sqlite"
+    calls = []
+
+    def interrupt_after_first_batch(done, total):
+        calls.append(done)
+        if len(calls) == 2:  # first call reports the start; the second follows the first finished batch
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        scan_folder(root, store_path, options=OPTS, batch_size=2, progress=interrupt_after_first_batch)
+    with ScanStore(store_path) as st:
+        first = {r["path"]: r["finished_at"] for r in st.rows("SELECT path, finished_at FROM images")}
+    assert len(first) == 2
+    s = scan_folder(root, store_path, options=OPTS, batch_size=2)
+    assert s.skipped_already_done == 2 and s.done + s.errors == 7
+    with ScanStore(store_path) as st:
+        after = {r["path"]: r["finished_at"] for r in st.rows("SELECT path, finished_at FROM images")}
+    assert len(after) == 9
+    assert all(after[p] == t for p, t in first.items())  # finished rows were not rewritten
+
+
+def test_killed_scan_process_resumes_without_redoing_work(tmp_path):
+    """SIGKILL a real CLI scan mid-way; the re-run skips the images finished before the kill."""
+    root = _make_folder(tmp_path, n_real=10, n_fake=10)
+    store_path = tmp_path / "r.sqlite"
+    cmd = [sys.executable, "-m", "forensics", "--threads", "1", "scan", str(root), "--out", str(store_path),
+           "--detector", "simplenet", "--face-method", "whole", "--allow-untrained", "--batch-size", "1",
+           "--workers", "0"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "FORENSICS_SCAN_TEST_DELAY": "0.3"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        n = 0
+        while time.time() < deadline and proc.poll() is None:
+            if store_path.exists():
+                try:
+                    with sqlite3.connect(store_path) as c:
+                        n = c.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+                except sqlite3.OperationalError:
+                    n = 0
+                if n >= 3:
+                    break
+            time.sleep(0.05)
+        assert proc.poll() is None, "scan finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with ScanStore(store_path) as st:
+        before = {r["path"]: r["finished_at"] for r in st.rows("SELECT path, finished_at FROM images")}
+    assert 3 <= len(before) < 21
+    s = scan_folder(root, store_path, options=OPTS, batch_size=4)
+    assert s.skipped_already_done == len(before)
+    assert s.done + s.errors == 21 - len(before)
+    with ScanStore(store_path) as st:
+        after = {r["path"]: r["finished_at"] for r in st.rows("SELECT path, finished_at FROM images")}
+    assert len(after) == 21 and all(after[p] == t for p, t in before.items())

@@ -1,0 +1,197 @@
+"""Landmark segmenter on real faces (shared data; skipped when absent) and on generated inputs with known answers.
+
+Also guards the mediapipe + protobuf pin: Face Mesh must find a face in a real photo.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from forensics.errors import BadImageError, UnknownComponentError
+from forensics.segmentation import REGIONS, RegionMasks, get_segmenter, list_segmenters, segment
+
+EXACT = {"eyes", "eyebrows", "nose", "mouth", "skin"}
+HEURISTIC = {"ears", "neck", "hair", "glasses"}
+
+
+def _load(path, size=256, centre: float = 1.0) -> np.ndarray:
+    import cv2
+    from PIL import Image
+
+    img = np.asarray(Image.open(path).convert("RGB"))
+    h, w = img.shape[:2]
+    s = int(min(h, w) * centre)
+    y0, x0 = (h - s) // 2, (w - s) // 2
+    return np.ascontiguousarray(cv2.resize(img[y0:y0 + s, x0:x0 + s], (size, size), interpolation=cv2.INTER_AREA))
+
+
+@pytest.fixture(scope="module")
+def large_crop(large_face_path) -> np.ndarray:
+    return _load(large_face_path)
+
+
+@pytest.fixture(scope="module")
+def lfw_crop(real_face_path) -> np.ndarray:
+    return _load(real_face_path, centre=0.7)  # LFW: the face sits in the middle of a 250 px photo
+
+
+def _centroid(m: np.ndarray) -> np.ndarray:
+    return np.argwhere(m).mean(0)  # (y, x)
+
+
+def _check_anatomy(rm: RegionMasks) -> None:
+    for r in ("eyes", "nose", "mouth", "eyebrows", "skin"):
+        assert r in rm.masks, f"{r} missing: {rm.absent.get(r)}"
+        assert rm.approximate[r] is False
+    # disjoint, and every pixel is in at most one region
+    stack = np.stack([rm.masks[r] for r in rm.regions()])
+    assert stack.sum(0).max() == 1
+    assert (stack.any(0) | rm.unassigned()).all()
+    for r in rm.masks:
+        assert r in REGIONS
+        if r in HEURISTIC:
+            assert rm.approximate[r] is True
+    # inside the face: bounding box of the face parts (oval = skin plus the parts)
+    face = np.zeros(rm.shape, bool)
+    for r in EXACT:
+        face |= rm.masks[r]
+    ys, xs = np.nonzero(face)
+    for r in ("eyes", "nose", "mouth"):
+        cy, cx = _centroid(rm.masks[r])
+        assert ys.min() <= cy <= ys.max() and xs.min() <= cx <= xs.max()
+    eyes, nose, mouth, brows = (_centroid(rm.masks[r]) for r in ("eyes", "nose", "mouth", "eyebrows"))
+    assert brows[0] < eyes[0] < nose[0] < mouth[0], (brows, eyes, nose, mouth)
+    # two eyes, one each side of the nose
+    xs_eye = np.nonzero(rm.masks["eyes"])[1]
+    assert xs_eye.min() < nose[1] < xs_eye.max()
+    if "hair" in rm.masks:
+        assert _centroid(rm.masks["hair"])[0] < nose[0]
+        assert np.nonzero(rm.masks["hair"])[0].min() < eyes[0]
+    for r, reason in rm.absent.items():
+        assert reason and r not in rm.masks
+
+
+def test_registry_lists_both():
+    names = {s["name"]: s for s in list_segmenters()}
+    assert set(names) >= {"landmarks", "grounded-sam"}
+    assert names["landmarks"]["available"] is True
+    with pytest.raises(UnknownComponentError):
+        get_segmenter("no-such-segmenter")
+
+
+def test_large_face_regions(large_crop):
+    rm = segment(large_crop)
+    assert rm.segmenter == "landmarks" and rm.shape == (256, 256)
+    assert rm.landmarks is not None and rm.landmarks.shape == (478, 2)
+    _check_anatomy(rm)
+    assert "hair" in rm.masks  # the ciplab photo shows hair above the forehead
+    d = rm.to_dict()
+    assert d["regions"]["eyes"]["approximate"] is False and 0 < d["regions"]["skin"]["area_share"] < 1
+
+
+def test_lfw_face_regions(lfw_crop):
+    _check_anatomy(segment(lfw_crop))
+
+
+def test_non_square_crop_keeps_shape(large_crop):
+    import cv2
+
+    crop = cv2.resize(large_crop, (200, 240))
+    rm = segment(crop)
+    assert rm.shape == (240, 200) and all(m.shape == (240, 200) for m in rm.masks.values())
+    _check_anatomy(rm)
+
+
+def test_glasses_drawn_are_found_and_absent_without(large_crop):
+    import cv2
+
+    rm = segment(large_crop)
+    assert "glasses" not in rm.masks and "glasses" in rm.absent and "heuristic" in rm.absent["glasses"]
+    pts = rm.landmarks
+    img = large_crop.copy()
+    eye_ix = [[33, 133, 159, 145], [362, 263, 386, 374]]  # corners + lids of each eye (Face Mesh indices)
+    centres = []
+    for ix in eye_ix:
+        p = pts[ix]
+        c = p.mean(0)
+        half_w = (p[:, 0].max() - p[:, 0].min()) * 0.85
+        centres.append(c)
+        cv2.ellipse(img, (int(c[0]), int(c[1])), (int(half_w), int(half_w * 0.7)), 0, 0, 360, (10, 10, 10), 4)
+    left, right = sorted(centres, key=lambda c: c[0])
+    hw_l = (pts[eye_ix[0]][:, 0].max() - pts[eye_ix[0]][:, 0].min()) * 0.85
+    cv2.line(img, (int(left[0] + hw_l), int(left[1] - 4)), (int(right[0] - hw_l), int(right[1] - 4)), (10, 10, 10), 4)
+    rg = segment(img)
+    assert "glasses" in rg.masks, rg.absent.get("glasses")
+    assert rg.approximate["glasses"] is True
+    drawn = np.abs(img.astype(int) - large_crop.astype(int)).sum(2) > 60
+    frame = rg.masks["glasses"]
+    assert (frame & drawn).sum() / max(1, frame.sum()) > 0.3  # the mask sits on the drawn frame
+    _check_anatomy(rg)
+
+
+def test_no_face_reports_every_region_absent():
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, size=(128, 128, 3), dtype=np.uint8)
+    rm = segment(noise)
+    for r in ("eyes", "nose", "mouth", "skin", "hair", "ears", "neck", "glasses"):
+        assert r not in rm.masks and "Face Mesh found no face" in rm.absent[r]
+    assert rm.landmarks is None
+
+
+def test_bad_input():
+    with pytest.raises(BadImageError):
+        segment(np.zeros((64, 64), np.uint8))
+    with pytest.raises(BadImageError):
+        segment(np.zeros((64, 64, 3), np.float32))
+
+
+def test_threads_share_the_graph_safely(large_crop):
+    ref = segment(large_crop)
+    out: list[RegionMasks] = []
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            out.append(segment(large_crop))
+        except BaseException as exc:  # collected and re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(out) == 3
+    for rm in out:
+        assert set(rm.masks) == set(ref.masks)
+        for r in ref.masks:
+            assert np.array_equal(rm.masks[r], ref.masks[r])
+
+
+def test_cli_regions_json_and_files(large_face_path, tmp_path, capsys):
+    import json
+
+    from forensics.cli import main
+
+    code = main(["regions", str(large_face_path), "--explainer", "none", "--json", "--out", str(tmp_path)])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["segmenter"] == "landmarks" and len(doc["faces"]) >= 1
+    f0 = doc["faces"][0]
+    assert "eyes" in f0["segmentation"]["regions"] and f0["relevance"] is None
+    assert (tmp_path / "face0_regions.png").is_file()
+
+
+@pytest.mark.slow
+def test_cli_regions_with_untrained_detector(large_face_path, tmp_path, capsys):
+    from forensics.cli import main
+
+    code = main(["regions", str(large_face_path), "--detector", "simplenet", "--explainer", "saliency",
+                 "--occlusion", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "share" in out and "untrained detector" in out and "unassigned" in out
+    assert (tmp_path / "face0_regions.html").is_file()

@@ -1,0 +1,260 @@
+"""Training: splits never leak, source balancing, self-blended images, augmentations, and a tiny end-to-end run
+(synthetic images in tmp folders: checkpoint, resume, export + reload, distillation, Optuna)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from forensics.errors import ForensicsError
+from forensics.training.augment import AugmentConfig, augment, face_mask, self_blend
+from forensics.training.config import TrainConfig
+from forensics.training.data import (
+    Sample,
+    balanced_weights,
+    check_no_leak,
+    sampling_weights,
+    scan_folder,
+    split_by_group,
+    video_group,
+)
+
+
+# ------------------------------------------------------------------------------------------------ splits
+def _ffpp_samples() -> list[Sample]:
+    out = []
+    for src, kind, label in (("ffpp", "real", "real"), ("ffpp_df", "faceswap", "fake")):
+        for video in range(30):
+            for frame in range(4):
+                name = f"image_{video}_{frame}.png"
+                out.append(Sample(path=name, rel=f"{label}/{src}/{name}", label=label, kind=kind, source=src,
+                                  group=video_group(src, name)))
+    for i in range(40):
+        out.append(Sample(path=f"r{i}.jpg", rel=f"real/lfw/r{i}.jpg", label="real", kind="real", source="lfw",
+                          group=video_group("lfw", f"r{i}.jpg")))
+    return out
+
+
+def test_video_group_parses_ffpp_names():
+    assert video_group("ffpp", "image_103_19.png") == "video:103"
+    assert video_group("ffpp_nt", "image_103_2.png") == "video:103"  # same video across real and fake
+    assert video_group("lfw", "real_1010.jpg") == "file:lfw/real_1010.jpg"
+    assert video_group("sdfd", "anE-159,3.jpg").startswith("file:")
+
+
+def test_split_by_group_never_leaks_a_video():
+    samples = _ffpp_samples()
+    train, val = split_by_group(samples, 0.25, seed=3)
+    assert len(train) + len(val) == len(samples)
+    videos_train = {s.group for s in train if s.group.startswith("video:")}
+    videos_val = {s.group for s in val if s.group.startswith("video:")}
+    assert videos_val and not (videos_train & videos_val)
+    # every frame of a validation video is in validation
+    for s in samples:
+        if s.group in videos_val:
+            assert s in val
+    check_no_leak(train, val)
+
+
+def test_check_no_leak_catches_a_frame_level_split():
+    samples = [s for s in _ffpp_samples() if s.source == "ffpp"]
+    train = [s for s in samples if not s.path.endswith("_0.png")]
+    val = [s for s in samples if s.path.endswith("_0.png")]  # frame 0 of every video: leaks
+    with pytest.raises(ForensicsError, match="leaks"):
+        check_no_leak(train, val)
+
+
+def test_shared_split_has_no_video_leak(shared_data):
+    check_no_leak(scan_folder(shared_data / "train"), scan_folder(shared_data / "val"))
+
+
+# ------------------------------------------------------------------------------------------------ balancing
+def test_balanced_weights_hand_case():
+    strata = [(0, "big")] * 90 + [(0, "small")] * 10 + [(1, "gan")] * 20
+    w = balanced_weights(strata, [0.5, 0.5], power=0.5)
+    # real class: sqrt(90)=9.49 vs sqrt(10)=3.16 -> big gets 0.75 of the class half
+    assert w[:90].sum() == pytest.approx(0.5 * 9.4868 / (9.4868 + 3.1623), rel=1e-4)
+    assert w[90:100].sum() == pytest.approx(0.5 * 3.1623 / (9.4868 + 3.1623), rel=1e-4)
+    assert w[100:].sum() == pytest.approx(0.5)
+    assert w.sum() == pytest.approx(1.0)
+
+
+def test_sampling_weights_with_sbi_and_missing_class():
+    strata = [(0, "a")] * 10 + [(2, "gan")] * 5  # no natural examples of class 1
+    sbi = [(1, "a")] * 10
+    w = sampling_weights(strata, sbi, [0.4, 0.35, 0.25], power=0.5, sbi_share=0.5)
+    assert w.sum() == pytest.approx(1.0)
+    assert w[15:].sum() == pytest.approx(0.35)  # SBI takes all of class 1 when it has no natural examples
+    assert w[:10].sum() == pytest.approx(0.4)
+
+
+# ------------------------------------------------------------------------------------------------ SBI
+def _face_like(size: int = 128, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    base = np.stack([(xx * 2) % 255, (yy * 2) % 255, ((xx + yy)) % 255], -1).astype(np.float64)
+    return np.clip(base + rng.normal(0, 10, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("with_landmarks", [True, False])
+def test_self_blend_changes_only_inside_mask(with_landmarks):
+    import cv2
+
+    img = _face_like()
+    lm = np.array([[45, 55], [83, 55], [64, 75], [50, 95], [78, 95]], np.float32) if with_landmarks else None
+    for seed in range(5):
+        out, mask = self_blend(img, lm, np.random.default_rng(seed))
+        assert out.shape == img.shape and out.dtype == np.uint8
+        inside = mask > 0
+        assert inside.any() and not inside.all()
+        assert (out[~inside] == img[~inside]).all()  # untouched outside the soft mask
+        assert (out[inside] != img[inside]).any()  # and really changed inside
+        # the soft mask stays within a dilation of the largest possible hard mask
+        hard = np.zeros(img.shape[:2], np.uint8)
+        for s in range(50):
+            hard |= face_mask(img.shape[:2], lm, np.random.default_rng(1000 + s))
+        grown = cv2.dilate(hard, np.ones((61, 61), np.uint8)) > 0
+        assert not (inside & ~grown).any()
+
+
+def test_augment_output_and_determinism():
+    img = _face_like(256)
+    cfg = AugmentConfig(input_size=96, jpeg_p=1.0, rescale_p=1.0, blur_p=1.0, noise_p=1.0)
+    a = augment(img, cfg, np.random.default_rng(7))
+    b = augment(img, cfg, np.random.default_rng(7))
+    c = augment(img, cfg, np.random.default_rng(8))
+    assert a.shape == (96, 96, 3) and a.dtype == np.uint8
+    assert (a == b).all() and not (a == c).all()
+
+
+def test_jpeg_recompress_removes_quality_cue():
+    from forensics.training.augment import jpeg_recompress
+
+    img = _face_like(128)
+    q30, q95 = jpeg_recompress(img, 30), jpeg_recompress(img, 95)
+    err30 = np.abs(q30.astype(int) - img).mean()
+    err95 = np.abs(q95.astype(int) - img).mean()
+    assert err30 > err95 > 0
+
+
+# ------------------------------------------------------------------------------------------------ end to end
+def _write_tree(root, n_per=4, size=80, seed=0):
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    layout = {"real/camA": 0, "real/camB": 0, "fake/gan/ganA": 1, "fake/faceswap/swapA": 2}
+    for sub, style in layout.items():
+        d = root / sub
+        d.mkdir(parents=True)
+        for i in range(n_per):
+            base = rng.integers(60, 200, (size, size, 3)).astype(np.float64)
+            if style == 1:
+                base = np.clip(base * 0.3 + 120, 0, 255)  # flatter "generated" look
+            elif style == 2:
+                base[20:60, 20:60] = 255 - base[20:60, 20:60]
+            name = f"image_{i + 100 * seed}_0.png" if sub.endswith("swapA") else f"img{i}.png"
+            Image.fromarray(base.astype(np.uint8)).save(d / name)
+
+
+@pytest.fixture()
+def tiny_cfg(tmp_path, monkeypatch):
+    monkeypatch.setenv("FORENSICS_CROP_CACHE", str(tmp_path / "cache"))
+    _write_tree(tmp_path / "data" / "train", n_per=4, seed=0)
+    _write_tree(tmp_path / "data" / "val", n_per=3, seed=1)
+    raw = {
+        "name": "tiny", "seed": 1, "out_dir": str(tmp_path / "run"),
+        "data": {"train_dir": str(tmp_path / "data" / "train"), "val_dir": str(tmp_path / "data" / "val"),
+                 "crop_method": "whole", "crop_size": 64, "sbi_share": 0.5},
+        "model": {"architecture": "mobilenetv2", "init": "none"},
+        "augment": {"input_size": 48, "rescale_min": 24},
+        "train": {"batch_size": 4, "samples_per_epoch": 8, "threads": 1, "val_batch_size": 16},
+        "stages": [{"epochs": 1, "unfreeze": "head", "lr": 1e-3}, {"epochs": 1, "unfreeze": 2, "lr": 1e-3}],
+        "export": {"enabled": False, "name": "tiny-det", "weights_dir": str(tmp_path / "weights")},
+    }
+    return TrainConfig.from_dict(raw)
+
+
+def test_config_rejects_unknown_keys():
+    with pytest.raises(ForensicsError, match="unknown"):
+        TrainConfig.from_dict({"train": {"batchsize": 3}})
+    with pytest.raises(ForensicsError, match="unknown"):
+        TrainConfig.from_dict({"nmae": "x"})
+
+
+def test_default_config_parses():
+    from forensics.paths import PROJECT_ROOT
+
+    cfg = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "default.toml")
+    assert cfg.name == "ffd-mobilenetv2" and cfg.data.classes == ("real", "face-manipulated", "generated")
+    assert cfg.augment.jpeg_p > 0 and cfg.augment.rescale_p > 0 and cfg.data.sbi_share > 0
+
+
+@pytest.mark.slow
+def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
+    import torch
+
+    from forensics.detectors import create_detector
+    from forensics.training.export import export_model
+    from forensics.training.trainer import CHECKPOINT, LOG, train
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_first(epoch, rec):
+        if epoch == 0:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(tiny_cfg, progress=False, epoch_callback=stop_after_first)
+    out = tiny_cfg.out_path
+    ckpt = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
+    assert ckpt["epoch"] == 0 and ckpt["stage"] == 0
+    with pytest.raises(ForensicsError, match="--resume"):
+        train(tiny_cfg, progress=False)  # refuses to overwrite silently
+    res = train(tiny_cfg, resume=True, progress=False)
+    assert res.epochs_done == 2 and not res.stopped_early
+    log = [json.loads(line) for line in (out / LOG).read_text().splitlines()]
+    epochs = [r["epoch"] for r in log if r["event"] == "epoch"]
+    assert epochs == [0, 1]  # epoch 0 not repeated after the resume
+    assert [r["event"] for r in log].count("resume") == 1
+    first = next(r for r in log if r["event"] == "epoch")
+    assert first["samples"] == 8 and set(first["class_draws"]) <= {"real", "face-manipulated", "generated"}
+    # the split file lists every file with its hash, and train/val are disjoint
+    rows = (out / "split.csv").read_text().splitlines()
+    assert rows[0].startswith("split,path") and len(rows) == 1 + 16 + 12
+    assert all(len(r.split(",")[-1]) == 64 for r in rows[1:])
+    cal = json.loads((out / "calibration.json").read_text())
+    assert cal["temperature"] > 0 and 0 <= cal["band"][0] <= cal["band"][1] <= 1
+
+    # export -> manifest -> create_detector reloads the same function (ready, calibrated)
+    wdir = tmp_path / "weights"
+    dst = export_model(tiny_cfg, out)
+    det = create_detector("tiny-det", manifest=wdir / "manifest.json", weights_dirs=[wdir])
+    assert det.ready and det.calibration is not None and det.classes == ("real", "face-manipulated", "generated")
+    assert (wdir / "tiny-det.card.md").is_file() and (wdir / "tiny-det.split.csv").is_file()
+    assert dst.name == "tiny-det.safetensors"
+    card = det.card.to_dict()
+    assert "train" in card["reproduce"] and card["metrics"]["epochs_done"] == 2
+
+
+@pytest.mark.slow
+def test_distillation_runs_and_logs(tiny_cfg):
+    from forensics.training.trainer import train
+
+    cfg = tiny_cfg.replace(distill={"enabled": True, "teacher": "mobilenetv2", "teacher_weights": "none",
+                                    "alpha": 0.7, "temperature": 2.0},
+                           stages=(tiny_cfg.stages[0],))
+    res = train(cfg, progress=False)
+    assert res.epochs_done == 1 and np.isfinite(res.metrics["val_nll"])
+
+
+@pytest.mark.slow
+def test_optuna_two_trials_one_step(tiny_cfg):
+    from forensics.training.search import optuna_search
+
+    out = optuna_search(tiny_cfg, n_trials=2, epochs=1, progress=False, max_steps=1)
+    assert out["n_trials"] == 2 and out["completed"] + out["pruned"] == 2
+    assert (tiny_cfg.out_path / "optuna.json").is_file()
+    assert set(out["best_params"]) == {"lr", "unfreeze", "sbi_share"}

@@ -1,0 +1,308 @@
+"""Cached calls into the library. The only place ``st.cache_resource`` / ``st.cache_data`` are used.
+
+Models are shared resources (one per process, every browser session uses the same object; explaining takes the
+detector's lock). Results are data cached by the evidence sha256 plus every option that changes the numbers; the
+bytes and arrays they are computed from are passed as ``_``-prefixed arguments, which Streamlit leaves out of the
+cache key (the sha256 and the face key stand for them). Library modules are imported inside the functions so the
+dashboard starts fast and a page whose library part is missing still loads.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+MODULE_MISSING = "not available in this version of the library"
+
+
+def missing(module: str) -> str | None:
+    """None when ``module`` imports, else a sentence for an ``st.info`` saying the feature is not available."""
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        return f"`{module}` is {MODULE_MISSING} ({exc})."
+    return None
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if is_dataclass(obj):
+        return asdict(obj)
+    return dict(obj)
+
+
+@st.cache_resource(show_spinner=False)
+def configure() -> int:
+    """Cap torch threads once per server process (``FORENSICS_THREADS``); returns the thread count."""
+    from forensics.device import configure_threads
+
+    return configure_threads()
+
+
+# --------------------------------------------------------------------------------------------------- detectors
+@st.cache_data(ttl=120, show_spinner=False)
+def detector_statuses() -> list[dict[str, Any]]:
+    """``list_detectors()`` as dicts (name, architecture, ready, reason, weights_file, weights_sha256, ...)."""
+    from forensics.detectors import list_detectors
+
+    return [_as_dict(s) for s in list_detectors()]
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def default_detectors() -> list[str]:
+    from forensics.detectors import default_detector_names
+
+    return list(default_detector_names())
+
+
+def ready_names() -> set[str]:
+    return {s["name"] for s in detector_statuses() if s["ready"]}
+
+
+@st.cache_resource(show_spinner=False)
+def detector(name: str):
+    """The process-wide Detector for ``name`` (loaded once, shared by every session)."""
+    from forensics.pipeline import get_detector
+
+    configure()
+    return get_detector(name)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def model_info(name: str) -> dict[str, Any]:
+    """``Detector.info()`` plus the calibration: architecture, weights hash, readiness, model card."""
+    det = detector(name)
+    info = det.info()
+    info["calibration"] = det.calibration.to_dict() if det.calibration is not None else None
+    return info
+
+
+# --------------------------------------------------------------------------------------------------- evidence
+@st.cache_data(max_entries=16, show_spinner=False)
+def evidence(sha256: str, _data: bytes, name: str):
+    """The decoded Evidence (raises BadImageError for anything that is not a readable image)."""
+    from forensics.evidence import load_evidence
+
+    return load_evidence(_data, name=name)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def analysis(sha256: str, detectors: tuple[str, ...], face_method: str, allow_untrained: bool, _data: bytes,
+             name: str):
+    """``forensics.pipeline.analyze`` for this evidence and these options (faces, scores, verdicts, provenance)."""
+    from forensics.pipeline import AnalyzeOptions, analyze
+
+    configure()
+    ev = evidence(sha256, _data, name)
+    opts = AnalyzeOptions(detectors=tuple(detectors), face_method=face_method, allow_untrained=allow_untrained)
+    return analyze(ev, detectors=list(detectors), options=opts)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def faces(sha256: str, face_method: str, _data: bytes, name: str):
+    """Faces only (no detector): used when no detector is chosen."""
+    from forensics.faces import detect_faces
+
+    ev = evidence(sha256, _data, name)
+    return detect_faces(ev.image, method=face_method)
+
+
+# --------------------------------------------------------------------------------------------------- explanations
+@st.cache_data(ttl=300, show_spinner=False)
+def explainer_names() -> list[dict[str, str]]:
+    """Every explanation method with its family ("cam", "gradient", "lrp", ...) and description."""
+    from forensics.explainers import EXPLAINERS, list_explainers
+
+    out = []
+    for n in list_explainers():
+        meta = EXPLAINERS.meta(n)
+        out.append({"name": n, "family": str(meta.get("family", "")), "description": str(meta.get("description", ""))})
+    return out
+
+
+def applicable(detector_name: str, method: str) -> tuple[bool, str]:
+    from forensics.explainers import applicable as _applicable
+
+    return _applicable(detector(detector_name), method)
+
+
+def explainer_defaults(method: str) -> dict[str, Any]:
+    from forensics.explainers import get_explainer
+
+    return dict(get_explainer(method).defaults)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def heatmap(face_key: str, detector_name: str, method: str, params: tuple[tuple[str, Any], ...], _crop):
+    """``explain(detector, crop, method, **params)``; ``face_key`` names the crop (evidence sha, options, face)."""
+    from forensics.explainers import explain
+
+    return explain(detector(detector_name), _crop, method, **dict(params))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def heatmap_target(face_key: str, detector_name: str, method: str, target: str, _crop):
+    """Like ``heatmap`` but for a chosen class (e.g. "real")."""
+    from forensics.explainers import explain
+
+    return explain(detector(detector_name), _crop, method, target=target)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def agreement(key: str, _a, _b) -> dict[str, Any]:
+    from forensics.explainers import agreement as _agreement
+
+    return _agreement(_a, _b)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def faithfulness(key: str, detector_name: str, _crop, _hm) -> dict[str, Any]:
+    """Deletion/insertion AUCs of one map (key: face key + method + params)."""
+    from forensics.explainers import faithfulness as _faithfulness
+
+    return _faithfulness(detector(detector_name), _crop, _hm)
+
+
+def overlay(crop, heat, **kwargs: Any):
+    """The heatmap drawn over the crop (uint8 RGB)."""
+    try:
+        from forensics.viz.overlay import overlay as _overlay
+    except ImportError:  # older library: the report builder's own overlay
+        from forensics.report.build import overlay as _overlay
+    return _overlay(crop, heat, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------------- regions
+@st.cache_data(ttl=300, show_spinner=False)
+def segmenter_names() -> list[dict[str, Any]]:
+    from forensics.segmentation import list_segmenters
+
+    return [dict(s) for s in list_segmenters()]
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def regions(face_key: str, segmenter: str, _crop):
+    """RegionMasks of one face crop."""
+    from forensics.segmentation import segment
+
+    return segment(_crop, segmenter=segmenter)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def region_relevance(key: str, _raw, _masks):
+    """Per-region relevance shares of one heatmap (key: face key + segmenter + method + params)."""
+    from forensics.regions import region_relevance as _rr
+
+    return _rr(_raw, _masks)
+
+
+# --------------------------------------------------------------------------------------------------- checks
+@st.cache_data(ttl=300, show_spinner=False)
+def check_names() -> list[dict[str, str]]:
+    from forensics.checks import list_checks
+
+    return [_as_dict(c) for c in list_checks()]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def finding(sha256: str, check: str, params: tuple[tuple[str, Any], ...], _data: bytes, name: str):
+    """One classic check (ELA, noise, ghosts, ...) on the evidence, with its parameters."""
+    from forensics.checks import run_check
+
+    return run_check(check, evidence(sha256, _data, name), **dict(params))
+
+
+# --------------------------------------------------------------------------------------------------- report
+@st.cache_data(max_entries=8, show_spinner=False)
+def report(sha256: str, detectors: tuple[str, ...], face_method: str, allow_untrained: bool,
+           case: tuple[tuple[str, str], ...], explainers: tuple[str, ...], segmenter: str | None, checks: bool,
+           _data: bytes, name: str) -> dict[str, Any]:
+    """The court report of the evidence: {"pdf": bytes, "json": bytes, "bundle": dict, "timings_ms": dict}."""
+    from forensics.pipeline import AnalyzeOptions
+    from forensics.report.build import Case, prepare_report
+    from forensics.report.bundle import dumps_bundle
+    from forensics.report.pdf import render_pdf
+
+    configure()
+    ev = evidence(sha256, _data, name)
+    dets = [detector(n) for n in detectors]
+    opts = AnalyzeOptions(detectors=tuple(detectors), face_method=face_method, allow_untrained=allow_untrained)
+    data = prepare_report(ev, Case(**dict(case)), detectors=dets, options=opts, explainers=list(explainers),
+                          segmenter=segmenter, checks=checks)
+    pdf = render_pdf(data.bundle, crops=data.crops, figures=data.figures)
+    return {"pdf": pdf, "json": dumps_bundle(data.bundle), "bundle": data.bundle, "timings_ms": data.timings_ms}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def pdf_pages(pdf: bytes) -> list[str]:
+    """The text of each PDF page (a preview without a PDF viewer component)."""
+    import io
+
+    from pypdf import PdfReader
+
+    return [p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages]
+
+
+# --------------------------------------------------------------------------------------------------- dataset scan
+def scan(folder: str, store: str, detectors: Sequence[str], *, face_method: str, explainer: str | None,
+         segmenter: str | None, limit: int | None, allow_untrained: bool,
+         progress: Callable[[int, int], None]) -> Any:
+    """Scan ``folder`` into the resumable store (not cached: the store is the cache; finished images are skipped)."""
+    from forensics.scan import ScanOptions, scan_folder
+
+    configure()
+    opts = ScanOptions(detectors=tuple(detectors), face_method=face_method, explainer=explainer,
+                       segmenter=segmenter, allow_untrained=allow_untrained)
+    return scan_folder(folder, store, options=opts, limit=limit, progress=progress)
+
+
+def default_store(folder: str) -> Path:
+    """Where the dashboard keeps the results store of a folder scan (under the cache folder)."""
+    import hashlib
+
+    from forensics.paths import CACHE_DIR
+
+    slug = Path(folder).name or "root"
+    digest = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:10]
+    return CACHE_DIR / "scans" / f"{slug}-{digest}.sqlite"
+
+
+def store_version(store: str | Path) -> float:
+    """Changes whenever the store is written (sqlite main file and its write-ahead log): part of cache keys."""
+    p = Path(store)
+    return sum(q.stat().st_mtime_ns for q in (p, Path(f"{p}-wal")) if q.exists()) / 1e9
+
+
+def known_stores() -> list[Path]:
+    """Results stores the dashboard has written (newest first)."""
+    from forensics.paths import CACHE_DIR
+
+    d = CACHE_DIR / "scans"
+    return sorted(d.glob("*.sqlite"), key=lambda p: -p.stat().st_mtime) if d.is_dir() else []
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def scan_statistics(store: str, version: float) -> dict[str, Any]:
+    """Counts, per-detector metrics (ROC inputs, confusion, per-kind/source rates) and region statistics."""
+    from forensics import scan_stats as ss
+    from forensics.scan_store import ScanStore
+
+    with ScanStore(store) as s:
+        out: dict[str, Any] = {"counts": s.counts(), "options": s.get_meta("options"), "root": s.get_meta("root"),
+                               "models": s.get_meta("models"), "metrics": {}, "regions": {}, "mean_heatmaps": {}}
+        dets, expls = ss.scanned_detectors(s), ss.scanned_explainers(s)
+        for d in dets:
+            try:
+                out["metrics"][d] = ss.detection_metrics(s, d, n_boot=200)
+            except ValueError as exc:  # no labelled faces: the store still has scores, just no metrics
+                out["metrics"][d] = {"error": str(exc)}
+            for e in expls:
+                out["regions"][(d, e)] = ss.region_stats(s, d, e)
+                out["mean_heatmaps"][(d, e)] = ss.mean_heatmaps(s, d, e)
+    return out
