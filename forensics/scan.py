@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from forensics.errors import ForensicsError
+from forensics.errors import ForensicsError, NotApplicableError
 from forensics.scan_store import ImageRecord, ScanStore
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -68,6 +68,16 @@ def label_from_path(path: Path, root: Path) -> tuple[str | None, str | None, str
             source = parts[i + 2] if i + 2 < len(parts) else kind
             return "fake", kind, source
     return None, None, None
+
+
+def in_shard(relative_path: Path, k: int, n: int) -> bool:
+    """Stable assignment of a file to one of ``n`` shards (same answer on every machine and run)."""
+    import hashlib
+
+    if not (n >= 1 and 0 <= k < n):
+        raise ForensicsError(f"shard {k}/{n} is impossible: use K/N with 0 <= K < N")
+    digest = hashlib.sha1(relative_path.as_posix().encode()).digest()
+    return int.from_bytes(digest[:8], "big") % n == k
 
 
 def list_images(root: str | Path) -> list[Path]:
@@ -160,7 +170,11 @@ def _explain_regions(det, crop: np.ndarray, face_index: int, opts: ScanOptions):
     rows = []
     if opts.segmenter:
         masks = segment(crop, segmenter=opts.segmenter)
-        for r in region_relevance(hm.raw, masks).to_rows():
+        try:
+            table = region_relevance(hm, masks)
+        except NotApplicableError:  # a map without positive relevance has nothing to distribute over regions
+            return heat, rows
+        for r in table.to_rows():
             rows.append({"face_index": face_index, "detector": det.name, "explainer": opts.explainer, **r})
     return heat, rows
 
@@ -176,8 +190,14 @@ def scan_folder(
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     weights_dirs: Sequence[str | Path] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> ScanSummary:
-    """Scan every image under ``root`` into the store at ``store_path``; finished images are skipped."""
+    """Scan every image under ``root`` into the store at ``store_path``; finished images are skipped.
+
+    ``shard=(k, n)`` scans only the k-th of n disjoint parts (chosen by a hash of the relative path), so several
+    machines or jobs of an existing engine (Ray, Dask, a batch queue) can each write a store, combined afterwards with
+    ``ScanStore.merge_from``.
+    """
     from torch.utils.data import DataLoader
 
     from forensics.pipeline import AnalyzeOptions, _resolve_detectors
@@ -187,7 +207,10 @@ def scan_folder(
     dets = _resolve_detectors(list(detectors or opts.detectors),
                               AnalyzeOptions(allow_untrained=opts.allow_untrained), weights_dirs)
     opts = ScanOptions(**{**asdict(opts), "detectors": tuple(d.name for d in dets)})
-    paths = list_images(root)[:limit] if limit else list_images(root)
+    paths = list_images(root)
+    if shard is not None:
+        paths = [p for p in paths if in_shard(p.relative_to(root), *shard)]
+    paths = paths[:limit] if limit else paths
     t_start = time.perf_counter()
     with ScanStore(store_path) as store:
         previous = store.get_meta("options")

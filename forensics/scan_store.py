@@ -162,6 +162,34 @@ class ScanStore:
                 [(rec.sha256, fi, det, np.asarray(v, dtype=np.float32).tobytes()) for fi, det, v in rec.embeddings],
             )
 
+    def merge_from(self, other: str | Path) -> int:
+        """Copy every image (and its rows) of another store that this one lacks; returns images added.
+
+        Used to combine the per-shard stores of a distributed scan. Both stores must come from the same options.
+        """
+        with ScanStore(other) as o:
+            theirs, ours = o.get_meta("options"), self.get_meta("options")
+        if ours is not None and theirs is not None and theirs != ours:
+            raise ValueError(f"{other} was scanned with other options ({theirs} vs {ours})")
+        before = self._conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+        with self._lock:
+            self._conn.execute("ATTACH DATABASE ? AS other", (str(other),))
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                new = "sha256 NOT IN (SELECT sha256 FROM main.images)"
+                for table in ("faces", "scores", "regions", "heatmaps", "embeddings"):
+                    self._conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM other.{table} WHERE {new}")
+                self._conn.execute(f"INSERT OR IGNORE INTO main.images SELECT * FROM other.images WHERE {new}")
+                self._conn.execute("INSERT OR IGNORE INTO main.duplicates SELECT * FROM other.duplicates")
+                self._conn.execute("INSERT OR IGNORE INTO main.meta SELECT * FROM other.meta")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._conn.execute("DETACH DATABASE other")
+        return self._conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] - before
+
     # --- reading ----------------------------------------------------------------------------------------------------
     def rows(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
         cur = self._conn.execute(sql, params)

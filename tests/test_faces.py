@@ -183,3 +183,15 @@ def test_rotated_face_is_levelled(real_face_path):
     f = fs.faces[0]
     assert f.angle_deg == pytest.approx(-20, abs=6)  # counter-clockwise turn: the right eye rises
     _check_face(f)
+
+
+def test_detection_on_reduced_copy_maps_back_to_full_resolution(real_face_path):
+    img = _rgb(real_face_path)
+    big = np.array(Image.fromarray(img).resize((img.shape[1] * 4, img.shape[0] * 4), Image.Resampling.BICUBIC))
+    ref = detect_faces(img).faces[0]
+    fs = detect_faces(big, detect_max_side=img.shape[1], crop_size=64)
+    assert len(fs.faces) == 1
+    f = fs.faces[0]
+    assert np.allclose(np.array(f.box), 4 * np.array(ref.box), atol=8)
+    assert np.allclose(f.landmarks, 4 * ref.landmarks, atol=8)
+    assert f.crop.shape == (64, 64, 3)

@@ -124,3 +124,23 @@ def test_killed_scan_process_resumes_without_redoing_work(tmp_path):
     with ScanStore(store_path) as st:
         after = {r["path"]: r["finished_at"] for r in st.rows("SELECT path, finished_at FROM images")}
     assert len(after) == 21 and all(after[p] == t for p, t in before.items())
+
+
+def test_sharded_scans_partition_the_folder_and_merge(tmp_path):
+    root = _make_folder(tmp_path, n_real=6, n_fake=6)
+    shards = []
+    for k in range(3):
+        p = tmp_path / f"shard{k}.sqlite"
+        scan_folder(root, p, options=OPTS, shard=(k, 3))
+        shards.append(p)
+    seen = []
+    for p in shards:
+        with ScanStore(p) as st:
+            seen += [r["path"] for r in st.rows("SELECT path FROM images")]
+    assert len(seen) == len(set(seen)) == 13  # disjoint and complete
+    with ScanStore(tmp_path / "all.sqlite") as merged:
+        assert sum(merged.merge_from(p) for p in shards) == 13
+        assert merged.merge_from(shards[0]) == 0  # merging again adds nothing
+        assert merged.counts()["faces"] == 12
+    full = scan_folder(root, tmp_path / "all.sqlite", options=OPTS)
+    assert full.skipped_already_done == 13 and full.done == 0

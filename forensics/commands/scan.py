@@ -19,6 +19,8 @@ def add_arguments(p) -> None:
     p.add_argument("--workers", type=int, default=1, help="decode/face-finding worker processes (0 = inline)")
     p.add_argument("--limit", type=int, default=None, help="scan only the first N images (sorted by path)")
     p.add_argument("--allow-untrained", action="store_true")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="scan only part K of N (0-based) for distributed runs; combine with `merge-scans`")
 
 
 def run(args) -> int:
@@ -38,10 +40,23 @@ def run(args) -> int:
 
     try:
         s = scan_folder(args.folder, args.out, options=opts, batch_size=args.batch_size, workers=args.workers,
-                        limit=args.limit, progress=progress, weights_dirs=args.weights_dir)
+                        limit=args.limit, progress=progress, weights_dirs=args.weights_dir,
+                        shard=_parse_shard(args.shard))
     finally:
         bar.close()
     print(f"{s.total} images: {s.skipped_already_done} already done, {s.done} scanned, {s.errors} errors, "
           f"{s.duplicates} duplicates; {s.faces} faces in {s.seconds:.1f} s ({s.faces_per_second:.1f} faces/s)")
     print(f"results: {args.out}   statistics: python -m forensics stats {args.out}")
     return 0
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    from forensics.errors import ForensicsError
+
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ForensicsError(f"--shard {text!r}: write it as K/N, e.g. 0/4") from None
+    return k, n

@@ -261,6 +261,11 @@ def _deit_tiny(num_classes: int) -> Any:
     return DeiTClassifier(num_classes)
 
 
+def _deit_blocks(model: Any) -> Any:
+    deit = model.net.deit
+    return deit.layers if hasattr(deit, "layers") else deit.encoder.layer  # transformers 5 / 4 layouts
+
+
 def deit_reshape_transform(tensor: Any, height: int = 14, width: int = 14) -> Any:
     """(N, 1 + 1 + H*W, D) tokens -> (N, D, H, W): drop the class and distillation tokens (for Grad-CAM)."""
     n_tokens = tensor.shape[1]
@@ -276,7 +281,7 @@ def deit_tiny_spec() -> ArchSpec:
         architecture="DeiT-tiny (transformers DeiTForImageClassification, 12 layers, 192 wide, patch 16)",
         build=_deit_tiny,
         preprocess=IMAGENET,
-        target_layers=lambda m: [m.net.deit.encoder.layer[-1].layernorm_before],
+        target_layers=lambda m: [_deit_blocks(m)[-1].layernorm_before],
         feature_layer=lambda m: m.net.classifier,
         canonizers=None,
         reshape_transform=deit_reshape_transform,

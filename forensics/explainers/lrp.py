@@ -161,7 +161,9 @@ EXPLAINERS.register("lrp-epsilon-gamma-box", family="lrp",
 
 
 # --- captum LRP on plain CNNs -----------------------------------------------------------------------------------------
-_TRANSPARENT = ("Flatten", "Identity", "LeakyReLU", "Dropout2d")
+# Parameter-free leaves left to autograd: shape-only or linear ops (Meso-4's Keras-order flatten and its map from the
+# single "real" score to two logits), and LeakyReLU (its gradient is used; captum has no rule for it).
+_TRANSPARENT = ("Flatten", "KerasFlatten", "Unflatten", "Identity", "LeakyReLU", "Dropout2d", "RealScoreToLogits")
 
 
 def _captum_layer_problem(model: Any) -> str | None:
@@ -173,7 +175,7 @@ def _captum_layer_problem(model: Any) -> str | None:
             continue
         if type(m) in SUPPORTED_LAYERS_WITH_RULES or type(m) in SUPPORTED_NON_LINEAR_LAYERS:
             continue
-        if type(m).__name__ in _TRANSPARENT and type(m).__module__.startswith("torch.nn"):
+        if type(m).__name__ in _TRANSPARENT and not any(True for _ in m.parameters()):
             continue
         return f"layer {name or '<model>'} is a {type(m).__name__}, which captum's LRP has no rule for"
     if not any(isinstance(m, torch.nn.modules.conv._ConvNd | torch.nn.Linear) for m in model.modules()):

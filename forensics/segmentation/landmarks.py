@@ -8,8 +8,8 @@ person mask and a skin-colour model sampled from the cheeks:
   neck  = person pixels below the jaw within a band about 0.7 face widths wide, centred under the chin;
   hair  = non-skin-coloured person pixels outside the oval above the chin, plus non-skin pixels inside the oval
           above the brows that touch them (a fringe);
-  glasses = strong edges forming a bar over the nose bridge at eye height and a rim beside/below at least one eye;
-          the mask is the frame (edge pixels, dilated), not the lenses.
+  glasses = strong horizontal edges forming a straight bar over the nose bridge at eye height and a smooth rim curve
+          below at least one eye; the mask is the frame (long edge structures, dilated), not the lenses.
 Pixels in no region (clothes, a bald scalp, hair below the chin) stay unassigned.
 
 The mediapipe graphs are created once per process and guarded by a lock (they are not thread safe).
@@ -215,16 +215,42 @@ def _row_extent(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return left, right
 
 
-def _glasses(gray: np.ndarray, pts: np.ndarray, topo: _Topology, skin: np.ndarray,
-             eyes_mask: np.ndarray) -> tuple[np.ndarray | None, dict[str, float]]:
-    """Heuristic frame detector. Returns (frame mask or None, scores)."""
+def _row_band_score(strong: np.ndarray, tol: int) -> float:
+    """Best fraction of columns holding a strong pixel within one horizontal band of +-tol rows (a straight bar)."""
+    if strong.shape[0] == 0 or strong.shape[1] < 2:
+        return 0.0
+    best = 0.0
+    for y in range(strong.shape[0]):
+        band = strong[max(0, y - tol): y + tol + 1]
+        best = max(best, float(band.any(0).mean()))
+    return best
+
+
+def _curve_score(strong: np.ndarray, max_step: float) -> float:
+    """Fraction of columns whose first strong pixel continues a smooth curve (|step| <= max_step from the previous)."""
+    if strong.shape[1] < 3:
+        return 0.0
+    has = strong.any(0)
+    first = np.where(has, strong.argmax(0), -1).astype(float)
+    ok = 0
+    for i in range(1, len(first)):
+        if first[i] >= 0 and first[i - 1] >= 0 and abs(first[i] - first[i - 1]) <= max_step:
+            ok += 1
+    return ok / (len(first) - 1)
+
+
+def _glasses(gray: np.ndarray, pts: np.ndarray, topo: _Topology, skin: np.ndarray, eyes_mask: np.ndarray,
+             brows_mask: np.ndarray, oval: np.ndarray) -> tuple[np.ndarray | None, dict[str, float]]:
+    """Heuristic spectacle-frame detector: a straight bar over the nose bridge at eye height plus a smooth rim
+    curve below at least one eye. Returns (frame mask or None, scores)."""
     import cv2
 
     h, w = gray.shape
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
     mag = np.hypot(gx, gy)
-    base = float(np.median(mag[_erode(skin, 2)])) if _erode(skin, 2).any() else float(np.median(mag))
+    inner = _erode(skin, 2)
+    base = float(np.median(mag[inner])) if inner.any() else float(np.median(mag))
     thr = max(4.0 * base, 60.0)
     eye_pts = [pts[e] for e in topo.eyes]
     centres = [e.mean(0) for e in eye_pts]
@@ -235,43 +261,46 @@ def _glasses(gray: np.ndarray, pts: np.ndarray, topo: _Topology, skin: np.ndarra
     el, er = eye_pts[order[0]], eye_pts[order[1]]
     eye_top = min(el[:, 1].min(), er[:, 1].min())
     eye_cy = (centres[0][1] + centres[1][1]) / 2
+    strong_y = np.abs(gy) > thr
 
-    def col_score(x0: float, x1: float, y0: float, y1: float, grad: np.ndarray) -> float:
+    def roi(x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
         xa, xb = int(max(0, np.floor(x0))), int(min(w, np.ceil(x1)))
         ya, yb = int(max(0, np.floor(y0))), int(min(h, np.ceil(y1)))
-        if xb - xa < 2 or yb - ya < 2:
-            return 0.0
-        return float((np.abs(grad[ya:yb, xa:xb]) > thr).any(0).mean())
+        return strong_y[ya:max(ya, yb), xa:max(xa, xb)]
 
-    # A bar over the nose bridge: horizontal edges (|gy|) in most columns between the inner eye corners.
     inner_l, inner_r = el[:, 0].max(), er[:, 0].min()
     span = inner_r - inner_l
-    bridge = col_score(inner_l + 0.2 * span, inner_r - 0.2 * span, eye_top - 0.25 * iod, eye_cy + 0.05 * iod, gy)
-    # Lower rims: horizontal edges across each eye's width below the lower lid.
-    lows = [col_score(e[:, 0].min(), e[:, 0].max(), e[:, 1].max() + 0.12 * iod, e[:, 1].max() + 0.5 * iod, gy)
-            for e in (el, er)]
-    # Outer rims: vertical edges beside the outer corners.
-    outer = [
-        float((np.abs(gx[int(max(0, eye_top - 0.2 * iod)):int(min(h, eye_cy + 0.4 * iod)),
-                         int(max(0, el[:, 0].min() - 0.45 * iod)):int(max(1, el[:, 0].min() - 0.05 * iod))]) > thr)
-              .any(1).mean()) if el[:, 0].min() - 0.05 * iod > 1 else 0.0,
-        float((np.abs(gx[int(max(0, eye_top - 0.2 * iod)):int(min(h, eye_cy + 0.4 * iod)),
-                         int(min(w - 1, er[:, 0].max() + 0.05 * iod)):int(min(w, er[:, 0].max() + 0.45 * iod))]) > thr)
-              .any(1).mean()) if er[:, 0].max() + 0.05 * iod < w - 1 else 0.0,
-    ]
-    scores = {"bridge": bridge, "lower_rim": max(lows), "outer_rim": max(outer), "edge_threshold": thr}
-    found = bridge >= 0.7 and (max(lows) >= 0.7 or max(outer) >= 0.7)
-    if not found:
+    tol = max(2, int(round(0.04 * iod)))
+    bridge = _row_band_score(roi(inner_l + 0.2 * span, inner_r - 0.2 * span, eye_top - 0.3 * iod,
+                                 eye_cy + 0.1 * iod), tol)
+    lows = [_curve_score(roi(e[:, 0].min(), e[:, 0].max(), e[:, 1].max() + 0.1 * iod, e[:, 1].max() + 0.5 * iod),
+                         max(1.5, 0.04 * iod)) for e in (el, er)]
+    scores = {"bridge": bridge, "lower_rim": max(lows), "edge_threshold": thr}
+    if not (bridge >= 0.8 and max(lows) >= 0.7):
         return None, scores
-    # Frame mask: strong edges inside the spectacle zone (both lens boxes + bridge), dilated to a rim width.
+    # Frame mask: long strong-edge structures inside the spectacle zone (lens boxes + bridge, within the face),
+    # away from the eyes and brows, dilated to a rim width.
     zone = np.zeros((h, w), dtype=bool)
     y0 = int(max(0, eye_top - 0.35 * iod))
     y1 = int(min(h, max(el[:, 1].max(), er[:, 1].max()) + 0.6 * iod))
-    x0 = int(max(0, el[:, 0].min() - 0.5 * iod))
-    x1 = int(min(w, er[:, 0].max() + 0.5 * iod))
+    x0 = int(max(0, el[:, 0].min() - 0.3 * iod))
+    x1 = int(min(w, er[:, 0].max() + 0.3 * iod))
     zone[y0:y1, x0:x1] = True
-    edges = (mag > thr) & zone & ~_dilate(eyes_mask, max(1, int(0.03 * iod)))
-    frame = _dilate(edges, max(1, int(round(0.025 * iod))))
+    zone &= _dilate(oval, max(1, int(0.1 * iod)))
+    edges = (mag > thr) & zone & ~_dilate(eyes_mask, max(1, int(0.04 * iod))) & ~_dilate(brows_mask, 1)
+    # keep the edge structures that pass through the bridge or lower-rim windows where the frame was detected
+    anchor = np.zeros((h, w), dtype=bool)
+    for a, b, c, d in [(inner_l + 0.2 * span, inner_r - 0.2 * span, eye_top - 0.3 * iod, eye_cy + 0.1 * iod)] + \
+            [(e[:, 0].min(), e[:, 0].max(), e[:, 1].max() + 0.1 * iod, e[:, 1].max() + 0.5 * iod) for e in (el, er)]:
+        anchor[int(max(0, c)):int(max(0, d)), int(max(0, a)):int(max(0, b))] = True
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(edges.astype(np.uint8), connectivity=8)
+    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    keep = extent >= 0.25 * iod
+    touching = np.zeros(n, dtype=bool)
+    touching[np.unique(lab[anchor & edges])] = True
+    keep &= touching
+    keep[0] = False
+    frame = _dilate(keep[lab], max(1, int(round(0.02 * iod))))
     return frame, scores
 
 
@@ -354,14 +383,15 @@ class LandmarkSegmenter(Segmenter):
             notes.append("too little visible skin for a colour model: ears and hair not estimated")
         outside = person & ~oval
 
-        glasses, gscores = _glasses(gray, pts, topo, face_parts["skin"], face_parts["eyes"])
+        glasses, gscores = _glasses(gray, pts, topo, face_parts["skin"], face_parts["eyes"], face_parts["eyebrows"],
+                                    oval)
         scores.update({f"glasses_{k}": v for k, v in gscores.items()})
         if glasses is not None and glasses.sum() >= min_area // 2:
             candidates["glasses"] = glasses
         else:
-            absent["glasses"] = (f"no spectacle frame found (bridge edge score {gscores.get('bridge', 0):.2f}, "
-                                 f"rim score {max(gscores.get('lower_rim', 0), gscores.get('outer_rim', 0)):.2f}; "
-                                 "both must reach 0.70): heuristic, rimless glasses can be missed")
+            absent["glasses"] = (f"no spectacle frame found (bridge bar score {gscores.get('bridge', 0):.2f} of 0.80 "
+                                 f"needed, lower-rim score {gscores.get('lower_rim', 0):.2f} of 0.70): heuristic, "
+                                 "rimless or thin frames can be missed")
 
         if skin_model is not None:
             skin_like = skin_model.like(lab)

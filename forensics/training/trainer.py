@@ -351,7 +351,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             seen += len(y)
             drawn.update(y.tolist())
         train_s = time.monotonic() - t_ep

@@ -1,0 +1,62 @@
+"""Benchmark the classic checks on a 1024x1024 image (ONE thread: OMP/BLAS capped; torch is not used).
+
+The image is generated (``camera_like_image``, seed 0) and saved as JPEG quality 90, and as PNG for the
+non-JPEG path. Each check runs once to warm up, then ``--repeats`` times; median and minimum wall time are printed.
+
+Run:
+    FORENSICS_THREADS=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/bench_checks.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from forensics.checks import list_checks, run_check  # noqa: E402
+from forensics.checks.ela import ela  # noqa: E402
+from forensics.checks.synthetic import camera_like_image, jpeg_bytes, png_bytes  # noqa: E402
+from forensics.evidence import load_evidence  # noqa: E402
+
+
+def _time(fn, repeats: int) -> tuple[float, float]:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    img = camera_like_image(args.size, args.size, seed=0)
+    jpeg = load_evidence(jpeg_bytes(img, 90), name="bench.jpg")
+    png = load_evidence(png_bytes(img), name="bench.png")
+    print(f"classic checks on {args.size}x{args.size}, 1 thread, median/min of {args.repeats} runs")
+    print(f"{'check':<14}{'JPEG median ms':>16}{'min':>8}{'PNG median ms':>16}{'min':>8}")
+    total_j = total_p = 0.0
+    for info in list_checks():
+        mj, nj = _time(lambda n=info.name: run_check(n, jpeg), args.repeats)
+        mp, np_ = _time(lambda n=info.name: run_check(n, png), args.repeats)
+        total_j, total_p = total_j + mj, total_p + mp
+        print(f"{info.name:<14}{mj:>16.1f}{nj:>8.1f}{mp:>16.1f}{np_:>8.1f}")
+    print(f"{'all (sum)':<14}{total_j:>16.1f}{'':>8}{total_p:>16.1f}")
+    m, n = _time(lambda: ela(jpeg.image, quality=90, scale=20), args.repeats)
+    print(f"{'ela() arrays':<14}{m:>16.1f}{n:>8.1f}   (the dashboard slider path: one re-save + difference)")
+
+
+if __name__ == "__main__":
+    main()
