@@ -41,8 +41,9 @@ def main() -> int:
     t0 = time.perf_counter()
     data = prepare_report(image, Case("BENCH-1", "Bench"), detectors=["simplenet"],
                           options=AnalyzeOptions(allow_untrained=True))
+    parts = ", ".join(f"{k} {v:.0f}" for k, v in data.timings_ms.items())
     print(f"prepare (analysis + explanations + regions + checks, first run incl. imports): "
-          f"{(time.perf_counter() - t0) * 1000:.0f} ms; parts {', '.join(f'{k} {v:.0f}' for k, v in data.timings_ms.items())}")
+          f"{(time.perf_counter() - t0) * 1000:.0f} ms; parts {parts}")
     b = data.bundle
     analysis = dict(b["analysis"], evidence=b["evidence"])
     render_pdf(b, crops=data.crops, figures=data.figures)  # warm-up (font loading)
@@ -50,7 +51,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            nb = build_bundle(b["case"] and Case(**b["case"]), analysis, crops=data.crops,
+            nb = build_bundle(Case(**b["case"]), analysis, crops=data.crops,
                               explanations=b["explanations"], regions=b["regions"], findings=b["checks"],
                               figures=data.figures, not_run=b["not_run"], report_options=b["report_options"])
             tb.append((time.perf_counter() - t0) * 1000)

@@ -253,3 +253,9 @@ def analysis_payload(analysis: dict[str, Any]) -> dict[str, Any]:
                   for f in analysis.get("faces", [])],
         "library_version": analysis.get("library_version"),
     })
+
+
+def log_analysis(analysis: Any, *, db: str | Path | None = None, **context: Any) -> LogEntry:
+    """Append an "analysis" entry for an Analysis (or its ``to_dict()``); ``context`` adds e.g. case_id, user."""
+    a = analysis if isinstance(analysis, dict) else analysis.to_dict()
+    return record("analysis", {**analysis_payload(a), **json_safe(context)}, db=db)

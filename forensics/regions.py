@@ -243,6 +243,7 @@ def aggregate(tables: Iterable[RegionTable], regions: Sequence[str] | None = Non
         if d is None:
             continue
         out.append({"region": r, "faces": n, "found": int(sum(d["found"])),
-                    "mean_share": float(np.sum(d["share"]) / n), "mean_pixel_share": float(np.sum(d["pixel_share"]) / n),
+                    "mean_share": float(np.sum(d["share"]) / n),
+                    "mean_pixel_share": float(np.sum(d["pixel_share"]) / n),
                     "mean_density": float(np.mean(d["density"])) if d["density"] else None})
     return out

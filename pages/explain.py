@@ -40,9 +40,11 @@ if len(maps) == 2:
     st.subheader("Agreement between the two maps")
     widgets.agreement_view(fkey, *maps.values())
 st.subheader("Faithfulness")
-if maps and st.toggle("Compute deletion / insertion curves (about 40 forward passes per map)", value=True,
-                      key="explain_faith"):
+f1, f2 = st.columns(2)
+faith = f1.toggle("Deletion / insertion curves (about 35 forward passes per map)", value=True, key="explain_faith")
+road = f2.toggle("Also ROAD scores (slow: several seconds per map)", value=False, key="explain_road")
+if maps and faith:
     cols = st.columns(len(maps))
     for col, hm in zip(cols, maps.values(), strict=True):
         with col:
-            widgets.faithfulness_view(fkey, det_name, crop, hm)
+            widgets.faithfulness_view(fkey, det_name, crop, hm, road=road)

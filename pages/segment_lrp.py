@@ -26,4 +26,9 @@ method = c1.selectbox("Explainer", [m["name"] for m in lib.explainer_names()], k
 segs = [s["name"] for s in lib.segmenter_names()]
 segmenter = c2.selectbox("Segmenter", segs, key="segment_seg", index=segs.index("landmarks") if "landmarks" in segs
                          else 0)
-widgets.regions_view(fkey, det_name, method, segmenter, crop)
+c3, c4 = st.columns(2)
+value = c3.radio("Bar value", ["share", "pixel_share", "density"], horizontal=True, key="segment_value",
+                 help="share: fraction of positive relevance; pixel_share: fraction of the top-20% pixels; "
+                      "density: share divided by area (1 = as much as a uniform map).")
+occlusion = c4.toggle("Occlusion check (blur each region, one forward pass per region)", key="segment_occ")
+widgets.regions_view(fkey, det_name, method, segmenter, crop, value=value, occlusion=occlusion)

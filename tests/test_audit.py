@@ -132,3 +132,18 @@ def test_json_rules():
     assert json_safe({"x": float("nan"), "y": np.float32(0.5), "z": (1, 2), "w": np.arange(2)}) == \
         {"x": None, "y": 0.5, "z": [1, 2], "w": [0, 1]}
     assert entry_hash(1, "t", "k", {}, GENESIS_HASH) != entry_hash(2, "t", "k", {}, GENESIS_HASH)
+
+
+def test_log_analysis_records_hashes_and_scores(tmp_path):
+    from forensics.audit import log_analysis
+
+    analysis = {"evidence": {"name": "a.jpg", "size": 3, "sha256": "ab" * 32, "md5": "cd" * 16},
+                "options": {"detectors": ["d"]}, "library_version": "0.1.0",
+                "models": {"d": {"weights_sha256": "ef" * 32, "ready": True}},
+                "faces": [{"index": 0, "scores": {"d": {"p_fake": 0.75, "assessment": {"verdict": "inconclusive"}}}}]}
+    e = log_analysis(analysis, db=tmp_path / "c.sqlite", case_id="K-1")
+    assert e.payload["evidence"]["sha256"] == "ab" * 32 and e.payload["case_id"] == "K-1"
+    assert e.payload["models"]["d"]["weights_sha256"] == "ef" * 32
+    assert e.payload["faces"][0]["scores"]["d"] == {"p_fake": 0.75, "verdict": "inconclusive"}
+    with CaseLog(tmp_path / "c.sqlite") as log:
+        assert log.verify().ok and log.entries()[0].entry_hash == e.entry_hash

@@ -133,6 +133,10 @@ def test_jpeg_ghost_finds_the_low_quality_region(spliced):
     g = f.images["ghost_map"]
     m = _mask(g.shape)
     assert g[m].mean() > 0.8 and g[~m].mean() < 0.5
+    # the same pixels saved as PNG: the ghost is still there, with no file quality to compare against
+    p = run_check("jpeg-ghost", load_evidence(png_bytes(decode(spliced)), name="splice.png"))
+    assert p.direction == SUPPORTS_MANIPULATION and p.measured["ghost_quality"] in (55, 60, 65)
+    assert "None" not in p.summary and "not JPEG" not in p.summary
 
 
 def test_jpeg_ghost_silent_on_single_and_whole_image_double(textured):
@@ -187,6 +191,18 @@ def test_spectrum_zero_insertion_peaks_vs_bilinear_control():
     assert {(0.25, 0.0), (0.0, 0.25)} <= {(round(p["fx"], 3), round(p["fy"], 3)) for p in x4["peaks"]}
 
 
+@pytest.mark.parametrize("fx,fy", [(0.3125, 0.0), (0.1875, 0.3125), (-0.1875, 0.3125), (0.0, 0.25)])
+def test_spectrum_peak_of_a_pure_cosine_is_at_its_frequency(fx, fy):
+    yy, xx = np.mgrid[0:512, 0:512]
+    rng = np.random.default_rng(0)
+    img = 128 + 40 * np.cos(2 * np.pi * (fx * xx + fy * yy)) + rng.normal(0, 3, (512, 512))
+    s = power_spectrum(np.clip(img, 0, 255).round().astype(np.uint8))
+    top = s["peaks"][0]
+    assert (top["fx"], top["fy"]) == (fx, fy)  # bins are exact: the frequencies are multiples of 1/256
+    assert top["excess_db"] > 20
+    assert top["jpeg_grid"] == ((fx * 8) % 1 == 0 and (fy * 8) % 1 == 0)  # only (0, 1/4) lies on the k/8 lattice
+
+
 def test_spectrum_finding_direction():
     img = camera_like_image(256, 256, seed=2)
     up = run_check("spectrum", load_evidence(png_bytes(zero_insertion_upsample(img)), name="gan.png"))
@@ -212,6 +228,19 @@ def test_noise_level_scales_with_sigma_and_finds_the_noisy_patch():
     assert 3.7 < ratio < 4.3  # the residual level is linear in sigma (8 / 2)
     assert r["outliers"][2:4, 2:4].all() and r["outliers"].sum() <= 5
     assert r["stats"]["outlier_fraction"] == pytest.approx(r["outliers"].sum() / 64)
+
+
+def test_median3x3_matches_scipy_reference():
+    from scipy.ndimage import median_filter
+
+    from forensics.checks.noise import median3x3
+
+    rng = np.random.default_rng(3)
+    for shape in [(3, 3), (5, 7), (40, 31)]:
+        a = rng.normal(size=shape)
+        np.testing.assert_array_equal(median3x3(a), median_filter(a, size=3, mode="reflect"))
+    ints = rng.integers(0, 4, (17, 9)).astype(np.float64)  # many ties
+    np.testing.assert_array_equal(median3x3(ints), median_filter(ints, size=3, mode="reflect"))
 
 
 def test_noise_finding_is_neutral_with_maps(textured):
@@ -257,3 +286,85 @@ def test_run_checks_all_on_jpeg_is_json_ready(spliced):
         run_checks(ev, names=["ela", "nope"])
     with pytest.raises(UnknownComponentError, match="not run"):
         run_checks(ev, names=["ela"], params={"noise": {}})
+
+
+def test_large_images_are_reduced_for_display_only():
+    from forensics.checks.base import reduce_for_display
+
+    big = np.zeros((4100, 2100), np.float32)
+    big[:3, :3] = 1.0
+    small = reduce_for_display(big)
+    assert small.shape == (2050, 1050) and small.dtype == np.float32  # factor ceil(sqrt(8.61 MP / 4.19 MP)) = 2
+    assert small[0, 0] == 1.0 and small[0, 1] == 0.5 and small[1, 1] == 0.25
+    rgb = np.full((3000, 3000, 3), 7, np.uint8)
+    assert reduce_for_display(rgb).shape == (1500, 1500, 3) and reduce_for_display(rgb).dtype == np.uint8
+    tiny = np.ones((10, 10), np.float32)
+    assert reduce_for_display(tiny) is tiny
+
+
+def _encode(img: np.ndarray, mode: str, fmt: str, **kw) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img).convert(mode).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["grey-jpeg", "cmyk-jpeg", "progressive-double", "tiny-jpeg", "rgba-png", "webp"])
+def test_every_check_handles_odd_files(kind):
+    img = camera_like_image(200, 300, seed=1)
+    data = {
+        "grey-jpeg": lambda: _encode(img, "L", "JPEG", quality=85),
+        "cmyk-jpeg": lambda: _encode(img, "CMYK", "JPEG", quality=85),
+        "progressive-double": lambda: _encode(decode(jpeg_bytes(img, 60)), "RGB", "JPEG", quality=90,
+                                              progressive=True),
+        "tiny-jpeg": lambda: jpeg_bytes(img[:40, :40], 90),
+        "rgba-png": lambda: _encode(img, "RGBA", "PNG"),
+        "webp": lambda: _encode(img, "RGB", "WEBP", quality=80),
+    }[kind]()
+    findings = run_checks(load_evidence(data, name=kind))
+    assert len(findings) == 7
+    assert all(f.direction != "supports an original" for f in findings)  # no check here can support an original
+    by = {f.check: f for f in findings}
+    if kind == "cmyk-jpeg":
+        assert by["double-jpeg"].applicable is False and "CMYK" in by["double-jpeg"].summary
+    if kind == "progressive-double":
+        assert by["double-jpeg"].direction == SUPPORTS_MANIPULATION
+    if kind in ("rgba-png", "webp"):
+        assert by["double-jpeg"].applicable is False
+    json.dumps([f.to_dict() for f in findings])
+
+
+def test_double_jpeg_localises_content_inserted_after_the_first_compression(textured):
+    base = decode(jpeg_bytes(textured, 60))
+    comp = base.copy()
+    comp[BOX[0]:BOX[2], BOX[1]:BOX[3]] = textured[BOX[0]:BOX[2], BOX[1]:BOX[3]]  # fresh, never compressed
+    f = run_check("double-jpeg", load_evidence(jpeg_bytes(comp, 90), name="paste.jpg"))
+    assert f.direction == SUPPORTS_MANIPULATION and f.measured["inconsistent_region"] is True
+    assert abs(f.measured["inconsistent_area_fraction"] - 160 * 160 / 512**2) < 0.02
+    m = f.images["double_jpeg_map"]
+    assert m.shape == textured.shape[:2]
+    inside = _mask(m.shape)
+    assert m[inside].mean() > 0.8 and m[~inside].mean() < 0.1
+    whole = run_check("double-jpeg", load_evidence(jpeg_bytes(base, 90), name="whole.jpg"))
+    assert whole.direction == SUPPORTS_MANIPULATION and whole.measured["inconsistent_region"] is False
+
+
+def test_double_jpeg_on_shared_lfw_face_swaps(shared_data):
+    import csv
+
+    rows = list(csv.DictReader((shared_data / "index.csv").open()))
+    swaps = [r["path"] for r in rows if r["source"] == "lfw_faceswap" and r["path"].startswith("val/")][:5]
+    reals = [r["path"] for r in rows if r["source"] == "lfw" and r["path"].startswith("val/")][:5]
+    if len(swaps) < 5 or len(reals) < 5:
+        pytest.skip("lfw / lfw_faceswap validation images are missing from ../shared/data")
+    for p in swaps:  # LFW photo (q90) with a swapped face, saved again at q95: the face lacks the q90 trace
+        f = run_check("double-jpeg", load_evidence(shared_data / p))
+        assert f.measured["double_compressed"] and f.measured["inconsistent_region"], p
+        m = f.images["double_jpeg_map"]
+        h, w = m.shape
+        assert m[h // 3:2 * h // 3, w // 3:2 * w // 3].mean() > m.mean(), p  # the region is the face, centred
+    for p in reals:
+        assert run_check("double-jpeg", load_evidence(shared_data / p)).measured["double_compressed"] is False, p

@@ -75,7 +75,7 @@ def test_xmp_digital_source_type_trained_algorithmic_media(img):
            b"</rdf:RDF></x:xmpmeta>")
     f = _meta(jpeg_bytes(img, 90, xmp=xmp), "ai.jpg")
     assert f.direction == SUPPORTS_MANIPULATION
-    assert any("trainedalgorithmicmedia" in g["name"] for g in f.measured["generators"])
+    assert any("trainedAlgorithmicMedia" in g["name"] for g in f.measured["generators"])
 
 
 def _png_with_chunk(data: bytes, ctype: bytes, payload: bytes) -> bytes:

@@ -157,11 +157,11 @@ def _lrp_relevance_sum(det, canonizers, seed=0) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["mobilenetv2", "efficientnet-lite0"])
 def test_residual_canonizer_conserves_relevance(name):
-    from zennit.canonizers import SequentialMergeBatchNorm
+    from forensics.detectors.canonizers import ExactMergeBatchNorm
 
     det = create_detector(name, weights="imagenet")
     with_sum = _lrp_relevance_sum(det, det.canonizers())
-    merge_only = _lrp_relevance_sum(det, [SequentialMergeBatchNorm()])
+    merge_only = _lrp_relevance_sum(det, [ExactMergeBatchNorm()])
     assert 0.7 < with_sum < 1.1, f"relevance not conserved with the residual canonizer: {with_sum}"
     assert merge_only > 50, f"without explicit Sum the skips should duplicate relevance, got {merge_only}"
 
@@ -242,3 +242,29 @@ def test_meso_peers_listed_ready(peer_weights):
     for name in ("meso4-df", "meso4-f2f"):
         assert statuses[name].ready, statuses[name].reason
         assert statuses[name].weights_sha256 and statuses[name].weights_file.endswith(".h5")
+
+
+def test_models_command_table_and_json(capsys):
+    import json
+
+    from forensics.cli import main
+
+    assert main(["models", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(ARCHS) <= set(rows) and DEFAULT_DETECTOR in rows
+    assert rows["xception"]["input_size"] == 299 and rows["mobilenetv2"]["ready"] is False
+    assert "train" in rows["mobilenetv2"]["reason"]
+    assert main(["models"]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("NAME") and "efficientnet-lite0" in table and "no trained weights" in table
+
+
+def test_importing_the_registry_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, forensics.detectors as d; d.list_detectors(); "
+            "print(any(m in sys.modules for m in ('torch', 'timm', 'transformers', 'h5py')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    assert out.stdout.strip() == "False", out.stderr

@@ -267,18 +267,40 @@ def test_full_report_on_a_real_face(real_face_path, tmp_path):
     """MTCNN face, Grad-CAM and LRP, landmark regions and every check on a real LFW photo (untrained detector)."""
     from forensics.pipeline import AnalyzeOptions
 
+    # saliency (absolute gradients) always has positive relevance, so its region table must exist; an untrained
+    # net's LRP or Grad-CAM map may be all negative, and then the bundle must say why its table is missing
     data = prepare_report(real_face_path, Case("REAL-1", "Examiner"), detectors=["simplenet"],
-                          options=AnalyzeOptions(allow_untrained=True))
+                          options=AnalyzeOptions(allow_untrained=True),
+                          explainers=("gradcam", "lrp-epsilon-plus-flat", "saliency"))
     b = data.bundle
     validate_bundle(b)
     assert len(b["analysis"]["faces"]) == 1
     methods = {e["method"] for e in b["explanations"]}
-    assert methods == {"gradcam", "lrp-epsilon-plus-flat"}
-    assert b["regions"] and {r["method"] for r in b["regions"]} == methods
+    assert methods == {"gradcam", "lrp-epsilon-plus-flat", "saliency"}
+    sal = [r for r in b["regions"] if r["method"] == "saliency"]
+    assert len(sal) == 1 and sal[0]["shares"]["skin"] > 0 and sal[0]["segmenter"] == "landmarks"
+    for m in methods:  # a region table per method, or the reason why not (e.g. no positive relevance)
+        assert any(r["method"] == m for r in b["regions"]) or f"regions (face 0, {m})" in b["not_run"]
     for r in b["regions"]:
-        total = sum(r["shares"].values())
-        assert total <= 1.0 + 1e-6  # shares of one heatmap never exceed the whole
+        assert abs(sum(r["shares"].values()) - 1.0) < 1e-6  # found regions + "unassigned" share out the whole map
+        assert r["computed_by"] == "forensics.regions.region_relevance"
     assert len(b["checks"]) >= 5
     files = write_report(data, tmp_path, log=False)
     text, n = _pdf_text(files.pdf)
-    assert n >= 3 and "Share of lrp-epsilon-plus-flat relevance" in text
+    flat = re.sub(r"\s+", " ", text)
+    assert n >= 3 and "Share of positive saliency relevance per face region" in flat
+
+
+def test_pdf_falls_back_to_core_fonts_without_dejavu(report_data, monkeypatch, tmp_path):
+    import forensics.report.pdf as pdfmod
+
+    monkeypatch.setattr(pdfmod, "FONT_DIR", tmp_path / "no-fonts")
+    b = copy.deepcopy(report_data.bundle)
+    b["case"]["notes"] = "Latin-1 é stays, the arrow \u2192 and \u4e2d become '?'"
+    b["bundle_sha256"] = bundle_hash(b)
+    out = tmp_path / "core.pdf"
+    out.write_bytes(pdfmod.render_pdf(b, crops=report_data.crops, figures=report_data.figures))
+    text, n = _pdf_text(out)
+    flat = re.sub(r"\s+", " ", text)
+    assert "Latin-1 é stays, the arrow ? and ? become '?'" in flat
+    assert b["bundle_sha256"] in flat and f"page {n} of {n}" in flat

@@ -68,8 +68,7 @@ def _check_anatomy(rm: RegionMasks) -> None:
     xs_eye = np.nonzero(rm.masks["eyes"])[1]
     assert xs_eye.min() < nose[1] < xs_eye.max()
     if "hair" in rm.masks:
-        assert _centroid(rm.masks["hair"])[0] < nose[0]
-        assert np.nonzero(rm.masks["hair"])[0].min() < eyes[0]
+        assert np.nonzero(rm.masks["hair"])[0].min() < eyes[0]  # hair reaches above the eyes
     for r, reason in rm.absent.items():
         assert reason and r not in rm.masks
 
@@ -128,7 +127,9 @@ def test_glasses_drawn_are_found_and_absent_without(large_crop):
     assert rg.approximate["glasses"] is True
     drawn = np.abs(img.astype(int) - large_crop.astype(int)).sum(2) > 60
     frame = rg.masks["glasses"]
-    assert (frame & drawn).sum() / max(1, frame.sum()) > 0.3  # the mask sits on the drawn frame
+    near = cv2.dilate(drawn.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert (frame & drawn).sum() / drawn.sum() > 0.6  # most of the drawn frame is covered ...
+    assert (frame & near).sum() / frame.sum() > 0.6  # ... and most of the mask lies on or beside it
     _check_anatomy(rg)
 
 
@@ -139,6 +140,16 @@ def test_no_face_reports_every_region_absent():
     for r in ("eyes", "nose", "mouth", "skin", "hair", "ears", "neck", "glasses"):
         assert r not in rm.masks and "Face Mesh found no face" in rm.absent[r]
     assert rm.landmarks is None
+
+
+def test_import_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, forensics.segmentation, forensics.regions, forensics.viz.regions; "
+            "heavy = [m for m in ('torch', 'mediapipe', 'cv2', 'transformers', 'plotly') if m in sys.modules]; "
+            "sys.exit(1 if heavy else 0)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
 def test_bad_input():

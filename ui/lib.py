@@ -162,11 +162,11 @@ def agreement(key: str, _a, _b) -> dict[str, Any]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def faithfulness(key: str, detector_name: str, _crop, _hm) -> dict[str, Any]:
-    """Deletion/insertion AUCs of one map (key: face key + method + params)."""
+def faithfulness(key: str, detector_name: str, road: bool, _crop, _hm) -> dict[str, Any]:
+    """Deletion/insertion AUCs of one map (key: face key + method + params); ROAD scores too when ``road``."""
     from forensics.explainers import faithfulness as _faithfulness
 
-    return _faithfulness(detector(detector_name), _crop, _hm)
+    return _faithfulness(detector(detector_name), _crop, _hm, road=road)
 
 
 def overlay(crop, heat, **kwargs: Any):
@@ -195,11 +195,16 @@ def regions(face_key: str, segmenter: str, _crop):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def region_relevance(key: str, _raw, _masks):
-    """Per-region relevance shares of one heatmap (key: face key + segmenter + method + params)."""
+def region_relevance(key: str, occlusion_detector: str | None, _hm, _masks, _crop=None):
+    """Per-region RegionTable of one Heatmap (key: face key + segmenter + method + detector + target).
+
+    With ``occlusion_detector`` the table also holds the probability change when each region is blurred.
+    """
     from forensics.regions import region_relevance as _rr
 
-    return _rr(_raw, _masks)
+    if occlusion_detector is None:
+        return _rr(_hm, _masks)
+    return _rr(_hm, _masks, detector=detector(occlusion_detector), crop=_crop)
 
 
 # --------------------------------------------------------------------------------------------------- checks

@@ -176,6 +176,10 @@ def evidence_details(ev) -> None:
 _COLOURS = {"manipulated or generated": "red", "camera original": "green", "inconclusive": "orange"}
 
 
+def _num(v: Any, digits: int = 2) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.{digits}f}"
+
+
 def _pct(v: Any) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * float(v):.1f} %"
 
@@ -238,22 +242,28 @@ def finding_card(f, *, show_images: bool = True) -> None:
     for c in f.caveats:
         st.caption(f"⚠ {c}")
     if show_images and f.images:
-        cols = st.columns(min(3, len(f.images)))
-        for col, (k, img) in zip(cols, f.images.items(), strict=False):
-            col.image(display(img), caption=k, width="stretch")
+        images = finding_images(f)
+        cols = st.columns(min(3, len(images)))
+        for i, (k, img) in enumerate(images.items()):
+            cols[i % len(cols)].image(img, caption=k.replace("_", " "), width="stretch")
+    if show_images:
+        for k, fig in finding_figures(f).items():
+            st.plotly_chart(fig, width="stretch", key=f"finding_{f.check}_{k}")
     with st.expander("Measured values"):
         st.json(f.to_dict(include_series=False).get("measured", {}), expanded=False)
 
 
-def display(img):
-    """A Finding image ready for st.image: RGB as is, [0,1] float maps coloured by the library's colormap."""
-    if getattr(img, "ndim", 3) == 2:
-        try:
-            from forensics.viz.checks import colorize
-        except ImportError:
-            return img
-        return colorize(img)
-    return img
+def finding_images(f) -> dict[str, Any]:
+    """A Finding's images as uint8 RGB (maps coloured by the library's colour maps)."""
+    from forensics.viz.checks import finding_images_rgb
+
+    return finding_images_rgb(f)
+
+
+def finding_figures(f) -> dict[str, Any]:
+    from forensics.viz.checks import finding_figures as _figs
+
+    return _figs(f)
 
 
 # --------------------------------------------------------------------------------------------------- faces
@@ -378,23 +388,30 @@ def heatmap_panel(title: str, crop, hm) -> None:
 def agreement_view(fkey: str, a, b) -> None:
     ag = lib.agreement(f"{fkey}:{a.method}:{b.method}:{a.target_index}", a, b)
     cols = st.columns(1 + len(ag.get("iou", {})))
-    cols[0].metric("Spearman rank correlation", f"{ag['spearman']:.2f}",
+    cols[0].metric("Spearman rank correlation", _num(ag.get("spearman")),
                    help="Rank agreement of the two maps over all pixels (1 = same ordering).")
     for col, (k, v) in zip(cols[1:], ag.get("iou", {}).items(), strict=False):
-        col.metric(f"top-{float(k) * 100:.0f}% IoU", f"{v:.2f}", help="Overlap of the most relevant pixels.")
+        col.metric(f"top-{float(k) * 100:.0f}% IoU", _num(v), help="Overlap of the most relevant pixels.")
+    if ag.get("spearman") is None:
+        st.caption("n/a: one of the maps is constant (nothing to rank), so the methods cannot be compared.")
 
 
-def faithfulness_view(fkey: str, det_name: str, crop, hm) -> None:
-    f = call(lib.faithfulness, f"{fkey}:{hm.method}:{hm.target_index}", det_name, crop, hm,
+def faithfulness_view(fkey: str, det_name: str, crop, hm, *, road: bool = False) -> None:
+    f = call(lib.faithfulness, f"{fkey}:{hm.method}:{hm.target_index}", det_name, road, crop, hm,
              spinner=f"Deletion/insertion curves for {hm.method}", stop=False)
     if f is None:
         return
     c1, c2, c3 = st.columns(3)
-    c1.metric("deletion AUC", f"{f['deletion_auc']:.3f}", help="Lower = removing the top pixels first kills the "
+    c1.metric("deletion AUC", _num(f["deletion_auc"], 3), help="Lower = removing the top pixels first kills the "
               "score fast (more faithful).")
-    c2.metric("insertion AUC", f"{f['insertion_auc']:.3f}", help="Higher = more faithful.")
-    c3.metric("insertion − deletion", f"{f['difference']:.3f}")
+    c2.metric("insertion AUC", _num(f["insertion_auc"], 3), help="Higher = more faithful.")
+    c3.metric("insertion − deletion", _num(f["difference"], 3))
     st.plotly_chart(curves_figure(f, hm.method), width="stretch", key=f"faith_{hm.method}")
+    if f.get("road"):
+        r = f["road"]
+        st.caption("ROAD (remove and debias): p after removing the most / least relevant pixels at "
+                   + ", ".join(f"{p}%: {mo:.3f} / {le:.3f}" for p, mo, le in zip(r["percentiles"], r["morf"], r["lerf"],
+                                                                                   strict=True)))
 
 
 def curves_figure(f: dict[str, Any], title: str):
@@ -488,7 +505,8 @@ def scan_view(stats: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- regions
-def regions_view(fkey: str, det_name: str, method: str, segmenter: str, crop) -> None:
+def regions_view(fkey: str, det_name: str, method: str, segmenter: str, crop, *, value: str = "share",
+                 occlusion: bool = False) -> None:
     """Mask overlay, heatmap overlay and the region bars for one face, explainer and segmenter."""
     from forensics.viz import regions as vr
 
@@ -496,17 +514,27 @@ def regions_view(fkey: str, det_name: str, method: str, segmenter: str, crop) ->
     hm = heatmap_for(fkey, det_name, method, crop, None)
     c1, c2 = st.columns(2)
     with c1:
-        st.markdown("**Regions**")
-        st.plotly_chart(vr.mask_figure(crop, masks), width="stretch", key="regions_masks")
+        st.plotly_chart(vr.mask_figure(crop, masks, title=f"Regions ({segmenter})"), width="stretch",
+                        key="regions_masks")
     if hm is None:
         return
     with c2:
         heatmap_panel(method, crop, hm)
-    rel = call(lib.region_relevance, f"{fkey}:{segmenter}:{method}:{det_name}", hm.raw, masks)
-    st.plotly_chart(vr.region_bars(rel, title=f"Share of {method} relevance per region ({det_name})"),
+    table = call(lib.region_relevance, f"{fkey}:{segmenter}:{method}:{det_name}:{hm.target_index}",
+                 det_name if occlusion else None, hm, masks, crop, spinner="Region statistics", stop=False)
+    if table is None:
+        return
+    st.plotly_chart(vr.region_bar_chart(table, value=value, title=f"{value.replace('_', ' ')} of {method} per region "
+                                                                  f"({det_name})"),
                     width="stretch", key="regions_bars")
+    if occlusion:
+        st.plotly_chart(vr.occlusion_chart(table), width="stretch", key="regions_occlusion")
     approx = [r for r, a in masks.approximate.items() if a]
     if approx:
         st.caption("≈ approximate regions (heuristic, not from landmarks): " + ", ".join(approx))
     if masks.absent:
         st.caption("Absent regions: " + "; ".join(f"{r}: {why}" for r, why in masks.absent.items()))
+    for n in (*masks.notes, *table.notes):
+        st.caption(n)
+    with st.expander("Region table"):
+        st.dataframe(table.to_rows(), hide_index=True, width="stretch")

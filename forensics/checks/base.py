@@ -34,8 +34,10 @@ DIRECTIONS = (SUPPORTS_MANIPULATION, SUPPORTS_ORIGINAL, NEUTRAL)
 class Finding:
     """One line of evidence from one check.
 
-    ``images`` holds display arrays at the evidence's (display-oriented) resolution unless stated: HxWx3 uint8 RGB,
-    or HxW float32 maps scaled to [0, 1] (colour them with ``forensics.viz.checks.colorize``).
+    ``images`` holds display arrays in the evidence's display orientation: HxWx3 uint8 RGB, or HxW float32 maps
+    scaled to [0, 1] (colour them with ``forensics.viz.checks.to_rgb``). They have the evidence's resolution, except
+    that arrays above ``MAX_DISPLAY_PIXELS`` are reduced by an integer factor (the measurements always use every
+    pixel); ``forensics.viz.overlay.overlay`` resizes a map onto the image.
     ``series`` holds small 1-D/2-D numeric arrays for plots (curves, histograms); ``params`` the parameters used.
     ``applicable`` is False when the check cannot read anything from this file (direction is then neutral).
     """
@@ -59,6 +61,7 @@ class Finding:
         if not self.applicable and self.direction != NEUTRAL:
             raise ValueError("a check that does not apply must be neutral")
         object.__setattr__(self, "caveats", tuple(self.caveats))
+        object.__setattr__(self, "images", {k: reduce_for_display(v) for k, v in self.images.items()})
 
     def to_dict(self, *, include_series: bool = True) -> dict[str, Any]:
         """JSON-ready dict without image arrays (their names, shapes and dtypes are listed instead)."""
@@ -78,6 +81,20 @@ class Finding:
         if include_series:
             d["series"] = {k: jsonable(np.asarray(v)) for k, v in self.series.items()}
         return d
+
+
+MAX_DISPLAY_PIXELS = 2048 * 2048
+
+
+def reduce_for_display(arr: np.ndarray, max_pixels: int = MAX_DISPLAY_PIXELS) -> np.ndarray:
+    """Shrink an image/map above ``max_pixels`` by an integer factor (mean of f x f cells; RGB kept uint8)."""
+    a = np.asarray(arr)
+    if a.ndim < 2 or a.shape[0] * a.shape[1] <= max_pixels:
+        return a
+    f = int(math.ceil(math.sqrt(a.shape[0] * a.shape[1] / max_pixels)))
+    h, w = (a.shape[0] // f) * f, (a.shape[1] // f) * f
+    cells = a[:h, :w].reshape(h // f, f, w // f, f, *a.shape[2:]).astype(np.float32).mean(axis=(1, 3))
+    return cells.round().astype(a.dtype) if a.dtype == np.uint8 else cells.astype(a.dtype)
 
 
 def jsonable(obj: Any) -> Any:
@@ -222,6 +239,13 @@ def block_view(a: np.ndarray, block: int) -> np.ndarray:
     """Crop an HxW array to whole blocks and return it as (H//b, W//b, b, b)."""
     h, w = (a.shape[0] // block) * block, (a.shape[1] // block) * block
     return a[:h, :w].reshape(h // block, block, w // block, block).swapaxes(1, 2)
+
+
+def block_mean(a: np.ndarray, block: int) -> np.ndarray:
+    """Mean of every whole ``block`` x ``block`` cell of an HxW array, float64, shape (H//b, W//b) (fast path)."""
+    h, w = (a.shape[0] // block) * block, (a.shape[1] // block) * block
+    rows = a[:h, :w].reshape(h, w // block, block).sum(axis=2, dtype=np.float64)
+    return rows.reshape(h // block, block, w // block).sum(axis=1) / float(block * block)
 
 
 def upsample_blocks(m: np.ndarray, block: int, shape: tuple[int, int]) -> np.ndarray:

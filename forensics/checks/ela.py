@@ -35,7 +35,7 @@ from forensics.checks.base import (
     upsample_blocks,
 )
 from forensics.checks.jpeg_tools import jpeg_info, resave
-from forensics.errors import BadImageError
+from forensics.errors import BadImageError, NotApplicableError
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,7 +145,10 @@ def run(evidence: Any, *, quality: int = 90, scale: float | str = 20.0, block: i
         info = jpeg_info(evidence.data)
         sampling = info.subsampling
         measured["file_quality_estimate"] = info.quality
-        dj = estimate_double_jpeg(evidence.data)
+        try:
+            dj = estimate_double_jpeg(evidence.data)
+        except NotApplicableError:  # e.g. CMYK JPEG: no luma plane to read DCT histograms from
+            dj = {"double_compressed": None}
         measured["double_compressed"] = dj["double_compressed"]
         if info.quality is not None and info.quality < 75:
             caveats.insert(0, f"The file's estimated JPEG quality is low (~{info.quality}): after heavy or repeated "
@@ -154,7 +157,7 @@ def run(evidence: Any, *, quality: int = 90, scale: float | str = 20.0, block: i
         if dj["double_compressed"]:
             caveats.insert(0, "The file was JPEG-compressed at least twice (double-compression check): ELA "
                               "differences fade with each re-save.")
-        if quality >= (info.quality or 0) + 10:
+        if info.quality is not None and quality >= info.quality + 10:
             caveats.append(f"The re-save quality {quality} is well above the file's (~{info.quality}): the map "
                            "shows mostly quantisation noise; try a quality near the file's.")
     else:

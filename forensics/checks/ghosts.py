@@ -23,7 +23,7 @@ from forensics.checks.base import (
     NEUTRAL,
     SUPPORTS_MANIPULATION,
     Finding,
-    block_view,
+    block_mean,
     file_format,
     is_jpeg,
     orient,
@@ -52,11 +52,13 @@ def jpeg_ghosts(image: np.ndarray, qualities: tuple[int, ...] | list[int] = DEFA
     if len(qs) < 3:
         raise ValueError("JPEG ghosts need at least three qualities")
     rgb = np.asarray(image)
-    x = rgb.astype(np.float32)
+    x = rgb.astype(np.int32)
     diffs = []
     for q in qs:
-        d = ((x - resave(rgb, q, subsampling).astype(np.float32)) ** 2).mean(axis=2)
-        diffs.append(block_view(d, block).mean(axis=(2, 3)))
+        d = x - resave(rgb, q, subsampling)
+        d *= d
+        sq = d[..., 0] + d[..., 1] + d[..., 2]  # explicit channel sum: much faster than a strided mean
+        diffs.append(block_mean(sq, block) / 3.0)
     raw = np.stack(diffs).astype(np.float64)
     lo, hi = raw.min(axis=0), raw.max(axis=0)
     span = hi - lo
@@ -143,16 +145,14 @@ def run(evidence: Any, *, qualities: tuple[int, ...] | list[int] = DEFAULT_QUALI
         "ghost_compactness": ghost["compactness"],
         "informative_blocks": int(g["informative"].sum()),
     }
-    images: dict[str, np.ndarray] = {}
+    # the map at the ghost quality; without a ghost, at the whole-image dip (or the lowest quality) to look at
     if ghost["quality"] is not None:
         i = ghost["index"]
-        m = np.where(g["informative"], 1.0 - g["normalised"][i], 0.0)
-        images["ghost_map"] = orient(upsample_blocks(m.astype(np.float32), block, shape), o)
     else:
-        # show the map at the whole-image dip (or the lowest quality) so the analyst can still look
         i = qs.index(measured["curve_dip_quality"]) if measured["curve_dip_quality"] is not None else 0
-        m = np.where(g["informative"], 1.0 - g["normalised"][i], 0.0)
-        images[f"ghost_map_q{qs[i]}"] = orient(upsample_blocks(m.astype(np.float32), block, shape), o)
+    measured["ghost_map_quality"] = int(qs[i])
+    m = np.where(g["informative"], 1.0 - g["normalised"][i], 0.0)
+    images = {"ghost_map": orient(upsample_blocks(m.astype(np.float32), block, shape), o)}
     caveats = [
         "Ghosts appear only when the pasted region kept its 8x8 grid alignment and its earlier quality is lower "
         "than the last one; misaligned pastes and high-quality sources leave none.",
@@ -164,8 +164,9 @@ def run(evidence: Any, *, qualities: tuple[int, ...] | list[int] = DEFAULT_QUALI
     if ghost["quality"] is not None:
         direction = SUPPORTS_MANIPULATION
         summary = (f"A compact region ({ghost['area']:.0%} of the informative blocks) dips at quality "
-                   f"{ghost['quality']} (difference {ghost['contrast']:.1f}x lower than elsewhere), below the file's "
-                   f"~{fq}: that region was JPEG-compressed at about quality {ghost['quality']} before the rest.")
+                   f"{ghost['quality']} (difference {ghost['contrast']:.1f}x lower than elsewhere), "
+                   + (f"below the file's ~{fq}" if fq is not None else "while the rest does not")
+                   + f": that region was JPEG-compressed at about quality {ghost['quality']} before the rest.")
     else:
         direction = NEUTRAL
         summary = ("No localised JPEG ghost below the file's quality (absence of a ghost is not evidence of an "

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forensics.errors import BadImageError
+from forensics.errors import BadImageError, NotApplicableError
 from forensics.jpeg_tables import estimate_quality
 
 SUBSAMPLING_NAMES = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
@@ -83,7 +83,8 @@ def decode_luma(data: bytes) -> np.ndarray:
             if im.mode == "L":
                 return np.asarray(im)
             if im.mode not in ("RGB", "YCbCr"):
-                raise BadImageError(f"JPEG colour mode {im.mode} (e.g. CMYK) is not supported by this analysis")
+                raise NotApplicableError(f"JPEG colour mode {im.mode} has no YCbCr luma plane; this analysis "
+                                         "needs a greyscale or YCbCr JPEG")
             im.draft("YCbCr", im.size)
             if im.mode != "YCbCr":  # pragma: no cover - depends on the decoder honouring draft()
                 return np.asarray(im.convert("YCbCr"))[..., 0]

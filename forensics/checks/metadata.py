@@ -83,8 +83,9 @@ GENERATOR_PNG_KEYS: dict[str, str] = {
     "generation_data": "generation data", "fooocus_scheme": "Fooocus scheme",
 }
 SD_PARAMETER_WORDS = ("steps:", "sampler:", "cfg scale:", "seed:", "negative prompt:", "model hash:")
-AI_SOURCE_TYPES = ("trainedalgorithmicmedia", "compositewithtrainedalgorithmicmedia", "algorithmicmedia",
-                   "compositesynthetic")
+# IPTC digital source type codes (case-sensitive in XMP and C2PA) that declare generated content.
+AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia",
+                   "compositeSynthetic")
 
 
 def _find(table: dict[str, str], text: str) -> list[str]:
@@ -142,10 +143,9 @@ def metadata_flags(metadata: dict[str, Any], data: bytes = b"") -> dict[str, Any
             generators.append({"name": label, "where": f"PNG text {key}"})
     xmp = metadata.get("xmp") or {}
     dst = str(xmp.get("digital_source_type") or "")
-    source_types = [t for t in AI_SOURCE_TYPES if t in dst.lower()]
-    lowered = data.lower() if data else b""
-    if not source_types and lowered:
-        source_types = [t for t in AI_SOURCE_TYPES if t.encode() in lowered]
+    source_types = [t for t in AI_SOURCE_TYPES if t in dst]
+    if not source_types and data:  # also inside C2PA manifests and XMP packets the loader did not parse
+        source_types = [t for t in AI_SOURCE_TYPES if t.encode() in data]
     if source_types:
         generators.append({"name": f"IPTC digital source type {source_types[0]}", "where": "XMP/C2PA bytes"})
     if xmp.get("photoshop") and not any(e["name"] == "Adobe Photoshop" for e in editors):
@@ -313,7 +313,10 @@ def run_thumbnail(evidence: Any) -> Finding:
     """EXIF thumbnail comparison as a Finding."""
     title = "EXIF thumbnail vs image"
     data = getattr(evidence, "data", b"") or b""
-    thumb_bytes = exif_thumbnail(data) if data else None
+    exif_md = (getattr(evidence, "metadata", None) or {}).get("exif") or {}
+    # the loader already parsed IFD1: skip re-reading files it found without a thumbnail (PNG EXIF needs a decode)
+    known_absent = exif_md.get("thumbnail_present") is False
+    thumb_bytes = exif_thumbnail(data) if data and not known_absent else None
     if thumb_bytes is None:
         return Finding(check="thumbnail", title=title, measured={"thumbnail_present": False}, direction=NEUTRAL,
                        reliability="not applicable", caveats=(), images={}, applicable=False,

@@ -50,7 +50,8 @@ def _print_table(face_index: int, rm, table, det) -> None:
             print(f"  {mark} {r:<11} area {rm.masks[r].sum() / total:6.1%}")
     else:
         occ = any(r.occlusion_delta is not None for r in table.rows)
-        print(f"    {'region':<11} {'share':>7} {'pixels':>7} {'area':>7} {'density':>8}" + ("  blur Δp" if occ else ""))
+        head = f"    {'region':<11} {'share':>7} {'pixels':>7} {'area':>7} {'density':>8}"
+        print(head + ("  blur Δp" if occ else ""))
         for r in table.present:
             mark = "≈" if r.approximate else " "
             dens = f"{r.density:8.2f}" if r.density is not None else f"{'-':>8}"

@@ -65,7 +65,7 @@ class Detector:
 
     Example:
         >>> from forensics.detectors import create_detector               # doctest: +SKIP
-        >>> det = create_detector("simplenet", pretrained=False)          # doctest: +SKIP
+        >>> det = create_detector("simplenet", weights="none")            # doctest: +SKIP
         >>> probs = det.predict_proba(det.preprocess([crop]))              # doctest: +SKIP
     """
 

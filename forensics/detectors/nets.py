@@ -28,7 +28,7 @@ LITE0_STAGES = (
 
 
 class SameConv2d(nn.Conv2d):
-    """Conv2d with TensorFlow 'SAME' padding (asymmetric for stride 2 on even sizes), as the TF-trained weights expect."""
+    """Conv2d with TensorFlow 'SAME' padding (asymmetric for stride 2 on even sizes), as TF-trained weights expect."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ih, iw = x.shape[-2:]

@@ -106,7 +106,8 @@ def load_manifest(path: str | Path | None = None) -> dict[str, ManifestEntry]:
     return {e.name: e for e in entries}
 
 
-def write_manifest(entries: Mapping[str, ManifestEntry] | Sequence[ManifestEntry], path: str | Path | None = None) -> Path:
+def write_manifest(entries: Mapping[str, ManifestEntry] | Sequence[ManifestEntry],
+                   path: str | Path | None = None) -> Path:
     """Write the manifest atomically (entries sorted by name)."""
     p = Path(path) if path is not None else DEFAULT_MANIFEST
     items = list(entries.values()) if isinstance(entries, Mapping) else list(entries)

@@ -88,10 +88,12 @@ def lrp_relevance(model: Any, x: Any, target: Any, method: str, **composite_kwar
     tgt = ClassTarget(int(target)) if isinstance(target, int | np.integer) else target
 
     def output_relevance(out):
+        # Initial relevance = output x d target / d output: the explained logit itself for a ClassTarget, so the
+        # input relevance sums to the logit (up to stabilisers and biases) rather than to 1.
         o = out.detach().requires_grad_(True)
         with torch.enable_grad():
             (g,) = torch.autograd.grad(tgt(o).sum(), o)
-        return g
+        return g * o.detach()
 
     composite = make_composite(method, model, **composite_kwargs)
     xin = x.detach().clone().requires_grad_(True)
@@ -160,7 +162,7 @@ EXPLAINERS.register("lrp-epsilon-gamma-box", family="lrp",
           "defaults": {**ZennitExplainer.defaults, "gamma": 0.25}}))
 
 
-# --- captum LRP on plain CNNs -----------------------------------------------------------------------------------------
+# --- captum LRP on plain CNNs ---------------------------------------------------------------------------------------
 # Parameter-free leaves left to autograd: shape-only or linear ops (Meso-4's Keras-order flatten and its map from the
 # single "real" score to two logits), and LeakyReLU (its gradient is used; captum has no rule for it).
 _TRANSPARENT = ("Flatten", "KerasFlatten", "Unflatten", "Identity", "LeakyReLU", "Dropout2d", "RealScoreToLogits")
@@ -195,14 +197,71 @@ def _captum_structure_problem(model: Any) -> str | None:
     except (torch.fx.proxy.TraceError, TypeError, RuntimeError, AttributeError, NotImplementedError) as exc:
         return f"its graph cannot be traced to rule out skip connections ({type(exc).__name__}: {exc})"
     joins = {operator.add, operator.iadd, operator.mul, torch.add, torch.cat, torch.stack, torch.mul}
+    modules = dict(model.named_modules())
+    memo: dict[str, frozenset[str]] = {}
+
+    def roots(node) -> frozenset[str]:
+        """Nearest ancestors that are parameterised layers (or the input): where a branch starts."""
+        if node.name not in memo:
+            if node.op == "placeholder" or (
+                    node.op == "call_module" and any(True for _ in modules[node.target].parameters())):
+                memo[node.name] = frozenset([node.name])
+            else:
+                memo[node.name] = frozenset().union(*[roots(n) for n in node.all_input_nodes])
+        return memo[node.name]
+
     for node in graph.nodes:
         target = node.target
         is_join = (node.op == "call_function" and target in joins) or (
             node.op == "call_method" and target in ("add", "add_", "mul", "mul_"))
-        if is_join and sum(isinstance(a, torch.fx.Node) for a in node.args) >= 2:
+        inputs = node.all_input_nodes
+        # A join of tensors computed by different layers is a skip connection or a branch merge; a join of
+        # parameter-free views of one tensor (Meso-4's [z/2, -z/2]) is not.
+        if is_join and len(inputs) >= 2 and len({roots(n) for n in inputs}) > 1:
             return (f"it joins two activations ({node.format_node()}): a skip connection or branch, on which "
                     "captum's LRP does not conserve relevance; use lrp-epsilon-plus-flat (zennit) instead")
     return None
+
+
+def captum_lrp(model: Any, x: Any, target_index: int):
+    """captum's LRP (its default epsilon rules) with parameter-free shape/linear leaves left to autograd.
+
+    Returns (relevance with the shape of ``x``, convergence delta). Cleans up the attributes captum leaves on layers.
+    Only meaningful on plain CNNs (see ``CaptumLRPExplainer.applicable``).
+    """
+    from captum.attr import LRP
+    from captum.attr._utils.lrp_rules import PropagationRule
+
+    class _Transparent(PropagationRule):
+        """Leaves a parameter-free layer to autograd: relevance passes with the layer's gradient."""
+
+        def forward_hook(self, module, inputs, outputs):
+            return None
+
+        def forward_hook_weights(self, module, inputs, outputs):
+            return None
+
+        def forward_pre_hook_activations(self, module, inputs):
+            return None
+
+        def _manipulate_weights(self, module, inputs, outputs):
+            return None
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    had_activations = {id(m) for m in leaves if hasattr(m, "activations")}
+    for m in leaves:
+        if type(m).__name__ in _TRANSPARENT:
+            m.rule = _Transparent()
+    try:
+        attr, delta = LRP(model).attribute(x.detach().clone().requires_grad_(True), target=int(target_index),
+                                           return_convergence_delta=True)
+    finally:
+        for m in leaves:  # captum leaves `activations` dicts (and our rules on failure) on the layers
+            if hasattr(m, "rule"):
+                del m.rule
+            if hasattr(m, "activations") and id(m) not in had_activations:
+                del m.activations
+    return attr.detach(), delta.detach()
 
 
 @EXPLAINERS.register("lrp-captum", family="lrp", description="captum LRP (epsilon rules), plain CNNs only")
@@ -222,39 +281,8 @@ class CaptumLRPExplainer(Explainer):
         return True, ""
 
     def attribute(self, detector: Any, x: Any, target: ClassTarget, params: dict[str, Any]):
-        from captum.attr import LRP
-        from captum.attr._utils.lrp_rules import PropagationRule
-
-        class _Transparent(PropagationRule):
-            """Leaves a shape-only layer (Flatten, Identity) to autograd: relevance passes through unchanged."""
-
-            def forward_hook(self, module, inputs, outputs):
-                return None
-
-            def forward_hook_weights(self, module, inputs, outputs):
-                return None
-
-            def forward_pre_hook_activations(self, module, inputs):
-                return None
-
-            def _manipulate_weights(self, module, inputs, outputs):
-                return None
-
-        model = detector.model
-        leaves = [m for m in model.modules() if not list(m.children())]
-        had_activations = {id(m) for m in leaves if hasattr(m, "activations")}
-        for m in leaves:
-            if type(m).__name__ in _TRANSPARENT:
-                m.rule = _Transparent()
-        try:
-            lrp = LRP(model)
-            attr, delta = lrp.attribute(x.detach().clone().requires_grad_(True), target=target.index, return_convergence_delta=True)
-        finally:
-            for m in leaves:  # captum leaves `activations` dicts (and our rules on failure) on the layers
-                if hasattr(m, "rule"):
-                    del m.rule
-                if hasattr(m, "activations") and id(m) not in had_activations:
-                    del m.activations
+        attr, delta = captum_lrp(detector.model, x, target.index)
+        leaves = [m for m in detector.model.modules() if not list(m.children())]
         r = attr[0].detach().double().cpu().numpy()
         if not np.all(np.isfinite(r)):
             raise NotApplicableError(f"captum's LRP diverged on {detector.name}: use lrp-epsilon-plus-flat")

@@ -25,7 +25,8 @@ from forensics.report.bundle import Case, Figure, build_bundle, dumps_bundle, ex
 
 DEFAULT_EXPLAINERS: tuple[str, ...] = ("gradcam", "lrp-epsilon-plus-flat")
 DEFAULT_SEGMENTER = "landmarks"
-METHOD_TITLES = {"gradcam": "Grad-CAM", "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat)", "lrp-hse-mix": "LRP mix"}
+METHOD_TITLES = {"gradcam": "Grad-CAM", "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat)", "lrp-hse-mix": "LRP mix",
+                 "saliency": "Saliency"}
 
 
 @dataclass
@@ -78,27 +79,21 @@ def build_detectors(names: Sequence[str], *, weights_dirs: Sequence[str | Path] 
     return out
 
 
-def _region_table(face: int, method: str, heat: np.ndarray, masks: Any) -> dict[str, Any]:
-    """Share of a [0,1] heatmap's mass in each region mask (a forensics.regions function is used when present)."""
-    try:
-        from forensics.regions import region_shares  # type: ignore[attr-defined]
-    except ImportError:
-        region_shares = None
-    if region_shares is not None:
-        res = region_shares(heat, masks)
-        shares = res.to_dict() if hasattr(res, "to_dict") else dict(res)
-        shares = shares.get("shares", shares)
-        how = "forensics.regions.region_shares"
-    else:
-        total = float(np.asarray(heat, dtype=np.float64).sum())
-        shares = {r: (float(np.asarray(heat, dtype=np.float64)[m].sum()) / total if total > 0 else 0.0)
-                  for r, m in masks.masks.items()}
-        how = "share of heatmap mass per mask"
-    return {"face": face, "method": method, "segmenter": masks.segmenter, "computed_by": how,
-            "shares": {k: float(v) for k, v in shares.items() if isinstance(v, (int, float))},
-            "approximate": {k: bool(v) for k, v in masks.approximate.items()},
-            "absent": {k: str(v) for k, v in masks.absent.items()},
-            "pixels": {r: int(m.sum()) for r, m in masks.masks.items()}}
+def _region_table(face: int, method: str, heatmap: Any, masks: Any, detector: Any, crop: np.ndarray
+                  ) -> dict[str, Any]:
+    """forensics.regions' table for one explanation (shares, pixel shares, density, blur occlusion) as a record."""
+    from forensics.regions import region_relevance
+
+    table = region_relevance(heatmap, masks, detector=detector, crop=crop)
+    present = table.present
+    return {"face": face, "method": method, "segmenter": table.segmenter,
+            "computed_by": "forensics.regions.region_relevance",
+            "shares": {r.region: r.share for r in present},
+            "density": {r.region: r.density for r in present},
+            "occlusion_delta": {r.region: r.occlusion_delta for r in present},
+            "approximate": {r.region: r.approximate for r in present},
+            "absent": table.absent,
+            "table": table.to_dict()}
 
 
 def prepare_report(
@@ -186,8 +181,12 @@ def prepare_report(
                     not_run["regions"] += f"face {i}: {exc} "
                     continue
                 for (fi, m), hm in heatmaps.items():
-                    if fi == i:
-                        regions.append(_region_table(i, m, hm.heatmap, masks))
+                    if fi != i:
+                        continue
+                    try:
+                        regions.append(_region_table(i, m, hm, masks, dets[0], crop))
+                    except NotApplicableError as exc:
+                        not_run[f"regions (face {i}, {m})"] = str(exc)
             if not regions and "regions" not in not_run:
                 not_run["regions"] = "no region masks were produced"
     elif segmenter:
@@ -223,7 +222,7 @@ def prepare_report(
     return ReportData(bundle=bundle, crops=crops, figures=figures, timings_ms=timings)
 
 
-def _thumb(img: np.ndarray, max_side: int = 480) -> np.ndarray:
+def _thumb(img: np.ndarray, max_side: int = 320) -> np.ndarray:
     """Shrink large check images so the PDF stays small (area averaging via Pillow)."""
     h, w = img.shape[:2]
     if max(h, w) <= max_side:

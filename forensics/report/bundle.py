@@ -146,12 +146,26 @@ def model_state_sha256(detector: Any) -> str:
 def environment() -> dict[str, str]:
     """Python, platform and the versions of every package that can change a number or the rendering."""
     env = {"python": platform.python_version(), "platform": platform.platform(), "forensics": forensics.__version__}
+    env["forensics_source_sha256"] = source_fingerprint()
     for pkg in _PACKAGES:
         try:
             env[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
             env[pkg] = "not installed"
     return env
+
+
+def source_fingerprint() -> str:
+    """SHA-256 over the library's own source files (relative path + bytes, sorted): identifies the exact code, which
+    the version number alone does not."""
+    root = Path(forensics.__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".json") and "__pycache__" not in p.parts:
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(b"\0")
+            h.update(p.read_bytes())
+    return h.hexdigest()
 
 
 def bundle_hash(bundle: Mapping[str, Any]) -> str:

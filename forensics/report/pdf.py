@@ -245,9 +245,9 @@ class _ReportPDF:
         total = self.width if w is None else w
         lh = size * 0.47
         self._font("", size, mono=mono)
-        n_val = len(self.pdf.multi_cell(total - label_w, lh, self._t(value), dry_run=True, output="LINES"))
+        n_val = self._n_lines(self._t(value), total - label_w, lh)
         self._font("B", size)
-        n_lab = len(self.pdf.multi_cell(label_w - 1, lh, self._t(label), dry_run=True, output="LINES"))
+        n_lab = self._n_lines(self._t(label), label_w - 1, lh)
         self.ensure(max(n_val, n_lab) * lh + 0.8)
         y = self.pdf.get_y()
         self.pdf.set_xy(x, y)
@@ -259,6 +259,12 @@ class _ReportPDF:
         self.pdf.multi_cell(total - label_w, lh, self._t(value), new_x="LMARGIN", new_y="NEXT", align="L")
         self.pdf.set_text_color(0, 0, 0)
         self.pdf.set_y(y + max(n_val, n_lab, 1) * lh + 0.6)
+
+    def _n_lines(self, text: str, w: float, lh: float) -> int:
+        """Lines ``text`` takes in a multi_cell of width ``w`` with the current font (short text: no dry run)."""
+        if "\n" not in text and self.pdf.get_string_width(text) < w - 2 * self.pdf.c_margin - 0.5:
+            return 1
+        return len(self.pdf.multi_cell(w, lh, text, dry_run=True, output="LINES"))
 
     def subhead(self, text: str, x0: float | None = None, size: float = 9.5) -> None:
         self._font("B", size)
@@ -302,15 +308,17 @@ class _ReportPDF:
             self.pdf.set_text_color(0, 0, 0)
         self.pdf.set_xy(self.pdf.l_margin, y + max(heights) + cap_lines * 3.4 + 3)
 
-    def bars(self, title: str, shares: Mapping[str, Any], note: str = "") -> None:
+    def bars(self, title: str, shares: Mapping[str, Any], note: str = "",
+             extra: Mapping[str, str] | None = None) -> None:
         """Horizontal bars of region shares (0..1), drawn as PDF rectangles."""
         items = [(k, v) for k, v in shares.items() if isinstance(v, (int, float))]
         items.sort(key=lambda kv: -kv[1])
         row = 4.2
         self.ensure(8 + row * len(items) + 6)
+        self.pdf.ln(1.5)
         self._font("B", 8.5)
         self.pdf.multi_cell(0, 4, self._t(title), new_x="LMARGIN", new_y="NEXT")
-        label_w, bar_w = 28, 90
+        label_w, bar_w = 24, 80
         x0 = self.pdf.l_margin
         for name, v in items:
             y = self.pdf.get_y()
@@ -324,7 +332,11 @@ class _ReportPDF:
                 self.pdf.set_fill_color(40, 70, 150)
                 self.pdf.rect(x0 + label_w, y + 0.7, bar_w * frac, row - 1.4, style="F")
             self.pdf.set_xy(x0 + label_w + bar_w + 2, y)
-            self.pdf.cell(20, row, f"{100 * float(v):.1f} %")
+            self.pdf.cell(16, row, f"{100 * float(v):.1f} %", align="R")
+            if extra and extra.get(name):
+                self.pdf.set_text_color(*GREY)
+                self.pdf.cell(0, row, self._t("   " + extra[name]))
+                self.pdf.set_text_color(0, 0, 0)
             self.pdf.set_xy(x0, y + row)
         if note:
             self._font("I", 7.5)
@@ -459,7 +471,10 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
         if card.get("failure_modes"):
             r.kv("Known failure modes", "; ".join(card["failure_modes"]))
     env = b.get("environment", {})
-    r.kv("Software", "; ".join(f"{k} {v}" for k, v in env.items() if k != "platform" and v != "not installed"))
+    r.kv("Software", "; ".join(f"{k} {v}" for k, v in env.items()
+                               if k not in ("platform", "forensics_source_sha256") and v != "not installed"))
+    if env.get("forensics_source_sha256"):
+        r.kv("Library source SHA-256", env["forensics_source_sha256"], mono=True)
     r.kv("Platform", f"{env.get('platform')}; device {an.get('device')}")
 
     # --- per face ------------------------------------------------------------------------------------------------
@@ -518,7 +533,7 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
                 groups.setdefault(fm.get("group") or fm["id"], []).append(fm)
             for members in groups.values():
                 for k in range(0, len(members), 3):
-                    r.figure_row([(pngs[fm["id"]], fm["caption"]) for fm in members[k:k + 3]])
+                    r.figure_row([(pngs[fm["id"]], fm["caption"]) for fm in members[k:k + 3]], max_h=58)
         elif b.get("explanations") is None:
             r.para(f"Explanations: not run ({not_run.get('explanations', 'not requested')}).", size=8.5, colour=GREY)
         for e in exps:
@@ -536,10 +551,25 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
                 note += f"Approximate regions: {', '.join(approx)}. "
             if absent:
                 note += "Absent: " + "; ".join(f"{k} ({v})" for k, v in absent.items()) + "."
-            r.bars(f"Share of {rg['method']} relevance per face region ({rg.get('segmenter', 'segmenter n/a')})",
-                   rg["shares"], note)
+            extra = {}
+            for reg in rg["shares"]:
+                bits = []
+                dens = (rg.get("density") or {}).get(reg)
+                if dens is not None:
+                    bits.append(f"density {dens:.2f}")
+                occ = (rg.get("occlusion_delta") or {}).get(reg)
+                if occ is not None:
+                    bits.append(f"blurred: p {occ:+.3f}")
+                extra[reg] = ", ".join(bits)
+            r.bars(f"Share of positive {rg['method']} relevance per face region ({rg.get('segmenter', 'n/a')}); "
+                   "density = share / area; 'blurred' = change of the explained probability with the region blurred",
+                   rg["shares"], note, extra)
         if b.get("regions") is None:
             r.para(f"Region relevance: not run ({not_run.get('regions', 'not requested')}).", size=8.5, colour=GREY)
+        for key, why in not_run.items():
+            if key.startswith(f"regions (face {i},"):
+                method = key[len(f"regions (face {i}, "):-1]
+                r.para(f"Region relevance for {method}: not computed ({why}).", size=8.5, colour=GREY)
 
     # --- classic checks -------------------------------------------------------------------------------------------
     r.heading("6. Classic image-forensic checks")

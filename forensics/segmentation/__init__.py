@@ -76,8 +76,8 @@ class RegionMasks:
         return {
             "segmenter": self.segmenter,
             "shape": list(self.shape),
-            "regions": {r: {"area_share": float(self.masks[r].sum()) / total, "approximate": bool(self.approximate.get(r))}
-                        for r in self.regions()},
+            "regions": {r: {"area_share": float(self.masks[r].sum()) / total,
+                            "approximate": bool(self.approximate.get(r))} for r in self.regions()},
             "absent": dict(self.absent),
             "notes": list(self.notes),
             "scores": {k: float(v) for k, v in self.scores.items()},

@@ -41,9 +41,10 @@ SAM_FILE = "sam_vit_b_01ec64.pth"
 
 # segment_anything's ViT-B build (build_sam.py), overridable by sam/sam_config.json.
 SAM_DEFAULTS: dict[str, Any] = {
-    "encoder_embed_dim": 768, "encoder_depth": 12, "encoder_num_heads": 12, "encoder_global_attn_indexes": [2, 5, 8, 11],
-    "image_size": 1024, "patch_size": 16, "window_size": 14, "prompt_embed_dim": 256, "mask_in_chans": 16,
-    "decoder_depth": 2, "decoder_mlp_dim": 2048, "decoder_num_heads": 8, "iou_head_depth": 3, "iou_head_hidden_dim": 256,
+    "encoder_embed_dim": 768, "encoder_depth": 12, "encoder_num_heads": 12,
+    "encoder_global_attn_indexes": [2, 5, 8, 11], "image_size": 1024, "patch_size": 16, "window_size": 14,
+    "prompt_embed_dim": 256, "mask_in_chans": 16, "decoder_depth": 2, "decoder_mlp_dim": 2048, "decoder_num_heads": 8,
+    "iou_head_depth": 3, "iou_head_hidden_dim": 256,
 }
 
 
@@ -152,11 +153,11 @@ class GroundedSamSegmenter(Segmenter):
         return src, missing
 
     def available(self) -> tuple[bool, str]:
-        try:
-            import segment_anything  # noqa: F401
-            import transformers  # noqa: F401
-        except ImportError as exc:
-            return False, f"needs the packages transformers and segment-anything ({exc})"
+        from importlib.util import find_spec
+
+        missing_pkgs = [p for p in ("transformers", "segment_anything") if find_spec(p) is None]
+        if missing_pkgs:
+            return False, f"needs the packages {', '.join(missing_pkgs)} (pip install transformers segment-anything)"
         _src, missing = self._sources()
         if missing:
             return False, "needs files: " + "; ".join(missing) + " (set FORENSICS_GSAM_DIR; nothing is downloaded)"

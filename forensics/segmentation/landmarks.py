@@ -6,8 +6,9 @@ mask; background = not person (a trained model, so not flagged approximate). App
 person mask and a skin-colour model sampled from the cheeks:
   ears  = skin-coloured person pixels just outside the face oval, between brow and nose-base height;
   neck  = person pixels below the jaw within a band about 0.7 face widths wide, centred under the chin;
-  hair  = non-skin-coloured person pixels outside the oval above the chin, plus non-skin pixels inside the oval
-          above the brows that touch them (a fringe);
+  hair  = non-skin-coloured person pixels outside the oval above the chin (below the mouth only close beside the
+          face), in pieces that touch the oval and reach above the eyes, plus non-skin pixels inside the oval above
+          the brows that touch them (a fringe);
   glasses = strong horizontal edges forming a straight bar over the nose bridge at eye height and a smooth rim curve
           below at least one eye; the mask is the frame (long edge structures, dilated), not the lenses.
 Pixels in no region (clothes, a bald scalp, hair below the chin) stay unassigned.
@@ -334,7 +335,7 @@ class LandmarkSegmenter(Segmenter):
             absent = {r: reason for r in REGIONS if r != "background"}
             if not bg.any():
                 absent["background"] = "the person mask covers the whole crop"
-            return RegionMasks(masks=masks, approximate={"background": False}, absent=absent, segmenter=self.name,
+            return RegionMasks(masks=masks, approximate={r: False for r in masks}, absent=absent, segmenter=self.name,
                                shape=(h, w), notes=(reason,), elapsed_ms=(time.perf_counter() - t0) * 1e3)
 
         topo = _topology()
@@ -422,7 +423,11 @@ class LandmarkSegmenter(Segmenter):
         if skin_model is not None:
             hair_out = outside & ~skin_like & (yy < chin[1]) & ~candidates.get("ears", np.zeros(shape, bool)) \
                 & ~candidates.get("neck", np.zeros(shape, bool))
+            # below the mouth, only strands close beside the face count (shoulders and clothes reach up there)
+            near_face = ((xx >= lx - 0.2 * fw) & (xx <= rx + 0.2 * fw)) | (yy < float(lips[:, 1].mean()))
+            hair_out &= near_face
             hair_out = _components_touching(hair_out, _dilate(oval, max(2, int(0.03 * fw))), min_area)
+            hair_out = _components_touching(hair_out, yy < eye_y, min_area)  # hair reaches above the eyes
             fringe = oval & ~skin_like & (yy < brow_top) & ~face_parts["eyebrows"]
             fringe = _components_touching(fringe, _dilate(hair_out, 1), min_area) if hair_out.any() else fringe & False
             hair = hair_out | fringe

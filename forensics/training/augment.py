@@ -154,9 +154,11 @@ def face_mask(shape: tuple[int, int], landmarks: np.ndarray | None, rng: np.rand
         eye_d = float(np.linalg.norm(lm[1] - lm[0])) or w * 0.3
         up = np.array([0.0, -rng.uniform(0.4, 0.8) * eye_d])
         down = np.array([0.0, rng.uniform(0.3, 0.6) * eye_d])
-        pts = np.vstack([lm, lm[0] + up, lm[1] + up, lm[3] + down, lm[4] + down])
+        side = np.array([rng.uniform(0.3, 0.6) * eye_d, 0.0])  # cheeks: outwards from eyes and mouth corners
+        pts = np.vstack([lm, lm[0] + up, lm[1] + up, lm[3] + down, lm[4] + down, lm[0] - side, lm[1] + side,
+                         lm[3] - side * 0.7, lm[4] + side * 0.7])
         centre = pts.mean(axis=0)
-        pts = centre + (pts - centre) * rng.uniform(1.1, 1.5)
+        pts = centre + (pts - centre) * rng.uniform(1.0, 1.3)
         hull = cv2.convexHull(np.round(pts).astype(np.int32))
         cv2.fillConvexPoly(mask, hull, 1)
     else:

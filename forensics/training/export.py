@@ -118,3 +118,57 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
 
 def _config_name(cfg: TrainConfig) -> str:
     return "default" if cfg.name == "ffd-mobilenetv2" else cfg.name
+
+
+def _compact(results: dict[str, Any]) -> dict[str, Any]:
+    """The evaluation results trimmed for a model card: overall metrics, per kind, per source, cross-fitted."""
+    out: dict[str, Any] = {"data_dir": Path(results.get("data_dir", "")).name, "conditions": {}}
+    for cond, block in results.get("conditions", {}).items():
+        c: dict[str, Any] = {"n_faces": block.get("n_faces"), "models": {}}
+        for name, m in block.get("models", {}).items():
+            o = m["overall"]
+            c["models"][name] = {
+                "threshold": o.get("threshold"),
+                **{k: o[k] for k in ("auc", "eer", "tpr_at_fpr_1pct", "tpr_at_fpr_5pct", "ece", "accuracy")},
+                "auc_per_kind": {k: {"auc": v["auc_vs_all_real"], "ci95": v["auc_ci95"],
+                                     "detected_at_threshold": v["detected_at_threshold"]}
+                                 for k, v in m.get("per_kind", {}).items()},
+                "real_flagged_per_source": {k: {"flagged": v["flagged"], "n": v["n"], "rate": v["rate"],
+                                                "ci95": v["ci95"]} for k, v in m["real_flagged_per_source"].items()},
+                "fake_detected_per_source": {k: {"detected": v["flagged"], "n": v["n"], "rate": v["rate"]}
+                                             for k, v in m["fake_detected_per_source"].items()},
+            }
+            if "cross_fitted" in m:
+                cf = dict(m["cross_fitted"])
+                cf["real_flagged_per_source"] = {k: {"flagged": v["flagged"], "n": v["n"], "rate": v["rate"]}
+                                                 for k, v in cf["real_flagged_per_source"].items()}
+                cf.pop("fake_detected_per_source", None)
+                c["models"][name]["cross_fitted"] = cf
+            if "verdicts" in m:
+                c["models"][name]["verdicts"] = m["verdicts"]
+        out["conditions"][cond] = c
+    return out
+
+
+def update_card_with_evaluation(name: str, results: dict[str, Any], *, command: str,
+                                manifest: str | Path | None = None) -> None:
+    """Merge evaluation results into the manifest card of ``name`` (weights and sha256 unchanged)."""
+    import dataclasses
+
+    from forensics.detectors.weights import DEFAULT_MANIFEST, load_manifest, write_manifest
+    from forensics.errors import WeightsNotFoundError
+
+    entries = load_manifest(manifest)
+    if name not in entries:
+        raise WeightsNotFoundError(f"no manifest entry {name!r} to update: export the trained model first")
+    old = entries[name]
+    card = dict(old.card)
+    metrics = dict(card.get("metrics") or {})
+    metrics["evaluation"] = _compact(results)
+    metrics["evaluation_command"] = command
+    card["metrics"] = metrics
+    entries[name] = dataclasses.replace(old, card=card)
+    path = write_manifest(entries, manifest)
+    wdir = Path(manifest).parent if manifest else DEFAULT_MANIFEST.parent
+    del path
+    (wdir / f"{name}.card.md").write_text(card_markdown(name, card, old.calibration), encoding="utf-8")

@@ -19,7 +19,8 @@ from forensics.viz.overlay import colorize
 
 # Colour map per image name prefix (maps in [0, 1]); everything else uses inferno.
 _CMAPS = {"log_spectrum": "viridis", "spectrum_peaks": "inferno", "noise_outliers": "gray", "thumbnail_difference":
-          "inferno", "ghost_map": "jet", "ela_block_energy": "jet"}
+          "inferno", "ghost_map": "jet", "ela_block_energy": "jet",
+          "double_jpeg_map": "jet"}
 DIRECTION_COLOURS = {"supports manipulation": "#c0392b", "supports an original": "#27ae60", "neutral": "#7f8c8d"}
 
 

@@ -26,11 +26,12 @@ _ANCHORS: dict[str, list[tuple[float, tuple[int, int, int]]]] = {
     "bwr": [(0.0, (0, 0, 255)), (0.5, (255, 255, 255)), (1.0, (255, 0, 0))],
 }
 COLORMAPS: tuple[str, ...] = ("jet", *_ANCHORS)
+_LUT_SIZE = 257
 
 
 def _lut(name: str) -> np.ndarray:
-    """256x3 uint8 lookup table for colour map ``name``."""
-    x = np.linspace(0.0, 1.0, 256)
+    """257x3 uint8 lookup table for colour map ``name`` (odd length: 0.5 falls exactly on the middle entry)."""
+    x = np.linspace(0.0, 1.0, _LUT_SIZE)
     if name == "jet":
         rgb = np.stack([np.clip(1.5 - np.abs(4 * x - c), 0, 1) for c in (3, 2, 1)], axis=1)
         return np.round(rgb * 255).astype(np.uint8)
@@ -49,7 +50,7 @@ def colorize(values: np.ndarray, cmap: str = "jet", *, vmin: float = 0.0, vmax: 
         raise ValueError(f"colorize expects a 2-D map, got shape {v.shape}")
     if vmax <= vmin:
         raise ValueError(f"vmax ({vmax}) must exceed vmin ({vmin})")
-    idx = np.round(np.clip((v - vmin) / (vmax - vmin), 0.0, 1.0) * 255).astype(np.intp)
+    idx = np.round(np.clip((v - vmin) / (vmax - vmin), 0.0, 1.0) * (_LUT_SIZE - 1)).astype(np.intp)
     return _lut(cmap)[idx]
 
 

@@ -1,0 +1,189 @@
+"""Dashboard timings in a real headless Chromium: cold start to first verdict, warm page switch; page screenshots.
+
+Starts ``streamlit run streamlit_app.py`` on a free localhost port, drives Debian's chromium with Playwright
+(no browser download), uploads an example photo on Detect and waits for the per-face result.
+
+    FORENSICS_THREADS=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \
+        .venv/bin/python bench/bench_dashboard.py [--runs 3] [--screenshots docs/]
+
+Torch threads in the server: FORENSICS_THREADS (default here 1). Figures are medians over ``--runs`` cold starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "ui" / "examples" / "astronaut.jpg"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Any of these on the Detect page means the per-face result is rendered (a verdict, or the reason there is none).
+RESULT_TEXTS = ("manipulated or generated", "camera original", "inconclusive", "no verdict", "No face analysed")
+PAGES = {"detect": "Detect", "explain": "Explain", "segment": "Segment + LRP", "ela": "ELA & checks",
+         "report": "Report", "dataset": "Dataset stats", "models": "Models"}
+
+
+def chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        p = shutil.which(name)
+        if p:
+            return p
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server(port: int | None = None, *, threads: str = "1", timeout: float = 120.0) -> Iterator[str]:
+    """A dashboard server on 127.0.0.1 (stopped on exit); yields its URL once /_stcore/health answers."""
+    port = port or free_port()
+    env = dict(os.environ, FORENSICS_THREADS=threads, OMP_NUM_THREADS=threads, OMP_WAIT_POLICY="PASSIVE")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    log = open(ROOT / "cache" / f"dashboard-{port}.log", "w") if (ROOT / "cache").is_dir() else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {proc.returncode} before answering")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"streamlit did not answer on {url} within {timeout:.0f} s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if hasattr(log, "close"):
+            log.close()
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1100, height: int = 800):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        br = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = br.new_page(viewport={"width": width, "height": height})
+            yield page
+        finally:
+            br.close()
+
+
+def wait_result(page, timeout_ms: float = 240_000) -> str:
+    """Wait until the Detect page shows a per-face result; return which text appeared."""
+    sel = ", ".join(f"text={t}" for t in RESULT_TEXTS)
+    loc = page.locator("[data-testid='stMain']").locator(sel).first
+    loc.wait_for(state="visible", timeout=timeout_ms)
+    return loc.inner_text()
+
+
+def upload_example(page, path: Path = EXAMPLE) -> None:
+    page.locator("input[type=file]").first.set_input_files(str(path))
+
+
+def goto_page(page, title: str, timeout_ms: float = 120_000) -> None:
+    page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
+    page.locator("h1").filter(has_text=title.split(" ")[0]).first.wait_for(state="visible", timeout=timeout_ms)
+
+
+def wait_idle(page, timeout_ms: float = 240_000) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running...' status widget)."""
+    page.wait_for_timeout(300)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=timeout_ms)
+
+
+def save_small_png(png: bytes, out: Path, max_kb: int = 120) -> int:
+    """Shrink and quantise a screenshot with Pillow until it is under ``max_kb``; returns the byte size."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    for scale, colours in ((1.0, 128), (0.9, 96), (0.8, 64), (0.7, 48), (0.6, 32)):
+        im = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS) if scale < 1 else img
+        buf = io.BytesIO()
+        im.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            buf, format="PNG", optimize=True)
+        if buf.tell() <= max_kb * 1024:
+            break
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(buf.getvalue())
+    return buf.tell()
+
+
+def measure(threads: str = "1", screenshots: Path | None = None) -> dict[str, float]:
+    """One cold start: server start -> page -> upload -> first result; then warm page switches."""
+    t0 = time.perf_counter()
+    with server(threads=threads) as url, browser_page() as page:
+        t_server = time.perf_counter() - t0
+        page.goto(url)
+        page.locator("input[type=file]").first.wait_for(state="attached", timeout=120_000)
+        upload_example(page)
+        text = wait_result(page)
+        t_first = time.perf_counter() - t0
+        wait_idle(page)
+        if screenshots:
+            save_small_png(page.screenshot(full_page=False), screenshots / "dashboard_detect.png")
+        switches = []
+        for _ in range(3):
+            t1 = time.perf_counter()
+            goto_page(page, "Models")
+            wait_idle(page)
+            goto_page(page, "Detect")
+            wait_result(page)
+            switches.append((time.perf_counter() - t1) / 2)
+        if screenshots:
+            for key in ("explain", "segment", "ela", "models"):
+                goto_page(page, PAGES[key])
+                wait_idle(page)
+                save_small_png(page.screenshot(full_page=False), screenshots / f"dashboard_{key}.png")
+    return {"server_ready_s": t_server, "cold_to_first_result_s": t_first, "warm_switch_s": statistics.median(switches),
+            "result": text}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--threads", default=os.environ.get("FORENSICS_THREADS", "1"))
+    ap.add_argument("--screenshots", type=Path, default=None, help="folder for the page screenshots (docs/)")
+    args = ap.parse_args(argv)
+    if not chromium_path():
+        print("chromium not found: apt-get install -y chromium", file=sys.stderr)
+        return 2
+    runs = [measure(args.threads, args.screenshots if i == 0 else None) for i in range(args.runs)]
+    for k in ("server_ready_s", "cold_to_first_result_s", "warm_switch_s"):
+        vals = [r[k] for r in runs]
+        print(f"{k:26s} median {statistics.median(vals):7.2f} s  (runs: {', '.join(f'{v:.2f}' for v in vals)})")
+    print(f"torch threads in the server: {args.threads}; result shown: {runs[0]['result']!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

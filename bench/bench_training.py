@@ -1,0 +1,79 @@
+"""Benchmark of the trained default: training step time, inference ms per face (batch 1 and 32), peak memory.
+
+Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/bench_training.py [--threads 2] [--detector ffd-mobilenetv2]
+Threads are capped (torch.set_num_threads, default 2). Inputs are random 256 px crops (timing does not depend on
+content). Falls back to the ImageNet MobileNetV2 when the trained weights are absent (same architecture and cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+
+
+def _median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--detector", default="ffd-mobilenetv2")
+    ap.add_argument("--repeats", type=int, default=7)
+    args = ap.parse_args()
+
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from forensics.detectors import create_detector
+    from forensics.errors import ForensicsError
+    from forensics.training.trainer import set_trainable
+
+    try:
+        det = create_detector(args.detector)
+        used = args.detector
+    except ForensicsError:
+        det = create_detector("mobilenetv2", weights="imagenet", classes=("real", "face-manipulated", "generated"))
+        used = "mobilenetv2 (ImageNet init; trained weights absent)"
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 255, (256, 256, 3), dtype=np.uint8) for _ in range(32)]
+    out = {"detector": used, "threads": args.threads}
+    x1 = det.preprocess(crops[:1])
+    x32 = det.preprocess(crops)
+    out["infer_ms_per_face_batch1"] = _median_ms(lambda: det.predict(x1), args.repeats)
+    out["infer_ms_per_face_batch32"] = _median_ms(lambda: det.predict(x32), max(3, args.repeats // 2)) / 32
+    out["preprocess_ms_per_face"] = _median_ms(lambda: det.preprocess(crops), 3) / 32
+
+    model = det.model
+    y = torch.randint(0, len(det.classes), (32,))
+    for unfreeze in ("head", 6):
+        set_trainable(model, unfreeze)
+        model.train()
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+
+        def step(opt=opt):
+            loss = torch.nn.functional.cross_entropy(model(x32), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        ms = _median_ms(step, max(3, args.repeats // 2))
+        out[f"train_step_ms_batch32_unfreeze_{unfreeze}"] = ms
+        out[f"train_images_per_second_unfreeze_{unfreeze}"] = 32 / (ms / 1000)
+    model.eval()
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in out.items()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""``python -m forensics evaluate --detector NAME DATA_DIR [--normalise SIDE,QUALITY] [--out DIR]``.
+
+Scores every labelled face of DATA_DIR (``real/<source>/``, ``fake/<kind>/<source>/``) with each detector, as the
+files are and, with ``--normalise``, after re-sampling every image to one shorter side and JPEG quality (both are
+reported: a large drop means the detector read the file, not the face). ``--floor TRAIN_DIR`` adds the floor:
+a frozen ImageNet MobileNetV2 with logistic regression fitted on TRAIN_DIR's crops. Writes results.json,
+scores.csv and ROC / DET / reliability figures (HTML; PNG with --png) into --out.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NAME = "evaluate"
+HELP = "evaluate detectors on a labelled folder: AUC/EER/TPR@FPR/ECE with intervals, per kind and per source"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("data_dir", help="folder laid out as real/<source>/... and fake/<kind>/<source>/...")
+    p.add_argument("--detector", action="append", default=None,
+                   help="detector name (repeatable); default: ffd-mobilenetv2 and the Meso-4 peer meso4-df")
+    p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
+    p.add_argument("--normalise", default=None, metavar="SIDE,QUALITY",
+                   help="also evaluate after re-sampling to this shorter side and JPEG quality, e.g. 256,85")
+    p.add_argument("--floor", default=None, metavar="TRAIN_DIR",
+                   help="add the floor: frozen ImageNet MobileNetV2 + logistic regression fitted on TRAIN_DIR")
+    p.add_argument("--out", default="runs/evaluation", help="output folder (default runs/evaluation)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals")
+    p.add_argument("--png", action="store_true", help="also write PNG figures (kaleido; slow)")
+    p.add_argument("--update-card", default=None, metavar="NAME",
+                   help="write the results into this manifest entry's model card (e.g. ffd-mobilenetv2)")
+    p.add_argument("--limit", type=int, default=0, help="evaluate only every k-th file so that at most N remain")
+
+
+def _parse_normalise(text: str | None) -> tuple[int, int] | None:
+    from forensics.errors import ForensicsError
+
+    if not text:
+        return None
+    try:
+        side, quality = (int(v) for v in text.split(","))
+    except ValueError:
+        raise ForensicsError(f"--normalise wants SIDE,QUALITY like 256,85, got {text!r}") from None
+    if not (32 <= side <= 4096 and 10 <= quality <= 100):
+        raise ForensicsError(f"--normalise {text}: side must be 32..4096 and quality 10..100")
+    return side, quality
+
+
+def _crops(samples, normalise: tuple[int, int] | None) -> tuple[list, np.ndarray, list[str]]:
+    from tqdm import tqdm
+
+    from forensics.errors import ForensicsError
+    from forensics.training.crops import CropSettings, face_crop_for_bytes, normalise_bytes
+
+    settings = CropSettings()
+    kept, crops, notes = [], [], []
+    for s in tqdm(samples, desc="faces" + (" (normalised)" if normalise else ""), mininterval=10, file=sys.stderr):
+        try:
+            data = Path(s.path).read_bytes()
+            if normalise:
+                data = normalise_bytes(data, normalise[0], normalise[1], name=Path(s.path).name)
+            rec = face_crop_for_bytes(data, settings, name=Path(s.path).name)
+        except (OSError, ForensicsError) as exc:
+            notes.append(f"{s.rel}: {exc}")
+            continue
+        kept.append(s)
+        crops.append(rec.crop)
+    return kept, np.stack(crops), notes
+
+
+def _score(det, crops: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """(raw logits, calibrated p_fake)."""
+    logits = []
+    for i in range(0, len(crops), batch):
+        logits.append(det.predict(det.preprocess(list(crops[i:i + batch]))).double().cpu().numpy())
+    z = np.concatenate(logits)
+    return z, det.p_fake(det.logits_to_proba(z, calibrated=True))
+
+
+class _Floor:
+    """Frozen ImageNet MobileNetV2 penultimate features + standardised logistic regression (binary)."""
+
+    name = "floor-imagenet-logreg"
+
+    def __init__(self, train_dir: str) -> None:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        from forensics.detectors import create_detector
+        from forensics.training.data import scan_folder
+
+        self.det = create_detector("mobilenetv2", weights="imagenet")
+        samples = scan_folder(train_dir)
+        x, y = self._train_features(samples)
+        self.clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000, class_weight="balanced"))
+        self.clf.fit(x, y)
+        self.n_train = len(y)
+
+    def _train_features(self, samples) -> tuple[np.ndarray, np.ndarray]:
+        """Features of the training crops, cached in CACHE_DIR/floor keyed by the file list and crop settings."""
+        import hashlib
+
+        from forensics.paths import CACHE_DIR
+        from forensics.training.crops import CropSettings
+
+        key_text = "|".join(f"{s.rel}:{Path(s.path).stat().st_size}" for s in samples) + CropSettings().key()
+        path = CACHE_DIR / "floor" / f"{hashlib.sha256(key_text.encode()).hexdigest()[:16]}.npz"
+        if path.is_file():
+            with np.load(path) as z:
+                return z["x"], z["y"]
+        kept, crops, _ = _crops(samples, None)
+        x = self.features(crops)
+        y = np.array([s.label == "fake" for s in kept])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, x=x, y=y)
+        return x, y
+
+    def features(self, crops: np.ndarray, batch: int = 32) -> np.ndarray:
+        return np.concatenate([self.det.features(self.det.preprocess(list(crops[i:i + batch])))
+                               for i in range(0, len(crops), batch)])
+
+    def p_fake(self, crops: np.ndarray) -> np.ndarray:
+        return self.clf.predict_proba(self.features(crops))[:, 1]
+
+
+def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int, int] | None, floor: str | None,
+                    weights_dirs: list[str] | None, n_boot: int, limit: int = 0) -> dict[str, Any]:
+    from forensics.detectors import create_detector
+    from forensics.evaluation import cross_fitted_rates, summarise_scores
+    from forensics.training.data import scan_folder
+
+    samples = scan_folder(data_dir)
+    if limit and len(samples) > limit:
+        samples = samples[:: int(np.ceil(len(samples) / limit))]
+    dets = [create_detector(n, weights_dirs=weights_dirs) for n in detectors]
+    floor_model = _Floor(floor) if floor else None
+    conditions = [("as-is", None)] + ([(f"normalised {normalise[0]}px q{normalise[1]}", normalise)] if normalise
+                                      else [])
+    results: dict[str, Any] = {"data_dir": str(data_dir), "conditions": {}, "models": {}, "rows": []}
+    for d in dets:
+        results["models"][d.name] = {**{k: v for k, v in d.info().items() if k != "card"},
+                                     "threshold": d.calibration.threshold if d.calibration else 0.5,
+                                     "threshold_source": "calibration" if d.calibration else "0.5 (uncalibrated)"}
+    if floor_model is not None:
+        results["models"][floor_model.name] = {"threshold": 0.5, "threshold_source": "0.5 (logistic regression)",
+                                               "trained_on": floor, "n_train": floor_model.n_train}
+    for cond, norm in conditions:
+        t0 = time.perf_counter()
+        kept, crops, notes = _crops(samples, norm)
+        y = np.array([s.label == "fake" for s in kept])
+        kinds = [s.kind for s in kept]
+        sources = [s.source for s in kept]
+        groups = [s.group for s in kept]
+        block: dict[str, Any] = {"n_faces": len(kept), "skipped": notes, "models": {}}
+        scores: dict[str, np.ndarray] = {}
+        for d in dets:
+            logits, pf = _score(d, crops)
+            thr = results["models"][d.name]["threshold"]
+            summary = summarise_scores(pf, y, kinds, sources, groups, threshold=thr, n_boot=n_boot)
+            if d.calibration is not None:
+                summary["cross_fitted"] = cross_fitted_rates(
+                    logits, np.array([0 if s.label == "real" else 1 for s in kept]) if len(d.classes) == 2 else
+                    np.array([_class3(s.kind) for s in kept]), sources, groups, fake_indices=d.config.fake_indices,
+                    target_error=d.calibration.target_error)
+                a = [d.calibration.assess(float(p)) for p in pf]
+                summary["verdicts"] = {v: int(sum(x.verdict == v for x in a)) for v in
+                                       ("manipulated or generated", "camera original", "inconclusive")}
+            block["models"][d.name] = summary
+            scores[d.name] = pf
+        if floor_model is not None:
+            pf = floor_model.p_fake(crops)
+            block["models"][floor_model.name] = summarise_scores(pf, y, kinds, sources, groups, threshold=0.5,
+                                                                 n_boot=n_boot)
+            scores[floor_model.name] = pf
+        block["seconds"] = time.perf_counter() - t0
+        results["conditions"][cond] = block
+        for i, s in enumerate(kept):
+            results["rows"].append({"condition": cond, "path": s.rel, "label": s.label, "kind": s.kind,
+                                    "source": s.source, **{f"p_fake:{k}": float(v[i]) for k, v in scores.items()}})
+        results.setdefault("_curves", {})[cond] = (y, scores)
+    return results
+
+
+def _class3(kind: str) -> int:
+    from forensics.training.data import THREE_CLASS
+
+    return ("real", "face-manipulated", "generated").index(THREE_CLASS[kind])
+
+
+def _figures(results: dict[str, Any], out: Path, png: bool) -> list[str]:
+    from forensics.evaluation import det_figure, reliability_figure, roc_figure
+
+    written = []
+    for cond, (y, scores) in results["_curves"].items():
+        tag = "asis" if cond == "as-is" else "normalised"
+        curves = {name: (y, s) for name, s in scores.items()}
+        for kind, fn in (("roc", roc_figure), ("det", det_figure), ("reliability", reliability_figure)):
+            fig = fn(curves, title=f"{kind.upper() if kind != 'reliability' else 'Reliability'} ({cond})")
+            path = out / f"{kind}_{tag}.html"
+            fig.write_html(str(path), include_plotlyjs="cdn")
+            written.append(path.name)
+            if png:
+                fig.write_image(str(out / f"{kind}_{tag}.png"))
+                written.append(f"{kind}_{tag}.png")
+    return written
+
+
+def _print_summary(results: dict[str, Any]) -> None:
+    for cond, block in results["conditions"].items():
+        print(f"== {cond}: {block['n_faces']} faces ==")
+        for name, m in block["models"].items():
+            o = m["overall"]
+
+            def f(key: str, o=o) -> str:
+                v = o[key]["value"]
+                ci = o[key]["ci95"]
+                return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if v is not None else "n/a"
+
+            print(f"{name}: AUC {f('auc')}  EER {f('eer')}  TPR@1%FPR {f('tpr_at_fpr_1pct')}  "
+                  f"TPR@5%FPR {f('tpr_at_fpr_5pct')}  ECE {f('ece')}  acc {f('accuracy')} (thr {o['threshold']:.3f})")
+            print("   per kind AUC: " + ", ".join(f"{k} {v['auc_vs_all_real']:.3f}" for k, v in m["per_kind"].items()))
+            print("   real flagged: " + ", ".join(f"{k} {v['flagged']}/{v['n']} ({v['rate']:.1%})"
+                                                  for k, v in m["real_flagged_per_source"].items()))
+            if "cross_fitted" in m:
+                cf = m["cross_fitted"]
+                print(f"   cross-fitted: FPR {cf['false_positive_rate']:.3f} FNR {cf['false_negative_rate']:.3f} "
+                      f"inconclusive real {cf['inconclusive_real']:.3f} fake {cf['inconclusive_fake']:.3f}")
+
+
+def run(args) -> int:
+    from forensics.paths import PROJECT_ROOT
+
+    normalise = _parse_normalise(args.normalise)
+    names = args.detector or ["ffd-mobilenetv2", "meso4-df"]
+    out = Path(args.out)
+    if not out.is_absolute():
+        out = PROJECT_ROOT / out
+    out.mkdir(parents=True, exist_ok=True)
+    results = evaluate_folder(args.data_dir, names, normalise=normalise, floor=args.floor,
+                              weights_dirs=args.weights_dir, n_boot=args.bootstrap, limit=args.limit)
+    results["figures"] = _figures(results, out, args.png)
+    rows = results.pop("rows")
+    results.pop("_curves")
+    with open(out / "scores.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")
+    _print_summary(results)
+    if args.update_card:
+        from forensics.training.export import update_card_with_evaluation
+
+        update_card_with_evaluation(args.update_card, results, command=" ".join(["python -m forensics evaluate",
+                                                                                   *sys.argv[2:]]))
+    print(f"wrote {out}/results.json, scores.csv, {len(results['figures'])} figures")
+    return 0
