@@ -30,7 +30,7 @@ EXAMPLE = ROOT / "ui" / "examples" / "astronaut.jpg"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # Any of these on the Detect page means the per-face result is rendered (a verdict, or the reason there is none).
-RESULT_TEXTS = ("manipulated or generated", "camera original", "inconclusive", "no verdict", "No face analysed")
+RESULT_TEXTS = ("Verdict: ", "gives no verdict", "so no verdict", "No face analysed")
 PAGES = {"detect": "Detect", "explain": "Explain", "segment": "Segment + LRP", "ela": "ELA & checks",
          "report": "Report", "dataset": "Dataset stats", "models": "Models"}
 
@@ -100,8 +100,10 @@ def browser_page(width: int = 1100, height: int = 800):
 
 def wait_result(page, timeout_ms: float = 240_000) -> str:
     """Wait until the Detect page shows a per-face result; return which text appeared."""
-    sel = ", ".join(f"text={t}" for t in RESULT_TEXTS)
-    loc = page.locator("[data-testid='stMain']").locator(sel).first
+    import re
+
+    pattern = re.compile("|".join(re.escape(t) for t in RESULT_TEXTS))
+    loc = page.locator("[data-testid='stMain']").get_by_text(pattern).first
     loc.wait_for(state="visible", timeout=timeout_ms)
     return loc.inner_text()
 

@@ -7,7 +7,7 @@ from ui import lib, state, widgets
 st.title("Detect")
 st.caption("Is each face a camera original, or manipulated / generated? Every number names the model file and the "
            "settings it comes from.")
-up, ev = widgets.current_evidence("detect", picker_open=True)
+up, ev = widgets.current_evidence("detect")
 ready = lib.ready_names()
 opts = state.options(ready)
 if not ready:

@@ -7,6 +7,11 @@ import os
 os.environ.setdefault("FORENSICS_THREADS", "2")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("OMP_NUM_THREADS", os.environ["FORENSICS_THREADS"])
+# Analyses run by tests are logged to a throw-away audit log, never to the analyst's cache/cases.sqlite.
+if "FORENSICS_CASE_DB" not in os.environ:
+    import tempfile
+
+    os.environ["FORENSICS_CASE_DB"] = os.path.join(tempfile.mkdtemp(prefix="forensics-test-"), "cases.sqlite")
 
 from pathlib import Path  # noqa: E402
 

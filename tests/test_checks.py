@@ -206,7 +206,7 @@ def test_spectrum_peak_of_a_pure_cosine_is_at_its_frequency(fx, fy):
 def test_spectrum_finding_direction():
     img = camera_like_image(256, 256, seed=2)
     up = run_check("spectrum", load_evidence(png_bytes(zero_insertion_upsample(img)), name="gan.png"))
-    assert up.direction == SUPPORTS_MANIPULATION and up.measured["score_used_db"] > 15
+    assert up.direction == SUPPORTS_MANIPULATION and up.measured["score_used_db"] > 20
     ctrl = run_check("spectrum", load_evidence(png_bytes(bilinear_upsample(img)), name="bil.png"))
     assert ctrl.direction == NEUTRAL
     r, p = ctrl.series["azimuthal_spectrum"]
@@ -286,6 +286,9 @@ def test_run_checks_all_on_jpeg_is_json_ready(spliced):
         run_checks(ev, names=["ela", "nope"])
     with pytest.raises(UnknownComponentError, match="not run"):
         run_checks(ev, names=["ela"], params={"noise": {}})
+    with pytest.raises(UnknownComponentError, match="no parameter 'qualty'; it takes: quality, scale, block"):
+        run_check("ela", ev, qualty=80)
+    assert next(c for c in list_checks() if c.name == "jpeg-ghost").params == ("qualities", "block")
 
 
 def test_large_images_are_reduced_for_display_only():

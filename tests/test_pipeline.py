@@ -74,3 +74,22 @@ def _png(img: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def test_cli_analyze_appends_to_the_audit_log(tmp_path):
+    from forensics.audit import CaseLog
+    from forensics.cli import main
+
+    img = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(img)
+    db = tmp_path / "cases.sqlite"
+    args = ["analyze", str(img), "--detector", "simplenet", "--face-method", "whole", "--allow-untrained",
+            "--case-db", str(db), "--case", "C-7"]
+    assert main(args) == 0
+    assert main(args + ["--no-log"]) == 0
+    with CaseLog(db) as log:
+        entries = log.entries()
+        assert log.verify().ok
+    assert len(entries) == 1 and entries[0].kind == "analysis"
+    assert entries[0].payload["case_id"] == "C-7"
+    assert entries[0].payload["evidence"]["sha256"] == hashlib.sha256(img.read_bytes()).hexdigest()

@@ -94,7 +94,7 @@ def test_sampling_weights_with_sbi_and_missing_class():
 def _face_like(size: int = 128, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size]
-    base = np.stack([(xx * 2) % 255, (yy * 2) % 255, ((xx + yy)) % 255], -1).astype(np.float64)
+    base = np.stack([(xx * 2) % 255, (yy * 2) % 255, (xx + yy) % 255], -1).astype(np.float64)
     return np.clip(base + rng.normal(0, 10, base.shape), 0, 255).astype(np.uint8)
 
 
@@ -258,3 +258,24 @@ def test_optuna_two_trials_one_step(tiny_cfg):
     assert out["n_trials"] == 2 and out["completed"] + out["pruned"] == 2
     assert (tiny_cfg.out_path / "optuna.json").is_file()
     assert set(out["best_params"]) == {"lr", "unfreeze", "sbi_share"}
+
+
+def test_normalise_bytes_and_crop_cache(tmp_path, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from forensics.training.crops import CropSettings, face_crop_for_bytes, normalise_bytes
+
+    monkeypatch.setenv("FORENSICS_CROP_CACHE", str(tmp_path / "cache"))
+    buf = io.BytesIO()
+    Image.fromarray(_face_like(120)[:, :100].copy()).save(buf, format="PNG")
+    out = normalise_bytes(buf.getvalue(), 64, 80)
+    img = Image.open(io.BytesIO(out))
+    assert img.format == "JPEG" and min(img.size) == 64 and img.size == (64, 77)
+    s = CropSettings(method="whole", crop_size=48)
+    a = face_crop_for_bytes(buf.getvalue(), s)
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 1
+    b = face_crop_for_bytes(buf.getvalue(), s)  # from the cache
+    assert a.method == b.method == "whole" and (a.crop == b.crop).all() and a.crop.shape == (48, 48, 3)
+    assert CropSettings(method="whole", crop_size=48).key() != CropSettings(method="whole", crop_size=64).key()

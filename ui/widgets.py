@@ -197,7 +197,7 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any]) -> Non
                 icon=":material/tune:")
         return
     verdict = a["verdict"]
-    st.markdown(f"#### :{_COLOURS.get(verdict, 'gray')}[{verdict}]")
+    st.markdown(f"#### Verdict: :{_COLOURS.get(verdict, 'gray')}[{verdict}]")
     lo, hi = a["band"]
     c1, c2 = st.columns(2)
     c1.metric("calibrated p(fake)", f"{a['p_fake']:.3f}")

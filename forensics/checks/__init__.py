@@ -54,6 +54,7 @@ class CheckInfo:
     name: str
     title: str
     description: str
+    params: tuple[str, ...] = ()  # keyword parameters ``run_check`` accepts for this check
 
 
 def list_checks() -> list[CheckInfo]:
@@ -65,6 +66,11 @@ def run_check(name: str, evidence: Any, **params: Any) -> Finding:
     """Run one check by name with its parameters; the Finding records the elapsed time."""
     if name not in CHECKS:
         raise UnknownComponentError(f"unknown check {name!r}; known: {', '.join(CHECK_ORDER)}")
+    accepted = CHECKS.meta(name)["params"]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise UnknownComponentError(f"check {name!r} has no parameter {', '.join(map(repr, unknown))}; it takes: "
+                                    f"{', '.join(accepted) or 'none'}")
     t0 = time.perf_counter()
     finding = CHECKS.create(name, evidence=evidence, **params)
     return replace(finding, elapsed_ms=(time.perf_counter() - t0) * 1000.0)

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import io
 import math
 from collections.abc import Callable
@@ -134,7 +135,8 @@ def register_check(name: str, *, title: str, description: str, order: int = 100)
     """
 
     def decorator(fn: CheckFn) -> CheckFn:
-        CHECKS.register(name, title=title, description=description)(fn)
+        params = tuple(p for p in inspect.signature(fn).parameters if p != "evidence")
+        CHECKS.register(name, title=title, description=description, params=params)(fn)
         _ORDER_KEYS[name] = order
         CHECK_ORDER.append(name)
         CHECK_ORDER.sort(key=lambda n: (_ORDER_KEYS[n], n))

@@ -19,6 +19,9 @@ def add_arguments(p) -> None:
     p.add_argument("--min-face", type=int, default=40, help="faces smaller than this (pixels) are skipped")
     p.add_argument("--allow-untrained", action="store_true", help="score with untrained detectors (not a verdict)")
     p.add_argument("--json", action="store_true", help="print the full Analysis as JSON")
+    p.add_argument("--case", default=None, help="case id recorded with the analysis in the audit log")
+    p.add_argument("--case-db", default=None, help="audit log (default: FORENSICS_CASE_DB or cache/cases.sqlite)")
+    p.add_argument("--no-log", action="store_true", help="do not append this analysis to the audit log")
 
 
 def run(args) -> int:
@@ -29,6 +32,10 @@ def run(args) -> int:
     opts = AnalyzeOptions(face_method=args.face_method, min_face_size=args.min_face,
                           allow_untrained=args.allow_untrained)
     analysis = analyze(evidence, detectors=args.detector, options=opts, weights_dirs=args.weights_dir)
+    if not args.no_log:
+        from forensics.audit import log_analysis
+
+        log_analysis(analysis, db=args.case_db, case_id=args.case, source="cli analyze")
     if args.json:
         json.dump(analysis.to_dict(), sys.stdout, indent=2)
         print()
