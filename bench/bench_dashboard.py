@@ -119,8 +119,9 @@ def goto_page(page, title: str, timeout_ms: float = 120_000) -> None:
 
 def wait_idle(page, timeout_ms: float = 240_000) -> None:
     """Wait until Streamlit has finished running the script (no 'Running...' status widget)."""
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(800)
     page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=timeout_ms)
+    page.locator("[data-testid='stSpinner']").first.wait_for(state="hidden", timeout=timeout_ms)
 
 
 def save_small_png(png: bytes, out: Path, max_kb: int = 120) -> int:

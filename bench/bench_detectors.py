@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             for batch in args.batches:
                 x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
                 reps = args.repeats if batch == 1 else args.repeats32
-                med, best = _time(lambda x=x: det.predict(x), reps)
+                med, best = _time(lambda x=x, det=det: det.predict(x), reps)
                 print(f"{name:<20} {size:>5} {n_params:>8.2f} {threads:>7} {batch:>5} {med:>10.1f} {best:>8.1f} "
                       f"{med / batch:>7.1f}", flush=True)
     return 0

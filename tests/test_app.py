@@ -40,9 +40,9 @@ def _app(detectors: list[str] | None = None, face_method: str = "auto") -> AppTe
 
 
 def _set_evidence(at: AppTest, path: Path) -> None:
-    from ui.state import EVIDENCE_KEY, Upload
-
     import hashlib
+
+    from ui.state import EVIDENCE_KEY, Upload
 
     data = path.read_bytes()
     at.session_state[EVIDENCE_KEY] = Upload(path.name, data, hashlib.sha256(data).hexdigest(), "example")
@@ -75,7 +75,7 @@ def test_detect_upload_explain_only_detector_gives_no_verdict():
 
     assert hashlib.sha256(data).hexdigest() in text  # the evidence hash is shown
     assert "Explain-only" in text and "no verdict" in text
-    assert not any(f":[{v}]" in text for v in VERDICTS)  # no verdict for an untrained detector
+    assert "Verdict:" not in text and not any(f"[{v}]" in text for v in VERDICTS)  # untrained: no verdict
     assert any("aligned crop" in c for c in _captions(at))  # the face crop
     assert "Face 0" in [h.value for h in at.subheader]
 
@@ -100,7 +100,8 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     at.selectbox(key="detect_ex").set_value("astronaut.jpg").run()
     _no_exception(at)
     text = _texts(at)
-    assert f":{'red' if expected['verdict'] == VERDICTS[0] else 'green' if expected['verdict'] == VERDICTS[1] else 'orange'}[{expected['verdict']}]" in text
+    colour = {VERDICTS[0]: "red", VERDICTS[1]: "green", VERDICTS[2]: "orange"}[expected["verdict"]]
+    assert f"Verdict: :{colour}[{expected['verdict']}]" in text
     assert expected["statement"] in text
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["calibrated p(fake)"] == f"{expected['p_fake']:.3f}"

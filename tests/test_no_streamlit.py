@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 _PROBE = r"""
@@ -27,6 +29,7 @@ print(json.dumps({"modules": names, "failed": failed, "streamlit": sorted(m for 
 """
 
 
+@pytest.mark.slow
 def test_importing_every_forensics_module_never_imports_streamlit():
     out = subprocess.run([sys.executable, "-c", _PROBE], cwd=ROOT, capture_output=True, text=True, timeout=600,
                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",

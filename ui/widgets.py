@@ -154,7 +154,8 @@ def evidence_details(ev) -> None:
     exif = meta.get("exif") or {}
     jpeg = meta.get("jpeg") or {}
     rows = [("file name", ev.name), ("size (bytes)", f"{ev.size:,}"), ("SHA-256", ev.sha256), ("MD5", ev.md5),
-            ("format / mode", f"{ev.format} / {ev.mode}"), ("pixels (after EXIF orientation)", f"{ev.width}×{ev.height}")]
+            ("format / mode", f"{ev.format} / {ev.mode}"),
+            ("pixels (after EXIF orientation)", f"{ev.width}×{ev.height}")]
     for k in ("make", "model", "software", "datetime_original", "datetime"):
         if exif.get(k):
             rows.append((f"EXIF {k}", str(exif[k])))

@@ -124,8 +124,7 @@ class Detector:
             arr = np.asarray(crop)
             if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
                 raise ValueError(f"expected uint8 HxWx3 RGB crop, got {arr.dtype} {arr.shape}")
-            batch.append(torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1))
-        sizes = {tuple(t.shape[1:]) for t in batch}
+            batch.append(torch.from_numpy(arr.copy()).permute(2, 0, 1))  # copy: crops may be read-only views
         out = []
         for t in batch:
             x = t.float().unsqueeze(0) / 255.0
@@ -133,7 +132,6 @@ class Detector:
                 x = F.interpolate(x, size=(pp.input_size, pp.input_size), mode="bilinear", align_corners=False,
                                   antialias=True)
             out.append(x)
-        del sizes
         x = torch.cat(out, 0)
         mean = torch.tensor(pp.mean).view(1, 3, 1, 1)
         std = torch.tensor(pp.std).view(1, 3, 1, 1)

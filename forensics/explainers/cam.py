@@ -36,24 +36,40 @@ class CamExplainer(Explainer):
                    reshape_transform=detector.reshape_transform)
 
     def attribute(self, detector: Any, x: Any, target: ClassTarget, params: dict[str, Any]):
-        cam = self._make(detector, params)
+        layers = detector.target_layers()
+
+        def graph_starts_here(_module: Any, _inputs: Any, output: Any):
+            # Parameters are frozen by the guard and the input needs no gradient, so autograd records nothing
+            # below the target layer: the backward pass stops there (cheaper than back-propagating to the pixels).
+            # ``+ 0`` keeps later in-place ops (e.g. ``out += identity``) legal on the new graph root.
+            if hasattr(output, "requires_grad") and not output.requires_grad and output.is_floating_point():
+                return output.detach().requires_grad_(True) + 0
+            return None
+
+        # Registered before grad-cam's own hooks so that these see the gradient-tracking output.
+        handles = [layer.register_forward_hook(graph_starts_here) for layer in layers]
         raws: list[np.ndarray] = []
-        original = cam.get_cam_image
-
-        def recording(*args: Any, **kwargs: Any):
-            out = original(*args, **kwargs)
-            raws.append(np.asarray(out, dtype=np.float64)[0])
-            return out
-
-        cam.get_cam_image = recording  # record the signed map before grad-cam's ReLU + min-max
+        cam = None
         try:
-            xin = x.detach().clone().requires_grad_(True)  # parameters are frozen by the guard: grads flow via input
-            heat = cam(input_tensor=xin, targets=[target], eigen_smooth=bool(params.get("eigen_smooth", False)))[0]
+            cam = self._make(detector, params)
+            original = cam.get_cam_image
+
+            def recording(*args: Any, **kwargs: Any):
+                out = original(*args, **kwargs)
+                raws.append(np.asarray(out, dtype=np.float64)[0])
+                return out
+
+            cam.get_cam_image = recording  # record the signed map before grad-cam's ReLU + min-max
+            heat = cam(input_tensor=x.detach().clone(), targets=[target],
+                       eigen_smooth=bool(params.get("eigen_smooth", False)))[0]
         finally:
-            cam.activations_and_grads.release()
+            if cam is not None:
+                cam.activations_and_grads.release()
+            for h in handles:
+                h.remove()
         size = tuple(int(s) for s in x.shape[-2:])
         raw = np.mean([resize_map(r, size) for r in raws], axis=0) if raws else np.zeros(size)
-        info = {"target_layers": [type(m).__name__ for m in detector.target_layers()]}
+        info = {"target_layers": [type(m).__name__ for m in layers]}
         return raw, np.asarray(heat, dtype=np.float32), info
 
 

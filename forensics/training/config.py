@@ -43,6 +43,8 @@ class DataConfig:
     class_shares: tuple[float, ...] = (0.4, 0.35, 0.25)
     source_power: float = 0.5  # within a class, source share ~ n_source ** power
     sbi_share: float = 0.5  # share of the face-manipulated draws that are self-blended reals (0 = off)
+    pair_domains: bool = True  # real sources drawn in proportion to the fake draws of their dataset family
+    pair_floor: float = 0.2
     crop_method: str = "auto"
     crop_size: int | None = None  # None = forensics.faces default (as at inference)
     margin: float | None = None

@@ -32,6 +32,7 @@ from forensics.training.data import (
     check_no_leak,
     class_index,
     file_sha256,
+    pair_domains,
     sampling_weights,
     scan_folder,
     split_by_group,
@@ -277,6 +278,13 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
     sbi_sources = np.nonzero(y_tr == 0)[0] if sbi_label is not None else np.zeros(0, int)
     sbi_strata = [(int(sbi_label), tr.samples[j].source) for j in sbi_sources] if sbi_label is not None else []
     weights = sampling_weights(strata, sbi_strata, cfg.data.class_shares, cfg.data.source_power, cfg.data.sbi_share)
+    if cfg.data.pair_domains:
+        weights = pair_domains(weights, strata, sbi_strata, cfg.data.pair_floor)
+    names = [f"{classes[c]}/{src}" for c, src in strata] + [f"{classes[c]}/sbi:{src}" for c, src in sbi_strata]
+    shares: dict[str, float] = {}
+    for n, wi in zip(names, weights, strict=True):
+        shares[n] = shares.get(n, 0.0) + float(wi)
+    info = {**info, "draw_shares": {k: round(v, 4) for k, v in sorted(shares.items())}}
     dataset = _TrainSet(tr, y_tr, sbi_sources, sbi_label, cfg)
 
     det = create_detector(cfg.model.architecture, weights=cfg.model.init, classes=classes)
