@@ -35,6 +35,11 @@ PAGES = {"detect": "Detect", "explain": "Explain", "segment": "Segment + LRP", "
          "report": "Report", "dataset": "Dataset stats", "models": "Models"}
 
 
+# page -> (text shown when the page has finished, text to scroll to before the screenshot)
+SHOT_MARKERS = {"explain": ("insertion AUC", "Explain class"), "segment": ("Region table", "Bar value"),
+                "ela": ("Other checks", "Re-save JPEG quality"), "models": ("Model card", "A detector is")}
+
+
 def chromium_path() -> str | None:
     for name in ("chromium", "chromium-browser"):
         p = shutil.which(name)
@@ -163,9 +168,13 @@ def measure(threads: str = "1", screenshots: Path | None = None) -> dict[str, fl
             wait_result(page)
             switches.append((time.perf_counter() - t1) / 2)
         if screenshots:
-            for key in ("explain", "segment", "ela", "models"):
+            for key, (done, scroll_to) in SHOT_MARKERS.items():
                 goto_page(page, PAGES[key])
+                main = page.locator("[data-testid='stMain']")
+                main.get_by_text(done).first.wait_for(state="visible", timeout=300_000)
                 wait_idle(page)
+                main.get_by_text(scroll_to).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+                page.wait_for_timeout(700)
                 save_small_png(page.screenshot(full_page=False), screenshots / f"dashboard_{key}.png")
     return {"server_ready_s": t_server, "cold_to_first_result_s": t_first, "warm_switch_s": statistics.median(switches),
             "result": text}

@@ -26,7 +26,8 @@ with c2:
 with c3:
     lrp = widgets.method_select("LRP composite", "lrp", "lrp-epsilon-plus-flat", "explain_lrp")
 
-left, right = st.columns(2)
+left, right, side = st.columns([2, 2, 1])
+side.image(crop, caption="aligned crop", width="stretch")
 maps = {}
 for col, method in ((left, cam), (right, lrp)):
     with col:
@@ -35,7 +36,6 @@ for col, method in ((left, cam), (right, lrp)):
             if hm is not None:
                 widgets.heatmap_panel(method, crop, hm)
                 maps[method] = hm
-st.image(crop, caption="aligned crop", width=160)
 if len(maps) == 2:
     st.subheader("Agreement between the two maps")
     widgets.agreement_view(fkey, *maps.values())

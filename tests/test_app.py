@@ -184,7 +184,7 @@ def test_explain_page_gradcam_and_lrp_side_by_side():
     assert at.selectbox(key="explain_lrp").value == "lrp-epsilon-plus-flat"
     assert sum(c.startswith("why") for c in _captions(at)) == 2  # two overlays with their target class
     labels = [m.label for m in at.metric]
-    assert "Spearman rank correlation" in labels and "deletion AUC" in labels and "insertion AUC" in labels
+    assert "Spearman ρ" in labels and "deletion AUC" in labels and "insertion AUC" in labels
     assert len(at.get("plotly_chart")) == 2  # one deletion/insertion chart per map
     for m in at.metric:
         if m.label in ("deletion AUC", "insertion AUC"):

@@ -52,6 +52,14 @@ class Residual(Tiny):
         return self.fc(self.flat(self.gap(self.relu2(self.conv2(h) + h))))
 
 
+class ResidualInplace(Tiny):
+    def forward(self, x):
+        h = self.pool(self.relu1(self.conv1(x)))
+        y = self.conv2(h)
+        y += h  # an in-place op right after the CAM target layer (like torchvision's BasicBlock)
+        return self.fc(self.flat(self.gap(self.relu2(y))))
+
+
 def tiny_detector(seed: int = 0, classes=("real", "fake"), model_cls=Tiny, **kw) -> Detector:
     torch.manual_seed(seed)
     cfg = DetectorConfig(name="tiny", architecture="tiny-cnn", classes=tuple(classes),
@@ -129,6 +137,15 @@ def test_gradcam_equals_hand_computation():
     _, cam48 = _hand_gradcam(det, big, hm48.target_index)
     np.testing.assert_allclose(hm48.heatmap, normalize01(resize_map(cam48, (48, 48))), atol=1e-5)
     assert hm48.heatmap.shape == (48, 48)
+
+
+def test_cam_survives_inplace_op_after_target_layer():
+    det = tiny_detector(seed=2, model_cls=ResidualInplace)
+    before = snapshot(det)
+    for method in ("gradcam", "layercam", "lrp-epsilon-plus-flat"):
+        hm = explain(det, crop_of(32), method)
+        assert np.isfinite(hm.raw).all() and hm.heatmap.max() <= 1.0
+    assert_untouched(det, before)
 
 
 def test_saliency_and_integrated_gradients_references():
@@ -354,3 +371,16 @@ def test_overlay_colours():
     assert set(COLORMAPS) >= {"jet", "viridis", "bwr"}
     with pytest.raises(ValueError):
         colorize(np.zeros((2, 2)), "nope")
+
+
+def test_import_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, forensics.explainers as e, forensics.viz.overlay, forensics.commands.explain; "
+            "e.list_explainers(); print([m for m in ('torch', 'cv2', 'captum', 'zennit', 'pytorch_grad_cam') "
+            "if m in sys.modules])")
+    from forensics.paths import PROJECT_ROOT
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
+    assert out.stdout.strip() == "[]"

@@ -279,3 +279,20 @@ def test_normalise_bytes_and_crop_cache(tmp_path, monkeypatch):
     b = face_crop_for_bytes(buf.getvalue(), s)  # from the cache
     assert a.method == b.method == "whole" and (a.crop == b.crop).all() and a.crop.shape == (48, 48, 3)
     assert CropSettings(method="whole", crop_size=48).key() != CropSettings(method="whole", crop_size=64).key()
+
+
+def test_pair_domains_balances_each_family():
+    from forensics.training.data import pair_domains
+
+    strata = [(0, "lfw")] * 10 + [(0, "utk")] * 40 + [(1, "lfw_faceswap")] * 10 + [(2, "gan")] * 10
+    sbi = [(1, "lfw")] * 10 + [(1, "utk")] * 40
+    w = sampling_weights(strata, sbi, [0.4, 0.35, 0.25], power=0.5, sbi_share=0.5)
+    before_lfw_real = w[:10].sum()
+    p = pair_domains(w, strata, sbi, floor=0.0)
+    assert p.sum() == pytest.approx(1.0) and p[:50].sum() == pytest.approx(w[:50].sum())
+    lfw_fake = p[50:60].sum() + p[70:80].sum()
+    utk_fake = p[80:].sum()
+    # with floor 0 each real family gets real mass proportional to its fake mass
+    assert p[:10].sum() / lfw_fake == pytest.approx(p[10:50].sum() / utk_fake)
+    assert p[:10].sum() > before_lfw_real
+    assert (p[60:] == w[60:]).all()  # fake weights untouched

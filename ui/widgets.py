@@ -389,7 +389,7 @@ def heatmap_panel(title: str, crop, hm) -> None:
 def agreement_view(fkey: str, a, b) -> None:
     ag = lib.agreement(f"{fkey}:{a.method}:{b.method}:{a.target_index}", a, b)
     cols = st.columns(1 + len(ag.get("iou", {})))
-    cols[0].metric("Spearman rank correlation", _num(ag.get("spearman")),
+    cols[0].metric("Spearman ρ", _num(ag.get("spearman")),
                    help="Rank agreement of the two maps over all pixels (1 = same ordering).")
     for col, (k, v) in zip(cols[1:], ag.get("iou", {}).items(), strict=False):
         col.metric(f"top-{float(k) * 100:.0f}% IoU", _num(v), help="Overlap of the most relevant pixels.")
