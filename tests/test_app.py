@@ -141,6 +141,22 @@ def test_bad_upload_shows_error_and_other_pages_work():
     assert {"simplenet", "mobilenetv2"} <= names
 
 
+def test_local_path_source_loads_a_file_and_rejects_a_missing_one(tmp_path):
+    at = _app(["simplenet"])
+    at.radio(key="detect_source").set_value("Local file path").run()
+    at.text_input(key="detect_path").set_value(str(tmp_path / "nope.jpg")).run()
+    at.button(key="detect_load").click().run()
+    _no_exception(at)
+    assert at.error and "is not a readable file" in at.error[0].value
+    assert "forensics_evidence" not in at.session_state
+    at.text_input(key="detect_path").set_value(str(EXAMPLES / "coffee_no_face.jpg")).run()
+    at.button(key="detect_load").click().run()
+    _no_exception(at)
+    up = at.session_state["forensics_evidence"]
+    assert up.name == "coffee_no_face.jpg" and up.origin == "path"
+    assert up.data == (EXAMPLES / "coffee_no_face.jpg").read_bytes()
+
+
 def test_no_face_is_a_result_not_an_error():
     at = _app(["simplenet"])
     _set_evidence(at, EXAMPLES / "coffee_no_face.jpg")

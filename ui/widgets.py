@@ -187,14 +187,15 @@ def _pct(v: Any) -> str:
 
 def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any]) -> None:
     """One detector's result for one face: verdict, band, likelihood ratio wording, known error rates."""
-    st.markdown(f"**{name}** · {model.get('architecture', '')}")
+    st.markdown(f"**{name}**")
+    st.caption(str(model.get("architecture", "")))
     a = score.get("assessment")
     if not score.get("ready"):
         st.warning("Explain-only: this detector has no trained weights, so it gives **no verdict** and its score "
                    "carries no evidential value.", icon=":material/block:")
         return
     if a is None:
-        st.info(f"No calibration for this model, so **no verdict**. Uncalibrated p(fake) = {score['p_fake']:.3f}.",
+        st.info(f"No calibration for this model, so **no verdict**. Uncalibrated p(fake) = {score['p_fake']:.3g}.",
                 icon=":material/tune:")
         return
     verdict = a["verdict"]
