@@ -61,9 +61,12 @@ def server(port: int | None = None, *, threads: str = "1", timeout: float = 120.
     env = dict(os.environ, FORENSICS_THREADS=threads, OMP_NUM_THREADS=threads, OMP_WAIT_POLICY="PASSIVE")
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    log = open(ROOT / "cache" / f"dashboard-{port}.log", "w") if (ROOT / "cache").is_dir() else subprocess.DEVNULL
+    log_path = ROOT / "cache" / f"dashboard-{port}.log"  # kept only when something failed
+    log_path.parent.mkdir(exist_ok=True)
+    log = open(log_path, "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    ok = False
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -79,6 +82,7 @@ def server(port: int | None = None, *, threads: str = "1", timeout: float = 120.
                 raise TimeoutError(f"streamlit did not answer on {url} within {timeout:.0f} s")
             time.sleep(0.2)
         yield url
+        ok = True
     finally:
         proc.terminate()
         try:
@@ -86,8 +90,9 @@ def server(port: int | None = None, *, threads: str = "1", timeout: float = 120.
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if hasattr(log, "close"):
-            log.close()
+        log.close()
+        if ok:
+            log_path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -146,6 +151,32 @@ def save_small_png(png: bytes, out: Path, max_kb: int = 120) -> int:
     return buf.tell()
 
 
+def dataset_shot(folder: Path, out: Path, *, threads: str = "1", limit: int = 0) -> float:
+    """Scan ``folder`` on the Dataset stats page and save a screenshot of the metrics; returns the scan seconds."""
+    with server(threads=threads) as url, browser_page() as page:
+        page.goto(url)
+        goto_page(page, PAGES["dataset"])
+        main = page.locator("[data-testid='stMain']")
+        box = main.get_by_label("Folder on this machine")
+        box.fill(str(folder))
+        box.press("Enter")
+        wait_idle(page)
+        lim = main.get_by_label("At most this many images (0 = all)")
+        lim.fill(str(limit))
+        lim.press("Enter")
+        wait_idle(page)
+        t0 = time.perf_counter()
+        page.get_by_role("button", name="Scan", exact=True).click()
+        main.get_by_text("image(s) scanned").first.wait_for(state="visible", timeout=3_600_000)
+        seconds = time.perf_counter() - t0
+        main.get_by_text("Detection metrics").first.wait_for(state="visible", timeout=600_000)
+        wait_idle(page)
+        main.get_by_text("Detection metrics").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(1500)
+        save_small_png(page.screenshot(full_page=False), out)
+    return seconds
+
+
 def measure(threads: str = "1", screenshots: Path | None = None) -> dict[str, float]:
     """One cold start: server start -> page -> upload -> first result; then warm page switches."""
     t0 = time.perf_counter()
@@ -176,6 +207,14 @@ def measure(threads: str = "1", screenshots: Path | None = None) -> dict[str, fl
                 main.get_by_text(scroll_to).first.evaluate("e => e.scrollIntoView({block: 'start'})")
                 page.wait_for_timeout(700)
                 save_small_png(page.screenshot(full_page=False), screenshots / f"dashboard_{key}.png")
+            goto_page(page, PAGES["report"])
+            page.get_by_role("button", name="Build report").click()
+            main = page.locator("[data-testid='stMain']")
+            main.get_by_text("Report built").first.wait_for(state="visible", timeout=600_000)
+            wait_idle(page)
+            main.get_by_text("Preview", exact=True).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(700)
+            save_small_png(page.screenshot(full_page=False), screenshots / "dashboard_report.png")
     return {"server_ready_s": t_server, "cold_to_first_result_s": t_first, "warm_switch_s": statistics.median(switches),
             "result": text}
 
@@ -185,10 +224,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--threads", default=os.environ.get("FORENSICS_THREADS", "1"))
     ap.add_argument("--screenshots", type=Path, default=None, help="folder for the page screenshots (docs/)")
+    ap.add_argument("--dataset", type=Path, default=None,
+                    help="also scan this labelled folder on Dataset stats (screenshot into --screenshots)")
     args = ap.parse_args(argv)
     if not chromium_path():
         print("chromium not found: apt-get install -y chromium", file=sys.stderr)
         return 2
+    if args.dataset:
+        secs = dataset_shot(args.dataset, (args.screenshots or ROOT / "docs") / "dashboard_dataset.png",
+                            threads=args.threads)
+        print(f"dataset scan of {args.dataset} through the dashboard: {secs:.1f} s")
+        return 0
     runs = [measure(args.threads, args.screenshots if i == 0 else None) for i in range(args.runs)]
     for k in ("server_ready_s", "cold_to_first_result_s", "warm_switch_s"):
         vals = [r[k] for r in runs]

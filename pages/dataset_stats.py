@@ -29,5 +29,7 @@ if not stores:
     st.info("No scan yet: scan a folder above.", icon=":material/folder_open:")
     st.stop()
 chosen = st.selectbox("Results store", stores, format_func=lambda p: p.name, key="scan_store")
-widgets.scan_view(widgets.call(lib.scan_statistics, str(chosen), lib.store_version(chosen),
-                               spinner="Reading the results store"))
+version = lib.store_version(chosen)
+stats = widgets.call(lib.scan_statistics, str(chosen), version, spinner="Reading the results store")
+widgets.scan_view(stats)
+widgets.scan_details(str(chosen), version, list(stats["metrics"]))

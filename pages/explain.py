@@ -41,8 +41,9 @@ if len(maps) == 2:
     widgets.agreement_view(fkey, *maps.values())
 st.subheader("Faithfulness")
 f1, f2 = st.columns(2)
-faith = f1.toggle("Deletion / insertion curves (about 35 forward passes per map)", value=True, key="explain_faith")
-road = f2.toggle("Also ROAD scores (slow: several seconds per map)", value=False, key="explain_road")
+faith = f1.toggle("Deletion / insertion curves", value=True, key="explain_faith",
+                  help="About 35 forward passes per map.")
+road = f2.toggle("ROAD scores", value=False, key="explain_road", help="Slow: several seconds per map.")
 if maps and faith:
     cols = st.columns(len(maps))
     for col, hm in zip(cols, maps.values(), strict=True):

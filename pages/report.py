@@ -41,10 +41,16 @@ c1.download_button("Download PDF", rep["pdf"], file_name=f"{stem}.pdf", mime="ap
 c2.download_button("Download JSON bundle", rep["json"], file_name=f"{stem}.json", mime="application/json")
 st.subheader("Preview")
 pages = lib.pdf_pages(rep["pdf"])
-st.caption(f"{len(pages)} page(s), {len(rep['pdf']):,} bytes; the text of each page as it will print "
-           "(figures are in the PDF).")
+images = lib.pdf_page_images(rep["pdf"])
+st.caption(f"{len(pages)} page(s), {len(rep['pdf']):,} bytes."
+           + (f" The first {len(images)} pages as rendered by poppler; " if images else " ")
+           + "the text of every page below.")
+if images:
+    cols = st.columns(len(images))
+    for i, (col, png) in enumerate(zip(cols, images, strict=True), 1):
+        col.image(png, caption=f"page {i}", width="stretch")
 for i, text in enumerate(pages, 1):
-    with st.expander(f"Page {i}", expanded=i == 1):
+    with st.expander(f"Page {i} (text)", expanded=False):
         st.text(text)
 with st.expander("JSON bundle"):
     st.json(b, expanded=False)

@@ -277,6 +277,10 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
     assert bundle["case"]["case_id"] == "CASE-42" and bundle["case"]["examiner"] == "A. Tester"
     assert bundle["evidence"]["sha256"] == at.session_state["forensics_evidence"].sha256
     assert any(e.label.startswith("Page 1") for e in at.expander)
+    import shutil
+
+    if shutil.which("pdftoppm"):  # rendered preview of the first pages
+        assert "page 1" in _captions(at)
 
 
 # --------------------------------------------------------------------------------------------------- Dataset stats
@@ -313,6 +317,8 @@ def test_dataset_stats_scans_with_progress_and_shows_metrics(tmp_path, monkeypat
     assert list(table["detector"]) == ["simplenet"]
     assert int(table["real"][0]) == 2 and int(table["fake"][0]) == 2
     assert len(at.get("plotly_chart")) >= 2  # ROC and DET at least
+    assert any(c.split(" · ")[0] in ("false alarm", "missed", "inconclusive") for c in _captions(at)) or \
+        any("No false alarm" in c.value for c in at.caption)
     # a second scan of the same folder resumes: nothing left to do
     at.button(key="scan_go").click().run()
     assert "0 image(s) scanned, 4 already in the store" in at.success[0].value

@@ -254,6 +254,26 @@ def pdf_pages(pdf: bytes) -> list[str]:
     return [p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages]
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def pdf_page_images(pdf: bytes, pages: int = 3, dpi: int = 60) -> list[bytes]:
+    """PNG renderings of the first PDF pages via poppler's ``pdftoppm`` when it is installed, else []."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    exe = shutil.which("pdftoppm")
+    if exe is None:
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "report.pdf"
+        src.write_bytes(pdf)
+        done = subprocess.run([exe, "-png", "-r", str(dpi), "-f", "1", "-l", str(pages), str(src),
+                               str(Path(tmp) / "page")], capture_output=True, timeout=60)
+        if done.returncode != 0:
+            return []
+        return [p.read_bytes() for p in sorted(Path(tmp).glob("page*.png"))]
+
+
 # --------------------------------------------------------------------------------------------------- dataset scan
 def scan(folder: str, store: str, detectors: Sequence[str], *, face_method: str, explainer: str | None,
          segmenter: str | None, limit: int | None, allow_untrained: bool,
@@ -311,3 +331,23 @@ def scan_statistics(store: str, version: float) -> dict[str, Any]:
                 out["regions"][(d, e)] = ss.region_stats(s, d, e)
                 out["mean_heatmaps"][(d, e)] = ss.mean_heatmaps(s, d, e)
     return out
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def scan_embedding(store: str, version: float, detector_name: str) -> dict[str, Any]:
+    """t-SNE map of the stored penultimate features of one detector (a few seconds for 2000 faces)."""
+    from forensics import scan_stats as ss
+    from forensics.scan_store import ScanStore
+
+    with ScanStore(store) as s:
+        return ss.embedding_map(s, detector_name)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def scan_problems(store: str, version: float, detector_name: str) -> list[dict[str, Any]]:
+    """False alarms, misses and inconclusive faces with their thumbnails (PNG bytes)."""
+    from forensics import scan_stats as ss
+    from forensics.scan_store import ScanStore
+
+    with ScanStore(store) as s:
+        return ss.problem_faces(s, detector_name)

@@ -62,6 +62,9 @@ def sidebar() -> None:
         if state.DETECTORS_KEY not in st.session_state:
             st.session_state[state.DETECTORS_KEY] = [n for n in (call(lib.default_detectors, stop=False) or [])
                                                      if n in by_name]
+        else:  # a detector that vanished (manifest changed) must not break the widget
+            st.session_state[state.DETECTORS_KEY] = [n for n in st.session_state[state.DETECTORS_KEY]
+                                                     if n in by_name]
 
         def label(n: str) -> str:
             return n if by_name.get(n, {}).get("ready") else f"{n} (explain-only, no verdict)"
@@ -185,7 +188,7 @@ def _pct(v: Any) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * float(v):.1f} %"
 
 
-def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any]) -> None:
+def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key: str = "") -> None:
     """One detector's result for one face: verdict, band, likelihood ratio wording, known error rates."""
     st.markdown(f"**{name}**")
     st.caption(str(model.get("architecture", "")))
@@ -199,16 +202,33 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any]) -> Non
                 icon=":material/tune:")
         return
     verdict = a["verdict"]
-    st.markdown(f"#### Verdict: :{_COLOURS.get(verdict, 'gray')}[{verdict}]")
+    st.markdown(f"##### Verdict: :{_COLOURS.get(verdict, 'gray')}[{verdict}]")
     lo, hi = a["band"]
     c1, c2 = st.columns(2)
     c1.metric("calibrated p(fake)", f"{a['p_fake']:.3f}")
     c2.metric("likelihood ratio", f"{a['likelihood_ratio']:.3g}", help=f"log10 LR = {a['log10_lr']:.2f}")
+    st.plotly_chart(band_figure(a["p_fake"], lo, hi), width="stretch", key=f"band_{key}_{name}",
+                    config={"displayModeBar": False})
     st.caption(f"Inconclusive band [{lo:.3f}, {hi:.3f}): below it 'camera original', at or above it "
                f"'manipulated or generated'.")
     st.markdown(f"*{a['statement']}*")
     st.caption(f"Known error rates at this band (validation): false positives {_pct(a.get('false_positive_rate'))}, "
                f"false negatives {_pct(a.get('false_negative_rate'))}.")
+
+
+def band_figure(p: float, lo: float, hi: float):
+    """The calibrated score on [0, 1] with the three decision zones (green original, orange band, red fake)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for x0, x1, colour in ((0.0, lo, "rgba(39,174,96,0.35)"), (lo, hi, "rgba(243,156,18,0.35)"),
+                           (hi, 1.0, "rgba(192,57,43,0.35)")):
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=0, y1=1, fillcolor=colour, line_width=0)
+    fig.add_trace(go.Scatter(x=[p], y=[0.5], mode="markers", marker={"size": 14, "color": "black", "symbol": "diamond"},
+                             hovertemplate="p(fake) %{x:.3f}<extra></extra>", showlegend=False))
+    fig.update_layout(height=70, margin={"l": 5, "r": 5, "t": 5, "b": 20}, plot_bgcolor="white",
+                      xaxis={"range": [-0.03, 1.03], "dtick": 0.25}, yaxis={"visible": False, "range": [0, 1]})
+    return fig
 
 
 def provenance(an: dict[str, Any]) -> None:
@@ -282,7 +302,7 @@ def faces_view(an) -> None:
                                     f"confidence {face['confidence']:.3f}", width="stretch")
         for col, name in zip(cols[1:], names, strict=False):
             with col:
-                verdict_card(name, face["scores"][name], d["models"].get(name, {}))
+                verdict_card(name, face["scores"][name], d["models"].get(name, {}), key=f"face{face['index']}")
     if d["skipped_faces"]:
         with st.expander(f"{len(d['skipped_faces'])} detection(s) left out"):
             st.dataframe(d["skipped_faces"], hide_index=True)
@@ -382,13 +402,13 @@ def _heatmap(fkey, det_name, method, params, crop):
 def heatmap_panel(title: str, crop, hm) -> None:
     st.markdown(f"**{title}**")
     st.image(lib.overlay(crop, hm.heatmap), width="stretch",
-             caption=f"why '{hm.target_name}' (p {hm.probability:.3f}) · {hm.elapsed_ms:.0f} ms")
+             caption=f"why '{hm.target_name}' (p {hm.probability:.3g}) · {hm.elapsed_ms:.0f} ms")
     for n in hm.notes:
         st.caption(n)
 
 
 def agreement_view(fkey: str, a, b) -> None:
-    ag = lib.agreement(f"{fkey}:{a.method}:{b.method}:{a.target_index}", a, b)
+    ag = lib.agreement(f"{fkey}:{a.detector}:{a.method}:{b.method}:{a.target_index}", a, b)
     cols = st.columns(1 + len(ag.get("iou", {})))
     cols[0].metric("Spearman ρ", _num(ag.get("spearman")),
                    help="Rank agreement of the two maps over all pixels (1 = same ordering).")
@@ -404,10 +424,11 @@ def faithfulness_view(fkey: str, det_name: str, crop, hm, *, road: bool = False)
     if f is None:
         return
     c1, c2, c3 = st.columns(3)
-    c1.metric("deletion AUC", _num(f["deletion_auc"], 3), help="Lower = removing the top pixels first kills the "
-              "score fast (more faithful).")
-    c2.metric("insertion AUC", _num(f["insertion_auc"], 3), help="Higher = more faithful.")
-    c3.metric("insertion − deletion", _num(f["difference"], 3))
+    c1.metric("deletion AUC", _num(f["deletion_auc"], 3), help="Area under p(class) as the most relevant pixels are "
+              "removed first. Lower = more faithful.")
+    c2.metric("insertion AUC", _num(f["insertion_auc"], 3), help="Area under p(class) as the most relevant pixels are "
+              "inserted first into a blurred crop. Higher = more faithful.")
+    c3.metric("ins − del", _num(f["difference"], 3), help="insertion AUC − deletion AUC: higher = more faithful.")
     st.plotly_chart(curves_figure(f, hm.method), width="stretch", key=f"faith_{hm.method}")
     if f.get("road"):
         r = f["road"]
@@ -422,7 +443,7 @@ def curves_figure(f: dict[str, Any], title: str):
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=f["fractions"], y=f["deletion"], name="deletion", mode="lines+markers"))
     fig.add_trace(go.Scatter(x=f["fractions"], y=f["insertion"], name="insertion", mode="lines+markers"))
-    fig.update_layout(title=f"{title}: p({f['target_name']}) as pixels are removed / inserted", height=260,
+    fig.update_layout(title=f"{title}: p({f['target_name']})", height=260,
                       margin=dict(l=10, r=10, t=40, b=10), xaxis_title="fraction of pixels",
                       yaxis_title="probability", yaxis_range=[0, 1])
     return fig
@@ -540,3 +561,29 @@ def regions_view(fkey: str, det_name: str, method: str, segmenter: str, crop, *,
         st.caption(n)
     with st.expander("Region table"):
         st.dataframe(table.to_rows(), hide_index=True, width="stretch")
+
+
+def scan_details(store: str, version: float, detectors: list[str]) -> None:
+    """Problem faces (thumbnails) and the feature map of one scanned detector, on demand."""
+    from forensics.viz.scan import embedding_figure
+
+    if not detectors:
+        return
+    st.subheader("Faces to look at")
+    det = st.selectbox("Detector", detectors, key="scan_detail_det")
+    problems = call(lib.scan_problems, store, version, det, stop=False) or []
+    if not problems:
+        st.caption("No false alarm, miss or inconclusive face among the labelled faces.")
+    else:
+        cols = st.columns(8)
+        for i, r in enumerate(problems[:32]):
+            cols[i % 8].image(r["thumb"], caption=f"{r['problem']} · p {r['p_fake']:.2f}", width="stretch")
+    if st.toggle("Feature map (t-SNE of the detector's penultimate features)", key="scan_tsne"):
+        try:
+            emb = call(lib.scan_embedding, store, version, det, spinner="t-SNE of the stored features", stop=False)
+        except ValueError as exc:  # too few faces for a map
+            st.info(str(exc))
+            return
+        if emb is not None:
+            st.plotly_chart(embedding_figure(emb, f"t-SNE of {det} features (perplexity {emb['perplexity']:.0f})"),
+                            width="stretch", key="scan_tsne_fig")

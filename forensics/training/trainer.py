@@ -314,6 +314,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
     t_start = time.monotonic()
     stopped_early = False
     optimizer, opt_stage, frozen = None, -1, []
+    stage_t0, stage_budget = t_start, 0.0
     ce = torch.nn.CrossEntropyLoss(label_smoothing=cfg.train.label_smoothing)
     epoch = start_epoch - 1
     for epoch in range(start_epoch, cfg.total_epochs):
@@ -331,6 +332,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
             if state is not None and state.get("stage") == si and state.get("optimizer"):
                 optimizer.load_state_dict(state["optimizer"])
             opt_stage = si
+            stage_t0 = time.monotonic()
+            stage_budget = (cfg.train.max_minutes * 60 - (stage_t0 - t_start)) if cfg.train.max_minutes else 0.0
         assert optimizer is not None
         dataset.set_epoch(epoch)
         gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
@@ -343,8 +346,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
         t_ep = time.monotonic()
         for step, (x, y) in enumerate(tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.total_epochs}",
                                            disable=not progress, mininterval=10)):
-            # cosine decay inside the stage, per step
+            # cosine decay inside the stage, per step; with a wall-clock budget, by time too (whichever is further),
+            # so that a run cut short by the budget still ends at a low learning rate
             frac = (e_in_stage * steps + step) / max(1, stage.epochs * steps)
+            if stage_budget > 0 and si == len(cfg.stages) - 1:
+                frac = min(1.0, max(frac, (time.monotonic() - stage_t0) / stage_budget))
             for g in optimizer.param_groups:
                 g["lr"] = stage.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
             logits = model(x)
