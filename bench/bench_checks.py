@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -27,21 +25,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._timing import median_min_ms  # noqa: E402
 from forensics.checks import list_checks, run_check, run_checks  # noqa: E402
 from forensics.checks.double_jpeg import _estimate_cached  # noqa: E402
 from forensics.checks.ela import ela  # noqa: E402
 from forensics.checks.synthetic import camera_like_image, jpeg_bytes, png_bytes  # noqa: E402
 from forensics.evidence import load_evidence  # noqa: E402
-
-
-def _time(fn, repeats: int) -> tuple[float, float]:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), min(times)
 
 
 def survey(n: int) -> None:
@@ -92,12 +81,12 @@ def main() -> None:
         run_check(name, ev)
 
     for info in list_checks():
-        mj, nj = _time(lambda n=info.name: fresh(n, jpeg), args.repeats)
-        mp, np_ = _time(lambda n=info.name: fresh(n, png), args.repeats)
+        mj, nj = median_min_ms(lambda n=info.name: fresh(n, jpeg), args.repeats)
+        mp, np_ = median_min_ms(lambda n=info.name: fresh(n, png), args.repeats)
         total_j, total_p = total_j + mj, total_p + mp
         print(f"{info.name:<14}{mj:>16.1f}{nj:>8.1f}{mp:>16.1f}{np_:>8.1f}")
     print(f"{'all (sum)':<14}{total_j:>16.1f}{'':>8}{total_p:>16.1f}")
-    m, n = _time(lambda: ela(jpeg.image, quality=90, scale=20), args.repeats)
+    m, n = median_min_ms(lambda: ela(jpeg.image, quality=90, scale=20), args.repeats)
     print(f"{'ela() arrays':<14}{m:>16.1f}{n:>8.1f}   (the dashboard slider path: one re-save + difference)")
 
 

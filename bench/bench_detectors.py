@@ -13,25 +13,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._timing import median_min_ms  # noqa: E402
 from forensics.detectors import architecture_names, create_detector  # noqa: E402
-
-
-def _time(fn, repeats: int) -> tuple[float, float]:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), min(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             for batch in args.batches:
                 x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
                 reps = args.repeats if batch == 1 else args.repeats32
-                med, best = _time(lambda x=x, det=det: det.predict(x), reps)
+                med, best = median_min_ms(lambda x=x, det=det: det.predict(x), reps)
                 print(f"{name:<20} {size:>5} {n_params:>8.2f} {threads:>7} {batch:>5} {med:>10.1f} {best:>8.1f} "
                       f"{med / batch:>7.1f}", flush=True)
     return 0

@@ -46,6 +46,7 @@ def canonical_json(obj: Any) -> bytes:
 
 
 def sha256_hex(data: bytes) -> str:
+    """Lower-case hex SHA-256 of ``data`` (the one bytes-hash helper of the audit log and the report bundle)."""
     return hashlib.sha256(data).hexdigest()
 
 

@@ -131,16 +131,12 @@ def get_detector(name: str, weights_dirs: Sequence[str | Path] | None = None):
 
 def environment() -> dict[str, str]:
     """Versions that can change a number: recorded with every analysis."""
+    import PIL
     import torch
 
     env = {"python": platform.python_version(), "forensics": forensics.__version__, "numpy": np.__version__,
            "torch": torch.__version__, "platform": platform.platform()}
-    try:
-        import PIL
-
-        env["pillow"] = PIL.__version__
-    except ImportError:  # pragma: no cover - pillow is a hard dependency
-        pass
+    env["pillow"] = PIL.__version__
     return env
 
 
@@ -246,7 +242,7 @@ def _model_record(det) -> dict[str, Any]:
 def _resolve_detectors(detectors, opts: AnalyzeOptions, weights_dirs) -> list[Any]:
     from forensics.detectors import default_detector_names
 
-    names_or_objs = list(detectors) if detectors else default_detector_names()
+    names_or_objs = list(detectors) if detectors else default_detector_names(weights_dirs=weights_dirs)
     if not names_or_objs:
         raise ForensicsError(
             "no ready detector: no trained weights were found in weights/ or ../shared/peers. "

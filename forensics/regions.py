@@ -182,6 +182,11 @@ def region_relevance(heatmap: Any, regions: Any, *, top_fraction: float | None =
                        baseline_probability=baseline, occlusion=occ_info, notes=tuple(notes))
 
 
+def _default_blur_sigma(shape: tuple[int, ...]) -> float:
+    """Gaussian sigma that wipes out a region's texture: 4% of the crop's longer side, at least 2 px."""
+    return max(2.0, 0.04 * max(shape[:2]))
+
+
 def blur_regions(crop: np.ndarray, masks: dict[str, np.ndarray], *, blur_sigma: float | None = None
                  ) -> tuple[list[str], list[np.ndarray]]:
     """One copy of ``crop`` per non-empty mask with that region replaced by a strong Gaussian blur of the crop."""
@@ -190,7 +195,7 @@ def blur_regions(crop: np.ndarray, masks: dict[str, np.ndarray], *, blur_sigma: 
     arr = np.asarray(crop)
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
         raise BadImageError(f"occlusion needs the uint8 HxWx3 RGB crop, got {arr.dtype} {arr.shape}")
-    sigma = blur_sigma if blur_sigma is not None else max(2.0, 0.04 * max(arr.shape[:2]))
+    sigma = blur_sigma if blur_sigma is not None else _default_blur_sigma(arr.shape)
     blurred = cv2.GaussianBlur(arr, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
     names, images = [], []
     for r, m in masks.items():
@@ -212,13 +217,14 @@ def region_occlusion(detector: Any, crop: np.ndarray, masks: dict[str, np.ndarra
     names, images = blur_regions(crop, masks, blur_sigma=blur_sigma)
     proba = detector.predict_proba(detector.preprocess([np.asarray(crop), *images]))
     if target is None:
-        fake = list(detector.config.fake_indices)
-        target = int(fake[int(np.argmax(proba[0, fake]))])
+        from forensics.explainers._common import resolve_target
+
+        target = resolve_target(detector, proba[0], None)
     base = float(proba[0, target])
     deltas = {r: float(proba[i + 1, target]) - base for i, r in enumerate(names)}
     info = {"target_index": int(target), "target_name": detector.classes[target], "baseline": base,
             "calibrated": getattr(detector, "calibration", None) is not None,
-            "blur_sigma": blur_sigma if blur_sigma is not None else max(2.0, 0.04 * max(np.asarray(crop).shape[:2]))}
+            "blur_sigma": blur_sigma if blur_sigma is not None else _default_blur_sigma(np.shape(crop))}
     return deltas, base, info
 
 

@@ -144,20 +144,9 @@ def _downsample(hm: np.ndarray, side: int = HEATMAP_SIDE) -> np.ndarray:
 
 def _classify(det, crops: list[np.ndarray], want_features: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Logits and (optionally) penultimate features from ONE forward pass."""
-    import torch
-
-    feats: list[Any] = []
-    handle = None
-    if want_features and det._feature_layer is not None:
-        handle = det._feature_layer(det.model).register_forward_hook(
-            lambda _m, inp, _o: feats.append(inp[0].detach().flatten(1)))
-    try:
-        with det.lock, torch.no_grad():
-            logits = det.model(det.preprocess(crops)).double().cpu().numpy()
-    finally:
-        if handle is not None:
-            handle.remove()
-    return logits, (feats[0].double().cpu().numpy() if feats else None)
+    batch = det.preprocess(crops)
+    logits, feats = det.logits_and_features(batch) if want_features else (det.predict(batch), None)
+    return logits.double().cpu().numpy(), feats
 
 
 def _explain_regions(det, crop: np.ndarray, face_index: int, opts: ScanOptions):

@@ -2,20 +2,13 @@
 
 import streamlit as st
 
-from ui import lib, state, widgets
+from ui import widgets
 
 st.title("Explain")
 st.caption("Which pixels moved the detector's score? Heatmaps show influence on the model, not a map of edited "
            "regions; two methods can disagree, so their agreement and faithfulness are shown next to them.")
 widgets.need("forensics.explainers")
-up, ev = widgets.current_evidence("explain")
-opts = state.options(lib.ready_names())
-an = widgets.analysis_for(up, opts)
-idx = widgets.face_choice(an, "explain_face")
-if idx is None:
-    st.stop()
-crop = an.crops[idx]
-fkey = widgets.face_key(up, opts, idx)
+opts, an, crop, fkey = widgets.face_page("explain")
 c0, c1, c2, c3 = st.columns(4)
 det_name = c0.selectbox("Detector", opts.detectors, key="explain_det")
 classes = list(an.models[det_name].get("classes", ["real", "fake"]))

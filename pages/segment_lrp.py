@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import lib, state, widgets
+from ui import lib, widgets
 
 st.title("Segment + LRP")
 st.caption("Which face regions carry the explanation? Region shares inherit the segmenter's approximations "
@@ -10,19 +10,12 @@ st.caption("Which face regions carry the explanation? Region shares inherit the 
 widgets.need("forensics.segmentation")
 widgets.need("forensics.regions")
 widgets.need("forensics.viz.regions")
-up, ev = widgets.current_evidence("segment")
-opts = state.options(lib.ready_names())
-an = widgets.analysis_for(up, opts)
-idx = widgets.face_choice(an, "segment_face")
-if idx is None:
-    st.stop()
-crop = an.crops[idx]
-fkey = widgets.face_key(up, opts, idx)
+opts, _, crop, fkey = widgets.face_page("segment")
 c0, c1, c2 = st.columns(3)
 det_name = c0.selectbox("Detector", opts.detectors, key="segment_det")
-method = c1.selectbox("Explainer", [m["name"] for m in lib.explainer_names()], key="segment_method",
-                      index=[m["name"] for m in lib.explainer_names()].index("lrp-epsilon-plus-flat")
-                      if "lrp-epsilon-plus-flat" in [m["name"] for m in lib.explainer_names()] else 0)
+methods = [m["name"] for m in lib.explainer_names()]
+method = c1.selectbox("Explainer", methods, key="segment_method",
+                      index=methods.index("lrp-epsilon-plus-flat") if "lrp-epsilon-plus-flat" in methods else 0)
 segs = [s["name"] for s in lib.segmenter_names()]
 segmenter = c2.selectbox("Segmenter", segs, key="segment_seg", index=segs.index("landmarks") if "landmarks" in segs
                          else 0)

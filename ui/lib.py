@@ -132,26 +132,13 @@ def applicable(detector_name: str, method: str) -> tuple[bool, str]:
     return _applicable(detector(detector_name), method)
 
 
-def explainer_defaults(method: str) -> dict[str, Any]:
-    from forensics.explainers import get_explainer
-
-    return dict(get_explainer(method).defaults)
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def heatmap(face_key: str, detector_name: str, method: str, params: tuple[tuple[str, Any], ...], _crop):
-    """``explain(detector, crop, method, **params)``; ``face_key`` names the crop (evidence sha, options, face)."""
+    """``explain(detector, crop, method, **params)`` (e.g. params ``(("target", "real"),)``); ``face_key`` names the
+    crop (evidence sha, options, face)."""
     from forensics.explainers import explain
 
     return explain(detector(detector_name), _crop, method, **dict(params))
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def heatmap_target(face_key: str, detector_name: str, method: str, target: str, _crop):
-    """Like ``heatmap`` but for a chosen class (e.g. "real")."""
-    from forensics.explainers import explain
-
-    return explain(detector(detector_name), _crop, method, target=target)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -171,10 +158,8 @@ def faithfulness(key: str, detector_name: str, road: bool, _crop, _hm) -> dict[s
 
 def overlay(crop, heat, **kwargs: Any):
     """The heatmap drawn over the crop (uint8 RGB)."""
-    try:
-        from forensics.viz.overlay import overlay as _overlay
-    except ImportError:  # older library: the report builder's own overlay
-        from forensics.report.build import overlay as _overlay
+    from forensics.viz.overlay import overlay as _overlay
+
     return _overlay(crop, heat, **kwargs)
 
 

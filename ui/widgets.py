@@ -328,7 +328,19 @@ def face_choice(an, key: str) -> int | None:
     return int(idx)
 
 
-def analysis_for(up, opts, *, explain_only_ok: bool = True):
+def face_page(prefix: str):
+    """The common head of a one-face page: evidence, sidebar options, analysis and the chosen face (selectbox key
+    ``{prefix}_face``). Returns ``(opts, analysis, crop, face key)``; stops the page when any of them is missing."""
+    up, _ = current_evidence(prefix)
+    opts = state.options(lib.ready_names())
+    an = analysis_for(up, opts)
+    idx = face_choice(an, f"{prefix}_face")
+    if idx is None:
+        st.stop()
+    return opts, an, an.crops[idx], face_key(up, opts, idx)
+
+
+def analysis_for(up, opts):
     """The cached analysis for the current evidence and sidebar options (stops the page with a message if none)."""
     dets = opts.detectors
     if not dets:
@@ -388,15 +400,7 @@ def heatmap_for(fkey: str, det_name: str, method: str, crop, target: str | None)
         st.info(f"{method} does not apply to {det_name}: {why}", icon=":material/block:")
         return None
     params = (("target", target),) if target else ()
-    return call(_heatmap, fkey, det_name, method, params, crop, spinner=f"{method} on {det_name}", stop=False)
-
-
-def _heatmap(fkey, det_name, method, params, crop):
-    kw = dict(params)
-    target = kw.pop("target", None)
-    if target is None:
-        return lib.heatmap(fkey, det_name, method, (), crop)
-    return lib.heatmap_target(fkey, det_name, method, target, crop)
+    return call(lib.heatmap, fkey, det_name, method, params, crop, spinner=f"{method} on {det_name}", stop=False)
 
 
 def heatmap_panel(title: str, crop, hm) -> None:

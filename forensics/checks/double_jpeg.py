@@ -83,25 +83,44 @@ def _expected_from_neighbours(h: np.ndarray, reach: np.ndarray) -> np.ndarray:
     return exp
 
 
-def _position_estimate(k: np.ndarray, q2: float) -> dict[str, Any]:
-    """Best first-compression step for one frequency's quantised values ``k`` (ints) at file step ``q2``."""
+def _magnitude_histogram(k: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Counts of |k| in bins 0..nmax (larger values fall out) and nmax; None when fewer than 50 values are non-zero."""
     a = np.abs(k)
     nz = a[a > 0]
     if nz.size < 50:
-        return {"q2": q2, "q1": None, "ratio": None, "expected": 0.0, "n_nonzero": int(nz.size)}
+        return None
     nmax = int(min(60, max(4, np.percentile(nz, 99))))
-    h = np.bincount(np.minimum(a, nmax + 1), minlength=nmax + 2)[: nmax + 1].astype(np.float64)
-    best: dict[str, Any] = {"q2": q2, "q1": None, "ratio": None, "expected": 0.0, "n_nonzero": int(nz.size)}
+    return np.bincount(np.minimum(a, nmax + 1), minlength=nmax + 2)[: nmax + 1].astype(np.float64), nmax
+
+
+def _empty_bins(h: np.ndarray, q1: float, q2: float, nmax: int) -> tuple[float, float] | None:
+    """Observed and expected counts in the bins a first compression at step ``q1`` leaves empty; None when ``q1``
+    empties no bin or the expected count is below MIN_EXPECTED (too little evidence to vote)."""
+    reach = _reachable(q1, q2, nmax)
+    if reach.all():
+        return None
+    exp = _expected_from_neighbours(h, reach)
+    ok = ~reach & np.isfinite(exp)
+    expected = float(exp[ok].sum())
+    if expected < MIN_EXPECTED:
+        return None
+    return float(h[ok].sum()), expected
+
+
+def _position_estimate(k: np.ndarray, q2: float) -> dict[str, Any]:
+    """Best first-compression step for one frequency's quantised values ``k`` (ints) at file step ``q2``."""
+    hist = _magnitude_histogram(k)
+    best: dict[str, Any] = {"q2": q2, "q1": None, "ratio": None, "expected": 0.0,
+                            "n_nonzero": int(np.count_nonzero(k))}
+    if hist is None:
+        return best
+    h, nmax = hist
     for q1 in range(int(q2) + 1, int(12 * q2) + 1):
-        reach = _reachable(q1, q2, nmax)
-        if reach.all():
+        counts = _empty_bins(h, q1, q2, nmax)
+        if counts is None:
             continue
-        exp = _expected_from_neighbours(h, reach)
-        ok = ~reach & np.isfinite(exp)
-        expected = float(exp[ok].sum())
-        if expected < MIN_EXPECTED:
-            continue
-        ratio = float(h[ok].sum() / expected)
+        observed, expected = counts
+        ratio = observed / expected
         # prefer the lowest ratio; among near-equal ratios, the candidate explaining more empty mass
         if best["ratio"] is None or ratio < best["ratio"] - 0.02 or (
                 abs(ratio - best["ratio"]) <= 0.02 and expected > best["expected"]):
@@ -112,14 +131,7 @@ def _position_estimate(k: np.ndarray, q2: float) -> dict[str, Any]:
 def _pooled_quality(ks: dict[tuple[int, int], np.ndarray], q2tab: np.ndarray) -> tuple[int | None, float | None]:
     """The IJG quality whose luma steps best explain the empty bins pooled over positions (None if none fits)."""
     best_q, best_ratio, best_mass = None, None, 0.0
-    hists = {}
-    for pos, k in ks.items():
-        a = np.abs(k)
-        nz = a[a > 0]
-        if nz.size < 50:
-            continue
-        nmax = int(min(60, max(4, np.percentile(nz, 99))))
-        hists[pos] = (np.bincount(np.minimum(a, nmax + 1), minlength=nmax + 2)[: nmax + 1].astype(float), nmax)
+    hists = {pos: hist for pos, k in ks.items() if (hist := _magnitude_histogram(k)) is not None}
     for q in range(1, 100):
         tab = np.asarray(ijg_table(q), dtype=float).reshape(8, 8)
         obs = exp_total = worst = 0.0
@@ -128,15 +140,10 @@ def _pooled_quality(ks: dict[tuple[int, int], np.ndarray], q2tab: np.ndarray) ->
             q1, q2 = tab[pos], q2tab[pos]
             if q1 <= q2:
                 continue
-            reach = _reachable(q1, q2, nmax)
-            if reach.all():
+            counts = _empty_bins(h, q1, q2, nmax)
+            if counts is None:
                 continue
-            exp = _expected_from_neighbours(h, reach)
-            ok = ~reach & np.isfinite(exp)
-            e = float(exp[ok].sum())
-            if e < MIN_EXPECTED:
-                continue
-            o = float(h[ok].sum())
+            o, e = counts
             obs, exp_total, worst, used = obs + o, exp_total + e, max(worst, o / e), used + 1
         # a quality must fit every frequency it constrains (a too-coarse one empties bins that are populated);
         # among those that fit, the most specific one (most emptied mass) wins

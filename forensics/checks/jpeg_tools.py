@@ -1,4 +1,4 @@
-"""JPEG helpers shared by the checks: re-saving, the file's own tables, its luma plane and 8x8 block DCT.
+"""JPEG helpers shared by the checks: encoding and re-saving, the file's own tables, its luma plane and 8x8 block DCT.
 
 Example:
     >>> import numpy as np
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from forensics.checks.base import decode_rgb
 from forensics.errors import BadImageError, NotApplicableError
 from forensics.jpeg_tables import estimate_quality
-
-SUBSAMPLING_NAMES = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 
 
 @dataclass(frozen=True)
@@ -57,17 +57,21 @@ def jpeg_info(data: bytes) -> JpegInfo:
                     quality=est["quality"], quality_exact=bool(est["exact"]), mode=mode, progressive=progressive)
 
 
-def resave(image: np.ndarray, quality: int, subsampling: int | None = None) -> np.ndarray:
-    """Encode HxWx3 uint8 RGB as a JPEG at ``quality`` (libjpeg via Pillow) and decode it again."""
+def encode_jpeg(image: np.ndarray, quality: int, **save_kw: Any) -> bytes:
+    """Encode HxWx3 uint8 RGB as JPEG bytes (libjpeg via Pillow); ``save_kw`` go to ``Image.save`` (exif, ...)."""
     from PIL import Image
 
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buf, "JPEG", quality=int(quality), **save_kw)
+    return buf.getvalue()
+
+
+def resave(image: np.ndarray, quality: int, subsampling: int | None = None) -> np.ndarray:
+    """Encode HxWx3 uint8 RGB as a JPEG at ``quality`` (libjpeg via Pillow) and decode it again."""
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"JPEG quality must be within 1..100, got {quality}")
-    buf = io.BytesIO()
     kw = {} if subsampling is None else {"subsampling": int(subsampling)}
-    Image.fromarray(np.ascontiguousarray(image)).save(buf, "JPEG", quality=int(quality), **kw)
-    with Image.open(io.BytesIO(buf.getvalue())) as im:
-        return np.asarray(im.convert("RGB"))
+    return decode_rgb(encode_jpeg(image, quality, **kw))
 
 
 def decode_luma(data: bytes) -> np.ndarray:

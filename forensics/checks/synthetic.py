@@ -15,6 +15,9 @@ import io
 
 import numpy as np
 
+from forensics.checks.base import decode_rgb as decode  # bytes -> RGB as stored (no EXIF rotation)
+from forensics.checks.jpeg_tools import encode_jpeg as jpeg_bytes  # RGB -> JPEG bytes
+
 
 def camera_like_image(height: int = 512, width: int = 512, *, seed: int = 0, noise_sigma: float = 2.0) -> np.ndarray:
     """A textured HxWx3 uint8 RGB image with photo-like 1/f spectrum, edges and sensor noise."""
@@ -42,15 +45,6 @@ def camera_like_image(height: int = 512, width: int = 512, *, seed: int = 0, noi
     return np.clip(out, 0, 255).round().astype(np.uint8)
 
 
-def jpeg_bytes(image: np.ndarray, quality: int, **save_kw) -> bytes:
-    """Encode an RGB uint8 array as JPEG bytes (Pillow/libjpeg); ``save_kw`` go to ``Image.save`` (exif, ...)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image)).save(buf, "JPEG", quality=int(quality), **save_kw)
-    return buf.getvalue()
-
-
 def png_bytes(image: np.ndarray, text: dict[str, str] | None = None) -> bytes:
     """Encode an RGB uint8 array as PNG bytes, with optional tEXt chunks."""
     from PIL import Image, PngImagePlugin
@@ -63,14 +57,6 @@ def png_bytes(image: np.ndarray, text: dict[str, str] | None = None) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image)).save(buf, "PNG", pnginfo=info)
     return buf.getvalue()
-
-
-def decode(data: bytes) -> np.ndarray:
-    """Decode image bytes to RGB uint8 (no EXIF rotation)."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as im:
-        return np.asarray(im.convert("RGB"))
 
 
 def splice_jpeg(image: np.ndarray, box: tuple[int, int, int, int], *, base_quality: int = 95,

@@ -127,10 +127,8 @@ def _load_into(spec: ArchSpec, model: Any, path: Path, what: str) -> None:
 def _load_calibration(data: dict[str, Any] | None) -> Any:
     if not data:
         return None
-    try:
-        from forensics.calibration import Calibration
-    except ImportError:  # the calibration module is written separately; without it the detector is uncalibrated
-        return None
+    from forensics.calibration import Calibration
+
     return Calibration.from_dict(data)
 
 

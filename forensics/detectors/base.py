@@ -161,21 +161,29 @@ class Detector:
         """Probability that each face is manipulated or generated: sum over the fake classes."""
         return np.asarray(proba)[:, list(self.config.fake_indices)].sum(axis=1)
 
-    def features(self, batch) -> np.ndarray:
-        """Penultimate-layer features (N, D), for embedding maps and frozen-backbone baselines."""
+    def logits_and_features(self, batch) -> tuple[Any, np.ndarray | None]:
+        """Logits (N, C) and penultimate features (N, D) float64 numpy from ONE forward pass; features are None
+        when the detector exposes no feature layer. Gradients are not tracked."""
         import torch
 
-        if self._feature_layer is None:
-            raise NotImplementedError(f"{self.name} does not expose penultimate features")
-        layer = self._feature_layer(self.model)
         captured: list[Any] = []
-        handle = layer.register_forward_hook(lambda _m, inp, _o: captured.append(inp[0].detach()))
+        handle = None
+        if self._feature_layer is not None:
+            handle = self._feature_layer(self.model).register_forward_hook(
+                lambda _m, inp, _o: captured.append(inp[0].detach()))
         try:
             with self.lock, torch.no_grad():
-                self.model(batch)
+                logits = self.model(batch)
         finally:
-            handle.remove()
-        return captured[0].flatten(1).double().cpu().numpy()
+            if handle is not None:
+                handle.remove()
+        return logits, (captured[0].flatten(1).double().cpu().numpy() if captured else None)
+
+    def features(self, batch) -> np.ndarray:
+        """Penultimate-layer features (N, D), for embedding maps and frozen-backbone baselines."""
+        if self._feature_layer is None:
+            raise NotImplementedError(f"{self.name} does not expose penultimate features")
+        return self.logits_and_features(batch)[1]
 
     # --- explainer adapters ----------------------------------------------------------------------------------------
     def target_layers(self) -> list[Any]:

@@ -32,8 +32,11 @@ class CamExplainer(Explainer):
         import pytorch_grad_cam
 
         cls = getattr(pytorch_grad_cam, self.cam_class)
-        return cls(model=detector.model, target_layers=detector.target_layers(),
-                   reshape_transform=detector.reshape_transform)
+        cam = cls(model=detector.model, target_layers=detector.target_layers(),
+                  reshape_transform=detector.reshape_transform)
+        if "batch_size" in params:  # Score-CAM: masked copies per forward pass
+            cam.batch_size = int(params["batch_size"])
+        return cam
 
     def attribute(self, detector: Any, x: Any, target: ClassTarget, params: dict[str, Any]):
         layers = detector.target_layers()
@@ -76,19 +79,8 @@ class CamExplainer(Explainer):
 def _register(name: str, cam_class: str, description: str, **defaults: Any) -> None:
     attrs = {"name": name, "cam_class": cam_class, "description": description,
              "defaults": {"eigen_smooth": False, **defaults}}
-    if cam_class == "ScoreCAM":
-        attrs["_make"] = _make_scorecam
     cls = type(f"{cam_class}Explainer", (CamExplainer,), attrs)
     EXPLAINERS.register(name, family="cam", description=description)(cls)
-
-
-def _make_scorecam(self: CamExplainer, detector: Any, params: dict[str, Any]):
-    from pytorch_grad_cam import ScoreCAM
-
-    cam = ScoreCAM(model=detector.model, target_layers=detector.target_layers(),
-                   reshape_transform=detector.reshape_transform)
-    cam.batch_size = int(params["batch_size"])
-    return cam
 
 
 _register("gradcam", "GradCAM", "Grad-CAM: channel weights = spatial mean of the gradients")

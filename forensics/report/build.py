@@ -48,15 +48,14 @@ class ReportFiles:
 
 
 def overlay(crop: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarray:
-    """Heatmap in [0,1] blended over an RGB crop (uint8 RGB, the crop's size)."""
-    from forensics.report.pdf import _colorize
+    """Heatmap in [0,1] blended over an RGB crop (uint8 RGB, the crop's size), in the report's colour map."""
+    from forensics.report.pdf import REPORT_CMAP
+    from forensics.viz.overlay import overlay as _overlay
 
-    c = np.asarray(crop, dtype=np.float32)
     h = np.asarray(heat, dtype=np.float32)
-    if h.shape != c.shape[:2]:
-        raise ForensicsError(f"heatmap {h.shape} and crop {c.shape[:2]} differ in size: explain the same crop")
-    out = (1 - alpha) * c + alpha * _colorize(h).astype(np.float32)
-    return np.clip(out.round(), 0, 255).astype(np.uint8)
+    if h.shape != np.shape(crop)[:2]:
+        raise ForensicsError(f"heatmap {h.shape} and crop {np.shape(crop)[:2]} differ in size: explain the same crop")
+    return _overlay(np.asarray(crop), h, alpha=alpha, cmap=REPORT_CMAP)
 
 
 def build_detectors(names: Sequence[str], *, weights_dirs: Sequence[str | Path] | None = None,

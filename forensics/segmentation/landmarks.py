@@ -30,7 +30,6 @@ from forensics.segmentation import REGIONS, RegionMasks, Segmenter, register_seg
 _LOCK = threading.Lock()
 _GRAPHS: dict[str, Any] = {}
 
-FACE_REGIONS = ("eyes", "eyebrows", "nose", "mouth", "skin")
 APPROXIMATE = {"ears", "neck", "hair", "glasses"}
 
 

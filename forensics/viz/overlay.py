@@ -24,6 +24,9 @@ _ANCHORS: dict[str, list[tuple[float, tuple[int, int, int]]]] = {
                 (1.0, (252, 255, 164))],
     "gray": [(0.0, (0, 0, 0)), (1.0, (255, 255, 255))],
     "bwr": [(0.0, (0, 0, 255)), (0.5, (255, 255, 255)), (1.0, (255, 0, 0))],
+    # black-blue-red-yellow-white ramp of the PDF report (dark on white paper at 0, bright at 1)
+    "ember": [(0.0, (0, 0, 0)), (0.25, (40, 40, 160)), (0.55, (200, 40, 40)), (0.8, (250, 200, 40)),
+              (1.0, (255, 255, 230))],
 }
 COLORMAPS: tuple[str, ...] = ("jet", *_ANCHORS)
 _LUT_SIZE = 257
