@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path as _Path
 
+sys.path.insert(0, str(_Path(__file__).resolve().parent.parent))  # run as a script from any folder
 
 def main() -> None:
     ap = argparse.ArgumentParser()

@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
+from pathlib import Path as _Path
 
+sys.path.insert(0, str(_Path(__file__).resolve().parent.parent))  # run as a script from any folder
 
 def main() -> None:
     ap = argparse.ArgumentParser()
