@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import io
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -24,20 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from bench._timing import median_min_ms  # noqa: E402
 from forensics.evidence import load_evidence  # noqa: E402
 from forensics.faces import detect_faces  # noqa: E402
 from forensics.paths import SHARED_DATA_DIR  # noqa: E402
-
-
-def _median_ms(fn, repeats: int, warmup: int = 1) -> tuple[float, float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), min(times)
 
 
 def _source_image() -> tuple[Image.Image, str]:
@@ -62,7 +50,7 @@ def main() -> int:
     buf = io.BytesIO()
     canvas.save(buf, "JPEG", quality=90, exif=exif.tobytes())
     jpeg = buf.getvalue()
-    ms, best = _median_ms(lambda: load_evidence(jpeg, name="bench.jpg"), repeats=20)
+    ms, best = median_min_ms(lambda: load_evidence(jpeg, name="bench.jpg"), repeats=20)
     print(f"load_evidence 1152x864 JPEG ({len(jpeg)} bytes): median {ms:.1f} ms (min {best:.1f})")
 
     vga = Image.new("RGB", (640, 480), (90, 100, 110))
@@ -70,7 +58,7 @@ def main() -> int:
     img = np.array(vga)
     for method in ("mtcnn", "haar"):
         fs = detect_faces(img, method=method)  # warm-up also loads the model
-        ms, best = _median_ms(lambda m=method: detect_faces(img, method=m), repeats=10, warmup=0)
+        ms, best = median_min_ms(lambda m=method: detect_faces(img, method=m), repeats=10, warmup=0)
         print(f"detect_faces {method} 640x480 ({len(fs.faces)} face(s)): median {ms:.1f} ms (min {best:.1f})")
     print(f"source: {label}; torch threads: {torch.get_num_threads()}")
     return 0

@@ -10,18 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
-import time
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._timing import median_min_ms  # noqa: E402
 
 
 def _median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+    return median_min_ms(fn, repeats)[0]
 
 
 def main() -> None:
@@ -53,6 +51,19 @@ def main() -> None:
     out["infer_ms_per_face_batch1"] = _median_ms(lambda: det.predict(x1), args.repeats)
     out["infer_ms_per_face_batch32"] = _median_ms(lambda: det.predict(x32), max(3, args.repeats // 2)) / 32
     out["preprocess_ms_per_face"] = _median_ms(lambda: det.preprocess(crops), 3) / 32
+
+    # the data pipeline per training sample (single thread, as in the training loop): augmentation alone, and the
+    # blended fakes made from real crops before augmentation
+    from forensics.training.augment import AugmentConfig, augment
+    from forensics.training.blending import self_blend
+
+    cfg = AugmentConfig(border_p=0.5)
+    lm = np.array([[92, 108], [164, 108], [128, 144], [100, 184], [156, 184]], np.float32)
+    r = np.random.default_rng(1)
+    out["augment_ms_per_sample"] = _median_ms(lambda: augment(crops[0], cfg, r), 30)
+    out["self_blend_ms"] = _median_ms(lambda: self_blend(crops[0], lm, r), 30)
+    out["part_blend_ms"] = _median_ms(lambda: self_blend(crops[0], lm, r, part="eyes"), 30)
+    out["donor_blend_ms"] = _median_ms(lambda: self_blend(crops[0], lm, r, donor=(crops[1], lm + 3)), 30)
 
     model = det.model
     y = torch.randint(0, len(det.classes), (32,))

@@ -270,25 +270,37 @@ class Calibration:
                    error_rates=dict(d.get("error_rates", {})), fitted_on=str(d.get("fitted_on", "")))
 
 
-def _fpr_threshold(scores: np.ndarray, target: float) -> float:
-    """Lowest t such that mean(scores >= t) <= target (t is a score value or just above the maximum)."""
+def _shifted(p: float, dz: float) -> float:
+    """``p`` moved by ``dz`` on the logit scale."""
+    return float(1 / (1 + math.exp(-(float(_logit(p)) + dz))))
+
+
+def _fpr_threshold(scores: np.ndarray, target: float, margin: float = 0.05) -> float:
+    """Lowest t such that mean(scores >= t) <= target, kept a little clear of the scores around it: ``margin``
+    logits above the (k+1)-th largest score, which must stay below t (at most halfway to the k-th largest, which
+    may lie above). A threshold placed exactly on a face's score would flip with the last bit of a float (another
+    batch size or thread count)."""
     s = np.sort(np.asarray(scores, dtype=np.float64))
     n = len(s)
     k = int(math.floor(target * n))  # at most k scores may lie at or above t
     if k >= n:
         return 0.0
-    t = float(np.nextafter(s[n - 1 - k], np.inf))  # strictly above the (k+1)-th largest
-    return min(t, 1.0)
+    below = s[n - 1 - k]
+    dz = margin if k == 0 else min(margin, (float(_logit(s[n - k])) - float(_logit(below))) / 2)
+    return float(min(1.0, max(_shifted(below, dz), np.nextafter(below, np.inf))))
 
 
-def _fnr_threshold(scores: np.ndarray, target: float) -> float:
-    """Highest t such that mean(scores < t) <= target."""
+def _fnr_threshold(scores: np.ndarray, target: float, margin: float = 0.05) -> float:
+    """Highest t such that mean(scores < t) <= target, ``margin`` logits below the (k+1)-th smallest score (at most
+    halfway to the k-th smallest, which may lie below t)."""
     s = np.sort(np.asarray(scores, dtype=np.float64))
     n = len(s)
     k = int(math.floor(target * n))  # at most k scores may lie below t
     if k >= n:
         return 1.0
-    return float(s[k])
+    above = s[k]
+    dz = margin if k == 0 else min(margin, (float(_logit(above)) - float(_logit(s[k - 1]))) / 2)
+    return float(min(above, _shifted(above, -dz)))
 
 
 def choose_band(p_fake: np.ndarray, is_fake: np.ndarray, *, target_error: float = 0.05,

@@ -296,10 +296,31 @@ def cross_fitted_rates(logits: np.ndarray, labels: np.ndarray, sources: Sequence
             "fake_detected_per_source": rate_table(flagged[~real], src[~real])}
 
 
+def family(source: str) -> str:
+    """Dataset family of a source name: the part before the first underscore (``ffpp_df`` -> ``ffpp``)."""
+    return str(source).split("_", 1)[0]
+
+
+def paired_auc(y: np.ndarray, s: np.ndarray, src: np.ndarray, g: np.ndarray, fake_sel: np.ndarray, *,
+               n_boot: int) -> dict[str, Any] | None:
+    """AUC of the fakes in ``fake_sel`` against the real faces of the same dataset families only (``lfw_faceswap``
+    against ``lfw``, ``ciplab_photoshop`` against ``ciplab``): a score that separates sources instead of
+    manipulations ("ciplab look = fake") gains nothing here. None when no real face shares a family."""
+    fams = {family(x) for x in src[fake_sel]}
+    real_sel = (~y) & np.isin(np.array([family(x) for x in src], dtype=object), list(fams))
+    if not real_sel.any() or not fake_sel.any():
+        return None
+    sel = real_sel | fake_sel
+    v, lo, hi = bootstrap_ci(auc, y[sel], s[sel], n_boot=n_boot, groups=g[sel])
+    return {"auc": v, "ci95": [lo, hi], "n_real": int(real_sel.sum()), "n_fake": int(fake_sel.sum()),
+            "real_sources": sorted({str(x) for x in src[real_sel]})}
+
+
 def summarise_scores(p_fake: np.ndarray, labels_fake: np.ndarray, kinds: Sequence[str], sources: Sequence[str],
                      groups: Sequence[str], *, threshold: float, n_boot: int = 1000) -> dict[str, Any]:
-    """Overall report with bootstrap intervals (resampling by group), AUC per fake kind vs all reals, and the
-    share flagged at ``threshold`` per source (for real sources: the false-positive rate)."""
+    """Overall report with bootstrap intervals (resampling by group); AUC per fake kind against all reals and
+    against the reals of the same dataset families (``paired``); AUC per fake source against its family's reals;
+    the share flagged at ``threshold`` per source (for real sources: the false-positive rate)."""
     y = np.asarray(labels_fake, dtype=bool)
     s = np.asarray(p_fake, dtype=np.float64)
     k = np.asarray(kinds, dtype=object)
@@ -313,8 +334,11 @@ def summarise_scores(p_fake: np.ndarray, labels_fake: np.ndarray, kinds: Sequenc
         n = int((k == kind).sum())
         det = int((s[k == kind] >= threshold).sum())
         per_kind[str(kind)] = {"n": n, "auc_vs_all_real": v, "auc_ci95": [lo, hi], "detected_at_threshold": det / n,
-                               "detected_ci95": list(wilson_interval(det, n))}
+                               "detected_ci95": list(wilson_interval(det, n)),
+                               "paired": paired_auc(y, s, src, g, y & (k == kind), n_boot=n_boot // 2)}
     out["per_kind"] = per_kind
+    out["paired_per_fake_source"] = {str(name): paired_auc(y, s, src, g, y & (src == name), n_boot=n_boot // 2)
+                                     for name in sorted(set(src[y].tolist()))}
     out["real_flagged_per_source"] = rate_table(s[~y] >= threshold, src[~y])
     out["fake_detected_per_source"] = rate_table(s[y] >= threshold, src[y])
     out["worst_real_source_fpr"] = max((r["rate"] for r in out["real_flagged_per_source"].values()), default=None)

@@ -250,6 +250,12 @@ def test_models_page_lists_detectors_and_loads_a_card():
     at.toggle(key="models_load").set_value(True).run()
     _no_exception(at)
     assert "No calibration: this detector gives no verdict." in _texts(at)
+    # the shipped default's card carries its evaluation as tables (per kind, per real source)
+    at.selectbox(key="models_card").set_value("ffd-mobilenetv2").run()
+    _no_exception(at)
+    text = _texts(at)
+    assert "AUC per kind, against all real faces / against the real faces of the same dataset family" in text
+    assert "| utkface |" in text and "floor-imagenet-logreg" in text
 
 
 # --------------------------------------------------------------------------------------------------- Report

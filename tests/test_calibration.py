@@ -60,6 +60,15 @@ def test_band_keeps_error_under_target():
     assert r["inconclusive_real"] > 0 and r["inconclusive_fake"] > 0
     # tight: the threshold is the lowest that meets the target (one more real above it would break it)
     assert (p_real >= hi).sum() == math.floor(0.05 * 1000)
+    # the threshold sits between two real scores, not on one: jitter of a float32 forward pass cannot flip a face
+    flagged = (p_real >= hi).sum()
+    for eps in (-1e-6, 1e-6):
+        assert (np.clip(p_real + eps, 0, 1) >= hi).sum() == flagged
+    assert (np.clip(p_fake + 1e-6 * np.sign(rng.normal(size=1000)), 0, 1) < lo).sum() == (p_fake < lo).sum()
+    z = np.log(p_real / (1 - p_real))
+    z_above, z_below = np.sort(z)[-flagged], np.sort(z)[-flagged - 1]
+    z_hi = np.log(hi / (1 - hi))
+    assert z_below < z_hi <= z_below + 0.05 + 1e-9 and z_hi <= (z_above + z_below) / 2 + 1e-9
     # held-out data from the same distributions stays close to target
     p_real2 = 1 / (1 + np.exp(-rng.normal(-1.5, 1.2, 20000)))
     assert (p_real2 >= hi).mean() < 0.065

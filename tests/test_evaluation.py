@@ -197,3 +197,24 @@ def test_evaluate_command_end_to_end(tmp_path, monkeypatch):
     assert (out / "roc_asis.html").is_file() and (out / "det_normalised.html").is_file()
     rows = (out / "scores.csv").read_text().splitlines()
     assert len(rows) == 1 + 40
+
+
+def test_paired_auc_exposes_a_source_shortcut():
+    """A score that only recognises the dataset family ("ciplab look = fake") ranks ciplab edits above every other
+    real face (high AUC against all reals) but is at chance against ciplab's own reals."""
+    from forensics.evaluation import family, summarise_scores
+
+    rng = np.random.default_rng(0)
+    sources = ["utkface"] * 200 + ["ciplab"] * 40 + ["ciplab_photoshop"] * 40 + ["lfw"] * 50 + ["lfw_faceswap"] * 50
+    kinds = ["real"] * 240 + ["edit"] * 40 + ["real"] * 50 + ["faceswap"] * 50
+    y = np.array([k != "real" for k in kinds])
+    fam = np.array([family(s) for s in sources])
+    score = np.where(fam == "ciplab", 0.8, 0.2) + rng.normal(0, 0.05, len(y))  # family only
+    score[(fam == "lfw") & y] += 0.5  # a real swap signal within lfw
+    m = summarise_scores(score, y, kinds, sources, [str(i) for i in range(len(y))], threshold=0.5, n_boot=50)
+    edit = m["per_kind"]["edit"]
+    assert edit["auc_vs_all_real"] > 0.8
+    assert abs(edit["paired"]["auc"] - 0.5) < 0.15 and edit["paired"]["real_sources"] == ["ciplab"]
+    assert m["per_kind"]["faceswap"]["paired"]["auc"] > 0.99
+    assert m["paired_per_fake_source"]["lfw_faceswap"]["n_real"] == 50
+    assert family("ffpp_df") == "ffpp" and family("lfw") == "lfw"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from forensics.errors import ForensicsError
-from forensics.training.augment import AugmentConfig, augment, face_mask, self_blend
+from forensics.training.augment import AugmentConfig, augment
 from forensics.training.config import TrainConfig
 from forensics.training.data import (
     Sample,
@@ -90,33 +90,12 @@ def test_sampling_weights_with_sbi_and_missing_class():
     assert w[:10].sum() == pytest.approx(0.4)
 
 
-# ------------------------------------------------------------------------------------------------ SBI
+# ------------------------------------------------------------------------------------------------ augment
 def _face_like(size: int = 128, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size]
     base = np.stack([(xx * 2) % 255, (yy * 2) % 255, (xx + yy) % 255], -1).astype(np.float64)
     return np.clip(base + rng.normal(0, 10, base.shape), 0, 255).astype(np.uint8)
-
-
-@pytest.mark.parametrize("with_landmarks", [True, False])
-def test_self_blend_changes_only_inside_mask(with_landmarks):
-    import cv2
-
-    img = _face_like()
-    lm = np.array([[45, 55], [83, 55], [64, 75], [50, 95], [78, 95]], np.float32) if with_landmarks else None
-    for seed in range(5):
-        out, mask = self_blend(img, lm, np.random.default_rng(seed))
-        assert out.shape == img.shape and out.dtype == np.uint8
-        inside = mask > 0
-        assert inside.any() and not inside.all()
-        assert (out[~inside] == img[~inside]).all()  # untouched outside the soft mask
-        assert (out[inside] != img[inside]).any()  # and really changed inside
-        # the soft mask stays within a dilation of the largest possible hard mask
-        hard = np.zeros(img.shape[:2], np.uint8)
-        for s in range(50):
-            hard |= face_mask(img.shape[:2], lm, np.random.default_rng(1000 + s))
-        grown = cv2.dilate(hard, np.ones((61, 61), np.uint8)) > 0
-        assert not (inside & ~grown).any()
 
 
 def test_augment_output_and_determinism():
@@ -181,6 +160,10 @@ def test_config_rejects_unknown_keys():
         TrainConfig.from_dict({"train": {"batchsize": 3}})
     with pytest.raises(ForensicsError, match="unknown"):
         TrainConfig.from_dict({"nmae": "x"})
+    with pytest.raises(ForensicsError, match="sbi_part_p = 1.4 must lie in"):
+        TrainConfig.from_dict({"data": {"sbi_part_p": 1.4}})
+    with pytest.raises(ForensicsError, match="border_p"):
+        TrainConfig.from_dict({"augment": {"border_p": -0.1}})
 
 
 def test_default_config_parses():
@@ -227,6 +210,15 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
     assert all(len(r.split(",")[-1]) == 64 for r in rows[1:])
     cal = json.loads((out / "calibration.json").read_text())
     assert cal["temperature"] > 0 and 0 <= cal["band"][0] <= cal["band"][1] <= 1
+    # --recalibrate refits from the saved validation logits alone: same logits, same calibration, logged
+    from forensics.training.trainer import recalibrate
+
+    (out / "calibration.json").unlink()
+    assert json.loads(json.dumps(recalibrate(tiny_cfg))) == cal
+    assert json.loads((out / "calibration.json").read_text()) == cal
+    assert json.loads((out / LOG).read_text().splitlines()[-1])["event"] == "recalibrated"
+    with pytest.raises(ForensicsError, match="val_logits"):
+        recalibrate(tiny_cfg.replace(out_dir=str(tmp_path / "never-run")))
 
     # export -> manifest -> create_detector reloads the same function (ready, calibrated)
     wdir = tmp_path / "weights"
@@ -237,6 +229,28 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
     assert dst.name == "tiny-det.safetensors"
     card = det.card.to_dict()
     assert "train" in card["reproduce"] and card["metrics"]["epochs_done"] == 2
+
+    # evaluation results merge into the card: readable tables (all-real and same-family AUC, false accusations)
+    from forensics.evaluation import summarise_scores
+    from forensics.training.export import update_card_with_evaluation
+
+    rng = np.random.default_rng(0)
+    src = ["lfw"] * 20 + ["lfw_faceswap"] * 10 + ["utkface"] * 20
+    kinds = ["real"] * 20 + ["faceswap"] * 10 + ["real"] * 20
+    y = np.array([k != "real" for k in kinds])
+    p = np.clip(0.3 + 0.4 * y + rng.normal(0, 0.1, len(y)), 0, 1)
+    summary = summarise_scores(p, y, kinds, src, [str(i) for i in range(len(y))], threshold=0.6, n_boot=20)
+    update_card_with_evaluation("tiny-det", {"data_dir": "/x/val", "conditions": {"as-is": {
+        "n_faces": len(y), "models": {"tiny-det": summary}}}}, command="python -m forensics evaluate /x/val",
+        manifest=wdir / "manifest.json")
+    md = (wdir / "tiny-det.card.md").read_text()
+    fs = summary["per_kind"]["faceswap"]
+    assert f"| faceswap | {fs['auc_vs_all_real']:.3f}" in md and f"/ {fs['paired']['auc']:.3f}" in md
+    lfw = summary["real_flagged_per_source"]["lfw"]
+    assert f"| lfw | {lfw['flagged']}/20 ({lfw['rate']:.1%}) |" in md
+    assert "`python -m forensics evaluate /x/val`" in md
+    det = create_detector("tiny-det", manifest=wdir / "manifest.json", weights_dirs=[wdir])
+    assert det.ready and det.card.metrics["evaluation"]["conditions"]["as-is"]["n_faces"] == 50
 
 
 @pytest.mark.slow

@@ -363,6 +363,12 @@ def model_card(info: dict[str, Any]) -> None:
         st.markdown("**Known failure modes**")
         for f in card["failure_modes"]:
             st.markdown(f"- {f}")
+    evaluation = (card.get("metrics") or {}).get("evaluation")
+    if evaluation:
+        from forensics.training.export import evaluation_tables
+
+        with st.expander("Evaluation (per kind, per real source, against the Meso-4 peer and the floor)"):
+            st.markdown("\n".join(evaluation_tables(evaluation, card["metrics"].get("evaluation_command", ""))))
     if card.get("metrics"):
         st.markdown("**Recorded metrics**")
         st.json(card["metrics"], expanded=False)

@@ -226,7 +226,9 @@ def _print_summary(results: dict[str, Any]) -> None:
 
             print(f"{name}: AUC {f('auc')}  EER {f('eer')}  TPR@1%FPR {f('tpr_at_fpr_1pct')}  "
                   f"TPR@5%FPR {f('tpr_at_fpr_5pct')}  ECE {f('ece')}  acc {f('accuracy')} (thr {o['threshold']:.3f})")
-            print("   per kind AUC: " + ", ".join(f"{k} {v['auc_vs_all_real']:.3f}" for k, v in m["per_kind"].items()))
+            print("   per kind AUC vs all reals / same-family reals: " + ", ".join(
+                f"{k} {v['auc_vs_all_real']:.3f}/" + (f"{v['paired']['auc']:.3f}" if v.get("paired") else "n/a")
+                for k, v in m["per_kind"].items()))
             print("   real flagged: " + ", ".join(f"{k} {v['flagged']}/{v['n']} ({v['rate']:.1%})"
                                                   for k, v in m["real_flagged_per_source"].items()))
             if "cross_fitted" in m:

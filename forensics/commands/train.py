@@ -1,4 +1,4 @@
-"""``python -m forensics train --config FILE.toml [--resume] [--optuna N] [--crops-only]``."""
+"""``python -m forensics train --config FILE.toml [--resume] [--optuna N] [--crops-only] [--recalibrate]``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ def add_arguments(p) -> None:
     p.add_argument("--optuna-epochs", type=int, default=0, metavar="E",
                    help="epochs per Optuna trial (default: the config's)")
     p.add_argument("--crops-only", action="store_true", help="only fill the face-crop cache, then stop")
+    p.add_argument("--recalibrate", action="store_true",
+                   help="refit the finished run's calibration from its saved validation logits (no training), "
+                        "then export as the config says")
     p.add_argument("--no-export", action="store_true", help="do not write into weights/ even if the config says so")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -31,6 +34,12 @@ def run(args) -> int:
 
         tr, va, info = prepare_data(cfg, progress=not args.quiet)
         print(json.dumps(info, indent=2, default=str))
+        return 0
+    if args.recalibrate:
+        from forensics.training.trainer import recalibrate
+
+        cal = recalibrate(cfg)
+        print(json.dumps({k: cal[k] for k in ("temperature", "band", "threshold", "target_error")}, indent=2))
         return 0
     if args.optuna:
         from forensics.training.search import optuna_search

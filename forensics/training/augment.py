@@ -1,20 +1,16 @@
-"""Augmentations (applied to every class alike) and self-blended images (SBI).
+"""Augmentations, applied to every class alike (the blended fakes are in ``blending.py``).
 
 Augmentations fight the data's shortcuts: JPEG re-compression at a random quality and random down/up-scaling make
-file quality and resolution useless as cues; colour jitter, blur, noise, random resized crop and flip do the rest.
-
-Self-blended images (Shiohara & Yamasaki, "Detecting Deepfakes with Self-Blended Images", CVPR 2022): a real face
-is blended with a colour- and geometry-perturbed copy of itself inside a soft face mask, so the only evidence left
-is the blending boundary and the statistics mismatch that real face swaps also leave. The mask is the convex hull
-of the crop landmarks (pushed outwards, with brow points added) or a face-oval ellipse when there are no landmarks;
-it is randomly eroded or dilated and blurred.
+file quality and resolution useless as cues; a mirrored border makes the padding of crops that reach past the image
+edge useless as a cue (tight source crops such as utkface are mostly padding, wide photos almost none); colour
+jitter, blur, noise, random resized crop and flip do the rest.
 
 Example:
     >>> import numpy as np
-    >>> from forensics.training.augment import self_blend
-    >>> face = np.random.default_rng(0).integers(0, 255, (128, 128, 3), dtype=np.uint8)
-    >>> blended, mask = self_blend(face, None, np.random.default_rng(1))
-    >>> bool((blended[mask == 0] == face[mask == 0]).all())
+    >>> from forensics.training.augment import border_reflect
+    >>> face = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    >>> out = border_reflect(face, (8, 0, 0, 0))                 # the top 8 rows mirror rows 9..16
+    >>> bool((out[7] == face[9]).all() and (out[8:] == face[8:]).all())
     True
 """
 
@@ -32,6 +28,8 @@ class AugmentConfig:
     """Probabilities and ranges of every augmentation (all classes)."""
 
     input_size: int = 224
+    border_p: float = 0.0  # mirror a random border strip, as the face pipeline pads crops past the image edge
+    border_max: float = 0.24  # widest strip, as a share of the crop side (at most 0.24)
     rescale_p: float = 0.5  # down to a random side in [rescale_min, crop side], back up
     rescale_min: int = 64
     jpeg_p: float = 0.8
@@ -116,9 +114,34 @@ def gaussian_noise(img: np.ndarray, sigma: float, rng: np.random.Generator) -> n
     return np.clip(img.astype(np.float32) + rng.normal(0, sigma, img.shape), 0, 255).astype(np.uint8)
 
 
+def border_reflect(img: np.ndarray, widths: tuple[int, int, int, int]) -> np.ndarray:
+    """Replace strips of (top, bottom, left, right) widths by the reflection of what is inside them, exactly as
+    ``forensics.faces`` pads a crop that reaches past the image edge (BORDER_REFLECT_101)."""
+    cv2 = _cv2()
+    h, w = img.shape[:2]
+    t, b, left, r = (int(v) for v in widths)
+    if t + b >= h // 2 + 1 or left + r >= w // 2 + 1 or min(t, b, left, r) < 0:
+        raise ValueError(f"border widths {widths} leave too little of a {w}x{h} image")
+    inner = img[t:h - b, left:w - r]
+    return cv2.copyMakeBorder(np.ascontiguousarray(inner), t, b, left, r, cv2.BORDER_REFLECT_101)
+
+
+def random_border(img: np.ndarray, rng: np.random.Generator, max_share: float) -> np.ndarray:
+    """``border_reflect`` on a random non-empty set of sides, each strip up to ``max_share`` of the side."""
+    h, w = img.shape[:2]
+    sides = rng.random(4) < 0.4
+    if not sides.any():
+        sides[int(rng.integers(0, 4))] = True
+    share = rng.uniform(0.03, min(0.24, max(0.04, max_share)), 4) * sides
+    t, b, left, r = (int(share[0] * h), int(share[1] * h), int(share[2] * w), int(share[3] * w))
+    return border_reflect(img, (t, b, left, r))
+
+
 def augment(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
     """The training augmentation chain on a uint8 crop; returns uint8 (input_size, input_size, 3)."""
     x = img
+    if rng.random() < cfg.border_p:
+        x = random_border(x, rng, cfg.border_max)
     if rng.random() < cfg.rescale_p:
         x = rescale_roundtrip(x, int(rng.integers(cfg.rescale_min, max(cfg.rescale_min, x.shape[0]) + 1)))
     if rng.random() < cfg.jpeg_p:
@@ -141,75 +164,3 @@ def plain_resize(img: np.ndarray, size: int) -> np.ndarray:
     if img.shape[0] == size and img.shape[1] == size:
         return img
     return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_LINEAR)
-
-
-# ------------------------------------------------------------------------------------------ self-blended images
-def face_mask(shape: tuple[int, int], landmarks: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
-    """Hard uint8 {0,1} face mask: expanded landmark hull (eyes, brows, nose, mouth) or a face-oval ellipse."""
-    cv2 = _cv2()
-    h, w = shape
-    mask = np.zeros((h, w), np.uint8)
-    if landmarks is not None and np.isfinite(landmarks).all() and len(landmarks) >= 5:
-        lm = np.asarray(landmarks, np.float64)
-        eye_d = float(np.linalg.norm(lm[1] - lm[0])) or w * 0.3
-        up = np.array([0.0, -rng.uniform(0.4, 0.8) * eye_d])
-        down = np.array([0.0, rng.uniform(0.3, 0.6) * eye_d])
-        side = np.array([rng.uniform(0.3, 0.6) * eye_d, 0.0])  # cheeks: outwards from eyes and mouth corners
-        pts = np.vstack([lm, lm[0] + up, lm[1] + up, lm[3] + down, lm[4] + down, lm[0] - side, lm[1] + side,
-                         lm[3] - side * 0.7, lm[4] + side * 0.7])
-        centre = pts.mean(axis=0)
-        pts = centre + (pts - centre) * rng.uniform(1.0, 1.3)
-        hull = cv2.convexHull(np.round(pts).astype(np.int32))
-        cv2.fillConvexPoly(mask, hull, 1)
-    else:
-        centre = (int(w * rng.uniform(0.47, 0.53)), int(h * rng.uniform(0.5, 0.58)))
-        axes = (int(w * rng.uniform(0.26, 0.34)), int(h * rng.uniform(0.34, 0.42)))
-        cv2.ellipse(mask, centre, axes, 0, 0, 360, 1, -1)
-    return mask
-
-
-def soften_mask(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random erode/dilate then Gaussian blur: a float32 mask in [0, 1] with a soft edge."""
-    cv2 = _cv2()
-    k = int(rng.integers(1, max(2, mask.shape[0] // 16)))
-    kernel = np.ones((2 * k + 1, 2 * k + 1), np.uint8)
-    m = cv2.erode(mask, kernel) if rng.random() < 0.5 else cv2.dilate(mask, kernel)
-    if m.sum() == 0:
-        m = mask
-    sigma = rng.uniform(1.0, max(1.5, mask.shape[0] / 24))
-    soft = cv2.GaussianBlur(m.astype(np.float32), (0, 0), sigmaX=sigma)
-    soft /= max(float(soft.max()), 1e-6)
-    soft[soft < 1e-3] = 0.0  # exact zeros outside: pixels there stay untouched
-    return soft
-
-
-def _perturb_source(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Colour and geometry perturbation of the source copy (slight scale and shift, colour/contrast, sharpen/blur)."""
-    cv2 = _cv2()
-    h, w = img.shape[:2]
-    x = img.astype(np.float32)
-    x = x * rng.uniform(0.9, 1.1, size=3) + rng.uniform(-12, 12, size=3)
-    mean = x.mean()
-    x = (x - mean) * rng.uniform(0.85, 1.15) + mean
-    x = np.clip(x, 0, 255).astype(np.uint8)
-    r = rng.random()
-    if r < 0.3:
-        x = cv2.GaussianBlur(x, (0, 0), sigmaX=rng.uniform(0.5, 1.2))
-    elif r < 0.6:
-        blur = cv2.GaussianBlur(x, (0, 0), sigmaX=1.0)
-        x = np.clip(x.astype(np.float32) * 1.5 - blur.astype(np.float32) * 0.5, 0, 255).astype(np.uint8)
-    s = rng.uniform(0.95, 1.05)
-    tx, ty = rng.uniform(-0.03, 0.03, size=2) * (w, h)
-    m = np.array([[s, 0, (1 - s) * w / 2 + tx], [0, s, (1 - s) * h / 2 + ty]], np.float32)
-    return cv2.warpAffine(x, m, (w, h), borderMode=cv2.BORDER_REFLECT)
-
-
-def self_blend(img: np.ndarray, landmarks: np.ndarray | None, rng: np.random.Generator
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """(blended uint8 image, float32 blend mask). Pixels where the mask is 0 are exactly the input's."""
-    src = _perturb_source(img, rng)
-    mask = soften_mask(face_mask(img.shape[:2], landmarks, rng), rng)
-    mask = mask * float(rng.choice([0.5, 0.75, 1.0, 1.0, 1.0]))
-    blended = src.astype(np.float32) * mask[..., None] + img.astype(np.float32) * (1 - mask[..., None])
-    out = np.where(mask[..., None] > 0, np.clip(np.round(blended), 0, 255).astype(np.uint8), img)
-    return out, mask

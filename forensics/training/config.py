@@ -43,6 +43,8 @@ class DataConfig:
     class_shares: tuple[float, ...] = (0.4, 0.35, 0.25)
     source_power: float = 0.5  # within a class, source share ~ n_source ** power
     sbi_share: float = 0.5  # share of the face-manipulated draws that are self-blended reals (0 = off)
+    sbi_part_p: float = 0.0  # share of those blends that replace one part (eye(s), nose, mouth), not the inner face
+    sbi_donor_p: float = 0.0  # share that paste another real face (aligned, colour-matched), not a perturbed copy
     pair_domains: bool = True  # real sources drawn in proportion to the fake draws of their dataset family
     pair_floor: float = 0.2
     crop_method: str = "auto"
@@ -156,6 +158,9 @@ class TrainConfig:
                 kwargs[key] = d.pop(key)
         if d:
             raise ForensicsError(f"config: unknown keys {sorted(d)}; see configs/default.toml")
+        for key, section in kwargs.items():
+            if key in sections:
+                _check_probabilities(section, key)
         return cls(**kwargs)
 
     @classmethod
@@ -166,6 +171,14 @@ class TrainConfig:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ForensicsError(f"cannot read training config {p}: {exc}") from exc
         return cls.from_dict(raw)
+
+
+def _check_probabilities(section: Any, where: str) -> None:
+    """Fields named ``*_p`` or ``*_share`` are probabilities: outside [0, 1] is a typo, not a setting."""
+    for f in dataclasses.fields(section):
+        v = getattr(section, f.name)
+        if (f.name.endswith("_p") or f.name.endswith("_share")) and not 0.0 <= float(v) <= 1.0:
+            raise ForensicsError(f"config: [{where}] {f.name} = {v} must lie in [0, 1]")
 
 
 def _build(klass: type, raw: dict[str, Any], where: str) -> Any:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError
+from forensics.evaluation import family
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 _VIDEO_RE = re.compile(r"^image_(\d+)_(\d+)$")
@@ -182,11 +183,6 @@ def sampling_weights(strata: Sequence[tuple[int, str]], sbi_strata: Sequence[tup
     return np.concatenate([w_items, w_sbi])
 
 
-def source_domain(source: str) -> str:
-    """Dataset family of a source name: the part before the first underscore (``lfw_faceswap`` -> ``lfw``)."""
-    return source.split("_", 1)[0]
-
-
 def pair_domains(weights: np.ndarray, strata: Sequence[tuple[int, str]], sbi_strata: Sequence[tuple[int, str]],
                  floor: float = 0.2) -> np.ndarray:
     """Re-spread the real class's mass over real sources in proportion to the fake mass drawn from the same
@@ -203,7 +199,7 @@ def pair_domains(weights: np.ndarray, strata: Sequence[tuple[int, str]], sbi_str
     fake_mass: dict[str, float] = {}
     for (c, src), wi in zip(all_strata, w, strict=True):
         if c != 0:
-            fake_mass[source_domain(src)] = fake_mass.get(source_domain(src), 0.0) + wi
+            fake_mass[family(src)] = fake_mass.get(family(src), 0.0) + wi
     real_idx = [i for i, (c, _) in enumerate(strata) if c == 0]
     if not real_idx:
         return w
@@ -211,7 +207,7 @@ def pair_domains(weights: np.ndarray, strata: Sequence[tuple[int, str]], sbi_str
     by_source: dict[str, list[int]] = {}
     for i in real_idx:
         by_source.setdefault(strata[i][1], []).append(i)
-    target = {src: fake_mass.get(source_domain(src), 0.0) + floor * w[idx].sum() for src, idx in by_source.items()}
+    target = {src: fake_mass.get(family(src), 0.0) + floor * w[idx].sum() for src, idx in by_source.items()}
     norm = sum(target.values())
     if norm <= 0:
         return w

@@ -21,8 +21,9 @@ TRAINING_DATA = (
     "on ../shared/data/val (fixed split; FaceForensics++ frames split by video). Real: UTKFace (in-the-wild crops), "
     "LFW, CIPLAB 'real and fake face detection' photos, FaceForensics++ originals. Face-manipulated: LFW 3D face "
     "swaps, FaceForensics++ Deepfakes/FaceSwap/Face2Face/NeuralTextures frames, CIPLAB expert Photoshop composites, "
-    "plus self-blended images made on the fly from the real training faces. Generated: StyleGAN-type faces, "
-    "Stable Diffusion 2.1 faces (SDFD)."
+    "plus blends made on the fly from the real training faces (forensics.training.blending): self-blended images, "
+    "another real face pasted in (aligned on the landmarks, colour-matched) and single-part composites (an eye, "
+    "both eyes, the nose or the mouth). Generated: StyleGAN-type faces, Stable Diffusion 2.1 faces (SDFD)."
 )
 LICENCE = (
     "Weights derived from data with research-only / non-commercial terms: UTKFace (non-commercial research), "
@@ -33,12 +34,17 @@ LICENCE = (
 FAILURE_MODES = (
     "Trained on ~4k faces from few sources: generators, swap pipelines and cameras not in the training data may be "
     "missed or over-flagged; expect lower accuracy than the validation figures.",
-    "FaceForensics++ swap/reenactment frames are few (tens per method): video face swaps are the weakest group.",
-    "Local Photoshop edits (eyes/nose/mouth composites) are near chance.",
+    "Studio-style portraits (even light, plain background, retouched skin) lean towards 'fully generated': the "
+    "shipped NASA portrait (ui/examples/astronaut.jpg, a camera original) scores p(fake) 0.71, inside the "
+    "inconclusive band, and its mirror image scores differently; real photo sources unlike the training ones are "
+    "the main risk of a false accusation.",
+    "FaceForensics++ swap/reenactment frames are few (tens per method): against FF++ originals alone the detector is "
+    "near chance on video reenactment; the Meso-4 peer, trained on such video, does better there.",
+    "Local Photoshop edits (eyes/nose/mouth composites) are detected far less well than whole-face swaps.",
     "Heavy compression, tiny faces (< 64 px) and strong beauty filters shift scores; the re-compression "
     "augmentation reduces but does not remove this.",
     "Calibration, threshold and the inconclusive band were fitted on the same validation set that the reported "
-    "figures come from: threshold-dependent rates are optimistic (see metrics.cross_fitted when present).",
+    "figures come from: threshold-dependent rates are optimistic; the cross-fitted rates in the evaluation are not.",
     "Scores are per face crop; a face the detector cannot find is not analysed.",
 )
 
@@ -57,8 +63,62 @@ def card_markdown(name: str, card: dict[str, Any], calibration: dict[str, Any] |
                   f"{calibration['target_error']:.0%}",
                   f"- FPR at threshold {er.get('false_positives')}/{er.get('n_real')} camera originals; "
                   f"FNR below band {er.get('false_negatives')}/{er.get('n_fake')} manipulated/generated faces"]
+    evaluation = (card.get("metrics") or {}).get("evaluation")
+    if evaluation:
+        lines += ["", *evaluation_tables(evaluation, (card.get("metrics") or {}).get("evaluation_command", ""))]
     lines += ["", "## Metrics", "```json", json.dumps(card.get("metrics", {}), indent=2, default=str), "```", ""]
     return "\n".join(lines)
+
+
+def _ci(v: dict[str, Any] | None) -> str:
+    if not v or v.get("value", v.get("auc")) is None:
+        return "n/a"
+    value = v.get("value", v.get("auc"))
+    lo, hi = v.get("ci95") or (float("nan"), float("nan"))
+    return f"{value:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def evaluation_tables(ev: dict[str, Any], command: str) -> list[str]:
+    """Markdown tables of a compact evaluation: overall, AUC per kind (all reals / same-family reals), false
+    accusations per real source."""
+    lines = [f"## Evaluation on {ev.get('data_dir', '')}", "", f"`{command}`" if command else "", ""]
+    for cond, block in ev.get("conditions", {}).items():
+        models = block.get("models", {})
+        lines += [f"### {cond} ({block.get('n_faces')} faces)", "",
+                  "| model | AUC | EER | TPR@5%FPR | ECE | threshold |", "|---|---|---|---|---|---|"]
+        for name, m in models.items():
+            lines.append(f"| {name} | {_ci(m.get('auc'))} | {_ci(m.get('eer'))} | {_ci(m.get('tpr_at_fpr_5pct'))} "
+                         f"| {_ci(m.get('ece'))} | {m.get('threshold', 0.5):.3f} |")
+        kinds = sorted({k for m in models.values() for k in m.get("auc_per_kind", {})})
+        lines += ["", "AUC per kind, against all real faces / against the real faces of the same dataset family:", "",
+                  "| kind | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+        for k in kinds:
+            cells = []
+            for m in models.values():
+                e = m.get("auc_per_kind", {}).get(k, {})
+                cells.append(f"{_ci(e)} / {_ci(e.get('paired'))}" if e else "n/a")
+            lines.append(f"| {k} | " + " | ".join(cells) + " |")
+        srcs = sorted({k for m in models.values() for k in m.get("real_flagged_per_source", {})})
+        lines += ["", "Camera originals called manipulated or generated at each model's threshold:", "",
+                  "| real source | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+        for src in srcs:
+            cells = []
+            for m in models.values():
+                r = m.get("real_flagged_per_source", {}).get(src)
+                cells.append(f"{r['flagged']}/{r['n']} ({r['rate']:.1%})" if r else "n/a")
+            lines.append(f"| {src} | " + " | ".join(cells) + " |")
+        for name, m in models.items():
+            cf = m.get("cross_fitted")
+            if not cf:
+                continue
+            per = ", ".join(f"{k} {v['flagged']}/{v['n']}" for k, v in cf.get("real_flagged_per_source", {}).items())
+            lines += ["", f"{name}, cross-fitted (2 folds by video/file: calibration fitted on one half, errors "
+                          f"counted on the other, so no threshold saw the face it judges): "
+                          f"FPR {cf['false_positive_rate']:.3f}, FNR {cf['false_negative_rate']:.3f}, "
+                          f"inconclusive {cf['inconclusive_real']:.1%} of real and {cf['inconclusive_fake']:.1%} "
+                          f"of fake faces; camera originals flagged: {per}."]
+        lines.append("")
+    return lines
 
 
 def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, Any] | None = None) -> Path:
@@ -104,7 +164,7 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
         "reproduce": f"python -m forensics train --config configs/{_config_name(cfg)}.toml",
         "augmentations": cfg.to_dict()["augment"],
         "sampling": {k: v for k, v in cfg.to_dict()["data"].items() if k in (
-            "class_shares", "source_power", "sbi_share")},
+            "class_shares", "source_power", "sbi_share", "sbi_part_p", "sbi_donor_p", "pair_domains")},
         "stages": [dict(s) for s in cfg.to_dict()["stages"]],
         "config_sha": __import__("hashlib").sha256(config_text.encode()).hexdigest()[:16],
     }
@@ -131,6 +191,7 @@ def _compact(results: dict[str, Any]) -> dict[str, Any]:
                 "threshold": o.get("threshold"),
                 **{k: o[k] for k in ("auc", "eer", "tpr_at_fpr_1pct", "tpr_at_fpr_5pct", "ece", "accuracy")},
                 "auc_per_kind": {k: {"auc": v["auc_vs_all_real"], "ci95": v["auc_ci95"],
+                                     "paired": v.get("paired"),
                                      "detected_at_threshold": v["detected_at_threshold"]}
                                  for k, v in m.get("per_kind", {}).items()},
                 "real_flagged_per_source": {k: {"flagged": v["flagged"], "n": v["n"], "rate": v["rate"],

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError
-from forensics.training.augment import augment, self_blend
+from forensics.training.augment import augment
+from forensics.training.blending import random_blend
 from forensics.training.config import TrainConfig, resolve_path
 from forensics.training.crops import CropSettings, face_crop_for_file
 from forensics.training.data import (
@@ -82,6 +83,7 @@ class _TrainSet:
                  cfg: TrainConfig) -> None:
         self.cs, self.labels, self.sbi_sources, self.sbi_label, self.cfg = cs, labels, sbi_sources, sbi_label, cfg
         self.n = len(cs.samples)
+        self.donors = [(cs.crops[j], cs.landmarks[j]) for j in sbi_sources if cs.landmarks[j] is not None]
         self.rng = np.random.default_rng(cfg.seed)
         mean = np.array([0.485, 0.456, 0.406], np.float32) * 255
         std = np.array([0.229, 0.224, 0.225], np.float32) * 255
@@ -98,7 +100,8 @@ class _TrainSet:
             img, y = self.cs.crops[i], int(self.labels[i])
         else:
             j = int(self.sbi_sources[i - self.n])
-            img, _ = self_blend(self.cs.crops[j], self.cs.landmarks[j], self.rng)
+            img, _ = random_blend(self.cs.crops[j], self.cs.landmarks[j], self.rng, part_p=self.cfg.data.sbi_part_p,
+                                  donor_p=self.cfg.data.sbi_donor_p, donors=self.donors)
             y = int(self.sbi_label)
         return augment(img, self.cfg.augment, self.rng), y
 
@@ -253,7 +256,6 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
     from torch.utils.data import DataLoader, WeightedRandomSampler
     from tqdm import tqdm
 
-    from forensics.calibration import fit_calibration
     from forensics.detectors import create_detector
 
     torch.manual_seed(cfg.seed)
@@ -397,14 +399,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
              sources=np.array([s.source for s in va.samples]), kinds=np.array([s.kind for s in va.samples]),
              paths=np.array([s.rel for s in va.samples]))
     final = val_metrics(v_logits, y_va, [s.source for s in va.samples], fake_indices)
-    cal = None
-    if (y_va == 0).sum() >= 2 and (y_va != 0).sum() >= 2:
-        real_src = [s.source if y == 0 else f"fake:{s.source}" for s, y in zip(va.samples, y_va, strict=True)]
-        cal = fit_calibration(v_logits, y_va, fake_indices=fake_indices, target_error=cfg.calibration.target_error,
-                              groups=real_src, lr_bins=cfg.calibration.lr_bins,
-                              fitted_on=f"validation faces of {cfg.data.val_dir or cfg.data.train_dir} "
-                                        f"({len(y_va)} faces)").to_dict()
-        (out / "calibration.json").write_text(json.dumps(cal, indent=2), encoding="utf-8")
+    cal = calibrate(cfg, out, v_logits, y_va, [s.source for s in va.samples])
     _log(out, {"event": "done", "epochs_done": epoch + 1, "stopped_early": stopped_early, "final": final,
                "minutes": (time.monotonic() - t_start) / 60, "calibration": cal})
     exported = None
@@ -414,3 +409,41 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
         exported = export_model(cfg, out)
     return TrainResult(out_dir=out, epochs_done=epoch + 1, stopped_early=stopped_early, metrics=final,
                        weights=weights_path, calibration=cal, exported=exported)
+
+
+def calibrate(cfg: TrainConfig, out: Path, logits: np.ndarray, labels: np.ndarray, sources: list[str]
+              ) -> dict[str, Any] | None:
+    """Fit temperature, inconclusive band (per real source) and LR model on validation logits; write
+    ``calibration.json`` into the run folder. None when validation lacks a class."""
+    from forensics.calibration import fit_calibration
+
+    labels = np.asarray(labels, dtype=int)
+    if (labels == 0).sum() < 2 or (labels != 0).sum() < 2:
+        return None
+    groups = [src if y == 0 else f"fake:{src}" for src, y in zip(sources, labels, strict=True)]
+    cal = fit_calibration(logits, labels, fake_indices=tuple(range(1, len(cfg.data.classes))),
+                          target_error=cfg.calibration.target_error, groups=groups, lr_bins=cfg.calibration.lr_bins,
+                          fitted_on=f"validation faces of {cfg.data.val_dir or cfg.data.train_dir} "
+                                    f"({len(labels)} faces)").to_dict()
+    (out / "calibration.json").write_text(json.dumps(cal, indent=2), encoding="utf-8")
+    return cal
+
+
+def recalibrate(cfg: TrainConfig) -> dict[str, Any]:
+    """Refit the calibration of a finished run from its saved validation logits (``val_logits.npz``), e.g. after a
+    change to the calibration code, without training again; re-exports when the config exports."""
+    out = cfg.out_path
+    path = out / "val_logits.npz"
+    if not path.is_file():
+        raise ForensicsError(f"{path} missing: the run has not finished")
+    with np.load(path) as z:
+        logits, labels, sources = z["logits"], z["labels"], [str(s) for s in z["sources"]]
+    cal = calibrate(cfg, out, logits, labels, sources)
+    if cal is None:
+        raise ForensicsError(f"{path} lacks real or fake faces: nothing to calibrate on")
+    _log(out, {"event": "recalibrated", "calibration": cal, "time": time.time()})
+    if cfg.export.enabled:
+        from forensics.training.export import export_model
+
+        export_model(cfg, out)
+    return cal
