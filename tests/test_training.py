@@ -172,6 +172,10 @@ def test_default_config_parses():
     cfg = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "default.toml")
     assert cfg.name == "ffd-mobilenetv2" and cfg.data.classes == ("real", "face-manipulated", "generated")
     assert cfg.augment.jpeg_p > 0 and cfg.augment.rescale_p > 0 and cfg.data.sbi_share > 0
+    # the unseen-source check is the default recipe with one family left out, never exported
+    held = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "holdout-ciplab.toml")
+    assert held.data.holdout_families == ("ciplab",) and not held.export.enabled
+    assert held.replace(name=cfg.name, data={"holdout_families": ()}, export=cfg.export).to_dict() == cfg.to_dict()
 
 
 @pytest.mark.slow
@@ -251,6 +255,32 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
     assert "`python -m forensics evaluate /x/val`" in md
     det = create_detector("tiny-det", manifest=wdir / "manifest.json", weights_dirs=[wdir])
     assert det.ready and det.card.metrics["evaluation"]["conditions"]["as-is"]["n_faces"] == 50
+
+
+@pytest.mark.slow
+def test_holdout_family_is_left_out_of_training_and_reported(tiny_cfg):
+    from forensics.calibration import fit_calibration
+    from forensics.training.trainer import holdout_report, train
+
+    with pytest.raises(ForensicsError, match="holdout_families"):
+        holdout_report(tiny_cfg)
+    cfg = tiny_cfg.replace(data={"holdout_families": ("camB",)}, stages=(tiny_cfg.stages[0],))
+    train(cfg, progress=False)
+    rows = [r.split(",") for r in (cfg.out_path / "split.csv").read_text().splitlines()[1:]]
+    assert not any(r[0] == "train" and r[4] == "camB" for r in rows)  # left out of training...
+    assert sum(r[0] == "val" and r[4] == "camB" for r in rows) == 3  # ...kept in validation
+    rep = holdout_report(cfg)
+    with np.load(cfg.out_path / "val_logits.npz") as z:
+        logits, labels, sources = z["logits"], z["labels"], z["sources"].astype(str)
+    keep = sources != "camB"
+    groups = [s if y == 0 else f"fake:{s}" for s, y in zip(sources[keep], labels[keep], strict=True)]
+    cal = fit_calibration(logits[keep], labels[keep], fake_indices=(1, 2), groups=groups)  # without camB
+    zz = logits[sources == "camB"] / cal.temperature
+    p = np.exp(zz - zz.max(1, keepdims=True))
+    p_fake = (p[:, 1:].sum(1) / p.sum(1))
+    assert rep["band"] == pytest.approx(list(cal.band))
+    assert rep["n_real"] == 3 and rep["real_flagged"] == int((p_fake >= cal.band[1]).sum())
+    assert json.loads((cfg.out_path / "holdout_report.json").read_text())["held_out"] == ["camB"]
 
 
 @pytest.mark.slow

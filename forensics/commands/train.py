@@ -1,4 +1,5 @@
-"""``python -m forensics train --config FILE.toml [--resume] [--optuna N] [--crops-only] [--recalibrate]``."""
+"""``python -m forensics train --config FILE.toml [--resume] [--optuna N] [--crops-only] [--recalibrate]
+[--holdout-report]``."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def add_arguments(p) -> None:
     p.add_argument("--recalibrate", action="store_true",
                    help="refit the finished run's calibration from its saved validation logits (no training), "
                         "then export as the config says")
+    p.add_argument("--holdout-report", action="store_true",
+                   help="for a finished run with [data] holdout_families: how the left-out sources fare at a "
+                        "threshold calibrated without them")
     p.add_argument("--no-export", action="store_true", help="do not write into weights/ even if the config says so")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -40,6 +44,11 @@ def run(args) -> int:
 
         cal = recalibrate(cfg)
         print(json.dumps({k: cal[k] for k in ("temperature", "band", "threshold", "target_error")}, indent=2))
+        return 0
+    if args.holdout_report:
+        from forensics.training.trainer import holdout_report
+
+        print(json.dumps(holdout_report(cfg), indent=2))
         return 0
     if args.optuna:
         from forensics.training.search import optuna_search

@@ -48,6 +48,7 @@ class DataConfig:
     pair_domains: bool = True  # real sources drawn in proportion to the fake draws of their dataset family
     pair_floor: float = 0.2
     crop_method: str = "auto"
+    holdout_families: tuple[str, ...] = ()  # dataset families left out of training (kept in val): unseen-source test
     crop_size: int | None = None  # None = forensics.faces default (as at inference)
     margin: float | None = None
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError
+from forensics.evaluation import family
 from forensics.training.augment import augment
 from forensics.training.blending import random_blend
 from forensics.training.config import TrainConfig, resolve_path
@@ -235,6 +236,10 @@ def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, C
         train_s, val_s = split_by_group(all_train, cfg.data.val_fraction, cfg.seed)
         split_note = f"random split of {cfg.data.train_dir} by video/file, val fraction {cfg.data.val_fraction}"
     check_no_leak(train_s, val_s)
+    held = set(cfg.data.holdout_families)
+    if held:
+        train_s = [x for x in train_s if family(x.source) not in held]
+        split_note += f"; families left out of training: {', '.join(sorted(held))}"
     settings = CropSettings(method=cfg.data.crop_method, crop_size=cfg.data.crop_size, margin=cfg.data.margin)
     tr = load_crops(train_s, settings, progress=progress)
     va = load_crops(val_s, settings, progress=progress)
@@ -447,3 +452,45 @@ def recalibrate(cfg: TrainConfig) -> dict[str, Any]:
 
         export_model(cfg, out)
     return cal
+
+
+def holdout_report(cfg: TrainConfig) -> dict[str, Any]:
+    """For a run trained with ``holdout_families``: calibrate on the validation faces of the other families only,
+    then count how the left-out families' camera originals and fakes fare at that threshold (a source never seen
+    in training or calibration, as evidence from a new camera or generator would be)."""
+    from forensics.calibration import fit_calibration
+    from forensics.evaluation import auc, wilson_interval
+
+    held = set(cfg.data.holdout_families)
+    if not held:
+        raise ForensicsError("the config leaves no family out: set [data] holdout_families")
+    path = cfg.out_path / "val_logits.npz"
+    if not path.is_file():
+        raise ForensicsError(f"{path} missing: train the hold-out run first")
+    with np.load(path) as z:
+        logits, labels, sources = z["logits"], z["labels"].astype(int), [str(s) for s in z["sources"]]
+    out_mask = np.array([family(s) in held for s in sources])
+    if not (out_mask & (labels == 0)).any():
+        raise ForensicsError(f"validation holds no camera original of {', '.join(sorted(held))}")
+    keep = ~out_mask
+    groups = [s if y == 0 else f"fake:{s}" for s, y in zip(np.array(sources)[keep], labels[keep], strict=True)]
+    cal = fit_calibration(logits[keep], labels[keep], fake_indices=tuple(range(1, len(cfg.data.classes))),
+                          target_error=cfg.calibration.target_error, groups=groups)
+    z = logits / cal.temperature
+    proba = np.exp(z - z.max(axis=1, keepdims=True))
+    proba /= proba.sum(axis=1, keepdims=True)
+    p_fake = proba[:, 1:].sum(axis=1)
+    lo, hi = cal.band
+    real, fake = out_mask & (labels == 0), out_mask & (labels != 0)
+    k, n = int((p_fake[real] >= hi).sum()), int(real.sum())
+    report: dict[str, Any] = {
+        "held_out": sorted(held), "band": [lo, hi], "n_real": n, "real_flagged": k,
+        "real_flagged_rate": k / n, "real_flagged_ci95": list(wilson_interval(k, n)),
+        "real_inconclusive": int(((p_fake[real] >= lo) & (p_fake[real] < hi)).sum()),
+        "mean_class_proba_real": {c: float(v) for c, v in zip(cfg.data.classes, proba[real].mean(axis=0),
+                                                                 strict=True)},
+        "n_fake": int(fake.sum()), "fake_detected": int((p_fake[fake] >= hi).sum()),
+        "auc_fake_vs_real_held_out": float(auc(labels[out_mask] != 0, p_fake[out_mask])) if fake.any() else None,
+    }
+    (cfg.out_path / "holdout_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return report
