@@ -133,3 +133,27 @@ def test_random_border_keeps_the_centre_and_size():
         assert (out[24:72, 24:72] == img[24:72, 24:72]).all()
     cfg = AugmentConfig(input_size=64, border_p=1.0)
     assert augment(img, cfg, np.random.default_rng(1)).shape == (64, 64, 3)
+
+
+def test_match_resolution_only_ever_lowers_detail():
+    from forensics.training.augment import match_resolution
+
+    img = _face_like(256, seed=4)
+    hf = lambda x: np.abs(np.diff(x.astype(float), axis=1)).mean()  # noqa: E731
+    assert (match_resolution(img, 200, 256) == img).all()  # already softer than the target: untouched
+    assert (match_resolution(img, 0, 100) == img).all()  # unknown source size: untouched
+    soft = match_resolution(img, 768, 128)
+    assert soft.shape == img.shape and hf(soft) < 0.8 * hf(img)
+    assert hf(match_resolution(img, 768, 96)) < hf(soft)  # lower target, less detail
+
+
+def test_match_resolution_off_leaves_the_random_stream_alone():
+    """With match_resolution_p 0 (the shipped recipe) passing source sizes must not change a single draw."""
+    img = _face_like(128, seed=5)
+    cfg = AugmentConfig(input_size=64)
+    a = augment(img, cfg, np.random.default_rng(3))
+    b = augment(img, cfg, np.random.default_rng(3), source_side=768)
+    assert (a == b).all()
+    on = AugmentConfig(input_size=64, match_resolution_p=1.0, match_resolution_range=(100, 101))
+    c = augment(img, on, np.random.default_rng(3), source_side=768)
+    assert not (a == c).all()

@@ -176,6 +176,13 @@ def test_default_config_parses():
     held = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "holdout-ciplab.toml")
     assert held.data.holdout_families == ("ciplab",) and not held.export.enabled
     assert held.replace(name=cfg.name, data={"holdout_families": ()}, export=cfg.export).to_dict() == cfg.to_dict()
+    # the resolution-matching experiments change only that against the recipe they are compared with
+    match = {"match_resolution_p": cfg.augment.match_resolution_p,
+             "match_resolution_range": cfg.augment.match_resolution_range}
+    for name, base in (("default-resmatch", cfg), ("holdout-ciplab-resmatch", held)):
+        exp = TrainConfig.from_toml(PROJECT_ROOT / "configs" / f"{name}.toml")
+        assert exp.augment.match_resolution_p > 0 and not exp.export.enabled
+        assert exp.replace(name=base.name, augment=match, export=base.export).to_dict() == base.to_dict()
 
 
 @pytest.mark.slow
@@ -340,3 +347,16 @@ def test_pair_domains_balances_each_family():
     assert p[:10].sum() / lfw_fake == pytest.approx(p[10:50].sum() / utk_fake)
     assert p[:10].sum() > before_lfw_real
     assert (p[60:] == w[60:]).all()  # fake weights untouched
+
+
+def test_shipped_card_states_the_failure_modes_export_writes():
+    """The manifest's card and its Markdown copy carry the failure modes that a re-export would write (no drift)."""
+    import json
+
+    from forensics.detectors.weights import DEFAULT_MANIFEST
+    from forensics.training.export import FAILURE_MODES
+
+    entry = next(e for e in json.loads(DEFAULT_MANIFEST.read_text())["entries"] if e["name"] == "ffd-mobilenetv2")
+    assert entry["card"]["failure_modes"] == list(FAILURE_MODES)
+    md = (DEFAULT_MANIFEST.parent / "ffd-mobilenetv2.card.md").read_text()
+    assert all(f"- {f}" in md for f in FAILURE_MODES)

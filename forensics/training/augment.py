@@ -30,6 +30,8 @@ class AugmentConfig:
     input_size: int = 224
     border_p: float = 0.0  # mirror a random border strip, as the face pipeline pads crops past the image edge
     border_max: float = 0.24  # widest strip, as a share of the crop side (at most 0.24)
+    match_resolution_p: float = 0.0  # bring a crop's source resolution down to one drawn for every class alike
+    match_resolution_range: tuple[int, int] = (100, 256)  # range of the drawn resolution (source px per crop side)
     rescale_p: float = 0.5  # down to a random side in [rescale_min, crop side], back up
     rescale_min: int = 64
     jpeg_p: float = 0.8
@@ -137,9 +139,24 @@ def random_border(img: np.ndarray, rng: np.random.Generator, max_share: float) -
     return border_reflect(img, (t, b, left, r))
 
 
-def augment(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
-    """The training augmentation chain on a uint8 crop; returns uint8 (input_size, input_size, 3)."""
+def match_resolution(img: np.ndarray, source_side: float, target_side: float) -> np.ndarray:
+    """A crop that was cut from ``source_side`` source pixels, re-sampled as if cut from ``target_side`` (only ever
+    down): sharp crops of large images no longer differ from soft crops of small ones."""
+    if not source_side or target_side >= source_side:
+        return img
+    side = max(8, int(round(img.shape[0] * target_side / source_side)))
+    return rescale_roundtrip(img, side) if side < img.shape[0] else img
+
+
+def augment(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator, *, source_side: float = 0.0
+            ) -> np.ndarray:
+    """The training augmentation chain on a uint8 crop; returns uint8 (input_size, input_size, 3).
+
+    ``source_side``: how many source pixels the crop's side spans (0 = unknown; no resolution matching).
+    """
     x = img
+    if cfg.match_resolution_p > 0 and source_side and rng.random() < cfg.match_resolution_p:
+        x = match_resolution(x, source_side, rng.uniform(*cfg.match_resolution_range))
     if rng.random() < cfg.border_p:
         x = random_border(x, rng, cfg.border_max)
     if rng.random() < cfg.rescale_p:

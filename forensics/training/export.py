@@ -36,9 +36,13 @@ FAILURE_MODES = (
     "missed or over-flagged; expect lower accuracy than the validation figures.",
     "Sharp, high-resolution photos of real people from a source it has not seen are at risk of being called 'fully "
     "generated': the same recipe trained without the ciplab photos (configs/holdout-ciplab.toml) flagged 21 of 25 "
-    "unseen ciplab originals at a threshold calibrated without them; their uncalibrated p(generated) is 0.80 at full "
-    "size and 0.38 when the photos are first shrunk to 100 px: the real training sources are small, soft images "
-    "(utkface 200 px, LFW 250 px, video frames) and the generated ones large and sharp.",
+    "unseen ciplab originals at a threshold calibrated without them (4 inconclusive; mean uncalibrated "
+    "p(generated) 0.79 at full size, 0.42 when the photos are first shrunk to 100 px). Without ciplab, every large "
+    "training image is generated (512-768 px) and every real one small (utkface 200 px, LFW 250 px, video frames), "
+    "so size and sharpness stand in for the label. Resampling every training crop as if cut from 100-256 source px "
+    "(configs/holdout-ciplab-resmatch.toml) lowers this to 9 of 25 flagged (12 inconclusive) but does not remove "
+    "it, and costs accuracy on the known sources (configs/default-resmatch.toml: val AUC 0.933 instead of 0.961), "
+    "so the shipped model is trained without it; large camera originals from more sources are what would fix it.",
     "Studio-style portraits (even light, plain background, retouched skin) lean towards 'fully generated': the "
     "shipped NASA portrait (ui/examples/astronaut.jpg, a camera original) scores p(fake) 0.71, inside the "
     "inconclusive band, and its mirror image scores differently; real photo sources unlike the training ones are "

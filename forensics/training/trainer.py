@@ -55,13 +55,14 @@ class CropSet:
     landmarks: list[np.ndarray | None]
     methods: list[str]
     hashes: dict[str, str] = field(default_factory=dict)
+    source_sides: list[float] = field(default_factory=list)  # shorter image side: a proxy of the crop's span
 
 
 def load_crops(samples: list[Sample], settings: CropSettings, *, progress: bool = True) -> CropSet:
     """Crops for every sample through the disk cache (computing missing ones); unreadable files are dropped."""
     from tqdm import tqdm
 
-    kept, crops, lms, methods, hashes = [], [], [], [], {}
+    kept, crops, lms, methods, hashes, sides = [], [], [], [], {}, []
     for s in tqdm(samples, desc="crops", disable=not progress, mininterval=5):
         try:
             rec = face_crop_for_file(s.path, settings)
@@ -72,9 +73,22 @@ def load_crops(samples: list[Sample], settings: CropSettings, *, progress: bool 
         lms.append(rec.landmarks)
         methods.append(rec.method)
         hashes[s.path] = file_sha256(s.path)
+        sides.append(shorter_side(s.path))
     if not kept:
         raise ForensicsError("no usable face crop in the training data")
-    return CropSet(kept, np.stack(crops), lms, methods, hashes)
+    return CropSet(kept, np.stack(crops), lms, methods, hashes, sides)
+
+
+def shorter_side(path: str) -> float:
+    """Shorter side of the image file (header only). For face-crop datasets it is about the span of the face crop;
+    for wider shots it over-states it (the crop is smaller than the image)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return float(min(im.size))
+    except OSError:
+        return 0.0
 
 
 class _TrainSet:
@@ -98,13 +112,14 @@ class _TrainSet:
 
     def image_and_label(self, i: int) -> tuple[np.ndarray, int]:
         if i < self.n:
-            img, y = self.cs.crops[i], int(self.labels[i])
+            img, y, j = self.cs.crops[i], int(self.labels[i]), i
         else:
             j = int(self.sbi_sources[i - self.n])
             img, _ = random_blend(self.cs.crops[j], self.cs.landmarks[j], self.rng, part_p=self.cfg.data.sbi_part_p,
                                   donor_p=self.cfg.data.sbi_donor_p, donors=self.donors)
             y = int(self.sbi_label)
-        return augment(img, self.cfg.augment, self.rng), y
+        side = self.cs.source_sides[j] if self.cs.source_sides else 0.0
+        return augment(img, self.cfg.augment, self.rng, source_side=side), y
 
     def __getitem__(self, i: int):
         import torch
