@@ -111,6 +111,21 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     assert det.weights_sha256 in str(at.dataframe[0].value.to_dict())
 
 
+def test_detect_shows_the_default_detectors_known_failure_modes():
+    """The verdict comes with the model card's failure modes (e.g. unseen sharp camera originals) on the same page."""
+    from forensics.pipeline import get_detector
+
+    failures = get_detector("ffd-mobilenetv2").info()["card"]["failure_modes"]
+    assert any("Sharp, high-resolution photos" in f for f in failures)
+    at = _app(["ffd-mobilenetv2"])
+    at.radio(key="detect_source").set_value("Shipped example").run()
+    at.selectbox(key="detect_ex").set_value("astronaut.jpg").run()
+    _no_exception(at)
+    box = [e for e in at.expander if e.label.startswith("Where ffd-mobilenetv2 is known to fail")]
+    assert len(box) == 1 and f"({len(failures)}, from its model card)" in box[0].label
+    assert all(f in "".join(m.value for m in box[0].markdown) for f in failures)
+
+
 def test_detect_no_ready_detector_message(monkeypatch):
     import forensics.detectors as fd
 

@@ -214,6 +214,10 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
     st.markdown(f"*{a['statement']}*")
     st.caption(f"Known error rates at this band (validation): false positives {_pct(a.get('false_positive_rate'))}, "
                f"false negatives {_pct(a.get('false_negative_rate'))}.")
+    failures = (model.get("card") or {}).get("failure_modes") or []
+    if failures:
+        with st.expander(f"Where {name} is known to fail ({len(failures)}, from its model card)"):
+            st.markdown("\n".join(f"- {f}" for f in failures))
 
 
 def band_figure(p: float, lo: float, hi: float):
