@@ -33,9 +33,10 @@ def main() -> None:
     from safetensors.torch import load_file
 
     from forensics.detectors import create_detector
+    from forensics.domain import shorter_side
     from forensics.training.augment import match_resolution
     from forensics.training.config import TrainConfig
-    from forensics.training.trainer import predict_logits, prepare_data, shorter_side
+    from forensics.training.trainer import predict_logits, prepare_data
 
     torch.set_num_threads(args.threads)
     cfg = TrainConfig.from_toml(args.config)

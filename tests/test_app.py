@@ -124,6 +124,30 @@ def test_detect_shows_the_default_detectors_known_failure_modes():
     box = [e for e in at.expander if e.label.startswith("Where ffd-mobilenetv2 is known to fail")]
     assert len(box) == 1 and f"({len(failures)}, from its model card)" in box[0].label
     assert all(f in "".join(m.value for m in box[0].markdown) for f in failures)
+    assert not any("source pixels" in w.value for w in at.warning)  # a 147 px face crop: common in training
+
+
+def test_detect_warns_when_the_face_is_larger_than_the_real_training_faces(tmp_path):
+    """The same portrait scaled up 3x: the face crop now spans more source pixels than nearly all camera originals
+    the default detector was trained on, and the verdict card says so with the card's own shares."""
+    from PIL import Image
+
+    from forensics.domain import face_size_caveat
+
+    big = tmp_path / "astronaut_x3.png"
+    with Image.open(EXAMPLES / "astronaut.jpg") as im:
+        im.convert("RGB").resize((im.width * 3, im.height * 3), Image.Resampling.LANCZOS).save(big)
+    at = _app(["ffd-mobilenetv2"])
+    _set_evidence(at, big)
+    at.run()
+    _no_exception(at)
+    warnings = [w.value for w in at.warning if "source pixels" in w.value]
+    assert len(warnings) == 1 and "camera originals this detector was trained on" in warnings[0]
+    from forensics.evidence import load_evidence
+    from forensics.pipeline import AnalyzeOptions, analyze
+
+    d = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto")).to_dict()
+    assert warnings[0] == face_size_caveat(d, d["faces"][0], "ffd-mobilenetv2")
 
 
 def test_detect_no_ready_detector_message(monkeypatch):

@@ -93,3 +93,18 @@ def test_cli_analyze_appends_to_the_audit_log(tmp_path):
     assert len(entries) == 1 and entries[0].kind == "analysis"
     assert entries[0].payload["case_id"] == "C-7"
     assert entries[0].payload["evidence"]["sha256"] == hashlib.sha256(img.read_bytes()).hexdigest()
+
+
+def test_cli_analyze_prints_the_size_caveat_for_a_large_face(tmp_path, capsys):
+    """The shipped portrait at 3x: the text output carries the caveat of forensics.domain under the verdict."""
+    from forensics.cli import main
+    from forensics.domain import face_size_caveat
+
+    big = tmp_path / "astronaut_x3.png"
+    with Image.open(ROOT / "ui" / "examples" / "astronaut.jpg") as im:
+        im.convert("RGB").resize((im.width * 3, im.height * 3), Image.Resampling.LANCZOS).save(big)
+    assert main(["analyze", str(big), "--detector", "ffd-mobilenetv2", "--no-log"]) == 0
+    out = capsys.readouterr().out
+    d = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"]).to_dict()
+    caveat = face_size_caveat(d, d["faces"][0], "ffd-mobilenetv2")
+    assert caveat and f"caveat: {caveat}" in out

@@ -9,6 +9,7 @@ is a generated JPEG analysed with face_method="whole", so no shared data is need
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import io
 import json
@@ -19,6 +20,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from forensics.domain import face_size_caveat, side_histogram
 from forensics.errors import ForensicsError
 from forensics.report import Case, build_bundle, bundle_hash, load_bundle, validate_bundle
 from forensics.report.build import prepare_report, write_report
@@ -57,6 +59,9 @@ def detector(tmp_path_factory):
     labels = np.repeat([0, 1], 200)
     logits = np.stack([np.zeros(400), rng.normal(0, 1.5, 400) + np.where(labels == 1, 1.5, -1.5)], axis=1)
     det.calibration = fit_calibration(logits, labels, fitted_on="synthetic validation logits (test only)")
+    # trained (as far as the card knows) on small real and large generated images: a caveat for larger faces
+    det.card = dataclasses.replace(det.card, training_image_sides=side_histogram({"real": [100] * 50,
+                                                                                  "gan": [512] * 50}))
     return det
 
 
@@ -157,6 +162,8 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
     assert NOTES in flat and "Dr. Ada Example" in flat and "C-2026-017" in flat
     assert f"page {n_pages} of {n_pages}" in flat and "page 1 of" in flat
     assert "Region relevance: not run" in flat
+    caveat = face_size_caveat(b["analysis"], b["analysis"]["faces"][0], "simplenet")
+    assert caveat and re.sub(r"\s+", " ", caveat) in flat
     # the bundle hash is printed on the last page
     from pypdf import PdfReader
 

@@ -240,6 +240,14 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
     assert dst.name == "tiny-det.safetensors"
     card = det.card.to_dict()
     assert "train" in card["reproduce"] and card["metrics"]["epochs_done"] == 2
+    # the size histogram of the training images, one count per train row of the split (what the caveat reads)
+    import csv
+
+    with open(wdir / "tiny-det.split.csv", newline="") as fh:
+        n_train = sum(r["split"] == "train" for r in csv.DictReader(fh))
+    sides = card["training_image_sides"]
+    assert sum(sum(c) for c in sides["counts"].values()) == n_train > 0 and "real" in sides["counts"]
+    assert "## Training images by size" in (wdir / "tiny-det.card.md").read_text()
 
     # evaluation results merge into the card: readable tables (all-real and same-family AUC, false accusations)
     from forensics.evaluation import summarise_scores

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from forensics.domain import face_size_caveat
 from forensics.errors import BadImageError, ForensicsError
 from ui import lib, state
 
@@ -188,8 +189,10 @@ def _pct(v: Any) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * float(v):.1f} %"
 
 
-def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key: str = "") -> None:
-    """One detector's result for one face: verdict, band, likelihood ratio wording, known error rates."""
+def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key: str = "",
+                 caveat: str | None = None) -> None:
+    """One detector's result for one face: verdict, band, likelihood ratio wording, known error rates, and a
+    caveat when the face lies where the detector saw few camera originals."""
     st.markdown(f"**{name}**")
     st.caption(str(model.get("architecture", "")))
     a = score.get("assessment")
@@ -214,6 +217,8 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
     st.markdown(f"*{a['statement']}*")
     st.caption(f"Known error rates at this band (validation): false positives {_pct(a.get('false_positive_rate'))}, "
                f"false negatives {_pct(a.get('false_negative_rate'))}.")
+    if caveat:
+        st.warning(caveat, icon=":material/photo_size_select_large:")
     failures = (model.get("card") or {}).get("failure_modes") or []
     if failures:
         with st.expander(f"Where {name} is known to fail ({len(failures)}, from its model card)"):
@@ -306,7 +311,8 @@ def faces_view(an) -> None:
                                     f"confidence {face['confidence']:.3f}", width="stretch")
         for col, name in zip(cols[1:], names, strict=False):
             with col:
-                verdict_card(name, face["scores"][name], d["models"].get(name, {}), key=f"face{face['index']}")
+                verdict_card(name, face["scores"][name], d["models"].get(name, {}), key=f"face{face['index']}",
+                             caveat=face_size_caveat(d, face, name))
     if d["skipped_faces"]:
         with st.expander(f"{len(d['skipped_faces'])} detection(s) left out"):
             st.dataframe(d["skipped_faces"], hide_index=True)

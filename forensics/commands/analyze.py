@@ -40,16 +40,22 @@ def run(args) -> int:
         json.dump(analysis.to_dict(), sys.stdout, indent=2)
         print()
         return 0
+    from forensics.domain import face_size_caveat
+
     ev = analysis.evidence
+    d = analysis.to_dict()
     print(f"{ev['name']}  {ev['width']}x{ev['height']}  sha256 {ev['sha256']}")
     if not analysis.faces:
         print(f"no face analysed: {analysis.no_face_reason}")
-    for face in analysis.faces:
+    for face, fd in zip(analysis.faces, d["faces"], strict=True):
         print(f"face {face.index}: box {[round(v) for v in face.box]} confidence {face.confidence:.3f}")
         for name, s in face.scores.items():
             verdict = s.assessment["verdict"] if s.assessment else ("untrained: no verdict" if not s.ready
                                                                    else "uncalibrated: no verdict")
             print(f"  {name:<18} p_fake {s.p_fake:.3f}  {verdict}")
+            caveat = face_size_caveat(d, fd, name) if s.assessment else None
+            if caveat:
+                print(f"  {'':<18} caveat: {caveat}")
     for sk in analysis.skipped_faces:
         print(f"skipped face {sk.get('box')}: {sk.get('reason')}")
     print("timings ms: " + ", ".join(f"{k} {v:.0f}" for k, v in analysis.timings_ms.items()))

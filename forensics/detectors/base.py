@@ -36,6 +36,7 @@ class ModelCard:
     intended_use: str = ""
     failure_modes: tuple[str, ...] = ()
     reproduce: str = ""
+    training_image_sides: dict[str, Any] = field(default_factory=dict)  # forensics.domain.side_histogram
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

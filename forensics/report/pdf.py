@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from forensics.domain import face_size_caveat
 from forensics.errors import ForensicsError
 from forensics.report.bundle import Figure, array_sha256, sha256_hex, to_png
 from forensics.viz.overlay import colorize
@@ -508,6 +509,9 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
                      f"negative {_fmt(a.get('false_negative_rate'), 3)}", x0=x_text, w=tw, label_w=38)
                 if a.get("statement"):
                     r.kv("Statement", a["statement"], x0=x_text, w=tw, label_w=38)
+                caveat = face_size_caveat(an, f, det)
+                if caveat:
+                    r.kv("Caveat", caveat, x0=x_text, w=tw, label_w=38, colour=VERDICT_COLOURS.get("inconclusive"))
             else:
                 r.kv("Result", "no verdict (" + ("untrained detector" if not s.get("ready") else "not calibrated")
                      + ")", x0=x_text, w=tw, label_w=38, colour=GREY)

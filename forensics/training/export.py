@@ -8,8 +8,10 @@ Example:
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,13 @@ def card_markdown(name: str, card: dict[str, Any], calibration: dict[str, Any] |
              "", "## Licence terms", card.get("licence", ""), "", "## Reproduce", f"`{card.get('reproduce', '')}`", "",
              "## Known failure modes"]
     lines += [f"- {f}" for f in card.get("failure_modes", [])]
+    sides = card.get("training_image_sides")
+    if sides:
+        edges = sides["edges"]
+        heads = [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:], strict=False)] + [f">= {edges[-1]}"]
+        lines += ["", f"## Training images by size ({sides['measure']}; {sides.get('source', '')})", "",
+                  "| kind | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+        lines += [f"| {k} | " + " | ".join(str(c) for c in row) + " |" for k, row in sides["counts"].items()]
     if calibration:
         er = calibration.get("error_rates", {})
         lines += ["", "## Calibration (validation)",
@@ -177,12 +186,28 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
         "stages": [dict(s) for s in cfg.to_dict()["stages"]],
         "config_sha": __import__("hashlib").sha256(config_text.encode()).hexdigest()[:16],
     }
+    if (run_dir / "split.csv").is_file():
+        card["training_image_sides"] = training_side_histogram(run_dir / "split.csv", resolve_path(cfg.data.train_dir),
+                                                               label=f"{name}.split.csv")
     register_weights(name, dst, architecture=cfg.model.architecture, classes=tuple(cfg.data.classes),
                      fake_indices=tuple(range(1, len(cfg.data.classes))), card=card, calibration=calibration,
                      description="MobileNetV2 fine-tuned on face crops (three classes) with self-blended images",
                      manifest=wdir / "manifest.json")
     (wdir / f"{name}.card.md").write_text(card_markdown(name, card, calibration), encoding="utf-8")
     return dst
+
+
+def training_side_histogram(split_csv: Path, train_dir: Path | None, *, label: str = "") -> dict[str, Any]:
+    """Histogram of the shorter image side of the files a run trained on (the split's train rows), per kind: what
+    ``forensics.domain.size_caveat`` compares evidence with."""
+    from forensics.domain import shorter_side, side_histogram
+
+    sides: dict[str, list[float]] = defaultdict(list)
+    with open(split_csv, newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["split"] == "train" and train_dir is not None:
+                sides[row["kind"]].append(shorter_side(train_dir / row["path"]))
+    return side_histogram(dict(sorted(sides.items())), source=f"train rows of {label or split_csv.name}")
 
 
 def _config_name(cfg: TrainConfig) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from forensics.domain import shorter_side
 from forensics.errors import ForensicsError
 from forensics.evaluation import family
 from forensics.training.augment import augment
@@ -77,18 +78,6 @@ def load_crops(samples: list[Sample], settings: CropSettings, *, progress: bool 
     if not kept:
         raise ForensicsError("no usable face crop in the training data")
     return CropSet(kept, np.stack(crops), lms, methods, hashes, sides)
-
-
-def shorter_side(path: str) -> float:
-    """Shorter side of the image file (header only). For face-crop datasets it is about the span of the face crop;
-    for wider shots it over-states it (the crop is smaller than the image)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return float(min(im.size))
-    except OSError:
-        return 0.0
 
 
 class _TrainSet:

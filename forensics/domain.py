@@ -1,0 +1,99 @@
+"""How a piece of evidence compares with a detector's training images, and a caveat when it lies where the detector
+saw few camera originals.
+
+The shipped detector learnt from small real photos and large generated ones, so a large photo of a real person is at
+risk of being called "generated" (see its model card). The model card keeps a histogram of the shorter image side
+of its training images per kind (``training_image_sides``); ``size_caveat`` reads it for one face crop.
+
+    >>> hist = side_histogram({"real": [200, 250, 250], "gan": [512, 512]})
+    >>> size_caveat(hist, 600) is not None, size_caveat(hist, 240)
+    (True, None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+SIDE_EDGES = (0, 128, 192, 256, 384, 512, 768, 1024)  # bin lower edges, px of the shorter image side
+GENERATED_KINDS = ("gan", "diffusion")
+
+
+def shorter_side(path: str | Path) -> float:
+    """Shorter side of an image file in px, from its header (0 when unreadable). For face-crop datasets it is about
+    the span of the face crop; for wider shots it over-states it."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return float(min(im.size))
+    except OSError:
+        return 0.0
+
+
+def side_histogram(sides_by_kind: Mapping[str, Iterable[float]], *, source: str = "") -> dict[str, Any]:
+    """Counts of training images per kind in the bins of ``SIDE_EDGES`` (the last bin is open-ended)."""
+    counts: dict[str, list[int]] = {}
+    for kind, sides in sides_by_kind.items():
+        c = [0] * len(SIDE_EDGES)
+        for s in sides:
+            if s and s > 0:
+                c[_bin(float(s))] += 1
+        counts[str(kind)] = c
+    return {"measure": "shorter image side (px)", "edges": list(SIDE_EDGES), "counts": counts, "source": source}
+
+
+def _bin(side: float) -> int:
+    return max(i for i, e in enumerate(SIDE_EDGES) if side >= e)
+
+
+def share_at_least(hist: Mapping[str, Any], kinds: Iterable[str], side: float) -> tuple[float | None, int]:
+    """Share of the training images of ``kinds`` whose shorter side falls in the bin of ``side`` or above, and that
+    bin's lower edge. None when the histogram holds no image of those kinds."""
+    edges = list(hist["edges"])
+    i = max(j for j, e in enumerate(edges) if side >= e)
+    rows = [hist["counts"][k] for k in kinds if k in hist["counts"]]
+    total = sum(sum(r) for r in rows)
+    if total == 0:
+        return None, int(edges[i])
+    return sum(sum(r[i:]) for r in rows) / total, int(edges[i])
+
+
+def face_span_px(box: Iterable[float], margin: float) -> float:
+    """Source pixels spanned by a face crop's side, as ``forensics.faces.aligned_crop`` cuts it."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return max(x1 - x0, y1 - y0, 1.0) * (1.0 + 2.0 * margin)
+
+
+def size_caveat(hist: Mapping[str, Any] | None, span_px: float, *, min_real_share: float = 0.10) -> str | None:
+    """A sentence for the analyst when camera originals at least as large as this face crop (``span_px`` source
+    pixels) were rare among the detector's training images (under ``min_real_share``); None when they were common
+    or the card holds no histogram. The training images of face datasets are about one face crop each, so their
+    shorter side stands in for the crop's span."""
+    if not hist or not hist.get("counts") or not span_px:
+        return None
+    real, edge = share_at_least(hist, ["real"], span_px)
+    if real is None or real >= min_real_share:
+        return None
+    seen, _ = share_at_least(hist, list(hist["counts"]), span_px)
+    if not seen:
+        return (f"This face crop spans about {int(round(span_px))} source pixels; none of the images this detector "
+                f"was trained on were {edge} px or larger, so its score here is an extrapolation: weigh any verdict on "
+                "this face with particular care.")
+    gen, _ = share_at_least(hist, GENERATED_KINDS, span_px)
+    gen_text = f", against {gen:.0%} of its fully generated ones" if gen is not None else ""
+    return (f"This face crop spans about {int(round(span_px))} source pixels. Only {real:.0%} of the camera originals "
+            f"this detector was trained on were {edge} px or larger{gen_text}. Large, sharp photos of real people from "
+            "sources it has not seen have been called 'generated' (see its known failure modes): weigh a "
+            "'manipulated or generated' verdict on this face with particular care.")
+
+
+def face_size_caveat(analysis: Mapping[str, Any], face: Mapping[str, Any], detector: str) -> str | None:
+    """``size_caveat`` for one face of an Analysis dict (``Analysis.to_dict()``) and one of its detectors."""
+    from forensics.faces import DEFAULT_MARGIN
+
+    margin = (analysis.get("options") or {}).get("margin")
+    card = ((analysis.get("models") or {}).get(detector) or {}).get("card") or {}
+    span = face_span_px(face["box"], DEFAULT_MARGIN if margin is None else float(margin))
+    return size_caveat(card.get("training_image_sides"), span)

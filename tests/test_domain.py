@@ -1,0 +1,95 @@
+"""Evidence against the detector's training images: size histogram, shares, caveat wording, face span."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from forensics.domain import (
+    SIDE_EDGES,
+    face_size_caveat,
+    face_span_px,
+    share_at_least,
+    side_histogram,
+    size_caveat,
+)
+
+
+def test_histogram_bins_and_shares_match_a_direct_count():
+    rng = np.random.default_rng(0)
+    real = list(rng.choice([100, 127, 128, 200, 255, 256, 600, 1500], 300))
+    gan = list(rng.integers(200, 1100, 120))
+    hist = side_histogram({"real": real + [0], "gan": gan})  # 0 = unreadable: not counted
+    assert sum(hist["counts"]["real"]) == 300 and sum(hist["counts"]["gan"]) == 120
+    for side in (5, 127, 128, 256, 300, 512, 800, 5000):
+        edge = max(e for e in SIDE_EDGES if side >= e)
+        share, got_edge = share_at_least(hist, ["real"], side)
+        assert got_edge == edge and share == pytest.approx(np.mean(np.array(real) >= edge))
+        both, _ = share_at_least(hist, ["real", "gan"], side)
+        assert both == pytest.approx(np.mean(np.array(real + gan) >= edge))
+    assert share_at_least(hist, ["diffusion"], 300)[0] is None
+
+
+def test_caveat_only_where_camera_originals_were_rare():
+    hist = side_histogram({"real": [200] * 95 + [600] * 5, "gan": [512] * 40, "diffusion": [768] * 10})
+    assert size_caveat(hist, 180) is None and size_caveat(hist, 250) is None
+    text = size_caveat(hist, 600)
+    assert "600 source pixels" in text and "Only 5% of the camera originals" in text and "512 px or larger" in text
+    assert "against 100% of its fully generated ones" in text
+    assert "against 20% of its fully generated ones" in size_caveat(hist, 800)  # 10 of 50 are >= 768
+    assert "none of the images this detector was trained on were 1024 px" in size_caveat(hist, 1400)
+    assert size_caveat(hist, 600, min_real_share=0.05) is None  # 5% is not under 5%
+    assert size_caveat(None, 600) is None and size_caveat({"counts": {}}, 600) is None
+
+
+def test_face_span_is_the_side_aligned_crop_cuts():
+    from forensics.faces import aligned_crop
+
+    img = np.zeros((400, 500, 3), np.uint8)
+    for box, margin in (((100, 80, 220, 230), 0.15), ((10, 10, 60, 40), 0.3)):
+        _, m, _, _ = aligned_crop(img, box, None, margin=margin, crop_size=256)
+        scale = np.hypot(m[0, 0], m[0, 1])  # crop px per source px
+        assert face_span_px(box, margin) == pytest.approx(256 / scale, rel=1e-6)
+
+
+def test_face_size_caveat_reads_the_card_and_the_margin_of_the_analysis():
+    hist = side_histogram({"real": [200] * 100, "gan": [512] * 10})
+    an = {"options": {"margin": 0.0}, "models": {"d": {"card": {"training_image_sides": hist}}, "bare": {}}}
+    face = {"box": [0, 0, 300, 300]}
+    assert "300 source pixels" in face_size_caveat(an, face, "d")
+    assert face_size_caveat({**an, "options": {"margin": None}}, {"box": [0, 0, 150, 150]}, "d") is None  # 195 px
+    assert face_size_caveat(an, face, "bare") is None  # no histogram in the card: no caveat
+
+
+def test_training_side_histogram_counts_the_train_rows(tmp_path):
+    from forensics.training.export import training_side_histogram
+
+    rows = [("train", "real/a/1.jpg", "real", (200, 300)), ("train", "fake/gan/g/2.png", "gan", (600, 512)),
+            ("val", "real/a/3.jpg", "real", (900, 900)), ("train", "real/a/missing.jpg", "real", None)]
+    with open(tmp_path / "split.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["split", "path", "label", "kind", "source", "group", "sha256"])
+        for split, rel, kind, size in rows:
+            if size:
+                (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+                Image.new("RGB", size).save(tmp_path / rel)
+            w.writerow([split, rel, "real" if kind == "real" else "fake", kind, "a", rel, ""])
+    hist = training_side_histogram(tmp_path / "split.csv", tmp_path)
+    assert hist["counts"]["real"][SIDE_EDGES.index(192)] == 1 and sum(hist["counts"]["real"]) == 1
+    assert hist["counts"]["gan"][SIDE_EDGES.index(512)] == 1
+    json.dumps(hist)  # goes into the manifest as is
+
+
+def test_shipped_card_warns_on_large_faces_only():
+    from forensics.pipeline import get_detector
+
+    card = get_detector("ffd-mobilenetv2").info()["card"]
+    hist = card["training_image_sides"]
+    real = np.array(hist["counts"]["real"])
+    assert real.sum() > 1000 and real[SIDE_EDGES.index(192):].sum() == real.sum()  # no real image under 192 px
+    assert size_caveat(hist, 200) is None
+    assert "camera originals" in size_caveat(hist, 600)
