@@ -39,20 +39,20 @@ def side_histogram(sides_by_kind: Mapping[str, Iterable[float]], *, source: str 
         c = [0] * len(SIDE_EDGES)
         for s in sides:
             if s and s > 0:
-                c[_bin(float(s))] += 1
+                c[_bin(float(s), SIDE_EDGES)] += 1
         counts[str(kind)] = c
     return {"measure": "shorter image side (px)", "edges": list(SIDE_EDGES), "counts": counts, "source": source}
 
 
-def _bin(side: float) -> int:
-    return max(i for i, e in enumerate(SIDE_EDGES) if side >= e)
+def _bin(side: float, edges: Iterable[float]) -> int:
+    return max(i for i, e in enumerate(edges) if side >= e)
 
 
 def share_at_least(hist: Mapping[str, Any], kinds: Iterable[str], side: float) -> tuple[float | None, int]:
     """Share of the training images of ``kinds`` whose shorter side falls in the bin of ``side`` or above, and that
     bin's lower edge. None when the histogram holds no image of those kinds."""
     edges = list(hist["edges"])
-    i = max(j for j, e in enumerate(edges) if side >= e)
+    i = _bin(side, edges)
     rows = [hist["counts"][k] for k in kinds if k in hist["counts"]]
     total = sum(sum(r) for r in rows)
     if total == 0:
@@ -83,7 +83,8 @@ def size_caveat(hist: Mapping[str, Any] | None, span_px: float, *, min_real_shar
                 "this face with particular care.")
     gen, _ = share_at_least(hist, GENERATED_KINDS, span_px)
     gen_text = f", against {gen:.0%} of its fully generated ones" if gen is not None else ""
-    return (f"This face crop spans about {int(round(span_px))} source pixels. Only {real:.0%} of the camera originals "
+    share = "None" if real == 0 else "Under 1%" if real < 0.01 else f"Only {real:.0%}"
+    return (f"This face crop spans about {int(round(span_px))} source pixels. {share} of the camera originals "
             f"this detector was trained on were {edge} px or larger{gen_text}. Large, sharp photos of real people from "
             "sources it has not seen have been called 'generated' (see its known failure modes): weigh a "
             "'manipulated or generated' verdict on this face with particular care.")

@@ -40,7 +40,10 @@ def test_caveat_only_where_camera_originals_were_rare():
     text = size_caveat(hist, 600)
     assert "600 source pixels" in text and "Only 5% of the camera originals" in text and "512 px or larger" in text
     assert "against 100% of its fully generated ones" in text
+    assert "None of the camera originals" in size_caveat(hist, 800)
     assert "against 20% of its fully generated ones" in size_caveat(hist, 800)  # 10 of 50 are >= 768
+    rare = side_histogram({"real": [200] * 999 + [600], "gan": [512]})
+    assert "Under 1% of the camera originals" in size_caveat(rare, 600)
     assert "none of the images this detector was trained on were 1024 px" in size_caveat(hist, 1400)
     assert size_caveat(hist, 600, min_real_share=0.05) is None  # 5% is not under 5%
     assert size_caveat(None, 600) is None and size_caveat({"counts": {}}, 600) is None
