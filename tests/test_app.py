@@ -295,6 +295,13 @@ def test_models_page_lists_detectors_and_loads_a_card():
     text = _texts(at)
     assert "AUC per kind, against all real faces / against the real faces of the same dataset family" in text
     assert "| utkface |" in text and "floor-imagenet-logreg" in text
+    # and the size histogram the Detect caveat reads, row for row
+    from forensics.domain import SIDE_EDGES
+    from forensics.pipeline import get_detector
+
+    real = get_detector("ffd-mobilenetv2").info()["card"]["training_image_sides"]["counts"]["real"]
+    assert any(e.label.startswith("Training images by size") for e in at.expander)
+    assert "| real | " + " | ".join(map(str, real)) + " |" in text and len(real) == len(SIDE_EDGES)
 
 
 # --------------------------------------------------------------------------------------------------- Report

@@ -373,6 +373,12 @@ def model_card(info: dict[str, Any]) -> None:
         st.markdown("**Known failure modes**")
         for f in card["failure_modes"]:
             st.markdown(f"- {f}")
+    sides = card.get("training_image_sides")
+    if sides:
+        from forensics.training.export import side_table
+
+        with st.expander(f"Training images by size ({sides['measure']}): what the size caveat on Detect reads"):
+            st.markdown("\n".join(side_table(sides)))
     evaluation = (card.get("metrics") or {}).get("evaluation")
     if evaluation:
         from forensics.training.export import evaluation_tables

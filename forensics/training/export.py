@@ -68,11 +68,8 @@ def card_markdown(name: str, card: dict[str, Any], calibration: dict[str, Any] |
     lines += [f"- {f}" for f in card.get("failure_modes", [])]
     sides = card.get("training_image_sides")
     if sides:
-        edges = sides["edges"]
-        heads = [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:], strict=False)] + [f">= {edges[-1]}"]
         lines += ["", f"## Training images by size ({sides['measure']}; {sides.get('source', '')})", "",
-                  "| kind | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
-        lines += [f"| {k} | " + " | ".join(str(c) for c in row) + " |" for k, row in sides["counts"].items()]
+                  *side_table(sides)]
     if calibration:
         er = calibration.get("error_rates", {})
         lines += ["", "## Calibration (validation)",
@@ -86,6 +83,14 @@ def card_markdown(name: str, card: dict[str, Any], calibration: dict[str, Any] |
         lines += ["", *evaluation_tables(evaluation, (card.get("metrics") or {}).get("evaluation_command", ""))]
     lines += ["", "## Metrics", "```json", json.dumps(card.get("metrics", {}), indent=2, default=str), "```", ""]
     return "\n".join(lines)
+
+
+def side_table(sides: dict[str, Any]) -> list[str]:
+    """Markdown table of a ``training_image_sides`` histogram: one row per kind, one column per size bin."""
+    edges = sides["edges"]
+    heads = [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:], strict=False)] + [f">= {edges[-1]}"]
+    return (["| kind | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+            + [f"| {k} | " + " | ".join(str(c) for c in row) + " |" for k, row in sides["counts"].items()])
 
 
 def _ci(v: dict[str, Any] | None) -> str:
