@@ -83,7 +83,8 @@ def _logit(p: np.ndarray | float) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of a (N, C) array of logits."""
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
@@ -365,7 +366,7 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, *, fake_indices: Seq
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=int)
     t = fit_temperature(logits, labels)
-    proba = _softmax(logits / t)
+    proba = softmax(logits / t)
     p_fake = proba[:, list(fake_indices)].sum(axis=1)
     is_fake = labels != 0
     band = choose_band(p_fake, is_fake, target_error=target_error, real_groups=groups)

@@ -32,8 +32,8 @@ def main() -> None:
     import torch
     from safetensors.torch import load_file
 
+    from forensics.calibration import softmax
     from forensics.detectors import create_detector
-    from forensics.domain import shorter_side
     from forensics.training.augment import match_resolution
     from forensics.training.config import TrainConfig
     from forensics.training.trainer import predict_logits, prepare_data
@@ -45,7 +45,7 @@ def main() -> None:
     det.model.load_state_dict(load_file(args.weights))
     sources = np.array([s.source for s in va.samples])
     kinds = np.array([s.kind for s in va.samples])
-    sides = np.array([shorter_side(s.path) for s in va.samples])
+    sides = np.array(va.source_sides)
     print(f"{'group':14s} {'n':>4s} {'source px':>9s}  " + "  ".join(f"p({c})" for c in cfg.data.classes))
     for name, (source, kind) in GROUPS.items():
         m = (sources == source) & ((kinds == kind) if kind else True)
@@ -55,8 +55,7 @@ def main() -> None:
             crops = np.stack([match_resolution(c, s, target) if target else c
                               for c, s in zip(va.crops[m], sides[m], strict=True)])
             lg = predict_logits(det.model, crops, cfg.augment.input_size)
-            p = np.exp(lg - lg.max(1, keepdims=True))
-            p /= p.sum(1, keepdims=True)
+            p = softmax(lg)
             print(f"{name:14s} {int(m.sum()):4d} {target or 'as cut':>9}  "
                   + "  ".join(f"{v:{len(c) + 3}.3f}" for v, c in zip(p.mean(0), cfg.data.classes, strict=True)))
 

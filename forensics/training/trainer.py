@@ -462,7 +462,7 @@ def holdout_report(cfg: TrainConfig) -> dict[str, Any]:
     """For a run trained with ``holdout_families``: calibrate on the validation faces of the other families only,
     then count how the left-out families' camera originals and fakes fare at that threshold (a source never seen
     in training or calibration, as evidence from a new camera or generator would be)."""
-    from forensics.calibration import fit_calibration
+    from forensics.calibration import fit_calibration, softmax
     from forensics.evaluation import auc, wilson_interval
 
     held = set(cfg.data.holdout_families)
@@ -480,9 +480,7 @@ def holdout_report(cfg: TrainConfig) -> dict[str, Any]:
     groups = [s if y == 0 else f"fake:{s}" for s, y in zip(np.array(sources)[keep], labels[keep], strict=True)]
     cal = fit_calibration(logits[keep], labels[keep], fake_indices=tuple(range(1, len(cfg.data.classes))),
                           target_error=cfg.calibration.target_error, groups=groups)
-    z = logits / cal.temperature
-    proba = np.exp(z - z.max(axis=1, keepdims=True))
-    proba /= proba.sum(axis=1, keepdims=True)
+    proba = softmax(logits / cal.temperature)
     p_fake = proba[:, 1:].sum(axis=1)
     lo, hi = cal.band
     real, fake = out_mask & (labels == 0), out_mask & (labels != 0)
