@@ -276,10 +276,7 @@ def cross_fitted_rates(logits: np.ndarray, labels: np.ndarray, sources: Sequence
         cal_groups = [s if y == 0 else f"fake:{s}" for s, y in zip(src[fit], labels[fit], strict=True)]
         cal = fit_calibration(logits[fit], labels[fit], fake_indices=fake_indices, target_error=target_error,
                               groups=cal_groups)
-        z = logits[test] / cal.temperature
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-        pf = p[:, list(fake_indices)].sum(axis=1)
+        pf = cal.proba(logits[test])[:, list(fake_indices)].sum(axis=1)
         lo, hi = cal.band
         flagged[test] = pf >= hi
         missed[test] = pf < lo

@@ -1,4 +1,4 @@
-"""Calibration: temperature scaling, inconclusive band, likelihood ratio and the ENFSI verbal scale."""
+"""Calibration: temperature and class biases, inconclusive band, likelihood ratio and the ENFSI verbal scale."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from forensics.calibration import (
     choose_band,
     fit_calibration,
     fit_temperature,
+    fit_temperature_and_bias,
     nll,
+    softmax,
     verbal_scale,
 )
 from forensics.errors import ForensicsError
@@ -45,6 +47,44 @@ def test_temperature_recovers_overconfidence_and_reduces_nll():
 def test_temperature_of_well_calibrated_logits_is_near_one():
     logits, y = _synthetic(n=4000, overconf=1.0, seed=3)
     assert 0.85 < fit_temperature(logits, y) < 1.2
+
+
+def test_class_bias_recovers_a_prior_shift_that_temperature_cannot():
+    # true log-odds = x + shift; the detector reports 3 * x: over-confident AND leaning towards "fake" by -shift
+    rng = np.random.default_rng(11)
+    n, shift = 6000, -1.5
+    x = rng.normal(0, 2.0, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x + shift)))).astype(int)
+    logits = np.c_[np.zeros(n), 3.0 * x]
+    t, bias = fit_temperature_and_bias(logits, y)
+    assert t == pytest.approx(3.0, rel=0.1) and bias[0] == 0.0 and bias[1] == pytest.approx(shift, abs=0.15)
+    t_only = fit_temperature(logits, y)
+    assert nll(logits / t + np.asarray(bias), y) < nll(logits, y, t_only) - 0.02
+    from forensics.evaluation import expected_calibration_error as ece
+
+    p_bias = softmax(logits / t + np.asarray(bias))[:, 1]
+    p_temp = softmax(logits / t_only)[:, 1]
+    assert ece(y == 1, p_bias) < 0.03 < ece(y == 1, p_temp)
+    # without a shift the biases stay near zero and the temperature is the temperature-only one
+    y0 = (rng.random(n) < 1 / (1 + np.exp(-x))).astype(int)
+    t0, b0 = fit_temperature_and_bias(logits, y0)
+    assert abs(b0[1]) < 0.12 and t0 == pytest.approx(fit_temperature(logits, y0), rel=0.05)
+
+
+def test_calibration_applies_biases_and_reads_temperature_only_files():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 900)
+    logits = rng.normal(0, 1, (900, 3)) + 2.5 * np.eye(3)[y] + np.array([0.0, 1.0, 0.6])  # leans to classes 1, 2
+    cal = fit_calibration(logits, y, fake_indices=(1, 2))
+    assert len(cal.class_bias) == 3 and cal.class_bias[0] == 0.0 and cal.class_bias[1] < -0.5
+    np.testing.assert_allclose(cal.proba(logits), softmax(logits / cal.temperature + np.asarray(cal.class_bias)))
+    assert cal.error_rates["nll_after"] <= cal.error_rates["nll_temperature_only"] <= cal.error_rates["nll_before"]
+    old = {**cal.to_dict(), "schema": "forensics.calibration/1"}
+    del old["class_bias"]
+    read = Calibration.from_dict(old)
+    assert read.class_bias == () and np.allclose(read.proba(logits), softmax(logits / cal.temperature))
+    with pytest.raises(ForensicsError, match="class biases"):
+        cal.scale_logits(logits[:, :2])
 
 
 def test_band_keeps_error_under_target():

@@ -235,13 +235,15 @@ def test_default_target_is_most_probable_fake_class_and_override():
 
 
 def test_probability_is_the_calibrated_one():
-    class Cal:
-        temperature = 3.0
+    from forensics.calibration import Calibration, LikelihoodRatioModel
 
-    det = tiny_detector(seed=9, calibration=Cal())
+    lr = LikelihoodRatioModel(knots=(-1.0, 1.0), log10_lr=(0.0, 0.0), cap_high=1.0, cap_low=-1.0, n_real=10,
+                              n_fake=10, bins=2)
+    cal = Calibration(temperature=3.0, band=(0.3, 0.7), target_error=0.05, lr_model=lr, class_bias=(0.0, -0.8))
+    det = tiny_detector(seed=9, calibration=cal)
     crop = crop_of(32)
     hm = explain(det, crop, "gradcam", target="fake")
-    logits = det.predict(det.preprocess([crop])).double().numpy()[0] / 3.0
+    logits = det.predict(det.preprocess([crop])).double().numpy()[0] / 3.0 + np.array([0.0, -0.8])
     p = np.exp(logits - logits.max())
     assert hm.probability == pytest.approx(p[1] / p.sum(), rel=1e-9)
 

@@ -172,17 +172,21 @@ def test_default_config_parses():
     cfg = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "default.toml")
     assert cfg.name == "ffd-mobilenetv2" and cfg.data.classes == ("real", "face-manipulated", "generated")
     assert cfg.augment.jpeg_p > 0 and cfg.augment.rescale_p > 0 and cfg.data.sbi_share > 0
-    # the unseen-source check is the default recipe with one family left out, never exported
+    assert len(cfg.soup.seeds) == 2 and cfg.soup.seeds[0] == cfg.seed  # the default is a soup of two seeds
+    # the unseen-source check is one run (seed 0, the soup's first member) of the default recipe with one family
+    # left out, never exported
     held = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "holdout-ciplab.toml")
-    assert held.data.holdout_families == ("ciplab",) and not held.export.enabled
-    assert held.replace(name=cfg.name, data={"holdout_families": ()}, export=cfg.export).to_dict() == cfg.to_dict()
+    assert held.data.holdout_families == ("ciplab",) and not held.export.enabled and not held.soup.seeds
+    assert held.replace(name=cfg.name, data={"holdout_families": ()}, export=cfg.export,
+                        soup=cfg.soup).to_dict() == cfg.to_dict()
     # the resolution-matching experiments change only that against the recipe they are compared with
     match = {"match_resolution_p": cfg.augment.match_resolution_p,
              "match_resolution_range": cfg.augment.match_resolution_range}
     for name, base in (("default-resmatch", cfg), ("holdout-ciplab-resmatch", held)):
         exp = TrainConfig.from_toml(PROJECT_ROOT / "configs" / f"{name}.toml")
         assert exp.augment.match_resolution_p > 0 and not exp.export.enabled
-        assert exp.replace(name=base.name, augment=match, export=base.export).to_dict() == base.to_dict()
+        assert exp.replace(name=base.name, augment=match, export=base.export,
+                           soup=base.soup).to_dict() == base.to_dict()
 
 
 @pytest.mark.slow
@@ -290,7 +294,7 @@ def test_holdout_family_is_left_out_of_training_and_reported(tiny_cfg):
     keep = sources != "camB"
     groups = [s if y == 0 else f"fake:{s}" for s, y in zip(sources[keep], labels[keep], strict=True)]
     cal = fit_calibration(logits[keep], labels[keep], fake_indices=(1, 2), groups=groups)  # without camB
-    zz = logits[sources == "camB"] / cal.temperature
+    zz = logits[sources == "camB"] / cal.temperature + np.asarray(cal.class_bias)
     p = np.exp(zz - zz.max(1, keepdims=True))
     p_fake = (p[:, 1:].sum(1) / p.sum(1))
     assert rep["band"] == pytest.approx(list(cal.band))
@@ -368,3 +372,75 @@ def test_shipped_card_states_the_failure_modes_export_writes():
     assert entry["card"]["failure_modes"] == list(FAILURE_MODES)
     md = (DEFAULT_MANIFEST.parent / "ffd-mobilenetv2.card.md").read_text()
     assert all(f"- {f}" in md for f in FAILURE_MODES)
+
+
+# ------------------------------------------------------------------------------------------------ weight soups
+def test_average_state_dicts_hand_case():
+    import torch
+
+    from forensics.training.soup import average_state_dicts
+
+    a = {"w": torch.tensor([1.0, 2.0]), "n": torch.tensor(3), "h": torch.tensor([0.5], dtype=torch.float16)}
+    b = {"w": torch.tensor([3.0, -2.0]), "n": torch.tensor(7), "h": torch.tensor([1.5], dtype=torch.float16)}
+    c = {"w": torch.tensor([2.0, 3.0]), "n": torch.tensor(5), "h": torch.tensor([1.0], dtype=torch.float16)}
+    avg = average_state_dicts([a, b, c])
+    assert avg["w"].tolist() == [2.0, 1.0] and avg["n"].item() == 7  # counters: the largest, not a fraction
+    assert avg["h"].dtype == torch.float16 and avg["h"].item() == 1.0
+    with pytest.raises(ForensicsError, match="other parameters"):
+        average_state_dicts([a, {"w": a["w"], "n": a["n"]}])
+    with pytest.raises(ForensicsError, match="shape"):
+        average_state_dicts([a, {**a, "w": torch.zeros(3)}])
+    with pytest.raises(ForensicsError, match="at least two"):
+        average_state_dicts([a])
+
+
+def test_soup_config_needs_two_different_seeds():
+    assert TrainConfig.from_dict({"soup": {"seeds": [0, 1]}}).soup.seeds == (0, 1)
+    for bad in ([3], [1, 1], [0, 1, 1]):
+        with pytest.raises(ForensicsError, match="two or more different seeds"):
+            TrainConfig.from_dict({"soup": {"seeds": bad}})
+
+
+@pytest.mark.slow
+def test_soup_reuses_finished_members_averages_and_calibrates(tiny_cfg):
+    import torch
+
+    from forensics.detectors import create_detector
+    from forensics.detectors.weights import read_state_dict
+    from forensics.training.soup import member_config, train_soup
+    from forensics.training.trainer import LOG, predict_logits, prepare_data, train
+
+    cfg = tiny_cfg.replace(soup={"seeds": (1, 2)}, stages=(tiny_cfg.stages[0],))
+    m1, m2 = member_config(cfg, 1), member_config(cfg, 2)
+    assert m1.seed == 1 and m1.out_path == cfg.out_path / "member-1" and not m1.export.enabled
+    train(m1, progress=False)  # a member finished before the soup started (as after an interruption)
+    log1 = (m1.out_path / LOG).read_text()
+    res = train_soup(cfg, progress=False)
+    assert (m1.out_path / LOG).read_text() == log1  # reused, not trained again
+    states = [read_state_dict(m.out_path / "model.safetensors") for m in (m1, m2)]
+    soup = read_state_dict(cfg.out_path / "model.safetensors")
+    key = next(k for k, v in soup.items() if v.is_floating_point() and not torch.equal(states[0][k], states[1][k]))
+    assert torch.allclose(soup[key], (states[0][key] + states[1][key]) / 2, atol=1e-7)
+    # the soup's validation logits are those of the averaged network, and it is calibrated like a single run
+    _, va, _ = prepare_data(cfg, progress=False)
+    det = create_detector("mobilenetv2", weights=cfg.out_path / "model.safetensors", classes=cfg.data.classes)
+    with np.load(cfg.out_path / "val_logits.npz") as z:
+        np.testing.assert_allclose(z["logits"], predict_logits(det.model, va.crops, 48), rtol=1e-5, atol=1e-6)
+    assert res.calibration is not None and (cfg.out_path / "calibration.json").is_file()
+    log = [json.loads(line) for line in (cfg.out_path / LOG).read_text().splitlines()]
+    assert [r["seed"] for r in log if r["event"] == "member"] == [1, 2]
+    assert sorted(r["member"] for r in log if r["event"] == "epoch") == [1, 2]
+    assert log[-1]["event"] == "done" and log[-1]["epochs_done"] == 2
+    assert (cfg.out_path / "split.csv").read_text() == (m1.out_path / "split.csv").read_text()
+    with pytest.raises(ForensicsError, match="--resume"):
+        train_soup(cfg, progress=False)
+    again = train_soup(cfg, resume=True, progress=False)  # nothing left to train: same soup, members logged once
+    assert torch.equal(read_state_dict(again.weights)[key], soup[key])
+    log = [json.loads(line) for line in (cfg.out_path / LOG).read_text().splitlines()]
+    assert [r["seed"] for r in log if r["event"] == "member"] == [1, 2]
+    # a member folder made with another recipe is never averaged in
+    import dataclasses
+
+    other = cfg.replace(stages=(dataclasses.replace(cfg.stages[0], lr=5e-4),))
+    with pytest.raises(ForensicsError, match="another recipe"):
+        train_soup(other, resume=True, progress=False)

@@ -390,7 +390,9 @@ def model_card(info: dict[str, Any]) -> None:
         st.json(card["metrics"], expanded=False)
     cal = info.get("calibration")
     if cal:
-        st.markdown(f"**Calibration**: temperature {cal['temperature']:.3g}, inconclusive band "
+        bias = ", ".join(f"{b:+.2f}" for b in cal.get("class_bias") or [])
+        st.markdown(f"**Calibration**: temperature {cal['temperature']:.3g}"
+                    + (f", class biases ({bias})" if bias else "") + ", inconclusive band "
                     f"[{cal['band'][0]:.3f}, {cal['band'][1]:.3f}), fitted on {cal.get('fitted_on') or '?'}")
         st.json(cal.get("error_rates", {}), expanded=False)
     else:

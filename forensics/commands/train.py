@@ -1,5 +1,6 @@
 """``python -m forensics train --config FILE.toml [--resume] [--optuna N] [--crops-only] [--recalibrate]
-[--holdout-report]``."""
+[--holdout-report]``. A config with ``[soup] seeds`` trains one member per seed (each resumable) and averages
+their weights (:mod:`forensics.training.soup`)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from forensics.errors import ForensicsError
     from forensics.training.config import TrainConfig
 
     cfg = TrainConfig.from_toml(args.config)
@@ -43,7 +45,8 @@ def run(args) -> int:
         from forensics.training.trainer import recalibrate
 
         cal = recalibrate(cfg)
-        print(json.dumps({k: cal[k] for k in ("temperature", "band", "threshold", "target_error")}, indent=2))
+        keys = ("temperature", "class_bias", "band", "threshold", "target_error")
+        print(json.dumps({k: cal[k] for k in keys}, indent=2))
         return 0
     if args.holdout_report:
         from forensics.training.trainer import holdout_report
@@ -53,10 +56,16 @@ def run(args) -> int:
     if args.optuna:
         from forensics.training.search import optuna_search
 
+        if cfg.soup.seeds:
+            raise ForensicsError("--optuna searches one run's settings: use a config without [soup]")
+
         best = optuna_search(cfg, n_trials=args.optuna, epochs=args.optuna_epochs or None, progress=not args.quiet)
         print(json.dumps(best, indent=2, default=str))
         return 0
-    from forensics.training.trainer import train
+    if cfg.soup.seeds:
+        from forensics.training.soup import train_soup as train
+    else:
+        from forensics.training.trainer import train
 
     res = train(cfg, resume=args.resume, progress=not args.quiet)
     print(json.dumps({"out_dir": str(res.out_dir), "epochs_done": res.epochs_done, "stopped_early": res.stopped_early,

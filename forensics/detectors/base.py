@@ -146,14 +146,15 @@ class Detector:
             return self.model(batch)
 
     def predict_proba(self, batch, *, calibrated: bool = True) -> np.ndarray:
-        """Class probabilities (N, C) as float64 numpy; temperature-scaled when a calibration is attached."""
+        """Class probabilities (N, C) as float64 numpy; calibrated (temperature and class biases) when a calibration
+        is attached."""
         logits = self.predict(batch).double().cpu().numpy()
         return self.logits_to_proba(logits, calibrated=calibrated)
 
     def logits_to_proba(self, logits: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
         z = np.asarray(logits, dtype=np.float64)
         if calibrated and self.calibration is not None:
-            z = z / float(self.calibration.temperature)
+            z = self.calibration.scale_logits(z)
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)

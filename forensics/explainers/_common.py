@@ -32,16 +32,20 @@ class ClassTarget:
 
 @dataclass(frozen=True)
 class ProbabilityTarget:
-    """Calibrated probability of one class (softmax of logits / temperature); used by the faithfulness metrics."""
+    """Calibrated probability of one class (softmax of logits / temperature + class biases); used by the
+    faithfulness metrics."""
 
     index: int
     temperature: float = 1.0
+    class_bias: tuple[float, ...] = ()
 
     def __call__(self, model_output):
         import torch
 
-        p = torch.softmax(model_output.double() / self.temperature, dim=-1)
-        return p[..., self.index]
+        z = model_output.double() / self.temperature
+        if self.class_bias:
+            z = z + torch.tensor(self.class_bias, dtype=torch.float64, device=z.device)
+        return torch.softmax(z, dim=-1)[..., self.index]
 
 
 def resize_map(arr: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -107,8 +107,9 @@ def road_scores(detector: Any, crop: np.ndarray, heat: np.ndarray, index: int,
     x = detector.preprocess([crop])
     size = tuple(int(s) for s in x.shape[-2:])
     cams = resize_map(heat, size)[None].astype(np.float32)
-    temperature = float(detector.calibration.temperature) if detector.calibration is not None else 1.0
-    targets = [ProbabilityTarget(index, temperature)]
+    cal = detector.calibration
+    targets = [ProbabilityTarget(index, float(cal.temperature), tuple(cal.class_bias)) if cal is not None
+               else ProbabilityTarget(index)]
 
     def model(batch):
         with detector.lock, torch.no_grad():

@@ -456,7 +456,9 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
         r.kv("Trained / calibrated", f"{_fmt(m.get('ready'))} / {_fmt(bool(m.get('calibration')))}")
         cal = m.get("calibration") or {}
         if cal:
-            r.kv("Calibration", f"temperature {_fmt(cal.get('temperature'))}; decision band "
+            bias = ", ".join(f"{b:+.3f}" for b in cal.get("class_bias") or [])
+            r.kv("Calibration", f"temperature {_fmt(cal.get('temperature'))}"
+                 + (f", class biases ({bias})" if bias else "") + "; decision band "
                  f"[{_fmt((cal.get('band') or [None, None])[0])}, {_fmt((cal.get('band') or [None, None])[1])}) "
                  f"is inconclusive; target error {_fmt(cal.get('target_error'))}")
         r.kv("Known error rates", _error_rates_text(m))

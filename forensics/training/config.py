@@ -101,6 +101,11 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class SoupConfig:
+    seeds: tuple[int, ...] = ()  # two or more: train the recipe once per seed and average the weights (soup.py)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     name: str = "run"
     seed: int = 0
@@ -114,6 +119,7 @@ class TrainConfig:
     distill: DistillConfig = field(default_factory=DistillConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    soup: SoupConfig = field(default_factory=SoupConfig)
 
     @property
     def total_epochs(self) -> int:
@@ -145,7 +151,8 @@ class TrainConfig:
         d = dict(d)
         kwargs: dict[str, Any] = {}
         sections = {"data": DataConfig, "model": ModelConfig, "augment": AugmentConfig, "train": TrainSection,
-                    "distill": DistillConfig, "calibration": CalibrationConfig, "export": ExportConfig}
+                    "distill": DistillConfig, "calibration": CalibrationConfig, "export": ExportConfig,
+                    "soup": SoupConfig}
         for key, klass in sections.items():
             if key in d:
                 kwargs[key] = _build(klass, d.pop(key), key)
@@ -162,6 +169,9 @@ class TrainConfig:
         for key, section in kwargs.items():
             if key in sections:
                 _check_probabilities(section, key)
+        seeds = kwargs["soup"].seeds if "soup" in kwargs else ()
+        if seeds and (len(set(seeds)) < 2 or len(set(seeds)) != len(seeds)):
+            raise ForensicsError(f"config: [soup] seeds = {list(seeds)} must list two or more different seeds")
         return cls(**kwargs)
 
     @classmethod

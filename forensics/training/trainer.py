@@ -399,24 +399,34 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
 
     if cfg.train.select == "best" and (out / "best.pt").exists():
         model.load_state_dict(torch.load(out / "best.pt", map_location="cpu", weights_only=True))
-    model.eval()
+    return finish_run(cfg, out, model, va, epochs_done=epoch + 1, stopped_early=stopped_early,
+                      minutes=(time.monotonic() - t_start) / 60)
+
+
+def finish_run(cfg: TrainConfig, out: Path, model, va: CropSet, *, epochs_done: int, stopped_early: bool,
+               minutes: float) -> TrainResult:
+    """Save the final weights and validation logits, calibrate, log ``done`` and export as the config says."""
     from forensics.detectors.weights import save_weights
 
+    model.eval()
+    classes = tuple(cfg.data.classes)
+    scheme = THREE_CLASS if len(classes) == 3 else BINARY
+    y_va = np.array([class_index(s.kind, classes, scheme) for s in va.samples])
     weights_path = save_weights(model, out / "model.safetensors")
-    v_logits = predict_logits(model, va.crops, size, cfg.train.val_batch_size)
+    v_logits = predict_logits(model, va.crops, cfg.augment.input_size, cfg.train.val_batch_size)
     np.savez(out / "val_logits.npz", logits=v_logits, labels=y_va,
              sources=np.array([s.source for s in va.samples]), kinds=np.array([s.kind for s in va.samples]),
              paths=np.array([s.rel for s in va.samples]))
-    final = val_metrics(v_logits, y_va, [s.source for s in va.samples], fake_indices)
+    final = val_metrics(v_logits, y_va, [s.source for s in va.samples], tuple(range(1, len(classes))))
     cal = calibrate(cfg, out, v_logits, y_va, [s.source for s in va.samples])
-    _log(out, {"event": "done", "epochs_done": epoch + 1, "stopped_early": stopped_early, "final": final,
-               "minutes": (time.monotonic() - t_start) / 60, "calibration": cal})
+    _log(out, {"event": "done", "epochs_done": epochs_done, "stopped_early": stopped_early, "final": final,
+               "minutes": minutes, "calibration": cal})
     exported = None
     if cfg.export.enabled:
         from forensics.training.export import export_model
 
         exported = export_model(cfg, out)
-    return TrainResult(out_dir=out, epochs_done=epoch + 1, stopped_early=stopped_early, metrics=final,
+    return TrainResult(out_dir=out, epochs_done=epochs_done, stopped_early=stopped_early, metrics=final,
                        weights=weights_path, calibration=cal, exported=exported)
 
 
@@ -462,7 +472,7 @@ def holdout_report(cfg: TrainConfig) -> dict[str, Any]:
     """For a run trained with ``holdout_families``: calibrate on the validation faces of the other families only,
     then count how the left-out families' camera originals and fakes fare at that threshold (a source never seen
     in training or calibration, as evidence from a new camera or generator would be)."""
-    from forensics.calibration import fit_calibration, softmax
+    from forensics.calibration import fit_calibration
     from forensics.evaluation import auc, wilson_interval
 
     held = set(cfg.data.holdout_families)
@@ -480,7 +490,7 @@ def holdout_report(cfg: TrainConfig) -> dict[str, Any]:
     groups = [s if y == 0 else f"fake:{s}" for s, y in zip(np.array(sources)[keep], labels[keep], strict=True)]
     cal = fit_calibration(logits[keep], labels[keep], fake_indices=tuple(range(1, len(cfg.data.classes))),
                           target_error=cfg.calibration.target_error, groups=groups)
-    proba = softmax(logits / cal.temperature)
+    proba = cal.proba(logits)
     p_fake = proba[:, 1:].sum(axis=1)
     lo, hi = cal.band
     real, fake = out_mask & (labels == 0), out_mask & (labels != 0)
