@@ -302,6 +302,11 @@ def test_models_page_lists_detectors_and_loads_a_card():
     real = get_detector("ffd-mobilenetv2").info()["card"]["training_image_sides"]["counts"]["real"]
     assert any(e.label.startswith("Training images by size") for e in at.expander)
     assert "| real | " + " | ".join(map(str, real)) + " |" in text and len(real) == len(SIDE_EDGES)
+    # the calibration shown is the one the verdicts use: temperature and one bias per class
+    cal = get_detector("ffd-mobilenetv2").calibration
+    assert cal is not None and len(cal.class_bias) == 3
+    shown = ", ".join(f"{b:+.2f}" for b in cal.class_bias)
+    assert f"**Calibration**: temperature {cal.temperature:.3g}, class biases ({shown})" in text
 
 
 # --------------------------------------------------------------------------------------------------- Report
