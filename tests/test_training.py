@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -438,6 +439,15 @@ def test_soup_reuses_finished_members_averages_and_calibrates(tiny_cfg):
     assert torch.equal(read_state_dict(again.weights)[key], soup[key])
     log = [json.loads(line) for line in (cfg.out_path / LOG).read_text().splitlines()]
     assert [r["seed"] for r in log if r["event"] == "member"] == [1, 2]
+    # the exported card says what the weights are: the members, their seeds and validation AUCs
+    from forensics.training.export import export_model
+
+    export_model(cfg, cfg.out_path)
+    wdir = Path(cfg.export.weights_dir)
+    assert "the average of 2 training runs of one recipe (seeds 1, 2" in (wdir / "tiny-det.card.md").read_text()
+    entry = json.loads((wdir / "manifest.json").read_text())
+    text = json.dumps(entry)
+    assert '"soup_members"' in text and "uniform weight soup of 2 seeds" in text
     # a member folder made with another recipe is never averaged in
     import dataclasses
 
