@@ -131,7 +131,8 @@ def train_soup(cfg: TrainConfig, *, resume: bool = False, progress: bool = True)
     det = create_detector(cfg.model.architecture, weights="none", classes=tuple(cfg.data.classes))
     model = det.model.cpu()
     model.load_state_dict(average_state_dicts(states))
-    torch.set_num_threads(int(cfg.train.threads or torch.get_num_threads()))
+    if cfg.train.threads:
+        torch.set_num_threads(int(cfg.train.threads))
     return finish_run(cfg, out, model, va, epochs_done=sum(int(d.get("epochs_done") or 0) for _, _, d in members),
                       stopped_early=any(d.get("stopped_early") for _, _, d in members),
                       minutes=sum(float(d.get("minutes") or 0.0) for _, _, d in members))
