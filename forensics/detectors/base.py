@@ -152,12 +152,12 @@ class Detector:
         return self.logits_to_proba(logits, calibrated=calibrated)
 
     def logits_to_proba(self, logits: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
+        from forensics.calibration import softmax
+
         z = np.asarray(logits, dtype=np.float64)
         if calibrated and self.calibration is not None:
             z = self.calibration.scale_logits(z)
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(z)
 
     def p_fake(self, proba: np.ndarray) -> np.ndarray:
         """Probability that each face is manipulated or generated: sum over the fake classes."""
