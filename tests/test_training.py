@@ -454,3 +454,26 @@ def test_soup_reuses_finished_members_averages_and_calibrates(tiny_cfg):
     other = cfg.replace(stages=(dataclasses.replace(cfg.stages[0], lr=5e-4),))
     with pytest.raises(ForensicsError, match="another recipe"):
         train_soup(other, resume=True, progress=False)
+
+
+def test_run_kinds_script_reads_saved_validation_logits(tmp_path):
+    import subprocess
+    import sys
+
+    from forensics.evaluation import auc
+    from forensics.paths import PROJECT_ROOT
+
+    rng = np.random.default_rng(4)
+    kinds = np.array(["real"] * 30 + ["gan"] * 10 + ["reenactment"] * 10)
+    labels = np.array([0] * 30 + [2] * 10 + [1] * 10)
+    logits = rng.normal(0, 1, (50, 3)) + 1.5 * np.eye(3)[labels]
+    np.savez(tmp_path / "val_logits.npz", logits=logits, labels=labels, kinds=kinds)
+    out = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "run_kinds.py"), str(tmp_path)],
+                         capture_output=True, text=True, check=True).stdout
+    head, _, row = out.strip().splitlines()
+    cells = dict(zip(head.strip("| ").split(" | "), row.strip("| ").split(" | "), strict=True))
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    p_fake = e[:, 1:].sum(1) / e.sum(1)
+    sel = (kinds == "real") | (kinds == "reenactment")
+    assert cells["AUC"] == f"{auc(labels != 0, p_fake):.3f}" and cells["faces"] == "50"
+    assert cells["reenactment"] == f"{auc(kinds[sel] == 'reenactment', p_fake[sel]):.3f}"

@@ -51,7 +51,8 @@ FAILURE_MODES = (
     "inconclusive band, and its mirror image 0.03; real photo sources unlike the training ones are the main risk of "
     "a false accusation.",
     "FaceForensics++ swap/reenactment frames are few (tens per method): against FF++ originals alone the detector is "
-    "near chance on video reenactment; the Meso-4 peer, trained on such video, does better there.",
+    "near chance on video reenactment; the Meso-4 peer, trained on such video, does better there. Reenactment "
+    "figures also swing with the training seed (0.53-0.83 against all reals for single runs of seeds 0-2).",
     "Local Photoshop edits (eyes/nose/mouth composites) are detected far less well than whole-face swaps.",
     "Heavy compression, tiny faces (< 64 px) and strong beauty filters shift scores; the re-compression "
     "augmentation reduces but does not remove this.",
