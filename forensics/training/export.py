@@ -170,7 +170,9 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
         shutil.copyfile(run_dir / "split.csv", wdir / f"{name}.split.csv")
     cal_path = run_dir / "calibration.json"
     calibration = json.loads(cal_path.read_text()) if cal_path.is_file() else None
-    log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines() if line.strip()]
+    from forensics.training.trainer import read_log
+
+    log = read_log(run_dir)
     start = next((r for r in log if r.get("event") == "start"), {})
     done = next((r for r in reversed(log) if r.get("event") == "done"), {})
     epochs = [r for r in log if r.get("event") == "epoch"]

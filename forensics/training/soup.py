@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 from forensics.errors import ForensicsError
@@ -62,17 +61,12 @@ def _learnt(d: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in d.items() if k not in _NOT_LEARNT}, sort_keys=True, default=str)
 
 
-def _read_log(run: Path) -> list[dict[str, Any]]:
-    path = run / "log.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def _member_done(mcfg: TrainConfig) -> dict[str, Any] | None:
     """The ``done`` record of a finished member, None when it has not finished; raises when the folder holds a run
     of another recipe (its weights must not be averaged in silently)."""
-    log = _read_log(mcfg.out_path)
+    from forensics.training.trainer import read_log
+
+    log = read_log(mcfg.out_path)
     if not log:
         return None
     start = next((r for r in log if r.get("event") == "start"), None)
@@ -89,7 +83,7 @@ def train_soup(cfg: TrainConfig, *, resume: bool = False, progress: bool = True)
 
     from forensics.detectors import create_detector
     from forensics.detectors.weights import read_state_dict
-    from forensics.training.trainer import LOG, finish_run, prepare_data, train
+    from forensics.training.trainer import LOG, finish_run, prepare_data, read_log, train
 
     seeds = tuple(cfg.soup.seeds)
     if not cfg.data.val_dir:
@@ -113,13 +107,13 @@ def train_soup(cfg: TrainConfig, *, resume: bool = False, progress: bool = True)
             assert done is not None
         members.append((seed, mcfg, done))
 
-    log = _read_log(out)
+    log = read_log(out)
     logged = {r.get("seed") for r in log if r.get("event") == "member"}
     with open(out / LOG, "a", encoding="utf-8") as fh:
         for seed, mcfg, done in members:
             if seed in logged:
                 continue
-            for r in _read_log(mcfg.out_path):
+            for r in read_log(mcfg.out_path):
                 if r.get("event") == "epoch":
                     fh.write(json.dumps({**r, "member": seed}, default=float) + "\n")
             fh.write(json.dumps({"event": "member", "seed": seed, "minutes": done.get("minutes"),

@@ -217,6 +217,14 @@ def _log(out: Path, rec: dict[str, Any]) -> None:
         fh.write(json.dumps(rec, default=float) + "\n")
 
 
+def read_log(run: Path) -> list[dict[str, Any]]:
+    """The records of a run folder's JSONL log (empty when there is none yet)."""
+    path = Path(run) / LOG
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def _stage_of(cfg: TrainConfig, epoch: int) -> tuple[int, int]:
     """(stage index, epoch index within the stage)."""
     e = epoch
