@@ -11,7 +11,11 @@ Three pieces, all fitted on a labelled validation set and stored in one frozen :
 2. **An inconclusive band** ``[lo, hi)`` on the calibrated ``p_fake``: ``hi`` is the lowest threshold at which the
    false-positive rate of camera originals stays under ``target_error`` (on every real source with enough faces, when
    sources are given); ``lo`` the highest threshold at which the share of manipulated/generated faces called
-   "camera original" stays under ``target_error``. Scores in between are reported as inconclusive.
+   "camera original" stays under ``target_error``. Scores in between are reported as inconclusive. When logits of
+   the same faces after re-sampling and re-compression are given (``conditions``), ``hi`` is fitted under each
+   condition too and the highest kept, so that the false-positive target also holds for camera originals that were
+   re-shared (a false accusation is the worst error); ``lo`` stays fitted on the files as they are, and the miss
+   rate it has under each condition is reported beside it.
 3. **A likelihood ratio** for the propositions Hp "the face is manipulated or generated" and Hd "the face is a
    camera original", from histograms of ``logit(p_fake)`` per class with add-one smoothing, made monotone
    (pool-adjacent-violators) and capped at what the validation counts can support: ``log10 LR <= log10(n_real)``
@@ -34,7 +38,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -404,22 +408,45 @@ def band_error_rates(p_fake: np.ndarray, is_fake: np.ndarray, band: tuple[float,
 
 def fit_calibration(logits: np.ndarray, labels: np.ndarray, *, fake_indices: Sequence[int] = (1,),
                     target_error: float = 0.05, groups: Sequence[str] | None = None, lr_bins: int = 12,
-                    fitted_on: str = "") -> Calibration:
+                    fitted_on: str = "", conditions: Mapping[str, np.ndarray] | None = None) -> Calibration:
     """Fit temperature and class biases, band and LR model on validation logits (N, C) and integer class labels
     (0 = real).
 
     ``groups`` (e.g. the source of each face) make the band keep the false-positive target on every real source
     with at least 20 faces, and are used to report per-source error rates.
+    ``conditions`` maps a name (e.g. "256px-q75") to logits (N, C) of the same faces after that re-sampling; rows
+    of NaN mark faces that could not be scored under it. Temperature, biases, ``lo`` and the LR model come from
+    ``logits`` alone; ``hi`` is the highest of the thresholds fitted under every condition (with the same per-source
+    rule), and ``error_rates["conditions"]`` reports each condition's rates at the final band.
     """
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=int)
     t_only = fit_temperature(logits, labels)
     t, bias = fit_temperature_and_bias(logits, labels, t0=t_only)
-    p_fake = softmax(logits / t + np.asarray(bias))[:, list(fake_indices)].sum(axis=1)
+
+    def p_fake_of(z: np.ndarray) -> np.ndarray:
+        return softmax(z / t + np.asarray(bias))[:, list(fake_indices)].sum(axis=1)
+
+    p_fake = p_fake_of(logits)
     is_fake = labels != 0
     band = choose_band(p_fake, is_fake, target_error=target_error, real_groups=groups)
+    scored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, z in (conditions or {}).items():
+        z = np.asarray(z, dtype=np.float64)
+        if z.shape != logits.shape:
+            raise ForensicsError(f"condition {name!r}: logits {z.shape} do not match {logits.shape}")
+        ok = ~np.isnan(z).any(axis=1)
+        scored[name] = (ok, p_fake_of(np.where(ok[:, None], z, 0.0)))
+        g = None if groups is None else [x for x, k in zip(groups, ok, strict=True) if k]
+        _, hi_c = choose_band(scored[name][1][ok], is_fake[ok], target_error=target_error, real_groups=g)
+        band = (band[0], max(band[1], hi_c))
     lr_model = LikelihoodRatioModel.fit(p_fake, is_fake, bins=lr_bins)
     rates = band_error_rates(p_fake, is_fake, band, groups)
+    if scored:
+        rates["conditions"] = {
+            name: band_error_rates(p[ok], is_fake[ok], band,
+                                   None if groups is None else [x for x, k in zip(groups, ok, strict=True) if k])
+            for name, (ok, p) in scored.items()}
     rates.update(nll_before=nll(logits, labels, 1.0), nll_temperature_only=nll(logits, labels, t_only),
                  nll_after=nll(logits / t + np.asarray(bias), labels))
     return Calibration(temperature=t, band=band, target_error=float(target_error), lr_model=lr_model,

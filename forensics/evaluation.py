@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -256,9 +256,15 @@ def reliability_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], bins: i
 
 # ----------------------------------------------------------------------------------------- folder evaluation
 def cross_fitted_rates(logits: np.ndarray, labels: np.ndarray, sources: Sequence[str], groups: Sequence[str], *,
-                       fake_indices: Sequence[int], target_error: float = 0.05, seed: int = 0) -> dict[str, Any]:
+                       fake_indices: Sequence[int], target_error: float = 0.05, seed: int = 0,
+                       conditions: Mapping[str, np.ndarray] | None = None, judged: np.ndarray | None = None
+                       ) -> dict[str, Any]:
     """Out-of-sample error rates of the calibration recipe: split faces in two halves by group (video/file),
-    fit the calibration on one half and count errors on the other, both ways. Per-source flagged shares."""
+    fit the calibration on one half and count errors on the other, both ways. Per-source flagged shares.
+
+    ``conditions``: logits of the same faces under the re-samplings the recipe fits its threshold on (see
+    ``fit_calibration``), split with them. ``judged``: logits the errors are counted on (default ``logits``), e.g.
+    the same faces re-sampled in a way the fit never saw."""
     from forensics.calibration import fit_calibration
 
     labels = np.asarray(labels, dtype=int)
@@ -275,8 +281,8 @@ def cross_fitted_rates(logits: np.ndarray, labels: np.ndarray, sources: Sequence
         fit, test = fold == f, fold != f
         cal_groups = [s if y == 0 else f"fake:{s}" for s, y in zip(src[fit], labels[fit], strict=True)]
         cal = fit_calibration(logits[fit], labels[fit], fake_indices=fake_indices, target_error=target_error,
-                              groups=cal_groups)
-        pf = cal.proba(logits[test])[:, list(fake_indices)].sum(axis=1)
+                              groups=cal_groups, conditions={k: v[fit] for k, v in (conditions or {}).items()})
+        pf = cal.proba((logits if judged is None else judged)[test])[:, list(fake_indices)].sum(axis=1)
         lo, hi = cal.band
         flagged[test] = pf >= hi
         missed[test] = pf < lo
@@ -284,7 +290,12 @@ def cross_fitted_rates(logits: np.ndarray, labels: np.ndarray, sources: Sequence
     real = labels == 0
     fp, nr = int(flagged[real].sum()), int(real.sum())
     fn, nf = int(missed[~real].sum()), int((~real).sum())
-    return {"method": "2-fold by group: calibration fitted on one half, rates counted on the other",
+    method = "2-fold by group: calibration fitted on one half"
+    if conditions:
+        method += f" (threshold also held under {', '.join(conditions)})"
+    method += (", rates counted on the other half" if judged is None else
+               ", rates counted on the other half's faces after a re-sampling the fit did not see")
+    return {"method": method,
             "false_positive_rate": fp / nr, "false_positive_ci95": list(wilson_interval(fp, nr)),
             "false_negative_rate": fn / nf, "false_negative_ci95": list(wilson_interval(fn, nf)),
             "inconclusive_real": float(inconclusive[real].mean()),

@@ -218,3 +218,36 @@ def test_three_class_logits_use_summed_fake_classes():
     cal = fit_calibration(logits, y, fake_indices=(1, 2))
     assert cal.error_rates["n_real"] == int((y == 0).sum())
     assert cal.error_rates["n_fake"] == int((y != 0).sum())
+
+
+def test_threshold_also_holds_under_a_resampling_condition():
+    """Re-compression makes camera originals look more suspicious: the threshold fitted with that condition keeps
+    the false-positive target there, while temperature, biases, lo and the LR model stay those of the files as
+    they are."""
+    rng = np.random.default_rng(5)
+    n = 400
+    y = np.r_[np.zeros(n, int), np.ones(n, int)]
+    z = np.where(y == 1, 2.0, -2.0) + rng.normal(0, 1, 2 * n)
+    logits = np.c_[np.zeros(2 * n), z]
+    cond = np.c_[np.zeros(2 * n), z + np.where(y == 1, -0.5, 1.2)]
+    cond[3] = np.nan  # a real face that could not be scored after re-sampling
+    groups = ["camA"] * n + ["fake:gan"] * n
+    plain = fit_calibration(logits, y, groups=groups)
+    cal = fit_calibration(logits, y, groups=groups, conditions={"256px-q75": cond})
+    assert cal.temperature == plain.temperature and cal.class_bias == plain.class_bias
+    assert cal.band[0] == plain.band[0] and cal.lr_model == plain.lr_model
+    assert cal.band[1] > plain.band[1]
+    ok = ~np.isnan(cond).any(axis=1)
+    p_cond = cal.proba(np.where(ok[:, None], cond, 0))[:, 1]
+    real_ok = ok & (y == 0)
+    assert (p_cond[real_ok] >= plain.band[1]).mean() > 0.05  # the as-is threshold would break the target there
+    assert (p_cond[real_ok] >= cal.band[1]).mean() <= 0.05
+    rates = cal.error_rates["conditions"]["256px-q75"]
+    assert rates["n_real"] == n - 1 and rates["false_positives"] == int((p_cond[real_ok] >= cal.band[1]).sum())
+    assert rates["false_negatives"] == int((p_cond[y == 1] < cal.band[0]).sum())
+    assert rates["per_group"]["camA"]["n_real"] == n - 1
+    # a condition that changes nothing leaves the band as it was
+    same = fit_calibration(logits, y, groups=groups, conditions={"none": logits})
+    assert same.band == plain.band
+    with pytest.raises(ForensicsError, match="do not match"):
+        fit_calibration(logits, y, conditions={"bad": logits[:10]})

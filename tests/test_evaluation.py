@@ -162,6 +162,27 @@ def test_cross_fitted_rates_are_out_of_sample():
     assert r["real_flagged_per_source"]["camA"]["n"] == n
 
 
+def test_cross_fit_holds_the_recipe_conditions_and_counts_on_judged_logits():
+    from forensics.evaluation import cross_fitted_rates
+
+    rng = np.random.default_rng(4)
+    n = 400
+    labels = np.r_[np.zeros(n, int), np.ones(n, int)]
+    logits = np.c_[np.zeros(2 * n), np.r_[rng.normal(-2, 1.5, n), rng.normal(2, 1.5, n)]]
+    shared = np.c_[logits[:, 0], logits[:, 1] + np.where(labels == 0, 1.5, 0.0)]  # re-shared reals look worse
+    sources = ["camA"] * n + ["gan"] * n
+    groups = [f"file:{i}" for i in range(2 * n)]
+    kw = {"fake_indices": (1,), "target_error": 0.05}
+    plain = cross_fitted_rates(logits, labels, sources, groups, **kw)
+    assert {k: v for k, v in cross_fitted_rates(logits, labels, sources, groups, judged=logits, **kw).items()
+            if k != "method"} == {k: v for k, v in plain.items() if k != "method"}
+    blind = cross_fitted_rates(logits, labels, sources, groups, judged=shared, **kw)
+    robust = cross_fitted_rates(logits, labels, sources, groups, conditions={"c": shared}, judged=shared, **kw)
+    assert blind["false_positive_rate"] > 0.12  # a threshold fitted on the files alone breaks on re-shared reals
+    assert robust["false_positive_rate"] < 0.12 and robust["false_positive_rate"] < blind["false_positive_rate"]
+    assert "threshold also held under c" in robust["method"] and "re-sampling the fit did not see" in robust["method"]
+
+
 @pytest.mark.slow
 def test_evaluate_command_end_to_end(tmp_path, monkeypatch):
     """Synthetic labelled folder -> evaluate (as-is + normalised, floor, untrained detector) -> results.json."""

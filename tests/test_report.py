@@ -311,3 +311,17 @@ def test_pdf_falls_back_to_core_fonts_without_dejavu(report_data, monkeypatch, t
     flat = re.sub(r"\s+", " ", text)
     assert "Latin-1 é stays, the arrow ? and ? become '?'" in flat
     assert b["bundle_sha256"] in flat and f"page {n} of {n}" in flat
+
+
+def test_error_rates_text_names_each_resampling_condition():
+    from forensics.report.pdf import _error_rates_text
+
+    cal = {"fitted_on": "val (805 faces)",
+           "error_rates": {"false_positive_rate": 2 / 554, "false_positives": 2, "n_real": 554,
+                           "false_negative_rate": 12 / 251, "false_negatives": 12, "n_fake": 251,
+                           "conditions": {"192px-q60": {"false_positives": 0, "n_real": 553, "false_negatives": 32,
+                                                        "n_fake": 251}}}}
+    text = _error_rates_text({"calibration": cal})
+    assert "(2 of 554 real faces)" in text
+    assert "after re-sampling the validation files to 192px-q60: false positives 0 of 553, false negatives 32 of 251" \
+        in text

@@ -188,6 +188,17 @@ def test_default_config_parses():
         assert exp.augment.match_resolution_p > 0 and not exp.export.enabled
         assert exp.replace(name=base.name, augment=match, export=base.export,
                            soup=base.soup).to_dict() == base.to_dict()
+    # the threshold must also hold on re-shared evidence, under conditions other than evaluate's 256,75 check
+    assert cfg.calibration.resampled and (256, 75) not in cfg.calibration.resampled
+
+
+def test_config_reads_resampling_conditions():
+    cfg = TrainConfig.from_dict({"calibration": {"resampled": [[192, 60], [320, 90]]}})
+    assert cfg.calibration.resampled == ((192, 60), (320, 90))
+    with pytest.raises(ForensicsError, match="side must be 32..4096"):
+        TrainConfig.from_dict({"calibration": {"resampled": [[16, 60]]}})
+    with pytest.raises(ForensicsError, match="pairs"):
+        TrainConfig.from_dict({"calibration": {"resampled": [[256, 75, 3]]}})
 
 
 @pytest.mark.slow
@@ -284,7 +295,8 @@ def test_holdout_family_is_left_out_of_training_and_reported(tiny_cfg):
 
     with pytest.raises(ForensicsError, match="holdout_families"):
         holdout_report(tiny_cfg)
-    cfg = tiny_cfg.replace(data={"holdout_families": ("camB",)}, stages=(tiny_cfg.stages[0],))
+    cfg = tiny_cfg.replace(data={"holdout_families": ("camB",)}, stages=(tiny_cfg.stages[0],),
+                           calibration={"resampled": ((40, 80),)})
     train(cfg, progress=False)
     rows = [r.split(",") for r in (cfg.out_path / "split.csv").read_text().splitlines()[1:]]
     assert not any(r[0] == "train" and r[4] == "camB" for r in rows)  # left out of training...
@@ -292,9 +304,13 @@ def test_holdout_family_is_left_out_of_training_and_reported(tiny_cfg):
     rep = holdout_report(cfg)
     with np.load(cfg.out_path / "val_logits.npz") as z:
         logits, labels, sources = z["logits"], z["labels"], z["sources"].astype(str)
+    with np.load(cfg.out_path / "val_logits_resampled.npz") as z:
+        resampled = z["40px-q80"]
     keep = sources != "camB"
     groups = [s if y == 0 else f"fake:{s}" for s, y in zip(sources[keep], labels[keep], strict=True)]
-    cal = fit_calibration(logits[keep], labels[keep], fake_indices=(1, 2), groups=groups)  # without camB
+    cal = fit_calibration(logits[keep], labels[keep], fake_indices=(1, 2), groups=groups,  # without camB
+                          conditions={"40px-q80": resampled[keep]})
+    assert rep["threshold_also_held_under"] == ["40px-q80"]
     zz = logits[sources == "camB"] / cal.temperature + np.asarray(cal.class_bias)
     p = np.exp(zz - zz.max(1, keepdims=True))
     p_fake = (p[:, 1:].sum(1) / p.sum(1))
@@ -492,3 +508,59 @@ def test_training_is_deterministic_for_a_fixed_seed(tiny_cfg, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     c = read_state_dict(train(tiny_cfg.replace(seed=2, out_dir=str(tmp_path / "seed2")), progress=False).weights)
     assert not all(torch.equal(a[k], c[k]) for k in a)  # and the seed matters
+
+
+@pytest.mark.slow
+def test_resampled_validation_logits_set_the_threshold_and_are_reused(tiny_cfg, monkeypatch):
+    from forensics.detectors import create_detector
+    from forensics.training import trainer
+    from forensics.training.crops import CropSettings, face_crop_for_file
+
+    cfg = tiny_cfg.replace(calibration={"resampled": ((40, 80),)}, stages=(tiny_cfg.stages[0],))
+    trainer.train(cfg, progress=False)
+    out = cfg.out_path
+    with np.load(out / trainer.RESAMPLED_LOGITS) as z:
+        saved, paths = z["40px-q80"], [str(p) for p in z["paths"]]
+    with np.load(out / "val_logits.npz") as z:
+        assert len(saved) == len(z["logits"]) == len(paths)
+    # the same numbers from the exported file, re-sampled and cropped independently of the trainer
+    det = create_detector("mobilenetv2", weights=out / "model.safetensors", classes=cfg.data.classes,
+                          fake_indices=(1, 2))
+    settings = CropSettings(method="whole", crop_size=64)
+    crops = [face_crop_for_file(p, settings, normalise=(40, 80)).crop for p in paths]
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float() / 255.0
+    x = F.interpolate(x, size=(48, 48), mode="bilinear", align_corners=False, antialias=True)
+    mean, std = torch.tensor([0.485, 0.456, 0.406]), torch.tensor([0.229, 0.224, 0.225])
+    x = (x - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
+    with torch.no_grad():
+        ref = det.model.cpu().eval()(x).double().numpy()
+    np.testing.assert_allclose(saved, ref, atol=1e-4)
+    cal = json.loads((out / "calibration.json").read_text())
+    assert set(cal["error_rates"]["conditions"]) == {"40px-q80"} and "40px-q80" in cal["fitted_on"]
+    # --recalibrate reuses the saved conditions (no new crops)...
+    def no_crops(*a, **k):
+        raise AssertionError("re-cropped although the logits were saved")
+
+    monkeypatch.setattr("forensics.training.crops.face_crop_for_file", no_crops)
+    assert trainer.recalibrate(cfg)["band"] == cal["band"]
+    # ...and, when they are gone, recomputes them from the saved weights to the same band
+    monkeypatch.undo()
+    (out / trainer.RESAMPLED_LOGITS).unlink()
+    again = trainer.recalibrate(cfg)
+    assert again["band"] == pytest.approx(cal["band"], abs=1e-9)
+    with np.load(out / trainer.RESAMPLED_LOGITS) as z:
+        np.testing.assert_allclose(z["40px-q80"], saved, atol=1e-5)
+
+
+def test_card_lists_the_rates_under_each_resampling_condition():
+    from forensics.training.export import card_markdown
+
+    cal = {"temperature": 0.5, "class_bias": [0.0, -1.0], "band": [0.1, 0.9], "target_error": 0.05,
+           "error_rates": {"false_positives": 2, "n_real": 554, "false_negatives": 12, "n_fake": 251,
+                           "conditions": {"320px-q90": {"false_positives": 1, "n_real": 554, "false_negatives": 16,
+                                                        "n_fake": 251}}}}
+    md = card_markdown("x", {}, cal)
+    assert "- after re-sampling to 320px-q90 (the threshold is fitted to hold here too): FPR 1/554, FNR 16/251" in md

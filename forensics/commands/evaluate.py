@@ -57,17 +57,14 @@ def _crops(samples, normalise: tuple[int, int] | None) -> tuple[list, np.ndarray
     from tqdm import tqdm
 
     from forensics.errors import ForensicsError
-    from forensics.training.crops import CropSettings, face_crop_for_bytes, normalise_bytes
+    from forensics.training.crops import CropSettings, face_crop_for_file
 
     settings = CropSettings()
     kept, crops, notes = [], [], []
     for s in tqdm(samples, desc="faces" + (" (normalised)" if normalise else ""), mininterval=10, file=sys.stderr):
         try:
-            data = Path(s.path).read_bytes()
-            if normalise:
-                data = normalise_bytes(data, normalise[0], normalise[1], name=Path(s.path).name)
-            rec = face_crop_for_bytes(data, settings, name=Path(s.path).name)
-        except (OSError, ForensicsError) as exc:
+            rec = face_crop_for_file(s.path, settings, normalise=normalise)
+        except ForensicsError as exc:
             notes.append(f"{s.rel}: {exc}")
             continue
         kept.append(s)
@@ -134,7 +131,7 @@ class _Floor:
 def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int, int] | None, floor: str | None,
                     weights_dirs: list[str] | None, n_boot: int, limit: int = 0) -> dict[str, Any]:
     from forensics.detectors import create_detector
-    from forensics.evaluation import cross_fitted_rates, summarise_scores
+    from forensics.evaluation import summarise_scores
     from forensics.training.data import scan_folder
 
     samples = scan_folder(data_dir)
@@ -152,6 +149,8 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
     if floor_model is not None:
         results["models"][floor_model.name] = {"threshold": 0.5, "threshold_source": "0.5 (logistic regression)",
                                                "trained_on": floor, "n_train": floor_model.n_train}
+    fit_logits: dict[str, dict[str, np.ndarray]] = {}  # detector -> as-is logits by file, for the cross-fit
+    fit_conditions: dict[str, dict[str, dict[str, np.ndarray]]] = {}  # detector -> condition -> logits by file
     for cond, norm in conditions:
         t0 = time.perf_counter()
         kept, crops, notes = _crops(samples, norm)
@@ -166,10 +165,11 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
             thr = results["models"][d.name]["threshold"]
             summary = summarise_scores(pf, y, kinds, sources, groups, threshold=thr, n_boot=n_boot)
             if d.calibration is not None:
-                summary["cross_fitted"] = cross_fitted_rates(
-                    logits, np.array([0 if s.label == "real" else 1 for s in kept]) if len(d.classes) == 2 else
-                    np.array([_class3(s.kind) for s in kept]), sources, groups, fake_indices=d.config.fake_indices,
-                    target_error=d.calibration.target_error)
+                if norm is None:
+                    fit_logits[d.name] = {s.rel: z for s, z in zip(kept, logits, strict=True)}
+                    fit_conditions[d.name] = _condition_logits(d, kept)
+                summary["cross_fitted"] = _cross_fit(d, kept, logits, sources, groups, fit_logits.get(d.name, {}),
+                                                     fit_conditions.get(d.name, {}), judged=norm is not None)
                 a = [d.calibration.assess(float(p)) for p in pf]
                 summary["verdicts"] = {v: int(sum(x.verdict == v for x in a)) for v in
                                        ("manipulated or generated", "camera original", "inconclusive")}
@@ -187,6 +187,36 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
                                     "source": s.source, **{f"p_fake:{k}": float(v[i]) for k, v in scores.items()}})
         results.setdefault("_curves", {})[cond] = (y, scores)
     return results
+
+
+def _condition_logits(det, kept) -> dict[str, dict[str, np.ndarray]]:
+    """Logits of the faces under each re-sampling the detector's threshold was fitted to hold under, by file."""
+    from forensics.training.crops import parse_condition_name
+
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for name in (det.calibration.error_rates.get("conditions") or {}):
+        got, crops, _ = _crops(kept, parse_condition_name(name))
+        out[name] = {s.rel: z for s, z in zip(got, _score(det, crops)[0], strict=True)}
+    return out
+
+
+def _cross_fit(det, kept, logits: np.ndarray, sources: list[str], groups: list[str], fit_by_rel: dict,
+               conditions_by_rel: dict, *, judged: bool) -> dict[str, Any]:
+    """``cross_fitted_rates`` with the detector's own recipe: fitted on the as-is logits (and its re-sampling
+    conditions) of one half; counted on ``logits`` of the other half, which are this block's (as-is or
+    normalised). Faces without as-is logits are left out."""
+    from forensics.evaluation import cross_fitted_rates
+
+    idx = [i for i, s in enumerate(kept) if s.rel in fit_by_rel]
+    rels = [kept[i].rel for i in idx]
+    labels = (np.array([0 if kept[i].label == "real" else 1 for i in idx]) if len(det.classes) == 2 else
+              np.array([_class3(kept[i].kind) for i in idx]))
+    nan = np.full(logits.shape[1], np.nan)
+    conds = {name: np.stack([by.get(r, nan) for r in rels]) for name, by in conditions_by_rel.items()}
+    return cross_fitted_rates(np.stack([fit_by_rel[r] for r in rels]), labels, [sources[i] for i in idx],
+                              [groups[i] for i in idx], fake_indices=det.config.fake_indices,
+                              target_error=det.calibration.target_error, conditions=conds,
+                              judged=logits[idx] if judged else None)
 
 
 def _class3(kind: str) -> int:

@@ -74,6 +74,9 @@ def _error_rates_text(model: Mapping[str, Any]) -> str:
     if "inconclusive_real" in er:
         parts.append(f"inconclusive {_fmt(er.get('inconclusive_real'), 3)} of reals, "
                      f"{_fmt(er.get('inconclusive_fake'), 3)} of fakes")
+    for name, r in (er.get("conditions") or {}).items():
+        parts.append(f"after re-sampling the validation files to {name}: false positives {r.get('false_positives')} "
+                     f"of {r.get('n_real')}, false negatives {r.get('false_negatives')} of {r.get('n_fake')}")
     where = cal.get("fitted_on")
     return "; ".join(parts) + (f"; measured on {where}" if where else "")
 

@@ -91,6 +91,8 @@ class DistillConfig:
 class CalibrationConfig:
     target_error: float = 0.05
     lr_bins: int = 12
+    # (shorter side, JPEG quality) re-samplings of the validation files under which the band must also hold
+    resampled: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ class TrainConfig:
         for key, section in kwargs.items():
             if key in sections:
                 _check_probabilities(section, key)
+        if "calibration" in kwargs:
+            kwargs["calibration"] = _checked_resampling(kwargs["calibration"])
         seeds = kwargs["soup"].seeds if "soup" in kwargs else ()
         if seeds and (len(set(seeds)) < 2 or len(set(seeds)) != len(seeds)):
             raise ForensicsError(f"config: [soup] seeds = {list(seeds)} must list two or more different seeds")
@@ -182,6 +186,22 @@ class TrainConfig:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ForensicsError(f"cannot read training config {p}: {exc}") from exc
         return cls.from_dict(raw)
+
+
+def _checked_resampling(section: CalibrationConfig) -> CalibrationConfig:
+    """``[calibration] resampled`` as a tuple of (side, quality) int pairs, each in the range ``evaluate
+    --normalise`` accepts."""
+    pairs = []
+    for item in section.resampled:
+        try:
+            side, quality = (int(v) for v in item)
+        except (TypeError, ValueError):
+            raise ForensicsError(f"config: [calibration] resampled wants [side, quality] pairs, got {item!r}") from None
+        if not (32 <= side <= 4096 and 10 <= quality <= 100):
+            raise ForensicsError(f"config: [calibration] resampled {[side, quality]}: side must be 32..4096 and "
+                                 "quality 10..100")
+        pairs.append((side, quality))
+    return dataclasses.replace(section, resampled=tuple(pairs))
 
 
 def _check_probabilities(section: Any, where: str) -> None:

@@ -138,12 +138,16 @@ def face_crop_for_bytes(data: bytes, settings: CropSettings, *, name: str = "ima
     return rec
 
 
-def face_crop_for_file(path: str | Path, settings: CropSettings, *, use_cache: bool = True) -> CropRecord:
+def face_crop_for_file(path: str | Path, settings: CropSettings, *, use_cache: bool = True,
+                       normalise: tuple[int, int] | None = None) -> CropRecord:
+    """Crop for a file, through the cache; ``normalise=(side, quality)`` crops the file after ``normalise_bytes``."""
     p = Path(path)
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise ForensicsError(f"cannot read {p}: {exc}") from exc
+    if normalise:
+        data = normalise_bytes(data, normalise[0], normalise[1], name=p.name)
     return face_crop_for_bytes(data, settings, name=p.name, use_cache=use_cache)
 
 
@@ -159,6 +163,21 @@ def normalise_bytes(data: bytes, side: int, quality: int, name: str = "image") -
     buf = io.BytesIO()
     pil.save(buf, format="JPEG", quality=int(quality), subsampling=2)
     return buf.getvalue()
+
+
+def condition_name(side: int, quality: int) -> str:
+    """Name of a re-sampling condition, as calibrations record it: ``256px-q75``."""
+    return f"{int(side)}px-q{int(quality)}"
+
+
+def parse_condition_name(name: str) -> tuple[int, int]:
+    """(side, quality) of a ``condition_name``."""
+    import re
+
+    m = re.fullmatch(r"(\d+)px-q(\d+)", str(name))
+    if m is None:
+        raise ForensicsError(f"not a re-sampling condition name: {name!r} (expected like 256px-q75)")
+    return int(m.group(1)), int(m.group(2))
 
 
 def precompute(paths: Sequence[str | Path], settings: CropSettings, *, progress: bool = True

@@ -25,7 +25,7 @@ from forensics.errors import ForensicsError
 from forensics.training.config import TrainConfig
 
 # config fields that do not change what a member learns (a finished member may be reused across them)
-_NOT_LEARNT = ("name", "out_dir", "export", "soup")
+_NOT_LEARNT = ("name", "out_dir", "export", "soup", "calibration")
 
 
 def average_state_dicts(states: list[dict[str, Any]]) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def average_state_dicts(states: list[dict[str, Any]]) -> dict[str, Any]:
 def member_config(cfg: TrainConfig, seed: int) -> TrainConfig:
     """The single-run config of the soup member trained with ``seed`` (no export, its own sub-folder)."""
     return cfg.replace(seed=int(seed), out_dir=str(cfg.out_path / f"member-{int(seed)}"), soup={"seeds": ()},
-                       export={"enabled": False})
+                       export={"enabled": False}, calibration={"resampled": ()})
 
 
 def _learnt(d: dict[str, Any]) -> str:
