@@ -91,7 +91,7 @@ class DistillConfig:
 class CalibrationConfig:
     target_error: float = 0.05
     lr_bins: int = 12
-    # (shorter side, JPEG quality) re-samplings of the validation files under which the band must also hold
+    # (shorter side, JPEG quality) re-samplings of the validation files under which the threshold must also hold
     resampled: tuple[tuple[int, int], ...] = ()
 
 
