@@ -322,6 +322,21 @@ class Calibration:
                    class_bias=tuple(float(b) for b in d.get("class_bias", ())))
 
 
+def condition_name(side: int, quality: int) -> str:
+    """Name of a re-sampling condition (shorter side px, JPEG quality) as calibrations record it: ``256px-q75``."""
+    return f"{int(side)}px-q{int(quality)}"
+
+
+def parse_condition_name(name: str) -> tuple[int, int]:
+    """(side, quality) of a ``condition_name``."""
+    import re
+
+    m = re.fullmatch(r"(\d+)px-q(\d+)", str(name))
+    if m is None:
+        raise ForensicsError(f"not a re-sampling condition name: {name!r} (expected like 256px-q75)")
+    return int(m.group(1)), int(m.group(2))
+
+
 def _shifted(p: float, dz: float) -> float:
     """``p`` moved by ``dz`` on the logit scale."""
     return float(1 / (1 + math.exp(-(float(_logit(p)) + dz))))

@@ -1,5 +1,7 @@
-"""How a piece of evidence compares with a detector's training images, and a caveat when it lies where the detector
-saw few camera originals.
+"""How a piece of evidence compares with a detector's training and validation images: a caveat when it lies where the
+detector saw few camera originals (``size_caveat``), and one when a "camera original" verdict falls on a file as small
+or as compressed as a re-sampling under which the detector's calibration measured too many misses
+(``degradation_caveat``); ``face_caveats`` gathers both for one face.
 
 The shipped detector learnt from small real photos and large generated ones, so a large photo of a real person is at
 risk of being called "generated" (see its model card). The model card keeps a histogram of the shorter image side
@@ -98,3 +100,52 @@ def face_size_caveat(analysis: Mapping[str, Any], face: Mapping[str, Any], detec
     card = ((analysis.get("models") or {}).get(detector) or {}).get("card") or {}
     span = face_span_px(face["box"], DEFAULT_MARGIN if margin is None else float(margin))
     return size_caveat(card.get("training_image_sides"), span)
+
+
+def degradation_caveat(calibration: Mapping[str, Any] | None, verdict: str | None, side_px: float,
+                       jpeg_quality: float | None) -> str | None:
+    """A sentence for a "camera original" verdict on a file that is at least as small (shorter side ``side_px``) or
+    as compressed (estimated JPEG quality) as one of the re-samplings the detector's calibration measured, when
+    under that re-sampling the share of manipulated or generated validation faces below the band is above the
+    target error beyond doubt (the lower end of its 95% Wilson interval exceeds the target); the re-sampling with the
+    highest such miss rate is quoted. None otherwise."""
+    from forensics.calibration import VERDICT_REAL, parse_condition_name
+    from forensics.evaluation import wilson_interval
+
+    if verdict != VERDICT_REAL or not calibration:
+        return None
+    target = float(calibration.get("target_error", 0.05))
+    worst: tuple[float, int, int, int, int] | None = None
+    for name, r in ((calibration.get("error_rates") or {}).get("conditions") or {}).items():
+        side, quality = parse_condition_name(name)
+        as_small = bool(side_px) and side_px <= side
+        as_compressed = jpeg_quality is not None and jpeg_quality <= quality
+        n, missed = int(r.get("n_fake") or 0), int(r.get("false_negatives") or 0)
+        if not (as_small or as_compressed) or not n or wilson_interval(missed, n)[0] <= target:
+            continue
+        if worst is None or missed / n > worst[0]:
+            worst = (missed / n, side, quality, missed, n)
+    if worst is None:
+        return None
+    rate, side, quality, missed, n = worst
+    quality_text = f", JPEG quality about {int(round(jpeg_quality))}" if jpeg_quality is not None else ""
+    return (f"This file is {int(round(side_px))} px on its shorter side{quality_text}: as small or as compressed as "
+            f"the validation files re-sampled to {side} px / JPEG {quality}, of whose manipulated or generated faces "
+            f"this detector called {missed} of {n} ({rate:.0%}, 95% interval {wilson_interval(missed, n)[0]:.0%}-"
+            f"{wilson_interval(missed, n)[1]:.0%}) camera originals, against a target of {target:.0%}. "
+            "A 'camera original' verdict on this file is weak evidence.")
+
+
+def face_caveats(analysis: Mapping[str, Any], face: Mapping[str, Any], detector: str) -> list[str]:
+    """Every caveat for one face of an Analysis dict and one of its detectors: the size caveat (face crop larger
+    than the camera originals it was trained on) and the degradation caveat (small or compressed file, "camera
+    original" verdict)."""
+    model = (analysis.get("models") or {}).get(detector) or {}
+    assessment = ((face.get("scores") or {}).get(detector) or {}).get("assessment") or {}
+    ev = analysis.get("evidence") or {}
+    side = float(min(ev.get("width") or 0, ev.get("height") or 0))
+    quality = (((ev.get("metadata") or {}).get("jpeg") or {}).get("estimated_quality"))
+    found = [face_size_caveat(analysis, face, detector),
+             degradation_caveat(model.get("calibration"), assessment.get("verdict"), side,
+                                None if quality is None else float(quality))]
+    return [c for c in found if c]

@@ -62,3 +62,16 @@ def large_face_path(shared_data) -> Path:
     if not candidates:
         pytest.skip("no ciplab images under ../shared/data/val/real/ciplab")
     return candidates[0]
+
+
+@pytest.fixture()
+def small_compressed_portrait(tmp_path) -> Path:
+    """The shipped portrait mirrored (the default calls it a camera original), cut to the face and saved at
+    180 px / JPEG 50: as small and as compressed as the harshest re-sampling the default's calibration measured."""
+    from PIL import Image
+
+    path = tmp_path / "mirror_small.jpg"
+    with Image.open(Path(__file__).resolve().parents[1] / "ui" / "examples" / "astronaut.jpg") as im:
+        mirrored = im.convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        mirrored.crop((160, 20, 420, 280)).resize((180, 180), Image.Resampling.BICUBIC).save(path, quality=50)
+    return path

@@ -150,6 +150,25 @@ def test_detect_warns_when_the_face_is_larger_than_the_real_training_faces(tmp_p
     assert warnings[0] == face_size_caveat(d, d["faces"][0], "ffd-mobilenetv2")
 
 
+def test_detect_warns_that_camera_original_is_weak_on_a_small_compressed_file(small_compressed_portrait):
+    """A "camera original" verdict on a 180 px / JPEG 50 file: the verdict card carries the library's degradation
+    caveat, word for word."""
+    from forensics.domain import face_caveats
+    from forensics.evidence import load_evidence
+    from forensics.pipeline import AnalyzeOptions, analyze
+
+    small = small_compressed_portrait
+    at = _app(["ffd-mobilenetv2"])
+    _set_evidence(at, small)
+    at.run()
+    _no_exception(at)
+    d = analyze(load_evidence(small), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto")
+                ).to_dict()
+    expected = face_caveats(d, d["faces"][0], "ffd-mobilenetv2")
+    assert len(expected) == 1 and "weak evidence" in expected[0]
+    assert [w.value for w in at.warning if "weak evidence" in w.value] == expected
+
+
 def test_detect_no_ready_detector_message(monkeypatch):
     import forensics.detectors as fd
 

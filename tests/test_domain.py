@@ -11,12 +11,15 @@ from PIL import Image
 
 from forensics.domain import (
     SIDE_EDGES,
+    degradation_caveat,
+    face_caveats,
     face_size_caveat,
     face_span_px,
     share_at_least,
     side_histogram,
     size_caveat,
 )
+from forensics.evaluation import wilson_interval
 
 
 def test_histogram_bins_and_shares_match_a_direct_count():
@@ -96,3 +99,46 @@ def test_shipped_card_warns_on_large_faces_only():
     assert real.sum() > 1000 and real[SIDE_EDGES.index(192):].sum() == real.sum()  # no real image under 192 px
     assert size_caveat(hist, 200) is None
     assert "camera originals" in size_caveat(hist, 600)
+
+
+_CAL = {"target_error": 0.05, "error_rates": {"conditions": {
+    "192px-q60": {"n_fake": 251, "false_negatives": 32},
+    "320px-q90": {"n_fake": 251, "false_negatives": 24},
+    "512px-q95": {"n_fake": 251, "false_negatives": 16}}}}  # 6.4% but its interval reaches 4.0%: not quoted
+
+
+@pytest.mark.parametrize("side, quality, quoted", [
+    (200, None, "320 px / JPEG 90"),  # smaller than 320 only
+    (200, 75, "320 px / JPEG 90"),
+    (180, None, "192 px / JPEG 60"),  # smaller than both: the worse miss rate is quoted
+    (600, 55, "192 px / JPEG 60"),  # large but as compressed as both
+    (600, 95, None),  # neither as small nor as compressed as any re-sampling
+    (400, None, None),  # only as small as 512 px, whose miss rate meets the target
+])
+def test_degradation_caveat_quotes_the_worst_matching_resampling(side, quality, quoted):
+    text = degradation_caveat(_CAL, "camera original", side, quality)
+    if quoted is None:
+        assert text is None
+        return
+    missed = 32 if quoted.startswith("192") else 24
+    lo, hi = wilson_interval(missed, 251)
+    assert f"re-sampled to {quoted}" in text
+    assert f"called {missed} of 251 ({missed / 251:.0%}, 95% interval {lo:.0%}-{hi:.0%}) camera originals" in text
+    assert text.startswith(f"This file is {side} px on its shorter side")
+    assert ("JPEG quality about" in text) == (quality is not None)
+
+
+def test_degradation_caveat_only_for_camera_original_verdicts_with_measured_conditions():
+    for verdict in ("inconclusive", "manipulated or generated", None):
+        assert degradation_caveat(_CAL, verdict, 100, 40) is None
+    assert degradation_caveat({"target_error": 0.05, "error_rates": {}}, "camera original", 100, 40) is None
+    assert degradation_caveat(None, "camera original", 100, 40) is None
+
+
+def test_face_caveats_reads_file_size_jpeg_quality_verdict_and_calibration():
+    analysis = {"evidence": {"width": 640, "height": 180, "metadata": {"jpeg": {"estimated_quality": 88}}},
+                "options": {}, "models": {"det": {"calibration": _CAL, "card": {}}}}
+    face = {"box": [10, 10, 60, 70], "scores": {"det": {"assessment": {"verdict": "camera original"}}}}
+    assert face_caveats(analysis, face, "det") == [degradation_caveat(_CAL, "camera original", 180, 88)]
+    face["scores"]["det"]["assessment"]["verdict"] = "inconclusive"
+    assert face_caveats(analysis, face, "det") == []

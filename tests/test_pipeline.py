@@ -108,3 +108,19 @@ def test_cli_analyze_prints_the_size_caveat_for_a_large_face(tmp_path, capsys):
     d = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"]).to_dict()
     caveat = face_size_caveat(d, d["faces"][0], "ffd-mobilenetv2")
     assert caveat and f"caveat: {caveat}" in out
+
+
+def test_cli_analyze_warns_that_camera_original_is_weak_on_a_small_compressed_file(small_compressed_portrait,
+                                                                                     capsys):
+    """As small and compressed as the harshest re-sampling on the card, under which the default misses more fakes
+    than its target: the text output says so under the "camera original" verdict."""
+    from forensics.cli import main
+    from forensics.domain import face_caveats
+
+    small = small_compressed_portrait
+    assert main(["analyze", str(small), "--detector", "ffd-mobilenetv2", "--no-log"]) == 0
+    out = capsys.readouterr().out
+    d = analyze(load_evidence(small), detectors=["ffd-mobilenetv2"]).to_dict()
+    assert d["faces"][0]["scores"]["ffd-mobilenetv2"]["assessment"]["verdict"] == "camera original"
+    caveats = face_caveats(d, d["faces"][0], "ffd-mobilenetv2")
+    assert len(caveats) == 1 and "weak evidence" in caveats[0] and f"caveat: {caveats[0]}" in out

@@ -325,3 +325,18 @@ def test_error_rates_text_names_each_resampling_condition():
     assert "(2 of 554 real faces)" in text
     assert "after re-sampling the validation files to 192px-q60: false positives 0 of 553, false negatives 32 of 251" \
         in text
+
+
+def test_pdf_carries_the_degradation_caveat_of_a_small_compressed_file(small_compressed_portrait, tmp_path):
+    """A camera-original verdict of the shipped default on a 180 px / JPEG 50 file: the PDF prints the caveat that
+    forensics.domain gives for it (the bundle keeps the evidence apart from the analysis)."""
+    from forensics.domain import face_caveats
+
+    data = prepare_report(small_compressed_portrait, Case(case_id="C-2", examiner="E"),
+                          detectors=["ffd-mobilenetv2"], explainers=(), segmenter=None, checks=["metadata"])
+    b = data.bundle
+    caveats = face_caveats({**b["analysis"], "evidence": b["evidence"]}, b["analysis"]["faces"][0], "ffd-mobilenetv2")
+    assert len(caveats) == 1 and "weak evidence" in caveats[0]
+    files = write_report(data, tmp_path / "out", log=False)
+    flat = re.sub(r"\s+", " ", _pdf_text(files.pdf)[0])
+    assert re.sub(r"\s+", " ", caveats[0]) in flat

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from forensics.domain import face_size_caveat
+from forensics.domain import face_caveats
 from forensics.errors import BadImageError, ForensicsError
 from ui import lib, state
 
@@ -190,9 +190,10 @@ def _pct(v: Any) -> str:
 
 
 def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key: str = "",
-                 caveat: str | None = None) -> None:
-    """One detector's result for one face: verdict, band, likelihood ratio wording, known error rates, and a
-    caveat when the face lies where the detector saw few camera originals."""
+                 caveats: list[str] | tuple[str, ...] = ()) -> None:
+    """One detector's result for one face: verdict, band, likelihood ratio wording, known error rates, and the
+    caveats of ``forensics.domain.face_caveats`` (a face larger than the camera originals it learnt from; a
+    "camera original" verdict on a small or compressed file)."""
     st.markdown(f"**{name}**")
     st.caption(str(model.get("architecture", "")))
     a = score.get("assessment")
@@ -217,7 +218,7 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
     st.markdown(f"*{a['statement']}*")
     st.caption(f"Known error rates at this band (validation): false positives {_pct(a.get('false_positive_rate'))}, "
                f"false negatives {_pct(a.get('false_negative_rate'))}.")
-    if caveat:
+    for caveat in caveats:
         st.warning(caveat, icon=":material/photo_size_select_large:")
     failures = (model.get("card") or {}).get("failure_modes") or []
     if failures:
@@ -312,7 +313,7 @@ def faces_view(an) -> None:
         for col, name in zip(cols[1:], names, strict=False):
             with col:
                 verdict_card(name, face["scores"][name], d["models"].get(name, {}), key=f"face{face['index']}",
-                             caveat=face_size_caveat(d, face, name))
+                             caveats=face_caveats(d, face, name))
     if d["skipped_faces"]:
         with st.expander(f"{len(d['skipped_faces'])} detection(s) left out"):
             st.dataframe(d["skipped_faces"], hide_index=True)

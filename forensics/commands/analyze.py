@@ -40,7 +40,7 @@ def run(args) -> int:
         json.dump(analysis.to_dict(), sys.stdout, indent=2)
         print()
         return 0
-    from forensics.domain import face_size_caveat
+    from forensics.domain import face_caveats
 
     ev = analysis.evidence
     d = analysis.to_dict()
@@ -53,8 +53,7 @@ def run(args) -> int:
             verdict = s.assessment["verdict"] if s.assessment else ("untrained: no verdict" if not s.ready
                                                                    else "uncalibrated: no verdict")
             print(f"  {name:<18} p_fake {s.p_fake:.3f}  {verdict}")
-            caveat = face_size_caveat(d, fd, name) if s.assessment else None
-            if caveat:
+            for caveat in face_caveats(d, fd, name) if s.assessment else []:
                 print(f"  {'':<18} caveat: {caveat}")
     for sk in analysis.skipped_faces:
         print(f"skipped face {sk.get('box')}: {sk.get('reason')}")

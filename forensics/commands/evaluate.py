@@ -191,7 +191,7 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
 
 def _condition_logits(det, kept) -> dict[str, dict[str, np.ndarray]]:
     """Logits of the faces under each re-sampling the detector's threshold was fitted to hold under, by file."""
-    from forensics.training.crops import parse_condition_name
+    from forensics.calibration import parse_condition_name
 
     out: dict[str, dict[str, np.ndarray]] = {}
     for name in (det.calibration.error_rates.get("conditions") or {}):

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from forensics.domain import face_size_caveat
+from forensics.domain import face_caveats
 from forensics.errors import ForensicsError
 from forensics.report.bundle import Figure, array_sha256, sha256_hex, to_png
 from forensics.viz.overlay import colorize
@@ -514,8 +514,7 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
                      f"negative {_fmt(a.get('false_negative_rate'), 3)}", x0=x_text, w=tw, label_w=38)
                 if a.get("statement"):
                     r.kv("Statement", a["statement"], x0=x_text, w=tw, label_w=38)
-                caveat = face_size_caveat(an, f, det)
-                if caveat:
+                for caveat in face_caveats({**an, "evidence": ev}, f, det):  # the bundle keeps evidence apart
                     r.kv("Caveat", caveat, x0=x_text, w=tw, label_w=38, colour=VERDICT_COLOURS.get("inconclusive"))
             else:
                 r.kv("Result", "no verdict (" + ("untrained detector" if not s.get("ready") else "not calibrated")

@@ -165,21 +165,6 @@ def normalise_bytes(data: bytes, side: int, quality: int, name: str = "image") -
     return buf.getvalue()
 
 
-def condition_name(side: int, quality: int) -> str:
-    """Name of a re-sampling condition, as calibrations record it: ``256px-q75``."""
-    return f"{int(side)}px-q{int(quality)}"
-
-
-def parse_condition_name(name: str) -> tuple[int, int]:
-    """(side, quality) of a ``condition_name``."""
-    import re
-
-    m = re.fullmatch(r"(\d+)px-q(\d+)", str(name))
-    if m is None:
-        raise ForensicsError(f"not a re-sampling condition name: {name!r} (expected like 256px-q75)")
-    return int(m.group(1)), int(m.group(2))
-
-
 def precompute(paths: Sequence[str | Path], settings: CropSettings, *, progress: bool = True
                ) -> dict[str, str]:
     """Fill the cache for many files (skips cached ones). Returns {path: method or "error: ..."}."""

@@ -447,7 +447,8 @@ def resampled_val_logits(cfg: TrainConfig, out: Path, model, paths: list[str]) -
     """Logits of the validation files under every ``[calibration] resampled`` condition (re-sampled to a shorter
     side and re-encoded as JPEG, then cropped like the files are), saved in ``RESAMPLED_LOGITS``; a file that
     cannot be cropped under a condition gets a row of NaN. Conditions already saved there are reused."""
-    from forensics.training.crops import condition_name, face_crop_for_file
+    from forensics.calibration import condition_name
+    from forensics.training.crops import face_crop_for_file
 
     path = out / RESAMPLED_LOGITS
     have: dict[str, np.ndarray] = {}
