@@ -223,7 +223,10 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
     assert ckpt["epoch"] == 0 and ckpt["stage"] == 0
     with pytest.raises(ForensicsError, match="--resume"):
         train(tiny_cfg, progress=False)  # refuses to overwrite silently
-    res = train(tiny_cfg, resume=True, progress=False)
+    with pytest.raises(ForensicsError, match="different config"):  # another recipe cannot continue this run
+        train(tiny_cfg.replace(train={"label_smoothing": 0.2}), resume=True, progress=False)
+    # naming the export does not change what is learnt: the run resumes under it
+    res = train(tiny_cfg.replace(export={"name": "renamed"}), resume=True, progress=False)
     assert res.epochs_done == 2 and not res.stopped_early
     log = [json.loads(line) for line in (out / LOG).read_text().splitlines()]
     epochs = [r["epoch"] for r in log if r["event"] == "epoch"]

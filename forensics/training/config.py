@@ -137,7 +137,10 @@ class TrainConfig:
         return asdict(self)
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+        """Hash of the fields that change what training learns (``learnt_part``): a checkpoint resumes only under
+        the same digest, so editing e.g. ``[calibration]`` or ``[export]`` does not block a resume."""
+        return hashlib.sha256(json.dumps(learnt_part(self.to_dict()), sort_keys=True, default=str).encode()
+                              ).hexdigest()[:16]
 
     def replace(self, **sections: Any) -> TrainConfig:
         """Copy with sections (or fields) replaced; nested dicts update the section's fields."""
@@ -186,6 +189,15 @@ class TrainConfig:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ForensicsError(f"cannot read training config {p}: {exc}") from exc
         return cls.from_dict(raw)
+
+
+# config fields that do not change what a run learns (naming, where it is written, export, soup, calibration)
+NOT_LEARNT = ("name", "out_dir", "export", "soup", "calibration")
+
+
+def learnt_part(config: dict[str, Any]) -> dict[str, Any]:
+    """A config dict (``TrainConfig.to_dict()`` or a logged one) without the ``NOT_LEARNT`` fields."""
+    return {k: v for k, v in config.items() if k not in NOT_LEARNT}
 
 
 def _checked_resampling(section: CalibrationConfig) -> CalibrationConfig:

@@ -22,10 +22,7 @@ import time
 from typing import Any
 
 from forensics.errors import ForensicsError
-from forensics.training.config import TrainConfig
-
-# config fields that do not change what a member learns (a finished member may be reused across them)
-_NOT_LEARNT = ("name", "out_dir", "export", "soup", "calibration")
+from forensics.training.config import TrainConfig, learnt_part
 
 
 def average_state_dicts(states: list[dict[str, Any]]) -> dict[str, Any]:
@@ -58,7 +55,8 @@ def member_config(cfg: TrainConfig, seed: int) -> TrainConfig:
 
 
 def _learnt(d: dict[str, Any]) -> str:
-    return json.dumps({k: v for k, v in d.items() if k not in _NOT_LEARNT}, sort_keys=True, default=str)
+    """What a member learnt from, comparable across configs (a finished member may be reused across the rest)."""
+    return json.dumps(learnt_part(d), sort_keys=True, default=str)
 
 
 def _member_done(mcfg: TrainConfig) -> dict[str, Any] | None:
