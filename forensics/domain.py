@@ -115,25 +115,25 @@ def degradation_caveat(calibration: Mapping[str, Any] | None, verdict: str | Non
     if verdict != VERDICT_REAL or not calibration:
         return None
     target = float(calibration.get("target_error", 0.05))
-    worst: tuple[float, int, int, int, int] | None = None
+    worst: tuple[float, int, int, int, int, tuple[float, float]] | None = None
     for name, r in ((calibration.get("error_rates") or {}).get("conditions") or {}).items():
         side, quality = parse_condition_name(name)
         as_small = bool(side_px) and side_px <= side
         as_compressed = jpeg_quality is not None and jpeg_quality <= quality
         n, missed = int(r.get("n_fake") or 0), int(r.get("false_negatives") or 0)
-        if not (as_small or as_compressed) or not n or wilson_interval(missed, n)[0] <= target:
+        if not (as_small or as_compressed) or not n:
             continue
-        if worst is None or missed / n > worst[0]:
-            worst = (missed / n, side, quality, missed, n)
+        ci = wilson_interval(missed, n)
+        if ci[0] > target and (worst is None or missed / n > worst[0]):
+            worst = (missed / n, side, quality, missed, n, ci)
     if worst is None:
         return None
-    rate, side, quality, missed, n = worst
+    rate, side, quality, missed, n, ci = worst
     quality_text = f", JPEG quality about {int(round(jpeg_quality))}" if jpeg_quality is not None else ""
     return (f"This file is {int(round(side_px))} px on its shorter side{quality_text}: as small or as compressed as "
             f"the validation files re-sampled to {side} px / JPEG {quality}, of whose manipulated or generated faces "
-            f"this detector called {missed} of {n} ({rate:.0%}, 95% interval {wilson_interval(missed, n)[0]:.0%}-"
-            f"{wilson_interval(missed, n)[1]:.0%}) camera originals, against a target of {target:.0%}. "
-            "A 'camera original' verdict on this file is weak evidence.")
+            f"this detector called {missed} of {n} ({rate:.0%}, 95% interval {ci[0]:.0%}-{ci[1]:.0%}) camera "
+            f"originals, against a target of {target:.0%}. A 'camera original' verdict on this file is weak evidence.")
 
 
 def face_caveats(analysis: Mapping[str, Any], face: Mapping[str, Any], detector: str) -> list[str]:

@@ -239,3 +239,16 @@ def test_paired_auc_exposes_a_source_shortcut():
     assert m["per_kind"]["faceswap"]["paired"]["auc"] > 0.99
     assert m["paired_per_fake_source"]["lfw_faceswap"]["n_real"] == 50
     assert family("ffpp_df") == "ffpp" and family("lfw") == "lfw"
+
+
+def test_normalise_option_shares_the_range_check_of_the_training_config():
+    from forensics.commands.evaluate import _parse_normalise
+    from forensics.errors import ForensicsError
+
+    assert _parse_normalise("256,75") == (256, 75) and _parse_normalise(None) is None
+    with pytest.raises(ForensicsError, match=r"--normalise 16,75: side must be 32\.\.4096"):
+        _parse_normalise("16,75")
+    with pytest.raises(ForensicsError, match="quality 10..100"):
+        _parse_normalise("256,101")
+    with pytest.raises(ForensicsError, match="wants SIDE,QUALITY"):
+        _parse_normalise("256")

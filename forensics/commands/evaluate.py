@@ -41,6 +41,7 @@ def add_arguments(p) -> None:
 
 def _parse_normalise(text: str | None) -> tuple[int, int] | None:
     from forensics.errors import ForensicsError
+    from forensics.training.crops import check_resampling
 
     if not text:
         return None
@@ -48,9 +49,7 @@ def _parse_normalise(text: str | None) -> tuple[int, int] | None:
         side, quality = (int(v) for v in text.split(","))
     except ValueError:
         raise ForensicsError(f"--normalise wants SIDE,QUALITY like 256,85, got {text!r}") from None
-    if not (32 <= side <= 4096 and 10 <= quality <= 100):
-        raise ForensicsError(f"--normalise {text}: side must be 32..4096 and quality 10..100")
-    return side, quality
+    return check_resampling(side, quality, "--normalise")
 
 
 def _crops(samples, normalise: tuple[int, int] | None) -> tuple[list, np.ndarray, list[str]]:

@@ -203,16 +203,15 @@ def learnt_part(config: dict[str, Any]) -> dict[str, Any]:
 def _checked_resampling(section: CalibrationConfig) -> CalibrationConfig:
     """``[calibration] resampled`` as a tuple of (side, quality) int pairs, each in the range ``evaluate
     --normalise`` accepts."""
+    from forensics.training.crops import check_resampling
+
     pairs = []
     for item in section.resampled:
         try:
             side, quality = (int(v) for v in item)
         except (TypeError, ValueError):
             raise ForensicsError(f"config: [calibration] resampled wants [side, quality] pairs, got {item!r}") from None
-        if not (32 <= side <= 4096 and 10 <= quality <= 100):
-            raise ForensicsError(f"config: [calibration] resampled {[side, quality]}: side must be 32..4096 and "
-                                 "quality 10..100")
-        pairs.append((side, quality))
+        pairs.append(check_resampling(side, quality, "config: [calibration] resampled"))
     return dataclasses.replace(section, resampled=tuple(pairs))
 
 

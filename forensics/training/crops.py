@@ -151,6 +151,15 @@ def face_crop_for_file(path: str | Path, settings: CropSettings, *, use_cache: b
     return face_crop_for_bytes(data, settings, name=p.name, use_cache=use_cache)
 
 
+def check_resampling(side: int, quality: int, what: str) -> tuple[int, int]:
+    """(side, quality) as ints when ``normalise_bytes`` can use them (side 32..4096 px, JPEG quality 10..100);
+    otherwise a ForensicsError that names ``what`` (the option or config key)."""
+    side, quality = int(side), int(quality)
+    if not (32 <= side <= 4096 and 10 <= quality <= 100):
+        raise ForensicsError(f"{what} {side},{quality}: side must be 32..4096 and quality 10..100")
+    return side, quality
+
+
 def normalise_bytes(data: bytes, side: int, quality: int, name: str = "image") -> bytes:
     """Re-sample an image to one shorter side and re-encode it as JPEG at one quality (the honesty check)."""
     from PIL import Image
