@@ -567,3 +567,15 @@ def test_card_lists_the_rates_under_each_resampling_condition():
                                                         "n_fake": 251}}}}
     md = card_markdown("x", {}, cal)
     assert "- after re-sampling to 320px-q90 (the threshold is fitted to hold here too): FPR 1/554, FNR 16/251" in md
+
+
+def test_card_tables_show_paired_auc_differences():
+    from forensics.training.export import evaluation_tables
+
+    ev = {"data_dir": "val", "conditions": {"as-is": {"n_faces": 10, "models": {
+        "det": {"threshold": 0.9, "auc_per_kind": {"gan": {"auc": 0.99, "ci95": [0.98, 1.0]}},
+                "auc_difference_per_kind": {"floor": {"gan": {"difference": 0.0123, "ci95": [-0.004, 0.031]}}}},
+        "floor": {"threshold": 0.5, "auc_per_kind": {"gan": {"auc": 0.978, "ci95": [0.96, 0.99]}}}}}}}
+    text = "\n".join(evaluation_tables(ev, "cmd"))
+    assert "det: AUC per kind minus each other model's on the same faces" in text
+    assert "| kind | floor |" in text and "| gan | +0.012 [-0.004, +0.031] |" in text

@@ -130,7 +130,7 @@ class _Floor:
 def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int, int] | None, floor: str | None,
                     weights_dirs: list[str] | None, n_boot: int, limit: int = 0) -> dict[str, Any]:
     from forensics.detectors import create_detector
-    from forensics.evaluation import summarise_scores
+    from forensics.evaluation import auc_differences_per_kind, summarise_scores
     from forensics.training.data import scan_folder
 
     samples = scan_folder(data_dir)
@@ -179,6 +179,10 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
             block["models"][floor_model.name] = summarise_scores(pf, y, kinds, sources, groups, threshold=0.5,
                                                                  n_boot=n_boot)
             scores[floor_model.name] = pf
+        for d in dets:  # is each calibrated detector better than the others on each kind, beyond resampling noise?
+            if d.calibration is not None and len(scores) > 1:
+                block["models"][d.name]["auc_difference_per_kind"] = auc_differences_per_kind(
+                    y, kinds, groups, scores, d.name, n_boot=n_boot // 2)
         block["seconds"] = time.perf_counter() - t0
         results["conditions"][cond] = block
         for i, s in enumerate(kept):
@@ -260,6 +264,9 @@ def _print_summary(results: dict[str, Any]) -> None:
                 for k, v in m["per_kind"].items()))
             print("   real flagged: " + ", ".join(f"{k} {v['flagged']}/{v['n']} ({v['rate']:.1%})"
                                                   for k, v in m["real_flagged_per_source"].items()))
+            for other, per in m.get("auc_difference_per_kind", {}).items():
+                print(f"   AUC minus {other} (paired 95% interval): " + ", ".join(
+                    f"{k} {v['difference']:+.3f} [{v['ci95'][0]:+.3f}, {v['ci95'][1]:+.3f}]" for k, v in per.items()))
             if "cross_fitted" in m:
                 cf = m["cross_fitted"]
                 print(f"   cross-fitted: FPR {cf['false_positive_rate']:.3f} FNR {cf['false_negative_rate']:.3f} "

@@ -140,6 +140,17 @@ def evaluation_tables(ev: dict[str, Any], command: str) -> list[str]:
                 e = m.get("auc_per_kind", {}).get(k, {})
                 cells.append(f"{_ci(e)} / {_ci(e.get('paired'))}" if e else "n/a")
             lines.append(f"| {k} | " + " | ".join(cells) + " |")
+        for name, m in models.items():
+            diffs = m.get("auc_difference_per_kind") or {}
+            if not diffs:
+                continue
+            lines += ["", f"{name}: AUC per kind minus each other model's on the same faces (against all real faces; "
+                          "paired bootstrap 95% interval; above 0 = better beyond resampling noise):", "",
+                      "| kind | " + " | ".join(diffs) + " |", "|---|" + "---|" * len(diffs)]
+            for k in kinds:
+                cells = [(f"{v['difference']:+.3f} [{v['ci95'][0]:+.3f}, {v['ci95'][1]:+.3f}]"
+                          if (v := per.get(k)) else "n/a") for per in diffs.values()]
+                lines.append(f"| {k} | " + " | ".join(cells) + " |")
         srcs = sorted({k for m in models.values() for k in m.get("real_flagged_per_source", {})})
         lines += ["", "Camera originals called manipulated or generated at each model's threshold:", "",
                   "| real source | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
@@ -273,6 +284,8 @@ def _compact(results: dict[str, Any]) -> dict[str, Any]:
                 c["models"][name]["cross_fitted"] = cf
             if "verdicts" in m:
                 c["models"][name]["verdicts"] = m["verdicts"]
+            if "auc_difference_per_kind" in m:
+                c["models"][name]["auc_difference_per_kind"] = m["auc_difference_per_kind"]
         out["conditions"][cond] = c
     return out
 
