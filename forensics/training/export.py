@@ -308,7 +308,6 @@ def update_card_with_evaluation(name: str, results: dict[str, Any], *, command: 
     metrics["evaluation_command"] = command
     card["metrics"] = metrics
     entries[name] = dataclasses.replace(old, card=card)
-    path = write_manifest(entries, manifest)
+    write_manifest(entries, manifest)
     wdir = Path(manifest).parent if manifest else DEFAULT_MANIFEST.parent
-    del path
     (wdir / f"{name}.card.md").write_text(card_markdown(name, card, old.calibration), encoding="utf-8")
