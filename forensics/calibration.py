@@ -421,6 +421,25 @@ def band_error_rates(p_fake: np.ndarray, is_fake: np.ndarray, band: tuple[float,
     return out
 
 
+def error_rate_rows(error_rates: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per condition of a calibration's ``error_rates`` (the files as they are, then each re-sampling):
+    false positives and false negatives as "k / n" and the inconclusive shares, for a table an analyst can read."""
+    def row(name: str, r: Mapping[str, Any]) -> dict[str, Any]:
+        def share(key: str) -> str:
+            v = r.get(key)
+            return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * float(v):.1f} %"
+
+        return {"validation files": name,
+                "camera originals called manipulated": f"{r.get('false_positives')} / {r.get('n_real')}",
+                "fakes called camera original": f"{r.get('false_negatives')} / {r.get('n_fake')}",
+                "inconclusive (real)": share("inconclusive_real"), "inconclusive (fake)": share("inconclusive_fake")}
+
+    if "n_real" not in error_rates:
+        return []
+    return [row("as they are", error_rates)] + [row(f"re-sampled to {name}", r)
+                                                 for name, r in (error_rates.get("conditions") or {}).items()]
+
+
 def fit_calibration(logits: np.ndarray, labels: np.ndarray, *, fake_indices: Sequence[int] = (1,),
                     target_error: float = 0.05, groups: Sequence[str] | None = None, lr_bins: int = 12,
                     fitted_on: str = "", conditions: Mapping[str, np.ndarray] | None = None) -> Calibration:

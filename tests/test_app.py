@@ -326,6 +326,14 @@ def test_models_page_lists_detectors_and_loads_a_card():
     assert cal is not None and len(cal.class_bias) == 3
     shown = ", ".join(f"{b:+.2f}" for b in cal.class_bias)
     assert f"**Calibration**: temperature {cal.temperature:.3g}, class biases ({shown})" in text
+    # and its error rates per re-sampling, as the library tabulates them
+    from forensics.calibration import error_rate_rows
+
+    rows = error_rate_rows(cal.error_rates)
+    assert [r["validation files"] for r in rows] == ["as they are", "re-sampled to 192px-q60",
+                                                     "re-sampled to 320px-q90"]
+    shown_rows = next(df.value for df in at.dataframe if "validation files" in df.value.columns)
+    assert shown_rows.to_dict("records") == rows
 
 
 # --------------------------------------------------------------------------------------------------- Report

@@ -251,3 +251,19 @@ def test_threshold_also_holds_under_a_resampling_condition():
     assert same.band == plain.band
     with pytest.raises(ForensicsError, match="do not match"):
         fit_calibration(logits, y, conditions={"bad": logits[:10]})
+
+
+def test_error_rate_rows_read_counts_and_shares_per_condition():
+    from forensics.calibration import error_rate_rows
+
+    rates = {"n_real": 554, "false_positives": 2, "n_fake": 251, "false_negatives": 12, "inconclusive_real": 0.1896,
+             "inconclusive_fake": 0.4343,
+             "conditions": {"192px-q60": {"n_real": 554, "false_positives": 0, "n_fake": 251, "false_negatives": 32,
+                                          "inconclusive_real": 0.16, "inconclusive_fake": float("nan")}}}
+    rows = error_rate_rows(rates)
+    assert rows[0] == {"validation files": "as they are", "camera originals called manipulated": "2 / 554",
+                       "fakes called camera original": "12 / 251", "inconclusive (real)": "19.0 %",
+                       "inconclusive (fake)": "43.4 %"}
+    assert rows[1]["validation files"] == "re-sampled to 192px-q60" and rows[1]["inconclusive (fake)"] == "n/a"
+    assert rows[1]["fakes called camera original"] == "32 / 251"
+    assert error_rate_rows({}) == []

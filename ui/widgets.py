@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from forensics.calibration import error_rate_rows
 from forensics.domain import face_caveats
 from forensics.errors import BadImageError, ForensicsError
 from ui import lib, state
@@ -395,6 +396,11 @@ def model_card(info: dict[str, Any]) -> None:
         st.markdown(f"**Calibration**: temperature {cal['temperature']:.3g}"
                     + (f", class biases ({bias})" if bias else "") + ", inconclusive band "
                     f"[{cal['band'][0]:.3f}, {cal['band'][1]:.3f}), fitted on {cal.get('fitted_on') or '?'}")
+        rows = error_rate_rows(cal.get("error_rates") or {})
+        if rows:
+            st.caption("Errors of this band on the validation faces, as the files are and after each re-sampling the "
+                       "threshold was fitted to hold under:")
+            st.dataframe(rows, hide_index=True, key="models_error_rates")
         st.json(cal.get("error_rates", {}), expanded=False)
     else:
         st.caption("No calibration: this detector gives no verdict.")
