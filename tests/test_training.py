@@ -241,7 +241,7 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
     cal = json.loads((out / "calibration.json").read_text())
     assert cal["temperature"] > 0 and 0 <= cal["band"][0] <= cal["band"][1] <= 1
     # --recalibrate refits from the saved validation logits alone: same logits, same calibration, logged
-    from forensics.training.trainer import recalibrate
+    from forensics.training.run_calibration import recalibrate
 
     (out / "calibration.json").unlink()
     assert json.loads(json.dumps(recalibrate(tiny_cfg))) == cal
@@ -294,7 +294,8 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
 @pytest.mark.slow
 def test_holdout_family_is_left_out_of_training_and_reported(tiny_cfg):
     from forensics.calibration import fit_calibration
-    from forensics.training.trainer import holdout_report, train
+    from forensics.training.run_calibration import holdout_report
+    from forensics.training.trainer import train
 
     with pytest.raises(ForensicsError, match="holdout_families"):
         holdout_report(tiny_cfg)
@@ -516,13 +517,13 @@ def test_training_is_deterministic_for_a_fixed_seed(tiny_cfg, tmp_path):
 @pytest.mark.slow
 def test_resampled_validation_logits_set_the_threshold_and_are_reused(tiny_cfg, monkeypatch):
     from forensics.detectors import create_detector
-    from forensics.training import trainer
+    from forensics.training import run_calibration, trainer
     from forensics.training.crops import CropSettings, face_crop_for_file
 
     cfg = tiny_cfg.replace(calibration={"resampled": ((40, 80),)}, stages=(tiny_cfg.stages[0],))
     trainer.train(cfg, progress=False)
     out = cfg.out_path
-    with np.load(out / trainer.RESAMPLED_LOGITS) as z:
+    with np.load(out / run_calibration.RESAMPLED_LOGITS) as z:
         saved, paths = z["40px-q80"], [str(p) for p in z["paths"]]
     with np.load(out / "val_logits.npz") as z:
         assert len(saved) == len(z["logits"]) == len(paths)
@@ -548,13 +549,13 @@ def test_resampled_validation_logits_set_the_threshold_and_are_reused(tiny_cfg, 
         raise AssertionError("re-cropped although the logits were saved")
 
     monkeypatch.setattr("forensics.training.crops.face_crop_for_file", no_crops)
-    assert trainer.recalibrate(cfg)["band"] == cal["band"]
+    assert run_calibration.recalibrate(cfg)["band"] == cal["band"]
     # ...and, when they are gone, recomputes them from the saved weights to the same band
     monkeypatch.undo()
-    (out / trainer.RESAMPLED_LOGITS).unlink()
-    again = trainer.recalibrate(cfg)
+    (out / run_calibration.RESAMPLED_LOGITS).unlink()
+    again = run_calibration.recalibrate(cfg)
     assert again["band"] == pytest.approx(cal["band"], abs=1e-9)
-    with np.load(out / trainer.RESAMPLED_LOGITS) as z:
+    with np.load(out / run_calibration.RESAMPLED_LOGITS) as z:
         np.testing.assert_allclose(z["40px-q80"], saved, atol=1e-5)
 
 

@@ -42,14 +42,14 @@ def run(args) -> int:
         print(json.dumps(info, indent=2, default=str))
         return 0
     if args.recalibrate:
-        from forensics.training.trainer import recalibrate
+        from forensics.training.run_calibration import recalibrate
 
         cal = recalibrate(cfg)
         keys = ("temperature", "class_bias", "band", "threshold", "target_error")
         print(json.dumps({k: cal[k] for k in keys}, indent=2))
         return 0
     if args.holdout_report:
-        from forensics.training.trainer import holdout_report
+        from forensics.training.run_calibration import holdout_report
 
         print(json.dumps(holdout_report(cfg), indent=2))
         return 0

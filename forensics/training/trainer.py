@@ -213,7 +213,7 @@ class TrainResult:
     exported: Path | None = None
 
 
-def _log(out: Path, rec: dict[str, Any]) -> None:
+def append_log(out: Path, rec: dict[str, Any]) -> None:
     with open(out / LOG, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(rec, default=float) + "\n")
 
@@ -326,9 +326,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
         start_epoch, history = int(state["epoch"]) + 1, list(state["history"])
     if start_epoch == 0:
         (out / LOG).write_text("", encoding="utf-8")
-        _log(out, {"event": "start", "config": cfg.to_dict(), "data": info, "time": time.time()})
+        append_log(out, {"event": "start", "config": cfg.to_dict(), "data": info, "time": time.time()})
     else:
-        _log(out, {"event": "resume", "from_epoch": start_epoch, "time": time.time()})
+        append_log(out, {"event": "resume", "from_epoch": start_epoch, "time": time.time()})
 
     size = cfg.augment.input_size
     t_start = time.monotonic()
@@ -340,7 +340,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
     for epoch in range(start_epoch, cfg.total_epochs):
         if cfg.train.max_minutes and (time.monotonic() - t_start) / 60 > cfg.train.max_minutes:
             stopped_early = True
-            _log(out, {"event": "budget", "epoch": epoch, "minutes": (time.monotonic() - t_start) / 60})
+            append_log(out, {"event": "budget", "epoch": epoch, "minutes": (time.monotonic() - t_start) / 60})
             epoch -= 1
             break
         si, e_in_stage = _stage_of(cfg, epoch)
@@ -396,7 +396,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
                "class_draws": {classes[k]: v for k, v in sorted(drawn.items())},
                "train_seconds": train_s, "images_per_second": seen / train_s if train_s > 0 else None, **metrics}
         history.append({k: rec[k] for k in ("epoch", "train_loss", "val_nll", "val_acc", "val_auc")})
-        _log(out, rec)
+        append_log(out, rec)
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "stage": si,
                     "history": history, "config_digest": cfg.digest()}, str(ckpt_path) + ".tmp")
         os.replace(str(ckpt_path) + ".tmp", ckpt_path)
@@ -427,9 +427,11 @@ def finish_run(cfg: TrainConfig, out: Path, model, va: CropSet, *, epochs_done: 
              sources=np.array([s.source for s in va.samples]), kinds=np.array([s.kind for s in va.samples]),
              paths=np.array([s.rel for s in va.samples]))
     final = val_metrics(v_logits, y_va, [s.source for s in va.samples], tuple(range(1, len(classes))))
+    from forensics.training.run_calibration import calibrate, resampled_val_logits
+
     resampled = resampled_val_logits(cfg, out, model, [s.path for s in va.samples])
     cal = calibrate(cfg, out, v_logits, y_va, [s.source for s in va.samples], resampled)
-    _log(out, {"event": "done", "epochs_done": epochs_done, "stopped_early": stopped_early, "final": final,
+    append_log(out, {"event": "done", "epochs_done": epochs_done, "stopped_early": stopped_early, "final": final,
                "minutes": minutes, "calibration": cal})
     exported = None
     if cfg.export.enabled:
@@ -438,148 +440,3 @@ def finish_run(cfg: TrainConfig, out: Path, model, va: CropSet, *, epochs_done: 
         exported = export_model(cfg, out)
     return TrainResult(out_dir=out, epochs_done=epochs_done, stopped_early=stopped_early, metrics=final,
                        weights=weights_path, calibration=cal, exported=exported)
-
-
-RESAMPLED_LOGITS = "val_logits_resampled.npz"
-
-
-def resampled_val_logits(cfg: TrainConfig, out: Path, model, paths: list[str]) -> dict[str, np.ndarray]:
-    """Logits of the validation files under every ``[calibration] resampled`` condition (re-sampled to a shorter
-    side and re-encoded as JPEG, then cropped like the files are), saved in ``RESAMPLED_LOGITS``; a file that
-    cannot be cropped under a condition gets a row of NaN. Conditions already saved there are reused."""
-    from forensics.calibration import condition_name
-    from forensics.training.crops import face_crop_for_file
-
-    path = out / RESAMPLED_LOGITS
-    have: dict[str, np.ndarray] = {}
-    if path.is_file():
-        with np.load(path) as z:
-            if [str(p) for p in z["paths"]] == list(paths):
-                have = {k: z[k] for k in z.files if k != "paths"}
-    settings = CropSettings(method=cfg.data.crop_method, crop_size=cfg.data.crop_size, margin=cfg.data.margin)
-    result: dict[str, np.ndarray] = {}
-    for side, quality in cfg.calibration.resampled:
-        name = condition_name(side, quality)
-        if name in have:
-            result[name] = have[name]
-            continue
-        crops, ok = [], []
-        for p in paths:
-            try:
-                crops.append(face_crop_for_file(p, settings, normalise=(side, quality)).crop)
-                ok.append(True)
-            except ForensicsError:
-                ok.append(False)
-        full = np.full((len(paths), len(cfg.data.classes)), np.nan)
-        if crops:
-            full[np.asarray(ok)] = predict_logits(model, np.stack(crops), cfg.augment.input_size,
-                                                  cfg.train.val_batch_size)
-        result[name] = full
-    if result:
-        np.savez(path, paths=np.array(list(paths)), **result)
-    return result
-
-
-def calibrate(cfg: TrainConfig, out: Path, logits: np.ndarray, labels: np.ndarray, sources: list[str],
-              resampled: dict[str, np.ndarray] | None = None) -> dict[str, Any] | None:
-    """Fit temperature, inconclusive band (per real source, and under every re-sampling in ``resampled``) and LR
-    model on validation logits; write ``calibration.json`` into the run folder. None when validation lacks a
-    class."""
-    from forensics.calibration import fit_calibration
-
-    labels = np.asarray(labels, dtype=int)
-    if (labels == 0).sum() < 2 or (labels != 0).sum() < 2:
-        return None
-    groups = [src if y == 0 else f"fake:{src}" for src, y in zip(sources, labels, strict=True)]
-    also = f"; threshold also held after re-sampling to {', '.join(resampled)}" if resampled else ""
-    cal = fit_calibration(logits, labels, fake_indices=tuple(range(1, len(cfg.data.classes))),
-                          target_error=cfg.calibration.target_error, groups=groups, lr_bins=cfg.calibration.lr_bins,
-                          fitted_on=f"validation faces of {cfg.data.val_dir or cfg.data.train_dir} "
-                                    f"({len(labels)} faces){also}", conditions=resampled).to_dict()
-    (out / "calibration.json").write_text(json.dumps(cal, indent=2), encoding="utf-8")
-    return cal
-
-
-def recalibrate(cfg: TrainConfig) -> dict[str, Any]:
-    """Refit the calibration of a finished run from its saved validation logits (``val_logits.npz``), e.g. after a
-    change to the calibration code, without training again; re-exports when the config exports."""
-    out = cfg.out_path
-    path = out / "val_logits.npz"
-    if not path.is_file():
-        raise ForensicsError(f"{path} missing: the run has not finished")
-    with np.load(path) as z:
-        logits, labels, sources = z["logits"], z["labels"], [str(s) for s in z["sources"]]
-        rel = [str(p) for p in z["paths"]]
-    cal = calibrate(cfg, out, logits, labels, sources, _saved_run_resampled(cfg, rel))
-    if cal is None:
-        raise ForensicsError(f"{path} lacks real or fake faces: nothing to calibrate on")
-    _log(out, {"event": "recalibrated", "calibration": cal, "time": time.time()})
-    if cfg.export.enabled:
-        from forensics.training.export import export_model
-
-        export_model(cfg, out)
-    return cal
-
-
-def _saved_run_resampled(cfg: TrainConfig, rel: list[str]) -> dict[str, np.ndarray] | None:
-    """``resampled_val_logits`` of a finished run (its saved weights, validation files in saved order ``rel``);
-    None when the config asks for no re-sampling."""
-    if not cfg.calibration.resampled:
-        return None
-    from forensics.detectors import create_detector
-
-    val_dir = resolve_path(cfg.data.val_dir)
-    if val_dir is None:
-        raise ForensicsError("[calibration] resampled needs a fixed [data] val_dir")
-    by_rel = {s.rel: s.path for s in scan_folder(val_dir)}
-    missing = [r for r in rel if r not in by_rel]
-    if missing:
-        raise ForensicsError(f"{len(missing)} validation files of the run are no longer in {val_dir} "
-                             f"(e.g. {missing[0]})")
-    det = create_detector(cfg.model.architecture, weights=cfg.out_path / "model.safetensors",
-                          classes=cfg.data.classes, fake_indices=tuple(range(1, len(cfg.data.classes))))
-    return resampled_val_logits(cfg, cfg.out_path, det.model, [by_rel[r] for r in rel])
-
-
-def holdout_report(cfg: TrainConfig) -> dict[str, Any]:
-    """For a run trained with ``holdout_families``: calibrate on the validation faces of the other families only,
-    then count how the left-out families' camera originals and fakes fare at that threshold (a source never seen
-    in training or calibration, as evidence from a new camera or generator would be)."""
-    from forensics.calibration import fit_calibration
-    from forensics.evaluation import auc, wilson_interval
-
-    held = set(cfg.data.holdout_families)
-    if not held:
-        raise ForensicsError("the config leaves no family out: set [data] holdout_families")
-    path = cfg.out_path / "val_logits.npz"
-    if not path.is_file():
-        raise ForensicsError(f"{path} missing: train the hold-out run first")
-    with np.load(path) as z:
-        logits, labels, sources = z["logits"], z["labels"].astype(int), [str(s) for s in z["sources"]]
-        rel = [str(p) for p in z["paths"]]
-    out_mask = np.array([family(s) in held for s in sources])
-    if not (out_mask & (labels == 0)).any():
-        raise ForensicsError(f"validation holds no camera original of {', '.join(sorted(held))}")
-    keep = ~out_mask
-    groups = [s if y == 0 else f"fake:{s}" for s, y in zip(np.array(sources)[keep], labels[keep], strict=True)]
-    resampled = _saved_run_resampled(cfg, rel) or {}
-    cal = fit_calibration(logits[keep], labels[keep], fake_indices=tuple(range(1, len(cfg.data.classes))),
-                          target_error=cfg.calibration.target_error, groups=groups,
-                          conditions={k: v[keep] for k, v in resampled.items()})
-    proba = cal.proba(logits)
-    p_fake = proba[:, 1:].sum(axis=1)
-    lo, hi = cal.band
-    real, fake = out_mask & (labels == 0), out_mask & (labels != 0)
-    k, n = int((p_fake[real] >= hi).sum()), int(real.sum())
-    report: dict[str, Any] = {
-        "held_out": sorted(held), "band": [lo, hi], "threshold_also_held_under": sorted(resampled),
-        "n_real": n, "real_flagged": k,
-        "real_flagged_rate": k / n, "real_flagged_ci95": list(wilson_interval(k, n)),
-        "real_inconclusive": int(((p_fake[real] >= lo) & (p_fake[real] < hi)).sum()),
-        "mean_class_proba_real": {c: float(v) for c, v in zip(cfg.data.classes, proba[real].mean(axis=0),
-                                                                 strict=True)},
-        "n_fake": int(fake.sum()), "fake_detected": int((p_fake[fake] >= hi).sum()),
-        "auc_fake_vs_real_held_out": float(auc(labels[out_mask] != 0, p_fake[out_mask])) if fake.any() else None,
-    }
-    (cfg.out_path / "holdout_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    return report
