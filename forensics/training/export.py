@@ -233,7 +233,8 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
                                                                label=f"{name}.split.csv")
     register_weights(name, dst, architecture=cfg.model.architecture, classes=tuple(cfg.data.classes),
                      fake_indices=tuple(range(1, len(cfg.data.classes))), card=card, calibration=calibration,
-                     description="MobileNetV2 fine-tuned on face crops (three classes) with self-blended images"
+                     description=f"{cfg.model.architecture} fine-tuned on face crops ({len(cfg.data.classes)} "
+                     "classes)" + (" with self-blended images" if cfg.data.sbi_share > 0 else "")
                      + (f"; uniform weight soup of {len(members)} seeds" if members else ""),
                      manifest=wdir / "manifest.json")
     (wdir / f"{name}.card.md").write_text(card_markdown(name, card, calibration), encoding="utf-8")

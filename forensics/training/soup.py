@@ -81,7 +81,7 @@ def train_soup(cfg: TrainConfig, *, resume: bool = False, progress: bool = True)
 
     from forensics.detectors import create_detector
     from forensics.detectors.weights import read_state_dict
-    from forensics.training.trainer import LOG, finish_run, prepare_data, read_log, train
+    from forensics.training.trainer import LOG, append_log, finish_run, prepare_data, read_log, train
 
     seeds = tuple(cfg.soup.seeds)
     if not cfg.data.val_dir:
@@ -92,9 +92,8 @@ def train_soup(cfg: TrainConfig, *, resume: bool = False, progress: bool = True)
     out.mkdir(parents=True, exist_ok=True)
     tr, va, info = prepare_data(cfg, progress=progress)
     if not (out / LOG).exists():
-        with open(out / LOG, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps({"event": "start", "config": cfg.to_dict(), "data": info, "soup_seeds": list(seeds),
-                                 "time": time.time()}, default=float) + "\n")
+        append_log(out, {"event": "start", "config": cfg.to_dict(), "data": info, "soup_seeds": list(seeds),
+                         "time": time.time()})
     members = []
     for seed in seeds:
         mcfg = member_config(cfg, seed)
@@ -107,16 +106,15 @@ def train_soup(cfg: TrainConfig, *, resume: bool = False, progress: bool = True)
 
     log = read_log(out)
     logged = {r.get("seed") for r in log if r.get("event") == "member"}
-    with open(out / LOG, "a", encoding="utf-8") as fh:
-        for seed, mcfg, done in members:
-            if seed in logged:
-                continue
-            for r in read_log(mcfg.out_path):
-                if r.get("event") == "epoch":
-                    fh.write(json.dumps({**r, "member": seed}, default=float) + "\n")
-            fh.write(json.dumps({"event": "member", "seed": seed, "minutes": done.get("minutes"),
-                                 "epochs_done": done.get("epochs_done"), "stopped_early": done.get("stopped_early"),
-                                 "final": done.get("final")}, default=float) + "\n")
+    for seed, mcfg, done in members:
+        if seed in logged:
+            continue
+        for r in read_log(mcfg.out_path):
+            if r.get("event") == "epoch":
+                append_log(out, {**r, "member": seed})
+        append_log(out, {"event": "member", "seed": seed, "minutes": done.get("minutes"),
+                         "epochs_done": done.get("epochs_done"), "stopped_early": done.get("stopped_early"),
+                         "final": done.get("final")})
     shutil.copyfile(members[0][1].out_path / "split.csv", out / "split.csv")
 
     states = [read_state_dict(m.out_path / "model.safetensors") for _, m, _ in members]
