@@ -37,6 +37,9 @@ def add_arguments(p) -> None:
     p.add_argument("--update-card", default=None, metavar="NAME",
                    help="write the results into this manifest entry's model card (e.g. ffd-mobilenetv2)")
     p.add_argument("--limit", type=int, default=0, help="evaluate only every k-th file so that at most N remain")
+    p.add_argument("--exclude", action="append", default=[], metavar="FIELD:NAME",
+                   help="leave these files out (source:NAME, kind:NAME or family:NAME; repeatable), e.g. to compare "
+                        "on the files an earlier evaluation had")
 
 
 def _parse_normalise(text: str | None) -> tuple[int, int] | None:
@@ -128,12 +131,13 @@ class _Floor:
 
 
 def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int, int] | None, floor: str | None,
-                    weights_dirs: list[str] | None, n_boot: int, limit: int = 0) -> dict[str, Any]:
+                    weights_dirs: list[str] | None, n_boot: int, limit: int = 0,
+                    exclude: list[str] | None = None) -> dict[str, Any]:
     from forensics.detectors import create_detector
     from forensics.evaluation import auc_differences_per_kind, summarise_scores
-    from forensics.training.data import scan_folder
+    from forensics.training.data import is_held, scan_folder
 
-    samples = scan_folder(data_dir)
+    samples = [s for s in scan_folder(data_dir) if not is_held(s, exclude or [])]
     if limit and len(samples) > limit:
         samples = samples[:: int(np.ceil(len(samples) / limit))]
     dets = [create_detector(n, weights_dirs=weights_dirs) for n in detectors]
@@ -283,7 +287,8 @@ def run(args) -> int:
         out = PROJECT_ROOT / out
     out.mkdir(parents=True, exist_ok=True)
     results = evaluate_folder(args.data_dir, names, normalise=normalise, floor=args.floor,
-                              weights_dirs=args.weights_dir, n_boot=args.bootstrap, limit=args.limit)
+                              weights_dirs=args.weights_dir, n_boot=args.bootstrap, limit=args.limit,
+                              exclude=args.exclude)
     results["figures"] = _figures(results, out, args.png)
     rows = results.pop("rows")
     results.pop("_curves")

@@ -5,6 +5,7 @@ Each spec is registered in :data:`ARCHITECTURES` under the detector name users t
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,6 +130,15 @@ def mobilenetv2_spec() -> ArchSpec:
         description="3.5 M parameters, 224 px; the project's default trained backbone",
         failure_modes=COMMON_FAILURES,
     )
+
+
+@ARCHITECTURES.register("mobilenetv2-256")
+def mobilenetv2_256_spec() -> ArchSpec:
+    """MobileNetV2 fed the 256 px face crop as it is (no down-sampling to 224 before the network): the finer
+    texture of the crop reaches the network (train with ``[augment] input_size = 256``)."""
+    spec = mobilenetv2_spec()
+    return dataclasses.replace(spec, name="mobilenetv2-256", preprocess=dataclasses.replace(IMAGENET, input_size=256),
+                               description="3.5 M parameters, 256 px input (the whole face crop, not resized)")
 
 
 # --- EfficientNet-Lite0 ------------------------------------------------------------------------------------------

@@ -49,6 +49,9 @@ class DataConfig:
     pair_floor: float = 0.2
     crop_method: str = "auto"
     holdout_families: tuple[str, ...] = ()  # dataset families left out of training (kept in val): unseen-source test
+    # leave-source-out protocol (forensics.training.leave_out): "source:X" / "kind:Y" / "family:Z" specs whose files
+    # are left out of training AND of validation / calibration; they are the unseen test set of the run
+    holdout: tuple[str, ...] = ()
     crop_size: int | None = None  # None = forensics.faces default (as at inference)
     margin: float | None = None
 
@@ -176,6 +179,11 @@ class TrainConfig:
                 _check_probabilities(section, key)
         if "calibration" in kwargs:
             kwargs["calibration"] = _checked_resampling(kwargs["calibration"])
+        if "data" in kwargs:
+            from forensics.training.data import parse_hold
+
+            for spec in kwargs["data"].holdout:
+                parse_hold(spec)
         seeds = kwargs["soup"].seeds if "soup" in kwargs else ()
         if seeds and (len(set(seeds)) < 2 or len(set(seeds)) != len(seeds)):
             raise ForensicsError(f"config: [soup] seeds = {list(seeds)} must list two or more different seeds")

@@ -28,6 +28,9 @@ from forensics.evaluation import family
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 _VIDEO_RE = re.compile(r"^image_(\d+)_(\d+)$")
+# DeepFaceLive pairs: <swapped-in model>_<video>_f<frame>_<L original | R swapped>
+_DFL_PAIR_RE = re.compile(r"^(.+_\d+)_f(\d+)_[LR]$")
+HOLD_FIELDS = ("source", "kind", "family")
 
 # The default three-class scheme: kind -> class name.
 THREE_CLASS: dict[str, str] = {
@@ -63,7 +66,32 @@ def video_group(source: str, name: str) -> str:
     m = _VIDEO_RE.match(Path(name).stem)
     if m:
         return f"video:{int(m.group(1))}"
+    m = _DFL_PAIR_RE.match(Path(name).stem)
+    if m and source.startswith("dfl_video"):
+        return f"video:dfl:{m.group(1)}"
     return f"file:{source}/{name}"
+
+
+def parse_hold(spec: str) -> tuple[str, str]:
+    """``"source:ciplab"`` -> ("source", "ciplab"); fields are source, kind or family (``evaluation.family``).
+
+    >>> parse_hold("kind:diffusion")
+    ('kind', 'diffusion')
+    """
+    field_, sep, value = str(spec).partition(":")
+    if not sep or field_ not in HOLD_FIELDS or not value:
+        raise ForensicsError(f"hold-out {spec!r}: write source:NAME, kind:NAME or family:NAME")
+    return field_, value
+
+
+def is_held(sample: Sample, specs: Sequence[str]) -> bool:
+    """Whether a sample falls under any hold-out spec (``parse_hold``)."""
+    for spec in specs:
+        field_, value = parse_hold(spec)
+        have = family(sample.source) if field_ == "family" else getattr(sample, field_)
+        if have == value:
+            return True
+    return False
 
 
 def scan_folder(root: str | Path) -> list[Sample]:

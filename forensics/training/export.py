@@ -75,9 +75,17 @@ def card_markdown(name: str, card: dict[str, Any], calibration: dict[str, Any] |
     members = (card.get("metrics") or {}).get("soup_members") or []
     soup = (f"; the weights are the average of {len(members)} training runs of one recipe (seeds "
             f"{', '.join(str(m['seed']) for m in members)}: a uniform weight soup)") if members else ""
-    lines = [f"# Model card: {name}", "", f"**Architecture**: {card.get('architecture', '')}{soup}", "",
-             "## Intended use", card.get("intended_use", ""), "", "## Training data", card.get("training_data", ""),
-             "", "## Licence terms", card.get("licence", ""), "", "## Reproduce", f"`{card.get('reproduce', '')}`", "",
+    lines = [f"# Model card: {name}", "", f"**Architecture**: {card.get('architecture', '')}{soup}", ""]
+    lso = card.get("leave_source_out")
+    if lso:
+        from forensics.training.leave_out import table_markdown
+
+        lines += ["## Sources it never saw (leave-source-out)", "", lso.get("protocol", ""), "",
+                  *table_markdown(lso["rows"]), ""]
+    lines += ["## Intended use", card.get("intended_use", ""), "", "## Training data", card.get("training_data", ""),
+             "", "## Licence terms", card.get("licence", ""), "",
+             *([*sources_table(card["training_sources"]), ""] if card.get("training_sources") else []),
+             "## Reproduce", f"`{card.get('reproduce', '')}`", "",
              "## Known failure modes"]
     lines += [f"- {f}" for f in card.get("failure_modes", [])]
     sides = card.get("training_image_sides")
@@ -229,6 +237,8 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
         "config_sha": __import__("hashlib").sha256(config_text.encode()).hexdigest()[:16],
     }
     if (run_dir / "split.csv").is_file():
+        train_dir = resolve_path(cfg.data.train_dir)
+        card["training_sources"] = training_sources(run_dir / "split.csv", train_dir.parent if train_dir else None)
         card["training_image_sides"] = training_side_histogram(run_dir / "split.csv", resolve_path(cfg.data.train_dir),
                                                                label=f"{name}.split.csv")
     register_weights(name, dst, architecture=cfg.model.architecture, classes=tuple(cfg.data.classes),
@@ -252,6 +262,42 @@ def training_side_histogram(split_csv: Path, train_dir: Path | None, *, label: s
             if row["split"] == "train" and train_dir is not None:
                 sides[row["kind"]].append(shorter_side(train_dir / row["path"]))
     return side_histogram(dict(sorted(sides.items())), source=f"train rows of {label or split_csv.name}")
+
+
+def training_sources(split_csv: Path, data_root: Path | None) -> list[dict[str, Any]]:
+    """One row per training source of a run (the split's train rows): kind, number of files, and the licence terms
+    and origin repositories that ``index.csv`` / ``provenance.csv`` of the data folder give for its files."""
+    counts: dict[tuple[str, str], list[str]] = defaultdict(list)
+    with open(split_csv, newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["split"] == "train":
+                counts[(row["source"], row["kind"])].append(row["path"])
+    terms: dict[str, set[str]] = defaultdict(set)
+    repos: dict[str, set[str]] = defaultdict(set)
+    if data_root is not None:
+        for name, target, key in (("index.csv", terms, "licence"), ("provenance.csv", repos, "repo")):
+            path = data_root / name
+            if path.is_file():
+                with open(path, newline="", encoding="utf-8") as fh:
+                    for row in csv.DictReader(fh):
+                        rel = row["path"].split("/", 1)[-1]  # without the train/ or val/ prefix
+                        target[rel].add(row.get(key) or "")
+    out = []
+    for (source, kind), paths in sorted(counts.items()):
+        lic = sorted({t for p in paths for t in terms.get(p, ()) if t})
+        origin = sorted({r for p in paths for r in repos.get(p, ()) if r})
+        out.append({"source": source, "kind": kind, "n_train": len(paths), "licence": lic or ["not stated"],
+                    "origin": origin})
+    return out
+
+
+def sources_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Markdown table of ``training_sources``."""
+    lines = ["| source | kind | training files | licence terms | origin |", "|---|---|---|---|---|"]
+    lines += [f"| {r['source']} | {r['kind']} | {r['n_train']} | {'; '.join(r['licence'])} | "
+              f"{', '.join(r['origin'][:4]) + (' ...' if len(r['origin']) > 4 else '') or 'see MANIFEST.md'} |"
+              for r in rows]
+    return lines
 
 
 def _config_name(cfg: TrainConfig) -> str:
@@ -291,9 +337,9 @@ def _compact(results: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def update_card_with_evaluation(name: str, results: dict[str, Any], *, command: str,
-                                manifest: str | Path | None = None) -> None:
-    """Merge evaluation results into the manifest card of ``name`` (weights and sha256 unchanged)."""
+def _update_card(name: str, change: Any, manifest: str | Path | None = None) -> None:
+    """Apply ``change(card) -> card`` to the manifest card of ``name`` (weights and sha256 unchanged) and rewrite
+    its Markdown copy."""
     import dataclasses
 
     from forensics.detectors.weights import DEFAULT_MANIFEST, load_manifest, write_manifest
@@ -303,12 +349,41 @@ def update_card_with_evaluation(name: str, results: dict[str, Any], *, command: 
     if name not in entries:
         raise WeightsNotFoundError(f"no manifest entry {name!r} to update: export the trained model first")
     old = entries[name]
-    card = dict(old.card)
-    metrics = dict(card.get("metrics") or {})
-    metrics["evaluation"] = _compact(results)
-    metrics["evaluation_command"] = command
-    card["metrics"] = metrics
+    card = change(dict(old.card))
     entries[name] = dataclasses.replace(old, card=card)
     write_manifest(entries, manifest)
     wdir = Path(manifest).parent if manifest else DEFAULT_MANIFEST.parent
     (wdir / f"{name}.card.md").write_text(card_markdown(name, card, old.calibration), encoding="utf-8")
+
+
+def update_card_with_evaluation(name: str, results: dict[str, Any], *, command: str,
+                                manifest: str | Path | None = None) -> None:
+    """Merge evaluation results into the manifest card of ``name`` (weights and sha256 unchanged)."""
+
+    def change(card: dict[str, Any]) -> dict[str, Any]:
+        card["metrics"] = {**(card.get("metrics") or {}), "evaluation": _compact(results),
+                           "evaluation_command": command}
+        return card
+
+    _update_card(name, change, manifest)
+
+
+LEAVE_OUT_PROTOCOL = (
+    "Each fold is the same recipe trained once without the groups it leaves out (their files in train and "
+    "validation), calibrated on the remaining validation faces, then applied to every file of each left-out group: "
+    "false accusations = camera originals called manipulated or generated, missed = fakes called camera original, "
+    "with Wilson 95% intervals; AUC with a bootstrap 95% interval by video or file, within the group when it holds "
+    "both originals and fakes (DeepFaceLive pairs), else against the other class of the fold's validation faces. "
+    "Conditions: as the files are, and re-sampled to one shorter side and JPEG quality (e.g. 320px-q90). "
+    "Command: python -m forensics leave-out --config configs/default.toml --hold ... --normalise 320,90"
+)
+
+
+def update_card_with_leave_out(name: str, rows: list[dict[str, Any]], manifest: str | Path | None = None) -> None:
+    """Write the leave-source-out rows (``forensics.training.leave_out.collect``) as the card's headline table."""
+
+    def change(card: dict[str, Any]) -> dict[str, Any]:
+        card["leave_source_out"] = {"protocol": LEAVE_OUT_PROTOCOL, "rows": rows}
+        return card
+
+    _update_card(name, change, manifest)

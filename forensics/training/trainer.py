@@ -35,6 +35,7 @@ from forensics.training.data import (
     check_no_leak,
     class_index,
     file_sha256,
+    is_held,
     pair_domains,
     sampling_weights,
     scan_folder,
@@ -253,6 +254,10 @@ def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, C
     if held:
         train_s = [x for x in train_s if family(x.source) not in held]
         split_note += f"; families left out of training: {', '.join(sorted(held))}"
+    if cfg.data.holdout:
+        train_s = [x for x in train_s if not is_held(x, cfg.data.holdout)]
+        val_s = [x for x in val_s if not is_held(x, cfg.data.holdout)]
+        split_note += f"; left out of training and calibration: {', '.join(cfg.data.holdout)}"
     settings = CropSettings(method=cfg.data.crop_method, crop_size=cfg.data.crop_size, margin=cfg.data.margin)
     tr = load_crops(train_s, settings, progress=progress)
     va = load_crops(val_s, settings, progress=progress)
