@@ -65,11 +65,11 @@ def test_fold_config_is_one_unexported_seed_with_its_own_folder():
     from forensics.paths import PROJECT_ROOT
     from forensics.training.config import TrainConfig
 
-    cfg = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "default.toml")
+    cfg = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "from-imagenet.toml")
     fold = fold_config(cfg, ["source:pixabay_portraits", "kind:diffusion"], minutes=5)
     assert fold.data.holdout == ("source:pixabay_portraits", "kind:diffusion")
     assert not fold.export.enabled and not fold.soup.seeds and fold.train.max_minutes == 5
-    assert fold.name == "ffd-mobilenetv2-lso-pixabayportraits-diffusion" and fold.out_path != cfg.out_path
+    assert fold.name == "from-imagenet-lso-pixabayportraits-diffusion" and fold.out_path != cfg.out_path
     assert fold.replace(name=cfg.name, data={"holdout": ()}, export=cfg.export, soup=cfg.soup,
                         train={"max_minutes": cfg.train.max_minutes}).to_dict() == cfg.to_dict()
     with pytest.raises(ForensicsError, match="at least one"):

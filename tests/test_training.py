@@ -170,16 +170,24 @@ def test_config_rejects_unknown_keys():
 def test_default_config_parses():
     from forensics.paths import PROJECT_ROOT
 
-    cfg = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "default.toml")
-    assert cfg.name == "ffd-mobilenetv2" and cfg.data.classes == ("real", "face-manipulated", "generated")
+    default = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "default.toml")
+    cfg = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "from-imagenet.toml")
+    assert default.name == "ffd-mobilenetv2" and default.export.enabled and not cfg.export.enabled
+    # the shipped default fine-tunes the previous default (kept in weights/init/) with the from-ImageNet recipe's
+    # data, sampling, augmentations and calibration
+    assert (PROJECT_ROOT / default.model.init).is_file() and cfg.model.init == "imagenet"
+    assert {k: v for k, v in default.to_dict().items() if k in ("data", "augment", "calibration")} == \
+        {k: v for k, v in cfg.to_dict().items() if k in ("data", "augment", "calibration")}
+    assert cfg.data.classes == ("real", "face-manipulated", "generated")
     assert cfg.augment.jpeg_p > 0 and cfg.augment.rescale_p > 0 and cfg.data.sbi_share > 0
-    assert len(cfg.soup.seeds) == 2 and cfg.soup.seeds[0] == cfg.seed  # the default is a soup of two seeds
+    assert len(cfg.soup.seeds) == 2 and cfg.soup.seeds[0] == cfg.seed  # from ImageNet: a soup of two seeds
     # the unseen-source check is one run (seed 0, the soup's first member) of the default recipe with one family
     # left out, never exported
     held = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "holdout-ciplab.toml")
     assert held.data.holdout_families == ("ciplab",) and not held.export.enabled and not held.soup.seeds
     assert held.replace(name=cfg.name, data={"holdout_families": ()}, export=cfg.export,
                         soup=cfg.soup).to_dict() == cfg.to_dict()
+    assert not default.soup.seeds and default.stages[-1].unfreeze == cfg.stages[-1].unfreeze
     # the resolution-matching experiments change only that against the recipe they are compared with
     match = {"match_resolution_p": cfg.augment.match_resolution_p,
              "match_resolution_range": cfg.augment.match_resolution_range}

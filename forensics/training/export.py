@@ -375,7 +375,7 @@ LEAVE_OUT_PROTOCOL = (
     "with Wilson 95% intervals; AUC with a bootstrap 95% interval by video or file, within the group when it holds "
     "both originals and fakes (DeepFaceLive pairs), else against the other class of the fold's validation faces. "
     "Conditions: as the files are, and re-sampled to one shorter side and JPEG quality (e.g. 320px-q90). "
-    "Command: python -m forensics leave-out --config configs/default.toml --hold ... --normalise 320,90"
+    "Command: python -m forensics leave-out --config configs/from-imagenet.toml --hold ... --normalise 320,90"
 )
 
 

@@ -20,7 +20,7 @@ validation file (shorter side, JPEG quality), so that file size and JPEG tables 
 
 Example:
     >>> from forensics.training.leave_out import fold_config                        # doctest: +SKIP
-    >>> cfg = fold_config(TrainConfig.from_toml("configs/default.toml"), ["kind:diffusion"])  # doctest: +SKIP
+    >>> cfg = fold_config(TrainConfig.from_toml("configs/from-imagenet.toml"), ["kind:diffusion"])  # doctest: +SKIP
 """
 
 from __future__ import annotations

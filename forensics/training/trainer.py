@@ -312,7 +312,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
     info = {**info, "draw_shares": {k: round(v, 4) for k, v in sorted(shares.items())}}
     dataset = _TrainSet(tr, y_tr, sbi_sources, sbi_label, cfg)
 
-    det = create_detector(cfg.model.architecture, weights=cfg.model.init, classes=classes)
+    init = cfg.model.init if cfg.model.init in ("imagenet", "none") else resolve_path(cfg.model.init)
+    det = create_detector(cfg.model.architecture, weights=init, classes=classes)
     model = det.model.cpu()
     teacher = None
     if cfg.distill.enabled:
