@@ -19,55 +19,42 @@ from forensics.errors import ForensicsError
 from forensics.training.config import TrainConfig, resolve_path
 
 TRAINING_DATA = (
-    "Face crops (forensics.faces, MTCNN -> Haar -> whole image) of ../shared/data/train, validated and calibrated "
-    "on ../shared/data/val (fixed split; FaceForensics++ frames split by video). Real: UTKFace (in-the-wild crops), "
-    "LFW, CIPLAB 'real and fake face detection' photos, FaceForensics++ originals. Face-manipulated: LFW 3D face "
-    "swaps, FaceForensics++ Deepfakes/FaceSwap/Face2Face/NeuralTextures frames, CIPLAB expert Photoshop composites, "
-    "plus blends made on the fly from the real training faces (forensics.training.blending): self-blended images, "
-    "another real face pasted in (aligned on the landmarks, colour-matched) and single-part composites (an eye, "
-    "both eyes, the nose or the mouth). Generated: StyleGAN-type faces, Stable Diffusion 2.1 faces (SDFD)."
+    "Face crops (forensics.faces: MTCNN, then Haar, then the whole image) of ../shared/data/train, calibrated on "
+    "../shared/data/val (fixed split: FaceForensics++ frames split by video, DeepFaceLive pairs by swapped-in model). "
+    "Real: UTKFace (in-the-wild crops), LFW, CIPLAB photos, FaceForensics++ originals and, since 2026-12-03, stock "
+    "portraits (Pixabay), celebrity and CelebA-HQ photos, the real input photos of face-reconstruction, "
+    "makeup-transfer, face-recognition and face-swap projects, and the original frames of DeepFaceLive pairs. "
+    "Face-manipulated: LFW 3D face swaps, FaceForensics++ Deepfakes / FaceSwap / Face2Face / NeuralTextures frames, "
+    "CIPLAB expert Photoshop composites, DeepFaceLive live swaps, single-image outputs of six face-swap tools, plus "
+    "blends made on the fly from the real training faces (forensics.training.blending): self-blended images, another "
+    "real face pasted in (aligned on the landmarks, colour-matched) and single-part composites (an eye, both eyes, "
+    "the nose or the mouth). Generated: StyleGAN-type faces and Stable Diffusion 2.1 faces (SDFD). Every source with "
+    "its number of files, licence terms and origin is in the table below."
 )
 LICENCE = (
-    "Weights derived from data with research-only / non-commercial terms: UTKFace (non-commercial research), "
-    "LFW (research), FaceForensics++ (research only), CIPLAB dataset terms, StyleGAN scrape (repository GPL-3.0), "
-    "SDFD (no terms stated); ImageNet initialisation from torchvision (BSD-3-Clause code, ImageNet terms). "
-    "Use for research and triage only."
+    "Weights derived from data with research-only or non-commercial terms (UTKFace, LFW, FaceForensics++, CelebA-HQ, "
+    "DECA, the CIPLAB dataset) and from images in GPL-3.0, AGPL-3.0, MIT, Apache-2.0 and CC BY-NC 4.0 repositories, "
+    "some with unclear image rights (per source below; per file in ../shared/data/index.csv and provenance.csv); "
+    "ImageNet initialisation from torchvision (BSD-3-Clause code, ImageNet terms). Use for research and triage only."
 )
 FAILURE_MODES = (
-    "Trained on ~4k faces from few sources: generators, swap pipelines and cameras not in the training data may be "
-    "missed or over-flagged; expect lower accuracy than the validation figures.",
-    "Sharp, high-resolution photos of real people from a source it has not seen are at risk of being called 'fully "
-    "generated': one run of the same recipe trained without the ciplab photos (configs/holdout-ciplab.toml) flagged "
-    "18 of 25 unseen ciplab originals at a threshold calibrated without them (6 inconclusive; 20 of 25 with seed 1, "
-    "22 of 25 for the two-seed soup: averaging does not help here; mean uncalibrated p(generated) 0.79 at full "
-    "size, 0.42 when the photos are first shrunk to 100 px). Without ciplab, every large "
-    "training image is generated (512-768 px) and every real one small (utkface 200 px, LFW 250 px, video frames), "
-    "so size and sharpness stand in for the label. Resampling every training crop as if cut from 100-256 source px "
-    "(configs/holdout-ciplab-resmatch.toml) lowers this to 14 of 25 flagged (9 inconclusive) but does not remove "
-    "it, and costs accuracy on the known sources (configs/default-resmatch.toml: val AUC 0.933 instead of 0.961), "
-    "so the shipped model is trained without it; large camera originals from more sources are what would fix it.",
-    "Studio-style portraits (even light, plain background, retouched skin) lean towards 'fully generated': the "
-    "shipped NASA portrait (ui/examples/astronaut.jpg, a camera original) scores p(fake) 0.63, inside the "
-    "inconclusive band, and its mirror image 0.03; real photo sources unlike the training ones are the main risk of "
-    "a false accusation.",
-    "FaceForensics++ swap/reenactment frames are few (tens per method): against FF++ originals alone the detector is "
-    "near chance on video reenactment; the Meso-4 peer, trained on such video, does better there. Reenactment "
-    "figures also swing with the training seed (0.53-0.83 against all reals for single runs of seeds 0-2).",
-    "Local Photoshop edits (eyes/nose/mouth composites) are detected far less well than whole-face swaps.",
-    "Heavy compression, tiny faces (< 64 px) and strong beauty filters shift scores; the re-compression "
-    "augmentation reduces but does not remove this.",
-    "Calibration, threshold and the inconclusive band were fitted on the same validation set that the reported "
-    "figures come from: threshold-dependent rates are optimistic; the cross-fitted rates in the evaluation are not. "
-    "The threshold was fitted to hold as the files are and after re-sampling them to 192 px / JPEG 60 and 320 px / "
-    "JPEG 90 (not on the evaluation's 256 px / JPEG 75). It keeps the 25 ciplab originals under 5% only because "
-    "it was fitted on them: cross-fitted, 4 of 25 are flagged, as the files are and after re-sampling to 256 px / "
-    "JPEG 75.",
-    "The threshold is high so that it holds on re-shared files: on validation about half of the manipulated or "
-    "generated faces are called so (130 of 251 as the files are), most others are inconclusive; Photoshop edits (1 of "
-    "25) and reenactment frames (0 of 9) almost never reach it, so read the likelihood ratio. The lower end of the "
-    "band is fitted on the files as they are: after re-sampling to 192 px / JPEG 60, 32 of 251 fakes fall below it "
-    "and are called camera originals.",
-    "Scores are per face crop; a face the detector cannot find is not analysed.",
+    "Camera photos, generators and swap tools from sources it never saw are the main risk. In-sample validation (the "
+    "sources it was trained on) does not predict them; the leave-source-out table at the top of this card does: "
+    "read it before relying on a verdict about evidence from a new source.",
+    "Only two generators are in training (StyleGAN-type faces and Stable Diffusion 2.1). With all diffusion faces "
+    "left out, generated faces of a kind it has not seen are often called inconclusive or camera original (table).",
+    "Live face swaps (DeepFaceLive) and single-image swap tools differ from the few swap pipelines in training; with "
+    "the DeepFaceLive pairs left out, the paired AUC is in the table.",
+    "Local Photoshop edits (eyes, nose or mouth) and video reenactment frames are mostly inconclusive at the "
+    "threshold: read the likelihood ratio.",
+    "Studio-style portraits (even light, plain background, retouched skin) lean towards 'generated'; large, sharp "
+    "camera photos from sources unlike the training ones are where a false accusation is most likely.",
+    "Heavy compression, small faces and strong beauty filters shift scores; the re-compression and re-scaling "
+    "augmentations reduce but do not remove this (the calibration's miss rates under re-sampling are below).",
+    "Calibration, threshold and inconclusive band were fitted on the same validation faces as the in-sample "
+    "figures: those threshold-dependent rates are optimistic; the cross-fitted and leave-source-out rates are not.",
+    "Scores are per face crop; a face the finder does not find is not analysed, and a face cut by the image border "
+    "or not confirmed as a face gets no verdict.",
 )
 
 
@@ -75,7 +62,8 @@ def card_markdown(name: str, card: dict[str, Any], calibration: dict[str, Any] |
     members = (card.get("metrics") or {}).get("soup_members") or []
     soup = (f"; the weights are the average of {len(members)} training runs of one recipe (seeds "
             f"{', '.join(str(m['seed']) for m in members)}: a uniform weight soup)") if members else ""
-    lines = [f"# Model card: {name}", "", f"**Architecture**: {card.get('architecture', '')}{soup}", ""]
+    start = f"; trained from {card['initialisation']}" if card.get("initialisation") else ""
+    lines = [f"# Model card: {name}", "", f"**Architecture**: {card.get('architecture', '')}{soup}{start}", ""]
     lso = card.get("leave_source_out")
     if lso:
         from forensics.training.leave_out import table_markdown
@@ -235,6 +223,7 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
             "class_shares", "source_power", "sbi_share", "sbi_part_p", "sbi_donor_p", "pair_domains")},
         "stages": [dict(s) for s in cfg.to_dict()["stages"]],
         "config_sha": __import__("hashlib").sha256(config_text.encode()).hexdigest()[:16],
+        "initialisation": _initialisation(cfg),
     }
     if (run_dir / "split.csv").is_file():
         train_dir = resolve_path(cfg.data.train_dir)
@@ -249,6 +238,18 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
                      manifest=wdir / "manifest.json")
     (wdir / f"{name}.card.md").write_text(card_markdown(name, card, calibration), encoding="utf-8")
     return dst
+
+
+def _initialisation(cfg: TrainConfig) -> str:
+    """Where training started: ImageNet, random, or a weights file named with its SHA-256 (a warm start)."""
+    init = cfg.model.init
+    if init in ("imagenet", "none"):
+        return {"imagenet": "ImageNet weights", "none": "random weights"}[init]
+    from forensics.detectors.weights import sha256_file
+
+    path = resolve_path(init)
+    digest = sha256_file(path) if path is not None and path.is_file() else "file missing"
+    return f"warm start from {init} (sha256 {digest})"
 
 
 def training_side_histogram(split_csv: Path, train_dir: Path | None, *, label: str = "") -> dict[str, Any]:
