@@ -38,7 +38,7 @@ from forensics.training.config import TrainConfig, resolve_path
 from forensics.training.data import BINARY, THREE_CLASS, Sample, class_index, is_held, parse_hold, scan_folder
 
 REPORT = "leave_out.json"
-REAL_SOURCE, FAKE_KIND, PAIRED = "real source", "fake kind", "paired swaps"
+REAL_SOURCE, FAKE_KIND, PAIRED = "real source", "fake kind", "originals and fakes"
 
 
 def fold_config(cfg: TrainConfig, holds: Sequence[str], *, name: str | None = None, minutes: float | None = None
@@ -99,7 +99,7 @@ def group_row(spec: str, p: np.ndarray, is_fake: np.ndarray, groups: np.ndarray,
     row["detected"] = _rate(int((p[fake] >= hi).sum()), int(fake.sum()))
     row["missed"] = _rate(int((p[fake] < lo).sum()), int(fake.sum()))
     if row["what"] == PAIRED:
-        row["auc"], row["auc_against"] = _auc(is_fake, p, groups, n_boot), "its own paired faces"
+        row["auc"], row["auc_against"] = _auc(is_fake, p, groups, n_boot), "its own originals"
     else:
         other = val_fake != bool(fake.any())  # the other class among the run's validation faces
         yy = np.concatenate([is_fake, val_fake[other]])
@@ -185,10 +185,11 @@ def _fmt(v: list[float] | None, digits: int = 0) -> str:
 
 def table_markdown(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The leave-out rows as a Markdown table (the headline of the model card and the README's known limits)."""
-    lines = ["| left out | condition | real / fake faces | false accusations | missed | detected | inconclusive | "
-             "AUC [95% CI] |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| fold | left out | condition | real / fake faces | false accusations | missed | detected | "
+             "inconclusive | AUC [95% CI] |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['held_out']} ({r['what']}) | {r.get('condition', 'as-is')} | {r['n_real']} / "
+        lines.append(f"| {r.get('fold', '')} | {r['held_out']} ({r['what']}) | {r.get('condition', 'as-is')} | "
+                     f"{r['n_real']} / "
                      f"{r['n_fake']} | {_fmt(r['false_accusation'])} | {_fmt(r['missed'])} | "
                      f"{_fmt(r['detected'])} | {_fmt(r['inconclusive'])} | {_fmt(r['auc'], 3)} |")
     return lines
