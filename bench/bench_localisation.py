@@ -146,6 +146,7 @@ def main() -> int:
     ap.add_argument("--slow-splits", default="val,train", help="splits on which Score-CAM and IG run (slow methods)")
     ap.add_argument("--sanity-faces", type=int, default=8, help="val edits for the randomisation check (0 = skip)")
     ap.add_argument("--sanity-stages", type=int, default=6)
+    ap.add_argument("--sanity-ig-steps", type=int, default=16, help="integrated-gradients steps in the sanity check")
     ap.add_argument("--limit", type=int, default=None, help="at most this many images per split")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "forensics" / "explainers"
                                          / "measured.json"))
@@ -213,7 +214,8 @@ def main() -> int:
         for d in dets:
             t0 = time.perf_counter()
             every = [m for m in args.methods.split(",") if m]  # Meso-4 is a plain CNN: lrp-captum applies there
-            sanity[d.name] = cascading_randomisation(d, crops, every, stages=args.sanity_stages, params=params,
+            sanity[d.name] = cascading_randomisation(d, crops, every, stages=args.sanity_stages,
+                                                     params={"integrated-gradients": {"steps": args.sanity_ig_steps}},
                                                      progress=lambda s, n=d.name: print(f"  {n} {s}", flush=True))
             print(f"sanity {d.name}: {time.perf_counter() - t0:.0f} s")
         if sanity_cache is not None:

@@ -141,6 +141,15 @@ def heatmap(face_key: str, detector_name: str, method: str, params: tuple[tuple[
     return explain(detector(detector_name), _crop, method, **dict(params))
 
 
+@st.cache_data(ttl=300, show_spinner=False)
+def method_note(detector_name: str, method: str) -> dict[str, Any]:
+    """What was measured about ``method`` on this detector (localisation on known edits, sanity check), and whether
+    on the loaded weights (``forensics.explainers.measured``)."""
+    from forensics.explainers.measured import method_note as _note
+
+    return _note(detector_name, model_info(detector_name).get("weights_sha256"), method)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def agreement(key: str, _a, _b) -> dict[str, Any]:
     from forensics.explainers import agreement as _agreement
