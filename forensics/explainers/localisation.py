@@ -113,7 +113,7 @@ def _poisson_binomial_tail(probs: Sequence[float], k: float) -> float:
     return float(dist[int(math.ceil(k - 1e-9)):].sum())
 
 
-def wilson(hits: float, n: int, z: float = 1.96) -> tuple[float, float] | None:
+def wilson(hits: float, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
     """Wilson score 95% interval of a proportion (None for n = 0)."""
     if n == 0:
         return None
