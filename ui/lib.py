@@ -126,6 +126,13 @@ def explainer_names() -> list[dict[str, str]]:
     return out
 
 
+def default_explainer() -> str:
+    """The method measured best on localisation and faithfulness together (forensics.explainers.DEFAULT_EXPLAINER)."""
+    from forensics.explainers import DEFAULT_EXPLAINER
+
+    return DEFAULT_EXPLAINER
+
+
 def applicable(detector_name: str, method: str) -> tuple[bool, str]:
     from forensics.explainers import applicable as _applicable
 
