@@ -37,7 +37,7 @@ __all__ = [
 # and faithfulness together (bench/bench_localisation.py on the shipped ffd-mobilenetv2, 155 ciplab edits with known
 # parts, train + val; measured.json). Every method's pointing game is within noise of chance (71-77% against 73%; p
 # 0.08-0.80), so pointing does not separate them; lrp-epsilon-plus-flat is among the best pointers (76%), puts 5.4x
-# its area share of relevance on the edited parts (18% on 3.4% of the area; Grad-CAM 7%, 2.1x) and is by far the
+# its area share of relevance on the edited parts (18% on 3.2% of the area; Grad-CAM 7%, 2.1x) and is by far the
 # most faithful on the 25 val edits (insertion - deletion AUC +0.29; Grad-CAM and HiResCAM +0.12, the rest lower).
 # Its cascading randomisation check on this detector is still to be measured (tests run it on tiny models).
 DEFAULT_EXPLAINER = "lrp-epsilon-plus-flat"
