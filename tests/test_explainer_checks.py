@@ -339,7 +339,7 @@ def test_method_notes_state_the_figure_and_mark_failures_and_other_weights():
     other = method_note("det", "b" * 64, "gradcam", measurements=doc)
     assert other["same_weights"] is False and "not on the loaded file bbbbbbbbbbbb" in other["text"]
     failed = method_note("det", "a" * 64, "lrp-x", measurements=doc)
-    assert failed["sanity_passed"] is False and "FAILED" in failed["text"] and "Localisation not measured" in \
+    assert failed["sanity_passed"] is False and "FAILED" in failed["text"] and "localisation not measured" in \
         failed["text"]
     assert method_note("nobody", None, "gradcam", measurements=doc)["measured"] is False
 

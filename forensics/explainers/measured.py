@@ -67,9 +67,9 @@ def method_note(detector: str, weights_sha256: str | None, method: str, *,
 
         note["localisation"] = {k: loc.get(k) for k in ("faces", "pointing", "pointing_ci", "chance", "p_value",
                                                         "share", "area_share")}
-        parts.append(statement(int(loc["faces"]), float(loc["pointing"]), float(loc["chance"])).capitalize())
+        parts.append(statement(int(loc["faces"]), float(loc["pointing"]), float(loc["chance"])))
     else:
-        parts.append("Localisation not measured")
+        parts.append("localisation not measured")
     if san:
         note["sanity"] = {k: san.get(k) for k in ("passed", "worst_median_spearman", "top_layer_median_spearman",
                                                   "full_median_spearman")}
