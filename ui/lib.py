@@ -126,6 +126,13 @@ def explainer_names() -> list[dict[str, str]]:
     return out
 
 
+def default_explainer() -> str:
+    """The method measured best on localisation and faithfulness together (forensics.explainers.DEFAULT_EXPLAINER)."""
+    from forensics.explainers import DEFAULT_EXPLAINER
+
+    return DEFAULT_EXPLAINER
+
+
 def applicable(detector_name: str, method: str) -> tuple[bool, str]:
     from forensics.explainers import applicable as _applicable
 
@@ -139,6 +146,15 @@ def heatmap(face_key: str, detector_name: str, method: str, params: tuple[tuple[
     from forensics.explainers import explain
 
     return explain(detector(detector_name), _crop, method, **dict(params))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def method_note(detector_name: str, method: str) -> dict[str, Any]:
+    """What was measured about ``method`` on this detector (localisation on known edits, sanity check), and whether
+    on the loaded weights (``forensics.explainers.measured``)."""
+    from forensics.explainers.measured import method_note as _note
+
+    return _note(detector_name, model_info(detector_name).get("weights_sha256"), method)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -440,6 +440,21 @@ def heatmap_panel(title: str, crop, hm) -> None:
              caption=f"why '{hm.target_name}' (p {hm.probability:.3g}) · {hm.elapsed_ms:.0f} ms")
     for n in hm.notes:
         st.caption(n)
+    measured_note(hm.detector, hm.method)
+
+
+def measured_note(det_name: str, method: str) -> None:
+    """The method's measured localisation and sanity-check result (a warning when it failed the check or when the
+    figures were measured on other weights). The text is the library's own, never from evidence."""
+    note = call(lib.method_note, det_name, method, stop=False)
+    if note is None:
+        return
+    if note.get("sanity_passed") is False:
+        st.warning(note["text"], icon=":material/gpp_bad:")
+    elif note.get("measured") and not note.get("same_weights"):
+        st.warning(note["text"], icon=":material/history:")
+    else:
+        st.caption(note["text"])
 
 
 def agreement_view(fkey: str, a, b) -> None:

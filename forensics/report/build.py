@@ -138,6 +138,7 @@ def prepare_report(
     if explainers and crops:
         try:
             from forensics.explainers import explain
+            from forensics.explainers.measured import method_note
         except ImportError as exc:
             not_run["explanations"] = f"explainers are not available in this installation ({exc})"
         else:
@@ -153,7 +154,10 @@ def prepare_report(
                         continue
                     fid = f"face{i}-{m}"
                     heatmaps[(i, m)] = hm
-                    explanations.append(explanation_record(i, hm, figure_id=fid))
+                    record = explanation_record(i, hm, figure_id=fid)
+                    # localisation on known edits and the randomisation sanity check, as measured (and on which weights)
+                    record["measured"] = method_note(det.name, det.weights_sha256, m)
+                    explanations.append(record)
                     figures.append(Figure(fid, f"{METHOD_TITLES.get(m, m)} for '{hm.target_name}' "
                                                f"(p {hm.probability:.3f}), {det.name}",
                                           overlay(crop, hm.heatmap), section="explanations", face=i,

@@ -544,6 +544,10 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
                    f"raw map min {_fmt(st['min'])}, max {_fmt(st['max'])}, sum {_fmt(st['sum'])}, positive share "
                    f"{_fmt(st['positive_share'], 3)}; parameters {e.get('params') or {}}; map SHA-256 "
                    f"{e['raw_sha256'][:16]}...", size=7.5, colour=GREY)
+            if e.get("measured"):  # one line per method: measured localisation and sanity check (issue 22)
+                r.para(e["measured"]["text"], size=7.5, colour=VERDICT_COLOURS["inconclusive"]
+                       if e["measured"].get("sanity_passed") is False or not e["measured"].get("same_weights")
+                       else GREY)
         regions = [rg for rg in (b.get("regions") or []) if rg["face"] == i]
         for rg in regions:
             approx = [k for k, v in (rg.get("approximate") or {}).items() if v]
