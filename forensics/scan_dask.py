@@ -130,46 +130,54 @@ def _lost_image_record(path: str, root: Path, failures: str) -> ImageRecord:
 
 def dask_records(batches: Sequence[Sequence[Path]], root: Path, opts: Any, dets: Sequence[Any], setup: DaskSetup,
                  weights_dirs: Sequence[str | Path] | None) -> Iterator[list[ImageRecord]]:
-    """Records of every batch, as batches finish on the cluster (in no particular order)."""
+    """Records of every batch, in the order of ``batches`` (so duplicates resolve as in a plain scan).
+
+    Batches finish in any order; finished ones wait (at most ``4 * in_flight``) until those before them are written.
+    """
     if not batches:
         return
     distributed = _distributed()
     expected = {d.name: d.weights_sha256 for d in dets}
     wdirs = tuple(str(Path(w).resolve()) for w in weights_dirs) if weights_dirs else None
-    queue = [[str(p) for p in b] for b in batches]
+    # a task: (batch index, part index, paths); a batch whose task killed its workers comes back as one part per image
+    queue = [(i, 0, [str(p) for p in b]) for i, b in enumerate(batches)]
     queue.reverse()  # pop() from the end hands batches out in folder order
+    parts: dict[int, dict[int, list[ImageRecord]]] = {}
+    n_parts = dict.fromkeys(range(len(batches)), 1)
+    next_out = 0
     run = uuid.uuid4().hex[:8]
     with dask_client(setup) as client:
         pending = distributed.as_completed()
-        paths_of: dict[str, list[str]] = {}
-        n_sent = 0
+        task_of: dict[str, tuple[int, int, list[str]]] = {}
 
         def refill() -> None:
-            nonlocal n_sent
             limit = setup.in_flight or max(2, 2 * sum(client.nthreads().values()))
-            while queue and pending.count() < limit:
-                paths = queue.pop()
+            while queue and pending.count() < limit and len(parts) < 4 * limit:
+                i, j, paths = queue.pop()
                 fut = client.submit(run_batch_on_worker, paths, str(root), opts, wdirs, expected, pure=False,
-                                    key=f"forensics-scan-{run}-{n_sent}")
-                paths_of[fut.key] = paths
+                                    key=f"forensics-scan-{run}-{i}-{j}-{len(paths)}")
+                task_of[fut.key] = (i, j, paths)
                 pending.add(fut)
-                n_sent += 1
 
         refill()
         try:
             for fut in pending:
-                paths = paths_of.pop(fut.key)
+                i, j, paths = task_of.pop(fut.key)
                 try:
-                    records = fut.result()
+                    parts.setdefault(i, {})[j] = fut.result()
                 except distributed.KilledWorker as exc:
                     if len(paths) > 1:  # find the image that kills workers: re-run the batch one image per task
-                        queue.extend([p] for p in reversed(paths))
-                        records = []
+                        n_parts[i] = len(paths)
+                        queue.extend((i, k, [p]) for k, p in reversed(list(enumerate(paths))))
+                        parts[i] = {}
                     else:
-                        records = [_lost_image_record(paths[0], root, str(exc))]
+                        parts.setdefault(i, {})[j] = [_lost_image_record(paths[0], root, str(exc))]
                 fut.release()
+                while next_out in parts and len(parts[next_out]) == n_parts[next_out]:
+                    done = parts.pop(next_out)
+                    next_out += 1
+                    yield [rec for k in sorted(done) for rec in done[k]]
                 refill()
-                yield records
         finally:
             for fut in list(pending.futures):  # an interrupted scan leaves no work queued on the cluster
                 fut.cancel()
