@@ -19,7 +19,15 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
-from forensics.faces import DEFAULT_DETECT_MAX_SIDE, FaceSet, _as_rgb, _downscale, _mtcnn, detect_faces
+from forensics.faces import (
+    DEFAULT_DETECT_MAX_SIDE,
+    DEFAULT_MIN_SIZE,
+    FaceSet,
+    _as_rgb,
+    _downscale,
+    _mtcnn,
+    detect_faces,
+)
 
 MAX_STACK_PIXELS = 4_000_000  # per MTCNN call: its first pyramid level in float32 is 12 bytes per pixel
 MAX_STACK = 32
@@ -61,9 +69,12 @@ def find_faces_batch(images: Sequence[np.ndarray], *, method: str = "auto", **kw
     """``detect_faces(image, method=method, **kwargs)`` for every image, with MTCNN run on stacks of images."""
     if method not in ("mtcnn", "auto") or not images:
         return [detect_faces(im, method=method, **kwargs) for im in images]
+    # images below min_size get no face from detect_faces anyway, and MTCNN fails on images under 12 px
+    big = [i for i, im in enumerate(images) if min(np.shape(im)[:2]) >= kwargs.get("min_size", DEFAULT_MIN_SIZE)]
     try:
-        found = mtcnn_batch(images, kwargs.get("detect_max_side", DEFAULT_DETECT_MAX_SIDE))
+        found = dict(zip(big, mtcnn_batch([images[i] for i in big],
+                                          kwargs.get("detect_max_side", DEFAULT_DETECT_MAX_SIDE)), strict=True))
     except UnavailableError:  # detect_faces says so (method "mtcnn") or falls back to Haar (method "auto")
         return [detect_faces(im, method=method, **kwargs) for im in images]
-    return [detect_faces(im, method=method, detections={"mtcnn": d}, **kwargs)
-            for im, d in zip(images, found, strict=True)]
+    return [detect_faces(im, method=method, detections={"mtcnn": found[i]} if i in found else None, **kwargs)
+            for i, im in enumerate(images)]
