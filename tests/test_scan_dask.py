@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -85,10 +84,10 @@ def test_killed_dask_worker_loses_nothing(tmp_path, monkeypatch):
         client.wait_for_workers(2, timeout=120)
         victim = next(iter(client.run(os.getpid).values()))
         killed_at: list[int] = []
+        scan_over = threading.Event()
 
         def kill_when_started() -> None:
-            deadline = time.time() + 120
-            while time.time() < deadline:
+            while not scan_over.is_set():
                 try:
                     with sqlite3.connect(store_path) as c:
                         n = c.execute("SELECT COUNT(*) FROM images").fetchone()[0]
@@ -98,12 +97,16 @@ def test_killed_dask_worker_loses_nothing(tmp_path, monkeypatch):
                     os.kill(victim, signal.SIGKILL)
                     killed_at.append(n)
                     return
-                time.sleep(0.05)
+                scan_over.wait(0.05)
 
         killer = threading.Thread(target=kill_when_started)
         killer.start()
-        s = scan_folder(root, store_path, options=OPTS, batch_size=2, dask=DaskSetup(address=cluster.scheduler_address))
-        killer.join()
+        try:
+            s = scan_folder(root, store_path, options=OPTS, batch_size=2,
+                            dask=DaskSetup(address=cluster.scheduler_address))
+        finally:
+            scan_over.set()
+            killer.join()
     assert killed_at and killed_at[0] < 21, "the worker was not killed while the scan ran"
     assert s.done + s.errors + s.duplicates == 21
     _assert_same_rows(_rows(tmp_path / "plain.sqlite"), _rows(store_path))
