@@ -89,8 +89,9 @@ def _cpu_per_face(folder: Path, opts, batch_size: int, limit: int) -> None:
         c0 = time.process_time()
         s = scan_folder(folder, Path(tmp) / "cpu.sqlite", options=opts, workers=0, limit=limit, batch_size=batch_size)
         ms = (time.process_time() - c0) * 1000 / max(1, s.faces)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # what one scan worker holds: models + a batch
     print(f"face method {opts.face_method}, batch {batch_size}: {s.done} images, {s.faces} faces, {ms:.0f} CPU ms per "
-          f"face on 1 thread; both cores busy: about {2000 / ms:.1f} faces/s")
+          f"face on 1 thread; both cores busy: about {2000 / ms:.1f} faces/s; peak RSS {peak:.0f} MB")
 
 
 def _dask_run(n: int, folder: Path, store: Path, opts, batch_size: int, limit: int) -> None:
