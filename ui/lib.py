@@ -278,14 +278,18 @@ def pdf_page_images(pdf: bytes, pages: int = 3, dpi: int = 60) -> list[bytes]:
 # --------------------------------------------------------------------------------------------------- dataset scan
 def scan(folder: str, store: str, detectors: Sequence[str], *, face_method: str, explainer: str | None,
          segmenter: str | None, limit: int | None, allow_untrained: bool,
-         progress: Callable[[int, int], None]) -> Any:
-    """Scan ``folder`` into the resumable store (not cached: the store is the cache; finished images are skipped)."""
+         progress: Callable[[int, int], None], dask: str | None = None) -> Any:
+    """Scan ``folder`` into the resumable store (not cached: the store is the cache; finished images are skipped).
+
+    ``dask``: a scheduler address; the batches then run on that cluster's workers (``forensics.scan_dask``)."""
     from forensics.scan import ScanOptions, scan_folder
+    from forensics.scan_dask import DaskSetup
 
     configure()
     opts = ScanOptions(detectors=tuple(detectors), face_method=face_method, explainer=explainer,
                        segmenter=segmenter, allow_untrained=allow_untrained)
-    return scan_folder(folder, store, options=opts, limit=limit, progress=progress)
+    return scan_folder(folder, store, options=opts, limit=limit, progress=progress,
+                       dask=DaskSetup(address=dask) if dask else None)
 
 
 def default_store(folder: str) -> Path:

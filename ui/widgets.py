@@ -507,7 +507,8 @@ def default_scan_folder() -> str:
     return str(val) if val.is_dir() else ""
 
 
-def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str | None) -> None:
+def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str | None,
+             dask: str | None = None) -> None:
     """Scan with a live progress bar; errors are shown, never raised."""
     bar = st.progress(0.0, text="Listing images")
 
@@ -516,7 +517,7 @@ def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str
 
     summary = call(lib.scan, folder, store, opts.detectors, face_method=opts.face_method, explainer=explainer,
                    segmenter="landmarks" if explainer else None, limit=limit, allow_untrained=opts.allow_untrained,
-                   progress=progress, stop=False)
+                   progress=progress, dask=dask, stop=False)
     if summary is not None:
         bar.progress(1.0, text="done")
         st.success(f"{summary.done} image(s) scanned, {summary.skipped_already_done} already in the store, "
