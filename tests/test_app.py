@@ -350,6 +350,7 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
     assert any("Build report" in i.value for i in at.info)
     at.text_input[0].set_value("CASE-42")
     at.text_input[1].set_value("A. Tester")
+    at.text_area[-1].set_value("My own conclusion, in Ελληνικά.")
     at.multiselect[-1].set_value(["gradcam"])
     at.button[-1].click().run()  # the form's submit button
     _no_exception(at)
@@ -359,6 +360,7 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
     bundle = json.loads(at.json[-1].value)
     validate_bundle(bundle)  # schema and self-hash hold
     assert bundle["case"]["case_id"] == "CASE-42" and bundle["case"]["examiner"] == "A. Tester"
+    assert bundle["case"]["conclusion"] == "My own conclusion, in Ελληνικά."
     assert bundle["evidence"]["sha256"] == at.session_state["forensics_evidence"].sha256
     assert any(e.label.startswith("Page 1") for e in at.expander)
     import shutil

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError, NotApplicableError, UnavailableError
+from forensics.formatting import pct
 from forensics.report.bundle import Case, Figure, build_bundle, dumps_bundle, explanation_record, sha256_hex
 
 DEFAULT_EXPLAINERS: tuple[str, ...] = ("gradcam", "lrp-epsilon-plus-flat")
@@ -155,8 +156,8 @@ def prepare_report(
                     heatmaps[(i, m)] = hm
                     explanations.append(_with_checks(explanation_record(i, hm, figure_id=fid), det, crop, hm,
                                                      {k[1]: v for k, v in heatmaps.items() if k[0] == i}))
-                    figures.append(Figure(fid, f"{METHOD_TITLES.get(m, m)} for '{hm.target_name}' "
-                                               f"(p {hm.probability:.3f}), {det.name}",
+                    figures.append(Figure(fid, f"{METHOD_TITLES.get(m, m)} map for '{hm.target_name}' "
+                                               f"(probability {pct(hm.probability)}), detector {det.name}",
                                           overlay(crop, hm.heatmap), section="explanations", face=i,
                                           group=f"face{i}-explanations"))
             if skipped:

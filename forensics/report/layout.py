@@ -187,7 +187,7 @@ class ReportLayout:
         self.pdf.ln(1.5)
         self._font("B", 8.5)
         self.pdf.multi_cell(0, 4, self._t(title), new_x="LMARGIN", new_y="NEXT")
-        label_w, bar_w = 24, 80
+        label_w, bar_w = 24, 56
         x0 = self.pdf.l_margin
         for name, v in items:
             y = self.pdf.get_y()
@@ -204,6 +204,7 @@ class ReportLayout:
             self.pdf.cell(16, row, f"{100 * float(v):.1f} %", align="R")
             if extra and extra.get(name):
                 self.pdf.set_text_color(*GREY)
+                self._font("", 7)
                 self.pdf.cell(0, row, self._t("   " + extra[name]))
                 self.pdf.set_text_color(0, 0, 0)
             self.pdf.set_xy(x0, y + row)

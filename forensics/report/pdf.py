@@ -212,6 +212,7 @@ def _items(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> 
            size=8.5, colour=GREY)
     over = [fm for fm in b.get("figures", []) if fm["section"] == "overview"]
     if over:
+        r.ensure(min(95.0, 180.0 * over[0]["height"] / max(over[0]["width"], 1)) + 16)  # title and picture together
         r.subhead("Overview of the evidence with the faces found")
         r.figure_row([(pngs[over[0]["id"]], court_text(over[0]["caption"]) or over[0]["caption"])], max_h=95)
     else:
@@ -317,21 +318,21 @@ def _region_bars(r: ReportLayout, rg: Mapping[str, Any]) -> None:
     if approx:
         note += f"Regions drawn approximately: {', '.join(approx)}. "
     if absent:
-        note += "Not found in this face: " + "; ".join(f"{k} ({court_text(v) or 'not visible'})"
-                                                      for k, v in absent.items()) + "."
+        note += f"Not found in this face: {', '.join(absent)}."
     extra = {}
     for reg in rg["shares"]:
         bits = []
         dens = (rg.get("density") or {}).get(reg)
         if dens is not None:
-            bits.append(f"{dens:.1f} times its share of the area")
+            bits.append(f"{dens:.1f} x its area share")
         occ = (rg.get("occlusion_delta") or {}).get(reg)
         if occ is not None:
-            bits.append(f"blurring it moves the probability {100 * occ:+.1f} points")
+            bits.append(f"blurred: probability {100 * occ:+.1f} points")
         extra[reg] = "; ".join(bits)
     method = S.METHOD_NAMES.get(rg["method"], rg["method"])
     r.bars(f"Where the {method} relevance lies: share of the positive relevance in each face region (regions from "
-           "facial landmarks)", rg["shares"], note, extra)
+           "facial landmarks); how dense it is against the region's share of the area; how the probability moves "
+           "when the region is blurred", rg["shares"], note, extra)
 
 
 def _checks(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> None:
@@ -341,7 +342,7 @@ def _checks(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) ->
         why = court_text((b.get("not_run") or {}).get("checks")) or "not requested"
         r.para(f"Not run ({why}).")
         return
-    r.para("Each check measures one kind of trace in the whole file. None gives a likelihood ratio: each points "
+    r.para("Each check measures one kind of trace in the whole file. No check gives a likelihood ratio: each points "
            "towards manipulation, towards an original or neither, with the reliability stated.", size=8.5,
            colour=GREY)
     r.table(S.CHECK_HEADER, S.check_table(b), (30, 22, 50, 78))
