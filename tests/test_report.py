@@ -22,8 +22,8 @@ import pytest
 
 from forensics.domain import face_size_caveat, side_histogram
 from forensics.errors import ForensicsError
-from forensics.report import Case, build_bundle, bundle_hash, load_bundle, validate_bundle
 from forensics.formatting import lr_in_favour
+from forensics.report import Case, build_bundle, bundle_hash, load_bundle, validate_bundle
 from forensics.report.build import prepare_report, write_report
 from forensics.report.sections import VERDICT_WORDS
 from forensics.report.verify import compare, verify_bundle

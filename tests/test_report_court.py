@@ -241,3 +241,35 @@ def test_cli_conclusion_from_a_file(evidence_path, tmp_path):
     assert load_bundle(next(out.glob("*.json")))["case"]["conclusion"] == "Мой вывод: no reliable indication."
     assert main(["report", str(evidence_path), "--out", str(out), "--conclusion-file", str(tmp_path / "absent"),
                  "--case-db", str(tmp_path / "c.sqlite")]) == 3
+
+
+def test_court_text_keeps_meaning_and_drops_code():
+    from forensics.report.wording import court_text
+
+    assert court_text("Calibrated on {shared_data}/val (805 faces).") == "Calibrated on the validation set (805 faces)."
+    assert court_text("A survey of ../shared/data validation images flagged 2 of 84.") == \
+        "A survey of validation images flagged 2 of 84."
+    # a parenthesis holding code goes, nested ones included; plain parentheses stay
+    assert court_text("One run (configs/x.toml; 20 of 25 with seed 1 (p(fake) 0.8)) flagged 18 of 25 (72 %).") == \
+        "One run flagged 18 of 25 (72 %)."
+    assert court_text("Good sentence. Split file: a.split.csv. Another good one.") == \
+        "Good sentence. Another good one."
+    assert court_text("Plain text stays exactly as it is: 4 of 25, 12.7 %.") == \
+        "Plain text stays exactly as it is: 4 of 25, 12.7 %."
+    assert court_text(None) == "" and court_text("allow_untrained=False") == ""
+
+
+def test_number_formats_match_the_dashboard_and_an_independent_interval():
+    from scipy.stats import binomtest
+
+    from forensics.formatting import lr_in_favour, lr_number, pct, pct_interval, pct_of, value_interval
+
+    assert pct(0.0036101) == "0.4 %" and pct(None) == "n/a" and pct(float("nan")) == "n/a"
+    ci = binomtest(32, 251).proportion_ci(method="wilson")
+    assert pct_of(32, 251) == f"12.7 % (32 of 251; 95 % interval {100 * ci.low:.1f} % to {100 * ci.high:.1f} %)"
+    assert pct_of(0, 0).startswith("n/a")
+    assert lr_number(3.9646) == "3.96" and lr_number(0.05) == "20"
+    assert lr_in_favour(0.05) == "20 in favour of the proposition that the face is a camera original"
+    assert lr_in_favour(250.0).startswith("250 in favour of the proposition that the face is manipulated")
+    assert pct_interval([0.12, None, None]) == "12.0 %" and pct_interval(None) == "n/a"
+    assert value_interval([0.812, 0.74, 0.871]) == "0.81 (95 % interval 0.74 to 0.87)"
