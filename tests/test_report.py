@@ -163,7 +163,7 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
         assert h in text.replace("\n", " ").replace(" ", "") or h in flat
     assert NOTES in flat and "Dr. Ada Example" in flat and "C-2026-017" in flat
     assert f"page {n_pages} of {n_pages}" in flat and "page 1 of" in flat
-    assert "Region relevance: not computed" in flat
+    assert "Region relevance: not computed, because it was not requested." in flat
     caveat = face_size_caveat(b["analysis"], b["analysis"]["faces"][0], "simplenet")
     assert caveat and re.sub(r"\s+", " ", caveat) in flat
     # the bundle hash is printed on the last page
@@ -297,7 +297,7 @@ def test_full_report_on_a_real_face(real_face_path, tmp_path):
     files = write_report(data, tmp_path, log=False)
     text, n = _pdf_text(files.pdf)
     flat = re.sub(r"\s+", " ", text)
-    assert n >= 3 and "Share of positive saliency relevance per face region" in flat
+    assert n >= 3 and "Where the Gradient saliency relevance lies" in flat
 
 
 def test_pdf_falls_back_to_core_fonts_without_dejavu(report_data, monkeypatch, tmp_path):

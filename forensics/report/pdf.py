@@ -302,13 +302,13 @@ def _faces(r: ReportLayout, b: Mapping[str, Any], crop_png: Mapping[int, bytes],
             for line in S.explanation_lines(b, f):
                 r.para(line, size=8.5)
         elif b.get("explanations") is None:
-            r.para(f"Explanations: not made ({court_text(not_run.get('explanations')) or 'not requested'}).",
+            r.para(f"Explanations: not made, because {S.reason_words(not_run.get('explanations', 'not requested'))}.",
                    size=8.5, colour=GREY)
         for rg in [rg for rg in (b.get("regions") or []) if rg["face"] == i]:
             _region_bars(r, rg)
         if b.get("regions") is None:
-            r.para(f"Region relevance: not computed ({court_text(not_run.get('regions')) or 'not requested'}).",
-                   size=8.5, colour=GREY)
+            why = S.reason_words(not_run.get("regions", "not requested"))
+            r.para(f"Region relevance: not computed, because {why}.", size=8.5, colour=GREY)
 
 
 def _region_bars(r: ReportLayout, rg: Mapping[str, Any]) -> None:
@@ -339,8 +339,7 @@ def _checks(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) ->
     r.heading("5. Classic image-forensic checks, summarised")
     checks = b.get("checks")
     if checks is None:
-        why = court_text((b.get("not_run") or {}).get("checks")) or "not requested"
-        r.para(f"Not run ({why}).")
+        r.para(f"Not run, because {S.reason_words((b.get('not_run') or {}).get('checks', 'not requested'))}.")
         return
     r.para("Each check measures one kind of trace in the whole file. No check gives a likelihood ratio: each points "
            "towards manipulation, towards an original or neither, with the reliability stated.", size=8.5,

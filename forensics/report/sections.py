@@ -7,6 +7,7 @@ computed from the bundle, and needs no layout code. ``kind`` picks the style: ""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -44,7 +45,7 @@ def summary_lines(bundle: Mapping[str, Any]) -> list[str]:
             else:
                 out.append(f"Face {face_number(f)}, detector {det}: no verdict, because {_no_verdict_reason(s)}.")
     for sk in an.get("skipped_faces", []):
-        out.append(f"A face-like region was not analysed: {court_text(sk.get('reason')) or 'no reason recorded'}.")
+        out.append(f"A face-like region was not analysed, because {reason_words(sk.get('reason'))}.")
     if not an.get("faces"):
         out.append(f"No face was analysed: {court_text(an.get('no_face_reason')) or 'no face was found'}.")
     return out
@@ -217,8 +218,28 @@ def applicable_limitations(bundle: Mapping[str, Any]) -> list[str]:
         out.append(f"{len(an['skipped_faces'])} face-like region(s) were not analysed; the findings say nothing "
                    "about them.")
     for part, why in (bundle.get("not_run") or {}).items():
-        out.append(f"Not carried out: {court_text(part) or part}, because {court_text(why) or 'it was not requested'}.")
+        out.append(f"Not carried out: {part_words(part)}, because {reason_words(why)}.")
     return out
+
+
+_PARTS = {"explanations": "explanation maps", "explanations (some methods)": "some explanation methods",
+          "regions": "region shares", "checks": "classic checks"}
+
+
+def part_words(part: str) -> str:
+    """A key of the bundle's ``not_run`` in words ("regions (face 0, gradcam)" -> region shares of face 1 ...)."""
+    m = re.fullmatch(r"regions \(face (\d+), (.+)\)", part)
+    if m:
+        return f"region shares of face {int(m.group(1)) + 1} for {METHOD_NAMES.get(m.group(2), m.group(2))}"
+    return _PARTS.get(part, court_text(part) or "a part of the examination")
+
+
+def reason_words(why: Any) -> str:
+    """A recorded reason in court words; when it is all code, a pointer to the bundle (never a wrong reason)."""
+    text = court_text(why)
+    if text in ("not requested", "not requested."):
+        return "it was not requested"
+    return text.rstrip(".") or "of a technical reason recorded in the JSON bundle"
 
 
 # ------------------------------------------------------------------------------------------------ integrity
