@@ -229,6 +229,7 @@ class ReportLayout:
         """A ruled table with a bold header row; cells wrap and the table breaks across pages."""
         self._font("", size)
         self.ensure(16)
+        self.pdf.set_fill_color(255, 255, 255)  # the region bars leave their blue as the fill colour
         with self.pdf.table(col_widths=tuple(widths), width=self.width, line_height=size * 0.47,
                             text_align="LEFT", first_row_as_headings=True, borders_layout="HORIZONTAL_LINES",
                             padding=0.8, headings_style=_heading_style(self)) as t:
