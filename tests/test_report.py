@@ -166,11 +166,12 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
     assert "Region relevance: not computed, because it was not requested." in flat
     caveat = face_size_caveat(b["analysis"], b["analysis"]["faces"][0], "simplenet")
     assert caveat and re.sub(r"\s+", " ", caveat) in flat
-    # the bundle hash is printed on the last page
+    # the bundle hash is printed in the integrity section, on the page that holds its heading
     from pypdf import PdfReader
 
-    last = PdfReader(str(files.pdf)).pages[-1].extract_text()
-    assert b["bundle_sha256"] in last
+    page = next(p.extract_text() for p in PdfReader(str(files.pdf)).pages
+                if "9. Integrity and verification" in p.extract_text())
+    assert b["bundle_sha256"] in page
 
 
 def test_pdftoppm_renders_every_page(written, tmp_path):
