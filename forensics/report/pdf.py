@@ -212,9 +212,9 @@ def _items(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> 
            size=8.5, colour=GREY)
     over = [fm for fm in b.get("figures", []) if fm["section"] == "overview"]
     if over:
-        max_h = 78.0  # fits under the items received on page 1 for a square photo
+        max_h = 64.0  # fits under the items received on page 1 for a square photo
         h = min(min(r.width, 1.3 * max_h) * over[0]["height"] / max(over[0]["width"], 1), max_h)
-        r.ensure(h + 16)  # the title and the picture stay together
+        r.ensure(h + 14)  # the title and the picture stay together
         r.subhead("Overview of the evidence with the faces found")
         r.figure_row([(pngs[over[0]["id"]], court_text(over[0]["caption"]) or over[0]["caption"])], max_h=max_h)
     else:
