@@ -105,7 +105,8 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     assert expected["statement"] in text
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["calibrated p(fake)"] == f"{expected['p_fake']:.3f}"
-    assert metrics["likelihood ratio"] == f"{expected['likelihood_ratio']:.3g}"
+    lr = expected["likelihood_ratio"]  # stated in favour of the proposition it supports, as in the report
+    assert metrics["likelihood ratio, in favour of " + ("Hp" if lr >= 1 else "Hd")] == f"{max(lr, 1 / lr):.3g}"
     assert "Known error rates" in text and "Inconclusive band" in text
     # provenance: the model file hash is shown
     assert det.weights_sha256 in str(at.dataframe[0].value.to_dict())
