@@ -17,14 +17,17 @@ with st.form("report_form"):
     c1, c2 = st.columns(2)
     case_id = c1.text_input("Case number", value="CASE-0001")
     examiner = c2.text_input("Examiner", value="")
-    notes = st.text_area("Notes", value="", height=80)
+    notes = st.text_area("Notes (printed with the items received)", value="", height=80)
+    conclusion = st.text_area("Examiner's conclusion (printed as a section of its own, apart from the automated "
+                              "findings)", value="", height=120)
     explainers = st.multiselect("Explanations to include", [m["name"] for m in lib.explainer_names()],
                                 default=["gradcam", "lrp-epsilon-plus-flat"])
     checks = st.checkbox("Include the classic checks (ELA, noise, JPEG, metadata)", value=True)
     submitted = st.form_submit_button("Build report", type="primary")
 if submitted:
     st.session_state["report_request"] = (tuple(sorted({"case_id": case_id, "examiner": examiner or "unnamed",
-                                                        "notes": notes}.items())), tuple(explainers), checks)
+                                                        "notes": notes, "conclusion": conclusion}.items())),
+                                         tuple(explainers), checks)
 req = st.session_state.get("report_request")
 if req is None:
     st.info("Fill in the case details and press **Build report**.", icon=":material/description:")

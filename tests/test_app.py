@@ -105,7 +105,8 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     assert expected["statement"] in text
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["calibrated p(fake)"] == f"{expected['p_fake']:.3f}"
-    assert metrics["likelihood ratio"] == f"{expected['likelihood_ratio']:.3g}"
+    lr = expected["likelihood_ratio"]  # stated in favour of the proposition it supports, as in the report
+    assert metrics["likelihood ratio, in favour of " + ("Hp" if lr >= 1 else "Hd")] == f"{max(lr, 1 / lr):.3g}"
     assert "Known error rates" in text and "Inconclusive band" in text
     # provenance: the model file hash is shown
     assert det.weights_sha256 in str(at.dataframe[0].value.to_dict())
@@ -350,6 +351,7 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
     assert any("Build report" in i.value for i in at.info)
     at.text_input[0].set_value("CASE-42")
     at.text_input[1].set_value("A. Tester")
+    at.text_area[-1].set_value("My own conclusion, in Ελληνικά.")
     at.multiselect[-1].set_value(["gradcam"])
     at.button[-1].click().run()  # the form's submit button
     _no_exception(at)
@@ -359,6 +361,7 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
     bundle = json.loads(at.json[-1].value)
     validate_bundle(bundle)  # schema and self-hash hold
     assert bundle["case"]["case_id"] == "CASE-42" and bundle["case"]["examiner"] == "A. Tester"
+    assert bundle["case"]["conclusion"] == "My own conclusion, in Ελληνικά."
     assert bundle["evidence"]["sha256"] == at.session_state["forensics_evidence"].sha256
     assert any(e.label.startswith("Page 1") for e in at.expander)
     import shutil

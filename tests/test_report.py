@@ -22,8 +22,10 @@ import pytest
 
 from forensics.domain import face_size_caveat, side_histogram
 from forensics.errors import ForensicsError
+from forensics.formatting import lr_in_favour
 from forensics.report import Case, build_bundle, bundle_hash, load_bundle, validate_bundle
 from forensics.report.build import prepare_report, write_report
+from forensics.report.sections import VERDICT_WORDS
 from forensics.report.verify import compare, verify_bundle
 
 NOTES = "Received on a USB stick, sealed bag 7; naïve ünïcode check."
@@ -154,21 +156,22 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
     b = report_data.bundle
     a = b["analysis"]["faces"][0]["scores"]["simplenet"]["assessment"]
     assert a is not None and a["verdict"] in ("manipulated or generated", "camera original", "inconclusive")
-    assert f"Result {a['verdict']}" in flat
-    assert a["verbal"] in flat
+    assert f"Result {VERDICT_WORDS[a['verdict']]}" in flat
+    assert f"{lr_in_favour(a['likelihood_ratio'])}: {a['verbal']}" in flat
     for h in (b["bundle_sha256"], b["evidence"]["sha256"], b["evidence"]["md5"],
               b["analysis"]["models"]["simplenet"]["weights_sha256"]):
         assert h in text.replace("\n", " ").replace(" ", "") or h in flat
     assert NOTES in flat and "Dr. Ada Example" in flat and "C-2026-017" in flat
     assert f"page {n_pages} of {n_pages}" in flat and "page 1 of" in flat
-    assert "Region relevance: not run" in flat
+    assert "Region relevance: not computed, because it was not requested." in flat
     caveat = face_size_caveat(b["analysis"], b["analysis"]["faces"][0], "simplenet")
     assert caveat and re.sub(r"\s+", " ", caveat) in flat
-    # the bundle hash is printed on the last page
+    # the bundle hash is printed in the integrity section, on the page that holds its heading
     from pypdf import PdfReader
 
-    last = PdfReader(str(files.pdf)).pages[-1].extract_text()
-    assert b["bundle_sha256"] in last
+    page = next(p.extract_text() for p in PdfReader(str(files.pdf)).pages
+                if "9. Integrity and verification" in p.extract_text())
+    assert b["bundle_sha256"] in page
 
 
 def test_pdftoppm_renders_every_page(written, tmp_path):
@@ -295,7 +298,7 @@ def test_full_report_on_a_real_face(real_face_path, tmp_path):
     files = write_report(data, tmp_path, log=False)
     text, n = _pdf_text(files.pdf)
     flat = re.sub(r"\s+", " ", text)
-    assert n >= 3 and "Share of positive saliency relevance per face region" in flat
+    assert n >= 3 and "Where the Gradient saliency relevance lies" in flat
 
 
 def test_pdf_falls_back_to_core_fonts_without_dejavu(report_data, monkeypatch, tmp_path):
@@ -313,18 +316,27 @@ def test_pdf_falls_back_to_core_fonts_without_dejavu(report_data, monkeypatch, t
     assert b["bundle_sha256"] in flat and f"page {n} of {n}" in flat
 
 
-def test_error_rates_text_names_each_resampling_condition():
-    from forensics.report.pdf import _error_rates_text
+def test_validation_rows_give_each_rate_with_its_wilson_interval_and_each_resampling_in_words():
+    from scipy.stats import binomtest
 
-    cal = {"fitted_on": "val (805 faces)",
+    from forensics.report.sections import validation_rows
+
+    cal = {"fitted_on": "val (805 faces)", "band": [0.116, 0.952], "target_error": 0.05,
            "error_rates": {"false_positive_rate": 2 / 554, "false_positives": 2, "n_real": 554,
                            "false_negative_rate": 12 / 251, "false_negatives": 12, "n_fake": 251,
+                           "inconclusive_real": 0.19, "inconclusive_fake": 0.434,
                            "conditions": {"192px-q60": {"false_positives": 0, "n_real": 553, "false_negatives": 32,
                                                         "n_fake": 251}}}}
-    text = _error_rates_text({"calibration": cal})
-    assert "(2 of 554 real faces)" in text
-    assert "after re-sampling the validation files to 192px-q60: false positives 0 of 553, false negatives 32 of 251" \
-        in text
+    rows = {r.label: r.text for r in validation_rows({"calibration": cal})}
+    ci = binomtest(2, 554).proportion_ci(method="wilson")  # independent reference for the interval
+    assert rows["False accusations"].startswith(
+        f"0.4 % (2 of 554; 95 % interval {100 * ci.low:.1f} % to {100 * ci.high:.1f} %)")
+    ci = binomtest(32, 251).proportion_ci(method="wilson")
+    assert rows["After re-sampling to 192 px on the shorter side, JPEG quality 60"] == (
+        "false accusations 0.0 % (0 of 553; 95 % interval 0.0 % to 0.7 %); missed fakes 12.7 % (32 of 251; 95 % "
+        f"interval {100 * ci.low:.1f} % to {100 * ci.high:.1f} %)")
+    assert rows["Inconclusive"] == "19.0 % of camera originals and 43.4 % of manipulated or generated faces"
+    assert validation_rows({})[0].kind == "caveat"
 
 
 def test_pdf_carries_the_degradation_caveat_of_a_small_compressed_file(small_compressed_portrait, tmp_path):

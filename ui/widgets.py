@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +11,9 @@ import streamlit as st
 from forensics.calibration import error_rate_rows
 from forensics.domain import face_caveats
 from forensics.errors import BadImageError, ForensicsError
+from forensics.formatting import lr_in_favour, lr_number
+from forensics.formatting import num as _num
+from forensics.formatting import pct as _pct
 from ui import lib, state
 
 T = TypeVar("T")
@@ -182,14 +184,6 @@ def evidence_details(ev) -> None:
 _COLOURS = {"manipulated or generated": "red", "camera original": "green", "inconclusive": "orange"}
 
 
-def _num(v: Any, digits: int = 2) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.{digits}f}"
-
-
-def _pct(v: Any) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * float(v):.1f} %"
-
-
 def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key: str = "",
                  caveats: list[str] | tuple[str, ...] = ()) -> None:
     """One detector's result for one face: verdict, band, likelihood ratio wording, known error rates, and the
@@ -211,7 +205,9 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
     lo, hi = a["band"]
     c1, c2 = st.columns(2)
     c1.metric("calibrated p(fake)", f"{a['p_fake']:.3f}")
-    c2.metric("likelihood ratio", f"{a['likelihood_ratio']:.3g}", help=f"log10 LR = {a['log10_lr']:.2f}")
+    c2.metric("likelihood ratio, in favour of " + ("Hp" if a["likelihood_ratio"] >= 1 else "Hd"),
+              lr_number(a["likelihood_ratio"]),
+              help=f"LR {lr_in_favour(a['likelihood_ratio'])} (log10 LR = {a['log10_lr']:.2f}), as in the report")
     st.plotly_chart(band_figure(a["p_fake"], lo, hi), width="stretch", key=f"band_{key}_{name}",
                     config={"displayModeBar": False})
     st.caption(f"Inconclusive band [{lo:.3f}, {hi:.3f}): below it 'camera original', at or above it "

@@ -76,6 +76,7 @@ class Case:
     created_utc: str = field(default_factory=lambda: utc_now())
     question: str = DEFAULT_QUESTION
     notes: str = ""
+    conclusion: str = ""  # the examiner's own conclusion, printed apart from the automated findings
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
