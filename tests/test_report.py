@@ -228,6 +228,9 @@ def test_verify_passes_fresh_and_fails_on_one_byte_or_one_number(report_data, wr
 
 
 def test_compare_tolerance_rules():
+    from forensics.report.rules import RULES
+
+    assert (RULES.float_rel_tol, RULES.float_abs_tol) == (1e-6, 1e-9)
     assert compare({"x": 1.0}, {"x": 1.0 + 5e-7})[0] == []
     assert compare({"x": 1.0}, {"x": 1.0 + 5e-6})[0] != []
     assert compare({"x": 0.0}, {"x": 1e-10})[0] == []  # absolute tolerance near zero
@@ -340,3 +343,49 @@ def test_pdf_carries_the_degradation_caveat_of_a_small_compressed_file(small_com
     files = write_report(data, tmp_path / "out", log=False)
     flat = re.sub(r"\s+", " ", _pdf_text(files.pdf)[0])
     assert re.sub(r"\s+", " ", caveats[0]) in flat
+
+
+def test_tolerance_written_into_the_bundle_is_not_used(report_data, written, evidence_path, detector):
+    """Attack 1: loosen verification.float_rel_tol to 10, change p_fake and the LR, recompute the hash."""
+    files, _ = written
+    forged = load_bundle(files.bundle)
+    forged["verification"]["float_rel_tol"] = 10.0
+    score = forged["analysis"]["faces"][0]["scores"]["simplenet"]
+    score["p_fake"] = 0.5
+    score["assessment"]["likelihood_ratio"] = 50.0
+    forged["bundle_sha256"] = bundle_hash(forged)
+    res = verify_bundle(forged, evidence_path, detectors=[detector])
+    assert not res.ok
+    assert any(m.startswith("verification/float_rel_tol") for m in res.mismatches)
+    assert any(m.startswith("analysis/faces/0/scores/simplenet/p_fake") for m in res.mismatches)
+    assert any("likelihood_ratio" in m for m in res.mismatches)
+
+
+@pytest.fixture(scope="module")
+def cli_report(evidence_path, tmp_path_factory):
+    """A report written by the CLI (untrained SimpleNet, whole image): what an examiner hands over."""
+    from forensics.cli import main
+
+    out = tmp_path_factory.mktemp("cli")
+    rc = main(["report", str(evidence_path), "--out", str(out / "rep"), "--examiner", "E. Xaminer", "--case", "K-7",
+               "--detector", "simplenet", "--allow-untrained", "--face-method", "whole", "--no-explain",
+               "--no-checks", "--case-db", str(out / "cases.sqlite")])
+    assert rc == 0
+    return next((out / "rep").glob("*.json")), out / "cases.sqlite"
+
+
+def test_cli_ignores_a_tolerance_loosened_in_the_bundle(cli_report, evidence_path, tmp_path, capsys):
+    from forensics.cli import main
+
+    bundle_path, _ = cli_report
+    forged = load_bundle(bundle_path)
+    forged["verification"]["float_rel_tol"] = 10.0
+    forged["analysis"]["faces"][0]["scores"]["simplenet"]["p_fake"] *= 1.5
+    forged["bundle_sha256"] = bundle_hash(forged)
+    forged.pop("seal", None)
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(forged), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["verify-report", str(path), str(evidence_path), "--no-log"]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH analysis/faces/0/scores/simplenet/p_fake" in out and "verification/float_rel_tol" in out

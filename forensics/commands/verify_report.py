@@ -4,14 +4,13 @@ from __future__ import annotations
 
 NAME = "verify-report"
 HELP = ("re-run the analysis recorded in a report bundle from the evidence file and compare every hash (exactly) "
-        "and number (floats within 1e-6 relative); exit 1 on any mismatch")
+        "and number (floats within 1e-6 relative; the library's rules, never the bundle's); exit 1 on any mismatch")
 
 
 def add_arguments(p) -> None:
     p.add_argument("bundle", help="the .json bundle written by `report`")
     p.add_argument("evidence", help="the evidence file")
     p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
-    p.add_argument("--rel-tol", type=float, default=None, help="relative float tolerance (default: the bundle's)")
     p.add_argument("--case-db", default=None, help="also log the verification in this case database")
     p.add_argument("--no-log", action="store_true", help="do not log the verification")
 
@@ -21,6 +20,7 @@ def run(args) -> int:
 
     from forensics.audit import CaseLog
     from forensics.report.bundle import load_bundle
+    from forensics.report.rules import RULES
     from forensics.report.verify import verify_bundle
 
     if not Path(args.evidence).is_file():
@@ -28,8 +28,7 @@ def run(args) -> int:
 
         raise BadImageError(f"evidence file {args.evidence} does not exist: pass the file the report was made from")
     bundle = load_bundle(args.bundle)
-    tol = args.rel_tol if args.rel_tol is not None else (bundle.get("verification") or {}).get("float_rel_tol", 1e-6)
-    res = verify_bundle(bundle, args.evidence, weights_dirs=args.weights_dir, rel_tol=tol)
+    res = verify_bundle(bundle, args.evidence, weights_dirs=args.weights_dir)
     for note in res.notes:
         print(f"note: {note}")
     for m in res.mismatches:
@@ -39,7 +38,8 @@ def run(args) -> int:
             cl.append("verify-report", {"bundle_sha256": bundle.get("bundle_sha256"), "ok": res.ok,
                                         "mismatches": res.mismatches[:50], "compared": res.compared})
     if res.ok:
-        print(f"OK: {res.compared} values compared, all match (floats within {tol:g} relative)")
+        print(f"OK: {res.compared} values compared, all match ({RULES.version}: floats within "
+              f"{RULES.float_rel_tol:g} relative)")
         return 0
     print(f"FAILED: {len(res.mismatches)} mismatch(es) out of {res.compared} values compared")
     return 1
