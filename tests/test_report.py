@@ -95,7 +95,14 @@ def test_bundle_validates_and_hash_is_canonical_sha256(report_data, written, evi
     assert b["bundle_sha256"] == by_hand == bundle_hash(b)
     files, _ = written
     on_disk = json.loads(files.bundle.read_text(encoding="utf-8"))
-    assert on_disk == b and bundle_hash(on_disk) == files.bundle_sha256
+    # the file adds the log's head and the signer (hashed) and the seal (not hashed) to the prepared bundle
+    body = {k: v for k, v in on_disk.items() if k not in ("bundle_sha256", "seal")}
+    assert hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                          .encode("utf-8")).hexdigest() == on_disk["bundle_sha256"] == files.bundle_sha256
+    assert {k: v for k, v in body.items() if k not in ("log_head", "signer")} == \
+        {k: v for k, v in b.items() if k != "bundle_sha256"}
+    assert on_disk["log_head"]["count"] == 1 and on_disk["signer"] is None
+    assert on_disk["seal"]["bundle_sha256"] == files.bundle_sha256 and on_disk["seal"]["signature"] is None
     # required content is there, optional parts say why they are missing
     raw = evidence_path.read_bytes()
     assert b["evidence"]["sha256"] == hashlib.sha256(raw).hexdigest() and b["evidence"]["size"] == len(raw)
@@ -156,8 +163,8 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
     assert a is not None and a["verdict"] in ("manipulated or generated", "camera original", "inconclusive")
     assert f"Result {a['verdict']}" in flat
     assert a["verbal"] in flat
-    for h in (b["bundle_sha256"], b["evidence"]["sha256"], b["evidence"]["md5"],
-              b["analysis"]["models"]["simplenet"]["weights_sha256"]):
+    for h in (files.bundle_sha256, b["evidence"]["sha256"], b["evidence"]["md5"],
+              b["analysis"]["models"]["simplenet"]["weights_sha256"], files.log_head["head_hash"]):
         assert h in text.replace("\n", " ").replace(" ", "") or h in flat
     assert NOTES in flat and "Dr. Ada Example" in flat and "C-2026-017" in flat
     assert f"page {n_pages} of {n_pages}" in flat and "page 1 of" in flat
@@ -168,7 +175,8 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
     from pypdf import PdfReader
 
     last = PdfReader(str(files.pdf)).pages[-1].extract_text()
-    assert b["bundle_sha256"] in last
+    assert files.bundle_sha256 in last and f"{files.log_head['count']} entries, head" in last
+    assert re.search(r"Signed by\s+unsigned", last)
 
 
 def test_pdftoppm_renders_every_page(written, tmp_path):

@@ -606,15 +606,22 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
         r.bullet(text)
     r.heading("8. Examiner notes")
     r.para(case.get("notes") or "(none)")
-    r.ensure(62)  # the integrity block (with the bundle hash) stays together on the last page
+    r.ensure(76)  # the integrity block (with the bundle hash) stays together on the last page
     r.heading("9. Integrity and verification")
     r.para("The JSON bundle written with this report holds every number shown here, the options, the model hashes "
            "and the software versions. Its SHA-256 (canonical JSON with sorted keys and no whitespace, computed "
-           "without the bundle_sha256 field itself) is:", size=9)
+           "without the bundle_sha256 and seal fields) is:", size=9)
     pdf.ln(1)
     r.kv("Bundle SHA-256", b["bundle_sha256"], mono=True)
     r.kv("Evidence SHA-256", ev["sha256"], mono=True)
-    r.para("To check: `python -m forensics verify-report BUNDLE.json EVIDENCE` re-runs the analysis from the evidence "
+    head = b.get("log_head")
+    r.kv("Case log at export", f"{head['count']} entries, head {head['head_hash']}" if head else "not logged",
+         mono=bool(head))
+    signer = b.get("signer")
+    r.kv("Signed by", f"{signer['name']} (Ed25519 key {signer['key_id']})" if signer else "unsigned")
+    r.para("The bundle and its seal (this PDF's hash and the signature) are attached to this PDF as "
+           "report-bundle.json. To check: `python -m forensics verify-report REPORT.pdf EVIDENCE` (or the .json) "
+           "re-runs the analysis from the evidence "
            f"file with the recorded options and compares every hash exactly and every number within a relative "
            f"tolerance of {b['verification']['float_rel_tol']:g} (CPU kernels differ slightly between builds).",
            size=8.5, colour=GREY)

@@ -95,6 +95,26 @@ def compare(recorded: Any, rerun: Any, *, path: tuple[str, ...] = ()) -> tuple[l
             else [f"{where}: recorded {_short(recorded)}, re-run {_short(rerun)}"]), 1
 
 
+def diff_exact(a: Any, b: Any, *, names: tuple[str, str] = ("first", "second"), path: tuple[str, ...] = ()
+               ) -> list[str]:
+    """Every difference between two JSON values, exactly (no tolerance, nothing excluded): two copies of one bundle."""
+    where = "/".join(path) or "(root)"
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        out: list[str] = []
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in a or k not in b:
+                out.append(f"{'/'.join((*path, str(k)))}: only in the {names[0] if k in a else names[1]} copy")
+            else:
+                out += diff_exact(a[k], b[k], names=names, path=(*path, str(k)))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True))
+                for d in diff_exact(x, y, names=names, path=(*path, str(i)))]
+    if a == b and type(a) is type(b):
+        return []
+    return [f"{where}: {names[0]} {_short(a)}, {names[1]} {_short(b)}"]
+
+
 def verify_bundle(
     bundle: Mapping[str, Any],
     evidence: str | Path | bytes,
