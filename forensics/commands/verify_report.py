@@ -87,7 +87,7 @@ def _check_log(db, bundle_sha256: str, pdf_sha256: str | None) -> list[str]:
     """The export entry of this bundle in the case log (and the PDF hash it recorded)."""
     from forensics.audit import CaseLog
 
-    with CaseLog(db, create=False) as cl:
+    with CaseLog(db, create=False, readonly=True) as cl:
         exports = [e.payload for e in cl.entries() if e.kind == "export"
                    and e.payload.get("bundle_sha256") == bundle_sha256]
     if not exports:
