@@ -107,8 +107,8 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     assert metrics["calibrated p(fake)"] == f"{expected['p_fake']:.3f}"
     assert metrics["likelihood ratio"] == f"{expected['likelihood_ratio']:.3g}"
     assert "Known error rates" in text and "Inconclusive band" in text
-    # provenance: the model file hash is shown
-    assert det.weights_sha256 in str(at.dataframe[0].value.to_dict())
+    # provenance: the model file hash is shown (the evidence metadata is a data frame too, on its own tab)
+    assert any(det.weights_sha256 in str(df.value.to_dict()) for df in at.dataframe)
 
 
 def test_detect_shows_the_default_detectors_known_failure_modes():
