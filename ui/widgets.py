@@ -25,15 +25,17 @@ NO_READY = ("No ready detector: no trained weights were found in weights/ or ../
 
 
 # --------------------------------------------------------------------------------------------------- plain text
-_MARKUP = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&/=\"'])")
+_MARKUP = re.compile(r"([\\`*_\[\]<>:$&~|#@])")
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)
 
 
 def plain(text: Any) -> str:
     """Text taken from evidence or typed by a user, made inert for an element that renders Markdown (captions,
-    alerts, labels): every character that Markdown, HTML, GitHub autolinks or Streamlit's ``:colour[...]`` and
-    ``:material/...:`` directives use is backslash-escaped, so it shows as typed. Where a whole value is shown,
-    prefer an element that never renders Markdown (``st.text``, ``st.code``, ``st.dataframe``, ``st.json``)."""
-    return _MARKUP.sub(r"\\\1", str(text)).replace("\n", " ")
+    alerts, labels): the characters that Markdown links and images, HTML, entities, emphasis, LaTeX, GitHub
+    autolinks (``https:``, ``www.``, e-mail) and Streamlit's ``:colour[...]`` / ``:material/...:`` directives need
+    are backslash-escaped, so it shows as typed. Where a whole value is shown, prefer an element that never renders
+    Markdown (``st.text``, ``st.code``, ``st.dataframe``, ``st.json``)."""
+    return _WWW.sub(r"\1\\.", _MARKUP.sub(r"\\\1", str(text))).replace("\n", " ")
 
 
 # --------------------------------------------------------------------------------------------------- errors
@@ -301,9 +303,8 @@ _DIRECTION_ICON = {"supports manipulation": ":red[▲ supports manipulation]",
 
 def finding_card(f, *, show_images: bool = True) -> None:
     """A classic check's Finding: what was measured, which way it points, how reliable, caveats."""
-    st.markdown(f"**{plain(f.title)}** · {_DIRECTION_ICON.get(f.direction, plain(f.direction))} · reliability: "
-                f"{plain(f.reliability)}")
-    st.text(f.summary)  # summaries quote metadata (software names, comments) from the evidence
+    st.markdown(f"**{f.title}** · {_DIRECTION_ICON.get(f.direction, f.direction)} · reliability: {f.reliability}")
+    st.markdown(plain(f.summary))  # summaries quote metadata (software names, comments) from the evidence
     if not f.applicable:
         st.caption("Not applicable to this file.")
     for c in f.caveats:
