@@ -551,8 +551,8 @@ def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str
                    progress=progress, stop=False)
     if summary is not None:
         bar.progress(1.0, text="done")
-        st.success(f"{summary.done} image(s) scanned ({summary.changed} changed since the last scan, re-analysed), "
-                   f"{summary.skipped_already_done} already in the store, "
+        st.success(f"{summary.done} image(s) scanned, {summary.skipped_already_done} already in the store "
+                   f"({summary.changed} changed since the last scan, re-analysed), "
                    f"{summary.errors} unreadable, {summary.duplicates} duplicate(s); {summary.faces} face(s) in "
                    f"{summary.seconds:.1f} s ({summary.faces_per_second:.1f} faces/s).")
 
