@@ -57,6 +57,7 @@ class ScanSummary:
     duplicates: int
     faces: int
     seconds: float
+    changed: int = 0  # files re-analysed because their size, mtime or bytes changed since the last run
 
     @property
     def faces_per_second(self) -> float:
@@ -185,7 +186,8 @@ def scan_folder(
                                            "calibration": d.calibration.to_dict() if d.calibration else None,
                                            "classes": list(d.classes)} for d in dets})
         done_paths = store.finished_paths()
-        todo = [p for p in paths if str(p) not in done_paths]
+        changed = store.changed_paths([p for p in paths if str(p) in done_paths])
+        todo = [p for p in paths if str(p) not in done_paths or str(p) in changed]
         skipped = len(paths) - len(todo)
         n_done = n_err = n_faces = n_dup = 0
         batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
@@ -202,7 +204,7 @@ def scan_folder(
             for records in results:
                 for rec in records:
                     if rec.sha256 in known:  # same bytes already scanned under another path
-                        store.note_duplicate(rec.path, rec.sha256)
+                        store.note_duplicate(rec.path, rec.sha256, rec.size, rec.mtime_ns)
                         n_dup += 1
                         continue
                     store.write(rec)
@@ -215,7 +217,22 @@ def scan_folder(
                 if _TEST_DELAY:  # lets the kill-and-resume test interrupt a scan of tiny images mid-way
                     time.sleep(_TEST_DELAY)
     return ScanSummary(total=len(paths), skipped_already_done=skipped, done=n_done, errors=n_err,
-                       duplicates=n_dup, faces=n_faces, seconds=time.perf_counter() - t_start)
+                       duplicates=n_dup, faces=n_faces, seconds=time.perf_counter() - t_start, changed=len(changed))
+
+
+def _die_with_parent(_worker_id: int) -> None:
+    """DataLoader worker start: ask Linux to SIGKILL this worker when the scanning process dies. Without it a worker
+    outlived a ``kill -9`` of the scan by more than a minute (torch's own watchdog only looks between items)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: torch's watchdog remains
+        return
+    if os.getppid() == 1:  # the parent died before the call above
+        os._exit(0)
 
 
 def _local_records(batches: list[list[Path]], root: Path, opts: ScanOptions, dets,
@@ -226,7 +243,8 @@ def _local_records(batches: list[list[Path]], root: Path, opts: ScanOptions, det
     from forensics.scan_batch import BatchDataset, keep_as_is
 
     yield from DataLoader(BatchDataset(batches, root, opts, dets), batch_size=None, num_workers=workers,
-                          collate_fn=keep_as_is, persistent_workers=False)
+                          collate_fn=keep_as_is, persistent_workers=False,
+                          worker_init_fn=_die_with_parent if workers else None)
 
 
 def _jsonable(opts: ScanOptions) -> dict[str, Any]:
@@ -237,7 +255,7 @@ def _jsonable(opts: ScanOptions) -> dict[str, Any]:
 
 def _record(item: dict[str, Any], dets, per_det, offset: int, opts: ScanOptions) -> ImageRecord:
     base = dict(sha256=item["sha256"], path=item["path"], label=item["label"], kind=item["kind"],
-                source=item["source"])
+                source=item["source"], size=item.get("size"), mtime_ns=item.get("mtime_ns"))
     if item["error"]:
         return ImageRecord(status="error", error=item["error"], **base)
     crops = item["crops"]

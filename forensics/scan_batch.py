@@ -31,6 +31,8 @@ def _read(path: Path, root: Path) -> tuple[dict[str, Any], np.ndarray | None]:
     item: dict[str, Any] = {"path": str(path), "label": label, "kind": kind, "source": source, "crops": [],
                             "faces": [], "error": None, "t0": time.perf_counter()}
     try:
+        st = path.stat()  # size and mtime let a re-scan find files changed since (issue 19)
+        item.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
         data = path.read_bytes()
     except OSError as exc:
         item.update(sha256="path:" + str(path), error=f"cannot read file: {exc}")

@@ -22,7 +22,7 @@ with st.expander("Scan a folder", expanded=not lib.known_stores()):
                               "empty: worker processes on this machine.").strip()
     store = lib.default_store(folder) if folder else None
     if store is not None:
-        st.caption(f"Results store: `{store}`")
+        st.caption(f"Results store: {widgets.plain(store)}")
     if st.button("Scan", type="primary", disabled=not (folder and opts.detectors), key="scan_go"):
         widgets.run_scan(folder, str(store), opts, limit=int(limit) or None,
                          explainer=None if explainer == "none" else explainer, dask=dask or None)

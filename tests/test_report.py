@@ -97,7 +97,14 @@ def test_bundle_validates_and_hash_is_canonical_sha256(report_data, written, evi
     assert b["bundle_sha256"] == by_hand == bundle_hash(b)
     files, _ = written
     on_disk = json.loads(files.bundle.read_text(encoding="utf-8"))
-    assert on_disk == b and bundle_hash(on_disk) == files.bundle_sha256
+    # the file adds the log's head and the signer (hashed) and the seal (not hashed) to the prepared bundle
+    body = {k: v for k, v in on_disk.items() if k not in ("bundle_sha256", "seal")}
+    assert hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                          .encode("utf-8")).hexdigest() == on_disk["bundle_sha256"] == files.bundle_sha256
+    assert {k: v for k, v in body.items() if k not in ("log_head", "signer")} == \
+        {k: v for k, v in b.items() if k != "bundle_sha256"}
+    assert on_disk["log_head"]["count"] == 1 and on_disk["signer"] is None
+    assert on_disk["seal"]["bundle_sha256"] == files.bundle_sha256 and on_disk["seal"]["signature"] is None
     # required content is there, optional parts say why they are missing
     raw = evidence_path.read_bytes()
     assert b["evidence"]["sha256"] == hashlib.sha256(raw).hexdigest() and b["evidence"]["size"] == len(raw)
@@ -158,8 +165,8 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
     assert a is not None and a["verdict"] in ("manipulated or generated", "camera original", "inconclusive")
     assert f"Result {VERDICT_WORDS[a['verdict']]}" in flat
     assert f"{lr_in_favour(a['likelihood_ratio'])}: {a['verbal']}" in flat
-    for h in (b["bundle_sha256"], b["evidence"]["sha256"], b["evidence"]["md5"],
-              b["analysis"]["models"]["simplenet"]["weights_sha256"]):
+    for h in (files.bundle_sha256, b["evidence"]["sha256"], b["evidence"]["md5"],
+              b["analysis"]["models"]["simplenet"]["weights_sha256"], files.log_head["head_hash"]):
         assert h in text.replace("\n", " ").replace(" ", "") or h in flat
     assert NOTES in flat and "Dr. Ada Example" in flat and "C-2026-017" in flat
     assert f"page {n_pages} of {n_pages}" in flat and "page 1 of" in flat
@@ -171,7 +178,8 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
 
     page = next(p.extract_text() for p in PdfReader(str(files.pdf)).pages
                 if "9. Integrity and verification" in p.extract_text())
-    assert b["bundle_sha256"] in page
+    assert files.bundle_sha256 in page and f"{files.log_head['count']} entries, head" in page
+    assert re.search(r"Signed by\s+unsigned", page)
 
 
 def test_pdftoppm_renders_every_page(written, tmp_path):
@@ -231,6 +239,9 @@ def test_verify_passes_fresh_and_fails_on_one_byte_or_one_number(report_data, wr
 
 
 def test_compare_tolerance_rules():
+    from forensics.report.rules import RULES
+
+    assert (RULES.float_rel_tol, RULES.float_abs_tol) == (1e-6, 1e-9)
     assert compare({"x": 1.0}, {"x": 1.0 + 5e-7})[0] == []
     assert compare({"x": 1.0}, {"x": 1.0 + 5e-6})[0] != []
     assert compare({"x": 0.0}, {"x": 1e-10})[0] == []  # absolute tolerance near zero
@@ -352,3 +363,49 @@ def test_pdf_carries_the_degradation_caveat_of_a_small_compressed_file(small_com
     files = write_report(data, tmp_path / "out", log=False)
     flat = re.sub(r"\s+", " ", _pdf_text(files.pdf)[0])
     assert re.sub(r"\s+", " ", caveats[0]) in flat
+
+
+def test_tolerance_written_into_the_bundle_is_not_used(report_data, written, evidence_path, detector):
+    """Attack 1: loosen verification.float_rel_tol to 10, change p_fake and the LR, recompute the hash."""
+    files, _ = written
+    forged = load_bundle(files.bundle)
+    forged["verification"]["float_rel_tol"] = 10.0
+    score = forged["analysis"]["faces"][0]["scores"]["simplenet"]
+    score["p_fake"] = 0.5
+    score["assessment"]["likelihood_ratio"] = 50.0
+    forged["bundle_sha256"] = bundle_hash(forged)
+    res = verify_bundle(forged, evidence_path, detectors=[detector])
+    assert not res.ok
+    assert any(m.startswith("verification/float_rel_tol") for m in res.mismatches)
+    assert any(m.startswith("analysis/faces/0/scores/simplenet/p_fake") for m in res.mismatches)
+    assert any("likelihood_ratio" in m for m in res.mismatches)
+
+
+@pytest.fixture(scope="module")
+def cli_report(evidence_path, tmp_path_factory):
+    """A report written by the CLI (untrained SimpleNet, whole image): what an examiner hands over."""
+    from forensics.cli import main
+
+    out = tmp_path_factory.mktemp("cli")
+    rc = main(["report", str(evidence_path), "--out", str(out / "rep"), "--examiner", "E. Xaminer", "--case", "K-7",
+               "--detector", "simplenet", "--allow-untrained", "--face-method", "whole", "--no-explain",
+               "--no-checks", "--case-db", str(out / "cases.sqlite")])
+    assert rc == 0
+    return next((out / "rep").glob("*.json")), out / "cases.sqlite"
+
+
+def test_cli_ignores_a_tolerance_loosened_in_the_bundle(cli_report, evidence_path, tmp_path, capsys):
+    from forensics.cli import main
+
+    bundle_path, _ = cli_report
+    forged = load_bundle(bundle_path)
+    forged["verification"]["float_rel_tol"] = 10.0
+    forged["analysis"]["faces"][0]["scores"]["simplenet"]["p_fake"] *= 1.5
+    forged["bundle_sha256"] = bundle_hash(forged)
+    forged.pop("seal", None)
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(forged), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["verify-report", str(path), str(evidence_path), "--no-log"]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH analysis/faces/0/scores/simplenet/p_fake" in out and "verification/float_rel_tol" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,13 +26,45 @@ NO_READY = ("No ready detector: no trained weights were found in weights/ or ../
             "sidebar as explain-only detectors (no verdict).")
 
 
+# --------------------------------------------------------------------------------------------------- plain text
+_MARKUP = re.compile(r"([\\`*_\[\]<>:$&~|#@])")
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)
+
+
+def plain(text: Any) -> str:
+    """Text taken from evidence or typed by a user, made inert for an element that renders Markdown (captions,
+    alerts, labels): the characters that Markdown links and images, HTML, entities, emphasis, LaTeX, GitHub
+    autolinks (``https:``, ``www.``, e-mail) and Streamlit's ``:colour[...]`` / ``:material/...:`` directives need
+    are backslash-escaped, so it shows as typed. Where a whole value is shown, prefer an element that never renders
+    Markdown (``st.text``, ``st.code``, ``st.dataframe``, ``st.json``)."""
+    return _WWW.sub(r"\1\\.", _MARKUP.sub(r"\\\1", str(text))).replace("\n", " ")
+
+
 # --------------------------------------------------------------------------------------------------- errors
 def show_error(exc: Exception) -> None:
-    """A ForensicsError as an analyst reads it: what is wrong and what to do, never a traceback."""
+    """A ForensicsError as an analyst reads it: what is wrong and what to do, never a traceback. Messages quote file
+    names and metadata, so they are shown as plain text."""
     if isinstance(exc, BadImageError):
-        st.error(f"This file cannot be analysed: {exc}", icon=":material/broken_image:")
+        st.error(f"This file cannot be analysed: {plain(exc)}", icon=":material/broken_image:")
     else:
-        st.error(f"{type(exc).__name__}: {exc}", icon=":material/error:")
+        st.error(f"{type(exc).__name__}: {plain(exc)}", icon=":material/error:")
+
+
+# --------------------------------------------------------------------------------------------------- audit log
+def log_once(kind: str, key: str, payload: Callable[[], dict[str, Any]]) -> None:
+    """Append one entry to the case log (``FORENSICS_CASE_DB``, the log the CLI writes) the first time this session
+    sees ``key``; a log that cannot be written is shown as a warning, never hidden."""
+    from forensics.audit import record
+
+    done = st.session_state.setdefault("_audit_logged", set())
+    if key in done:
+        return
+    try:
+        record(kind, {**payload(), "source": "dashboard"})
+    except ForensicsError as exc:
+        st.warning(f"This {kind} could not be written to the case log: {plain(exc)}", icon=":material/warning:")
+        return
+    done.add(key)
 
 
 def call(fn: Callable[..., T], *args: Any, spinner: str | None = None, stop: bool = True, **kwargs: Any) -> T | None:
@@ -82,7 +115,7 @@ def sidebar() -> None:
                      help="auto: MTCNN, then OpenCV Haar if it finds nothing; whole: the whole image is one face.")
         up = state.current()
         if up is not None:
-            st.caption(f"Evidence: **{up.name}**  \nsha256 `{up.short}…`")
+            st.caption(f"Evidence: **{plain(up.name)}**  \nsha256 `{up.short}…`")
 
 
 # --------------------------------------------------------------------------------------------------- evidence
@@ -148,7 +181,7 @@ def current_evidence(prefix: str, *, picker_open: bool = False):
         show_error(err)
         st.stop()
     c1, c2 = st.columns([4, 1])
-    c1.caption(f"**{up.name}** · {ev.format} {ev.width}×{ev.height} · {ev.size:,} bytes · sha256 `{ev.sha256}`")
+    c1.caption(f"**{plain(up.name)}** · {ev.format} {ev.width}×{ev.height} · {ev.size:,} bytes · sha256 `{ev.sha256}`")
     if c2.button("Clear evidence", key=f"{prefix}_clear"):
         state.clear()
         st.rerun()
@@ -175,7 +208,9 @@ def evidence_details(ev) -> None:
         rows.append(("C2PA manifest", "present (claims are not verified here)"))
     for note in ev.notes:
         rows.append(("conversion", note))
-    st.table({"item": [r[0] for r in rows], "value": [r[1] for r in rows]})
+    # a data frame shows its cells as plain text (st.table renders Markdown in cells: an EXIF field could load an
+    # external image or show a link in the analyst's browser)
+    st.dataframe({"item": [r[0] for r in rows], "value": [r[1] for r in rows]}, hide_index=True, width="stretch")
     with st.expander("All metadata (JSON)"):
         st.json(meta, expanded=False)
 
@@ -265,11 +300,11 @@ _DIRECTION_ICON = {"supports manipulation": ":red[▲ supports manipulation]",
 def finding_card(f, *, show_images: bool = True) -> None:
     """A classic check's Finding: what was measured, which way it points, how reliable, caveats."""
     st.markdown(f"**{f.title}** · {_DIRECTION_ICON.get(f.direction, f.direction)} · reliability: {f.reliability}")
-    st.write(f.summary)
+    st.markdown(plain(f.summary))  # summaries quote metadata (software names, comments) from the evidence
     if not f.applicable:
         st.caption("Not applicable to this file.")
     for c in f.caveats:
-        st.caption(f"⚠ {c}")
+        st.caption(f"⚠ {plain(c)}")
     if show_images and f.images:
         images = finding_images(f)
         cols = st.columns(min(3, len(images)))
@@ -354,8 +389,12 @@ def analysis_for(up, opts):
     if not dets:
         st.info("Choose at least one detector in the sidebar.", icon=":material/tune:")
         st.stop()
-    return call(lib.analysis, up.sha256, dets, opts.face_method, opts.allow_untrained, up.data, up.name,
-                spinner="Finding faces and scoring them")
+    an = call(lib.analysis, up.sha256, dets, opts.face_method, opts.allow_untrained, up.data, up.name,
+              spinner="Finding faces and scoring them")
+    from forensics.audit import analysis_payload
+
+    log_once("analysis", f"analysis:{up.sha256}:{opts.key()}", lambda: analysis_payload(an.to_dict()))
+    return an
 
 
 def model_card(info: dict[str, Any]) -> None:
@@ -427,7 +466,15 @@ def heatmap_for(fkey: str, det_name: str, method: str, crop, target: str | None)
         st.info(f"{method} does not apply to {det_name}: {why}", icon=":material/block:")
         return None
     params = (("target", target),) if target else ()
-    return call(lib.heatmap, fkey, det_name, method, params, crop, spinner=f"{method} on {det_name}", stop=False)
+    hm = call(lib.heatmap, fkey, det_name, method, params, crop, spinner=f"{method} on {det_name}", stop=False)
+    if hm is not None:
+        from forensics.report.bundle import explanation_record
+
+        sha, face_method, face = fkey.split(":")
+        log_once("explanation", f"explanation:{fkey}:{det_name}:{method}:{params}",
+                 lambda: {"evidence_sha256": sha, "face_method": face_method,
+                          **explanation_record(int(face), hm)})
+    return hm
 
 
 def heatmap_panel(title: str, crop, hm) -> None:
@@ -516,7 +563,8 @@ def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str
                    progress=progress, dask=dask, stop=False)
     if summary is not None:
         bar.progress(1.0, text="done")
-        st.success(f"{summary.done} image(s) scanned, {summary.skipped_already_done} already in the store, "
+        st.success(f"{summary.done} image(s) scanned, {summary.skipped_already_done} already in the store "
+                   f"({summary.changed} changed since the last scan, re-analysed), "
                    f"{summary.errors} unreadable, {summary.duplicates} duplicate(s); {summary.faces} face(s) in "
                    f"{summary.seconds:.1f} s ({summary.faces_per_second:.1f} faces/s).")
 
@@ -532,11 +580,11 @@ def scan_view(stats: dict[str, Any]) -> None:
     cols[1].metric("unreadable", counts.get("error", 0))
     cols[2].metric("faces", counts.get("faces", 0))
     cols[3].metric("detectors", len(stats["metrics"]))
-    st.caption(f"Folder `{stats.get('root')}` · options {stats.get('options')}")
+    st.caption(f"Folder {plain(stats.get('root'))} · options {plain(stats.get('options'))}")
     curves, rows = {}, []
     for det, m in stats["metrics"].items():
         if "error" in m:
-            st.info(f"{det}: {m['error']}")
+            st.info(f"{det}: {plain(m['error'])}")
             continue
         curves[det] = m["curves"]
         o = m["overall"]

@@ -27,6 +27,10 @@ def add_arguments(p) -> None:
     p.add_argument("--no-checks", action="store_true", help="skip the classic checks (ELA, JPEG, metadata, ...)")
     p.add_argument("--allow-untrained", action="store_true", help="report with untrained detectors (no verdict)")
     p.add_argument("--case-db", default=None, help="case database (default: FORENSICS_CASE_DB or cache/cases.sqlite)")
+    p.add_argument("--sign", default=None, metavar="KEY_ID",
+                   help="sign the report with this key of the key store (see `keys create`); default: unsigned")
+    p.add_argument("--keys-dir", default=None,
+                   help="key store (default: FORENSICS_KEYS_DIR or ~/.config/forensics/keys)")
 
 
 def run(args) -> int:
@@ -54,9 +58,10 @@ def run(args) -> int:
                           explainers=None if args.no_explain else tuple(args.explainer or DEFAULT_EXPLAINERS),
                           segmenter=None if args.segmenter == "none" else args.segmenter,
                           checks=not args.no_checks)
-    files = write_report(data, args.out, case_db=args.case_db)
+    files = write_report(data, args.out, case_db=args.case_db, sign_with=args.sign, keys_dir=args.keys_dir)
     print(f"report: {files.pdf}\nbundle: {files.bundle}\nbundle sha256: {files.bundle_sha256}\n"
-          f"pdf sha256: {files.pdf_sha256}")
+          f"pdf sha256: {files.pdf_sha256}\n"
+          + (f"signed by: {files.signer['name']} (key {files.signer['key_id']})" if files.signer else "unsigned"))
     for part, why in data.bundle["not_run"].items():
         print(f"not run: {part}: {why}")
     return 0

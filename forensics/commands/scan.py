@@ -58,6 +58,9 @@ def run(args) -> int:
         bar.close()
     print(f"{s.total} images: {s.skipped_already_done} already done, {s.done} scanned, {s.errors} errors, "
           f"{s.duplicates} duplicates; {s.faces} faces in {s.seconds:.1f} s ({s.faces_per_second:.1f} faces/s)")
+    if s.changed:
+        print(f"{s.changed} file(s) changed since the last scan (size, mtime or content) and were re-analysed; their "
+              "earlier results are kept in the store's history table")
     print(f"results: {args.out}   statistics: python -m forensics stats {args.out}")
     return 0
 

@@ -246,8 +246,16 @@ def list_detectors(weights_dirs: Sequence[str | Path] | None = None,
 
 def default_detector_names(weights_dirs: Sequence[str | Path] | None = None,
                            manifest: str | Path | None = None) -> list[str]:
-    """The trained default if ready, else the ready Meso-4 peers, else []."""
+    """The trained default if ready, else the ready Meso-4 peers, else []. A default weights file that is present
+    but fails its SHA-256 check raises WeightsHashMismatchError: a tampered file is never passed over quietly as if
+    no trained weights existed."""
     ready = {s.name for s in list_detectors(weights_dirs, manifest) if s.ready}
     if DEFAULT_DETECTOR in ready:
         return [DEFAULT_DETECTOR]
+    entry = load_manifest(manifest).get(DEFAULT_DETECTOR)
+    if entry is not None:
+        try:
+            locate_verified(entry, weights_dirs)
+        except WeightsNotFoundError:
+            pass
     return [n for n in PEER_DETECTORS if n in ready]

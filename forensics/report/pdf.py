@@ -144,11 +144,14 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
         r.bullet(text)
     _conclusion(r, b)
     _declaration(r, b)
+    r.ensure(76)  # the integrity block (bundle hash, case log head, signer) stays together on one page
     r.heading("9. Integrity and verification")
     r.para("The JSON bundle written with this report holds every number shown here, with the settings, the model "
            "fingerprints and the software versions. Its SHA-256 fingerprint is computed over its canonical form "
-           "(sorted keys, no spaces), leaving out only the fingerprint itself. The software can repeat the whole "
-           "examination from the evidence file and this bundle and compare every number and fingerprint.", size=9)
+           "(sorted keys, no spaces), leaving out only the fingerprint itself and the seal. The bundle and its seal "
+           "(this PDF's own fingerprint and the signature) are attached to this PDF as report-bundle.json. The "
+           "software can repeat the whole examination from the evidence file and this PDF (or the bundle) and "
+           "compare every number and fingerprint.", size=9)
     r.rows(S.integrity_rows(b))
     r.heading("10. Glossary")
     for term, meaning in GLOSSARY:

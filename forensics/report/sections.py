@@ -248,9 +248,14 @@ def reason_words(why: Any) -> str:
 
 # ------------------------------------------------------------------------------------------------ integrity
 def integrity_rows(bundle: Mapping[str, Any]) -> list[Row]:
-    """Hashes that tie this PDF to its JSON bundle and to the evidence."""
+    """Hashes that tie this PDF to its JSON bundle, to the evidence and to the case log; who signed it."""
+    head = bundle.get("log_head")
+    signer = bundle.get("signer")
     return [Row("JSON bundle SHA-256", bundle["bundle_sha256"], "mono"),
-            Row("Evidence SHA-256", bundle["evidence"]["sha256"], "mono")]
+            Row("Evidence SHA-256", bundle["evidence"]["sha256"], "mono"),
+            Row("Case log at export", f"{head['count']} entries, head {head['head_hash']}" if head else "not logged",
+                "mono" if head else ""),
+            Row("Signed by", f"{signer['name']} (Ed25519 key {signer['key_id']})" if signer else "unsigned")]
 
 
 def signature_rows(bundle: Mapping[str, Any]) -> list[Row]:
