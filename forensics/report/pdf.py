@@ -429,14 +429,22 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
             if a:
                 band = " (inconclusive band)" if a.get("inconclusive") else ""
                 text = (f"Face {f['index']}, {det}: {a['verdict']}{band}; LR {_fmt(a['likelihood_ratio'], 3)}"
-                        f" - {a['verbal']}" + (f" for: {a['supports']}" if a.get("supports") else "") + ".")
+                        f" - {a['verbal']}" + (f" for: {a['supports']}" if a.get("supports") else "") + "."
+                        + (" Unstable: the verdict changes when the file is re-compressed or re-scaled."
+                           if (s.get("stability") or {}).get("unstable") else ""))
                 r.bullet(text)
+            elif s.get("withheld"):
+                w = s["withheld"]
+                r.bullet(f"Face {f['index']}, {det}: {w['verdict']}, because " + "; ".join(w["reasons"])
+                         + f" (calibrated score p_fake {_fmt(s.get('p_fake'))}, shown for completeness only).")
             else:
                 why = "the detector has no trained weights" if not s.get("ready") else "the detector is not calibrated"
                 r.bullet(f"Face {f['index']}, {det}: no verdict, because {why} "
                          f"(uncalibrated score p_fake {_fmt(s.get('p_fake'))}, shown for completeness only).")
     for sk in an.get("skipped_faces", []):
         r.bullet(f"Face region {[round(v) for v in sk.get('box', [])]} not analysed: {sk.get('reason')}.")
+    for sentence in (an.get("coverage") or {}).get("sentences") or ():
+        r.bullet(sentence)
 
     # --- methods -------------------------------------------------------------------------------------------------
     r.heading("4. Methods, software and models")
@@ -498,6 +506,11 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
         tw = pdf.w - pdf.r_margin - x_text
         r.kv("Box (x0, y0, x1, y1)", ", ".join(f"{v:.0f}" for v in f["box"]), x0=x_text, w=tw, label_w=38)
         r.kv("Face confidence", _fmt(f.get("confidence")), x0=x_text, w=tw, label_w=38)
+        if f.get("checks"):
+            c = f["checks"]
+            r.kv("Whole-face checks", ("passed" if c["passed"] else "failed: " + "; ".join(c["failures"]))
+                 + f" (outside the image {_fmt(c['outside_fraction'], 3)}, padded {_fmt(c['padded_fraction'], 3)}, "
+                 f"landmarks confirmed {_fmt(c['landmarks_confirmed'])})", x0=x_text, w=tw, label_w=38)
         for det, s in f["scores"].items():
             a = s.get("assessment")
             r.subhead(f"Detector {det}", x0=x_text)
@@ -514,8 +527,22 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
                      f"negative {_fmt(a.get('false_negative_rate'), 3)}", x0=x_text, w=tw, label_w=38)
                 if a.get("statement"):
                     r.kv("Statement", a["statement"], x0=x_text, w=tw, label_w=38)
+                if s.get("stability"):
+                    r.kv("Stability", s["stability"]["summary"], x0=x_text, w=tw, label_w=38,
+                         colour=VERDICT_COLOURS.get("inconclusive") if s["stability"]["unstable"] else None)
+                if s.get("novelty"):
+                    r.kv("Novelty", s["novelty"]["summary"], x0=x_text, w=tw, label_w=38)
                 for caveat in face_caveats({**an, "evidence": ev}, f, det):  # the bundle keeps evidence apart
                     r.kv("Caveat", caveat, x0=x_text, w=tw, label_w=38, colour=VERDICT_COLOURS.get("inconclusive"))
+            elif s.get("withheld"):
+                r.kv("Result", s["withheld"]["verdict"], x0=x_text, w=tw, label_w=38, colour=GREY)
+                for why in s["withheld"]["reasons"]:
+                    r.kv("Why", why, x0=x_text, w=tw, label_w=38)
+                r.kv("Calibrated p_fake", _fmt(s.get("p_fake"), 6), x0=x_text, w=tw, label_w=38)
+                if s.get("stability"):
+                    r.kv("Stability", s["stability"]["summary"], x0=x_text, w=tw, label_w=38)
+                if s.get("novelty"):
+                    r.kv("Novelty", s["novelty"]["summary"], x0=x_text, w=tw, label_w=38)
             else:
                 r.kv("Result", "no verdict (" + ("untrained detector" if not s.get("ready") else "not calibrated")
                      + ")", x0=x_text, w=tw, label_w=38, colour=GREY)
