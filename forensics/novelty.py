@@ -58,7 +58,7 @@ class NoveltyModel:
         if x.ndim != 2 or x.shape[1] != self.means.shape[1]:
             raise ForensicsError(f"novelty model expects (N, {self.means.shape[1]}) features, got {x.shape}: it was "
                                  "fitted for another detector")
-        d2 = np.stack([np.einsum("nd,de,ne->n", x - m, self.precision, x - m) for m in self.means], axis=1)
+        d2 = np.stack([(((x - m) @ self.precision) * (x - m)).sum(axis=1) for m in self.means], axis=1)
         return np.sqrt(np.maximum(d2.min(axis=1), 0.0) / x.shape[1])
 
     def percentile(self, score: float) -> float:

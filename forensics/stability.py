@@ -63,11 +63,15 @@ class Stability:
         """The conditions under which the calibrated verdict differs from the one on the evidence as it is."""
         return tuple(c for c in self.conditions if c.verdict is not None and c.verdict != self.verdict)
 
-    def summary(self) -> str:
-        """One sentence for the analyst."""
+    def score_summary(self) -> str:
+        """The spread of the score alone (for a face given no verdict)."""
         names = ", ".join(c.condition for c in self.conditions)
-        text = (f"p_fake {self.p_fake_min:.3f} to {self.p_fake_max:.3f} (spread {self.spread:.3f}) over the file "
+        return (f"p_fake {self.p_fake_min:.3f} to {self.p_fake_max:.3f} (spread {self.spread:.3f}) over the file "
                 f"as it is and re-saved as {names}")
+
+    def summary(self) -> str:
+        """One sentence for the analyst: whether the verdict holds, and the spread of the score."""
+        text = self.score_summary()
         if self.verdict_changes is None:
             return text
         moved = self.changed()
@@ -79,7 +83,8 @@ class Stability:
     def to_dict(self) -> dict[str, Any]:
         return {"conditions": [c.to_dict() for c in self.conditions], "p_fake_min": self.p_fake_min,
                 "p_fake_max": self.p_fake_max, "spread": self.spread, "verdict": self.verdict,
-                "verdict_changes": self.verdict_changes, "unstable": self.unstable, "summary": self.summary()}
+                "verdict_changes": self.verdict_changes, "unstable": self.unstable, "summary": self.summary(),
+                "score_summary": self.score_summary()}
 
 
 def conditions() -> tuple[str, ...]:

@@ -214,7 +214,8 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
             st.caption("This face failed the whole-face checks shown beside its crop.")
         st.caption(f"Calibrated p(fake) = {score['p_fake']:.3f}, shown as a number only: no verdict is drawn from "
                    "it for this face.")
-        stability_view(score.get("stability"))
+        if score.get("stability"):  # no verdict, so nothing to call unstable: the score's spread only
+            st.caption(f"Score under re-compression: {score['stability']['score_summary']}")
         novelty_view(score.get("novelty"))
         return
     if a is None:

@@ -61,8 +61,9 @@ def run(args) -> int:
             for why in s.withheld.reasons if s.withheld else ():
                 if face.checks is None or why not in face.checks.failures:  # those are printed above, once
                     print(f"  {'':<18} why: {why}")
-            if s.stability is not None:
-                print(f"  {'':<18} {s.stability.summary()}")
+            if s.stability is not None:  # "unstable" speaks of a verdict: only where one is given
+                print(f"  {'':<18} " + (s.stability.summary() if s.assessment else
+                                        f"score under re-compression: {s.stability.score_summary()}"))
             if s.ready:
                 print(f"  {'':<18} {s.to_dict()['novelty']['summary']}")
             for caveat in face_caveats(d, fd, name) if s.assessment else []:

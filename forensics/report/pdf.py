@@ -540,7 +540,7 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
                     r.kv("Why", why, x0=x_text, w=tw, label_w=38)
                 r.kv("Calibrated p_fake", _fmt(s.get("p_fake"), 6), x0=x_text, w=tw, label_w=38)
                 if s.get("stability"):
-                    r.kv("Stability", s["stability"]["summary"], x0=x_text, w=tw, label_w=38)
+                    r.kv("Stability", s["stability"]["score_summary"], x0=x_text, w=tw, label_w=38)
                 if s.get("novelty"):
                     r.kv("Novelty", s["novelty"]["summary"], x0=x_text, w=tw, label_w=38)
             else:
