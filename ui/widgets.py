@@ -253,9 +253,9 @@ def stability_view(stab: dict[str, Any] | None) -> None:
         st.warning(f"Unstable verdict: {stab['summary'].removeprefix('unstable: ')}", icon=":material/swap_horiz:")
     else:
         st.caption(f"Stability: {stab['summary']}")
-    with st.expander("Scores after re-compression and re-scaling"):
-        st.dataframe([{"condition": c["condition"], "p(fake)": round(c["p_fake"], 4), "verdict": c["verdict"] or "-"}
-                      for c in stab["conditions"]], hide_index=True)
+    parts = [f"{c['condition']}: {c['p_fake']:.3f}" + (f" ({c['verdict']})" if c["verdict"] else "")
+             for c in stab["conditions"]]
+    st.caption("Re-scored: " + " · ".join(parts))
 
 
 def novelty_view(novelty: dict[str, Any] | None) -> None:
