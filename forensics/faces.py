@@ -89,10 +89,11 @@ class SkippedFace:
     box: tuple[float, float, float, float]
     confidence: float
     reason: str
+    kind: str = ""  # "low confidence" | "too small" | "beyond max_faces"
 
     def to_dict(self) -> dict[str, Any]:
         return {"box": [round(float(v), 2) for v in self.box], "confidence": round(float(self.confidence), 5),
-                "reason": self.reason}
+                "reason": self.reason, "kind": self.kind}
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,6 +203,15 @@ def eye_angle(landmarks: np.ndarray | None) -> float:
     return math.degrees(math.atan2(ry - ly, rx - lx))
 
 
+def face_matrix(box: tuple[float, float, float, float], landmarks: np.ndarray | None = None, *,
+                margin: float = DEFAULT_MARGIN, crop_size: int = DEFAULT_CROP_SIZE) -> tuple[np.ndarray, float]:
+    """``(crop_matrix, angle_deg)`` of the aligned crop of one face (see ``aligned_crop``)."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    side = max(x1 - x0, y1 - y0, 1.0) * (1.0 + 2.0 * margin)
+    angle = eye_angle(landmarks)
+    return crop_matrix(((x0 + x1) / 2.0, (y0 + y1) / 2.0), side, crop_size, angle), angle
+
+
 def aligned_crop(
     image: np.ndarray,
     box: tuple[float, float, float, float],
@@ -212,10 +222,7 @@ def aligned_crop(
     pad: str = "reflect",
 ) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Crop one face the way ``detect_faces`` does. Returns ``(crop, matrix, angle_deg, padded_fraction)``."""
-    x0, y0, x1, y1 = (float(v) for v in box)
-    side = max(x1 - x0, y1 - y0, 1.0) * (1.0 + 2.0 * margin)
-    angle = eye_angle(landmarks)
-    m = crop_matrix(((x0 + x1) / 2.0, (y0 + y1) / 2.0), side, crop_size, angle)
+    m, angle = face_matrix(box, landmarks, margin=margin, crop_size=crop_size)
     crop = warp_crop(image, m, crop_size, pad=pad)
     return crop, m, angle, _padded_fraction(m, crop_size, image.shape[1], image.shape[0])
 
@@ -426,17 +433,18 @@ def detect_faces(
         size = max(box[2] - box[0], box[3] - box[1])
         if used == "mtcnn" and conf < min_confidence:
             skipped.append(SkippedFace(box, conf, f"detector confidence {conf:.3f} is below min_confidence "
-                                                  f"{min_confidence:.2f}"))
+                                                  f"{min_confidence:.2f}", "low confidence"))
         elif size < min_size:
             skipped.append(SkippedFace(box, conf, f"face {box[2] - box[0]:.0f}x{box[3] - box[1]:.0f} px is smaller "
-                                                  f"than min_size={min_size} px: too small to analyse reliably"))
+                                                  f"than min_size={min_size} px: too small to analyse reliably",
+                                      "too small"))
         else:
             kept.append((box, conf, pts))
     if len(kept) > max_faces:
         kept.sort(key=lambda d: -max(d[0][2] - d[0][0], d[0][3] - d[0][1]))
         for box, conf, _ in kept[max_faces:]:
             skipped.append(SkippedFace(box, conf, f"more than max_faces={max_faces} faces: only the "
-                                                  f"{max_faces} largest are analysed"))
+                                                  f"{max_faces} largest are analysed", "beyond max_faces"))
         kept = kept[:max_faces]
 
     faces = []

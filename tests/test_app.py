@@ -94,7 +94,7 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     assert det.ready
     monkeypatch.setattr(det, "calibration", cal)
     expected = analyze(load_evidence(EXAMPLES / "astronaut.jpg"), detectors=["meso4-df"],
-                       options=AnalyzeOptions(face_method="auto")).faces[0].scores["meso4-df"].assessment
+                       options=AnalyzeOptions(face_method="auto")).faces[0].scores["meso4-df"].assessment.to_dict()
     at = _app(["meso4-df"])
     at.radio(key="detect_source").set_value("Shipped example").run()
     at.selectbox(key="detect_ex").set_value("astronaut.jpg").run()
@@ -110,6 +110,25 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     assert "Known error rates" in text and "Inconclusive band" in text
     # provenance: the model file hash is shown (the evidence metadata is a data frame too, on its own tab)
     assert any(det.weights_sha256 in str(df.value.to_dict()) for df in at.dataframe)
+
+
+def test_detect_withholds_the_verdict_on_a_face_cut_by_the_border(tmp_path):
+    """The shipped portrait cut through the face at the left edge: Detect says why there is no verdict, shows the
+    score as a number only, and says how stable the score is."""
+    from PIL import Image
+
+    cut = tmp_path / "cut_left.jpg"
+    with Image.open(EXAMPLES / "astronaut.jpg") as im:
+        im.convert("RGB").crop((202, 0, 512, 512)).save(cut, quality=95)
+    at = _app(["ffd-mobilenetv2"])
+    _set_evidence(at, cut)
+    at.run()
+    _no_exception(at)
+    text = _texts(at)
+    assert "Verdict: :gray[no verdict]" in text and "Not a whole face, so no verdict" in text
+    assert "of this face lies outside the image" in text and "shown as a number only" in text
+    assert "Score under re-compression: p_fake" in text
+    assert not any(f"Verdict: :{c}[{v}]" in text for c, v in zip(("red", "green", "orange"), VERDICTS, strict=True))
 
 
 def test_detect_shows_the_default_detectors_known_failure_modes():

@@ -3,7 +3,7 @@
 The detector is the real SimpleNet architecture with its seeded random initialisation saved to a .safetensors file
 and loaded back (so it counts as "trained weights" with a file hash), plus a calibration fitted on synthetic
 validation logits: the test double is the *data* the calibration was fitted on, not any library code. The evidence
-is a generated JPEG analysed with face_method="whole", so no shared data is needed.
+is the shipped portrait's face saved as a JPEG and analysed with face_method="whole", so no shared data is needed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,12 +36,10 @@ NOTES = "Received on a USB stick, sealed bag 7; naïve ünïcode check."
 def evidence_path(tmp_path_factory):
     from PIL import Image
 
-    rng = np.random.default_rng(7)
-    yy, xx = np.mgrid[0:160, 0:160]
-    img = np.stack([xx * 1.4, yy * 1.4, 255 - xx], axis=-1) + rng.normal(0, 12, (160, 160, 3))
-    img[50:110, 55:105] = (200, 160, 140)  # a flat "face" patch
+    # a real face (the shipped portrait cut to its face), since only a confirmed whole face gets a verdict
     path = tmp_path_factory.mktemp("ev") / "questioned photo.jpg"
-    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path, quality=88)
+    with Image.open(Path(__file__).resolve().parents[1] / "ui" / "examples" / "astronaut.jpg") as im:
+        im.convert("RGB").crop((150, 35, 300, 185)).resize((160, 160), Image.Resampling.BICUBIC).save(path, quality=88)
     return path
 
 

@@ -220,7 +220,7 @@ _COLOURS = {"manipulated or generated": "red", "camera original": "green", "inco
 
 
 def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key: str = "",
-                 caveats: list[str] | tuple[str, ...] = ()) -> None:
+                 caveats: list[str] | tuple[str, ...] = (), face_failures: list[str] | tuple[str, ...] = ()) -> None:
     """One detector's result for one face: verdict, band, likelihood ratio wording, known error rates, and the
     caveats of ``forensics.domain.face_caveats`` (a face larger than the camera originals it learnt from; a
     "camera original" verdict on a small or compressed file)."""
@@ -230,6 +230,22 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
     if not score.get("ready"):
         st.warning("Explain-only: this detector has no trained weights, so it gives **no verdict** and its score "
                    "carries no evidential value.", icon=":material/block:")
+        return
+    withheld = score.get("withheld")
+    if withheld:
+        colour = "orange" if withheld["verdict"] == "inconclusive" else "gray"
+        st.markdown(f"##### Verdict: :{colour}[{withheld['verdict']}]")
+        for why in withheld["reasons"]:
+            if why in face_failures:  # shown once beside the crop
+                continue
+            st.warning(why, icon=":material/block:")
+        if any(why in face_failures for why in withheld["reasons"]):
+            st.caption("This face failed the whole-face checks shown beside its crop.")
+        st.caption(f"Calibrated p(fake) = {score['p_fake']:.3f}, shown as a number only: no verdict is drawn from "
+                   "it for this face.")
+        if score.get("stability"):  # no verdict, so nothing to call unstable: the score's spread only
+            st.caption(f"Score under re-compression: {score['stability']['score_summary']}")
+        novelty_view(score.get("novelty"))
         return
     if a is None:
         st.info(f"No calibration for this model, so **no verdict**. Uncalibrated p(fake) = {score['p_fake']:.3g}.",
@@ -248,6 +264,8 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
     st.caption(f"Inconclusive band [{lo:.3f}, {hi:.3f}): below it 'camera original', at or above it "
                f"'manipulated or generated'.")
     st.markdown(f"*{a['statement']}*")
+    stability_view(score.get("stability"))
+    novelty_view(score.get("novelty"))
     st.caption(f"Known error rates at this band (validation): false positives {_pct(a.get('false_positive_rate'))}, "
                f"false negatives {_pct(a.get('false_negative_rate'))}.")
     for caveat in caveats:
@@ -256,6 +274,25 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
     if failures:
         with st.expander(f"Where {name} is known to fail ({len(failures)}, from its model card)"):
             st.markdown("\n".join(f"- {f}" for f in failures))
+
+
+def stability_view(stab: dict[str, Any] | None) -> None:
+    """Whether the verdict holds when the evidence is re-compressed and re-scaled (warning when it does not)."""
+    if not stab:
+        return
+    if stab.get("unstable"):
+        st.warning(f"Unstable verdict: {stab['summary'].removeprefix('unstable: ')}", icon=":material/swap_horiz:")
+    else:
+        st.caption(f"Stability: {stab['summary']}")
+    parts = [f"{c['condition']}: {c['p_fake']:.3f}" + (f" ({c['verdict']})" if c["verdict"] else "")
+             for c in stab["conditions"]]
+    st.caption("Re-scored: " + " · ".join(parts))
+
+
+def novelty_view(novelty: dict[str, Any] | None) -> None:
+    """How far the face lies from the detector's training faces (or that this was not measured)."""
+    if novelty:
+        st.caption(f"Novelty: {novelty['summary']}")
 
 
 def band_figure(p: float, lo: float, hi: float):
@@ -342,13 +379,29 @@ def faces_view(an) -> None:
         cols = st.columns([1] + [2] * max(1, len(names)))
         cols[0].image(crop, caption=f"aligned crop · box {[round(v) for v in face['box']]} · "
                                     f"confidence {face['confidence']:.3f}", width="stretch")
+        if face.get("checks"):
+            with cols[0]:
+                face_checks_view(face["checks"])
         for col, name in zip(cols[1:], names, strict=False):
             with col:
                 verdict_card(name, face["scores"][name], d["models"].get(name, {}), key=f"face{face['index']}",
-                             caveats=face_caveats(d, face, name))
+                             caveats=face_caveats(d, face, name),
+                             face_failures=(face.get("checks") or {}).get("failures") or ())
+    for sentence in (d.get("coverage") or {}).get("sentences") or ():
+        st.info(sentence, icon=":material/visibility_off:")
     if d["skipped_faces"]:
         with st.expander(f"{len(d['skipped_faces'])} detection(s) left out"):
             st.dataframe(d["skipped_faces"], hide_index=True)
+
+
+def face_checks_view(checks: dict[str, Any]) -> None:
+    """The whole-face checks of one face: what was measured, and every failed check (no verdict then)."""
+    confirmed = {True: "confirmed", False: "not confirmed", None: "not checked"}[checks["landmarks_confirmed"]]
+    st.caption(f"Whole-face checks: {_pct(checks['outside_fraction'])} of the box outside the image, "
+               f"{_pct(checks['padded_fraction'])} of the crop padded, {checks['size_px']:.0f} px, landmarks "
+               f"{confirmed} ({checks['finder']})")
+    if not checks["passed"]:
+        st.error("Not a whole face, so no verdict: " + "; ".join(checks["failures"]), icon=":material/crop_free:")
 
 
 def faceset_view(fs) -> None:

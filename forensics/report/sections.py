@@ -41,14 +41,25 @@ def summary_lines(bundle: Mapping[str, Any]) -> list[str]:
             a = s.get("assessment")
             if a:
                 out.append(f"Face {face_number(f)}, detector {det}: {VERDICT_WORDS.get(a['verdict'], a['verdict'])}. "
-                           f"Likelihood ratio {lr_in_favour(a['likelihood_ratio'])} ({a['verbal']}).")
+                           f"Likelihood ratio {lr_in_favour(a['likelihood_ratio'])} ({a['verbal']})."
+                           + (" Unstable: the verdict changes when the file is re-compressed or re-scaled."
+                              if _mapping(s.get("stability")).get("unstable") else ""))
+            elif s.get("withheld"):  # whole-face checks or novelty withheld the verdict (issue 18)
+                w = s["withheld"]
+                out.append(f"Face {face_number(f)}, detector {det}: {court_text(w['verdict']) or w['verdict']}, "
+                           f"because {'; '.join(w['reasons'])}.")
             else:
                 out.append(f"Face {face_number(f)}, detector {det}: no verdict, because {_no_verdict_reason(s)}.")
     for sk in an.get("skipped_faces", []):
         out.append(f"A face-like region was not analysed, because {reason_words(sk.get('reason'))}.")
+    out.extend(str(x) for x in _mapping(an.get("coverage")).get("sentences") or ())  # what was not looked at
     if not an.get("faces"):
         out.append(f"No face was analysed: {court_text(an.get('no_face_reason')) or 'no face was found'}.")
     return out
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _no_verdict_reason(score: Mapping[str, Any]) -> str:
@@ -125,9 +136,13 @@ def face_rows(bundle: Mapping[str, Any], face: Mapping[str, Any]) -> list[Row]:
     rows = [Row("Position", f"from ({x0:.0f}, {y0:.0f}) to ({x1:.0f}, {y1:.0f}) pixels; box {face_number(face)} "
                             "in the overview image"),
             Row("Face finder", f"{pct(face.get('confidence'))} confident that this is a face")]
-    for key, label in (("stability", "Stability"), ("novelty", "Novelty")):
-        if isinstance(face.get(key), str):
-            rows.append(Row(label, court_text(face[key]) or face[key]))
+    c = face.get("checks")
+    if isinstance(c, Mapping):  # whole-face checks (issue 18): a face that fails them gets no verdict
+        rows.append(Row("Whole-face checks", ("passed" if c["passed"] else "failed: " + "; ".join(c["failures"]))
+                        + f" (outside the image {pct(c.get('outside_fraction'))}, padded "
+                        f"{pct(c.get('padded_fraction'))}, landmarks confirmed: "
+                        f"{'yes' if c.get('landmarks_confirmed') else 'no'})",
+                        "" if c["passed"] else "caveat"))
     return rows
 
 
@@ -139,6 +154,17 @@ def detector_rows(bundle: Mapping[str, Any], face: Mapping[str, Any], det: str) 
     s = face["scores"][det]
     model = an.get("models", {}).get(det, {})
     a = s.get("assessment")
+    stab, nov = _mapping(s.get("stability")), _mapping(s.get("novelty"))
+    if not a and s.get("withheld"):  # whole-face checks or novelty withheld the verdict (issue 18)
+        w = s["withheld"]
+        rows = [Row("Result", court_text(w["verdict"]) or w["verdict"], "muted")]
+        rows += [Row("Why", court_text(why) or why) for why in w["reasons"]]
+        rows.append(Row("Score", f"{num(s.get('p_fake'))} (calibrated; shown for completeness only)", "muted"))
+        if stab.get("score_summary"):
+            rows.append(Row("Stability", stab["score_summary"]))
+        if nov.get("summary"):
+            rows.append(Row("Novelty", nov["summary"]))
+        return rows
     if not a:
         return [Row("Result", f"no verdict: {_no_verdict_reason(s)}", "muted"),
                 Row("Score", f"{num(s.get('p_fake'))} (uncalibrated; it carries no evidential value and is shown for "
@@ -153,10 +179,10 @@ def detector_rows(bundle: Mapping[str, Any], face: Mapping[str, Any], det: str) 
         rows.append(Row("Error rates at this rule",
                         f"false accusations {pct_of(er.get('false_positives'), er['n_real'])}; "
                         f"missed fakes {pct_of(er.get('false_negatives'), er.get('n_fake'))}"))
-    for key, label in (("stability", "Stability"), ("novelty", "Novelty")):
-        v = s.get(key)
-        if isinstance(v, str):
-            rows.append(Row(label, court_text(v) or v))
+    if stab.get("summary"):
+        rows.append(Row("Stability", stab["summary"], "caveat" if stab.get("unstable") else ""))
+    if nov.get("summary"):
+        rows.append(Row("Novelty", nov["summary"]))
     for caveat in face_caveats({**an, "evidence": bundle["evidence"]}, face, det):  # the bundle keeps them apart
         rows.append(Row("Caveat", caveat, "caveat"))
     return rows
