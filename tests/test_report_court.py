@@ -5,7 +5,7 @@ printed.
 The detector is the real SimpleNet architecture with its seeded random initialisation saved as weights, a calibration
 fitted on synthetic validation logits, and a model card written as developers write them (data folders, config files,
 a seed, a placeholder) plus a leave-source-out table: the test doubles are the *data*, not library code. The evidence
-is a generated JPEG analysed with face_method="whole", so no shared data is needed.
+is the shipped portrait's face saved as a JPEG and analysed with face_method="whole", so no shared data is needed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import io
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,11 +46,10 @@ CJK_NAME, ARABIC_NAME, CYRILLIC_NAME = "山田太郎の写真", "صورة محم
 def evidence_path(tmp_path_factory):
     from PIL import Image
 
-    rng = np.random.default_rng(11)
-    yy, xx = np.mgrid[0:160, 0:200]
-    img = np.stack([xx * 1.2, yy * 1.4, 255 - xx], axis=-1) + rng.normal(0, 12, (160, 200, 3))
+    # a real face (the shipped portrait cut to its face): only a confirmed whole face gets a verdict (issue 18)
     path = tmp_path_factory.mktemp("ev") / "questioned.jpg"
-    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path, quality=88)
+    with Image.open(Path(__file__).resolve().parents[1] / "ui" / "examples" / "astronaut.jpg") as im:
+        im.convert("RGB").crop((125, 30, 325, 190)).save(path, quality=88)  # 200 x 160
     return path
 
 

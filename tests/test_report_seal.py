@@ -120,6 +120,7 @@ def test_flipped_pdf_byte_and_re_rendered_pdf_fail(signed, evidence, keys, tmp_p
 
     forged = load_bundle(js)
     forged["case"]["examiner"] = "Someone Else"
+    forged["figures"] = []  # the forger redraws without the figure images (render_pdf checks each against its hash)
     forged.pop("seal")
     forged["bundle_sha256"] = bundle_hash(forged)
     redrawn = tmp_path / "redrawn.pdf"
