@@ -7,9 +7,11 @@ Each entry holds ``seq`` (1, 2, 3, ...), a UTC ``timestamp``, a ``kind`` ("analy
 
 where ``canonical_json`` sorts keys, uses no whitespace (``","`` and ``":"`` separators), keeps non-ASCII as UTF-8
 and refuses NaN/Infinity. A ``head`` row records the count and the last hash, so removing the newest entry is
-detected too. The chain shows edits, removals and reorderings made with ordinary tools; it cannot stop someone who
-rewrites the whole file and recomputes every hash: copy the head hash somewhere else (it is printed on reports and
-by ``verify-log``) to anchor it.
+detected too, and timestamps must not decrease. The chain shows edits, removals and reorderings made with ordinary
+tools; it cannot stop someone who rewrites the whole file, or deletes its newest entries and the head with them, and
+recomputes every hash. That is what anchors outside the file are for: every report carries the head at its export
+(``log_head`` in the bundle, printed in the PDF), and ``log-anchor`` writes it to a file to keep elsewhere;
+``verify-log --against`` checks that the log still holds that entry with that hash.
 
 The database is SQLite (WAL journal; every append is one ``BEGIN IMMEDIATE`` transaction). Its path is the argument,
 else ``FORENSICS_CASE_DB``, else ``cache/cases.sqlite``.
@@ -33,11 +35,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from forensics.errors import ForensicsError
 
 GENESIS_HASH = "0" * 64
 SCHEMA = "forensics.caselog/1"
+ANCHOR_SCHEMA = "forensics.caselog-anchor/1"
+_COLUMNS = {"entries": ["seq", "timestamp", "kind", "payload", "prev_hash", "entry_hash"],
+            "head": ["id", "schema", "count", "head_hash"]}
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -132,19 +138,30 @@ CREATE TABLE IF NOT EXISTS head (
 class CaseLog:
     """The hash-chained case database. Safe to share between processes (SQLite locking, WAL)."""
 
-    def __init__(self, path: str | Path | None = None, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path | None = None, *, create: bool = True, readonly: bool = False) -> None:
+        """``create=False``: the file must exist. ``readonly``: opened with SQLite's ``mode=ro`` (nothing is written
+        to the file, no table is created, the journal mode is left alone; for verification). A file that is not a
+        case log (other tables, another schema) is refused either way, never altered."""
         self.path = default_db_path() if path is None else path
-        if str(self.path) != ":memory:":
+        memory = str(self.path) == ":memory:"
+        if not memory:
             p = Path(self.path)
-            if not p.exists() and not create:
+            if not p.exists() and (not create or readonly):
                 raise ForensicsError(f"case database {p} does not exist: pass the right path or set FORENSICS_CASE_DB")
-            p.parent.mkdir(parents=True, exist_ok=True)
+            if not readonly:
+                p.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-            if str(self.path) != ":memory:":
-                self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.executescript(_DDL)
+            if readonly and not memory:
+                uri = f"file:{quote(str(Path(self.path).resolve()))}?mode=ro"
+                self._conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+            else:
+                self._conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            _check_is_log(self._conn, self.path)
+            if not readonly:
+                if not memory:
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=FULL")
+                self._conn.executescript(_DDL)
         except sqlite3.DatabaseError as exc:
             raise ForensicsError(f"{self.path} is not a usable SQLite case database ({exc}): check the path") from exc
 
@@ -166,8 +183,10 @@ class CaseLog:
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
-            row = cur.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+            row = cur.execute("SELECT seq, entry_hash, timestamp FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS_HASH)
+            if timestamp is None and row and _ts(ts) < _ts(row[2]):
+                ts = row[2]  # the clock went back: keep the log ordered (verify refuses decreasing timestamps)
             h = entry_hash(seq, ts, kind, payload, prev)
             cur.execute("INSERT INTO entries (seq, timestamp, kind, payload, prev_hash, entry_hash) "
                         "VALUES (?, ?, ?, ?, ?, ?)",
@@ -193,10 +212,15 @@ class CaseLog:
     def verify(self) -> LogVerification:
         """Walk the chain; report the first entry that was edited, removed, inserted or moved."""
         prev = GENESIS_HASH
+        prev_ts = None
         n = 0
         for expected_seq, row in enumerate(self._rows(), start=1):
             n += 1
             problem = _check_row(row, expected_seq, prev)
+            if problem is None and prev_ts is not None and _ts(row[1]) < prev_ts:
+                problem = f"timestamp {row[1]} is earlier than the previous entry's: entries were back-dated or moved"
+            if problem is None:
+                prev_ts = _ts(row[1])
             if problem is not None:
                 at = expected_seq if row[0] != expected_seq else row[0]
                 return LogVerification(False, n, prev, first_bad_seq=at, problem=problem)
@@ -213,6 +237,57 @@ class CaseLog:
                                            f"holds {n} ending in {prev[:16]}...: the newest entries were removed or "
                                            "the head was edited")
         return LogVerification(True, n, prev)
+
+    def head(self) -> tuple[int, str]:
+        """(number of entries, hash of the newest one) as the entries table holds them."""
+        row = self._conn.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS_HASH)
+
+    def anchor(self) -> dict[str, Any]:
+        """The log's head as a small record to keep outside the log (``forensics log-anchor``)."""
+        count, h = self.head()
+        last = self._conn.execute("SELECT timestamp FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        return {"schema": ANCHOR_SCHEMA, "log": Path(str(self.path)).name, "count": count, "head_hash": h,
+                "last_timestamp": last[0] if last else None,
+                "anchored_utc": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")}
+
+    def check_anchor(self, count: int, head_hash: str) -> str | None:
+        """Why the log does not hold entry ``count`` with hash ``head_hash`` (shortened or rewritten), or None."""
+        if count == 0:
+            return None
+        n = self.head()[0]
+        if n < count:
+            return (f"the anchor records {count} entries, the log holds {n}: the log was shortened (entries "
+                    f"{n + 1}..{count} are gone)")
+        row = self._conn.execute("SELECT entry_hash FROM entries WHERE seq = ?", (count,)).fetchone()
+        if row is None or row[0] != head_hash:
+            return (f"entry {count} hashes to {row[0] if row else 'nothing'}, the anchor records {head_hash}: the "
+                    "log was rewritten up to that entry")
+        return None
+
+
+def _ts(text: str) -> _dt.datetime:
+    try:
+        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return _dt.datetime.min.replace(tzinfo=_dt.UTC)
+
+
+def _check_is_log(conn: sqlite3.Connection, path: Any) -> None:
+    """Refuse a SQLite file that holds anything but a case log (its tables are never added to another file)."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return  # a new, empty file
+    for name, cols in _COLUMNS.items():
+        got = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")] if name in tables else []
+        if got != cols:
+            raise ForensicsError(f"{path} is not a forensics case log (tables {sorted(tables)}): refusing to use "
+                                 "it; pass the case database (FORENSICS_CASE_DB)")
+    extra = tables - set(_COLUMNS)
+    head = conn.execute("SELECT schema FROM head WHERE id = 1").fetchone()
+    if extra or (head is not None and head[0] != SCHEMA):
+        raise ForensicsError(f"{path} is not a {SCHEMA} case log (tables {sorted(tables)}, schema "
+                             f"{head[0] if head else None}): refusing to use it")
 
 
 def _check_row(row: tuple, expected_seq: int, prev: str) -> str | None:

@@ -28,6 +28,9 @@ from forensics.jpeg_tables import estimate_quality, iter_jpeg_segments, iter_png
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 TINY_SIDE = 32
+# Below this side nothing here can run: face finders, ELA's 8x8 blocks and the noise filters need a few blocks per
+# side, and `checks` / `report` crashed on such images (numpy padding of an empty axis) before this limit existed.
+MIN_SIDE = 16
 # Pillow format names we decode. MPO is how Pillow names camera JPEGs that carry a multi-picture index.
 ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "AVIF", "PPM")
 ACCEPTED_TEXT = "JPEG, PNG, WebP, TIFF, BMP, GIF (first frame), AVIF, PPM/PGM"
@@ -133,8 +136,9 @@ def load_evidence(
 ) -> Evidence:
     """Read, hash, decode and describe an evidence file (a path or its bytes).
 
-    Raises BadImageError for unreadable, non-image, unsupported, truncated or corrupt input and for images whose
-    header claims more than ``max_pixels`` pixels. Transparent pixels are composited on ``background``.
+    Raises BadImageError for unreadable, non-image, unsupported, truncated or corrupt input, for images whose
+    header claims more than ``max_pixels`` pixels and for images under ``MIN_SIDE`` pixels on a side. Transparent
+    pixels are composited on ``background``.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -210,6 +214,9 @@ def load_evidence(
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     rgb.flags.writeable = False
     h, w = rgb.shape[:2]
+    if min(w, h) < MIN_SIDE:
+        raise BadImageError(f"{label} is {w}x{h} pixels: below the {MIN_SIDE}-pixel minimum side that face finding, "
+                            "the detectors and the classic checks need. Ask for a larger original of the image.")
     if min(w, h) < TINY_SIDE:
         notes.append(f"tiny image ({w}x{h} px): too small for reliable face analysis")
     return Evidence(name=label, size=len(data), sha256=sha256, md5=md5, format=fmt, mode=stored_mode, width=w,

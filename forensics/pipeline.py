@@ -17,14 +17,19 @@ import platform
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import forensics
+from forensics.calibration import Assessment
+from forensics.coverage import Coverage, coverage
 from forensics.errors import ForensicsError
+from forensics.face_checks import FaceChecks, check_face
+from forensics.novelty import INCONCLUSIVE, NOT_MEASURED, UNLIKE, Novelty, novelty_of
+from forensics.stability import Stability, stability, variant_crops
 
 SCHEMA = "forensics.analysis/1"
 
@@ -40,6 +45,7 @@ class AnalyzeOptions:
     crop_size: int | None = None
     max_faces: int = 20
     allow_untrained: bool = False
+    stability: bool = True  # re-score every face after re-compression and re-scaling (forensics.stability)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -53,6 +59,21 @@ class AnalyzeOptions:
         return cls(**known)
 
 
+NO_VERDICT = "no verdict"
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """Why a ready, calibrated detector's verdict is not given for a face: ``verdict`` is what is said instead
+    ("no verdict" for a face that is not whole, "inconclusive" outside the detector's experience)."""
+
+    verdict: str
+    reasons: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "reasons": list(self.reasons)}
+
+
 @dataclass(frozen=True)
 class DetectorScore:
     detector: str
@@ -61,7 +82,26 @@ class DetectorScore:
     logits: list[float]
     ready: bool
     calibrated: bool
-    assessment: dict[str, Any] | None  # None when the detector is not calibrated or not ready: no verdict
+    assessment: Assessment | None  # None: no verdict (not ready, not calibrated, or withheld)
+    withheld: Withheld | None = None  # set when a ready, calibrated detector's verdict is withheld
+    stability: Stability | None = None  # None when not measured (AnalyzeOptions.stability off)
+    novelty: Novelty | None = None  # None: novelty not measured (the detector has no novelty model)
+
+    @property
+    def verdict(self) -> str:
+        """What is said about the face: the calibrated verdict, or what replaces it."""
+        if self.assessment is not None:
+            return self.assessment.verdict
+        return self.withheld.verdict if self.withheld is not None else NO_VERDICT
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"detector": self.detector, "p_fake": self.p_fake, "probabilities": dict(self.probabilities),
+                "logits": list(self.logits), "ready": self.ready, "calibrated": self.calibrated,
+                "verdict": self.verdict,
+                "assessment": None if self.assessment is None else self.assessment.to_dict(),
+                "withheld": None if self.withheld is None else self.withheld.to_dict(),
+                "stability": None if self.stability is None else self.stability.to_dict(),
+                "novelty": dict(NOT_MEASURED) if self.novelty is None else self.novelty.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -71,6 +111,12 @@ class FaceAnalysis:
     confidence: float
     landmarks: list[list[float]] | None
     scores: dict[str, DetectorScore]
+    checks: FaceChecks | None = None  # whole-face checks (None only for analyses built by hand)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "box": self.box, "confidence": self.confidence, "landmarks": self.landmarks,
+                "checks": None if self.checks is None else self.checks.to_dict(),
+                "scores": {k: s.to_dict() for k, s in self.scores.items()}}
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +132,7 @@ class Analysis:
     device: str
     environment: dict[str, str]
     crops: tuple[np.ndarray, ...] = field(default=(), repr=False)  # aligned crops, same order as faces
+    coverage: Coverage | None = None  # what was not looked at (None only for analyses built by hand)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,18 +141,10 @@ class Analysis:
             "evidence": self.evidence,
             "options": self.options.to_dict(),
             "face_method": self.face_method,
-            "faces": [
-                {
-                    "index": f.index,
-                    "box": f.box,
-                    "confidence": f.confidence,
-                    "landmarks": f.landmarks,
-                    "scores": {k: asdict(s) for k, s in f.scores.items()},
-                }
-                for f in self.faces
-            ],
+            "faces": [f.to_dict() for f in self.faces],
             "skipped_faces": list(self.skipped_faces),
             "no_face_reason": self.no_face_reason,
+            "coverage": None if self.coverage is None else self.coverage.to_dict(),
             "models": self.models,
             "timings_ms": self.timings_ms,
             "device": self.device,
@@ -140,16 +179,53 @@ def environment() -> dict[str, str]:
     return env
 
 
-def _score(detector, crops: Sequence[np.ndarray]) -> list[DetectorScore]:
-    logits = detector.predict(detector.preprocess(crops)).double().cpu().numpy()
+_BATCH = 16  # crops per forward pass: bounds memory for many faces x conditions
+
+
+def _logits(detector, crops: Sequence[np.ndarray]) -> np.ndarray:
+    parts = [detector.predict(detector.preprocess(crops[i:i + _BATCH])).double().cpu().numpy()
+             for i in range(0, len(crops), _BATCH)]
+    return np.concatenate(parts)
+
+
+def batched_logits_and_features(detector, crops: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    logits, feats = [], []
+    for i in range(0, len(crops), _BATCH):
+        z, f = detector.logits_and_features(detector.preprocess(crops[i:i + _BATCH]))
+        if f is None:
+            raise ForensicsError(f"{detector.name} has a novelty model but exposes no penultimate features")
+        logits.append(z.double().cpu().numpy())
+        feats.append(f)
+    return np.concatenate(logits), np.concatenate(feats)
+
+
+def _score(detector, crops: Sequence[np.ndarray], variants: Sequence[Sequence[tuple[str, np.ndarray]]] = ()
+           ) -> list[DetectorScore]:
+    """Scores of ``crops``; with ``variants`` (per crop, its re-compressed / re-scaled crops) their stability;
+    their novelty when the detector has a novelty model."""
+    novelty: list[Novelty | None] = [None] * len(crops)
+    if getattr(detector, "novelty", None) is not None:
+        logits, feats = batched_logits_and_features(detector, crops)
+        novelty = list(novelty_of(detector.novelty, feats))
+    else:
+        logits = _logits(detector, crops)
     proba = detector.logits_to_proba(logits, calibrated=True)
     p_fake = detector.p_fake(proba)
+    stab: list[Stability | None] = [None] * len(crops)
+    if variants:
+        flat = [c for v in variants for _, c in v]
+        p_var = detector.p_fake(detector.logits_to_proba(_logits(detector, flat), calibrated=True))
+        cal = detector.calibration if detector.ready else None
+        k = 0
+        for i, v in enumerate(variants):
+            stab[i] = stability(float(p_fake[i]), [(name, float(p)) for (name, _), p in zip(v, p_var[k:k + len(v)],
+                                                                                            strict=True)], cal)
+            k += len(v)
     out = []
     for i in range(len(crops)):
         assessment = None
         if detector.ready and detector.calibration is not None:
-            a = detector.calibration.assess(float(p_fake[i]))
-            assessment = a.to_dict() if hasattr(a, "to_dict") else asdict(a)
+            assessment = detector.calibration.assess(float(p_fake[i]))
         out.append(DetectorScore(
             detector=detector.name,
             p_fake=float(p_fake[i]),
@@ -158,6 +234,8 @@ def _score(detector, crops: Sequence[np.ndarray]) -> list[DetectorScore]:
             ready=bool(detector.ready),
             calibrated=detector.calibration is not None,
             assessment=assessment,
+            stability=stab[i],
+            novelty=novelty[i],
         ))
     return out
 
@@ -199,11 +277,24 @@ def analyze(
     )
     timings["faces"] = (time.perf_counter() - t0) * 1000
 
+    t0 = time.perf_counter()
+    checks = [check_face(f, face_set.image_size, min_size=opts.min_face_size) for f in face_set.faces]
+    cov = coverage(face_set, checks, evidence.image)
+    timings["face_checks"] = (time.perf_counter() - t0) * 1000
+
     crops = [f.crop for f in face_set.faces]
+    variants: list[list[tuple[str, np.ndarray]]] = []
+    if opts.stability and crops:
+        t0 = time.perf_counter()
+        variants = [variant_crops(evidence.image, f.box, f.landmarks,
+                                  margin=0.0 if f.method == "whole" else face_set.params["margin"],  # as detect_faces
+                                  crop_size=face_set.params["crop_size"], pad=face_set.params["pad"])
+                    for f in face_set.faces]
+        timings["stability_crops"] = (time.perf_counter() - t0) * 1000
     per_detector: dict[str, list[DetectorScore]] = {}
     for det in dets:
         t0 = time.perf_counter()
-        per_detector[det.name] = _score(det, crops) if crops else []
+        per_detector[det.name] = _score(det, crops, variants) if crops else []
         timings[f"detector:{det.name}"] = (time.perf_counter() - t0) * 1000
 
     faces = tuple(
@@ -212,7 +303,8 @@ def analyze(
             box=[float(v) for v in f.box],
             confidence=float(f.confidence),
             landmarks=None if f.landmarks is None else np.asarray(f.landmarks, dtype=float).round(2).tolist(),
-            scores={name: scores[i] for name, scores in per_detector.items()},
+            scores={name: withhold(scores[i], checks[i]) for name, scores in per_detector.items()},
+            checks=checks[i],
         )
         for i, f in enumerate(face_set.faces)
     )
@@ -229,7 +321,23 @@ def analyze(
         device=str(dets[0].device) if dets else "cpu",
         environment=environment(),
         crops=tuple(crops),
+        coverage=cov,
     )
+
+
+def withhold(score: DetectorScore, checks: FaceChecks) -> DetectorScore:
+    """The score without its verdict when the face failed a whole-face check ("no verdict") or lies beyond the
+    detector's novelty threshold ("inconclusive"); a face failing both gets "no verdict" with both reasons. Only
+    ever removes a verdict: a score without one stays without one."""
+    if score.assessment is None:
+        return score
+    reasons = list(checks.failures)
+    if score.novelty is not None and score.novelty.beyond:
+        reasons.append(f"{UNLIKE}: {score.novelty.summary()}")
+    if not reasons:
+        return score
+    return replace(score, assessment=None, withheld=Withheld(NO_VERDICT if checks.failures else INCONCLUSIVE,
+                                                             tuple(reasons)))
 
 
 def _model_record(det) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Folder scans: the pipeline over every image of a folder, into a resumable store (forensics.scan_store).
 
-Decoding and face finding run in DataLoader worker processes (``workers``); the detectors see whole batches of
-crops. Labels come from folder names (``real/<source>/...``, ``fake/<kind>/<source>/...``) when present. Bad files
-are recorded with their error and the scan goes on. A re-run skips finished images, so a killed scan resumes.
+Each batch of images runs start to finish (decode, batched face finding, classification; ``forensics.scan_batch``)
+in one of ``workers`` DataLoader worker processes, one thread each, or on the workers of a Dask cluster
+(``forensics.scan_dask``); this process only writes the records. Labels come from folder names
+(``real/<source>/...``, ``fake/<kind>/<source>/...``) when present. Bad files are recorded with their error and the
+scan goes on. A re-run skips finished images, so a killed scan resumes.
 
 Example:
     >>> from forensics.scan import scan_folder
@@ -14,15 +16,19 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from forensics.errors import ForensicsError, NotApplicableError
 from forensics.scan_store import ImageRecord, ScanStore
+
+if TYPE_CHECKING:
+    from forensics.scan_dask import DaskSetup
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 HEATMAP_SIDE = 64  # stored heatmaps are downsampled to this side for mean maps
@@ -51,10 +57,17 @@ class ScanSummary:
     duplicates: int
     faces: int
     seconds: float
+    changed: int = 0  # files re-analysed because their size, mtime or bytes changed since the last run
 
     @property
     def faces_per_second(self) -> float:
         return self.faces / self.seconds if self.seconds > 0 else 0.0
+
+
+def default_workers() -> int:
+    """Scan worker processes when none are asked for: one per CPU (each runs on one thread), at most 8 (each holds
+    its own models, about 0.5-1 GB)."""
+    return max(1, min(8, os.cpu_count() or 1))
 
 
 def label_from_path(path: Path, root: Path) -> tuple[str | None, str | None, str | None]:
@@ -85,47 +98,6 @@ def list_images(root: str | Path) -> list[Path]:
     if not root.is_dir():
         raise ForensicsError(f"{root} is not a folder: give a folder of images to scan")
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-class _ImageDataset:
-    """Decodes one image and finds its faces (runs in a worker process when workers > 0)."""
-
-    def __init__(self, paths: list[Path], root: Path, opts: ScanOptions) -> None:
-        self.paths, self.root, self.opts = paths, root, opts
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        import hashlib
-
-        from forensics.evidence import load_evidence
-        from forensics.faces import detect_faces
-
-        path = self.paths[i]
-        label, kind, source = label_from_path(path, self.root)
-        t0 = time.perf_counter()
-        item: dict[str, Any] = {"path": str(path), "label": label, "kind": kind, "source": source, "crops": [],
-                                "faces": [], "error": None}
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            item.update(sha256="path:" + str(path), error=f"cannot read file: {exc}")
-            return item
-        item["sha256"] = hashlib.sha256(data).hexdigest()
-        try:
-            ev = load_evidence(data, name=path.name)
-            fs = detect_faces(ev.image, method=self.opts.face_method, min_size=self.opts.min_face_size,
-                              max_faces=self.opts.max_faces)
-        except ForensicsError as exc:
-            item["error"] = f"{type(exc).__name__}: {exc}"
-            return item
-        item.update(width=ev.width, height=ev.height, face_method=fs.method, no_face_reason=fs.reason,
-                    crops=[f.crop for f in fs.faces],
-                    faces=[{"index": f.index, "box": [float(v) for v in f.box], "confidence": float(f.confidence)}
-                           for f in fs.faces],
-                    elapsed_ms=(time.perf_counter() - t0) * 1000)
-        return item
 
 
 def _thumb_png(crop: np.ndarray) -> bytes:
@@ -180,15 +152,15 @@ def scan_folder(
     progress: Callable[[int, int], None] | None = None,
     weights_dirs: Sequence[str | Path] | None = None,
     shard: tuple[int, int] | None = None,
+    dask: DaskSetup | None = None,
 ) -> ScanSummary:
     """Scan every image under ``root`` into the store at ``store_path``; finished images are skipped.
 
     ``shard=(k, n)`` scans only the k-th of n disjoint parts (chosen by a hash of the relative path), so several
     machines or jobs of an existing engine (Ray, Dask, a batch queue) can each write a store, combined afterwards with
-    ``ScanStore.merge_from``.
+    ``ScanStore.merge_from``. ``dask`` runs the batches on a Dask cluster instead (``forensics.scan_dask``); either
+    way the records reach this one store.
     """
-    from torch.utils.data import DataLoader
-
     from forensics.pipeline import AnalyzeOptions, _resolve_detectors
 
     opts = options or ScanOptions()
@@ -214,42 +186,65 @@ def scan_folder(
                                            "calibration": d.calibration.to_dict() if d.calibration else None,
                                            "classes": list(d.classes)} for d in dets})
         done_paths = store.finished_paths()
-        todo = [p for p in paths if str(p) not in done_paths]
+        changed = store.changed_paths([p for p in paths if str(p) in done_paths])
+        todo = [p for p in paths if str(p) not in done_paths or str(p) in changed]
         skipped = len(paths) - len(todo)
         n_done = n_err = n_faces = n_dup = 0
-        loader = DataLoader(_ImageDataset(todo, root, opts), batch_size=batch_size, num_workers=workers,
-                            collate_fn=list, persistent_workers=False)
+        batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+        if dask is not None:
+            from forensics.scan_dask import dask_records
+
+            results = dask_records(batches, root, opts, dets, dask, weights_dirs)
+        else:
+            results = _local_records(batches, root, opts, dets, workers)
         if progress:
             progress(skipped, len(paths))
-        for batch in loader:
-            all_crops = [c for item in batch for c in item["crops"]]
-            per_det: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
-            for det in dets:
-                if all_crops:
-                    logits, feats = _classify(det, all_crops, opts.embeddings)
-                    per_det[det.name] = (logits, feats)
-            offset = 0
-            known = store.finished()
-            for item in batch:
-                n = len(item["crops"])
-                if item["sha256"] in known:  # same bytes already scanned under another path
-                    store.note_duplicate(item["path"], item["sha256"])
-                    offset += n
-                    n_dup += 1
-                    continue
-                rec = _record(item, dets, per_det, offset, opts)
-                offset += n
-                store.write(rec)
-                known.add(rec.sha256)
-                n_done += rec.status == "done"
-                n_err += rec.status == "error"
-                n_faces += n
-            if progress:
-                progress(skipped + n_done + n_err + n_dup, len(paths))
-            if _TEST_DELAY:  # lets the kill-and-resume test interrupt a scan of tiny images mid-way
-                time.sleep(_TEST_DELAY)
+        known = store.finished()
+        with closing(results):  # an interrupted scan stops its workers (or its Dask tasks) at once
+            for records in results:
+                for rec in records:
+                    if rec.sha256 in known:  # same bytes already scanned under another path
+                        store.note_duplicate(rec.path, rec.sha256, rec.size, rec.mtime_ns)
+                        n_dup += 1
+                        continue
+                    store.write(rec)
+                    known.add(rec.sha256)
+                    n_done += rec.status == "done"
+                    n_err += rec.status == "error"
+                    n_faces += len(rec.faces)
+                if progress:
+                    progress(skipped + n_done + n_err + n_dup, len(paths))
+                if _TEST_DELAY:  # lets the kill-and-resume test interrupt a scan of tiny images mid-way
+                    time.sleep(_TEST_DELAY)
     return ScanSummary(total=len(paths), skipped_already_done=skipped, done=n_done, errors=n_err,
-                       duplicates=n_dup, faces=n_faces, seconds=time.perf_counter() - t_start)
+                       duplicates=n_dup, faces=n_faces, seconds=time.perf_counter() - t_start, changed=len(changed))
+
+
+def _die_with_parent(_worker_id: int) -> None:
+    """DataLoader worker start: ask Linux to SIGKILL this worker when the scanning process dies. Without it a worker
+    outlived a ``kill -9`` of the scan by more than a minute (torch's own watchdog only looks between items)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: torch's watchdog remains
+        return
+    if os.getppid() == 1:  # the parent died before the call above
+        os._exit(0)
+
+
+def _local_records(batches: list[list[Path]], root: Path, opts: ScanOptions, dets,
+                   workers: int) -> Iterator[list[ImageRecord]]:
+    """Records batch by batch, in order; with ``workers`` > 0 each batch runs whole in a worker process."""
+    from torch.utils.data import DataLoader
+
+    from forensics.scan_batch import BatchDataset, keep_as_is
+
+    yield from DataLoader(BatchDataset(batches, root, opts, dets), batch_size=None, num_workers=workers,
+                          collate_fn=keep_as_is, persistent_workers=False,
+                          worker_init_fn=_die_with_parent if workers else None)
 
 
 def _jsonable(opts: ScanOptions) -> dict[str, Any]:
@@ -260,7 +255,7 @@ def _jsonable(opts: ScanOptions) -> dict[str, Any]:
 
 def _record(item: dict[str, Any], dets, per_det, offset: int, opts: ScanOptions) -> ImageRecord:
     base = dict(sha256=item["sha256"], path=item["path"], label=item["label"], kind=item["kind"],
-                source=item["source"])
+                source=item["source"], size=item.get("size"), mtime_ns=item.get("mtime_ns"))
     if item["error"]:
         return ImageRecord(status="error", error=item["error"], **base)
     crops = item["crops"]

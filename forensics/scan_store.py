@@ -1,7 +1,10 @@
 """The resumable results store of a folder scan: SQLite in WAL mode, evidence hash as key.
 
 One transaction per image holds all of that image's rows (faces, scores, regions, heatmap, embedding), so a kill or
-Ctrl-C loses at most the images in flight; a re-run skips every image whose row says ``done`` or ``error``.
+Ctrl-C loses at most the images in flight; a re-run skips every image whose row says ``done`` or ``error``, unless
+the file changed since: ``files`` keeps each path's size, mtime and SHA-256, ``changed_paths`` finds the paths whose
+size or mtime differ (or, for paths scanned before ``files`` existed, whose bytes hash differently), and writing the
+new result moves the earlier one into ``history`` (path, old hash, status, per-face verdicts, when it was replaced).
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ CREATE TABLE IF NOT EXISTS heatmaps (
     sha256 TEXT NOT NULL, face_index INTEGER NOT NULL, detector TEXT NOT NULL, explainer TEXT NOT NULL,
     side INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (sha256, face_index, detector, explainer));
 CREATE TABLE IF NOT EXISTS duplicates (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER, mtime_ns INTEGER);
+CREATE TABLE IF NOT EXISTS history (
+    path TEXT NOT NULL, sha256 TEXT NOT NULL, status TEXT, error TEXT, n_faces INTEGER, verdicts TEXT,
+    finished_at TEXT, replaced_by TEXT, replaced_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
 CREATE TABLE IF NOT EXISTS embeddings (
     sha256 TEXT NOT NULL, face_index INTEGER NOT NULL, detector TEXT NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (sha256, face_index, detector));
@@ -67,6 +74,8 @@ class ImageRecord:
     regions: tuple[dict[str, Any], ...] = ()  # {"face_index","detector","explainer","region","share",...}
     heatmaps: tuple[tuple[int, str, str, np.ndarray], ...] = ()  # (face_index, detector, explainer, HxW float)
     embeddings: tuple[tuple[int, str, np.ndarray], ...] = ()  # (face_index, detector, D float)
+    size: int | None = None  # the file's size and mtime when it was read (change detection on re-scans)
+    mtime_ns: int | None = None
 
 
 class ScanStore:
@@ -121,13 +130,77 @@ class ScanStore:
         """Paths already handled, including files whose bytes duplicate an image scanned under another path."""
         return {r[0] for r in self._conn.execute("SELECT path FROM images UNION SELECT path FROM duplicates")}
 
-    def note_duplicate(self, path: str, sha256: str) -> None:
+    def note_duplicate(self, path: str, sha256: str, size: int | None = None, mtime_ns: int | None = None) -> None:
+        """``path`` holds the same bytes as an image already scanned (possibly itself, re-read after a touch)."""
         with self._transaction() as c:
-            c.execute("INSERT OR REPLACE INTO duplicates VALUES (?, ?)", (path, sha256))
+            self._supersede(c, path, sha256)
+            same = c.execute("SELECT 1 FROM images WHERE path=? AND sha256=?", (path, sha256)).fetchone()
+            if not same:
+                c.execute("INSERT OR REPLACE INTO duplicates VALUES (?, ?)", (path, sha256))
+            self._note_file(c, path, sha256, size, mtime_ns)
+
+    def changed_paths(self, paths: list[Path]) -> set[str]:
+        """Paths already handled whose file changed since: other size or mtime than recorded, or (for rows from
+        before sizes were recorded) other bytes. Missing files are not "changed": they are left as they were."""
+        import hashlib
+
+        recorded = {r[0]: r[1:] for r in self._conn.execute("SELECT path, sha256, size, mtime_ns FROM files")}
+        old = {r[0]: r[1] for r in self._conn.execute("SELECT path, sha256 FROM images UNION ALL "
+                                                       "SELECT path, sha256 FROM duplicates")}
+        out = set()
+        for p in paths:
+            key = str(p)
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            if key in recorded:
+                if (st.st_size, st.st_mtime_ns) != tuple(recorded[key][1:]):
+                    out.add(key)
+            elif key in old:
+                try:
+                    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+                except OSError:
+                    continue
+                if digest != old[key] and not old[key].startswith("path:"):
+                    out.add(key)
+        return out
+
+    def _note_file(self, c: sqlite3.Connection, path: str, sha256: str, size: int | None, mtime_ns: int | None
+                   ) -> None:
+        if size is not None:
+            c.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (path, sha256, size, mtime_ns))
+
+    def _supersede(self, c: sqlite3.Connection, path: str, new_sha256: str) -> None:
+        """Move the earlier result of ``path`` (other bytes than ``new_sha256``) into ``history``."""
+        for table in ("images", "duplicates"):
+            row = c.execute(f"SELECT sha256 FROM {table} WHERE path=?", (path,)).fetchone()
+            if row is None or row[0] == new_sha256:
+                continue
+            old = row[0]
+            img = c.execute("SELECT status, error, n_faces, finished_at FROM images WHERE sha256=?", (old,)).fetchone()
+            verdicts = [{"face": f, "detector": d, "p_fake": p, "verdict": v} for f, d, p, v in c.execute(
+                "SELECT face_index, detector, p_fake, verdict FROM scores WHERE sha256=? ORDER BY face_index, "
+                "detector", (old,))]
+            c.execute("INSERT INTO history (path, sha256, status, error, n_faces, verdicts, finished_at, replaced_by) "
+                      "VALUES (?,?,?,?,?,?,?,?)", (path, old, *(img or (None, None, None, None))[:3],
+                                                   json.dumps(verdicts), (img or (None,) * 4)[3], new_sha256))
+            if table == "duplicates":
+                c.execute("DELETE FROM duplicates WHERE path=?", (path,))
+                continue
+            heir = c.execute("SELECT path FROM duplicates WHERE sha256=? ORDER BY path LIMIT 1", (old,)).fetchone()
+            if heir:  # another path still holds the old bytes: it keeps the old result
+                c.execute("UPDATE images SET path=? WHERE sha256=?", (heir[0], old))
+                c.execute("DELETE FROM duplicates WHERE path=?", (heir[0],))
+            else:
+                for t in ("images", "faces", "scores", "regions", "heatmaps", "embeddings"):
+                    c.execute(f"DELETE FROM {t} WHERE sha256=?", (old,))
 
     def write(self, rec: ImageRecord) -> None:
         """Write all rows of one image atomically (replacing any earlier partial rows of that image)."""
         with self._transaction() as c:
+            self._supersede(c, rec.path, rec.sha256)
+            self._note_file(c, rec.path, rec.sha256, rec.size, rec.mtime_ns)
             for table in ("faces", "scores", "regions", "heatmaps", "embeddings"):
                 c.execute(f"DELETE FROM {table} WHERE sha256=?", (rec.sha256,))
             c.execute(

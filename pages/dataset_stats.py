@@ -17,12 +17,15 @@ with st.expander("Scan a folder", expanded=not lib.known_stores()):
     explainer = c2.selectbox("Heatmaps for region statistics", ["none", "gradcam", "lrp-epsilon-plus-flat"],
                              key="scan_explainer", help="Adds one explanation and one segmentation per face.")
     c3.caption(f"Detectors: {', '.join(opts.detectors) or 'none chosen'} · faces: {opts.face_method}")
+    dask = st.text_input("Dask scheduler (optional)", value="", key="scan_dask", placeholder="tcp://host:8786",
+                         help="Run the batches on a Dask cluster whose workers see this folder at the same path; "
+                              "empty: worker processes on this machine.").strip()
     store = lib.default_store(folder) if folder else None
     if store is not None:
-        st.caption(f"Results store: `{store}`")
+        st.caption(f"Results store: {widgets.plain(store)}")
     if st.button("Scan", type="primary", disabled=not (folder and opts.detectors), key="scan_go"):
         widgets.run_scan(folder, str(store), opts, limit=int(limit) or None,
-                         explainer=None if explainer == "none" else explainer)
+                         explainer=None if explainer == "none" else explainer, dask=dask or None)
 
 stores = lib.known_stores()
 if not stores:

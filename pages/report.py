@@ -1,4 +1,5 @@
-"""Report: the court report (PDF) and the machine-readable bundle (JSON) of the current evidence."""
+"""Report: the court report (PDF) and the machine-readable bundle (JSON) of the current evidence, logged and
+optionally signed."""
 
 import streamlit as st
 
@@ -6,39 +7,56 @@ from ui import lib, state, widgets
 
 st.title("Report")
 st.caption("A PDF for the case file and a JSON bundle that a second examiner can re-verify "
-           "(`python -m forensics verify`). Both carry the evidence hashes, model hashes and every setting.")
+           "(`python -m forensics verify-report`; the PDF carries the bundle, so it can be checked alone). Both "
+           "carry the evidence hashes, model hashes, every setting and the case log's head; every export is "
+           "written to the case log.")
 widgets.need("forensics.report.build")
 up, ev = widgets.current_evidence("report")
 opts = state.options(lib.ready_names())
 if not opts.detectors:
     st.info("Choose at least one detector in the sidebar.", icon=":material/tune:")
     st.stop()
+keys = widgets.call(lib.signing_keys, stop=False) or []
+key_labels = {"": "unsigned"} | {k["key_id"]: f"{k['name']} ({k['key_id']})" for k in keys}
 with st.form("report_form"):
     c1, c2 = st.columns(2)
     case_id = c1.text_input("Case number", value="CASE-0001")
     examiner = c2.text_input("Examiner", value="")
-    notes = st.text_area("Notes", value="", height=80)
+    notes = st.text_area("Notes (printed with the items received)", value="", height=80)
+    conclusion = st.text_area("Examiner's conclusion (printed as a section of its own, apart from the automated "
+                              "findings)", value="", height=120)
     explainers = st.multiselect("Explanations to include", [m["name"] for m in lib.explainer_names()],
                                 default=["gradcam", "lrp-epsilon-plus-flat"])
     checks = st.checkbox("Include the classic checks (ELA, noise, JPEG, metadata)", value=True)
+    sign_with = st.selectbox("Sign with", list(key_labels), format_func=key_labels.get,
+                             help="Ed25519 keys of this machine's key store (`python -m forensics keys create`).")
     submitted = st.form_submit_button("Build report", type="primary")
 if submitted:
-    st.session_state["report_request"] = (tuple(sorted({"case_id": case_id, "examiner": examiner or "unnamed",
-                                                        "notes": notes}.items())), tuple(explainers), checks)
+    st.session_state["report_request"] = (tuple(sorted({"case_id": case_id or "CASE-0001",
+                                                        "examiner": examiner or "unnamed", "notes": notes,
+                                                        "conclusion": conclusion}.items())), tuple(explainers), checks,
+                                          sign_with or None)
 req = st.session_state.get("report_request")
 if req is None:
     st.info("Fill in the case details and press **Build report**.", icon=":material/description:")
     st.stop()
-case, explainers, checks = req
-rep = widgets.call(lib.report, up.sha256, opts.detectors, opts.face_method, opts.allow_untrained, case, explainers,
-                   "landmarks", checks, up.data, up.name, spinner="Building the report (analysis, explanations, "
-                                                                  "regions, checks, PDF)")
+case, explainers, checks, sign_with = req
+data = widgets.call(lib.report, up.sha256, opts.detectors, opts.face_method, opts.allow_untrained, case, explainers,
+                    "landmarks", checks, up.data, up.name, spinner="Building the report (analysis, explanations, "
+                                                                   "regions, checks, PDF)")
+exported = st.session_state.setdefault("report_exports", {})
+key = (up.sha256, opts.key(), req)
+if key not in exported:  # one export (and one log entry) per request, not per rerun
+    exported[key] = widgets.call(lib.export_report, data, sign_with, spinner="Signing, logging and writing the files")
+rep = exported[key]
 b = rep["bundle"]
-st.success(f"Report built: bundle sha256 `{b['bundle_sha256']}`", icon=":material/verified:")
-stem = f"report_{dict(case)['case_id']}_{up.short}"
+st.success(f"Report built and logged: bundle sha256 `{b['bundle_sha256']}`", icon=":material/verified:")
+st.caption("Signed by " + (widgets.plain(f"{b['signer']['name']} (key {b['signer']['key_id']})") if b.get("signer")
+                           else "nobody (unsigned)") + f" · case log head at export: {b['log_head']['count']} entries")
 c1, c2 = st.columns(2)
-c1.download_button("Download PDF", rep["pdf"], file_name=f"{stem}.pdf", mime="application/pdf", type="primary")
-c2.download_button("Download JSON bundle", rep["json"], file_name=f"{stem}.json", mime="application/json")
+c1.download_button("Download PDF", rep["pdf"], file_name=rep["files"].pdf.name, mime="application/pdf",
+                   type="primary")
+c2.download_button("Download JSON bundle", rep["json"], file_name=rep["files"].bundle.name, mime="application/json")
 st.subheader("Preview")
 pages = lib.pdf_pages(rep["pdf"])
 images = lib.pdf_page_images(rep["pdf"])

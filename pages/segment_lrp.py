@@ -14,8 +14,10 @@ opts, _, crop, fkey = widgets.face_page("segment")
 c0, c1, c2 = st.columns(3)
 det_name = c0.selectbox("Detector", opts.detectors, key="segment_det")
 methods = [m["name"] for m in lib.explainer_names()]
+default = lib.default_explainer()
 method = c1.selectbox("Explainer", methods, key="segment_method",
-                      index=methods.index("lrp-epsilon-plus-flat") if "lrp-epsilon-plus-flat" in methods else 0)
+                      index=methods.index(default) if default in methods else 0,
+                      help="Default: the method measured best on localisation and faithfulness together.")
 segs = [s["name"] for s in lib.segmenter_names()]
 segmenter = c2.selectbox("Segmenter", segs, key="segment_seg", index=segs.index("landmarks") if "landmarks" in segs
                          else 0)

@@ -7,11 +7,15 @@ import os
 os.environ.setdefault("FORENSICS_THREADS", "2")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("OMP_NUM_THREADS", os.environ["FORENSICS_THREADS"])
-# Analyses run by tests are logged to a throw-away audit log, never to the analyst's cache/cases.sqlite.
+# Analyses run by tests are logged to a throw-away audit log, never to the analyst's cache/cases.sqlite; reports the
+# dashboard exports and the signing keys it lists are throw-away too.
 if "FORENSICS_CASE_DB" not in os.environ:
     import tempfile
 
-    os.environ["FORENSICS_CASE_DB"] = os.path.join(tempfile.mkdtemp(prefix="forensics-test-"), "cases.sqlite")
+    _tmp = tempfile.mkdtemp(prefix="forensics-test-")
+    os.environ["FORENSICS_CASE_DB"] = os.path.join(_tmp, "cases.sqlite")
+    os.environ.setdefault("FORENSICS_REPORT_DIR", os.path.join(_tmp, "reports"))
+    os.environ.setdefault("FORENSICS_KEYS_DIR", os.path.join(_tmp, "keys"))
 
 from pathlib import Path  # noqa: E402
 

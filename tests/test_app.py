@@ -94,7 +94,7 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     assert det.ready
     monkeypatch.setattr(det, "calibration", cal)
     expected = analyze(load_evidence(EXAMPLES / "astronaut.jpg"), detectors=["meso4-df"],
-                       options=AnalyzeOptions(face_method="auto")).faces[0].scores["meso4-df"].assessment
+                       options=AnalyzeOptions(face_method="auto")).faces[0].scores["meso4-df"].assessment.to_dict()
     at = _app(["meso4-df"])
     at.radio(key="detect_source").set_value("Shipped example").run()
     at.selectbox(key="detect_ex").set_value("astronaut.jpg").run()
@@ -105,10 +105,30 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     assert expected["statement"] in text
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["calibrated p(fake)"] == f"{expected['p_fake']:.3f}"
-    assert metrics["likelihood ratio"] == f"{expected['likelihood_ratio']:.3g}"
+    lr = expected["likelihood_ratio"]  # stated in favour of the proposition it supports, as in the report
+    assert metrics["likelihood ratio, in favour of " + ("Hp" if lr >= 1 else "Hd")] == f"{max(lr, 1 / lr):.3g}"
     assert "Known error rates" in text and "Inconclusive band" in text
-    # provenance: the model file hash is shown
-    assert det.weights_sha256 in str(at.dataframe[0].value.to_dict())
+    # provenance: the model file hash is shown (the evidence metadata is a data frame too, on its own tab)
+    assert any(det.weights_sha256 in str(df.value.to_dict()) for df in at.dataframe)
+
+
+def test_detect_withholds_the_verdict_on_a_face_cut_by_the_border(tmp_path):
+    """The shipped portrait cut through the face at the left edge: Detect says why there is no verdict, shows the
+    score as a number only, and says how stable the score is."""
+    from PIL import Image
+
+    cut = tmp_path / "cut_left.jpg"
+    with Image.open(EXAMPLES / "astronaut.jpg") as im:
+        im.convert("RGB").crop((202, 0, 512, 512)).save(cut, quality=95)
+    at = _app(["ffd-mobilenetv2"])
+    _set_evidence(at, cut)
+    at.run()
+    _no_exception(at)
+    text = _texts(at)
+    assert "Verdict: :gray[no verdict]" in text and "Not a whole face, so no verdict" in text
+    assert "of this face lies outside the image" in text and "shown as a number only" in text
+    assert "Score under re-compression: p_fake" in text
+    assert not any(f"Verdict: :{c}[{v}]" in text for c, v in zip(("red", "green", "orange"), VERDICTS, strict=True))
 
 
 def test_detect_shows_the_default_detectors_known_failure_modes():
@@ -350,6 +370,7 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
     assert any("Build report" in i.value for i in at.info)
     at.text_input[0].set_value("CASE-42")
     at.text_input[1].set_value("A. Tester")
+    at.text_area[-1].set_value("My own conclusion, in Ελληνικά.")
     at.multiselect[-1].set_value(["gradcam"])
     at.button[-1].click().run()  # the form's submit button
     _no_exception(at)
@@ -359,8 +380,21 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
     bundle = json.loads(at.json[-1].value)
     validate_bundle(bundle)  # schema and self-hash hold
     assert bundle["case"]["case_id"] == "CASE-42" and bundle["case"]["examiner"] == "A. Tester"
+    assert bundle["case"]["conclusion"] == "My own conclusion, in Ελληνικά."
     assert bundle["evidence"]["sha256"] == at.session_state["forensics_evidence"].sha256
     assert any(e.label.startswith("Page 1") for e in at.expander)
+    import os
+
+    from forensics.audit import CaseLog
+
+    with CaseLog(os.environ["FORENSICS_CASE_DB"]) as log:  # the dashboard's export is logged like the CLI's
+        exports = [e.payload for e in log.entries() if e.kind == "export"]
+        assert log.verify().ok
+    assert any(x["bundle_sha256"] == bundle["bundle_sha256"] for x in exports)
+    assert bundle["log_head"]["count"] >= 1 and bundle["seal"]["signature"] is None
+    at.run()  # a rerun does not export (or log) again
+    with CaseLog(os.environ["FORENSICS_CASE_DB"]) as log:
+        assert len([e for e in log.entries() if e.kind == "export"]) == len(exports)
     import shutil
 
     if shutil.which("pdftoppm"):  # rendered preview of the first pages
@@ -430,3 +464,48 @@ def test_segment_page_regions_or_clear_unavailable_message():
     rows = at.dataframe[-1].value
     present = rows[~rows["absent"]]
     assert abs(present["share"].sum() - 1.0) < 1e-6  # shares of found regions + unassigned sum to one
+
+
+# --------------------------------------------------------------------------------------------------- plain text
+_MARKDOWN_LIKE = ("markdown", "caption", "warning", "info", "error", "success", "subheader", "title", "header")
+
+
+def _hostile_jpeg(tmp_path: Path) -> Path:
+    """A JPEG whose EXIF carries Markdown (an image that would load from an external host, and a link)."""
+    from PIL import Image
+
+    img = Image.open(EXAMPLES / "astronaut.jpg").convert("RGB")
+    exif = Image.Exif()
+    exif[271] = "[click me](https://example.test/phish)"  # Make
+    exif[272] = "<img src=https://example.test/i.png>"  # Model
+    exif[305] = "![x](https://example.test/t.png)"  # Software
+    path = tmp_path / "![n](https:__example.test_n.png).jpg"
+    img.save(path, quality=90, exif=exif)
+    return path
+
+
+def test_metadata_and_file_names_are_shown_as_plain_text(tmp_path):
+    """Attack 8: on Detect, EXIF text and the file name never reach an element that renders Markdown unescaped;
+    the analysis is written to the case log as the CLI writes it."""
+    import hashlib
+    import os
+    import re
+
+    from forensics.audit import CaseLog
+
+    path = _hostile_jpeg(tmp_path)
+    at = _app(["simplenet"], face_method="whole")
+    _set_evidence(at, path)
+    at.run()
+    _no_exception(at)
+    rendered = [str(getattr(el, "value", "")) for kind in _MARKDOWN_LIKE for el in at.get(kind)]
+    active = re.compile(r"(?<!\\)!?(?<!\\)\[[^\]]*(?<!\\)\]\((?:https?:)|(?<!\\)<img|(?<!\\)https?(?<!\\):")
+    assert rendered and not [t for t in rendered if active.search(t)], [t for t in rendered if active.search(t)]
+    assert not at.get("table")  # st.table renders Markdown in its cells
+    frames = "\n".join(str(df.value.to_dict()) for df in at.dataframe)
+    assert "![x](https://example.test/t.png)" in frames and "[click me](https://example.test/phish)" in frames
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    with CaseLog(os.environ["FORENSICS_CASE_DB"]) as log:
+        mine = [e for e in log.entries() if e.kind == "analysis" and e.payload.get("source") == "dashboard"
+                and e.payload["evidence"]["sha256"] == sha]
+    assert len(mine) == 1 and mine[0].payload["options"]["face_method"] == "whole"

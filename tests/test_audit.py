@@ -10,6 +10,7 @@ import pytest
 
 from forensics.audit import GENESIS_HASH, CaseLog, canonical_json, entry_hash, json_safe
 from forensics.cli import main
+from forensics.errors import ForensicsError
 
 
 @pytest.fixture
@@ -74,17 +75,80 @@ def test_a_removed_entry_is_found(db, seq):
     assert not v.ok and v.first_bad_seq == seq
 
 
-def test_removing_the_newest_and_rewriting_the_head_still_breaks_nothing_silently(db):
-    # a deletion of the newest entry plus a consistent head edit is the limit of an in-file chain: it passes,
-    # which is why the head hash is printed and must be anchored elsewhere; the head alone being stale fails
+def test_removing_the_newest_and_rewriting_the_head_is_caught_by_an_anchor(db, tmp_path, capsys):
+    """Attack 5: delete the newest rows and update the head (or delete every row): the file alone cannot tell,
+    an anchor kept elsewhere (or a report carrying the head) can."""
+    anchor = tmp_path / "anchor.json"
+    assert main(["log-anchor", str(db), "--out", str(anchor)]) == 0
     with CaseLog(db) as log:
         entries = log.entries()
-    _raw(db, "DELETE FROM entries WHERE seq = 6")
+    _raw(db, "DELETE FROM entries WHERE seq >= 5")
     with CaseLog(db) as log:
-        assert log.verify().first_bad_seq == 6
-    _raw(db, "UPDATE head SET count = 5, head_hash = ?", (entries[4].entry_hash,))
-    with CaseLog(db) as log:
-        assert log.verify().ok and log.verify().head_hash == entries[4].entry_hash != entries[5].entry_hash
+        assert log.verify().first_bad_seq == 5  # a stale head alone is found
+    _raw(db, "UPDATE head SET count = 4, head_hash = ?", (entries[3].entry_hash,))
+    capsys.readouterr()
+    assert main(["verify-log", str(db)]) == 0  # the limit of an in-file chain, stated in the output
+    assert "cannot be told from a shorter one" in capsys.readouterr().out
+    assert main(["verify-log", str(db), "--against", str(anchor)]) == 1
+    assert "the log was shortened (entries 5..6 are gone)" in capsys.readouterr().out
+    _raw(db, "DELETE FROM entries")
+    _raw(db, "DELETE FROM head")
+    assert main(["verify-log", str(db), "--against", str(anchor)]) == 1
+    assert "the log holds 0" in capsys.readouterr().out
+
+
+def test_a_rewritten_log_fails_against_its_anchor(db, tmp_path, capsys):
+    anchor = tmp_path / "anchor.json"
+    assert main(["log-anchor", str(db), "--out", str(anchor)]) == 0
+    assert main(["log-anchor", str(db), "--out", str(anchor)]) == 2  # never overwritten
+    rebuilt = tmp_path / "rebuilt.sqlite"
+    with CaseLog(rebuilt) as log:
+        for i in range(6):
+            log.append("analysis", {"i": i, "forged": True})
+    capsys.readouterr()
+    assert main(["verify-log", str(rebuilt)]) == 0
+    assert main(["verify-log", str(rebuilt), "--against", str(anchor)]) == 1
+    assert "the log was rewritten" in capsys.readouterr().out
+
+
+def test_decreasing_timestamps_are_refused(tmp_path):
+    path = tmp_path / "c.sqlite"
+    with CaseLog(path) as log:
+        log.append("analysis", {"i": 0}, timestamp="2026-12-03T10:00:00.000000Z")
+        log.append("analysis", {"i": 1}, timestamp="2026-12-03T09:00:00.000000Z")  # chain hashes are consistent
+        v = log.verify()
+    assert not v.ok and v.first_bad_seq == 2 and "earlier than the previous" in v.problem
+    with CaseLog(tmp_path / "d.sqlite") as log:  # a clock that goes back does not break the log written now
+        log.append("analysis", {"i": 0}, timestamp="2999-01-01T00:00:00.000000Z")
+        e = log.append("analysis", {"i": 1})
+        assert e.timestamp == "2999-01-01T00:00:00.000000Z" and log.verify().ok
+
+
+def test_verify_log_opens_read_only_and_refuses_other_files(db, tmp_path, capsys):
+    before = db.read_bytes()
+    assert main(["verify-log", str(db)]) == 0
+    assert db.read_bytes() == before
+    other = tmp_path / "other.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE people (name TEXT)")
+    con.execute("INSERT INTO people VALUES ('x')")
+    con.commit()
+    con.close()
+    original = other.read_bytes()
+    capsys.readouterr()
+    for argv in (["verify-log", str(other)], ["log-anchor", str(other)]):
+        assert main(argv) == 4
+        assert "not a forensics case log" in capsys.readouterr().err
+    with pytest.raises(ForensicsError, match="not a forensics case log"):
+        CaseLog(other)  # nor does an append add its tables to it
+    assert other.read_bytes() == original
+    con = sqlite3.connect(other)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert [r[0] for r in con.execute("SELECT name FROM sqlite_master")] == ["people"]
+    con.close()
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database at all " * 50)
+    assert main(["verify-log", str(text)]) == 4
 
 
 def test_two_swapped_entries_are_found(db):

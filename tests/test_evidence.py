@@ -101,11 +101,13 @@ def test_pixel_limit_is_configurable():
 
 
 # ------------------------------------------------------------------------------------------- decoding
-def test_tiny_image_loads_with_note():
-    ev = load_evidence(_encode(Image.new("RGB", (1, 1), (10, 20, 30)), "PNG"))
-    assert ev.image.shape == (1, 1, 3) and ev.image.dtype == np.uint8
+def test_tiny_image_loads_with_note_and_under_16_px_is_refused():
+    ev = load_evidence(_encode(Image.new("RGB", (16, 20), (10, 20, 30)), "PNG"))
+    assert ev.image.shape == (20, 16, 3) and ev.image.dtype == np.uint8
     assert tuple(ev.image[0, 0]) == (10, 20, 30)
     assert any("tiny" in n for n in ev.notes)
+    with pytest.raises(BadImageError, match="minimum side"):
+        load_evidence(_encode(Image.new("RGB", (1, 1), (10, 20, 30)), "PNG"))
 
 
 def test_cmyk_jpeg_becomes_rgb():
@@ -119,25 +121,25 @@ def test_cmyk_jpeg_becomes_rgb():
 
 def test_16bit_png_is_scaled_not_clipped():
     vals = np.array([[0, 1000, 257 * 100, 32896, 65535]], dtype=np.uint16)
-    data = _encode(Image.fromarray(vals), "PNG")
+    data = _encode(Image.fromarray(np.tile(vals, (16, 4))), "PNG")  # 16 px at least: smaller images are refused
     ev = load_evidence(data)
     assert ev.mode.startswith("I")
     expected = np.rint(vals.astype(float) / 257).astype(np.uint8)  # 0, 4, 100, 128, 255
     assert expected.tolist() == [[0, 4, 100, 128, 255]]
-    assert np.array_equal(ev.image[..., 0], expected)
+    assert np.array_equal(ev.image[..., 0], np.tile(expected, (16, 4)))
     assert np.array_equal(ev.image[..., 0], ev.image[..., 2])
     assert any("16-bit" in n for n in ev.notes)
 
 
 def test_float_tiff_is_scaled():
-    vals = np.array([[0.0, 0.5, 1.0]], dtype=np.float32)
+    vals = np.tile(np.array([[0.0, 0.5, 1.0]], dtype=np.float32), (16, 6))
     ev = load_evidence(_encode(Image.fromarray(vals), "TIFF"))
-    assert ev.image[0, :, 0].tolist() == [0, 128, 255]
+    assert ev.image[0, :3, 0].tolist() == [0, 128, 255]
 
 
 @pytest.mark.parametrize("background", [(255, 255, 255), (0, 0, 0)])
 def test_rgba_alpha_composited_on_background(background):
-    arr = np.zeros((8, 8, 4), np.uint8)
+    arr = np.zeros((16, 16, 4), np.uint8)
     arr[..., :3] = (200, 10, 10)
     arr[..., 3] = 255
     arr[0, 0, 3] = 0  # fully transparent

@@ -57,6 +57,9 @@ def test_cli_folder_untrained(tmp_path, capsys):
     assert set(rec["maps"]) == {"gradcam", "lrp-epsilon-plus-flat", "lrp-captum"}
     f = rec["maps"]["gradcam"]["faithfulness"]
     assert len(f["deletion"]) == 5 and "road" not in f
+    note = rec["maps"]["gradcam"]["measured"]  # an untrained meso4 has no measured figures of its own
+    assert note["method"] == "gradcam" and note["detector"] == "meso4" and note["same_weights"] in (None, False)
+    assert "gradcam" in note["text"]
     from PIL import Image
 
     im = Image.open(pngs[0])

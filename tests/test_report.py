@@ -3,7 +3,7 @@
 The detector is the real SimpleNet architecture with its seeded random initialisation saved to a .safetensors file
 and loaded back (so it counts as "trained weights" with a file hash), plus a calibration fitted on synthetic
 validation logits: the test double is the *data* the calibration was fitted on, not any library code. The evidence
-is a generated JPEG analysed with face_method="whole", so no shared data is needed.
+is the shipped portrait's face saved as a JPEG and analysed with face_method="whole", so no shared data is needed.
 """
 
 from __future__ import annotations
@@ -16,14 +16,17 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from forensics.domain import face_size_caveat, side_histogram
 from forensics.errors import ForensicsError
+from forensics.formatting import lr_in_favour
 from forensics.report import Case, build_bundle, bundle_hash, load_bundle, validate_bundle
 from forensics.report.build import prepare_report, write_report
+from forensics.report.sections import VERDICT_WORDS
 from forensics.report.verify import compare, verify_bundle
 
 NOTES = "Received on a USB stick, sealed bag 7; naïve ünïcode check."
@@ -33,12 +36,10 @@ NOTES = "Received on a USB stick, sealed bag 7; naïve ünïcode check."
 def evidence_path(tmp_path_factory):
     from PIL import Image
 
-    rng = np.random.default_rng(7)
-    yy, xx = np.mgrid[0:160, 0:160]
-    img = np.stack([xx * 1.4, yy * 1.4, 255 - xx], axis=-1) + rng.normal(0, 12, (160, 160, 3))
-    img[50:110, 55:105] = (200, 160, 140)  # a flat "face" patch
+    # a real face (the shipped portrait cut to its face), since only a confirmed whole face gets a verdict
     path = tmp_path_factory.mktemp("ev") / "questioned photo.jpg"
-    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path, quality=88)
+    with Image.open(Path(__file__).resolve().parents[1] / "ui" / "examples" / "astronaut.jpg") as im:
+        im.convert("RGB").crop((150, 35, 300, 185)).resize((160, 160), Image.Resampling.BICUBIC).save(path, quality=88)
     return path
 
 
@@ -95,7 +96,14 @@ def test_bundle_validates_and_hash_is_canonical_sha256(report_data, written, evi
     assert b["bundle_sha256"] == by_hand == bundle_hash(b)
     files, _ = written
     on_disk = json.loads(files.bundle.read_text(encoding="utf-8"))
-    assert on_disk == b and bundle_hash(on_disk) == files.bundle_sha256
+    # the file adds the log's head and the signer (hashed) and the seal (not hashed) to the prepared bundle
+    body = {k: v for k, v in on_disk.items() if k not in ("bundle_sha256", "seal")}
+    assert hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                          .encode("utf-8")).hexdigest() == on_disk["bundle_sha256"] == files.bundle_sha256
+    assert {k: v for k, v in body.items() if k not in ("log_head", "signer")} == \
+        {k: v for k, v in b.items() if k != "bundle_sha256"}
+    assert on_disk["log_head"]["count"] == 1 and on_disk["signer"] is None
+    assert on_disk["seal"]["bundle_sha256"] == files.bundle_sha256 and on_disk["seal"]["signature"] is None
     # required content is there, optional parts say why they are missing
     raw = evidence_path.read_bytes()
     assert b["evidence"]["sha256"] == hashlib.sha256(raw).hexdigest() and b["evidence"]["size"] == len(raw)
@@ -154,21 +162,23 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
     b = report_data.bundle
     a = b["analysis"]["faces"][0]["scores"]["simplenet"]["assessment"]
     assert a is not None and a["verdict"] in ("manipulated or generated", "camera original", "inconclusive")
-    assert f"Result {a['verdict']}" in flat
-    assert a["verbal"] in flat
-    for h in (b["bundle_sha256"], b["evidence"]["sha256"], b["evidence"]["md5"],
-              b["analysis"]["models"]["simplenet"]["weights_sha256"]):
+    assert f"Result {VERDICT_WORDS[a['verdict']]}" in flat
+    assert f"{lr_in_favour(a['likelihood_ratio'])}: {a['verbal']}" in flat
+    for h in (files.bundle_sha256, b["evidence"]["sha256"], b["evidence"]["md5"],
+              b["analysis"]["models"]["simplenet"]["weights_sha256"], files.log_head["head_hash"]):
         assert h in text.replace("\n", " ").replace(" ", "") or h in flat
     assert NOTES in flat and "Dr. Ada Example" in flat and "C-2026-017" in flat
     assert f"page {n_pages} of {n_pages}" in flat and "page 1 of" in flat
-    assert "Region relevance: not run" in flat
+    assert "Region relevance: not computed, because it was not requested." in flat
     caveat = face_size_caveat(b["analysis"], b["analysis"]["faces"][0], "simplenet")
     assert caveat and re.sub(r"\s+", " ", caveat) in flat
-    # the bundle hash is printed on the last page
+    # the bundle hash is printed in the integrity section, on the page that holds its heading
     from pypdf import PdfReader
 
-    last = PdfReader(str(files.pdf)).pages[-1].extract_text()
-    assert b["bundle_sha256"] in last
+    page = next(p.extract_text() for p in PdfReader(str(files.pdf)).pages
+                if "9. Integrity and verification" in p.extract_text())
+    assert files.bundle_sha256 in page and f"{files.log_head['count']} entries, head" in page
+    assert re.search(r"Signed by\s+unsigned", page)
 
 
 def test_pdftoppm_renders_every_page(written, tmp_path):
@@ -228,6 +238,9 @@ def test_verify_passes_fresh_and_fails_on_one_byte_or_one_number(report_data, wr
 
 
 def test_compare_tolerance_rules():
+    from forensics.report.rules import RULES
+
+    assert (RULES.float_rel_tol, RULES.float_abs_tol) == (1e-6, 1e-9)
     assert compare({"x": 1.0}, {"x": 1.0 + 5e-7})[0] == []
     assert compare({"x": 1.0}, {"x": 1.0 + 5e-6})[0] != []
     assert compare({"x": 0.0}, {"x": 1e-10})[0] == []  # absolute tolerance near zero
@@ -295,7 +308,7 @@ def test_full_report_on_a_real_face(real_face_path, tmp_path):
     files = write_report(data, tmp_path, log=False)
     text, n = _pdf_text(files.pdf)
     flat = re.sub(r"\s+", " ", text)
-    assert n >= 3 and "Share of positive saliency relevance per face region" in flat
+    assert n >= 3 and "Where the Gradient saliency relevance lies" in flat
 
 
 def test_pdf_falls_back_to_core_fonts_without_dejavu(report_data, monkeypatch, tmp_path):
@@ -313,18 +326,27 @@ def test_pdf_falls_back_to_core_fonts_without_dejavu(report_data, monkeypatch, t
     assert b["bundle_sha256"] in flat and f"page {n} of {n}" in flat
 
 
-def test_error_rates_text_names_each_resampling_condition():
-    from forensics.report.pdf import _error_rates_text
+def test_validation_rows_give_each_rate_with_its_wilson_interval_and_each_resampling_in_words():
+    from scipy.stats import binomtest
 
-    cal = {"fitted_on": "val (805 faces)",
+    from forensics.report.sections import validation_rows
+
+    cal = {"fitted_on": "val (805 faces)", "band": [0.116, 0.952], "target_error": 0.05,
            "error_rates": {"false_positive_rate": 2 / 554, "false_positives": 2, "n_real": 554,
                            "false_negative_rate": 12 / 251, "false_negatives": 12, "n_fake": 251,
+                           "inconclusive_real": 0.19, "inconclusive_fake": 0.434,
                            "conditions": {"192px-q60": {"false_positives": 0, "n_real": 553, "false_negatives": 32,
                                                         "n_fake": 251}}}}
-    text = _error_rates_text({"calibration": cal})
-    assert "(2 of 554 real faces)" in text
-    assert "after re-sampling the validation files to 192px-q60: false positives 0 of 553, false negatives 32 of 251" \
-        in text
+    rows = {r.label: r.text for r in validation_rows({"calibration": cal})}
+    ci = binomtest(2, 554).proportion_ci(method="wilson")  # independent reference for the interval
+    assert rows["False accusations"].startswith(
+        f"0.4 % (2 of 554; 95 % interval {100 * ci.low:.1f} % to {100 * ci.high:.1f} %)")
+    ci = binomtest(32, 251).proportion_ci(method="wilson")
+    assert rows["After re-sampling to 192 px on the shorter side, JPEG quality 60"] == (
+        "false accusations 0.0 % (0 of 553; 95 % interval 0.0 % to 0.7 %); missed fakes 12.7 % (32 of 251; 95 % "
+        f"interval {100 * ci.low:.1f} % to {100 * ci.high:.1f} %)")
+    assert rows["Inconclusive"] == "19.0 % of camera originals and 43.4 % of manipulated or generated faces"
+    assert validation_rows({})[0].kind == "caveat"
 
 
 def test_pdf_carries_the_degradation_caveat_of_a_small_compressed_file(small_compressed_portrait, tmp_path):
@@ -340,3 +362,49 @@ def test_pdf_carries_the_degradation_caveat_of_a_small_compressed_file(small_com
     files = write_report(data, tmp_path / "out", log=False)
     flat = re.sub(r"\s+", " ", _pdf_text(files.pdf)[0])
     assert re.sub(r"\s+", " ", caveats[0]) in flat
+
+
+def test_tolerance_written_into_the_bundle_is_not_used(report_data, written, evidence_path, detector):
+    """Attack 1: loosen verification.float_rel_tol to 10, change p_fake and the LR, recompute the hash."""
+    files, _ = written
+    forged = load_bundle(files.bundle)
+    forged["verification"]["float_rel_tol"] = 10.0
+    score = forged["analysis"]["faces"][0]["scores"]["simplenet"]
+    score["p_fake"] = 0.5
+    score["assessment"]["likelihood_ratio"] = 50.0
+    forged["bundle_sha256"] = bundle_hash(forged)
+    res = verify_bundle(forged, evidence_path, detectors=[detector])
+    assert not res.ok
+    assert any(m.startswith("verification/float_rel_tol") for m in res.mismatches)
+    assert any(m.startswith("analysis/faces/0/scores/simplenet/p_fake") for m in res.mismatches)
+    assert any("likelihood_ratio" in m for m in res.mismatches)
+
+
+@pytest.fixture(scope="module")
+def cli_report(evidence_path, tmp_path_factory):
+    """A report written by the CLI (untrained SimpleNet, whole image): what an examiner hands over."""
+    from forensics.cli import main
+
+    out = tmp_path_factory.mktemp("cli")
+    rc = main(["report", str(evidence_path), "--out", str(out / "rep"), "--examiner", "E. Xaminer", "--case", "K-7",
+               "--detector", "simplenet", "--allow-untrained", "--face-method", "whole", "--no-explain",
+               "--no-checks", "--case-db", str(out / "cases.sqlite")])
+    assert rc == 0
+    return next((out / "rep").glob("*.json")), out / "cases.sqlite"
+
+
+def test_cli_ignores_a_tolerance_loosened_in_the_bundle(cli_report, evidence_path, tmp_path, capsys):
+    from forensics.cli import main
+
+    bundle_path, _ = cli_report
+    forged = load_bundle(bundle_path)
+    forged["verification"]["float_rel_tol"] = 10.0
+    forged["analysis"]["faces"][0]["scores"]["simplenet"]["p_fake"] *= 1.5
+    forged["bundle_sha256"] = bundle_hash(forged)
+    forged.pop("seal", None)
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(forged), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["verify-report", str(path), str(evidence_path), "--no-log"]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH analysis/faces/0/scores/simplenet/p_fake" in out and "verification/float_rel_tol" in out

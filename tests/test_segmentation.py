@@ -13,7 +13,7 @@ import pytest
 from forensics.errors import BadImageError, UnknownComponentError
 from forensics.segmentation import REGIONS, RegionMasks, get_segmenter, list_segmenters, segment
 
-EXACT = {"eyes", "eyebrows", "nose", "mouth", "skin"}
+EXACT = {"left eye", "right eye", "left eyebrow", "right eyebrow", "nose", "mouth", "skin"}
 HEURISTIC = {"ears", "neck", "hair", "glasses"}
 
 
@@ -43,7 +43,7 @@ def _centroid(m: np.ndarray) -> np.ndarray:
 
 
 def _check_anatomy(rm: RegionMasks) -> None:
-    for r in ("eyes", "nose", "mouth", "eyebrows", "skin"):
+    for r in EXACT:
         assert r in rm.masks, f"{r} missing: {rm.absent.get(r)}"
         assert rm.approximate[r] is False
     # disjoint, and every pixel is in at most one region
@@ -59,16 +59,18 @@ def _check_anatomy(rm: RegionMasks) -> None:
     for r in EXACT:
         face |= rm.masks[r]
     ys, xs = np.nonzero(face)
-    for r in ("eyes", "nose", "mouth"):
+    for r in ("left eye", "right eye", "nose", "mouth"):
         cy, cx = _centroid(rm.masks[r])
         assert ys.min() <= cy <= ys.max() and xs.min() <= cx <= xs.max()
-    eyes, nose, mouth, brows = (_centroid(rm.masks[r]) for r in ("eyes", "nose", "mouth", "eyebrows"))
-    assert brows[0] < eyes[0] < nose[0] < mouth[0], (brows, eyes, nose, mouth)
-    # two eyes, one each side of the nose
-    xs_eye = np.nonzero(rm.masks["eyes"])[1]
-    assert xs_eye.min() < nose[1] < xs_eye.max()
+    le, re_, lb, rb, nose, mouth = (_centroid(rm.masks[r]) for r in ("left eye", "right eye", "left eyebrow",
+                                                                     "right eyebrow", "nose", "mouth"))
+    for brow, eye in ((lb, le), (rb, re_)):
+        assert brow[0] < eye[0] < nose[0] < mouth[0], (brow, eye, nose, mouth)
+    # the left eye and brow (image side) lie left of the nose, the right ones right of it
+    assert le[1] < nose[1] < re_[1] and lb[1] < nose[1] < rb[1]
+    assert abs(le[1] - lb[1]) < abs(le[1] - rb[1])  # each brow sits over its own eye
     if "hair" in rm.masks:
-        assert np.nonzero(rm.masks["hair"])[0].min() < eyes[0]  # hair reaches above the eyes
+        assert np.nonzero(rm.masks["hair"])[0].min() < min(le[0], re_[0])  # hair reaches above the eyes
     for r, reason in rm.absent.items():
         assert reason and r not in rm.masks
 
@@ -88,7 +90,8 @@ def test_large_face_regions(large_crop):
     _check_anatomy(rm)
     assert "hair" in rm.masks  # the ciplab photo shows hair above the forehead
     d = rm.to_dict()
-    assert d["regions"]["eyes"]["approximate"] is False and 0 < d["regions"]["skin"]["area_share"] < 1
+    assert d["regions"]["left eye"]["approximate"] is False and 0 < d["regions"]["skin"]["area_share"] < 1
+    assert "eyes" not in rm.masks and "eyebrows" not in rm.masks  # sides only: no pixel counted twice
 
 
 def test_lfw_face_regions(lfw_crop):
@@ -102,6 +105,44 @@ def test_non_square_crop_keeps_shape(large_crop):
     rm = segment(crop)
     assert rm.shape == (240, 200) and all(m.shape == (240, 200) for m in rm.masks.values())
     _check_anatomy(rm)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+def test_mirrored_face_swaps_left_and_right(large_crop):
+    """Segmenting the mirror image gives the mirrored masks with the sides swapped (Face Mesh re-run on the mirror)."""
+    rm = segment(large_crop)
+    mirrored = segment(np.ascontiguousarray(large_crop[:, ::-1]))
+    for part in ("eye", "eyebrow"):
+        left, right = f"left {part}", f"right {part}"
+        assert _iou(mirrored.masks[left], rm.masks[right][:, ::-1]) > 0.6
+        assert _iou(mirrored.masks[right], rm.masks[left][:, ::-1]) > 0.6
+        assert _iou(mirrored.masks[left], rm.masks[left][:, ::-1]) < 0.1  # not the same side
+
+
+def test_part_masks_follow_landmark_geometry(large_crop):
+    """The same landmarks mirrored in x (indices kept, so Face Mesh's own left-eye points now lie on the image's right)
+    give the mirrored masks under the swapped names: sides come from where the parts are, not from their labels."""
+    from forensics.segmentation.landmarks import part_masks
+
+    pts = segment(large_crop).landmarks
+    shape = large_crop.shape[:2]
+    a = part_masks(shape, pts)
+    flipped = pts.copy()
+    flipped[:, 0] = (shape[1] - 1) - flipped[:, 0]
+    b = part_masks(shape, flipped)
+    for left, right in (("left eye", "right eye"), ("left eyebrow", "right eyebrow")):
+        assert _iou(b[left], a[right][:, ::-1]) > 0.9 and _iou(b[right], a[left][:, ::-1]) > 0.9
+        assert np.argwhere(a[left])[:, 1].mean() < np.argwhere(a[right])[:, 1].mean()
+    for part in ("nose", "mouth"):
+        assert _iou(b[part], a[part][:, ::-1]) > 0.9
+    # a face turned upside down keeps its sides by x position: the eye further left is still "left eye"
+    upside = pts.copy()
+    upside[:, 1] = (shape[0] - 1) - upside[:, 1]
+    c = part_masks(shape, upside)
+    assert _iou(c["left eye"], a["left eye"][::-1]) > 0.9
 
 
 def test_glasses_drawn_are_found_and_absent_without(large_crop):
@@ -137,8 +178,10 @@ def test_no_face_reports_every_region_absent():
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, size=(128, 128, 3), dtype=np.uint8)
     rm = segment(noise)
-    for r in ("eyes", "nose", "mouth", "skin", "hair", "ears", "neck", "glasses"):
+    for r in ("left eye", "right eye", "left eyebrow", "right eyebrow", "nose", "mouth", "skin", "hair", "ears",
+              "neck", "glasses"):
         assert r not in rm.masks and "Face Mesh found no face" in rm.absent[r]
+    assert "eyes" not in rm.absent  # the landmark segmenter never reports the pair
     assert rm.landmarks is None
 
 
@@ -192,7 +235,7 @@ def test_cli_regions_json_and_files(large_face_path, tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["segmenter"] == "landmarks" and len(doc["faces"]) >= 1
     f0 = doc["faces"][0]
-    assert "eyes" in f0["segmentation"]["regions"] and f0["relevance"] is None
+    assert "left eye" in f0["segmentation"]["regions"] and f0["relevance"] is None
     assert (tmp_path / "face0_regions.png").is_file()
 
 

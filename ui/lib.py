@@ -126,6 +126,13 @@ def explainer_names() -> list[dict[str, str]]:
     return out
 
 
+def default_explainer() -> str:
+    """The method measured best on localisation and faithfulness together (forensics.explainers.DEFAULT_EXPLAINER)."""
+    from forensics.explainers import DEFAULT_EXPLAINER
+
+    return DEFAULT_EXPLAINER
+
+
 def applicable(detector_name: str, method: str) -> tuple[bool, str]:
     from forensics.explainers import applicable as _applicable
 
@@ -139,6 +146,15 @@ def heatmap(face_key: str, detector_name: str, method: str, params: tuple[tuple[
     from forensics.explainers import explain
 
     return explain(detector(detector_name), _crop, method, **dict(params))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def method_note(detector_name: str, method: str) -> dict[str, Any]:
+    """What was measured about ``method`` on this detector (localisation on known edits, sanity check), and whether
+    on the loaded weights (``forensics.explainers.measured``)."""
+    from forensics.explainers.measured import method_note as _note
+
+    return _note(detector_name, model_info(detector_name).get("weights_sha256"), method)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -212,21 +228,41 @@ def finding(sha256: str, check: str, params: tuple[tuple[str, Any], ...], _data:
 @st.cache_data(max_entries=8, show_spinner=False)
 def report(sha256: str, detectors: tuple[str, ...], face_method: str, allow_untrained: bool,
            case: tuple[tuple[str, str], ...], explainers: tuple[str, ...], segmenter: str | None, checks: bool,
-           _data: bytes, name: str) -> dict[str, Any]:
-    """The court report of the evidence: {"pdf": bytes, "json": bytes, "bundle": dict, "timings_ms": dict}."""
+           _data: bytes, name: str):
+    """The prepared court report of the evidence (``ReportData``: bundle, crops, figures), not yet exported."""
     from forensics.pipeline import AnalyzeOptions
     from forensics.report.build import Case, prepare_report
-    from forensics.report.bundle import dumps_bundle
-    from forensics.report.pdf import render_pdf
 
     configure()
     ev = evidence(sha256, _data, name)
     dets = [detector(n) for n in detectors]
     opts = AnalyzeOptions(detectors=tuple(detectors), face_method=face_method, allow_untrained=allow_untrained)
-    data = prepare_report(ev, Case(**dict(case)), detectors=dets, options=opts, explainers=list(explainers),
+    return prepare_report(ev, Case(**dict(case)), detectors=dets, options=opts, explainers=list(explainers),
                           segmenter=segmenter, checks=checks)
-    pdf = render_pdf(data.bundle, crops=data.crops, figures=data.figures)
-    return {"pdf": pdf, "json": dumps_bundle(data.bundle), "bundle": data.bundle, "timings_ms": data.timings_ms}
+
+
+def export_report(data, sign_with: str | None) -> dict[str, Any]:
+    """Export (not cached: every export is logged) into ``FORENSICS_REPORT_DIR`` or ``cache/reports``, through
+    ``write_report`` as the CLI does: the analysis and export go to the case log, the files are kept only once
+    logged. Returns {"pdf": bytes, "json": bytes, "bundle": dict, "files": ReportFiles}."""
+    import json
+    import os
+
+    from forensics.paths import CACHE_DIR
+    from forensics.report.build import write_report
+
+    out = Path(os.environ.get("FORENSICS_REPORT_DIR") or CACHE_DIR / "reports")
+    files = write_report(data, out, sign_with=sign_with)
+    js = files.bundle.read_bytes()
+    return {"pdf": files.pdf.read_bytes(), "json": js, "bundle": json.loads(js), "files": files}
+
+
+def signing_keys() -> list[dict[str, str]]:
+    """Keys of the key store whose private half is here (``FORENSICS_KEYS_DIR``): the ones a report can be signed
+    with on this machine."""
+    from forensics.report.keys import list_keys
+
+    return [{"key_id": k.key_id, "name": k.name} for k, private in list_keys() if private]
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -262,14 +298,18 @@ def pdf_page_images(pdf: bytes, pages: int = 3, dpi: int = 60) -> list[bytes]:
 # --------------------------------------------------------------------------------------------------- dataset scan
 def scan(folder: str, store: str, detectors: Sequence[str], *, face_method: str, explainer: str | None,
          segmenter: str | None, limit: int | None, allow_untrained: bool,
-         progress: Callable[[int, int], None]) -> Any:
-    """Scan ``folder`` into the resumable store (not cached: the store is the cache; finished images are skipped)."""
+         progress: Callable[[int, int], None], dask: str | None = None) -> Any:
+    """Scan ``folder`` into the resumable store (not cached: the store is the cache; finished images are skipped).
+
+    ``dask``: a scheduler address; the batches then run on that cluster's workers (``forensics.scan_dask``)."""
     from forensics.scan import ScanOptions, scan_folder
+    from forensics.scan_dask import DaskSetup
 
     configure()
     opts = ScanOptions(detectors=tuple(detectors), face_method=face_method, explainer=explainer,
                        segmenter=segmenter, allow_untrained=allow_untrained)
-    return scan_folder(folder, store, options=opts, limit=limit, progress=progress)
+    return scan_folder(folder, store, options=opts, limit=limit, progress=progress,
+                       dask=DaskSetup(address=dask) if dask else None)
 
 
 def default_store(folder: str) -> Path:

@@ -14,7 +14,7 @@ import streamlit as st
 EVIDENCE_KEY = "forensics_evidence"
 DETECTORS_KEY = "sidebar_detectors"
 FACE_METHOD_KEY = "sidebar_face_method"
-FACE_METHODS = ("auto", "mtcnn", "haar", "whole")
+FACE_METHODS = ("auto", "mtcnn", "haar", "mediapipe", "whole")
 
 
 @dataclass(frozen=True)

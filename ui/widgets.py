@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +12,9 @@ import streamlit as st
 from forensics.calibration import error_rate_rows
 from forensics.domain import face_caveats
 from forensics.errors import BadImageError, ForensicsError
+from forensics.formatting import lr_in_favour, lr_number
+from forensics.formatting import num as _num
+from forensics.formatting import pct as _pct
 from ui import lib, state
 
 T = TypeVar("T")
@@ -23,13 +26,45 @@ NO_READY = ("No ready detector: no trained weights were found in weights/ or ../
             "sidebar as explain-only detectors (no verdict).")
 
 
+# --------------------------------------------------------------------------------------------------- plain text
+_MARKUP = re.compile(r"([\\`*_\[\]<>:$&~|#@])")
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)
+
+
+def plain(text: Any) -> str:
+    """Text taken from evidence or typed by a user, made inert for an element that renders Markdown (captions,
+    alerts, labels): the characters that Markdown links and images, HTML, entities, emphasis, LaTeX, GitHub
+    autolinks (``https:``, ``www.``, e-mail) and Streamlit's ``:colour[...]`` / ``:material/...:`` directives need
+    are backslash-escaped, so it shows as typed. Where a whole value is shown, prefer an element that never renders
+    Markdown (``st.text``, ``st.code``, ``st.dataframe``, ``st.json``)."""
+    return _WWW.sub(r"\1\\.", _MARKUP.sub(r"\\\1", str(text))).replace("\n", " ")
+
+
 # --------------------------------------------------------------------------------------------------- errors
 def show_error(exc: Exception) -> None:
-    """A ForensicsError as an analyst reads it: what is wrong and what to do, never a traceback."""
+    """A ForensicsError as an analyst reads it: what is wrong and what to do, never a traceback. Messages quote file
+    names and metadata, so they are shown as plain text."""
     if isinstance(exc, BadImageError):
-        st.error(f"This file cannot be analysed: {exc}", icon=":material/broken_image:")
+        st.error(f"This file cannot be analysed: {plain(exc)}", icon=":material/broken_image:")
     else:
-        st.error(f"{type(exc).__name__}: {exc}", icon=":material/error:")
+        st.error(f"{type(exc).__name__}: {plain(exc)}", icon=":material/error:")
+
+
+# --------------------------------------------------------------------------------------------------- audit log
+def log_once(kind: str, key: str, payload: Callable[[], dict[str, Any]]) -> None:
+    """Append one entry to the case log (``FORENSICS_CASE_DB``, the log the CLI writes) the first time this session
+    sees ``key``; a log that cannot be written is shown as a warning, never hidden."""
+    from forensics.audit import record
+
+    done = st.session_state.setdefault("_audit_logged", set())
+    if key in done:
+        return
+    try:
+        record(kind, {**payload(), "source": "dashboard"})
+    except ForensicsError as exc:
+        st.warning(f"This {kind} could not be written to the case log: {plain(exc)}", icon=":material/warning:")
+        return
+    done.add(key)
 
 
 def call(fn: Callable[..., T], *args: Any, spinner: str | None = None, stop: bool = True, **kwargs: Any) -> T | None:
@@ -80,7 +115,7 @@ def sidebar() -> None:
                      help="auto: MTCNN, then OpenCV Haar if it finds nothing; whole: the whole image is one face.")
         up = state.current()
         if up is not None:
-            st.caption(f"Evidence: **{up.name}**  \nsha256 `{up.short}…`")
+            st.caption(f"Evidence: **{plain(up.name)}**  \nsha256 `{up.short}…`")
 
 
 # --------------------------------------------------------------------------------------------------- evidence
@@ -146,7 +181,7 @@ def current_evidence(prefix: str, *, picker_open: bool = False):
         show_error(err)
         st.stop()
     c1, c2 = st.columns([4, 1])
-    c1.caption(f"**{up.name}** · {ev.format} {ev.width}×{ev.height} · {ev.size:,} bytes · sha256 `{ev.sha256}`")
+    c1.caption(f"**{plain(up.name)}** · {ev.format} {ev.width}×{ev.height} · {ev.size:,} bytes · sha256 `{ev.sha256}`")
     if c2.button("Clear evidence", key=f"{prefix}_clear"):
         state.clear()
         st.rerun()
@@ -173,7 +208,9 @@ def evidence_details(ev) -> None:
         rows.append(("C2PA manifest", "present (claims are not verified here)"))
     for note in ev.notes:
         rows.append(("conversion", note))
-    st.table({"item": [r[0] for r in rows], "value": [r[1] for r in rows]})
+    # a data frame shows its cells as plain text (st.table renders Markdown in cells: an EXIF field could load an
+    # external image or show a link in the analyst's browser)
+    st.dataframe({"item": [r[0] for r in rows], "value": [r[1] for r in rows]}, hide_index=True, width="stretch")
     with st.expander("All metadata (JSON)"):
         st.json(meta, expanded=False)
 
@@ -182,16 +219,8 @@ def evidence_details(ev) -> None:
 _COLOURS = {"manipulated or generated": "red", "camera original": "green", "inconclusive": "orange"}
 
 
-def _num(v: Any, digits: int = 2) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.{digits}f}"
-
-
-def _pct(v: Any) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * float(v):.1f} %"
-
-
 def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key: str = "",
-                 caveats: list[str] | tuple[str, ...] = ()) -> None:
+                 caveats: list[str] | tuple[str, ...] = (), face_failures: list[str] | tuple[str, ...] = ()) -> None:
     """One detector's result for one face: verdict, band, likelihood ratio wording, known error rates, and the
     caveats of ``forensics.domain.face_caveats`` (a face larger than the camera originals it learnt from; a
     "camera original" verdict on a small or compressed file)."""
@@ -202,6 +231,22 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
         st.warning("Explain-only: this detector has no trained weights, so it gives **no verdict** and its score "
                    "carries no evidential value.", icon=":material/block:")
         return
+    withheld = score.get("withheld")
+    if withheld:
+        colour = "orange" if withheld["verdict"] == "inconclusive" else "gray"
+        st.markdown(f"##### Verdict: :{colour}[{withheld['verdict']}]")
+        for why in withheld["reasons"]:
+            if why in face_failures:  # shown once beside the crop
+                continue
+            st.warning(why, icon=":material/block:")
+        if any(why in face_failures for why in withheld["reasons"]):
+            st.caption("This face failed the whole-face checks shown beside its crop.")
+        st.caption(f"Calibrated p(fake) = {score['p_fake']:.3f}, shown as a number only: no verdict is drawn from "
+                   "it for this face.")
+        if score.get("stability"):  # no verdict, so nothing to call unstable: the score's spread only
+            st.caption(f"Score under re-compression: {score['stability']['score_summary']}")
+        novelty_view(score.get("novelty"))
+        return
     if a is None:
         st.info(f"No calibration for this model, so **no verdict**. Uncalibrated p(fake) = {score['p_fake']:.3g}.",
                 icon=":material/tune:")
@@ -211,12 +256,16 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
     lo, hi = a["band"]
     c1, c2 = st.columns(2)
     c1.metric("calibrated p(fake)", f"{a['p_fake']:.3f}")
-    c2.metric("likelihood ratio", f"{a['likelihood_ratio']:.3g}", help=f"log10 LR = {a['log10_lr']:.2f}")
+    c2.metric("likelihood ratio, in favour of " + ("Hp" if a["likelihood_ratio"] >= 1 else "Hd"),
+              lr_number(a["likelihood_ratio"]),
+              help=f"LR {lr_in_favour(a['likelihood_ratio'])} (log10 LR = {a['log10_lr']:.2f}), as in the report")
     st.plotly_chart(band_figure(a["p_fake"], lo, hi), width="stretch", key=f"band_{key}_{name}",
                     config={"displayModeBar": False})
     st.caption(f"Inconclusive band [{lo:.3f}, {hi:.3f}): below it 'camera original', at or above it "
                f"'manipulated or generated'.")
     st.markdown(f"*{a['statement']}*")
+    stability_view(score.get("stability"))
+    novelty_view(score.get("novelty"))
     st.caption(f"Known error rates at this band (validation): false positives {_pct(a.get('false_positive_rate'))}, "
                f"false negatives {_pct(a.get('false_negative_rate'))}.")
     for caveat in caveats:
@@ -225,6 +274,25 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
     if failures:
         with st.expander(f"Where {name} is known to fail ({len(failures)}, from its model card)"):
             st.markdown("\n".join(f"- {f}" for f in failures))
+
+
+def stability_view(stab: dict[str, Any] | None) -> None:
+    """Whether the verdict holds when the evidence is re-compressed and re-scaled (warning when it does not)."""
+    if not stab:
+        return
+    if stab.get("unstable"):
+        st.warning(f"Unstable verdict: {stab['summary'].removeprefix('unstable: ')}", icon=":material/swap_horiz:")
+    else:
+        st.caption(f"Stability: {stab['summary']}")
+    parts = [f"{c['condition']}: {c['p_fake']:.3f}" + (f" ({c['verdict']})" if c["verdict"] else "")
+             for c in stab["conditions"]]
+    st.caption("Re-scored: " + " · ".join(parts))
+
+
+def novelty_view(novelty: dict[str, Any] | None) -> None:
+    """How far the face lies from the detector's training faces (or that this was not measured)."""
+    if novelty:
+        st.caption(f"Novelty: {novelty['summary']}")
 
 
 def band_figure(p: float, lo: float, hi: float):
@@ -269,11 +337,11 @@ _DIRECTION_ICON = {"supports manipulation": ":red[▲ supports manipulation]",
 def finding_card(f, *, show_images: bool = True) -> None:
     """A classic check's Finding: what was measured, which way it points, how reliable, caveats."""
     st.markdown(f"**{f.title}** · {_DIRECTION_ICON.get(f.direction, f.direction)} · reliability: {f.reliability}")
-    st.write(f.summary)
+    st.markdown(plain(f.summary))  # summaries quote metadata (software names, comments) from the evidence
     if not f.applicable:
         st.caption("Not applicable to this file.")
     for c in f.caveats:
-        st.caption(f"⚠ {c}")
+        st.caption(f"⚠ {plain(c)}")
     if show_images and f.images:
         images = finding_images(f)
         cols = st.columns(min(3, len(images)))
@@ -311,13 +379,29 @@ def faces_view(an) -> None:
         cols = st.columns([1] + [2] * max(1, len(names)))
         cols[0].image(crop, caption=f"aligned crop · box {[round(v) for v in face['box']]} · "
                                     f"confidence {face['confidence']:.3f}", width="stretch")
+        if face.get("checks"):
+            with cols[0]:
+                face_checks_view(face["checks"])
         for col, name in zip(cols[1:], names, strict=False):
             with col:
                 verdict_card(name, face["scores"][name], d["models"].get(name, {}), key=f"face{face['index']}",
-                             caveats=face_caveats(d, face, name))
+                             caveats=face_caveats(d, face, name),
+                             face_failures=(face.get("checks") or {}).get("failures") or ())
+    for sentence in (d.get("coverage") or {}).get("sentences") or ():
+        st.info(sentence, icon=":material/visibility_off:")
     if d["skipped_faces"]:
         with st.expander(f"{len(d['skipped_faces'])} detection(s) left out"):
             st.dataframe(d["skipped_faces"], hide_index=True)
+
+
+def face_checks_view(checks: dict[str, Any]) -> None:
+    """The whole-face checks of one face: what was measured, and every failed check (no verdict then)."""
+    confirmed = {True: "confirmed", False: "not confirmed", None: "not checked"}[checks["landmarks_confirmed"]]
+    st.caption(f"Whole-face checks: {_pct(checks['outside_fraction'])} of the box outside the image, "
+               f"{_pct(checks['padded_fraction'])} of the crop padded, {checks['size_px']:.0f} px, landmarks "
+               f"{confirmed} ({checks['finder']})")
+    if not checks["passed"]:
+        st.error("Not a whole face, so no verdict: " + "; ".join(checks["failures"]), icon=":material/crop_free:")
 
 
 def faceset_view(fs) -> None:
@@ -358,8 +442,12 @@ def analysis_for(up, opts):
     if not dets:
         st.info("Choose at least one detector in the sidebar.", icon=":material/tune:")
         st.stop()
-    return call(lib.analysis, up.sha256, dets, opts.face_method, opts.allow_untrained, up.data, up.name,
-                spinner="Finding faces and scoring them")
+    an = call(lib.analysis, up.sha256, dets, opts.face_method, opts.allow_untrained, up.data, up.name,
+              spinner="Finding faces and scoring them")
+    from forensics.audit import analysis_payload
+
+    log_once("analysis", f"analysis:{up.sha256}:{opts.key()}", lambda: analysis_payload(an.to_dict()))
+    return an
 
 
 def model_card(info: dict[str, Any]) -> None:
@@ -431,7 +519,15 @@ def heatmap_for(fkey: str, det_name: str, method: str, crop, target: str | None)
         st.info(f"{method} does not apply to {det_name}: {why}", icon=":material/block:")
         return None
     params = (("target", target),) if target else ()
-    return call(lib.heatmap, fkey, det_name, method, params, crop, spinner=f"{method} on {det_name}", stop=False)
+    hm = call(lib.heatmap, fkey, det_name, method, params, crop, spinner=f"{method} on {det_name}", stop=False)
+    if hm is not None:
+        from forensics.report.bundle import explanation_record
+
+        sha, face_method, face = fkey.split(":")
+        log_once("explanation", f"explanation:{fkey}:{det_name}:{method}:{params}",
+                 lambda: {"evidence_sha256": sha, "face_method": face_method,
+                          **explanation_record(int(face), hm)})
+    return hm
 
 
 def heatmap_panel(title: str, crop, hm) -> None:
@@ -440,6 +536,21 @@ def heatmap_panel(title: str, crop, hm) -> None:
              caption=f"why '{hm.target_name}' (p {hm.probability:.3g}) · {hm.elapsed_ms:.0f} ms")
     for n in hm.notes:
         st.caption(n)
+    measured_note(hm.detector, hm.method)
+
+
+def measured_note(det_name: str, method: str) -> None:
+    """The method's measured localisation and sanity-check result (a warning when it failed the check or when the
+    figures were measured on other weights). The text is the library's own, never from evidence."""
+    note = call(lib.method_note, det_name, method, stop=False)
+    if note is None:
+        return
+    if note.get("sanity_passed") is False:
+        st.warning(note["text"], icon=":material/gpp_bad:")
+    elif note.get("measured") and not note.get("same_weights"):
+        st.warning(note["text"], icon=":material/history:")
+    else:
+        st.caption(note["text"])
 
 
 def agreement_view(fkey: str, a, b) -> None:
@@ -492,7 +603,8 @@ def default_scan_folder() -> str:
     return str(val) if val.is_dir() else ""
 
 
-def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str | None) -> None:
+def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str | None,
+             dask: str | None = None) -> None:
     """Scan with a live progress bar; errors are shown, never raised."""
     bar = st.progress(0.0, text="Listing images")
 
@@ -501,10 +613,11 @@ def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str
 
     summary = call(lib.scan, folder, store, opts.detectors, face_method=opts.face_method, explainer=explainer,
                    segmenter="landmarks" if explainer else None, limit=limit, allow_untrained=opts.allow_untrained,
-                   progress=progress, stop=False)
+                   progress=progress, dask=dask, stop=False)
     if summary is not None:
         bar.progress(1.0, text="done")
-        st.success(f"{summary.done} image(s) scanned, {summary.skipped_already_done} already in the store, "
+        st.success(f"{summary.done} image(s) scanned, {summary.skipped_already_done} already in the store "
+                   f"({summary.changed} changed since the last scan, re-analysed), "
                    f"{summary.errors} unreadable, {summary.duplicates} duplicate(s); {summary.faces} face(s) in "
                    f"{summary.seconds:.1f} s ({summary.faces_per_second:.1f} faces/s).")
 
@@ -520,11 +633,11 @@ def scan_view(stats: dict[str, Any]) -> None:
     cols[1].metric("unreadable", counts.get("error", 0))
     cols[2].metric("faces", counts.get("faces", 0))
     cols[3].metric("detectors", len(stats["metrics"]))
-    st.caption(f"Folder `{stats.get('root')}` · options {stats.get('options')}")
+    st.caption(f"Folder {plain(stats.get('root'))} · options {plain(stats.get('options'))}")
     curves, rows = {}, []
     for det, m in stats["metrics"].items():
         if "error" in m:
-            st.info(f"{det}: {m['error']}")
+            st.info(f"{det}: {plain(m['error'])}")
             continue
         curves[det] = m["curves"]
         o = m["overall"]

@@ -18,6 +18,8 @@ def add_arguments(p) -> None:
     p.add_argument("--face-method", default="auto", choices=["auto", "mtcnn", "haar", "whole"])
     p.add_argument("--min-face", type=int, default=40, help="faces smaller than this (pixels) are skipped")
     p.add_argument("--allow-untrained", action="store_true", help="score with untrained detectors (not a verdict)")
+    p.add_argument("--no-stability", action="store_true",
+                   help="do not re-score each face after re-compression and re-scaling (faster; no stability)")
     p.add_argument("--json", action="store_true", help="print the full Analysis as JSON")
     p.add_argument("--case", default=None, help="case id recorded with the analysis in the audit log")
     p.add_argument("--case-db", default=None, help="audit log (default: FORENSICS_CASE_DB or cache/cases.sqlite)")
@@ -30,7 +32,7 @@ def run(args) -> int:
 
     evidence = load_evidence(args.path)
     opts = AnalyzeOptions(face_method=args.face_method, min_face_size=args.min_face,
-                          allow_untrained=args.allow_untrained)
+                          allow_untrained=args.allow_untrained, stability=not args.no_stability)
     analysis = analyze(evidence, detectors=args.detector, options=opts, weights_dirs=args.weights_dir)
     if not args.no_log:
         from forensics.audit import log_analysis
@@ -49,13 +51,26 @@ def run(args) -> int:
         print(f"no face analysed: {analysis.no_face_reason}")
     for face, fd in zip(analysis.faces, d["faces"], strict=True):
         print(f"face {face.index}: box {[round(v) for v in face.box]} confidence {face.confidence:.3f}")
+        if face.checks is not None and not face.checks.passed:
+            for why in face.checks.failures:
+                print(f"  not a whole face: {why}")
         for name, s in face.scores.items():
-            verdict = s.assessment["verdict"] if s.assessment else ("untrained: no verdict" if not s.ready
-                                                                   else "uncalibrated: no verdict")
+            verdict = s.verdict if s.assessment or s.withheld else ("untrained: no verdict" if not s.ready
+                                                                    else "uncalibrated: no verdict")
             print(f"  {name:<18} p_fake {s.p_fake:.3f}  {verdict}")
+            for why in s.withheld.reasons if s.withheld else ():
+                if face.checks is None or why not in face.checks.failures:  # those are printed above, once
+                    print(f"  {'':<18} why: {why}")
+            if s.stability is not None:  # "unstable" speaks of a verdict: only where one is given
+                print(f"  {'':<18} " + (s.stability.summary() if s.assessment else
+                                        f"score under re-compression: {s.stability.score_summary()}"))
+            if s.ready:
+                print(f"  {'':<18} {s.to_dict()['novelty']['summary']}")
             for caveat in face_caveats(d, fd, name) if s.assessment else []:
                 print(f"  {'':<18} caveat: {caveat}")
     for sk in analysis.skipped_faces:
         print(f"skipped face {sk.get('box')}: {sk.get('reason')}")
+    for sentence in analysis.coverage.sentences() if analysis.coverage is not None else ():
+        print(f"not looked at: {sentence}")
     print("timings ms: " + ", ".join(f"{k} {v:.0f}" for k, v in analysis.timings_ms.items()))
     return 0

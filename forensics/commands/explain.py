@@ -1,7 +1,9 @@
 """``python -m forensics explain PATH --methods gradcam,lrp-epsilon-plus-flat --out DIR``.
 
 For every face: one PNG with the crop and an overlay per method side by side, and one JSON with each map's
-summary, its faithfulness (deletion / insertion AUCs, ROAD) and the pairwise agreement of the maps. Over a folder,
+summary, its faithfulness (deletion / insertion AUCs, ROAD), what was measured about the method on this detector
+(``measured``: localisation on edits with known parts, the randomisation sanity check, and whether on these weights)
+and the pairwise agreement of the maps. Over a folder,
 ``summary.json`` holds the means with 95% t-intervals.
 """
 
@@ -87,6 +89,7 @@ def explain_face(det: Any, crop: np.ndarray, methods: list[str], *, steps: int,
     """Explain one crop with every method; returns (JSON-ready record, list of Heatmaps)."""
     from forensics.errors import NotApplicableError
     from forensics.explainers import agreement, applicable, explain, faithfulness
+    from forensics.explainers.measured import method_note
 
     record: dict[str, Any] = {"maps": {}, "not_applicable": {}, "agreement": {}}
     maps = []
@@ -101,6 +104,7 @@ def explain_face(det: Any, crop: np.ndarray, methods: list[str], *, steps: int,
             record["not_applicable"][m] = str(exc)
             continue
         entry = hm.to_dict()
+        entry["measured"] = method_note(det.name, det.weights_sha256, m)  # localisation on known edits, sanity check
         entry["faithfulness"] = faithfulness(det, crop, hm, steps=steps, road=bool(road_percentiles),
                                              road_percentiles=road_percentiles or (50,))
         record["maps"][m] = entry
@@ -190,7 +194,9 @@ def run(args) -> int:
             _write_png(out / f"{stem}.png", side_by_side(tiles, names))
             (out / f"{stem}.json").write_text(json.dumps(rec, indent=2))
             records.append(rec)
-            line = ", ".join(f"{m}: ins-del {e['faithfulness']['difference']:+.3f}" for m, e in rec["maps"].items())
+            line = ", ".join(f"{m}: ins-del {e['faithfulness']['difference']:+.3f}"
+                             + (" [FAILED the randomisation sanity check]" if e["measured"]["sanity_passed"] is False
+                                else "") for m, e in rec["maps"].items())
             na = "; ".join(f"{m} n/a ({why})" for m, why in rec["not_applicable"].items())
             print(f"{img_path.name} face {face.index}: {line}{'; ' + na if na else ''}")
     if src.is_dir():

@@ -11,10 +11,14 @@ HELP = "segment every face into regions and share a detector explanation out bet
 
 
 def add_arguments(p) -> None:
+    from forensics.explainers import DEFAULT_EXPLAINER
+
     p.add_argument("path", help="image file (never modified)")
     p.add_argument("--segmenter", default="landmarks", help="segmenter name (landmarks, grounded-sam)")
-    p.add_argument("--explainer", default="gradcam",
-                   help="explanation method (see forensics.explainers.list_explainers); 'none' = masks and areas only")
+    p.add_argument("--explainer", default=DEFAULT_EXPLAINER,
+                   help="explanation method (see forensics.explainers.list_explainers); 'none' = masks and areas only; "
+                        "default: forensics.explainers.DEFAULT_EXPLAINER, measured best on localisation and "
+                        "faithfulness together")
     p.add_argument("--detector", default=None, help="detector name (default: the shipped default when ready)")
     p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
     p.add_argument("--face-method", default="auto", choices=["auto", "mtcnn", "haar", "whole"])

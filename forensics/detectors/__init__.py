@@ -179,12 +179,17 @@ def create_detector(
     sha: str | None = None
     file: str | None = None
     calibration = None
+    novelty = None
     extra = ""
     if mode == "manifest":
         path = locate_verified(entry, weights_dirs)  # type: ignore[arg-type]
         _load_into(spec, model, path, f"detector {name!r}")
         sha, file = entry.sha256, entry.file  # type: ignore[union-attr]
         calibration = _load_calibration(entry.calibration)  # type: ignore[union-attr]
+        if entry.novelty:  # type: ignore[union-attr]
+            from forensics.novelty import load_for_entry
+
+            novelty = load_for_entry(entry.novelty, weights_dirs)  # type: ignore[union-attr]
     elif mode == "imagenet":
         if spec.imagenet is None or spec.load_imagenet is None:
             raise UnavailableError(f"no ImageNet weights are available offline for {spec.name!r}; "
@@ -215,7 +220,7 @@ def create_detector(
     return Detector(
         config, model, card=card, weights_sha256=sha, weights_file=file,
         target_layers=spec.target_layers, reshape_transform=spec.reshape_transform,
-        canonizers=spec.canonizers, feature_layer=spec.feature_layer, calibration=calibration,
+        canonizers=spec.canonizers, feature_layer=spec.feature_layer, calibration=calibration, novelty=novelty,
     )
 
 
@@ -246,8 +251,16 @@ def list_detectors(weights_dirs: Sequence[str | Path] | None = None,
 
 def default_detector_names(weights_dirs: Sequence[str | Path] | None = None,
                            manifest: str | Path | None = None) -> list[str]:
-    """The trained default if ready, else the ready Meso-4 peers, else []."""
+    """The trained default if ready, else the ready Meso-4 peers, else []. A default weights file that is present
+    but fails its SHA-256 check raises WeightsHashMismatchError: a tampered file is never passed over quietly as if
+    no trained weights existed."""
     ready = {s.name for s in list_detectors(weights_dirs, manifest) if s.ready}
     if DEFAULT_DETECTOR in ready:
         return [DEFAULT_DETECTOR]
+    entry = load_manifest(manifest).get(DEFAULT_DETECTOR)
+    if entry is not None:
+        try:
+            locate_verified(entry, weights_dirs)
+        except WeightsNotFoundError:
+            pass
     return [n for n in PEER_DETECTORS if n in ready]

@@ -83,6 +83,7 @@ class Detector:
         canonizers: Callable[[], list[Any]] | None = None,
         feature_layer: Callable[[Any], Any] | None = None,
         calibration: Any = None,
+        novelty: Any = None,
     ) -> None:
         from forensics.device import get_device
 
@@ -97,6 +98,7 @@ class Detector:
         self._canonizers = canonizers
         self._feature_layer = feature_layer
         self.calibration = calibration  # forensics.calibration.Calibration or None
+        self.novelty = novelty  # forensics.novelty.NoveltyModel or None: novelty not measured
         self.lock = threading.RLock()
 
     # --- identity -------------------------------------------------------------------------------------------------
@@ -210,5 +212,7 @@ class Detector:
             "weights_sha256": self.weights_sha256,
             "ready": self.ready,
             "calibrated": self.calibration is not None,
+            "novelty": None if self.novelty is None else {"threshold": self.novelty.threshold,
+                                                          "fitted": dict(self.novelty.info)},
             "card": self.card.to_dict(),
         }

@@ -49,6 +49,7 @@ class ManifestEntry:
     card: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None
     description: str = ""
+    novelty: dict[str, Any] | None = None  # {file, sha256, threshold, fitted}: forensics.novelty
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ManifestEntry:
@@ -64,7 +65,7 @@ class ManifestEntry:
         return cls(name=str(d["name"]), file=file, sha256=str(d["sha256"]).lower(),
                    architecture=str(d["architecture"]), classes=classes, fake_indices=fake,
                    card=dict(d.get("card") or {}), calibration=d.get("calibration"),
-                   description=str(d.get("description", "")))
+                   description=str(d.get("description", "")), novelty=d.get("novelty"))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -79,6 +80,8 @@ class ManifestEntry:
             d["description"] = self.description
         if self.calibration is not None:
             d["calibration"] = self.calibration
+        if self.novelty is not None:
+            d["novelty"] = self.novelty
         return d
 
 
@@ -190,6 +193,19 @@ def set_calibration(name: str, calibration: Mapping[str, Any] | Any | None, *,
         if name not in entries:
             raise WeightsNotFoundError(f"no manifest entry {name!r}; register its weights first")
         new = dataclasses.replace(entries[name], calibration=dict(calibration) if calibration is not None else None)
+        entries[name] = new
+        write_manifest(entries, manifest)
+    return new
+
+
+def set_novelty(name: str, novelty: Mapping[str, Any] | None, *, manifest: str | Path | None = None
+                ) -> ManifestEntry:
+    """Attach (or with None remove) the ``novelty`` record (file, sha256, threshold, fitted) of a manifest entry."""
+    with _manifest_lock(manifest):
+        entries = load_manifest(manifest)
+        if name not in entries:
+            raise WeightsNotFoundError(f"no manifest entry {name!r}; register its weights first")
+        new = dataclasses.replace(entries[name], novelty=dict(novelty) if novelty is not None else None)
         entries[name] = new
         write_manifest(entries, manifest)
     return new

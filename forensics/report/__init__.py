@@ -3,7 +3,8 @@
 ``build_bundle`` assembles every number (case, evidence hashes, options, models and their hashes, per-face results,
 explanations, region shares, classic checks, environment) and hashes it; ``render_pdf`` draws the PDF from the
 bundle; ``prepare_report``/``write_report`` do both from an evidence file and log the export in the case database;
-``verify_bundle`` re-runs everything from the evidence and compares. See docs/report.md.
+``verify_bundle`` re-runs everything from the evidence and compares under the library's fixed ``rules``. ``seal``
+signs a report (``keys``: Ed25519 examiner or lab keys) and attaches the bundle to its PDF. See docs/report.md.
 
 Example:
     >>> from forensics.report import Case, prepare_report, write_report, verify_bundle, load_bundle

@@ -1,12 +1,12 @@
 """Re-run a report from the evidence file and compare every number and hash with its bundle.
 
-Rules (also printed in the report): hashes, strings, integers, booleans and list lengths must be equal; floats must
-agree within ``rel_tol`` (default 1e-6, relative) or ``abs_tol`` (1e-9, for values near zero), because CPU kernels
-may round differently between machines and builds. Not compared: the bundle's own hash (checked separately against
-its content), wall-clock timings, the host description and package versions (differences are listed as notes),
-the evidence file's name (a renamed copy is the same evidence when its hashes match) and the weights folders used.
-Hashes of derived pictures (crops, heatmap overlays, check images) are compared exactly, so a re-run on another
-software build can report them even when every number agrees.
+Rules: ``forensics.report.rules.RULES`` (versioned in the library, never read from the bundle): hashes, strings,
+integers, booleans and list lengths must be equal; floats must agree within 1e-6 relative (or 1e-9 absolute near
+zero), because CPU kernels may round differently between machines and builds. Not compared: the bundle's own hash
+and seal (checked separately), wall-clock timings, the host description and package versions (differences are listed
+as notes), the evidence file's name (a renamed copy is the same evidence when its hashes match), the weights folders
+used and the case log's head. Hashes of derived pictures (crops, heatmap overlays, check images) are compared
+exactly, so a re-run on another software build can report them even when every number agrees.
 
 Example:
     >>> result = verify_bundle(load_bundle("report.json"), "photo.jpg")       # doctest: +SKIP
@@ -23,21 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from forensics.errors import BadImageError, ForensicsError
-from forensics.report.bundle import FLOAT_ABS_TOL, FLOAT_REL_TOL, HASH_KEY, Case, bundle_hash, validate_bundle
-
-# Paths ("*" = any key or list index) that a re-run is not expected to reproduce.
-EXCLUDED: tuple[tuple[str, ...], ...] = (
-    (HASH_KEY,),
-    ("generated_utc",),
-    ("environment",),
-    ("analysis", "timings_ms"),
-    ("analysis", "environment"),
-    ("analysis", "device"),
-    ("evidence", "name"),
-    ("explanations", "*", "elapsed_ms"),
-    ("checks", "*", "elapsed_ms"),
-    ("report_options", "weights_dirs"),
-)
+from forensics.report.bundle import Case, bundle_hash, validate_bundle
+from forensics.report.rules import HASH_KEY, RULES
 
 
 @dataclass
@@ -51,7 +38,7 @@ class VerifyResult:
 
 
 def _excluded(path: tuple[str, ...]) -> bool:
-    for pat in EXCLUDED:
+    for pat in RULES.excluded:
         if len(path) >= len(pat) and all(p == "*" or p == q for p, q in zip(pat, path, strict=False)):
             return True
     return False
@@ -62,9 +49,8 @@ def _short(v: Any) -> str:
     return s if len(s) <= 90 else s[:87] + "..."
 
 
-def compare(recorded: Any, rerun: Any, *, rel_tol: float = FLOAT_REL_TOL, abs_tol: float = FLOAT_ABS_TOL,
-            path: tuple[str, ...] = ()) -> tuple[list[str], int]:
-    """Differences between two JSON values (with the tolerance rules above) and the count of leaves compared."""
+def compare(recorded: Any, rerun: Any, *, path: tuple[str, ...] = ()) -> tuple[list[str], int]:
+    """Differences between two JSON values (with the library's rules) and the count of leaves compared."""
     if _excluded(path):
         return [], 0
     where = "/".join(path) or "(root)"
@@ -76,7 +62,8 @@ def compare(recorded: Any, rerun: Any, *, rel_tol: float = FLOAT_REL_TOL, abs_to
         if isinstance(recorded, int) and isinstance(rerun, int):
             ok = recorded == rerun
         else:
-            ok = math.isclose(float(recorded), float(rerun), rel_tol=rel_tol, abs_tol=abs_tol)
+            ok = math.isclose(float(recorded), float(rerun), rel_tol=RULES.float_rel_tol,
+                              abs_tol=RULES.float_abs_tol)
         return ([] if ok else [f"{where}: recorded {recorded!r}, re-run {rerun!r}"]), 1
     if isinstance(recorded, Mapping) and isinstance(rerun, Mapping):
         out: list[str] = []
@@ -91,7 +78,7 @@ def compare(recorded: Any, rerun: Any, *, rel_tol: float = FLOAT_REL_TOL, abs_to
             if k not in recorded:
                 out.append(f"{'/'.join(p)}: produced by the re-run but missing from the bundle")
                 continue
-            o, c = compare(recorded[k], rerun[k], rel_tol=rel_tol, abs_tol=abs_tol, path=p)
+            o, c = compare(recorded[k], rerun[k], path=p)
             out += o
             n += c
         return out, n
@@ -100,12 +87,32 @@ def compare(recorded: Any, rerun: Any, *, rel_tol: float = FLOAT_REL_TOL, abs_to
             return [f"{where}: recorded {len(recorded)} items, re-run {len(rerun)}"], 1
         out, n = [], 0
         for i, (a, b) in enumerate(zip(recorded, rerun, strict=True)):
-            o, c = compare(a, b, rel_tol=rel_tol, abs_tol=abs_tol, path=(*path, str(i)))
+            o, c = compare(a, b, path=(*path, str(i)))
             out += o
             n += c
         return out, n
     return ([] if recorded == rerun and type(recorded) is type(rerun)
             else [f"{where}: recorded {_short(recorded)}, re-run {_short(rerun)}"]), 1
+
+
+def diff_exact(a: Any, b: Any, *, names: tuple[str, str] = ("first", "second"), path: tuple[str, ...] = ()
+               ) -> list[str]:
+    """Every difference between two JSON values, exactly (no tolerance, nothing excluded): two copies of one bundle."""
+    where = "/".join(path) or "(root)"
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        out: list[str] = []
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in a or k not in b:
+                out.append(f"{'/'.join((*path, str(k)))}: only in the {names[0] if k in a else names[1]} copy")
+            else:
+                out += diff_exact(a[k], b[k], names=names, path=(*path, str(k)))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True))
+                for d in diff_exact(x, y, names=names, path=(*path, str(i)))]
+    if a == b and type(a) is type(b):
+        return []
+    return [f"{where}: {names[0]} {_short(a)}, {names[1]} {_short(b)}"]
 
 
 def verify_bundle(
@@ -114,8 +121,6 @@ def verify_bundle(
     *,
     detectors: Sequence[Any] | None = None,
     weights_dirs: Sequence[str | Path] | None = None,
-    rel_tol: float = FLOAT_REL_TOL,
-    abs_tol: float = FLOAT_ABS_TOL,
 ) -> VerifyResult:
     """Check the bundle's hash, the evidence's hashes, then re-run the report and compare everything.
 
@@ -166,7 +171,7 @@ def verify_bundle(
         segmenter=ro.get("segmenter"), checks=checks if checks else False,
     )
     new = dict(rerun.bundle, generated_utc=bundle["generated_utc"])
-    mism, n = compare(dict(bundle), new, rel_tol=rel_tol, abs_tol=abs_tol)
+    mism, n = compare(dict(bundle), new)
     res.mismatches += mism
     res.compared += n
     env_old, env_new = bundle.get("environment", {}), new.get("environment", {})

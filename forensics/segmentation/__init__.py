@@ -6,7 +6,7 @@ Segmenters: ``landmarks`` (default; mediapipe Face Mesh + selfie segmentation, s
 Example:
     >>> from forensics.segmentation import segment                      # doctest: +SKIP
     >>> rm = segment(crop)                                              # doctest: +SKIP
-    >>> rm.masks["eyes"].sum(), rm.approximate["hair"], rm.absent       # doctest: +SKIP
+    >>> rm.masks["left eye"].sum(), rm.approximate["hair"], rm.absent   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,8 +21,13 @@ from forensics.errors import BadImageError, UnavailableError
 from forensics.registry import Registry
 
 # Every region a segmenter may report, in priority order: where two candidate masks overlap the earlier one wins.
+# "left" and "right" are as seen in the image (the viewer's side: the subject's right eye is the "left eye"), the
+# convention of the ciplab edit masks and of forensics.training.blending. A segmenter reports either the two sides
+# (landmarks) or the pair as one region ("eyes", "eyebrows": grounded-SAM), never both, so shares never count a
+# pixel twice.
 REGIONS: tuple[str, ...] = (
-    "eyes", "eyebrows", "mouth", "glasses", "nose", "skin", "ears", "neck", "hair", "background",
+    "left eye", "right eye", "eyes", "left eyebrow", "right eyebrow", "eyebrows", "mouth", "glasses", "nose", "skin",
+    "ears", "neck", "hair", "background",
 )
 
 

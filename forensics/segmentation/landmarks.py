@@ -1,9 +1,11 @@
 """Landmark segmenter: mediapipe Face Mesh (478 points with iris) + selfie segmentation, both shipped in the wheel.
 
-Exact regions (polygons of Face Mesh landmarks): eyes (with iris), eyebrows, nose (convex hull of the nose points),
-mouth (outer lip contour, opening included), skin (face oval minus the others). The selfie model gives the person
-mask; background = not person (a trained model, so not flagged approximate). Approximate regions, heuristics on the
-person mask and a skin-colour model sampled from the cheeks:
+Exact regions (polygons of Face Mesh landmarks): left eye and right eye (each with its iris), left eyebrow and right
+eyebrow, nose (convex hull of the nose points), mouth (outer lip contour, opening included), skin (face oval minus
+the others). Left and right are the image's (viewer's) sides, decided by where each polygon lies in the crop, not by
+Face Mesh's own labels, so a mirrored photo swaps them (the ciplab edit masks use this convention). The selfie
+model gives the person mask; background = not person (a trained model, so not flagged approximate). Approximate
+regions, heuristics on the person mask and a skin-colour model sampled from the cheeks:
   ears  = skin-coloured person pixels just outside the face oval, between brow and nose-base height;
   neck  = person pixels below the jaw within a band about 0.7 face widths wide, centred under the chin;
   hair  = non-skin-coloured person pixels outside the oval above the chin (below the mouth only close beside the
@@ -31,6 +33,8 @@ _LOCK = threading.Lock()
 _GRAPHS: dict[str, Any] = {}
 
 APPROXIMATE = {"ears", "neck", "hair", "glasses"}
+# What this segmenter can report: the eyes and brows as two sides each, never as the pair (see REGIONS).
+LANDMARK_REGIONS: tuple[str, ...] = tuple(r for r in REGIONS if r not in ("eyes", "eyebrows"))
 
 
 def _mediapipe():
@@ -304,6 +308,35 @@ def _glasses(gray: np.ndarray, pts: np.ndarray, topo: _Topology, skin: np.ndarra
     return frame, scores
 
 
+def _sided(name: str, masks: list[np.ndarray], centres: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Name a pair of masks by the image side their landmark centre lies on: {"left NAME", "right NAME"}."""
+    left, right = (0, 1) if centres[0][0] <= centres[1][0] else (1, 0)
+    return {f"left {name}": masks[left], f"right {name}": masks[right]}
+
+
+def part_masks(shape: tuple[int, int], pts: np.ndarray, topo: _Topology | None = None) -> dict[str, np.ndarray]:
+    """Candidate masks (overlapping, before ``resolve_overlaps``) of the landmark-exact parts: left / right eye
+    (contour plus the iris disk where it meets the eye), left / right eyebrow, mouth and nose, from (478, 2) Face
+    Mesh pixel coordinates. Sides are the image's: the part whose landmarks lie further left is the left one."""
+    import cv2
+
+    topo = topo or _topology()
+    eyes, eye_centres = [], []
+    for contour, iris in zip(topo.eyes, topo.irises, strict=True):
+        eye = _fill(shape, pts[contour])
+        c = pts[iris].mean(0)
+        r = float(np.linalg.norm(pts[iris] - c, axis=1).mean())
+        disk = np.zeros(shape, dtype=np.uint8)
+        cv2.circle(disk, (int(round(c[0] * 16)), int(round(c[1] * 16))), int(round(r * 16)), 1, -1, shift=4)
+        eyes.append(eye | (disk.astype(bool) & _dilate(eye, 1)))
+        eye_centres.append(pts[contour].mean(0))
+    brows = [_fill(shape, pts[b]) for b in topo.brows]
+    lips = max((pts[c] for c in topo.lips), key=_polygon_area)
+    nose = _fill(shape, cv2.convexHull(pts[topo.nose].astype(np.float32)).reshape(-1, 2).astype(np.float64))
+    return {**_sided("eye", eyes, eye_centres), **_sided("eyebrow", brows, [pts[b].mean(0) for b in topo.brows]),
+            "mouth": _fill(shape, lips), "nose": nose}
+
+
 @register_segmenter("landmarks", description="mediapipe Face Mesh (478 landmarks) + selfie segmentation + heuristics")
 class LandmarkSegmenter(Segmenter):
     """Default segmenter; see the module docstring for how each region is found."""
@@ -331,7 +364,7 @@ class LandmarkSegmenter(Segmenter):
             reason = "Face Mesh found no face in the crop (profile, occlusion, too small or not a face)"
             bg = ~person
             masks = {"background": bg} if bg.any() else {}
-            absent = {r: reason for r in REGIONS if r != "background"}
+            absent = {r: reason for r in LANDMARK_REGIONS if r != "background"}
             if not bg.any():
                 absent["background"] = "the person mask covers the whole crop"
             return RegionMasks(masks=masks, approximate={r: False for r in masks}, absent=absent, segmenter=self.name,
@@ -340,23 +373,12 @@ class LandmarkSegmenter(Segmenter):
         topo = _topology()
         shape = (h, w)
         oval = _fill(shape, pts[topo.oval])
-        eyes = np.zeros(shape, dtype=bool)
-        for contour, iris in zip(topo.eyes, topo.irises, strict=True):
-            eye = _fill(shape, pts[contour])
-            c = pts[iris].mean(0)
-            r = float(np.linalg.norm(pts[iris] - c, axis=1).mean())
-            disk = np.zeros(shape, dtype=np.uint8)
-            cv2.circle(disk, (int(round(c[0] * 16)), int(round(c[1] * 16))), int(round(r * 16)), 1, -1, shift=4)
-            eyes |= eye | (disk.astype(bool) & _dilate(eye, 1))
-        brows = np.zeros(shape, dtype=bool)
-        for b in topo.brows:
-            brows |= _fill(shape, pts[b])
         lips = max((pts[c] for c in topo.lips), key=_polygon_area)
-        mouth = _fill(shape, lips)
-        nose = _fill(shape, cv2.convexHull(pts[topo.nose].astype(np.float32)).reshape(-1, 2).astype(np.float64))
+        face_parts = resolve_overlaps({**part_masks(shape, pts, topo), "skin": oval})
+        eyes_mask = face_parts["left eye"] | face_parts["right eye"]
+        brows_mask = face_parts["left eyebrow"] | face_parts["right eyebrow"]
         person = person | oval
 
-        face_parts = resolve_overlaps({"eyes": eyes, "eyebrows": brows, "mouth": mouth, "nose": nose, "skin": oval})
         lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32)
         gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
@@ -383,8 +405,7 @@ class LandmarkSegmenter(Segmenter):
             notes.append("too little visible skin for a colour model: ears and hair not estimated")
         outside = person & ~oval
 
-        glasses, gscores = _glasses(gray, pts, topo, face_parts["skin"], face_parts["eyes"], face_parts["eyebrows"],
-                                    oval)
+        glasses, gscores = _glasses(gray, pts, topo, face_parts["skin"], eyes_mask, brows_mask, oval)
         scores.update({f"glasses_{k}": v for k, v in gscores.items()})
         if glasses is not None and glasses.sum() >= min_area // 2:
             candidates["glasses"] = glasses
@@ -427,7 +448,7 @@ class LandmarkSegmenter(Segmenter):
             hair_out &= near_face
             hair_out = _components_touching(hair_out, _dilate(oval, max(2, int(0.03 * fw))), min_area)
             hair_out = _components_touching(hair_out, yy < eye_y, min_area)  # hair reaches above the eyes
-            fringe = oval & ~skin_like & (yy < brow_top) & ~face_parts["eyebrows"]
+            fringe = oval & ~skin_like & (yy < brow_top) & ~brows_mask
             fringe = _components_touching(fringe, _dilate(hair_out, 1), min_area) if hair_out.any() else fringe & False
             hair = hair_out | fringe
             if hair.sum() >= min_area:

@@ -214,6 +214,20 @@ class TrainResult:
     exported: Path | None = None
 
 
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A training checkpoint (model and optimizer state, epoch, stage, history, config digest) loaded with
+    ``weights_only=True``: tensors, numbers, strings, lists and dicts only, so no code stored in the file can run."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
+        raise ForensicsError(f"{path} is not a plain training checkpoint ({exc}); it is refused, since loading it "
+                             "could run code stored in it. Start the run again without --resume.") from exc
+
+
 def append_log(out: Path, rec: dict[str, Any]) -> None:
     with open(out / LOG, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(rec, default=float) + "\n")
@@ -325,7 +339,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
     start_epoch, history = 0, []
     state = None
     if resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        state = load_checkpoint(ckpt_path)
         if state.get("config_digest") != cfg.digest():
             raise ForensicsError(f"{ckpt_path} was made with a different config: resume with the same config file")
         model.load_state_dict(state["model"])
@@ -401,7 +415,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
                "train_loss": float(np.mean(losses)) if losses else None, "samples": seen,
                "class_draws": {classes[k]: v for k, v in sorted(drawn.items())},
                "train_seconds": train_s, "images_per_second": seen / train_s if train_s > 0 else None, **metrics}
-        history.append({k: rec[k] for k in ("epoch", "train_loss", "val_nll", "val_acc", "val_auc")})
+        # plain Python numbers only, so that the checkpoint loads with weights_only=True (no pickled objects)
+        history.append(json.loads(json.dumps({k: rec[k] for k in ("epoch", "train_loss", "val_nll", "val_acc",
+                                                                   "val_auc")}, default=float)))
         append_log(out, rec)
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "stage": si,
                     "history": history, "config_digest": cfg.digest()}, str(ckpt_path) + ".tmp")

@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 
 REGION_COLOURS: dict[str, tuple[int, int, int]] = {
-    "eyes": (230, 25, 75), "eyebrows": (245, 130, 48), "mouth": (240, 50, 230), "glasses": (255, 225, 25),
+    "left eye": (230, 25, 75), "right eye": (255, 120, 150), "eyes": (230, 25, 75),
+    "left eyebrow": (245, 130, 48), "right eyebrow": (190, 90, 20), "eyebrows": (245, 130, 48),
+    "mouth": (240, 50, 230), "glasses": (255, 225, 25),
     "nose": (70, 240, 240), "skin": (60, 180, 75), "ears": (170, 110, 40), "neck": (0, 130, 200),
     "hair": (145, 30, 180), "background": (128, 128, 128), "unassigned": (255, 255, 255),
 }

@@ -1,0 +1,88 @@
+"""What was measured about each explanation method, read from ``measured.json`` beside this module.
+
+The file is written by ``bench/bench_localisation.py``: per detector (with the SHA-256 of the weights it was measured
+on) the localisation on the ciplab edits (``localisation.py``), the faithfulness on the same faces and the cascading
+randomisation check (``sanity.py``). The pages, ``explain`` JSON and the report quote it through ``method_note``;
+when the loaded weights differ from the measured ones the note says so, because the figures belong to another file.
+
+Example:
+    >>> from forensics.explainers.measured import method_note
+    >>> method_note("no-such-detector", None, "gradcam")["measured"]
+    False
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from forensics.errors import ForensicsError
+
+MEASURED_FILE = Path(__file__).with_name("measured.json")
+SCHEMA = "forensics.explainer-measurements/1"
+
+
+@lru_cache(maxsize=4)
+def _read(path: str, mtime: float) -> dict[str, Any]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ForensicsError(f"cannot read the explainer measurements {path}: {exc}; re-run "
+                             "bench/bench_localisation.py") from exc
+    if doc.get("schema") != SCHEMA:
+        raise ForensicsError(f"{path} is not a {SCHEMA} file (schema {doc.get('schema')!r})")
+    return doc
+
+
+def load_measurements(path: str | Path | None = None) -> dict[str, Any]:
+    """The measurements document ({} when the file does not exist)."""
+    p = Path(path) if path is not None else MEASURED_FILE
+    if not p.is_file():
+        return {}
+    return _read(str(p), p.stat().st_mtime)
+
+
+def method_note(detector: str, weights_sha256: str | None, method: str, *,
+                measurements: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What is known about ``method`` on ``detector``: the localisation sentence, the sanity-check result and
+    whether they were measured on the loaded weights. JSON-ready; ``text`` is the one line to show."""
+    doc = load_measurements() if measurements is None else measurements
+    entry = (doc.get("detectors") or {}).get(detector)
+    note: dict[str, Any] = {"method": method, "detector": detector, "measured": False, "localisation": None,
+                            "sanity": None, "sanity_passed": None, "measured_on_sha256": None, "same_weights": None}
+    if not entry:
+        note["text"] = f"{method}: localisation and sanity checks not measured for {detector}."
+        return note
+    loc = ((entry.get("localisation") or {}).get("methods") or {}).get(method)
+    san = ((entry.get("sanity") or {}).get("methods") or {}).get(method)
+    measured_sha = entry.get("weights_sha256")
+    same = bool(weights_sha256) and weights_sha256 == measured_sha
+    note.update({"measured": bool(loc or san), "measured_on_sha256": measured_sha, "same_weights": same,
+                 "measured_at": doc.get("measured_at")})
+    parts = []
+    if loc and loc.get("faces"):
+        from forensics.explainers.localisation import statement
+
+        note["localisation"] = {k: loc.get(k) for k in ("faces", "pointing", "pointing_ci", "chance", "p_value",
+                                                        "share", "area_share")}
+        parts.append(statement(int(loc["faces"]), float(loc["pointing"]), float(loc["chance"])))
+    else:
+        parts.append("localisation not measured")
+    if san:
+        note["sanity"] = {k: san.get(k) for k in ("passed", "worst_median_spearman", "top_layer_median_spearman",
+                                                  "full_median_spearman")}
+        note["sanity_passed"] = bool(san.get("passed"))
+        verdict = "passed" if san.get("passed") else "FAILED: the map survives randomising the model's weights, " \
+                                                     "so it shows the image more than the decision"
+        parts.append(f"sanity check (cascading randomisation) {verdict} (median Spearman "
+                     f"{san.get('worst_median_spearman', float('nan')):.2f})")
+    else:
+        parts.append("sanity check not measured")
+    text = f"{method}: " + "; ".join(parts) + "."
+    if not same:
+        text += (f" Measured on {detector} weights {str(measured_sha)[:12]}..., not on the loaded file "
+                 f"{str(weights_sha256)[:12] if weights_sha256 else '(untrained)'}: figures of another model.")
+    note["text"] = text
+    return note

@@ -1,0 +1,68 @@
+"""Batched MTCNN finds what MTCNN finds one image at a time; MediaPipe's boxes follow MTCNN's convention."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from forensics.evidence import load_evidence
+from forensics.face_batch import _stacks, find_faces_batch
+from forensics.faces import detect_faces
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "ui" / "examples" / "astronaut.jpg"
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
+    return ix * iy / union
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return load_evidence(EXAMPLE.read_bytes(), name=EXAMPLE.name).image
+
+
+def _group(photo: np.ndarray) -> np.ndarray:
+    canvas = np.full((600, 900, 3), 128, np.uint8)
+    for x, side in ((20, 180), (300, 260), (640, 220)):
+        canvas[100:100 + side, x:x + side] = np.asarray(Image.fromarray(photo).resize((side, side)))
+    return canvas
+
+
+def test_stacks_group_equal_shapes_and_respect_the_pixel_budget():
+    shapes = [(200, 200), (250, 250), (200, 200), (3000, 2000), (3000, 2000)]
+    stacks = _stacks(shapes)
+    assert sorted(i for s in stacks for i in s) == list(range(5))
+    assert all(len({shapes[i] for i in s}) == 1 for s in stacks)
+    assert [0, 2] in stacks and [3] in stacks and [4] in stacks  # 6 MP each: one per MTCNN call
+
+
+def test_batched_mtcnn_finds_the_same_faces(photo):
+    tiny = np.zeros((10, 10, 3), np.uint8)  # under min_size: no face, and MTCNN never sees it
+    images = [photo, _group(photo), tiny, photo[::-1].copy(), _group(photo)]
+    one = [detect_faces(im, method="auto") for im in images]
+    many = find_faces_batch(images, method="auto")
+    assert [len(s) for s in one] == [len(s) for s in many]
+    assert len(one[1]) >= 2  # the group photo: several faces (the smallest tile's face is near min_size)
+    assert many[2].reason and "smaller than min_size" in many[2].reason
+    for a, b in zip(one, many, strict=True):
+        assert b.method == a.method
+        for fa, fb in zip(a.faces, b.faces, strict=True):
+            assert _iou(fa.box, fb.box) > 0.9
+
+
+def test_mediapipe_boxes_follow_mtcnn_convention(photo):
+    ref = detect_faces(photo, method="mtcnn")
+    fs = detect_faces(photo, method="mediapipe")
+    assert fs.method == "mediapipe" and len(fs) == len(ref) == 1
+    face, mt = fs.faces[0], ref.faces[0]
+    assert _iou(face.box, mt.box) > 0.6
+    assert face.landmarks.shape == (3, 2)  # eyes and nose tip: the first three of LANDMARK_NAMES
+    size = mt.box[3] - mt.box[1]
+    assert np.abs(face.landmarks - mt.landmarks[:3]).max() < 0.1 * size
+    assert face.crop.shape == mt.crop.shape
