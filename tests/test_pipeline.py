@@ -96,13 +96,14 @@ def test_cli_analyze_appends_to_the_audit_log(tmp_path):
 
 
 def test_cli_analyze_prints_the_size_caveat_for_a_large_face(tmp_path, capsys):
-    """The shipped portrait at 3x: the text output carries the caveat of forensics.domain under the verdict."""
+    """The shipped portrait at 7x (a face crop of about 800 px): the text output carries the caveat of
+    forensics.domain under the verdict."""
     from forensics.cli import main
     from forensics.domain import face_size_caveat
 
-    big = tmp_path / "astronaut_x3.png"
+    big = tmp_path / "astronaut_x7.png"
     with Image.open(ROOT / "ui" / "examples" / "astronaut.jpg") as im:
-        im.convert("RGB").resize((im.width * 3, im.height * 3), Image.Resampling.LANCZOS).save(big)
+        im.convert("RGB").resize((im.width * 7, im.height * 7), Image.Resampling.LANCZOS).save(big)
     assert main(["analyze", str(big), "--detector", "ffd-mobilenetv2", "--no-log"]) == 0
     out = capsys.readouterr().out
     d = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"]).to_dict()

@@ -459,6 +459,14 @@ def model_card(info: dict[str, Any]) -> None:
             ("intended use", card.get("intended_use", "")), ("reproduce", card.get("reproduce", "")),
             ("weights file", info.get("weights_file") or "-"), ("weights sha256", info.get("weights_sha256") or "-")]
     st.table({"item": [r[0] for r in rows], "value": [str(r[1]) for r in rows]})
+    lso = card.get("leave_source_out")
+    if lso:
+        from forensics.training.leave_out import table_markdown
+
+        st.markdown("**Sources it never saw (leave-source-out)**: the measurement that predicts evidence from a new "
+                    "camera, generator or swap tool; in-sample validation does not.")
+        st.caption(lso.get("protocol", ""))
+        st.markdown("\n".join(table_markdown(lso["rows"])))
     if card.get("failure_modes"):
         st.markdown("**Known failure modes**")
         for f in card["failure_modes"]:

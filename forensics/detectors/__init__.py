@@ -93,7 +93,7 @@ def _card_from(entry: ManifestEntry | None, spec: ArchSpec, *, mode: str, extra:
     if entry is not None and mode == "manifest":
         for k, v in entry.card.items():
             if k in allowed and k != "architecture":
-                base[k] = tuple(v) if k == "failure_modes" else v
+                base[k] = tuple(v) if k in ("failure_modes", "training_sources") else v
     if extra:
         base["training_data"] = f"{base.get('training_data', '')} {extra}".strip()
     return ModelCard(**{k: v for k, v in base.items() if k in allowed})

@@ -37,6 +37,10 @@ class ModelCard:
     failure_modes: tuple[str, ...] = ()
     reproduce: str = ""
     training_image_sides: dict[str, Any] = field(default_factory=dict)  # forensics.domain.side_histogram
+    # forensics.training.leave_out rows: how it fares on sources it never saw (the card's headline)
+    leave_source_out: dict[str, Any] = field(default_factory=dict)
+    training_sources: tuple[dict[str, Any], ...] = ()  # per source: files, licence terms, origin
+    initialisation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
