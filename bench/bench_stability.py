@@ -48,7 +48,7 @@ def main() -> None:
     from forensics.evidence import load_evidence
     from forensics.face_checks import check_face
     from forensics.faces import DEFAULT_CROP_SIZE, DEFAULT_MARGIN, detect_faces
-    from forensics.pipeline import _score, get_detector
+    from forensics.pipeline import get_detector, score_crops
     from forensics.stability import variant_crops
 
     ev = load_evidence(args.image)
@@ -60,8 +60,8 @@ def main() -> None:
 
     variants = crops()
     crop = median_wall_cpu_ms(crops, args.runs)
-    plain = median_wall_cpu_ms(lambda: _score(det, [face.crop]), args.runs)
-    full = median_wall_cpu_ms(lambda: _score(det, [face.crop], [variants]), args.runs)
+    plain = median_wall_cpu_ms(lambda: score_crops(det, [face.crop]), args.runs)
+    full = median_wall_cpu_ms(lambda: score_crops(det, [face.crop], [variants]), args.runs)
     checks = median_wall_cpu_ms(lambda: check_face(face, (ev.width, ev.height), min_size=40), args.runs)
     second = median_wall_cpu_ms(lambda: mediapipe_boxes(ev.image), args.runs)
     print(f"{_Path(args.image).name} {ev.width}x{ev.height}, detector {args.detector}, {args.threads} thread(s), "

@@ -33,3 +33,7 @@ class NotApplicableError(ForensicsError):
 
 class UnavailableError(ForensicsError):
     """An optional component cannot run here (missing weights or package); the message names what it needs."""
+
+
+class NoReadyDetectorError(UnavailableError):
+    """No detector with trained weights is available, or the one asked for has none and untrained was not allowed."""

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from forensics.errors import ForensicsError, NotApplicableError
+from forensics.errors import ForensicsError
 from forensics.scan_store import ImageRecord, ScanStore
 
 if TYPE_CHECKING:
@@ -114,32 +114,6 @@ def _downsample(hm: np.ndarray, side: int = HEATMAP_SIDE) -> np.ndarray:
     return np.asarray(Image.fromarray(hm.astype(np.float32), mode="F").resize((side, side), Image.BILINEAR))
 
 
-def _classify(det, crops: list[np.ndarray], want_features: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Logits and (optionally) penultimate features from ONE forward pass."""
-    batch = det.preprocess(crops)
-    logits, feats = det.logits_and_features(batch) if want_features else (det.predict(batch), None)
-    return logits.double().cpu().numpy(), feats
-
-
-def _explain_regions(det, crop: np.ndarray, face_index: int, opts: ScanOptions):
-    from forensics.explainers import explain
-    from forensics.regions import region_relevance
-    from forensics.segmentation import segment
-
-    hm = explain(det, crop, opts.explainer)
-    heat = (face_index, det.name, opts.explainer, _downsample(hm.heatmap))
-    rows = []
-    if opts.segmenter:
-        masks = segment(crop, segmenter=opts.segmenter)
-        try:
-            table = region_relevance(hm, masks)
-        except NotApplicableError:  # a map without positive relevance has nothing to distribute over regions
-            return heat, rows
-        for r in table.to_rows():
-            rows.append({"face_index": face_index, "detector": det.name, "explainer": opts.explainer, **r})
-    return heat, rows
-
-
 def scan_folder(
     root: str | Path,
     store_path: str | Path,
@@ -161,12 +135,12 @@ def scan_folder(
     ``ScanStore.merge_from``. ``dask`` runs the batches on a Dask cluster instead (``forensics.scan_dask``); either
     way the records reach this one store.
     """
-    from forensics.pipeline import AnalyzeOptions, _resolve_detectors
+    from forensics.pipeline import resolve_detectors
 
     opts = options or ScanOptions()
     root = Path(root)
-    dets = _resolve_detectors(list(detectors or opts.detectors),
-                              AnalyzeOptions(allow_untrained=opts.allow_untrained), weights_dirs)
+    dets = resolve_detectors(list(detectors or opts.detectors), allow_untrained=opts.allow_untrained,
+                             weights_dirs=weights_dirs)
     opts = ScanOptions(**{**asdict(opts), "detectors": tuple(d.name for d in dets)})
     paths = list_images(root)
     if shard is not None:
@@ -254,6 +228,10 @@ def _jsonable(opts: ScanOptions) -> dict[str, Any]:
 
 
 def _record(item: dict[str, Any], dets, per_det, offset: int, opts: ScanOptions) -> ImageRecord:
+    """The store record of one image; ``per_det`` maps a detector name to (its scores of the batch's crops, their
+    features or None), the image's crops starting at ``offset``."""
+    from forensics.pipeline import explain_face
+
     base = dict(sha256=item["sha256"], path=item["path"], label=item["label"], kind=item["kind"],
                 source=item["source"], size=item.get("size"), mtime_ns=item.get("mtime_ns"))
     if item["error"]:
@@ -263,20 +241,20 @@ def _record(item: dict[str, Any], dets, per_det, offset: int, opts: ScanOptions)
     for j, (face, crop) in enumerate(zip(item["faces"], crops, strict=True)):
         faces.append({**face, "thumb": _thumb_png(crop)})
         for det in dets:
-            logits, feats = per_det[det.name]
-            proba = det.logits_to_proba(logits[offset + j: offset + j + 1], calibrated=True)
-            p_fake = float(det.p_fake(proba)[0])
-            a = det.calibration.assess(p_fake) if (det.calibration is not None and det.ready) else None
-            scores.append({"face_index": face["index"], "detector": det.name, "p_fake": p_fake,
-                           "probabilities": {c: float(p) for c, p in zip(det.classes, proba[0], strict=True)},
+            det_scores, feats = per_det[det.name]
+            s, a = det_scores[offset + j], det_scores[offset + j].assessment
+            scores.append({"face_index": face["index"], "detector": det.name, "p_fake": s.p_fake,
+                           "probabilities": s.probabilities,
                            "verdict": getattr(a, "verdict", None), "inconclusive": getattr(a, "inconclusive", None),
                            "log10_lr": getattr(a, "log10_lr", None)})
             if feats is not None:
                 embeddings.append((face["index"], det.name, feats[offset + j]))
             if opts.explainer:
-                heat, rows = _explain_regions(det, crop, face["index"], opts)
-                heatmaps.append(heat)
-                regions.extend(rows)
+                fx = explain_face(det, crop, [opts.explainer], segmenter=opts.segmenter, collect=False)
+                heatmaps.append((face["index"], det.name, opts.explainer, _downsample(fx.maps[opts.explainer].heatmap)))
+                for table in fx.tables.values():
+                    regions.extend({"face_index": face["index"], "detector": det.name, "explainer": opts.explainer,
+                                    **r} for r in table.to_rows())
     return ImageRecord(status="done", width=item.get("width"), height=item.get("height"),
                        face_method=item.get("face_method"), no_face_reason=item.get("no_face_reason"),
                        elapsed_ms=item.get("elapsed_ms"), faces=tuple(faces), scores=tuple(scores),

@@ -71,17 +71,20 @@ def _find(items: list[dict[str, Any]], images: list[np.ndarray], opts) -> None:
                     elapsed_ms=(time.perf_counter() - item["t0"]) * 1000)
 
 
-def _classify_all(dets, crops: list[np.ndarray], want_features: bool) -> dict[str, tuple[np.ndarray, Any]]:
-    from forensics.scan import _classify
+def _score_all(dets, crops: list[np.ndarray], want_features: bool) -> dict[str, tuple[list[Any], Any]]:
+    """Per detector: the scores of ``crops`` and (with ``want_features``) their penultimate features, from one
+    forward pass per chunk."""
+    from forensics.pipeline import crop_logits, logits_and_features, score_logits
 
-    per_det: dict[str, tuple[np.ndarray, Any]] = {}
+    per_det: dict[str, tuple[list[Any], Any]] = {}
     if not crops:
         return per_det
     for det in dets:
-        parts = [_classify(det, crops[i:i + CLASSIFY_CHUNK], want_features)
-                 for i in range(0, len(crops), CLASSIFY_CHUNK)]
-        feats = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
-        per_det[det.name] = (np.concatenate([p[0] for p in parts]), feats)
+        if want_features:
+            logits, feats = logits_and_features(det, crops, batch=CLASSIFY_CHUNK)
+        else:
+            logits, feats = crop_logits(det, crops, batch=CLASSIFY_CHUNK), None
+        per_det[det.name] = (score_logits(det, logits), feats)
     return per_det
 
 
@@ -95,7 +98,7 @@ def scan_batch(paths: Sequence[Path], root: Path, opts, dets: Sequence[Any]) -> 
         _find([g[0] for g in good], [g[1] for g in good], opts)
     items = [item for item, _ in read]
     crops = [c for item in items if not item["error"] for c in item["crops"]]
-    per_det = _classify_all(dets, crops, opts.embeddings)
+    per_det = _score_all(dets, crops, opts.embeddings)
     records, offset = [], 0
     for item in items:
         records.append(_record(item, dets, per_det, offset, opts))

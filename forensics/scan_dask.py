@@ -87,13 +87,13 @@ def _worker_detectors(names: tuple[str, ...], allow_untrained: bool, weights_dir
                       expected: dict[str, str | None]) -> list[Any]:
     """The detectors of this worker process (loaded once), checked against the client's weight hashes."""
     from forensics.device import configure_threads
-    from forensics.pipeline import AnalyzeOptions, _resolve_detectors
+    from forensics.pipeline import resolve_detectors
 
     key = (names, allow_untrained, weights_dirs)
     with _WORKER_LOCK:
         if key not in _WORKER_DETS:
             configure_threads(int(os.environ.get("FORENSICS_THREADS") or 1))
-            dets = _resolve_detectors(list(names), AnalyzeOptions(allow_untrained=allow_untrained), weights_dirs)
+            dets = resolve_detectors(list(names), allow_untrained=allow_untrained, weights_dirs=weights_dirs)
             for d in dets:
                 if d.weights_sha256 != expected.get(d.name):
                     raise WeightsHashMismatchError(

@@ -162,3 +162,26 @@ def detection_metrics(store: ScanStore, detector: str, *, threshold: float | Non
         "per_source": rate_table(flagged & decided, sources),
         "curves": (y, s),
     }
+
+
+def store_statistics(store: ScanStore, *, detectors: list[str] | None = None, n_boot: int = 500,
+                     heatmaps: bool = True) -> dict[str, Any]:
+    """Everything the dashboard and ``stats`` show of a store: counts, options, root, models; per detector its
+    ``detection_metrics`` (``{"error": why}`` when the store cannot give them, e.g. no labelled faces); per
+    (detector, explainer) the ``region_stats`` and (with ``heatmaps``) the ``mean_heatmaps``."""
+    from forensics.errors import ForensicsError
+
+    out: dict[str, Any] = {"counts": store.counts(), "options": store.get_meta("options"),
+                           "root": store.get_meta("root"), "models": store.get_meta("models"), "metrics": {},
+                           "regions": {}, "mean_heatmaps": {}}
+    expls = scanned_explainers(store)
+    for d in detectors or scanned_detectors(store):
+        try:
+            out["metrics"][d] = detection_metrics(store, d, n_boot=n_boot)
+        except (ValueError, ForensicsError) as exc:  # no labelled faces: the store still has scores, no metrics
+            out["metrics"][d] = {"error": str(exc)}
+        for e in expls:
+            out["regions"][(d, e)] = region_stats(store, d, e)
+            if heatmaps:
+                out["mean_heatmaps"][(d, e)] = mean_heatmaps(store, d, e)
+    return out

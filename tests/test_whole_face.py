@@ -100,7 +100,7 @@ def test_cut_face_gets_no_verdict_in_json_and_text(portrait, face, detector, tmp
     assert "outside the image" in fd["checks"]["failed_kinds"]
     assert d["coverage"]["no_verdict"]["outside the image"] == 1
 
-    monkeypatch.setattr("forensics.pipeline.get_detector", lambda name, dirs=None: detector)
+    monkeypatch.setattr("forensics.pipeline.detectors.get_detector", lambda name, dirs=None: detector)
     args = type("A", (), {"path": str(path), "detector": ["simplenet"], "weights_dir": None, "face_method": "mtcnn",
                           "min_face": 40, "allow_untrained": False, "no_stability": True, "json": False,
                           "case": None, "case_db": None, "no_log": True})()

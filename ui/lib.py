@@ -340,22 +340,11 @@ def known_stores() -> list[Path]:
 @st.cache_data(max_entries=8, show_spinner=False)
 def scan_statistics(store: str, version: float) -> dict[str, Any]:
     """Counts, per-detector metrics (ROC inputs, confusion, per-kind/source rates) and region statistics."""
-    from forensics import scan_stats as ss
+    from forensics.scan_stats import store_statistics
     from forensics.scan_store import ScanStore
 
     with ScanStore(store) as s:
-        out: dict[str, Any] = {"counts": s.counts(), "options": s.get_meta("options"), "root": s.get_meta("root"),
-                               "models": s.get_meta("models"), "metrics": {}, "regions": {}, "mean_heatmaps": {}}
-        dets, expls = ss.scanned_detectors(s), ss.scanned_explainers(s)
-        for d in dets:
-            try:
-                out["metrics"][d] = ss.detection_metrics(s, d, n_boot=200)
-            except ValueError as exc:  # no labelled faces: the store still has scores, just no metrics
-                out["metrics"][d] = {"error": str(exc)}
-            for e in expls:
-                out["regions"][(d, e)] = ss.region_stats(s, d, e)
-                out["mean_heatmaps"][(d, e)] = ss.mean_heatmaps(s, d, e)
-    return out
+        return store_statistics(s, n_boot=200)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

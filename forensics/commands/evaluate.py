@@ -74,13 +74,13 @@ def _crops(samples, normalise: tuple[int, int] | None) -> tuple[list, np.ndarray
     return kept, np.stack(crops), notes
 
 
-def _score(det, crops: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """(raw logits, calibrated p_fake)."""
-    logits = []
-    for i in range(0, len(crops), batch):
-        logits.append(det.predict(det.preprocess(list(crops[i:i + batch]))).double().cpu().numpy())
-    z = np.concatenate(logits)
-    return z, det.p_fake(det.logits_to_proba(z, calibrated=True))
+def _score(det, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """(raw logits, calibrated p_fake, DetectorScores) through the pipeline's scoring."""
+    from forensics.pipeline import crop_logits, score_logits
+
+    z = crop_logits(det, list(crops), batch=32)
+    scores = score_logits(det, z)
+    return z, np.array([s.p_fake for s in scores]), scores
 
 
 class _Floor:
@@ -164,7 +164,7 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
         block: dict[str, Any] = {"n_faces": len(kept), "skipped": notes, "models": {}}
         scores: dict[str, np.ndarray] = {}
         for d in dets:
-            logits, pf = _score(d, crops)
+            logits, pf, det_scores = _score(d, crops)
             thr = results["models"][d.name]["threshold"]
             summary = summarise_scores(pf, y, kinds, sources, groups, threshold=thr, n_boot=n_boot)
             if d.calibration is not None:
@@ -173,7 +173,7 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
                     fit_conditions[d.name] = _condition_logits(d, kept)
                 summary["cross_fitted"] = _cross_fit(d, kept, logits, sources, groups, fit_logits.get(d.name, {}),
                                                      fit_conditions.get(d.name, {}), judged=norm is not None)
-                a = [d.calibration.assess(float(p)) for p in pf]
+                a = [x.assessment or d.calibration.assess(x.p_fake) for x in det_scores]  # also when not ready
                 summary["verdicts"] = {v: int(sum(x.verdict == v for x in a)) for v in
                                        ("manipulated or generated", "camera original", "inconclusive")}
             block["models"][d.name] = summary

@@ -58,24 +58,11 @@ def mean_ci(values: list[float], level: float = 0.95) -> dict[str, Any]:
 
 
 def _choose_detector(args) -> Any:
-    from forensics.detectors import create_detector, default_detector_names
-    from forensics.errors import UnavailableError
+    from forensics.pipeline import resolve_detectors
 
-    name = args.detector
-    if name is None:
-        ready = default_detector_names(args.weights_dir)
-        if ready:
-            name = ready[0]
-        elif args.allow_untrained:
-            name = "mobilenetv2"
-        else:
-            raise UnavailableError("no trained detector is ready (see `python -m forensics models`): train one, "
-                                   "pass --weights-dir, or add --allow-untrained to explain a random model")
-    det = create_detector(name, weights_dirs=args.weights_dir)
-    if not det.ready and not args.allow_untrained:
-        raise UnavailableError(f"detector {name!r} has no verified trained weights; add --allow-untrained to explain "
-                               "it anyway (the maps then describe a random model, not the evidence)")
-    return det
+    # with --allow-untrained and no ready detector, a random MobileNetV2 shows what the maps of a random model are
+    return resolve_detectors([args.detector] if args.detector else None, allow_untrained=args.allow_untrained,
+                             weights_dirs=args.weights_dir, untrained_fallback="mobilenetv2")[0]
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> None:
@@ -84,31 +71,27 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
     Image.fromarray(rgb).save(path, format="PNG")
 
 
-def explain_face(det: Any, crop: np.ndarray, methods: list[str], *, steps: int,
+def _face_record(det: Any, crop: np.ndarray, methods: list[str], *, steps: int,
                  road_percentiles: tuple[int, ...]) -> tuple[dict[str, Any], list[Any]]:
     """Explain one crop with every method; returns (JSON-ready record, list of Heatmaps)."""
-    from forensics.errors import NotApplicableError
-    from forensics.explainers import agreement, applicable, explain, faithfulness
+    from forensics.explainers import agreement, applicable, faithfulness
     from forensics.explainers.measured import method_note
+    from forensics.pipeline import explain_face as explain_maps
 
     record: dict[str, Any] = {"maps": {}, "not_applicable": {}, "agreement": {}}
-    maps = []
     for m in methods:
         ok, why = applicable(det, m)
         if not ok:
             record["not_applicable"][m] = why
-            continue
-        try:
-            hm = explain(det, crop, m)
-        except NotApplicableError as exc:
-            record["not_applicable"][m] = str(exc)
-            continue
+    fx = explain_maps(det, crop, [m for m in methods if m not in record["not_applicable"]])
+    record["not_applicable"].update(fx.not_applicable)
+    for m, hm in fx.maps.items():
         entry = hm.to_dict()
         entry["measured"] = method_note(det.name, det.weights_sha256, m)  # localisation on known edits, sanity check
         entry["faithfulness"] = faithfulness(det, crop, hm, steps=steps, road=bool(road_percentiles),
                                              road_percentiles=road_percentiles or (50,))
         record["maps"][m] = entry
-        maps.append(hm)
+    maps = list(fx.maps.values())
     for a, b in itertools.combinations(maps, 2):
         record["agreement"][f"{a.method}|{b.method}"] = agreement(a, b)
     return record, maps
@@ -182,7 +165,7 @@ def run(args) -> int:
         if not faces.faces:
             print(f"{img_path.name}: no face analysed: {faces.reason}")
         for face in faces.faces:
-            rec, maps = explain_face(det, face.crop, methods, steps=args.steps, road_percentiles=road)
+            rec, maps = _face_record(det, face.crop, methods, steps=args.steps, road_percentiles=road)
             rec.update({"image": str(img_path.name), "sha256": ev.sha256, "face_index": face.index,
                         "box": [float(v) for v in face.box], "face_confidence": float(face.confidence),
                         "face_method": faces.method, "detector": det.info(), "untrained": not det.ready})

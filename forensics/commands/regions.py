@@ -31,17 +31,11 @@ def add_arguments(p) -> None:
 
 
 def _detector(args):
-    from forensics.detectors import create_detector, default_detector_names
-    from forensics.errors import WeightsNotFoundError
+    from forensics.pipeline import resolve_detectors
 
-    name = args.detector
-    if name is None:
-        names = default_detector_names(args.weights_dir)
-        if not names:
-            raise WeightsNotFoundError("no trained detector is ready: pass --detector NAME (an untrained one only "
-                                       "shows what a random model looks at) or --explainer none")
-        name = names[0]
-    return create_detector(name, weights_dirs=args.weights_dir)
+    # a detector named on the command line runs even untrained (the table then notes it shows a random model)
+    return resolve_detectors([args.detector] if args.detector else None, allow_untrained=args.detector is not None,
+                             weights_dirs=args.weights_dir)[0]
 
 
 def _print_table(face_index: int, rm, table, det) -> None:
@@ -72,7 +66,7 @@ def _print_table(face_index: int, rm, table, det) -> None:
 def run(args) -> int:
     from forensics.evidence import load_evidence
     from forensics.faces import detect_faces
-    from forensics.segmentation import segment
+    from forensics.pipeline import explain_face
 
     evidence = load_evidence(args.path)
     faces = detect_faces(evidence.image, method=args.face_method)
@@ -82,20 +76,11 @@ def run(args) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for face in faces.faces:
-        rm = segment(face.crop, segmenter=args.segmenter)
-        table, problem = None, None
-        if det is not None:
-            from forensics.errors import NotApplicableError
-            from forensics.explainers import explain
-            from forensics.regions import region_relevance
-
-            hm = explain(det, face.crop, args.explainer)
-            try:
-                table = region_relevance(hm, rm, top_fraction=args.top_fraction,
-                                         detector=det if args.occlusion else None,
-                                         crop=face.crop if args.occlusion else None)
-            except NotApplicableError as exc:  # e.g. an all-zero Grad-CAM: reported for this face, others go on
-                problem = str(exc)
+        fx = explain_face(det, face.crop, [args.explainer] if det is not None else [], segmenter=args.segmenter,
+                          occlusion=args.occlusion, top_fraction=args.top_fraction, collect=False)
+        rm = fx.masks
+        table = next(iter(fx.tables.values()), None)
+        problem = next(iter(fx.table_problems.values()), None)  # e.g. an all-zero Grad-CAM: others go on
         files = _write(out_dir, face.index, face.crop, rm, table, args.png_chart) if out_dir else {}
         results.append({"index": face.index, "box": [float(v) for v in face.box], "segmentation": rm.to_dict(),
                         "relevance": table.to_dict() if table is not None else None, "relevance_problem": problem,

@@ -27,14 +27,7 @@ def _fmt(m: dict) -> str:
 
 def run(args) -> int:
     from forensics.errors import ForensicsError
-    from forensics.scan_stats import (
-        detection_metrics,
-        embedding_map,
-        mean_heatmaps,
-        region_stats,
-        scanned_detectors,
-        scanned_explainers,
-    )
+    from forensics.scan_stats import embedding_map, store_statistics
     from forensics.scan_store import ScanStore
 
     if not Path(args.results).is_file():
@@ -44,13 +37,14 @@ def run(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
     report: dict = {}
     with ScanStore(args.results) as store:
-        report["counts"] = store.counts()
-        report["options"] = store.get_meta("options")
-        report["models"] = store.get_meta("models")
-        for det in [args.detector] if args.detector else scanned_detectors(store):
+        stats = store_statistics(store, detectors=[args.detector] if args.detector else None, n_boot=args.bootstrap,
+                                 heatmaps=out is not None)
+        report.update(counts=stats["counts"], options=stats["options"], models=stats["models"])
+        for det, m in stats["metrics"].items():
             entry: dict = {}
-            try:
-                m = detection_metrics(store, det, n_boot=args.bootstrap)
+            if "error" in m:
+                entry["metrics"] = {"unavailable": m["error"]}
+            else:
                 y, s = m.pop("curves")
                 entry["metrics"] = m
                 if out:
@@ -58,16 +52,16 @@ def run(args) -> int:
 
                     roc_figure({det: (y, s)}, f"ROC: {det}").write_html(out / f"roc_{det}.html")
                     det_figure({det: (y, s)}, f"DET: {det}").write_html(out / f"det_{det}.html")
-            except (ValueError, ForensicsError) as exc:
-                entry["metrics"] = {"unavailable": str(exc)}
-            for ex in scanned_explainers(store):
-                entry.setdefault("regions", {})[ex] = region_stats(store, det, ex)
+            for (d, ex), rows in stats["regions"].items():
+                if d != det:
+                    continue
+                entry.setdefault("regions", {})[ex] = rows
                 if out:
                     from forensics.viz.scan import mean_heatmaps_figure, region_stats_figure
 
-                    region_stats_figure(entry["regions"][ex], f"Relevance per region: {det} / {ex}").write_html(
+                    region_stats_figure(rows, f"Relevance per region: {det} / {ex}").write_html(
                         out / f"regions_{det}_{ex}.html")
-                    mean_heatmaps_figure(mean_heatmaps(store, det, ex), f"Mean {ex} heatmap: {det}").write_html(
+                    mean_heatmaps_figure(stats["mean_heatmaps"][(d, ex)], f"Mean {ex} heatmap: {det}").write_html(
                         out / f"mean_heatmaps_{det}_{ex}.html")
             if out:
                 try:

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import time
@@ -63,32 +64,8 @@ def overlay(crop: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarra
     return _overlay(np.asarray(crop), h, alpha=alpha, cmap=REPORT_CMAP)
 
 
-def build_detectors(names: Sequence[str], *, weights_dirs: Sequence[str | Path] | None = None,
-                    untrained: Mapping[str, bool] | None = None,
-                    weights_files: Mapping[str, str | None] | None = None) -> list[Any]:
-    """Detectors by name. Names marked in ``untrained`` get random (seeded) weights ("none"); names with a file in
-    ``weights_files`` load that file when it is found in the weights search path; the rest use "auto"."""
-    from forensics.detectors import create_detector
-    from forensics.paths import weights_search_path
-
-    out = []
-    for n in names:
-        weights: str | Path = "none" if (untrained or {}).get(n) else "auto"
-        wf = (weights_files or {}).get(n)
-        if weights == "auto" and wf:
-            found = [d / wf for d in weights_search_path(list(weights_dirs or [])) if (d / wf).is_file()]
-            if found:
-                weights = found[0]
-        out.append(create_detector(n, weights=weights, weights_dirs=list(weights_dirs) if weights_dirs else None))
-    return out
-
-
-def _region_table(face: int, method: str, heatmap: Any, masks: Any, detector: Any, crop: np.ndarray
-                  ) -> dict[str, Any]:
+def _region_record(face: int, method: str, table: Any) -> dict[str, Any]:
     """forensics.regions' table for one explanation (shares, pixel shares, density, blur occlusion) as a record."""
-    from forensics.regions import region_relevance
-
-    table = region_relevance(heatmap, masks, detector=detector, crop=crop)
     present = table.present
     return {"face": face, "method": method, "segmenter": table.segmenter,
             "computed_by": "forensics.regions.region_relevance",
@@ -117,19 +94,15 @@ def prepare_report(
     ``explainers``/``segmenter``/``checks``: None/False/() skip that part. Returns the bundle with crops and figures.
     """
     from forensics.evidence import Evidence, load_evidence
-    from forensics.pipeline import AnalyzeOptions, analyze
+    from forensics.explainers.measured import method_note
+    from forensics.pipeline import AnalyzeOptions, analyze, explain_face, resolve_detectors
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     ev = evidence if isinstance(evidence, Evidence) else load_evidence(evidence)
     opts = options or AnalyzeOptions()
-    dets = list(detectors) if detectors else list(opts.detectors) or None
-    if dets and isinstance(dets[0], str):
-        dets = build_detectors(dets, weights_dirs=weights_dirs)
-    if dets is None:
-        from forensics.detectors import default_detector_names
-
-        dets = build_detectors(default_detector_names(weights_dirs), weights_dirs=weights_dirs)
+    dets = resolve_detectors(list(detectors or opts.detectors), allow_untrained=opts.allow_untrained,
+                             weights_dirs=weights_dirs)
     analysis = analyze(ev, detectors=dets, options=opts, weights_dirs=weights_dirs)
     timings["analysis"] = (time.perf_counter() - t0) * 1000
     crops = tuple(analysis.crops)
@@ -137,70 +110,47 @@ def prepare_report(
     figures: list[Figure] = [_overview_figure(ev, analysis)]
     explanations: list[dict[str, Any]] | None = None
     regions: list[dict[str, Any]] | None = None
-    heatmaps: dict[tuple[int, str], Any] = {}
+    timings["explanations"] = timings["regions"] = 0.0
 
-    t0 = time.perf_counter()
+    region_notes: dict[str, str] = {}  # why regions are missing, in the order found
     if explainers and crops:
-        try:
-            from forensics.explainers import explain
-            from forensics.explainers.measured import method_note
-        except ImportError as exc:
-            not_run["explanations"] = f"explainers are not available in this installation ({exc})"
-        else:
-            explanations = []
-            det = dets[0]
-            skipped = []
-            for i, crop in enumerate(crops):
-                for m in explainers:
-                    try:
-                        hm = explain(det, crop, m)
-                    except (NotApplicableError, UnavailableError) as exc:
-                        skipped.append(f"{m}: {exc}")
-                        continue
-                    fid = f"face{i}-{m}"
-                    heatmaps[(i, m)] = hm
-                    record = _with_checks(explanation_record(i, hm, figure_id=fid), det, crop, hm,
-                                          {k[1]: v for k, v in heatmaps.items() if k[0] == i})
-                    # localisation on known edits and the randomisation sanity check, as measured (and on which weights)
-                    record["measured"] = method_note(det.name, det.weights_sha256, m)
-                    explanations.append(record)
-                    figures.append(Figure(fid, f"{METHOD_TITLES.get(m, m)} map for '{hm.target_name}' "
-                                               f"(probability {pct(hm.probability)}), detector {det.name}",
-                                          overlay(crop, hm.heatmap), section="explanations", face=i,
-                                          group=f"face{i}-explanations"))
-            if skipped:
-                not_run["explanations (some methods)"] = "; ".join(sorted(set(skipped)))
-    elif explainers and not crops:
+        explanations, regions = [], []
+        det = dets[0]
+        skipped = []
+        for i, crop in enumerate(crops):
+            fx = explain_face(det, crop, list(explainers), segmenter=segmenter, occlusion=True)
+            t0 = time.perf_counter()
+            skipped += [f"{m}: {why}" for m, why in fx.not_applicable.items()]
+            for k, (m, hm) in enumerate(fx.maps.items()):
+                fid = f"face{i}-{m}"
+                record = _with_checks(explanation_record(i, hm, figure_id=fid), det, crop, hm,
+                                      dict(itertools.islice(fx.maps.items(), k)))
+                # localisation on known edits and the randomisation sanity check, as measured (and on which weights)
+                record["measured"] = method_note(det.name, det.weights_sha256, m)
+                explanations.append(record)
+                figures.append(Figure(fid, f"{METHOD_TITLES.get(m, m)} map for '{hm.target_name}' "
+                                           f"(probability {pct(hm.probability)}), detector {det.name}",
+                                      overlay(crop, hm.heatmap), section="explanations", face=i,
+                                      group=f"face{i}-explanations"))
+            timings["explanations"] += fx.timings_ms["explanations"] + (time.perf_counter() - t0) * 1000
+            timings["regions"] += fx.timings_ms["regions"]
+            if fx.segment_problem:
+                region_notes["regions"] = region_notes.get("regions", "") + f"face {i}: {fx.segment_problem} "
+            regions += [_region_record(i, m, table) for m, table in fx.tables.items()]
+            region_notes.update({f"regions (face {i}, {m})": why for m, why in fx.table_problems.items()})
+        if skipped:
+            not_run["explanations (some methods)"] = "; ".join(sorted(set(skipped)))
+    elif explainers:
         not_run["explanations"] = "no face was analysed"
-    timings["explanations"] = (time.perf_counter() - t0) * 1000
-
-    t0 = time.perf_counter()
-    if segmenter and heatmaps:
-        try:
-            from forensics.segmentation import segment
-        except ImportError as exc:
-            not_run["regions"] = f"segmentation is not available in this installation ({exc})"
-        else:
-            regions = []
-            for i, crop in enumerate(crops):
-                try:
-                    masks = segment(crop, segmenter=segmenter)
-                except (NotApplicableError, UnavailableError) as exc:
-                    not_run.setdefault("regions", "")
-                    not_run["regions"] += f"face {i}: {exc} "
-                    continue
-                for (fi, m), hm in heatmaps.items():
-                    if fi != i:
-                        continue
-                    try:
-                        regions.append(_region_table(i, m, hm, masks, dets[0], crop))
-                    except NotApplicableError as exc:
-                        not_run[f"regions (face {i}, {m})"] = str(exc)
-            if not regions and "regions" not in not_run:
-                not_run["regions"] = "no region masks were produced"
-    elif segmenter:
+    if not segmenter:
+        regions = None
+    elif not explanations:
+        regions = None
         not_run["regions"] = "needs explanations, which were not run"
-    timings["regions"] = (time.perf_counter() - t0) * 1000
+    else:
+        not_run.update(region_notes)
+        if not regions and "regions" not in not_run:
+            not_run["regions"] = "no region masks were produced"
 
     t0 = time.perf_counter()
     findings = None

@@ -129,7 +129,7 @@ def verify_bundle(
     """
     from forensics.evidence import load_evidence
     from forensics.pipeline import AnalyzeOptions
-    from forensics.report.build import build_detectors, prepare_report
+    from forensics.report.build import prepare_report
 
     res = VerifyResult(ok=False)
     try:
@@ -162,8 +162,8 @@ def verify_bundle(
     wd = weights_dirs if weights_dirs is not None else (ro.get("weights_dirs") or None)
     if detectors is None:
         untrained = {n: not m.get("weights_sha256") for n, m in an["models"].items()}
-        detectors = build_detectors(list(opts.detectors), weights_dirs=wd, untrained=untrained,
-                                    weights_files={n: m.get("weights_file") for n, m in an["models"].items()})
+        detectors = _recorded_detectors(list(opts.detectors), weights_dirs=wd, untrained=untrained,
+                                         weights_files={n: m.get("weights_file") for n, m in an["models"].items()})
     checks = ro.get("checks", bundle.get("checks") is not None)
     rerun = prepare_report(
         ev, Case(**bundle["case"]), detectors=detectors, options=opts, weights_dirs=wd,
@@ -180,3 +180,24 @@ def verify_bundle(
             res.notes.append(f"environment {k}: recorded {env_old.get(k)}, now {env_new.get(k)}")
     res.ok = not res.mismatches
     return res
+
+
+def _recorded_detectors(names: Sequence[str], *, weights_dirs: Sequence[str | Path] | None = None,
+                    untrained: Mapping[str, bool] | None = None,
+                    weights_files: Mapping[str, str | None] | None = None) -> list[Any]:
+    """Detectors as a bundle recorded them (for a re-run), by name. Names marked in ``untrained`` get random
+    (seeded) weights ("none"); names with a file in ``weights_files`` load that file when it is found in the weights
+    search path; the rest use "auto"."""
+    from forensics.detectors import create_detector
+    from forensics.paths import weights_search_path
+
+    out = []
+    for n in names:
+        weights: str | Path = "none" if (untrained or {}).get(n) else "auto"
+        wf = (weights_files or {}).get(n)
+        if weights == "auto" and wf:
+            found = [d / wf for d in weights_search_path(list(weights_dirs or [])) if (d / wf).is_file()]
+            if found:
+                weights = found[0]
+        out.append(create_detector(n, weights=weights, weights_dirs=list(weights_dirs) if weights_dirs else None))
+    return out
