@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ from typing import Any
 from urllib.parse import quote
 
 from forensics.errors import ForensicsError
+from forensics.jsonio import canonical_json, plain
 
 GENESIS_HASH = "0" * 64
 SCHEMA = "forensics.caselog/1"
@@ -46,36 +46,9 @@ _COLUMNS = {"entries": ["seq", "timestamp", "kind", "payload", "prev_hash", "ent
             "head": ["id", "schema", "count", "head_hash"]}
 
 
-def canonical_json(obj: Any) -> bytes:
-    """UTF-8 bytes of ``obj`` as JSON with sorted keys and no whitespace; NaN/Infinity are refused (ValueError)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
-
-
 def sha256_hex(data: bytes) -> str:
     """Lower-case hex SHA-256 of ``data`` (the one bytes-hash helper of the audit log and the report bundle)."""
     return hashlib.sha256(data).hexdigest()
-
-
-def json_safe(obj: Any) -> Any:
-    """A copy of ``obj`` that canonical_json accepts: tuples become lists, numpy scalars Python numbers, and
-    non-finite floats ``None`` (JSON has no NaN)."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
-        return obj
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", None) == 0:  # numpy scalar
-        return json_safe(obj.item())
-    if hasattr(obj, "tolist") and callable(obj.tolist):  # numpy array
-        return json_safe(obj.tolist())
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot store {type(obj).__name__} in JSON: convert it to numbers, strings, lists or dicts")
 
 
 def entry_hash(seq: int, timestamp: str, kind: str, payload: Any, prev_hash: str) -> str:
@@ -178,7 +151,7 @@ class CaseLog:
         """Add one entry at the end of the chain (one IMMEDIATE transaction) and return it."""
         if not kind:
             raise ValueError("kind must be a non-empty string such as 'analysis' or 'export'")
-        payload = json_safe(payload)
+        payload = _strict(payload)
         ts = timestamp or _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
@@ -317,7 +290,7 @@ def record(kind: str, payload: Any, *, db: str | Path | None = None) -> LogEntry
 def analysis_payload(analysis: dict[str, Any]) -> dict[str, Any]:
     """What the log keeps about an analysis: evidence hashes, options, model hashes and per-face scores."""
     ev = analysis.get("evidence", {})
-    return json_safe({
+    return _strict({
         "evidence": {k: ev.get(k) for k in ("name", "size", "sha256", "md5")},
         "options": analysis.get("options"),
         "models": {n: {"weights_sha256": m.get("weights_sha256"), "state_sha256": m.get("state_sha256"),
@@ -334,4 +307,9 @@ def analysis_payload(analysis: dict[str, Any]) -> dict[str, Any]:
 def log_analysis(analysis: Any, *, db: str | Path | None = None, **context: Any) -> LogEntry:
     """Append an "analysis" entry for an Analysis (or its ``to_dict()``); ``context`` adds e.g. case_id, user."""
     a = analysis if isinstance(analysis, dict) else analysis.to_dict()
-    return record("analysis", {**analysis_payload(a), **json_safe(context)}, db=db)
+    return record("analysis", {**analysis_payload(a), **_strict(context)}, db=db)
+
+
+def _strict(obj: Any) -> Any:
+    """``plain`` that refuses what it cannot store (the log holds exactly what was asked)."""
+    return plain(obj, strict=True)

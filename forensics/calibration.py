@@ -45,10 +45,11 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError
+from forensics.verdicts import Verdict
 
-VERDICT_FAKE = "manipulated or generated"
-VERDICT_REAL = "camera original"
-VERDICT_INCONCLUSIVE = "inconclusive"
+VERDICT_FAKE = Verdict.FAKE
+VERDICT_REAL = Verdict.REAL
+VERDICT_INCONCLUSIVE = Verdict.INCONCLUSIVE
 PROP_FAKE = "the face is manipulated or generated"
 PROP_REAL = "the face is a camera original"
 SCHEMA = "forensics.calibration/2"
@@ -212,7 +213,7 @@ class LikelihoodRatioModel:
 class Assessment:
     """What the calibration says about one face score. Never "the probability the image is fake"."""
 
-    verdict: str
+    verdict: Verdict
     inconclusive: bool
     p_fake: float
     likelihood_ratio: float
@@ -227,6 +228,7 @@ class Assessment:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["verdict"] = str(self.verdict)
         d["band"] = list(self.band)
         return d
 

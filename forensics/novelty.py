@@ -33,10 +33,11 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError
+from forensics.verdicts import Verdict
 
 SCHEMA = "forensics.novelty/1"
 DEFAULT_QUANTILE = 0.99
-INCONCLUSIVE = "inconclusive"
+INCONCLUSIVE = Verdict.INCONCLUSIVE
 UNLIKE = "unlike the faces this detector was trained on"
 _REFERENCE_POINTS = 201  # quantiles of the held-out scores kept for percentiles
 

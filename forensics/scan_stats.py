@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from forensics.scan_store import ScanStore
+from forensics.verdicts import Verdict
 
 
 def _bootstrap_mean_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
@@ -111,7 +112,7 @@ def problem_faces(store: ScanStore, detector: str, threshold: float = 0.5, limit
         if r["inconclusive"]:
             r["problem"] = "inconclusive"
         elif r["label"] in ("real", "fake"):
-            called_fake = (r["verdict"] == "manipulated or generated") if r["verdict"] else r["p_fake"] >= threshold
+            called_fake = (r["verdict"] == Verdict.FAKE) if r["verdict"] else r["p_fake"] >= threshold
             if called_fake != (r["label"] == "fake"):
                 r["problem"] = "false alarm" if r["label"] == "real" else "missed"
         if "problem" in r:
@@ -139,7 +140,7 @@ def detection_metrics(store: ScanStore, detector: str, *, threshold: float | Non
     has_verdict = all(r["verdict"] for r in rows)
     inconclusive = np.array([bool(r["inconclusive"]) for r in rows]) if has_verdict else np.zeros(len(rows), bool)
     if has_verdict:
-        flagged = np.array([r["verdict"] == "manipulated or generated" for r in rows])
+        flagged = np.array([r["verdict"] == Verdict.FAKE for r in rows])
     else:
         flagged = s >= thr
     decided = ~inconclusive

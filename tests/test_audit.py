@@ -8,9 +8,11 @@ import sqlite3
 
 import pytest
 
-from forensics.audit import GENESIS_HASH, CaseLog, canonical_json, entry_hash, json_safe
+from forensics.audit import GENESIS_HASH, CaseLog, entry_hash
 from forensics.cli import main
 from forensics.errors import ForensicsError
+from forensics.jsonio import canonical_json
+from forensics.jsonio import plain as json_safe
 
 
 @pytest.fixture

@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import BadImageError
+from forensics.jsonio import plain
 from forensics.registry import Registry
+from forensics.verdicts import Direction
 
-SUPPORTS_MANIPULATION = "supports manipulation"
-SUPPORTS_ORIGINAL = "supports an original"
-NEUTRAL = "neutral"
-DIRECTIONS = (SUPPORTS_MANIPULATION, SUPPORTS_ORIGINAL, NEUTRAL)
+SUPPORTS_MANIPULATION = Direction.SUPPORTS_MANIPULATION
+SUPPORTS_ORIGINAL = Direction.SUPPORTS_ORIGINAL
+NEUTRAL = Direction.NEUTRAL
+DIRECTIONS = tuple(Direction)
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +48,7 @@ class Finding:
     check: str
     title: str
     measured: dict[str, Any]
-    direction: str
+    direction: Direction
     reliability: str
     caveats: tuple[str, ...]
     images: dict[str, np.ndarray]
@@ -58,7 +60,8 @@ class Finding:
 
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {DIRECTIONS}, not {self.direction!r}")
+            raise ValueError(f"direction must be one of {[str(d) for d in DIRECTIONS]}, not {self.direction!r}")
+        object.__setattr__(self, "direction", Direction(self.direction))
         if not self.applicable and self.direction != NEUTRAL:
             raise ValueError("a check that does not apply must be neutral")
         object.__setattr__(self, "caveats", tuple(self.caveats))
@@ -69,18 +72,18 @@ class Finding:
         d: dict[str, Any] = {
             "check": self.check,
             "title": self.title,
-            "direction": self.direction,
+            "direction": str(self.direction),
             "applicable": self.applicable,
             "summary": self.summary,
             "reliability": self.reliability,
             "caveats": list(self.caveats),
-            "measured": jsonable(self.measured),
-            "params": jsonable(self.params),
+            "measured": plain(self.measured, digits=6),
+            "params": plain(self.params, digits=6),
             "images": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in self.images.items()},
             "elapsed_ms": None if self.elapsed_ms is None else round(float(self.elapsed_ms), 2),
         }
         if include_series:
-            d["series"] = {k: jsonable(np.asarray(v)) for k, v in self.series.items()}
+            d["series"] = {k: plain(np.asarray(v), digits=6) for k, v in self.series.items()}
         return d
 
 
@@ -96,26 +99,6 @@ def reduce_for_display(arr: np.ndarray, max_pixels: int = MAX_DISPLAY_PIXELS) ->
     h, w = (a.shape[0] // f) * f, (a.shape[1] // f) * f
     cells = a[:h, :w].reshape(h // f, f, w // f, f, *a.shape[2:]).astype(np.float32).mean(axis=(1, 3))
     return cells.round().astype(a.dtype) if a.dtype == np.uint8 else cells.astype(a.dtype)
-
-
-def jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays, tuples and non-finite floats into plain JSON values (NaN/inf -> None)."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return round(v, 6) if math.isfinite(v) else None
-    if obj is None or isinstance(obj, str):
-        return obj
-    return str(obj)
 
 
 CheckFn = Callable[..., Finding]

@@ -136,6 +136,7 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
     from forensics.detectors import create_detector
     from forensics.evaluation import auc_differences_per_kind, summarise_scores
     from forensics.training.data import is_held, scan_folder
+    from forensics.verdicts import Verdict
 
     samples = [s for s in scan_folder(data_dir) if not is_held(s, exclude or [])]
     if limit and len(samples) > limit:
@@ -174,8 +175,8 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
                 summary["cross_fitted"] = _cross_fit(d, kept, logits, sources, groups, fit_logits.get(d.name, {}),
                                                      fit_conditions.get(d.name, {}), judged=norm is not None)
                 a = [x.assessment or d.calibration.assess(x.p_fake) for x in det_scores]  # also when not ready
-                summary["verdicts"] = {v: int(sum(x.verdict == v for x in a)) for v in
-                                       ("manipulated or generated", "camera original", "inconclusive")}
+                summary["verdicts"] = {str(v): int(sum(x.verdict == v for x in a))
+                                       for v in (Verdict.FAKE, Verdict.REAL, Verdict.INCONCLUSIVE)}
             block["models"][d.name] = summary
             scores[d.name] = pf
         if floor_model is not None:

@@ -26,6 +26,7 @@ import numpy as np
 
 from forensics.errors import BadImageError, ForensicsError, NotApplicableError
 from forensics.explainers._common import ClassTarget, ProbabilityTarget, normalize01, resize_map
+from forensics.jsonio import plain
 from forensics.registry import Registry
 
 __all__ = [
@@ -74,23 +75,11 @@ class Heatmap:
         return {
             "method": self.method, "family": self.family, "detector": self.detector,
             "target_index": self.target_index, "target_name": self.target_name,
-            "probability": float(self.probability), "params": _jsonable(self.params),
+            "probability": float(self.probability), "params": plain(self.params),
             "elapsed_ms": float(self.elapsed_ms), "shape": list(self.shape),
             "raw_sum": float(self.raw.sum()), "raw_min": float(self.raw.min()), "raw_max": float(self.raw.max()),
             "notes": list(self.notes),
         }
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float | int | str | bool) or obj is None:
-        return obj
-    return str(obj)
 
 
 class Explainer:

@@ -14,6 +14,7 @@ from forensics.coverage import Coverage
 from forensics.face_checks import FaceChecks
 from forensics.novelty import NOT_MEASURED, Novelty
 from forensics.stability import Stability
+from forensics.verdicts import Verdict
 
 SCHEMA = "forensics.analysis/1"
 
@@ -43,7 +44,7 @@ class AnalyzeOptions:
         return cls(**known)
 
 
-NO_VERDICT = "no verdict"
+NO_VERDICT = Verdict.NONE
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,11 @@ class Withheld:
     """Why a ready, calibrated detector's verdict is not given for a face: ``verdict`` is what is said instead
     ("no verdict" for a face that is not whole, "inconclusive" outside the detector's experience)."""
 
-    verdict: str
+    verdict: Verdict
     reasons: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "reasons": list(self.reasons)}
+        return {"verdict": str(self.verdict), "reasons": list(self.reasons)}
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class DetectorScore:
     novelty: Novelty | None = None  # None: novelty not measured (the detector has no novelty model)
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         """What is said about the face: the calibrated verdict, or what replaces it."""
         if self.assessment is not None:
             return self.assessment.verdict
@@ -86,7 +87,7 @@ class DetectorScore:
             "logits": list(self.logits),
             "ready": self.ready,
             "calibrated": self.calibrated,
-            "verdict": self.verdict,
+            "verdict": str(self.verdict),
             "assessment": None if self.assessment is None else self.assessment.to_dict(),
             "withheld": None if self.withheld is None else self.withheld.to_dict(),
             "stability": None if self.stability is None else self.stability.to_dict(),

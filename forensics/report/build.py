@@ -25,7 +25,15 @@ import numpy as np
 
 from forensics.errors import ForensicsError, NotApplicableError, UnavailableError
 from forensics.formatting import pct
-from forensics.report.bundle import Case, Figure, build_bundle, dumps_bundle, explanation_record, sha256_hex
+from forensics.report.bundle import (
+    Case,
+    Figure,
+    NotRun,
+    build_bundle,
+    dumps_bundle,
+    explanation_record,
+    sha256_hex,
+)
 
 DEFAULT_EXPLAINERS: tuple[str, ...] = ("gradcam", "lrp-epsilon-plus-flat")
 DEFAULT_SEGMENTER = "landmarks"
@@ -106,13 +114,14 @@ def prepare_report(
     analysis = analyze(ev, detectors=dets, options=opts, weights_dirs=weights_dirs)
     timings["analysis"] = (time.perf_counter() - t0) * 1000
     crops = tuple(analysis.crops)
-    not_run: dict[str, str] = {}
+    not_run: list[NotRun] = []
     figures: list[Figure] = [_overview_figure(ev, analysis)]
     explanations: list[dict[str, Any]] | None = None
     regions: list[dict[str, Any]] | None = None
     timings["explanations"] = timings["regions"] = 0.0
 
-    region_notes: dict[str, str] = {}  # why regions are missing, in the order found
+    region_notes: list[NotRun] = []  # why regions are missing
+    segment_problems = ""
     if explainers and crops:
         explanations, regions = [], []
         det = dets[0]
@@ -135,38 +144,36 @@ def prepare_report(
             timings["explanations"] += fx.timings_ms["explanations"] + (time.perf_counter() - t0) * 1000
             timings["regions"] += fx.timings_ms["regions"]
             if fx.segment_problem:
-                region_notes["regions"] = region_notes.get("regions", "") + f"face {i}: {fx.segment_problem} "
+                segment_problems += f"face {i}: {fx.segment_problem} "
             regions += [_region_record(i, m, table) for m, table in fx.tables.items()]
-            region_notes.update({f"regions (face {i}, {m})": why for m, why in fx.table_problems.items()})
+            region_notes += [NotRun("regions", why, i, m) for m, why in fx.table_problems.items()]
         if skipped:
-            not_run["explanations (some methods)"] = "; ".join(sorted(set(skipped)))
+            not_run.append(NotRun("explanations (some methods)", "; ".join(sorted(set(skipped)))))
     elif explainers:
-        not_run["explanations"] = "no face was analysed"
+        not_run.append(NotRun("explanations", "no face was analysed"))
     if not segmenter:
         regions = None
     elif not explanations:
         regions = None
-        not_run["regions"] = "needs explanations, which were not run"
+        not_run.append(NotRun("regions", "needs explanations, which were not run"))
     else:
-        not_run.update(region_notes)
-        if not regions and "regions" not in not_run:
-            not_run["regions"] = "no region masks were produced"
+        not_run += region_notes
+        if segment_problems:
+            not_run.append(NotRun("regions", segment_problems))
+        elif not regions:
+            not_run.append(NotRun("regions", "no region masks were produced"))
 
     t0 = time.perf_counter()
     findings = None
     if checks:
-        try:
-            from forensics.checks import run_checks
-        except ImportError as exc:
-            not_run["checks"] = f"classic checks are not available in this installation ({exc})"
-        else:
-            from forensics.report.pdf import display_image
+        from forensics.checks import run_checks
+        from forensics.report.pdf import display_image
 
-            findings = run_checks(ev, None if checks is True else list(checks))
-            for f in findings:
-                for k, img in (getattr(f, "images", None) or {}).items():
-                    figures.append(Figure(f"check-{f.check}-{k}", f"{f.title}: {k.replace('_', ' ')}",
-                                          _thumb(display_image(img)), section="checks", group=f.check))
+        findings = run_checks(ev, None if checks is True else list(checks))
+        for f in findings:
+            for k, img in (getattr(f, "images", None) or {}).items():
+                figures.append(Figure(f"check-{f.check}-{k}", f"{f.title}: {k.replace('_', ' ')}",
+                                      _thumb(display_image(img)), section="checks", group=f.check))
     timings["checks"] = (time.perf_counter() - t0) * 1000
 
     t0 = time.perf_counter()

@@ -22,6 +22,7 @@ import importlib.metadata
 import io
 import json
 import platform
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,8 +31,9 @@ from typing import Any
 import numpy as np
 
 import forensics
-from forensics.audit import canonical_json, json_safe, sha256_hex
+from forensics.audit import sha256_hex
 from forensics.errors import ForensicsError
+from forensics.jsonio import canonical_json, plain
 from forensics.report.rules import HASH_KEY, RULES, SEAL_KEY
 
 SCHEMA = "forensics.report-bundle/1"
@@ -62,6 +64,31 @@ LIMITATIONS: tuple[str, ...] = (
     "value and are shown only for completeness.",
     "The analysis concerns this file only (identified by its hashes); it says nothing about who made it or when.",
 )
+
+
+@dataclass(frozen=True)
+class NotRun:
+    """An optional part of the report that was not carried out, and why. ``face`` and ``method`` narrow a part to
+    one face (index from 0) and one explanation method. In the bundle it is a ``not_run`` entry ``key -> reason``."""
+
+    part: str  # "explanations", "explanations (some methods)", "regions", "checks"
+    reason: str
+    face: int | None = None
+    method: str | None = None
+
+    @property
+    def key(self) -> str:
+        if self.face is None:
+            return self.part
+        return f"{self.part} (face {self.face}, {self.method})"
+
+    @classmethod
+    def from_entry(cls, key: str, reason: str) -> NotRun:
+        """The entry ``key -> reason`` of a bundle's ``not_run`` read back."""
+        m = re.fullmatch(r"(.+) \(face (\d+), (.+)\)", key)
+        if m:
+            return cls(m.group(1), reason, int(m.group(2)), m.group(3))
+        return cls(key, reason)
 
 
 @dataclass(frozen=True)
@@ -219,7 +246,7 @@ def explanation_record(face: int, heatmap: Any, *, figure_id: str | None = None)
         "target_index": get("target_index"),
         "target_name": get("target_name"),
         "probability": get("probability"),
-        "params": json_safe(get("params") or {}),
+        "params": plain(get("params") or {}, strict=True),
         "elapsed_ms": get("elapsed_ms"),
         "shape": list(raw.shape),
         "raw_sha256": array_sha256(raw),
@@ -252,7 +279,7 @@ def build_bundle(
     regions: Sequence[Any] | None = None,
     findings: Sequence[Any] | None = None,
     figures: Sequence[Figure] = (),
-    not_run: Mapping[str, str] | None = None,
+    not_run: Sequence[NotRun] = (),
     report_options: Mapping[str, Any] | None = None,
     generated_utc: str | None = None,
 ) -> dict[str, Any]:
@@ -262,8 +289,7 @@ def build_bundle(
     ``detectors``: the Detector objects used (adds each model's state hash). ``explanations``: records from
     ``explanation_record``. ``regions``: per-face region tables (dicts with face, method, shares, ...).
     ``findings``: Finding objects or their dicts. ``figures``: pictures drawn in the PDF (hashes recorded here).
-    ``not_run``: section -> reason for optional parts that were skipped. ``None`` for an optional part means
-    "not run".
+    ``not_run``: the optional parts that were skipped, and why. ``None`` for an optional part means "not run".
     """
     a = _as_dict(analysis)
     ev = a.get("evidence") or {}
@@ -276,7 +302,7 @@ def build_bundle(
     if not a.get("models"):
         raise ForensicsError("analysis names no model: a report needs at least one detector and its hash")
     crops = list(crops if crops is not None else getattr(analysis, "crops", ()) or ())
-    not_run = dict(not_run or {})
+    not_run = {n.key: n.reason for n in not_run}
     if explanations is None:
         not_run.setdefault("explanations", "not requested")
     if regions is None:
@@ -314,7 +340,7 @@ def build_bundle(
         w, h = _png_size(png)
         bundle["figures"].append({"id": fig.id, "caption": fig.caption, "section": fig.section, "face": fig.face,
                                   "group": fig.group, "sha256": sha256_hex(png), "width": w, "height": h})
-    bundle = json_safe(bundle)
+    bundle = plain(bundle, strict=True)
     bundle[HASH_KEY] = bundle_hash(bundle)
     return bundle
 

@@ -29,8 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from forensics.audit import canonical_json, sha256_hex
+from forensics.audit import sha256_hex
 from forensics.errors import ForensicsError
+from forensics.jsonio import canonical_json
 from forensics.report.keys import ALGORITHM, PublicKey, key_id_of
 from forensics.report.rules import HASH_KEY, SEAL_KEY
 

@@ -7,11 +7,11 @@ computed from the bundle, and needs no layout code. ``kind`` picks the style: ""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from forensics.formatting import lr_in_favour, num, pct, pct_interval, pct_of, value_interval
+from forensics.report.bundle import NotRun
 from forensics.report.wording import condition_words, court_text
 
 VERDICT_WORDS = {"manipulated or generated": "manipulated or generated", "camera original": "camera original",
@@ -258,9 +258,9 @@ _PARTS = {"explanations": "explanation maps", "explanations (some methods)": "so
 
 def part_words(part: str) -> str:
     """A key of the bundle's ``not_run`` in words ("regions (face 0, gradcam)" -> region shares of face 1 ...)."""
-    m = re.fullmatch(r"regions \(face (\d+), (.+)\)", part)
-    if m:
-        return f"region shares of face {int(m.group(1)) + 1} for {METHOD_NAMES.get(m.group(2), m.group(2))}"
+    n = NotRun.from_entry(part, "")
+    if n.part == "regions" and n.face is not None:
+        return f"region shares of face {n.face + 1} for {METHOD_NAMES.get(n.method or '', n.method)}"
     return _PARTS.get(part, court_text(part) or "a part of the examination")
 
 
