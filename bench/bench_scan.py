@@ -98,7 +98,7 @@ def _dask_run(n: int, folder: Path, store: Path, opts, batch_size: int, limit: i
     import distributed
 
     from forensics.scan import scan_folder
-    from forensics.scan_dask import DaskSetup
+    from forensics.scan.dask_cluster import DaskSetup
 
     def peak_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

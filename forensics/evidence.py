@@ -34,6 +34,8 @@ MIN_SIDE = 16
 # Pillow format names we decode. MPO is how Pillow names camera JPEGs that carry a multi-picture index.
 ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "AVIF", "PPM")
 ACCEPTED_TEXT = "JPEG, PNG, WebP, TIFF, BMP, GIF (first frame), AVIF, PPM/PGM"
+# the file endings a folder listing picks up (scan, explain, training data): every one of them decodes here
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 
 _MAGIC_NAMES: tuple[tuple[bytes, int, str], ...] = (
     (b"%PDF", 0, "a PDF document"),

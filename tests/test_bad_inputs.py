@@ -138,7 +138,7 @@ def test_scan_records_every_bad_input_and_goes_on(tmp_path, capsys):
     rc = main(["scan", str(folder), "--out", str(tmp_path / "s.sqlite"), "--detector", "simplenet",
                "--allow-untrained", "--face-method", "whole", "--workers", "0"])
     assert rc == 0
-    from forensics.scan_store import ScanStore
+    from forensics.scan.store import ScanStore
 
     with ScanStore(tmp_path / "s.sqlite") as st:
         rows = st.rows("SELECT status, error FROM images")

@@ -15,7 +15,7 @@ from forensics.pipeline import AnalyzeOptions, resolve_detectors
 from forensics.report.build import prepare_report
 from forensics.report.bundle import Case
 from forensics.scan import ScanOptions, scan_folder
-from forensics.scan_store import ScanStore
+from forensics.scan.store import ScanStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

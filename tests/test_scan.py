@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from forensics.scan import ScanOptions, label_from_path, scan_folder
-from forensics.scan_store import ScanStore
+from forensics.scan.store import ScanStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from forensics.scan import ScanOptions, scan_folder
-from forensics.scan_dask import DaskSetup
-from forensics.scan_store import ScanStore
+from forensics.scan.dask_cluster import DaskSetup
+from forensics.scan.store import ScanStore
 
 distributed = pytest.importorskip("distributed")
 

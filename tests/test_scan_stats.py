@@ -7,14 +7,14 @@ import pytest
 
 from forensics.evaluation import auc
 from forensics.scan import ScanOptions, scan_folder
-from forensics.scan_stats import (
+from forensics.scan.stats import (
     detection_metrics,
     embedding_map,
     mean_heatmaps,
     problem_faces,
     region_stats,
 )
-from forensics.scan_store import ImageRecord, ScanStore
+from forensics.scan.store import ImageRecord, ScanStore
 
 
 @pytest.fixture()

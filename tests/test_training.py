@@ -16,8 +16,8 @@ from forensics.training.data import (
     Sample,
     balanced_weights,
     check_no_leak,
+    list_samples,
     sampling_weights,
-    scan_folder,
     split_by_group,
     video_group,
 )
@@ -68,7 +68,7 @@ def test_check_no_leak_catches_a_frame_level_split():
 
 
 def test_shared_split_has_no_video_leak(shared_data):
-    check_no_leak(scan_folder(shared_data / "train"), scan_folder(shared_data / "val"))
+    check_no_leak(list_samples(shared_data / "train"), list_samples(shared_data / "val"))
 
 
 # ------------------------------------------------------------------------------------------------ balancing

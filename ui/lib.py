@@ -301,9 +301,9 @@ def scan(folder: str, store: str, detectors: Sequence[str], *, face_method: str,
          progress: Callable[[int, int], None], dask: str | None = None) -> Any:
     """Scan ``folder`` into the resumable store (not cached: the store is the cache; finished images are skipped).
 
-    ``dask``: a scheduler address; the batches then run on that cluster's workers (``forensics.scan_dask``)."""
+    ``dask``: a scheduler address; the batches then run on that cluster's workers (``forensics.scan.dask_cluster``)."""
     from forensics.scan import ScanOptions, scan_folder
-    from forensics.scan_dask import DaskSetup
+    from forensics.scan.dask_cluster import DaskSetup
 
     configure()
     opts = ScanOptions(detectors=tuple(detectors), face_method=face_method, explainer=explainer,
@@ -340,8 +340,8 @@ def known_stores() -> list[Path]:
 @st.cache_data(max_entries=8, show_spinner=False)
 def scan_statistics(store: str, version: float) -> dict[str, Any]:
     """Counts, per-detector metrics (ROC inputs, confusion, per-kind/source rates) and region statistics."""
-    from forensics.scan_stats import store_statistics
-    from forensics.scan_store import ScanStore
+    from forensics.scan.stats import store_statistics
+    from forensics.scan.store import ScanStore
 
     with ScanStore(store) as s:
         return store_statistics(s, n_boot=200)
@@ -350,8 +350,8 @@ def scan_statistics(store: str, version: float) -> dict[str, Any]:
 @st.cache_data(max_entries=8, show_spinner=False)
 def scan_embedding(store: str, version: float, detector_name: str) -> dict[str, Any]:
     """t-SNE map of the stored penultimate features of one detector (a few seconds for 2000 faces)."""
-    from forensics import scan_stats as ss
-    from forensics.scan_store import ScanStore
+    from forensics.scan import stats as ss
+    from forensics.scan.store import ScanStore
 
     with ScanStore(store) as s:
         return ss.embedding_map(s, detector_name)
@@ -360,8 +360,8 @@ def scan_embedding(store: str, version: float, detector_name: str) -> dict[str, 
 @st.cache_data(max_entries=8, show_spinner=False)
 def scan_problems(store: str, version: float, detector_name: str) -> list[dict[str, Any]]:
     """False alarms, misses and inconclusive faces with their thumbnails (PNG bytes)."""
-    from forensics import scan_stats as ss
-    from forensics.scan_store import ScanStore
+    from forensics.scan import stats as ss
+    from forensics.scan.store import ScanStore
 
     with ScanStore(store) as s:
         return ss.problem_faces(s, detector_name)

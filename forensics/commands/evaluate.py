@@ -94,10 +94,10 @@ class _Floor:
         from sklearn.preprocessing import StandardScaler
 
         from forensics.detectors import create_detector
-        from forensics.training.data import scan_folder
+        from forensics.training.data import list_samples
 
         self.det = create_detector("mobilenetv2", weights="imagenet")
-        samples = scan_folder(train_dir)
+        samples = list_samples(train_dir)
         x, y = self._train_features(samples)
         self.clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000, class_weight="balanced"))
         self.clf.fit(x, y)
@@ -135,10 +135,10 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
                     exclude: list[str] | None = None) -> dict[str, Any]:
     from forensics.detectors import create_detector
     from forensics.evaluation import auc_differences_per_kind, summarise_scores
-    from forensics.training.data import is_held, scan_folder
+    from forensics.training.data import is_held, list_samples
     from forensics.verdicts import Verdict
 
-    samples = [s for s in scan_folder(data_dir) if not is_held(s, exclude or [])]
+    samples = [s for s in list_samples(data_dir) if not is_held(s, exclude or [])]
     if limit and len(samples) > limit:
         samples = samples[:: int(np.ceil(len(samples) / limit))]
     dets = [create_detector(n, weights_dirs=weights_dirs) for n in detectors]

@@ -19,7 +19,6 @@ import numpy as np
 
 NAME = "explain"
 HELP = "explain a detector's scores per face with several methods; overlays, agreement and faithfulness"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif"}
 
 
 def add_arguments(p) -> None:
@@ -38,6 +37,8 @@ def add_arguments(p) -> None:
 
 
 def _images(path: Path, limit: int | None) -> list[Path]:
+    from forensics.evidence import IMAGE_SUFFIXES
+
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         return files[:limit] if limit else files

@@ -30,13 +30,13 @@ def run(args) -> int:
     from forensics.novelty import DEFAULT_QUANTILE, fit_novelty, manifest_record
     from forensics.pipeline import batched_logits_and_features
     from forensics.training.crops import CropSettings
-    from forensics.training.data import BINARY, THREE_CLASS, class_index, scan_folder
+    from forensics.training.data import BINARY, THREE_CLASS, class_index, list_samples
     from forensics.training.trainer import load_crops
 
     det = create_detector(args.detector, weights_dirs=args.weights_dir, manifest=args.manifest)
     if not det.ready:
         raise ForensicsError(f"{args.detector} has no trained weights: fit its novelty model after training")
-    samples = scan_folder(args.data)
+    samples = list_samples(args.data)
     if args.limit:
         rng = np.random.default_rng(0)
         samples = [samples[i] for i in sorted(rng.choice(len(samples), min(args.limit, len(samples)),

@@ -12,7 +12,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from forensics.scan_store import ScanStore
+    from forensics.scan.store import ScanStore
 
     with ScanStore(args.out) as store:
         for shard in args.shards:

@@ -34,7 +34,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from forensics.scan import ScanOptions, default_workers, scan_folder
-    from forensics.scan_dask import DaskSetup
+    from forensics.scan.dask_cluster import DaskSetup
 
     opts = ScanOptions(detectors=tuple(args.detector or ()), face_method=args.face_method,
                        explainer=args.explainer, segmenter=args.segmenter, embeddings=not args.no_embeddings,

@@ -27,8 +27,8 @@ def _fmt(m: dict) -> str:
 
 def run(args) -> int:
     from forensics.errors import ForensicsError
-    from forensics.scan_stats import embedding_map, store_statistics
-    from forensics.scan_store import ScanStore
+    from forensics.scan.stats import embedding_map, store_statistics
+    from forensics.scan.store import ScanStore
 
     if not Path(args.results).is_file():
         raise ForensicsError(f"{args.results} does not exist: run `python -m forensics scan DIR --out RESULTS` first")

@@ -25,8 +25,8 @@ import numpy as np
 
 from forensics.errors import ForensicsError
 from forensics.evaluation import family
+from forensics.evidence import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 _VIDEO_RE = re.compile(r"^image_(\d+)_(\d+)$")
 # DeepFaceLive pairs: <swapped-in model>_<video>_f<frame>_<L original | R swapped>
 _DFL_PAIR_RE = re.compile(r"^(.+_\d+)_f(\d+)_[LR]$")
@@ -94,7 +94,7 @@ def is_held(sample: Sample, specs: Sequence[str]) -> bool:
     return False
 
 
-def scan_folder(root: str | Path) -> list[Sample]:
+def list_samples(root: str | Path) -> list[Sample]:
     """Every image under ``root`` whose path carries a label; others are ignored. Sorted by relative path."""
     root = Path(root)
     if not root.is_dir():

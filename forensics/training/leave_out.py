@@ -35,7 +35,7 @@ import numpy as np
 
 from forensics.errors import ForensicsError
 from forensics.training.config import TrainConfig, resolve_path
-from forensics.training.data import BINARY, THREE_CLASS, Sample, class_index, is_held, parse_hold, scan_folder
+from forensics.training.data import BINARY, THREE_CLASS, Sample, class_index, is_held, list_samples, parse_hold
 
 REPORT = "leave_out.json"
 REAL_SOURCE, FAKE_KIND, PAIRED = "real source", "fake kind", "originals and fakes"
@@ -60,7 +60,7 @@ def held_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
     for d in (cfg.data.train_dir, cfg.data.val_dir):
         root = resolve_path(d)
         if root is not None:
-            files += scan_folder(root)
+            files += list_samples(root)
     out = {h: [s for s in files if is_held(s, [h])] for h in cfg.data.holdout}
     for h, samples in out.items():
         if not samples:
@@ -154,7 +154,7 @@ def leave_out_report(cfg: TrainConfig, *, normalise: tuple[int, int] | None = No
     val_root = resolve_path(cfg.data.val_dir)
     if val_root is None:
         raise ForensicsError("leave-out needs a fixed [data] val_dir")
-    val_s, val_c = _crops([s for s in scan_folder(val_root) if not is_held(s, cfg.data.holdout)], cfg, normalise)
+    val_s, val_c = _crops([s for s in list_samples(val_root) if not is_held(s, cfg.data.holdout)], cfg, normalise)
     val_p = p_fake(val_c)
     val_fake = np.array([class_index(s.kind, classes, scheme) != 0 for s in val_s])
     val_groups = np.array([s.group for s in val_s], dtype=object)

@@ -23,7 +23,7 @@ from forensics.errors import ForensicsError
 from forensics.evaluation import family
 from forensics.training.config import TrainConfig, resolve_path
 from forensics.training.crops import CropSettings
-from forensics.training.data import scan_folder
+from forensics.training.data import list_samples
 from forensics.training.trainer import append_log, predict_logits
 
 RESAMPLED_LOGITS = "val_logits_resampled.npz"
@@ -117,7 +117,7 @@ def _saved_run_resampled(cfg: TrainConfig, rel: list[str]) -> dict[str, np.ndarr
     val_dir = resolve_path(cfg.data.val_dir)
     if val_dir is None:
         raise ForensicsError("[calibration] resampled needs a fixed [data] val_dir")
-    by_rel = {s.rel: s.path for s in scan_folder(val_dir)}
+    by_rel = {s.rel: s.path for s in list_samples(val_dir)}
     missing = [r for r in rel if r not in by_rel]
     if missing:
         raise ForensicsError(f"{len(missing)} validation files of the run are no longer in {val_dir} "

@@ -36,9 +36,9 @@ from forensics.training.data import (
     class_index,
     file_sha256,
     is_held,
+    list_samples,
     pair_domains,
     sampling_weights,
-    scan_folder,
     split_by_group,
     summarise,
     write_split,
@@ -255,10 +255,10 @@ def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, C
     """Scan, split (never leaking a video), and load the crops of train and validation."""
     train_dir = resolve_path(cfg.data.train_dir)
     assert train_dir is not None
-    all_train = scan_folder(train_dir)
+    all_train = list_samples(train_dir)
     val_dir = resolve_path(cfg.data.val_dir)
     if val_dir is not None:
-        train_s, val_s = all_train, scan_folder(val_dir)
+        train_s, val_s = all_train, list_samples(val_dir)
         split_note = f"fixed split: train {cfg.data.train_dir}, val {cfg.data.val_dir}"
     else:
         train_s, val_s = split_by_group(all_train, cfg.data.val_fraction, cfg.seed)

@@ -1,4 +1,4 @@
-"""Plotly figures for dataset scans (built from forensics.scan_stats tables; never shown here)."""
+"""Plotly figures for dataset scans (built from forensics.scan.stats tables; never shown here)."""
 
 from __future__ import annotations
 

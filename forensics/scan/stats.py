@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from forensics.scan_store import ScanStore
+from forensics.scan.store import ScanStore
 from forensics.verdicts import Verdict
 
 

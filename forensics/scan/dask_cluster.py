@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from forensics.errors import ForensicsError, UnavailableError, WeightsHashMismatchError
-from forensics.scan_store import ImageRecord
+from forensics.scan.store import ImageRecord
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,9 @@ def _worker_detectors(names: tuple[str, ...], allow_untrained: bool, weights_dir
 
 def run_batch_on_worker(paths: list[str], root: str, opts: Any, weights_dirs: tuple[str, ...] | None,
                         expected: dict[str, str | None]) -> list[ImageRecord]:
-    """The task each Dask worker runs: one batch, start to finish (``forensics.scan_batch``)."""
-    from forensics.scan import _TEST_DELAY
-    from forensics.scan_batch import scan_batch
+    """The task each Dask worker runs: one batch, start to finish (``forensics.scan.batch``)."""
+    from forensics.scan.batch import scan_batch
+    from forensics.scan.run import _TEST_DELAY
 
     dets = _worker_detectors(tuple(opts.detectors), opts.allow_untrained, weights_dirs, expected)
     records = scan_batch([Path(p) for p in paths], Path(root), opts, dets)
@@ -117,7 +117,7 @@ def run_batch_on_worker(paths: list[str], root: str, opts: Any, weights_dirs: tu
 
 
 def _lost_image_record(path: str, root: Path, failures: str) -> ImageRecord:
-    from forensics.scan import label_from_path
+    from forensics.scan.run import label_from_path
 
     try:
         sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -1,8 +1,8 @@
 """One batch of a folder scan, start to finish: read, hash, decode, find faces (batched), classify, build records.
 
 The same function runs in the scan's DataLoader worker processes (``scan_folder(workers=N)``: each worker a whole
-pipeline on one thread, the main process only writes) and on Dask workers (``forensics.scan_dask``). Records carry
-everything the store needs, so whoever writes them needs neither the images nor the models.
+pipeline on one thread, the main process only writes) and on Dask workers (``forensics.scan.dask_cluster``).
+Records carry everything the store needs, so whoever writes them needs neither the images nor the models.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError
-from forensics.scan_store import ImageRecord
+from forensics.scan.store import ImageRecord
 
 # Crops per forward pass. On this CPU at 1 thread MobileNetV2 took 79 / 98 / 147 ms per face at batch 1 / 8 / 32
 # (contended; larger batches spill the caches), so crops go through the detector in small chunks.
@@ -25,7 +25,7 @@ CLASSIFY_CHUNK = 4
 
 def _read(path: Path, root: Path) -> tuple[dict[str, Any], np.ndarray | None]:
     from forensics.evidence import load_evidence
-    from forensics.scan import label_from_path
+    from forensics.scan.run import label_from_path
 
     label, kind, source = label_from_path(path, root)
     item: dict[str, Any] = {"path": str(path), "label": label, "kind": kind, "source": source, "crops": [],
@@ -90,7 +90,7 @@ def _score_all(dets, crops: list[np.ndarray], want_features: bool) -> dict[str, 
 
 def scan_batch(paths: Sequence[Path], root: Path, opts, dets: Sequence[Any]) -> list[ImageRecord]:
     """Records of ``paths`` (in order): errors recorded per image, faces found in one batched pass."""
-    from forensics.scan import _record
+    from forensics.scan.run import _record
 
     read = [_read(Path(p), root) for p in paths]
     good = [(item, img) for item, img in read if img is not None]

@@ -1,8 +1,8 @@
-"""Folder scans: the pipeline over every image of a folder, into a resumable store (forensics.scan_store).
+"""Folder scans: the pipeline over every image of a folder, into a resumable store (forensics.scan.store).
 
-Each batch of images runs start to finish (decode, batched face finding, classification; ``forensics.scan_batch``)
+Each batch of images runs start to finish (decode, batched face finding, classification; ``forensics.scan.batch``)
 in one of ``workers`` DataLoader worker processes, one thread each, or on the workers of a Dask cluster
-(``forensics.scan_dask``); this process only writes the records. Labels come from folder names
+(``forensics.scan.dask_cluster``); this process only writes the records. Labels come from folder names
 (``real/<source>/...``, ``fake/<kind>/<source>/...``) when present. Bad files are recorded with their error and the
 scan goes on. A re-run skips finished images, so a killed scan resumes.
 
@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from forensics.errors import ForensicsError
-from forensics.scan_store import ImageRecord, ScanStore
+from forensics.evidence import IMAGE_SUFFIXES
+from forensics.scan.store import ImageRecord, ScanStore
 
 if TYPE_CHECKING:
-    from forensics.scan_dask import DaskSetup
+    from forensics.scan.dask_cluster import DaskSetup
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 HEATMAP_SIDE = 64  # stored heatmaps are downsampled to this side for mean maps
 THUMB_SIDE = 64
 _TEST_DELAY = float(os.environ.get("FORENSICS_SCAN_TEST_DELAY", "0") or 0)
@@ -132,8 +132,8 @@ def scan_folder(
 
     ``shard=(k, n)`` scans only the k-th of n disjoint parts (chosen by a hash of the relative path), so several
     machines or jobs of an existing engine (Ray, Dask, a batch queue) can each write a store, combined afterwards with
-    ``ScanStore.merge_from``. ``dask`` runs the batches on a Dask cluster instead (``forensics.scan_dask``); either
-    way the records reach this one store.
+    ``ScanStore.merge_from``. ``dask`` runs the batches on a Dask cluster instead (``forensics.scan.dask_cluster``);
+    either way the records reach this one store.
     """
     from forensics.pipeline import resolve_detectors
 
@@ -166,7 +166,7 @@ def scan_folder(
         n_done = n_err = n_faces = n_dup = 0
         batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
         if dask is not None:
-            from forensics.scan_dask import dask_records
+            from forensics.scan.dask_cluster import dask_records
 
             results = dask_records(batches, root, opts, dets, dask, weights_dirs)
         else:
@@ -214,7 +214,7 @@ def _local_records(batches: list[list[Path]], root: Path, opts: ScanOptions, det
     """Records batch by batch, in order; with ``workers`` > 0 each batch runs whole in a worker process."""
     from torch.utils.data import DataLoader
 
-    from forensics.scan_batch import BatchDataset, keep_as_is
+    from forensics.scan.batch import BatchDataset, keep_as_is
 
     yield from DataLoader(BatchDataset(batches, root, opts, dets), batch_size=None, num_workers=workers,
                           collate_fn=keep_as_is, persistent_workers=False,
