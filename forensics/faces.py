@@ -2,9 +2,9 @@
 
 Methods: ``"mtcnn"`` (facenet-pytorch; weights ship inside the wheel), ``"haar"`` (OpenCV's frontal-face cascade,
 no landmarks), ``"mediapipe"`` (BlazeFace from the mediapipe wheel, about 20x faster than MTCNN; eyes and nose only,
-see ``forensics.faces_mediapipe``), ``"auto"`` (MTCNN, then Haar when MTCNN finds nothing) and ``"whole"`` (the image
-already is a face crop: it is padded to a square and resized). "No face found" is a FaceSet with ``reason`` set,
-never an exception.
+see ``forensics.faces_mediapipe``), ``"auto"`` (the default, as in ``AnalyzeOptions``: MTCNN, then Haar when MTCNN
+finds nothing) and ``"whole"`` (the image already is a face crop: it is padded to a square and resized).
+"No face found" is a FaceSet with ``reason`` set, never an exception.
 
 Coordinates are continuous image coordinates: pixel (col i, row j) covers [i, i+1) x [j, j+1). Boxes are
 (x0, y0, x1, y1) as the detector gives them (they may reach outside the image). ``crop_matrix`` maps image
@@ -360,7 +360,7 @@ def _as_rgb(image: Any) -> np.ndarray:
 def detect_faces(
     image: Any,
     *,
-    method: str = "mtcnn",
+    method: str = "auto",
     min_size: int = DEFAULT_MIN_SIZE,
     margin: float = DEFAULT_MARGIN,
     crop_size: int = DEFAULT_CROP_SIZE,

@@ -176,11 +176,11 @@ def test_aggregate_means():
 
 
 def test_viz_overlay_and_charts():
-    from forensics.viz.regions import colour, mask_figure, occlusion_chart, overlay, region_bar_chart
+    from forensics.viz.regions import colour, mask_figure, mask_overlay, occlusion_chart, region_bar_chart
 
     rm = masks_10x10(absent={"glasses": "no frame"})
     crop = np.full((10, 10, 3), 200, np.uint8)
-    ov = overlay(crop, rm, alpha=0.5, outline=False)
+    ov = mask_overlay(crop, rm, alpha=0.5, outline=False)
     assert tuple(ov[5, 2]) == tuple(np.round(0.5 * 200 + 0.5 * np.array(colour("eyes"))).astype(int))
     assert tuple(ov[8, 8]) == (200, 200, 200)  # unassigned untouched
     heat = np.zeros((10, 10))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from forensics.commands._options import add_face_method
+
 NAME = "analyze"
 HELP = "find every face in an image and score it with the chosen detectors"
 
@@ -15,7 +17,7 @@ def add_arguments(p) -> None:
                    help="detector name (repeatable); default: the shipped default")
     p.add_argument("--weights-dir", action="append", default=None,
                    help="extra folder searched for weight files (e.g. ../shared/peers/mesonet/weights)")
-    p.add_argument("--face-method", default="auto", choices=["auto", "mtcnn", "haar", "whole"])
+    add_face_method(p)
     p.add_argument("--min-face", type=int, default=40, help="faces smaller than this (pixels) are skipped")
     p.add_argument("--allow-untrained", action="store_true", help="score with untrained detectors (not a verdict)")
     p.add_argument("--no-stability", action="store_true",

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from forensics.commands._options import add_face_method
+
 NAME = "explain"
 HELP = "explain a detector's scores per face with several methods; overlays, agreement and faithfulness"
 
@@ -28,7 +30,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="output folder for PNG overlays and JSON metrics")
     p.add_argument("--detector", default=None, help="detector name; default: the first ready default detector")
     p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
-    p.add_argument("--face-method", default="auto", choices=["auto", "mtcnn", "haar", "whole"])
+    add_face_method(p)
     p.add_argument("--allow-untrained", action="store_true",
                    help="explain an untrained detector (labelled as such: says nothing about the evidence)")
     p.add_argument("--steps", type=int, default=16, help="steps of the deletion / insertion curves")

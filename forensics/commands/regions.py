@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from forensics.commands._options import add_face_method
+
 NAME = "regions"
 HELP = "segment every face into regions and share a detector explanation out between them"
 
@@ -21,7 +23,7 @@ def add_arguments(p) -> None:
                         "faithfulness together")
     p.add_argument("--detector", default=None, help="detector name (default: the shipped default when ready)")
     p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
-    p.add_argument("--face-method", default="auto", choices=["auto", "mtcnn", "haar", "whole"])
+    add_face_method(p)
     p.add_argument("--top-fraction", type=float, default=0.2,
                    help="pixel share counts the top fraction of heatmap pixels (default 0.2)")
     p.add_argument("--occlusion", action="store_true", help="add the blur-one-region probability change column")
@@ -105,11 +107,11 @@ def run(args) -> int:
 def _write(out_dir: Path, index: int, crop, rm, table, png_chart: bool) -> dict[str, str]:
     from PIL import Image
 
-    from forensics.viz.regions import overlay, region_bar_chart
+    from forensics.viz.regions import mask_overlay, region_bar_chart
 
     files = {}
     png = out_dir / f"face{index}_regions.png"
-    Image.fromarray(overlay(crop, rm, include_background=True)).save(png)
+    Image.fromarray(mask_overlay(crop, rm, include_background=True)).save(png)
     files["overlay"] = str(png)
     if table is not None:
         fig = region_bar_chart(table)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from forensics.commands._options import add_face_method
+
 NAME = "report"
 HELP = "write a court-style PDF report and its machine-readable JSON bundle for one image; log it in the case database"
 
@@ -18,7 +20,7 @@ def add_arguments(p) -> None:
                    help="read the examiner's conclusion from this UTF-8 text file (instead of --conclusion)")
     p.add_argument("--detector", action="append", default=None, help="detector name (repeatable; first is explained)")
     p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
-    p.add_argument("--face-method", default="auto", choices=["auto", "mtcnn", "haar", "whole"])
+    add_face_method(p)
     p.add_argument("--min-face", type=int, default=40, help="faces smaller than this (pixels) are skipped")
     p.add_argument("--explainer", action="append", default=None,
                    help="explanation method (repeatable; default gradcam and lrp-epsilon-plus-flat)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from forensics.commands._options import add_face_method
+
 NAME = "scan"
 HELP = "scan every image under a folder into a resumable SQLite results store (re-run to resume)"
 
@@ -11,7 +13,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="results store (SQLite file); re-running resumes it")
     p.add_argument("--detector", action="append", default=None, help="detector name (repeatable)")
     p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
-    p.add_argument("--face-method", default="auto", choices=["auto", "mtcnn", "haar", "mediapipe", "whole"])
+    add_face_method(p, mediapipe=True)
     p.add_argument("--explainer", default=None, help="also explain every face with this method (e.g. gradcam)")
     p.add_argument("--segmenter", default=None, help="with --explainer: region relevance with this segmenter")
     p.add_argument("--no-embeddings", action="store_true", help="do not store penultimate features")

@@ -61,7 +61,7 @@ class ReportFiles:
     log_head: dict[str, Any] | None = None  # the case log's head written into the bundle
 
 
-def overlay(crop: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+def report_overlay(crop: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarray:
     """Heatmap in [0,1] blended over an RGB crop (uint8 RGB, the crop's size), in the report's colour map."""
     from forensics.report.pdf import REPORT_CMAP
     from forensics.viz.overlay import overlay as _overlay
@@ -139,7 +139,7 @@ def prepare_report(
                 explanations.append(record)
                 figures.append(Figure(fid, f"{METHOD_TITLES.get(m, m)} map for '{hm.target_name}' "
                                            f"(probability {pct(hm.probability)}), detector {det.name}",
-                                      overlay(crop, hm.heatmap), section="explanations", face=i,
+                                      report_overlay(crop, hm.heatmap), section="explanations", face=i,
                                       group=f"face{i}-explanations"))
             timings["explanations"] += fx.timings_ms["explanations"] + (time.perf_counter() - t0) * 1000
             timings["regions"] += fx.timings_ms["regions"]

@@ -31,7 +31,7 @@ def label(region: str, approximate: bool) -> str:
     return f"≈ {region}" if approximate else region
 
 
-def overlay(crop: np.ndarray, regions: Any, *, alpha: float = 0.45, outline: bool = True,
+def mask_overlay(crop: np.ndarray, regions: Any, *, alpha: float = 0.45, outline: bool = True,
             include_background: bool = False) -> np.ndarray:
     """uint8 RGB copy of ``crop`` with each region tinted in its colour (background left untinted by default)
     and, with ``outline``, a 1-pixel border around each region."""
@@ -60,7 +60,7 @@ def mask_figure(crop: np.ndarray, regions: Any, *, alpha: float = 0.45, title: s
     """Plotly figure of the overlay with one legend entry per region ("≈" = approximate); hovering shows the region."""
     import plotly.graph_objects as go
 
-    ov = overlay(crop, regions, alpha=alpha, include_background=True)
+    ov = mask_overlay(crop, regions, alpha=alpha, include_background=True)
     lab, names = regions.label_map()
     hover = np.array(names + ["unassigned"], dtype=object)[np.where(lab < 0, len(names), lab)]
     fig = go.Figure(go.Image(z=ov, customdata=hover[..., None], hovertemplate="%{customdata[0]}<extra></extra>"))

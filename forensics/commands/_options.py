@@ -1,0 +1,15 @@
+"""Command-line options several commands share, declared once (a module whose name starts with ``_`` is not a
+command)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FACE_METHODS = ("auto", "mtcnn", "haar", "whole")
+
+
+def add_face_method(p: Any, *, mediapipe: bool = False) -> None:
+    """``--face-method`` (default ``auto``, as ``AnalyzeOptions``); ``mediapipe`` adds BlazeFace (the scan's fast
+    finder)."""
+    choices = [*FACE_METHODS[:3], "mediapipe", FACE_METHODS[3]] if mediapipe else list(FACE_METHODS)
+    p.add_argument("--face-method", default="auto", choices=choices)
