@@ -186,3 +186,29 @@ def precompute(paths: Sequence[str | Path], settings: CropSettings, *, progress:
         except ForensicsError as exc:
             out[str(p)] = f"error: {exc}"
     return out
+
+
+def _to_tensor(crops: np.ndarray, size: int):
+    """Whole crops -> normalised tensor exactly as ``Detector.preprocess`` does (bilinear, antialiased)."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float() / 255.0
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def predict_logits(model, crops: np.ndarray, size: int, batch_size: int = 64) -> np.ndarray:
+    """Logits of an eval-mode model on whole crops (resized like the detector's preprocess)."""
+    import torch
+
+    model.eval()
+    dev = next(model.parameters()).device
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(crops), batch_size):
+            out.append(model(_to_tensor(crops[i:i + batch_size], size).to(dev)).double().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0))

@@ -187,7 +187,7 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
         shutil.copyfile(run_dir / "split.csv", wdir / f"{name}.split.csv")
     cal_path = run_dir / "calibration.json"
     calibration = json.loads(cal_path.read_text()) if cal_path.is_file() else None
-    from forensics.training.trainer import read_log
+    from forensics.training.run_log import read_log
 
     log = read_log(run_dir)
     start = next((r for r in log if r.get("event") == "start"), {})

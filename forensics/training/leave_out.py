@@ -135,7 +135,7 @@ def leave_out_report(cfg: TrainConfig, *, normalise: tuple[int, int] | None = No
     entry per condition: ``as-is`` or the re-sampling) into the run folder and returns this condition's report."""
     from forensics.calibration import Calibration, condition_name
     from forensics.detectors import create_detector
-    from forensics.training.trainer import predict_logits
+    from forensics.training.crops import predict_logits
 
     run = cfg.out_path
     cal_path, weights = run / "calibration.json", run / "model.safetensors"

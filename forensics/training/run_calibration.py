@@ -22,9 +22,9 @@ import numpy as np
 from forensics.errors import ForensicsError
 from forensics.evaluation import family
 from forensics.training.config import TrainConfig, resolve_path
-from forensics.training.crops import CropSettings
+from forensics.training.crops import CropSettings, predict_logits
 from forensics.training.data import list_samples
-from forensics.training.trainer import append_log, predict_logits
+from forensics.training.run_log import append_log
 
 RESAMPLED_LOGITS = "val_logits_resampled.npz"
 

@@ -62,7 +62,7 @@ def _learnt(d: dict[str, Any]) -> str:
 def _member_done(mcfg: TrainConfig) -> dict[str, Any] | None:
     """The ``done`` record of a finished member, None when it has not finished; raises when the folder holds a run
     of another recipe (its weights must not be averaged in silently)."""
-    from forensics.training.trainer import read_log
+    from forensics.training.run_log import read_log
 
     log = read_log(mcfg.out_path)
     if not log:
@@ -81,7 +81,8 @@ def train_soup(cfg: TrainConfig, *, resume: bool = False, progress: bool = True)
 
     from forensics.detectors import create_detector
     from forensics.detectors.weights import read_state_dict
-    from forensics.training.trainer import LOG, append_log, finish_run, prepare_data, read_log, train
+    from forensics.training.run_log import LOG, append_log, read_log
+    from forensics.training.trainer import finish_run, prepare_data, train
 
     seeds = tuple(cfg.soup.seeds)
     if not cfg.data.val_dir:

@@ -27,7 +27,7 @@ from forensics.evaluation import family
 from forensics.training.augment import augment
 from forensics.training.blending import random_blend
 from forensics.training.config import TrainConfig, resolve_path
-from forensics.training.crops import CropSettings, face_crop_for_file
+from forensics.training.crops import CropSettings, face_crop_for_file, predict_logits
 from forensics.training.data import (
     BINARY,
     THREE_CLASS,
@@ -43,9 +43,9 @@ from forensics.training.data import (
     summarise,
     write_split,
 )
+from forensics.training.run_log import LOG, append_log
 
 CHECKPOINT = "checkpoint.pt"
-LOG = "log.jsonl"
 
 
 @dataclass
@@ -117,32 +117,6 @@ class _TrainSet:
         img, y = self.image_and_label(int(i))
         x = (img.astype(np.float32) - self.mean) / self.std
         return torch.from_numpy(x.transpose(2, 0, 1).copy()), y
-
-
-def _to_tensor(crops: np.ndarray, size: int):
-    """Whole crops -> normalised tensor exactly as ``Detector.preprocess`` does (bilinear, antialiased)."""
-    import torch
-    import torch.nn.functional as F
-
-    x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float() / 255.0
-    if x.shape[-1] != size or x.shape[-2] != size:
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-    return (x - mean) / std
-
-
-def predict_logits(model, crops: np.ndarray, size: int, batch_size: int = 64) -> np.ndarray:
-    """Logits of an eval-mode model on whole crops (resized like the detector's preprocess)."""
-    import torch
-
-    model.eval()
-    dev = next(model.parameters()).device
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(crops), batch_size):
-            out.append(model(_to_tensor(crops[i:i + batch_size], size).to(dev)).double().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 0))
 
 
 # -------------------------------------------------------------------------------------------------- freezing
@@ -226,19 +200,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
         raise ForensicsError(f"{path} is not a plain training checkpoint ({exc}); it is refused, since loading it "
                              "could run code stored in it. Start the run again without --resume.") from exc
-
-
-def append_log(out: Path, rec: dict[str, Any]) -> None:
-    with open(out / LOG, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(rec, default=float) + "\n")
-
-
-def read_log(run: Path) -> list[dict[str, Any]]:
-    """The records of a run folder's JSONL log (empty when there is none yet)."""
-    path = Path(run) / LOG
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _stage_of(cfg: TrainConfig, epoch: int) -> tuple[int, int]:
