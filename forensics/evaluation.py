@@ -1,6 +1,6 @@
 """Detector evaluation: plain metric functions (ROC, DET, EER, TPR at fixed FPR, ECE, bootstrap and Wilson
-intervals) and Plotly figure builders. Labels are 1 for "manipulated or generated", 0 for "camera original";
-scores are p_fake (higher = more likely fake). Figures are returned, never shown.
+intervals) and the folder summaries built from them. Labels are 1 for "manipulated or generated", 0 for "camera
+original"; scores are p_fake (higher = more likely fake). Their figures are built in ``forensics.viz.curves``.
 
 Example:
     >>> import numpy as np
@@ -227,58 +227,6 @@ def rate_table(flagged: np.ndarray, groups: Sequence[str]) -> dict[str, dict[str
         out[str(name)] = {"n": n, "flagged": k, "rate": k / n if n else float("nan"),
                           "ci95": list(wilson_interval(k, n))}
     return out
-
-
-# ---------------------------------------------------------------------------------------------------- figures
-def roc_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "ROC"):
-    """Plotly ROC figure, one trace per name -> (labels, scores), AUC in the legend."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    for name, (y, s) in curves.items():
-        fpr, tpr, _ = roc_curve(y, s)
-        fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{name} (AUC {auc(y, s):.3f})"))
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="chance"))
-    fig.update_layout(title=title, xaxis_title="false-positive rate (camera originals flagged)",
-                      yaxis_title="true-positive rate", width=640, height=520)
-    return fig
-
-
-def det_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "DET"):
-    """Plotly DET figure on normal-deviate (probit) axes, labelled in percent."""
-    import plotly.graph_objects as go
-    from scipy.stats import norm
-
-    ticks = np.array([0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
-    fig = go.Figure()
-    for name, (y, s) in curves.items():
-        fpr, fnr, _ = det_curve(y, s)
-        clip = lambda v: np.clip(v, 5e-4, 1 - 5e-4)  # noqa: E731
-        fig.add_trace(go.Scatter(x=norm.ppf(clip(fpr)), y=norm.ppf(clip(fnr)), mode="lines",
-                                 name=f"{name} (EER {eer(y, s)[0]:.3f})"))
-    axis = {"tickvals": norm.ppf(ticks).tolist(), "ticktext": [f"{t * 100:g}%" for t in ticks],
-            "range": [norm.ppf(5e-4), norm.ppf(0.6)]}
-    fig.update_layout(title=title, xaxis={**axis, "title": "false-positive rate"},
-                      yaxis={**axis, "title": "false-negative rate"}, width=640, height=520)
-    return fig
-
-
-def reliability_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], bins: int = 10, title: str = "Reliability"):
-    """Plotly reliability diagram: mean predicted p_fake vs observed fraction of fakes per bin."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    for name, (y, p) in curves.items():
-        rc = reliability_curve(y, p, bins)
-        ok = rc["count"] > 0
-        fig.add_trace(go.Scatter(x=rc["mean_predicted"][ok], y=rc["fraction_fake"][ok], mode="lines+markers",
-                                 name=f"{name} (ECE {expected_calibration_error(y, p, bins):.3f})",
-                                 text=[f"n={int(c)}" for c in rc["count"][ok]]))
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"},
-                             name="perfect calibration"))
-    fig.update_layout(title=title, xaxis_title="mean predicted p_fake", yaxis_title="observed fraction fake",
-                      width=640, height=520)
-    return fig
 
 
 # ----------------------------------------------------------------------------------------- folder evaluation

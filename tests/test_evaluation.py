@@ -139,7 +139,7 @@ def test_metrics_need_both_classes():
 
 
 def test_figures_build():
-    from forensics.evaluation import det_figure, reliability_figure, roc_figure
+    from forensics.viz.curves import det_figure, reliability_figure, roc_figure
 
     y = np.array([0, 0, 1, 1, 0, 1])
     s = np.array([0.1, 0.3, 0.7, 0.9, 0.6, 0.4])

@@ -234,7 +234,7 @@ def _class3(kind: str) -> int:
 
 
 def _figures(results: dict[str, Any], out: Path, png: bool) -> list[str]:
-    from forensics.evaluation import det_figure, reliability_figure, roc_figure
+    from forensics.viz.curves import det_figure, reliability_figure, roc_figure
 
     written = []
     for cond, (y, scores) in results["_curves"].items():

@@ -48,7 +48,7 @@ def run(args) -> int:
                 y, s = m.pop("curves")
                 entry["metrics"] = m
                 if out:
-                    from forensics.evaluation import det_figure, roc_figure
+                    from forensics.viz.curves import det_figure, roc_figure
 
                     roc_figure({det: (y, s)}, f"ROC: {det}").write_html(out / f"roc_{det}.html")
                     det_figure({det: (y, s)}, f"DET: {det}").write_html(out / f"det_{det}.html")
