@@ -131,6 +131,19 @@ def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def mean_ci(values: list[float], level: float = 0.95) -> dict[str, Any]:
+    """Mean with a Student-t confidence interval (None when fewer than two finite values)."""
+    from scipy import stats
+
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
+    out: dict[str, Any] = {"n": int(v.size), "mean": float(v.mean()) if v.size else None,
+                           "ci_low": None, "ci_high": None, "level": level}
+    if v.size >= 2:
+        half = float(stats.t.ppf(0.5 + level / 2.0, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+        out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    return out
+
+
 def _resamples(y: np.ndarray, n_boot: int, seed: int, groups: np.ndarray | None):
     """Index arrays of ``n_boot`` bootstrap resamples, drawn within each class (and by group, e.g. video, when
     ``groups`` is given so that near-identical frames move together)."""

@@ -12,7 +12,7 @@ pytest.importorskip("forensics.faces")
 pytest.importorskip("forensics.evidence")
 
 from forensics.cli import main  # noqa: E402
-from forensics.commands.explain import mean_ci  # noqa: E402
+from forensics.evaluation import mean_ci  # noqa: E402
 
 
 def _write_image(path, seed):

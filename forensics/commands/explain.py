@@ -47,19 +47,6 @@ def _images(path: Path, limit: int | None) -> list[Path]:
     return [path]
 
 
-def mean_ci(values: list[float], level: float = 0.95) -> dict[str, Any]:
-    """Mean with a Student-t confidence interval (None when fewer than two finite values)."""
-    from scipy import stats
-
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
-    out: dict[str, Any] = {"n": int(v.size), "mean": float(v.mean()) if v.size else None,
-                           "ci_low": None, "ci_high": None, "level": level}
-    if v.size >= 2:
-        half = float(stats.t.ppf(0.5 + level / 2.0, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
-        out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
-    return out
-
-
 def _choose_detector(args) -> Any:
     from forensics.pipeline import resolve_detectors
 
@@ -101,6 +88,8 @@ def _face_record(det: Any, crop: np.ndarray, methods: list[str], *, steps: int,
 
 
 def _summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    from forensics.evaluation import mean_ci
+
     per_method: dict[str, dict[str, list[float]]] = {}
     per_pair: dict[str, dict[str, list[float]]] = {}
     for rec in records:
