@@ -113,6 +113,21 @@ def _summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _write_summary(out: Path, summary: dict[str, Any], det: Any, images: list[Path], errors: dict[str, str]) -> None:
+    """``summary.json`` of a folder and its means with intervals on stdout."""
+    summary.update({"detector": det.name, "untrained": not det.ready, "images": len(images), "errors": errors})
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    for m, d in summary["methods"].items():
+        s = d["difference"]
+        ci = f" [{s['ci_low']:+.3f}, {s['ci_high']:+.3f}]" if s["ci_low"] is not None else ""
+        print(f"{m}: mean insertion-deletion AUC {s['mean']:+.3f}{ci} over {s['n']} faces")
+    for p, d in summary["agreement"].items():
+        s = d["spearman"]
+        if s["mean"] is not None:
+            ci = f" [{s['ci_low']:+.3f}, {s['ci_high']:+.3f}]" if s["ci_low"] is not None else ""
+            print(f"{p}: mean Spearman {s['mean']:+.3f}{ci}")
+
+
 def run(args) -> int:
     from forensics.errors import BadImageError, UnknownComponentError
     from forensics.evidence import load_evidence
@@ -175,18 +190,7 @@ def run(args) -> int:
             na = "; ".join(f"{m} n/a ({why})" for m, why in rec["not_applicable"].items())
             print(f"{img_path.name} face {face.index}: {line}{'; ' + na if na else ''}")
     if src.is_dir():
-        summary = _summary(records)
-        summary.update({"detector": det.name, "untrained": not det.ready, "images": len(images), "errors": errors})
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        for m, d in summary["methods"].items():
-            s = d["difference"]
-            ci = f" [{s['ci_low']:+.3f}, {s['ci_high']:+.3f}]" if s["ci_low"] is not None else ""
-            print(f"{m}: mean insertion-deletion AUC {s['mean']:+.3f}{ci} over {s['n']} faces")
-        for p, d in summary["agreement"].items():
-            s = d["spearman"]
-            if s["mean"] is not None:
-                ci = f" [{s['ci_low']:+.3f}, {s['ci_high']:+.3f}]" if s["ci_low"] is not None else ""
-                print(f"{p}: mean Spearman {s['mean']:+.3f}{ci}")
+        _write_summary(out, _summary(records), det, images, errors)
         if images and len(errors) == len(images):
             raise BadImageError(f"none of the {len(images)} images in {src} could be read")
     return 0

@@ -102,8 +102,7 @@ def prepare_report(
     ``explainers``/``segmenter``/``checks``: None/False/() skip that part. Returns the bundle with crops and figures.
     """
     from forensics.evidence import Evidence, load_evidence
-    from forensics.explainers.measured import method_note
-    from forensics.pipeline import AnalyzeOptions, analyze, explain_face, resolve_detectors
+    from forensics.pipeline import AnalyzeOptions, analyze, resolve_detectors
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -120,35 +119,9 @@ def prepare_report(
     regions: list[dict[str, Any]] | None = None
     timings["explanations"] = timings["regions"] = 0.0
 
-    region_notes: list[NotRun] = []  # why regions are missing
-    segment_problems = ""
     if explainers and crops:
-        explanations, regions = [], []
-        det = dets[0]
-        skipped = []
-        for i, crop in enumerate(crops):
-            fx = explain_face(det, crop, list(explainers), segmenter=segmenter, occlusion=True)
-            t0 = time.perf_counter()
-            skipped += [f"{m}: {why}" for m, why in fx.not_applicable.items()]
-            for k, (m, hm) in enumerate(fx.maps.items()):
-                fid = f"face{i}-{m}"
-                record = _with_checks(explanation_record(i, hm, figure_id=fid), det, crop, hm,
-                                      dict(itertools.islice(fx.maps.items(), k)))
-                # localisation on known edits and the randomisation sanity check, as measured (and on which weights)
-                record["measured"] = method_note(det.name, det.weights_sha256, m)
-                explanations.append(record)
-                figures.append(Figure(fid, f"{METHOD_TITLES.get(m, m)} map for '{hm.target_name}' "
-                                           f"(probability {pct(hm.probability)}), detector {det.name}",
-                                      report_overlay(crop, hm.heatmap), section="explanations", face=i,
-                                      group=f"face{i}-explanations"))
-            timings["explanations"] += fx.timings_ms["explanations"] + (time.perf_counter() - t0) * 1000
-            timings["regions"] += fx.timings_ms["regions"]
-            if fx.segment_problem:
-                segment_problems += f"face {i}: {fx.segment_problem} "
-            regions += [_region_record(i, m, table) for m, table in fx.tables.items()]
-            region_notes += [NotRun("regions", why, i, m) for m, why in fx.table_problems.items()]
-        if skipped:
-            not_run.append(NotRun("explanations (some methods)", "; ".join(sorted(set(skipped)))))
+        explanations, regions, skipped = _explain_faces(dets[0], crops, explainers, segmenter, figures, timings)
+        not_run += skipped
     elif explainers:
         not_run.append(NotRun("explanations", "no face was analysed"))
     if not segmenter:
@@ -156,12 +129,6 @@ def prepare_report(
     elif not explanations:
         regions = None
         not_run.append(NotRun("regions", "needs explanations, which were not run"))
-    else:
-        not_run += region_notes
-        if segment_problems:
-            not_run.append(NotRun("regions", segment_problems))
-        elif not regions:
-            not_run.append(NotRun("regions", "no region masks were produced"))
 
     t0 = time.perf_counter()
     findings = None
@@ -186,6 +153,50 @@ def prepare_report(
     )
     timings["bundle"] = (time.perf_counter() - t0) * 1000
     return ReportData(bundle=bundle, crops=crops, figures=figures, timings_ms=timings)
+
+
+def _explain_faces(det: Any, crops: Sequence[np.ndarray], explainers: Sequence[str], segmenter: str | None,
+                   figures: list[Figure], timings: dict[str, float]
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[NotRun]]:
+    """Explanation records (with faithfulness, agreement and what was measured about the method), region records and
+    what was not run, for every crop; their figures are appended to ``figures``, their times added to ``timings``."""
+    from forensics.explainers.measured import method_note
+    from forensics.pipeline import explain_face
+
+    explanations: list[dict[str, Any]] = []
+    regions: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    region_notes: list[NotRun] = []  # why regions are missing
+    segment_problems = ""
+    for i, crop in enumerate(crops):
+        fx = explain_face(det, crop, list(explainers), segmenter=segmenter, occlusion=True)
+        t0 = time.perf_counter()
+        skipped += [f"{m}: {why}" for m, why in fx.not_applicable.items()]
+        for k, (m, hm) in enumerate(fx.maps.items()):
+            fid = f"face{i}-{m}"
+            record = _with_checks(explanation_record(i, hm, figure_id=fid), det, crop, hm,
+                                  dict(itertools.islice(fx.maps.items(), k)))
+            # localisation on known edits and the randomisation sanity check, as measured (and on which weights)
+            record["measured"] = method_note(det.name, det.weights_sha256, m)
+            explanations.append(record)
+            figures.append(Figure(fid, f"{METHOD_TITLES.get(m, m)} map for '{hm.target_name}' "
+                                       f"(probability {pct(hm.probability)}), detector {det.name}",
+                                  report_overlay(crop, hm.heatmap), section="explanations", face=i,
+                                  group=f"face{i}-explanations"))
+        timings["explanations"] += fx.timings_ms["explanations"] + (time.perf_counter() - t0) * 1000
+        timings["regions"] += fx.timings_ms["regions"]
+        if fx.segment_problem:
+            segment_problems += f"face {i}: {fx.segment_problem} "
+        regions += [_region_record(i, m, table) for m, table in fx.tables.items()]
+        region_notes += [NotRun("regions", why, i, m) for m, why in fx.table_problems.items()]
+    not_run = [NotRun("explanations (some methods)", "; ".join(sorted(set(skipped))))] if skipped else []
+    if segmenter and explanations:
+        not_run += region_notes
+        if segment_problems:
+            not_run.append(NotRun("regions", segment_problems))
+        elif not regions:
+            not_run.append(NotRun("regions", "no region masks were produced"))
+    return explanations, regions, not_run
 
 
 def _overview_figure(ev: Any, analysis: Any) -> Figure:
