@@ -4,7 +4,7 @@ Given a heatmap (a signed raw map, a [0, 1] map or an explainer ``Heatmap``) and
 
 - ``share``: positive relevance mass inside the region / total positive mass. Shares over all found regions
   (background included) plus the "unassigned" row sum to one.
-- ``pixel_share``: the HSE report's count. The map is binarised (its top ``top_fraction`` of pixels by value, or
+- ``pixel_share``: counts pixels instead of relevance. The map is binarised (its top ``top_fraction`` of pixels by value, or
   every pixel whose [0, 1]-normalised value reaches ``threshold``); the share of those pixels inside the region.
 - ``area_share``: region pixels / crop pixels (what a map spread uniformly would give).
 - ``density``: share / area_share (1 = no preference; > 1 = relevance concentrated there).
@@ -108,7 +108,7 @@ def _resize(arr: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def binarise(values: np.ndarray, *, top_fraction: float | None = 0.2, threshold: float | None = None) -> np.ndarray:
-    """Pixels counted by the HSE pixel share: ``threshold`` on the [0, 1]-normalised positive map, else the top
+    """Pixels counted by the pixel share: ``threshold`` on the [0, 1]-normalised positive map, else the top
     ``top_fraction`` of pixels by value (ties at the cut are all included; only positive values ever count)."""
     pos = np.clip(values, 0.0, None)
     if not (pos > 0).any():
@@ -229,7 +229,7 @@ def region_occlusion(detector: Any, crop: np.ndarray, masks: dict[str, np.ndarra
 
 
 def aggregate(tables: Iterable[RegionTable], regions: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Dataset-level summary (the HSE report's per-region share across many faces): per region the number of faces
+    """Dataset-level summary (the per-region share across many faces): per region the number of faces
     where it was found, the mean share / pixel share (absent = 0) and the mean density where found."""
     acc: dict[str, dict[str, list[float]]] = {}
     n = 0

@@ -27,7 +27,7 @@ from forensics.explainers._common import normalize01, resize_map  # noqa: E402
 
 nn = torch.nn
 FAST = ["gradcam", "gradcam++", "hirescam", "eigencam", "layercam", "saliency", "lrp-epsilon",
-        "lrp-epsilon-plus-flat", "lrp-epsilon-gamma-box", "lrp-hse-mix", "lrp-captum"]
+        "lrp-epsilon-plus-flat", "lrp-epsilon-gamma-box", "lrp-gamma-epsilon-zero", "lrp-hse-mix", "lrp-captum"]
 
 
 class Tiny(nn.Module):

@@ -12,7 +12,7 @@ from forensics.explainers.lrp import (  # noqa: E402
     LRP_METHODS,
     captum_lrp,
     conv_linear_names,
-    hse_split,
+    depth_thirds,
     lrp_relevance,
 )
 
@@ -75,7 +75,7 @@ def test_hse_split_by_depth_thirds():
     net = _net()
     names = conv_linear_names(net)
     assert names == ["0", "2", "5", "8", "10"]
-    lower, middle, upper = hse_split(names)
+    lower, middle, upper = depth_thirds(names)
     assert (lower, middle, upper) == (["0", "2"], ["5", "8"], ["10"])
 
 

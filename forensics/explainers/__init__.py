@@ -2,9 +2,9 @@
 
 Methods: the CAM family through pytorch-grad-cam (``gradcam``, ``gradcam++``, ``hirescam``, ``scorecam``, ``eigencam``,
 ``layercam``), input gradients through captum (``saliency``, ``integrated-gradients``), LRP through zennit
-(``lrp-epsilon``, ``lrp-epsilon-plus-flat``, ``lrp-epsilon-gamma-box``, ``lrp-hse-mix``) and captum's LRP on plain
-CNNs (``lrp-captum``). Every method returns a :class:`Heatmap` at the face crop's resolution, with the signed raw map
-beside the [0, 1] heatmap, the class explained and its calibrated probability.
+(``lrp-epsilon``, ``lrp-epsilon-plus-flat``, ``lrp-epsilon-gamma-box``, ``lrp-gamma-epsilon-zero``) and captum's LRP
+on plain CNNs (``lrp-captum``). Every method returns a :class:`Heatmap` at the face crop's resolution, with the signed
+raw map beside the [0, 1] heatmap, the class explained and its calibrated probability.
 
 Explaining never changes the model: it runs under the detector's lock, and hooks, ``requires_grad`` flags, ``.grad``
 tensors, in-place flags and eval mode are restored afterwards (see ``_common.guarded``).

@@ -6,8 +6,9 @@ Composites (zennit rule names in brackets):
 - ``lrp-epsilon-plus-flat``: flat on the first layer, z-plus (alpha1-beta0) on convs, epsilon on dense layers.
 - ``lrp-epsilon-gamma-box``: z-box on the first layer (pixel bounds from the detector's normalisation), gamma on
   convs, epsilon on dense layers.
-- ``lrp-hse-mix``: the HSE report's mix by depth thirds of the conv/linear layers (in module order): gamma on the
-  lower third (near the input), epsilon on the middle, LRP-0 (epsilon 1e-9) on the upper third (near the output).
+- ``lrp-gamma-epsilon-zero``: rules by depth thirds of the conv/linear layers (in module order), as Montavon et al.
+  (2019) recommend: gamma on the lower third (near the input), epsilon on the middle, LRP-0 (epsilon 1e-9) on the
+  upper third (near the output). ``lrp-hse-mix`` is its former name, still accepted.
 Activations and batch norms pass relevance through, sums and average pools use the Norm rule (zennit's base map).
 
 The relevance of the explained logit is conserved up to the stabilisers and biases: ``relevance_sum`` and
@@ -24,7 +25,9 @@ from forensics.errors import ForensicsError, NotApplicableError
 from forensics.explainers import EXPLAINERS, Explainer
 from forensics.explainers._common import ClassTarget, is_transformer
 
-LRP_METHODS = ("lrp-epsilon", "lrp-epsilon-plus-flat", "lrp-epsilon-gamma-box", "lrp-hse-mix")
+DEPTH_THIRDS = "lrp-gamma-epsilon-zero"
+DEPTH_THIRDS_ALIASES = ("lrp-hse-mix",)  # former names, kept so earlier commands, bundles and measurements still work
+LRP_METHODS = ("lrp-epsilon", "lrp-epsilon-plus-flat", "lrp-epsilon-gamma-box", DEPTH_THIRDS, *DEPTH_THIRDS_ALIASES)
 
 
 def conv_linear_names(model: Any) -> list[str]:
@@ -35,7 +38,7 @@ def conv_linear_names(model: Any) -> list[str]:
     return [name for name, m in model.named_modules() if isinstance(m, kinds)]
 
 
-def hse_split(names: list[str]) -> tuple[list[str], list[str], list[str]]:
+def depth_thirds(names: list[str]) -> tuple[list[str], list[str], list[str]]:
     """Split layer names into (lower, middle, upper) thirds; lower = nearest the input."""
     parts = np.array_split(np.arange(len(names)), 3)
     return tuple([names[i] for i in part] for part in parts)  # type: ignore[return-value]
@@ -66,8 +69,8 @@ def make_composite(method: str, model: Any, *, canonizers: list[Any] | None = No
             raise ForensicsError("lrp-epsilon-gamma-box needs the input bounds low/high")
         return EpsilonGammaBox(low=low, high=high, epsilon=epsilon, gamma=gamma, stabilizer=stabilizer,
                                canonizers=canonizers)
-    if method == "lrp-hse-mix":
-        lower, middle, upper = hse_split(conv_linear_names(model))
+    if method == DEPTH_THIRDS or method in DEPTH_THIRDS_ALIASES:
+        lower, middle, upper = depth_thirds(conv_linear_names(model))
         name_map = [(tuple(lower), Gamma(gamma=gamma, stabilizer=stabilizer)),
                     (tuple(middle), Epsilon(epsilon=epsilon)),
                     (tuple(upper), Epsilon(epsilon=1e-9))]
@@ -153,8 +156,10 @@ class _BoxMixin:
 
 _register("lrp-epsilon", "LRP epsilon rule on all conv/linear layers", epsilon=0.1)
 _register("lrp-epsilon-plus-flat", "LRP: flat first layer, z-plus convs, epsilon dense (zennit EpsilonPlusFlat)")
-_register("lrp-hse-mix", "LRP mix by depth thirds: gamma lower, epsilon middle, LRP-0 upper (HSE report)",
+_register(DEPTH_THIRDS, "LRP by depth thirds: gamma lower, epsilon middle, LRP-0 upper (Montavon et al. 2019)",
           epsilon=0.25, gamma=0.25)
+for _alias in DEPTH_THIRDS_ALIASES:
+    _register(_alias, f"former name of {DEPTH_THIRDS}", epsilon=0.25, gamma=0.25)
 EXPLAINERS.register("lrp-epsilon-gamma-box", family="lrp",
                     description="LRP: z-box first layer, gamma convs, epsilon dense (zennit EpsilonGammaBox)")(
     type("lrp_epsilon_gamma_box", (_BoxMixin, ZennitExplainer),
@@ -186,7 +191,7 @@ def _captum_layer_problem(model: Any) -> str | None:
 
 
 def _captum_structure_problem(model: Any) -> str | None:
-    """Refuse graphs with skip connections / concatenations: captum's LRP then multiplies relevance (DESIGN.md)."""
+    """Refuse graphs with skip connections / concatenations: captum's LRP then multiplies relevance."""
     import operator
 
     import torch

@@ -55,8 +55,12 @@ def method_note(detector: str, weights_sha256: str | None, method: str, *,
     if not entry:
         note["text"] = f"{method}: localisation and sanity checks not measured for {detector}."
         return note
-    loc = ((entry.get("localisation") or {}).get("methods") or {}).get(method)
-    san = ((entry.get("sanity") or {}).get("methods") or {}).get(method)
+    from forensics.explainers.lrp import DEPTH_THIRDS, DEPTH_THIRDS_ALIASES
+
+    # measurements made before a method was renamed are filed under its former name
+    names = (method, *DEPTH_THIRDS_ALIASES) if method == DEPTH_THIRDS else (method,)
+    loc = next((v for n in names if (v := ((entry.get("localisation") or {}).get("methods") or {}).get(n))), None)
+    san = next((v for n in names if (v := ((entry.get("sanity") or {}).get("methods") or {}).get(n))), None)
     measured_sha = entry.get("weights_sha256")
     same = bool(weights_sha256) and weights_sha256 == measured_sha
     note.update({"measured": bool(loc or san), "measured_on_sha256": measured_sha, "same_weights": same,

@@ -38,6 +38,7 @@ from forensics.report.bundle import (
 DEFAULT_EXPLAINERS: tuple[str, ...] = ("gradcam", "lrp-epsilon-plus-flat")
 DEFAULT_SEGMENTER = "landmarks"
 METHOD_TITLES = {"gradcam": "Grad-CAM", "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat)", "lrp-hse-mix": "LRP mix",
+                 "lrp-gamma-epsilon-zero": "LRP mix",
                  "saliency": "Saliency"}
 
 

@@ -178,4 +178,5 @@ def settings_rows(bundle: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 _METHOD_WORDS = {"gradcam": "Grad-CAM", "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat rule)", "saliency":
-                 "gradient saliency", "lrp-hse-mix": "LRP (mixed rules)"}
+                 "gradient saliency", "lrp-hse-mix": "LRP (mixed rules)",
+                 "lrp-gamma-epsilon-zero": "LRP (mixed rules)"}

@@ -1,11 +1,12 @@
 """Statistics over a scan's results store: tables (lists of dicts) and arrays; figures live in forensics.viz.scan.
 
-- ``region_stats``: region relevance per class (mean, median, bootstrap 95% interval), the HSE report's figure.
-- ``mean_heatmaps``: mean explanation heatmap per class on the aligned crops (Tel Aviv report).
+- ``region_stats``: region relevance per class (mean, median, bootstrap 95% interval).
+- ``mean_heatmaps``: mean explanation heatmap per class on the aligned crops.
 - ``detection_metrics``: for labelled scans, AUC / EER / ROC / DET with intervals, confusion matrix at the default
-  threshold, and tables per generator kind and per source (Milestone 3 report).
-- ``embedding_map``: t-SNE of penultimate features, with class and source per point (FaceAuth report).
+  threshold, and tables per generator kind and per source.
+- ``embedding_map``: t-SNE of penultimate features, with class and source per point.
 - ``problem_faces``: misclassified and inconclusive faces with thumbnails.
+- ``store_statistics``: all of the above a dashboard page or the ``stats`` command shows, in one call.
 """
 
 from __future__ import annotations

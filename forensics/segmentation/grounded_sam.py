@@ -1,4 +1,5 @@
-"""Grounded-SAM segmenter (the HSE report's CLIP + Grounding DINO + SAM pipeline), one text prompt at a time.
+"""Grounded-SAM segmenter (Ren et al. 2024: Grounding DINO boxes from a text prompt, SAM masks inside them), one text
+prompt at a time.
 
 For each region prompt: Grounding DINO proposes boxes for that prompt alone, SAM turns each box into a mask, and
 CLIP re-scores every mask crop against all region prompts; a mask is kept when its own prompt wins the softmax
