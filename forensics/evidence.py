@@ -457,10 +457,10 @@ def _xmp(img, data: bytes) -> dict[str, Any]:
     return {
         "present": True,
         "bytes": len(text.encode("utf-8")),
-        "creator_tool": (_xmp_values(text, "xmp:CreatorTool") or [None])[0],
+        "creator_tool": next(iter(_xmp_values(text, "xmp:CreatorTool")), None),
         "history_software": agents,
         "history_actions": _xmp_values(text, "stEvt:action"),
-        "digital_source_type": (_xmp_values(text, "Iptc4xmpExt:DigitalSourceType") or [None])[0],
+        "digital_source_type": next(iter(_xmp_values(text, "Iptc4xmpExt:DigitalSourceType")), None),
         "photoshop": bool(re.search(r"xmlns:photoshop=|photoshop:", text)),
     }
 

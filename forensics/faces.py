@@ -295,9 +295,10 @@ def _detect_mtcnn(image: np.ndarray, max_side: int) -> list[Detection]:
         boxes, probs, points = model.detect(small, landmarks=True)
     if boxes is None:
         return []
-    out = []
+    out: list[Detection] = []
     for b, p, pts in zip(boxes, probs, points, strict=True):
-        out.append((tuple(float(v) / f for v in b), float(p), np.asarray(pts, dtype=np.float64) / f))
+        x0, y0, x1, y1 = (float(v) / f for v in b)
+        out.append(((x0, y0, x1, y1), float(p), np.asarray(pts, dtype=np.float64) / f))
     return out
 
 
@@ -311,10 +312,10 @@ def _detect_haar(image: np.ndarray, max_side: int) -> list[Detection]:
     with _HAAR_LOCK:
         rects, counts = clf.detectMultiScale2(gray, scaleFactor=1.1, minNeighbors=_HAAR_MIN_NEIGHBORS,
                                               minSize=(_MTCNN_MIN_FACE, _MTCNN_MIN_FACE))
-    out = []
+    out: list[Detection] = []
     for (x, y, w, h), n in zip(np.asarray(rects).reshape(-1, 4), np.asarray(counts).reshape(-1), strict=True):
-        box = (x / f, y / f, (x + w) / f, (y + h) / f)
-        out.append((tuple(float(v) for v in box), float(n) / (float(n) + _HAAR_MIN_NEIGHBORS), None))
+        box = (float(x / f), float(y / f), float((x + w) / f), float((y + h) / f))
+        out.append((box, float(n) / (float(n) + _HAAR_MIN_NEIGHBORS), None))
     return out
 
 
@@ -388,7 +389,7 @@ def detect_faces(
     params = {"method": method, "min_size": min_size, "margin": margin, "crop_size": crop_size,
               "max_faces": max_faces, "min_confidence": min_confidence, "pad": pad,
               "detect_max_side": detect_max_side}
-    base = {"image_size": (w, h), "params": params}
+    base: dict[str, Any] = {"image_size": (w, h), "params": params}
     if min(w, h) < min_size:
         return FaceSet(faces=(), method=method, reason=f"image {w}x{h} px is smaller than min_size={min_size} px: "
                        "no face large enough to analyse", **base)
@@ -397,11 +398,11 @@ def detect_faces(
         side = float(max(w, h))
         m = crop_matrix((w / 2.0, h / 2.0), side, crop_size, 0.0)
         crop = warp_crop(img, m, crop_size, pad=pad)
-        notes = () if w == h else (f"non-square image {w}x{h} padded ({pad}) to a square before resizing",)
+        whole_notes = () if w == h else (f"non-square image {w}x{h} padded ({pad}) to a square before resizing",)
         face = Face(index=0, box=(0.0, 0.0, float(w), float(h)), confidence=1.0, landmarks=None, crop=crop,
                     crop_matrix=m, crop_landmarks=None, angle_deg=0.0,
                     padded_fraction=_padded_fraction(m, crop_size, w, h), method="whole")
-        return FaceSet(faces=(face,), method="whole", tried=("whole",), notes=notes, **base)
+        return FaceSet(faces=(face,), method="whole", tried=("whole",), notes=whole_notes, **base)
 
     tried: list[str] = []
     notes: list[str] = []

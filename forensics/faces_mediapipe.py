@@ -60,7 +60,7 @@ def raw_detections(image: np.ndarray, model_selection: int = 0) -> list[tuple[tu
     h, w = image.shape[:2]
     with _LOCK:
         res = _graph(model_selection).process(np.ascontiguousarray(image))
-    out = []
+    out: list[tuple[tuple[float, ...], float, np.ndarray]] = []
     for d in res.detections or []:
         bb = d.location_data.relative_bounding_box
         box = (bb.xmin * w, bb.ymin * h, (bb.xmin + bb.width) * w, (bb.ymin + bb.height) * h)
@@ -76,5 +76,6 @@ def detect_mediapipe(image: np.ndarray, max_side: int, model_selection: int = 0)
     small, f = _downscale(image, max_side)
     out = []
     for box, score, pts in raw_detections(small, model_selection):
-        out.append((tuple(float(v) / f for v in to_mtcnn_box(box)), score, pts[:3] / f))
+        x0, y0, x1, y1 = (float(v) / f for v in to_mtcnn_box((box[0], box[1], box[2], box[3])))
+        out.append(((x0, y0, x1, y1), score, pts[:3] / f))
     return out

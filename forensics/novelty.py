@@ -135,7 +135,7 @@ def _fit_arrays(features: np.ndarray, labels: np.ndarray, n_classes: int) -> tup
     return means, np.linalg.pinv(cov, hermitian=True), shrinkage
 
 
-def fit_novelty(features: np.ndarray, labels: Sequence[int], *, classes: Sequence[str],
+def fit_novelty(features: np.ndarray, labels: Sequence[int] | np.ndarray, *, classes: Sequence[str],
                 quantile: float = DEFAULT_QUANTILE, seed: int = 0, fitted_on: str = "") -> NoveltyModel:
     """Fit on penultimate ``features`` (N, D) of training faces with integer class ``labels``; the threshold is
     the ``quantile`` of 2-fold cross-fitted scores (each half scored by the model of the other)."""

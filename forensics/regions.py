@@ -4,8 +4,9 @@ Given a heatmap (a signed raw map, a [0, 1] map or an explainer ``Heatmap``) and
 
 - ``share``: positive relevance mass inside the region / total positive mass. Shares over all found regions
   (background included) plus the "unassigned" row sum to one.
-- ``pixel_share``: counts pixels instead of relevance. The map is binarised (its top ``top_fraction`` of pixels by value, or
-  every pixel whose [0, 1]-normalised value reaches ``threshold``); the share of those pixels inside the region.
+- ``pixel_share``: counts pixels instead of relevance. The map is binarised (its top ``top_fraction`` of pixels by
+  value, or every pixel whose [0, 1]-normalised value reaches ``threshold``); the share of those pixels inside the
+  region.
 - ``area_share``: region pixels / crop pixels (what a map spread uniformly would give).
 - ``density``: share / area_share (1 = no preference; > 1 = relevance concentrated there).
 - ``occlusion_delta`` (optional): calibrated probability of the explained class with the region blurred out, minus
@@ -243,13 +244,13 @@ def aggregate(tables: Iterable[RegionTable], regions: Sequence[str] | None = Non
             d["share"].append(r.share)
             d["pixel_share"].append(r.pixel_share)
     order = list(regions) if regions is not None else sorted(acc)
-    out = []
-    for r in order:
-        d = acc.get(r)
-        if d is None:
+    out: list[dict[str, Any]] = []
+    for name in order:
+        lists = acc.get(name)
+        if lists is None:
             continue
-        out.append({"region": r, "faces": n, "found": int(sum(d["found"])),
-                    "mean_share": float(np.sum(d["share"]) / n),
-                    "mean_pixel_share": float(np.sum(d["pixel_share"]) / n),
-                    "mean_density": float(np.mean(d["density"])) if d["density"] else None})
+        out.append({"region": name, "faces": n, "found": int(sum(lists["found"])),
+                    "mean_share": float(np.sum(lists["share"]) / n),
+                    "mean_pixel_share": float(np.sum(lists["pixel_share"]) / n),
+                    "mean_density": float(np.mean(lists["density"])) if lists["density"] else None})
     return out

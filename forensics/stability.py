@@ -122,10 +122,11 @@ def variant_crops(image: np.ndarray, box: Sequence[float], landmarks: np.ndarray
     from forensics.faces import aligned_crop, face_matrix
 
     h, w = image.shape[:2]
-    m, _ = face_matrix(tuple(box), landmarks, margin=margin, crop_size=crop_size)
+    x0_, y0_, x1_, y1_ = (float(v) for v in box)
+    m, _ = face_matrix((x0_, y0_, x1_, y1_), landmarks, margin=margin, crop_size=crop_size)
     x0, y0, x1, y1 = _region(m, crop_size, w, h)
     region = np.ascontiguousarray(image[y0:y1, x0:x1, :3])
-    bx = np.asarray(box, dtype=np.float64) - (x0, y0, x0, y0)
+    bx: Any = np.asarray(box, dtype=np.float64) - (x0, y0, x0, y0)  # aligned_crop takes any 4 numbers
     pts = None if landmarks is None else np.asarray(landmarks, dtype=np.float64) - (x0, y0)
     out: list[tuple[str, np.ndarray]] = []
     # aligned_crop pads beyond the region's edge; it equals the image's edge wherever the square reaches past it

@@ -58,7 +58,7 @@ def _reachable(q1: float, q2: float, nmax: int) -> np.ndarray:
     """Boolean mask over bins 0..nmax: True where round(m*q1/q2) (allowing rounding slack) can land."""
     centres = np.arange(0, nmax * q2 / q1 + 2) * (q1 / q2)
     n = np.arange(nmax + 1)[:, None]
-    return (np.abs(n - centres[None, :]) <= 0.5 + ROUNDING_SLACK).any(axis=1)
+    return np.asarray((np.abs(n - centres[None, :]) <= 0.5 + ROUNDING_SLACK).any(axis=1))
 
 
 def _expected_from_neighbours(h: np.ndarray, reach: np.ndarray) -> np.ndarray:

@@ -53,7 +53,7 @@ class ElaResult:
     scaled: np.ndarray
     block: int
     block_energy: np.ndarray
-    stats: dict[str, float]
+    stats: dict[str, Any]  # floats, and the mean per colour channel as a list
 
 
 def _as_rgb_and_sampling(image_or_bytes: np.ndarray | bytes) -> tuple[np.ndarray, int | None]:

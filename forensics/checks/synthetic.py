@@ -26,7 +26,7 @@ def camera_like_image(height: int = 512, width: int = 512, *, seed: int = 0, noi
     fx = np.fft.rfftfreq(width)[None, :]
     f = np.sqrt(fx**2 + fy**2)
     f[0, 0] = 1.0
-    out = np.empty((height, width, 3))
+    out: np.ndarray = np.empty((height, width, 3))
     shared = None
     for c in range(3):
         spec = (rng.normal(size=f.shape) + 1j * rng.normal(size=f.shape)) / f
@@ -35,7 +35,7 @@ def camera_like_image(height: int = 512, width: int = 512, *, seed: int = 0, noi
         fieldc /= fieldc.std() + 1e-12
         shared = fieldc if shared is None else shared
         out[..., c] = 0.7 * shared + 0.3 * fieldc
-    out = 128.0 + 40.0 * out
+    out = np.asarray(128.0 + 40.0 * out)
     yy, xx = np.mgrid[0:height, 0:width]
     for _ in range(12):
         cy, cx = rng.integers(0, height), rng.integers(0, width)

@@ -77,7 +77,7 @@ def _write_out(out: Path, doc: dict, findings) -> None:
     from forensics.viz.checks import finding_images_rgb
 
     out.mkdir(parents=True, exist_ok=True)
-    written = {}
+    written: dict[str, list[str]] = {}
     for f in findings:
         for name, rgb in finding_images_rgb(f).items():
             fn = f"{_safe(f.check)}__{_safe(name)}.png"

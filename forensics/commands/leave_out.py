@@ -44,7 +44,7 @@ def run(args) -> int:
         raise ForensicsError("leave-out needs --config (or --table RUN_DIR...)")
     from forensics.training.config import TrainConfig
 
-    conditions = [None]
+    conditions: list[tuple[int, int] | None] = [None]
     for text in args.normalise:
         side, _, quality = text.partition(",")
         try:

@@ -227,7 +227,7 @@ def create_detector(
 def _status(name: str, entry: ManifestEntry | None, weights_dirs: Sequence[str | Path] | None) -> DetectorStatus:
     arch_name = entry.architecture if entry else (name if name in ARCHITECTURES else "mobilenetv2")
     spec = ARCHITECTURES.create(arch_name)
-    common = dict(name=name, architecture=spec.architecture, input_size=spec.preprocess.input_size)
+    common: dict[str, Any] = dict(name=name, architecture=spec.architecture, input_size=spec.preprocess.input_size)
     if entry is None:
         if name == DEFAULT_DETECTOR:
             return DetectorStatus(ready=False, reason=f"not trained yet: {TRAIN_HINT}", **common)

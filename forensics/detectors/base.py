@@ -191,7 +191,9 @@ class Detector:
         """Penultimate-layer features (N, D), for embedding maps and frozen-backbone baselines."""
         if self._feature_layer is None:
             raise NotImplementedError(f"{self.name} does not expose penultimate features")
-        return self.logits_and_features(batch)[1]
+        feats = self.logits_and_features(batch)[1]
+        assert feats is not None  # a feature layer is set, so the forward pass recorded its output
+        return feats
 
     # --- explainer adapters ----------------------------------------------------------------------------------------
     def target_layers(self) -> list[Any]:

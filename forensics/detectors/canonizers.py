@@ -52,10 +52,11 @@ class ResidualSumCanonizer(AttributeCanonizer):
         if not isinstance(module, self.block_type) or not self.use_residual(module):
             return None
         branch = self.branch
+        block: Any = module  # gets canonizer_sum from the attribute map returned below
 
         def forward(x: torch.Tensor) -> torch.Tensor:
-            skip, out = branch(module, x)
-            return module.canonizer_sum(torch.stack([skip, out], dim=-1))
+            skip, out = branch(block, x)
+            return block.canonizer_sum(torch.stack([skip, out], dim=-1))
 
         return {"forward": forward, "canonizer_sum": Sum()}
 

@@ -84,7 +84,7 @@ def load_meso_h5(model: Any, path: str | Path) -> None:
     has_leaky = any(n.startswith("leaky_re_lu") for n, _ in layers["layers"])
     if hasattr(model, "act_fc"):
         model.act_fc = nn.LeakyReLU(0.1) if has_leaky else nn.Identity()
-    mods = {
+    mods: dict[str, list[Any]] = {
         "conv": [m for m in model.modules() if isinstance(m, nn.Conv2d)],
         "bn": [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)],
         "dense": [m for m in model.modules() if isinstance(m, nn.Linear)],

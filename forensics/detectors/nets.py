@@ -8,6 +8,7 @@ the zennit canonizers in :mod:`forensics.detectors.canonizers` can make them exp
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -53,7 +54,7 @@ class MBConvBlock(nn.Module):
     def __init__(self, cin: int, cout: int, k: int, stride: int, expand: int, *, same: bool) -> None:
         super().__init__()
         hidden = cin * expand
-        bn = dict(eps=1e-3, momentum=0.01)
+        bn: dict[str, Any] = dict(eps=1e-3, momentum=0.01)
         self.has_expand = expand != 1
         if self.has_expand:
             self._expand_conv = _conv(cin, hidden, 1, same=same)
@@ -82,7 +83,7 @@ class EfficientNetLite0(nn.Module):
 
     def __init__(self, num_classes: int = 1000, *, same_padding: bool = False, dropout: float = 0.2) -> None:
         super().__init__()
-        bn = dict(eps=1e-3, momentum=0.01)
+        bn: dict[str, Any] = dict(eps=1e-3, momentum=0.01)
         self._conv_stem = _conv(3, 32, 3, 2, same=same_padding)
         self._bn0 = nn.BatchNorm2d(32, **bn)
         self._stem_act = nn.ReLU6()
@@ -136,7 +137,8 @@ class DeiTClassifier(nn.Module):
         super().__init__()
         from transformers import DeiTConfig, DeiTForImageClassification
 
-        config = DeiTConfig(image_size=image_size, patch_size=patch_size, hidden_size=hidden_size,
+        # num_labels reaches PretrainedConfig through **kwargs, which DeiTConfig's stub does not declare
+        config = DeiTConfig(image_size=image_size, patch_size=patch_size, hidden_size=hidden_size,  # type: ignore[call-arg]
                             num_hidden_layers=num_layers, num_attention_heads=num_heads,
                             intermediate_size=4 * hidden_size, num_labels=num_classes)
         config._attn_implementation = "eager"  # plain matmuls: gradients and hooks behave as written

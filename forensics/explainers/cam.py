@@ -70,7 +70,7 @@ class CamExplainer(Explainer):
                 cam.activations_and_grads.release()
             for h in handles:
                 h.remove()
-        size = tuple(int(s) for s in x.shape[-2:])
+        size = (int(x.shape[-2]), int(x.shape[-1]))
         raw = np.mean([resize_map(r, size) for r in raws], axis=0) if raws else np.zeros(size)
         info = {"target_layers": [type(m).__name__ for m in layers]}
         return raw, np.asarray(heat, dtype=np.float32), info

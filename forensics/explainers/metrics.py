@@ -105,7 +105,7 @@ def road_scores(detector: Any, crop: np.ndarray, heat: np.ndarray, index: int,
     from pytorch_grad_cam.metrics.road import ROADLeastRelevantFirst, ROADMostRelevantFirst
 
     x = detector.preprocess([crop])
-    size = tuple(int(s) for s in x.shape[-2:])
+    size = (int(x.shape[-2]), int(x.shape[-1]))
     cams = resize_map(heat, size)[None].astype(np.float32)
     cal = detector.calibration
     targets = [ProbabilityTarget(index, float(cal.temperature), tuple(cal.class_bias)) if cal is not None

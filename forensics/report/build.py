@@ -234,7 +234,8 @@ def _thumb(img: np.ndarray, max_side: int = 320) -> np.ndarray:
     from PIL import Image
 
     s = max_side / max(h, w)
-    return np.asarray(Image.fromarray(img).resize((max(1, round(w * s)), max(1, round(h * s))), Image.BILINEAR))
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return np.asarray(Image.fromarray(img).resize(size, Image.Resampling.BILINEAR))
 
 
 def write_report(data: ReportData, out_dir: str | Path, *, stem: str | None = None,

@@ -302,13 +302,13 @@ def build_bundle(
     if not a.get("models"):
         raise ForensicsError("analysis names no model: a report needs at least one detector and its hash")
     crops = list(crops if crops is not None else getattr(analysis, "crops", ()) or ())
-    not_run = {n.key: n.reason for n in not_run}
+    not_run_by_key = {n.key: n.reason for n in not_run}
     if explanations is None:
-        not_run.setdefault("explanations", "not requested")
+        not_run_by_key.setdefault("explanations", "not requested")
     if regions is None:
-        not_run.setdefault("regions", "not requested")
+        not_run_by_key.setdefault("regions", "not requested")
     if findings is None:
-        not_run.setdefault("checks", "not requested")
+        not_run_by_key.setdefault("checks", "not requested")
     finding_dicts = []
     for f in findings or ():
         d = _as_dict(f)
@@ -329,7 +329,7 @@ def build_bundle(
         "regions": [_as_dict(r) for r in regions] if regions is not None else None,
         "checks": finding_dicts if findings is not None else None,
         "figures": [],
-        "not_run": not_run,
+        "not_run": not_run_by_key,
         "limitations": list(LIMITATIONS),
         "report_options": dict(report_options or {}),
         "environment": environment(),

@@ -133,7 +133,10 @@ class ReportLayout:
         """Lines ``text`` takes in a multi_cell of width ``w`` with the current font (short text: no dry run)."""
         if "\n" not in text and self.pdf.get_string_width(text) < w - 2 * self.pdf.c_margin - 0.5:
             return 1
-        return len(self.pdf.multi_cell(w, lh, text, dry_run=True, output="LINES"))
+        return len(self.pdf.multi_cell(w, lh, text, dry_run=True, output="LINES"))  # type: ignore[arg-type]  # a list
+
+    def _caption_lines(self, w: float, caption: str) -> int:
+        return len(self.pdf.multi_cell(w, 3.4, self._t(caption), dry_run=True, output="LINES"))  # type: ignore[arg-type]
 
     def subhead(self, text: str, x0: float | None = None, size: float = 9.5) -> None:
         self._font("B", size)
@@ -164,7 +167,7 @@ class ReportLayout:
             pw, ph = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
             heights.append(min(w * ph / max(pw, 1), max_h))
         self._font("", 7.5)
-        cap_lines = max(len(self.pdf.multi_cell(w, 3.4, self._t(c), dry_run=True, output="LINES")) for _p, c in figs)
+        cap_lines = max(self._caption_lines(w, c) for _p, c in figs)
         self.ensure(max(heights) + cap_lines * 3.4 + 4)
         y = self.pdf.get_y()
         for i, (png, cap) in enumerate(figs):

@@ -22,7 +22,8 @@ def overview_image(image: np.ndarray, boxes: Sequence[Sequence[float]],
     img = Image.fromarray(np.ascontiguousarray(np.asarray(image, dtype=np.uint8)[..., :3]))
     scale = min(1.0, MAX_SIDE / max(img.size))
     if scale < 1.0:
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BILINEAR)
+        new_size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        img = img.resize(new_size, Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(img)
     size = max(12, round(max(img.size) / 28))
     font = ImageFont.truetype(str(_BOLD), size) if _BOLD.is_file() else ImageFont.load_default(size)

@@ -216,12 +216,13 @@ def check_seal(doc: Mapping[str, Any], *, trusted: Mapping[str, PublicKey] | Non
         res.notes.append(f"signature checked with the key the report carries ({key_id}, claims {sig.get('signer')!r});"
                          " not checked against a trusted key: pass --public-key or --trusted-keys")
     else:
-        key = trusted.get(key_id)
-        if key is None or key.raw != raw:
+        trusted_key = trusted.get(key_id)
+        if trusted_key is None or trusted_key.raw != raw:
             res.status = "signed (untrusted key)"
             res.problems.append(f"signature: key {key_id} (claims {sig.get('signer')!r}) is not among the trusted "
                                 "keys")
             return res
+        key = trusted_key
         res.signer = key.name
         if sig.get("signer") != key.name:
             res.problems.append(f"signature: claims signer {sig.get('signer')!r}, the trusted key names {key.name!r}")

@@ -108,7 +108,7 @@ def leave_source_out(card: Mapping[str, Any]) -> tuple[str, list[tuple[str, ...]
     lso = card.get("leave_source_out")
     if not lso or not lso.get("rows"):
         return None
-    rows = [(court_text(r.get("held_out")) or str(r.get("held_out")), str(r.get("what", "")),
+    rows: list[tuple[str, ...]] = [(court_text(r.get("held_out")) or str(r.get("held_out")), str(r.get("what", "")),
              f"{r.get('n_real', 0)} / {r.get('n_fake', 0)}", pct_interval(r.get("false_accusation")),
              pct_interval(r.get("inconclusive")), value_interval(r.get("auc")))
             for r in lso["rows"]]

@@ -62,7 +62,8 @@ def court_text(s: Any) -> str:
     sentences = [x.strip() for x in _SENTENCE.split(text) if x.strip()]
     kept = [x for x in sentences if not CODE.search(x)]
     if not kept and sentences:  # one long sentence: keep what comes before the first code, cut at a clause
-        head = sentences[0][:CODE.search(sentences[0]).start()]
+        first_code = CODE.search(sentences[0])
+        head = sentences[0][:first_code.start() if first_code else len(sentences[0])]
         cut = max(head.rfind(": "), head.rfind("; "), head.rfind(", "))
         kept = [head[:cut].rstrip(" ,;:") + "." if cut > 20 else ""]
     out = " ".join(k for k in kept if k)

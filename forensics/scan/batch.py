@@ -53,7 +53,7 @@ def _find(items: list[dict[str, Any]], images: list[np.ndarray], opts) -> None:
 
     kw = dict(method=opts.face_method, min_size=opts.min_face_size, max_faces=opts.max_faces)
     try:
-        sets = find_faces_batch(images, **kw)
+        sets: list[Any] = find_faces_batch(images, **kw)  # a FaceSet per image, None where it failed
     except ForensicsError:  # one image spoils the stack: find faces one image at a time to name it
         sets = []
         for item, img in zip(items, images, strict=True):

@@ -104,14 +104,15 @@ def _thumb_png(crop: np.ndarray) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(crop).resize((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR).save(buf, format="PNG", optimize=True)
+    thumb = Image.fromarray(crop).resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR)
+    thumb.save(buf, format="PNG", optimize=True)
     return buf.getvalue()
 
 
 def _downsample(hm: np.ndarray, side: int = HEATMAP_SIDE) -> np.ndarray:
     from PIL import Image
 
-    return np.asarray(Image.fromarray(hm.astype(np.float32), mode="F").resize((side, side), Image.BILINEAR))
+    return np.asarray(Image.fromarray(hm.astype(np.float32), mode="F").resize((side, side), Image.Resampling.BILINEAR))
 
 
 def scan_folder(
@@ -174,7 +175,7 @@ def scan_folder(
         if progress:
             progress(skipped, len(paths))
         known = store.finished()
-        with closing(results):  # an interrupted scan stops its workers (or its Dask tasks) at once
+        with closing(results):  # type: ignore[type-var]  # generators close: an interrupted scan stops its workers
             for records in results:
                 for rec in records:
                     if rec.sha256 in known:  # same bytes already scanned under another path
@@ -216,7 +217,8 @@ def _local_records(batches: list[list[Path]], root: Path, opts: ScanOptions, det
 
     from forensics.scan.batch import BatchDataset, keep_as_is
 
-    yield from DataLoader(BatchDataset(batches, root, opts, dets), batch_size=None, num_workers=workers,
+    yield from DataLoader(BatchDataset(batches, root, opts, dets), batch_size=None,  # type: ignore[arg-type]
+                          num_workers=workers,
                           collate_fn=keep_as_is, persistent_workers=False,
                           worker_init_fn=_die_with_parent if workers else None)
 
@@ -237,7 +239,11 @@ def _record(item: dict[str, Any], dets, per_det, offset: int, opts: ScanOptions)
     if item["error"]:
         return ImageRecord(status="error", error=item["error"], **base)
     crops = item["crops"]
-    faces, scores, regions, heatmaps, embeddings = [], [], [], [], []
+    faces: list[dict[str, Any]] = []
+    scores: list[dict[str, Any]] = []
+    regions: list[dict[str, Any]] = []
+    heatmaps: list[tuple[int, str, str, np.ndarray]] = []
+    embeddings: list[tuple[int, str, Any]] = []
     for j, (face, crop) in enumerate(zip(item["faces"], crops, strict=True)):
         faces.append({**face, "thumb": _thumb_png(crop)})
         for det in dets:

@@ -242,19 +242,19 @@ class GroundedSamSegmenter(Segmenter):
                 if len(boxes) == 0:
                     absent[region] = f"Grounding DINO found no box for {prompt!r} above {self.box_threshold}"
                     continue
-                masks = []
+                region_masks: list[np.ndarray] = []
                 for box in boxes:
                     mk, _q, _low = m.sam_predictor.predict(box=np.asarray(box, dtype=np.float64),
                                                           multimask_output=False)
                     if mk[0].any():
-                        masks.append(mk[0].astype(bool))
-                if not masks:
+                        region_masks.append(mk[0].astype(bool))
+                if not region_masks:
                     absent[region] = f"SAM returned empty masks for all {len(boxes)} boxes of {prompt!r}"
                     continue
-                clip_p = self._clip_scores(m, crop, masks, region)
-                kept = [mk for mk, p in zip(masks, clip_p, strict=True) if p >= self.clip_min]
+                clip_p = self._clip_scores(m, crop, region_masks, region)
+                kept = [mk for mk, p in zip(region_masks, clip_p, strict=True) if p >= self.clip_min]
                 if not kept:
-                    absent[region] = (f"CLIP rejected all {len(masks)} masks for {prompt!r} (best prompt share "
+                    absent[region] = (f"CLIP rejected all {len(region_masks)} masks for {prompt!r} (best prompt share "
                                       f"{clip_p.max():.2f} < {self.clip_min:.2f})")
                     continue
                 found[region] = np.logical_or.reduce(kept)

@@ -364,10 +364,10 @@ class LandmarkSegmenter(Segmenter):
             reason = "Face Mesh found no face in the crop (profile, occlusion, too small or not a face)"
             bg = ~person
             masks = {"background": bg} if bg.any() else {}
-            absent = {r: reason for r in LANDMARK_REGIONS if r != "background"}
+            only_bg = {r: reason for r in LANDMARK_REGIONS if r != "background"}
             if not bg.any():
-                absent["background"] = "the person mask covers the whole crop"
-            return RegionMasks(masks=masks, approximate={r: False for r in masks}, absent=absent, segmenter=self.name,
+                only_bg["background"] = "the person mask covers the whole crop"
+            return RegionMasks(masks=masks, approximate={r: False for r in masks}, absent=only_bg, segmenter=self.name,
                                shape=(h, w), notes=(reason,), elapsed_ms=(time.perf_counter() - t0) * 1e3)
 
         topo = _topology()

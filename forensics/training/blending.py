@@ -125,7 +125,7 @@ def perturb(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     resolution or sharpening)."""
     cv2 = _cv2()
     h, w = img.shape[:2]
-    x = img.astype(np.float32)
+    x: np.ndarray = img.astype(np.float32)
     x = x * rng.uniform(0.9, 1.1, size=3) + rng.uniform(-12, 12, size=3)
     mean = x.mean()
     x = (x - mean) * rng.uniform(0.85, 1.15) + mean

@@ -150,8 +150,10 @@ class TrainConfig:
         changes: dict[str, Any] = {}
         for key, val in sections.items():
             cur = getattr(self, key)
-            changes[key] = dataclasses.replace(cur, **val) if isinstance(val, dict) and dataclasses.is_dataclass(cur) \
-                else val
+            if isinstance(val, dict) and dataclasses.is_dataclass(cur) and not isinstance(cur, type):
+                changes[key] = dataclasses.replace(cur, **val)
+            else:
+                changes[key] = val
         return dataclasses.replace(self, **changes)
 
     @classmethod

@@ -81,8 +81,9 @@ def _cache_path(sha: str, settings: CropSettings) -> Path:
 def _pick_face(image: np.ndarray, settings: CropSettings) -> CropRecord | None:
     from forensics.faces import detect_faces
 
-    fs = detect_faces(image, method=settings.method, min_size=settings.min_size, margin=settings.margin,
-                      crop_size=settings.crop_size)
+    s = settings  # resolved by the caller (face_crop_for_file)
+    assert s.min_size is not None and s.margin is not None and s.crop_size is not None
+    fs = detect_faces(image, method=s.method, min_size=s.min_size, margin=s.margin, crop_size=s.crop_size)
     if not fs.faces:
         return None
     face = max(fs.faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
@@ -168,7 +169,7 @@ def normalise_bytes(data: bytes, side: int, quality: int, name: str = "image") -
     h, w = img.shape[:2]
     scale = side / min(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    pil = Image.fromarray(img).resize(size, Image.BICUBIC)
+    pil = Image.fromarray(img).resize(size, Image.Resampling.BICUBIC)
     buf = io.BytesIO()
     pil.save(buf, format="JPEG", quality=int(quality), subsampling=2)
     return buf.getvalue()

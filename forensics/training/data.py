@@ -113,7 +113,7 @@ def list_samples(root: str | Path) -> list[Sample]:
             if part == "fake" and i + 2 < len(parts):
                 label, kind, source = "fake", parts[i + 1], parts[i + 2]
                 break
-        if label is None:
+        if label is None or kind is None or source is None:  # set together
             continue
         rel = p.relative_to(root).as_posix()
         out.append(Sample(path=str(p), rel=rel, label=label, kind=kind, source=source,

@@ -191,7 +191,7 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
 
     log = read_log(run_dir)
     start = next((r for r in log if r.get("event") == "start"), {})
-    done = next((r for r in reversed(log) if r.get("event") == "done"), {})
+    done: dict[str, Any] = next((r for r in reversed(log) if r.get("event") == "done"), {})
     epochs = [r for r in log if r.get("event") == "epoch"]
     metrics: dict[str, Any] = {
         "validation_during_training": done.get("final"),

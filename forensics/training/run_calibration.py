@@ -62,7 +62,7 @@ def resampled_val_logits(cfg: TrainConfig, out: Path, model, paths: list[str]) -
                                                   cfg.train.val_batch_size)
         result[name] = full
     if result:
-        np.savez(path, paths=np.array(list(paths)), **result)
+        np.savez(path, paths=np.array(list(paths)), **result)  # type: ignore[arg-type]  # numpy's stub: **arrays
     return result
 
 

@@ -107,6 +107,7 @@ class _TrainSet:
             j = int(self.sbi_sources[i - self.n])
             img, _ = random_blend(self.cs.crops[j], self.cs.landmarks[j], self.rng, part_p=self.cfg.data.sbi_part_p,
                                   donor_p=self.cfg.data.sbi_donor_p, donors=self.donors)
+            assert self.sbi_label is not None  # SBI sources exist only with an SBI label
             y = int(self.sbi_label)
         side = self.cs.source_sides[j] if self.cs.source_sides else 0.0
         return augment(img, self.cfg.augment, self.rng, source_side=side), y
@@ -287,7 +288,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
     info = {**info, "draw_shares": {k: round(v, 4) for k, v in sorted(shares.items())}}
     dataset = _TrainSet(tr, y_tr, sbi_sources, sbi_label, cfg)
 
-    init = cfg.model.init if cfg.model.init in ("imagenet", "none") else resolve_path(cfg.model.init)
+    init: str | Path = cfg.model.init
+    if init not in ("imagenet", "none"):
+        path = resolve_path(cfg.model.init)
+        if path is None:
+            raise ForensicsError("model.init is empty: give imagenet, none or a weights file")
+        init = path
     det = create_detector(cfg.model.architecture, weights=init, classes=classes)
     model = det.model.cpu()
     teacher = None
@@ -338,12 +344,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
         assert optimizer is not None
         dataset.set_epoch(epoch)
         gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-        sampler = WeightedRandomSampler(torch.as_tensor(weights), cfg.train.samples_per_epoch, replacement=True,
-                                        generator=gen)
-        loader = DataLoader(dataset, batch_size=cfg.train.batch_size, sampler=sampler, num_workers=0, drop_last=False)
+        sampler = WeightedRandomSampler(torch.as_tensor(weights), cfg.train.samples_per_epoch,  # type: ignore[arg-type]
+                                        replacement=True, generator=gen)  # (a tensor of weights is what it uses)
+        loader: Any = DataLoader(dataset, batch_size=cfg.train.batch_size, sampler=sampler,  # type: ignore[arg-type]
+                                 num_workers=0, drop_last=False)  # _TrainSet is a map-style dataset
         steps = len(loader)
         _train_mode(model, frozen)
-        losses, seen, drawn = [], 0, Counter()
+        losses: list[float] = []
+        seen, drawn = 0, Counter[int]()
         t_ep = time.monotonic()
         for step, (x, y) in enumerate(tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.total_epochs}",
                                            disable=not progress, mininterval=10)):

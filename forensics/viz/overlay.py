@@ -85,7 +85,7 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, *, alpha: float = 0.5, cmap:
         raise ValueError(f"overlay expects a uint8 HxWx3 RGB image, got {img.dtype} {img.shape}")
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    heat = _resize(np.asarray(heatmap, dtype=np.float32), img.shape[:2])
+    heat = _resize(np.asarray(heatmap, dtype=np.float32), (img.shape[0], img.shape[1]))
     col = colorize(heat, cmap).astype(np.float64)
     out = (1.0 - alpha) * img.astype(np.float64) + alpha * col
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
