@@ -26,6 +26,7 @@ import numpy as np
 
 from forensics.errors import ForensicsError
 from forensics.evidence import IMAGE_SUFFIXES
+from forensics.jsonio import plain
 from forensics.scan.store import ImageRecord, ScanStore
 
 if TYPE_CHECKING:
@@ -150,11 +151,11 @@ def scan_folder(
     t_start = time.perf_counter()
     with ScanStore(store_path) as store:
         previous = store.get_meta("options")
-        if previous is not None and previous != _jsonable(opts):
+        if previous is not None and previous != plain(asdict(opts)):
             raise ForensicsError(
                 f"{store_path} holds a scan made with other options ({previous}); use a new results file or the "
                 "same options to resume")
-        store.set_meta("options", _jsonable(opts))
+        store.set_meta("options", plain(asdict(opts)))
         store.set_meta("root", str(root))
         store.set_meta("models", {d.name: {"weights_sha256": d.weights_sha256, "weights_file": d.weights_file,
                                            "architecture": d.config.architecture,
@@ -221,12 +222,6 @@ def _local_records(batches: list[list[Path]], root: Path, opts: ScanOptions, det
                           num_workers=workers,
                           collate_fn=keep_as_is, persistent_workers=False,
                           worker_init_fn=_die_with_parent if workers else None)
-
-
-def _jsonable(opts: ScanOptions) -> dict[str, Any]:
-    d = asdict(opts)
-    d["detectors"] = list(opts.detectors)
-    return d
 
 
 def _record(item: dict[str, Any], dets, per_det, offset: int, opts: ScanOptions) -> ImageRecord:
