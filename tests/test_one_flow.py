@@ -11,9 +11,9 @@ from PIL import Image
 
 from forensics.cli import main
 from forensics.errors import NoReadyDetectorError
-from forensics.pipeline import AnalyzeOptions, resolve_detectors
+from forensics.pipeline import AnalyzeOptions, analyze, resolve_detectors
 from forensics.report.build import prepare_report
-from forensics.report.bundle import Case
+from forensics.report.bundle import Case, NotRun
 from forensics.scan import ScanOptions, scan_folder
 from forensics.scan.store import ScanStore
 
@@ -83,3 +83,24 @@ def test_cli_scan_and_report_give_identical_numbers(face_folder, default_name, t
     assert cli["probabilities"] == reported["probabilities"]
     assert cli["assessment"] is not None and cli["assessment"] == reported["assessment"]
     assert cli["assessment"]["verdict"] == scanned["verdict"] == reported["verdict"]
+
+
+def test_every_entry_point_refuses_an_untrained_detector_with_one_error(face_folder, tmp_path):
+    path = face_folder / "face.jpg"
+    with pytest.raises(NoReadyDetectorError, match="no trained weights"):
+        resolve_detectors(["simplenet"])
+    with pytest.raises(NoReadyDetectorError, match="no trained weights"):
+        analyze(path, detectors=["simplenet"])
+    with pytest.raises(NoReadyDetectorError, match="no trained weights"):
+        scan_folder(face_folder, tmp_path / "s.sqlite", detectors=["simplenet"])
+    with pytest.raises(NoReadyDetectorError, match="no trained weights"):
+        prepare_report(path, Case("C-17", "Examiner"), detectors=["simplenet"], explainers=None, checks=False)
+    assert main(["explain", str(path), "--out", str(tmp_path / "x"), "--detector", "simplenet"]) == 4
+    assert resolve_detectors(["simplenet"], allow_untrained=True)[0].ready is False
+
+
+def test_not_run_entries_read_back_as_written():
+    part = NotRun("regions", "no positive relevance", face=2, method="gradcam")
+    assert part.key == "regions (face 2, gradcam)"
+    assert NotRun.from_entry(part.key, part.reason) == part
+    assert NotRun.from_entry("explanations (some methods)", "x") == NotRun("explanations (some methods)", "x")
