@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
@@ -32,6 +31,7 @@ from forensics.checks.base import (
     register_check,
     to_luma,
 )
+from forensics.evidence import exif_thumbnail
 
 # name shown -> pattern (case-insensitive). Word boundaries keep "imagenet" from matching "Imagen".
 GENERATORS: dict[str, str] = {
@@ -228,27 +228,6 @@ def run(evidence: Any) -> Finding:
 
 
 # ------------------------------------------------------------------------------------------------------ thumbnail
-def exif_thumbnail(data: bytes) -> bytes | None:
-    """The JPEG thumbnail stored in EXIF IFD1 of an image file, or None."""
-    from PIL import ExifTags, Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            raw = im.info.get("exif")
-            exif = im.getexif()
-            ifd1 = exif.get_ifd(ExifTags.IFD.IFD1)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, KeyError, TypeError):
-        return None
-    if not raw or not ifd1:
-        return None
-    off, length = ifd1.get(0x0201), ifd1.get(0x0202)
-    if off is None or not length:
-        return None
-    base = 6 if raw[:6] == b"Exif\x00\x00" else 0
-    thumb = raw[base + int(off): base + int(off) + int(length)]
-    return thumb if thumb[:2] == b"\xff\xd8" else None
-
-
 def _content_box(thumb: np.ndarray) -> tuple[int, int, int, int]:
     """Crop box (y0, y1, x0, x1) of a thumbnail without uniform dark letterbox/pillarbox bars."""
     g = to_luma(thumb)

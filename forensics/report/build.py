@@ -135,13 +135,13 @@ def prepare_report(
     findings = None
     if checks:
         from forensics.checks import run_checks
-        from forensics.report.pdf import display_image
+        from forensics.report.pdf import pdf_image
 
         findings = run_checks(ev, None if checks is True else list(checks))
         for f in findings:
             for k, img in (getattr(f, "images", None) or {}).items():
                 figures.append(Figure(f"check-{f.check}-{k}", f"{f.title}: {k.replace('_', ' ')}",
-                                      _thumb(display_image(img)), section="checks", group=f.check))
+                                      _thumb(pdf_image(img)), section="checks", group=f.check))
     timings["checks"] = (time.perf_counter() - t0) * 1000
 
     t0 = time.perf_counter()

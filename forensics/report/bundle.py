@@ -162,7 +162,7 @@ def model_state_sha256(detector: Any) -> str:
     return h.hexdigest()
 
 
-def environment() -> dict[str, str]:
+def report_environment() -> dict[str, str]:
     """Python, platform and the versions of every package that can change a number or the rendering."""
     env = {"python": platform.python_version(), "platform": platform.platform(), "forensics": forensics.__version__}
     env["forensics_source_sha256"] = source_fingerprint()
@@ -332,7 +332,7 @@ def build_bundle(
         "not_run": not_run_by_key,
         "limitations": list(LIMITATIONS),
         "report_options": dict(report_options or {}),
-        "environment": environment(),
+        "environment": report_environment(),
         "verification": RULES.record(),
     }
     for fig in figures:

@@ -85,7 +85,7 @@ def metadata_summary(evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def display_image(arr: np.ndarray) -> np.ndarray:
+def pdf_image(arr: np.ndarray) -> np.ndarray:
     """uint8 RGB for the PDF: uint8 images pass, float maps in [0,1] are coloured, others min-max scaled."""
     a = np.asarray(arr)
     if a.dtype == np.uint8:

@@ -269,7 +269,7 @@ def write_split(path: str | Path, splits: dict[str, Sequence[Sample]], hashes: d
                 w.writerow([name, s.rel, s.label, s.kind, s.source, s.group, hashes.get(s.path, "")])
 
 
-def summarise(samples: Sequence[Sample]) -> dict[str, Any]:
+def summarise_samples(samples: Sequence[Sample]) -> dict[str, Any]:
     c = Counter(s.stratum for s in samples)
     return {"n": len(samples), "per_source": dict(sorted(c.items()))}
 

@@ -40,7 +40,7 @@ from forensics.training.data import (
     pair_domains,
     sampling_weights,
     split_by_group,
-    summarise,
+    summarise_samples,
     write_split,
 )
 from forensics.training.run_log import LOG, append_log
@@ -237,7 +237,7 @@ def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, C
     settings = CropSettings(method=cfg.data.crop_method, crop_size=cfg.data.crop_size, margin=cfg.data.margin)
     tr = load_crops(train_s, settings, progress=progress)
     va = load_crops(val_s, settings, progress=progress)
-    info = {"split": split_note, "train": summarise(tr.samples), "val": summarise(va.samples),
+    info = {"split": split_note, "train": summarise_samples(tr.samples), "val": summarise_samples(va.samples),
             "crop_settings": settings.resolved().__dict__, "crop_methods_train": dict(Counter(tr.methods)),
             "crop_methods_val": dict(Counter(va.methods)),
             "dropped": len(train_s) + len(val_s) - len(tr.samples) - len(va.samples)}
