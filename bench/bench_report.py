@@ -33,6 +33,7 @@ def main() -> int:
     from forensics.pipeline import AnalyzeOptions
     from forensics.report import Case, build_bundle, render_pdf
     from forensics.report.build import prepare_report, write_report
+    from forensics.report.bundle import NotRun
 
     image = args.image or next(iter(sorted((SHARED_DATA_DIR / "val" / "real" / "lfw").glob("*.jpg"))), None)
     if image is None:
@@ -53,7 +54,8 @@ def main() -> int:
             t0 = time.perf_counter()
             nb = build_bundle(Case(**b["case"]), analysis, crops=data.crops,
                               explanations=b["explanations"], regions=b["regions"], findings=b["checks"],
-                              figures=data.figures, not_run=b["not_run"], report_options=b["report_options"])
+                              figures=data.figures, not_run=[NotRun.from_entry(k, v) for k, v in b["not_run"].items()],
+                              report_options=b["report_options"])
             tb.append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
             pdf = render_pdf(nb, crops=data.crops, figures=data.figures)
