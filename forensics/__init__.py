@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 from forensics.errors import (  # noqa: F401  (re-exported)
     BadImageError,
     ForensicsError,
+    NoReadyDetectorError,
     NotApplicableError,
     UnavailableError,
     UnknownComponentError,

@@ -1,5 +1,6 @@
 """Training of detectors: data and splits, face-crop cache, augmentations and self-blended images, the staged
-trainer with checkpoints/resume/distillation, an Optuna search, and export to ``weights/``.
+trainer with checkpoints/resume/distillation, an Optuna search, and export to ``weights/``. A run's JSONL log is
+``run_log``: the trainer, the calibration and the export share it without importing each other.
 
 Heavy imports (torch) happen inside functions: importing this package stays light.
 
