@@ -33,3 +33,15 @@ class NotApplicableError(ForensicsError):
 
 class UnavailableError(ForensicsError):
     """An optional component cannot run here (missing weights or package); the message names what it needs."""
+
+
+class SignInError(ForensicsError):
+    """Sign-in refused: unknown user or wrong password (one message for both), disabled account, or rate limit."""
+
+
+class AccessDeniedError(ForensicsError):
+    """The signed-in user may not see or change this case (not a member, or a role that cannot do it)."""
+
+
+class PathNotAllowedError(ForensicsError):
+    """A local path or folder lies outside the evidence roots an admin configured (``FORENSICS_EVIDENCE_ROOTS``)."""
