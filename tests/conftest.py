@@ -11,11 +11,21 @@ os.environ.setdefault("OMP_NUM_THREADS", os.environ["FORENSICS_THREADS"])
 # dashboard exports and the signing keys it lists are throw-away too.
 if "FORENSICS_CASE_DB" not in os.environ:
     import tempfile
+    from pathlib import Path
 
     _tmp = tempfile.mkdtemp(prefix="forensics-test-")
     os.environ["FORENSICS_CASE_DB"] = os.path.join(_tmp, "cases.sqlite")
     os.environ.setdefault("FORENSICS_REPORT_DIR", os.path.join(_tmp, "reports"))
     os.environ.setdefault("FORENSICS_KEYS_DIR", os.path.join(_tmp, "keys"))
+    # the cases database and evidence store are throw-away too; local paths may come from the temporary folder (where
+    # tests write their files), the shared data and the shipped examples
+    os.environ.setdefault("FORENSICS_DB_URL", "sqlite:///" + os.path.join(_tmp, "workbench.sqlite"))
+    os.environ.setdefault("FORENSICS_EVIDENCE_STORE", os.path.join(_tmp, "evidence-store"))
+    os.environ.setdefault("FORENSICS_EVIDENCE_ROOTS", os.pathsep.join([
+        tempfile.gettempdir(), str(Path(__file__).resolve().parents[1] / "ui" / "examples"),
+        os.environ.get("FORENSICS_SHARED_DIR", str(Path(__file__).resolve().parents[2] / "shared")) + "/data"]))
+# AppTest serves nobody, so it counts as bound to localhost (the dashboard's single-user mode when no account exists)
+os.environ.setdefault("STREAMLIT_SERVER_ADDRESS", "localhost")
 
 from pathlib import Path  # noqa: E402
 

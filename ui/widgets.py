@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from forensics.calibration import error_rate_rows
+from forensics.cases.roots import confine
 from forensics.domain import face_caveats
 from forensics.errors import BadImageError, ForensicsError
 from forensics.formatting import lr_in_favour, lr_number
@@ -148,12 +149,14 @@ def evidence_picker(prefix: str) -> None:
         if choice:
             _offer(prefix, f"example:{choice}", choice, ex[choice].read_bytes, "example")
     else:
-        st.caption("Reads a file on the machine running the dashboard (for local cases too large to upload).")
+        st.caption("Reads a file on the machine running the dashboard (for local cases too large to upload), from the "
+                   "evidence roots an admin configured only.")
         path = st.text_input("Path to an image file", key=f"{prefix}_path")
         if path and st.button("Load file", key=f"{prefix}_load"):
-            p = Path(path).expanduser()
-            if not p.is_file():
-                show_error(BadImageError(f"{p} is not a readable file: check the path"))
+            try:  # only files inside the evidence roots an admin configured (forensics.cases.roots)
+                p = confine(path)
+            except ForensicsError as exc:
+                show_error(exc)
             else:
                 state.set_current(p.name, p.read_bytes(), "path")
 

@@ -1,0 +1,222 @@
+"""The sign-in gate and the open case: ``gate()`` runs first on every page (streamlit_app.py calls it).
+
+- Accounts exist: nothing but the sign-in form is shown until a user signs in; the sidebar then shows the user,
+  sign-out and the case picker, and a page shows nothing of a case until one is open.
+- No enabled account and the server bound to localhost (``bash scripts/run.sh``): single-user mode, said on every
+  page; the user is ``local`` (an admin) and the last case (or a new one) is opened by itself.
+- No enabled account and any other address (including Streamlit's default, every interface): the dashboard refuses
+  to serve anything.
+
+The current evidence is kept in the open case (evidence store + database) as soon as it is chosen, and reopening a
+case (after a reload or a restart) makes its last evidence current again. ``keep`` stores the work a page made.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from forensics.cases import accounts, cases
+from forensics.cases.roots import confine
+from forensics.cases.workbench import Workbench
+from forensics.errors import ForensicsError
+from ui import state
+from ui.widgets import plain, show_error
+
+USER_KEY = "auth_user"
+CASE_KEY = "auth_case_id"
+SESSION_KEY = "auth_session"
+LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
+SINGLE_USER = ("Single-user mode: no accounts are configured and the dashboard only listens on this machine. Anyone "
+               "who can use this machine sees every case. Add accounts with `python -m forensics users add` to share "
+               "it with a lab.")
+
+
+@dataclass(frozen=True)
+class Session:
+    user: accounts.User
+    case: cases.Case | None
+    single_user: bool
+
+
+@st.cache_resource(show_spinner=False)
+def _workbench(url: str | None, store: str | None, audit_db: str | None) -> Workbench:
+    return Workbench(url, store=store, audit_db=audit_db)
+
+
+def workbench() -> Workbench:
+    """The process's Workbench (one engine per database URL), from the environment."""
+    env = os.environ.get
+    return _workbench(env("FORENSICS_DB_URL"), env("FORENSICS_EVIDENCE_STORE"), env("FORENSICS_CASE_DB"))
+
+
+def bound_locally() -> bool:
+    """Whether the server listens on the loopback only (an unset address means every interface)."""
+    return (st.get_option("server.address") or "") in LOCAL_ADDRESSES
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except ForensicsError as exc:
+        show_error(exc)
+        st.stop()
+
+
+def gate() -> Session:
+    """Who is signed in and which case is open, or stop the page (sign-in form, refusal, case to choose)."""
+    wb = _call(workbench)
+    if not _call(accounts.has_accounts, wb):
+        if not bound_locally():
+            st.error("This dashboard is reachable from other machines and has no accounts, so it serves nothing. "
+                     "Add an account (`python -m forensics users add NAME --role admin`) or start it on localhost "
+                     "(`bash scripts/run.sh`).", icon=":material/lock:")
+            st.stop()
+        st.session_state[USER_KEY] = accounts.LOCAL_USER
+        st.info(SINGLE_USER, icon=":material/person:")
+        single = True
+    else:
+        user = st.session_state.get(USER_KEY)
+        if user is None or user == accounts.LOCAL_USER:
+            _sign_in_form(wb)
+            st.stop()
+        single = False
+    user = st.session_state[USER_KEY]
+    st.session_state.pop(SESSION_KEY, None)
+    case = _case_sidebar(wb, user, single)
+    _sync_evidence(wb, user, case)
+    st.session_state[SESSION_KEY] = Session(user, case, single)
+    return st.session_state[SESSION_KEY]
+
+
+def _sign_in_form(wb: Workbench) -> None:
+    st.title("Sign in")
+    st.caption("Face forensics workbench: cases are kept apart per analyst; every sign-in is logged.")
+    with st.form("sign_in"):
+        name = st.text_input("User name", key="sign_in_user")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        go = st.form_submit_button("Sign in", type="primary")
+    if go:
+        try:
+            st.session_state[USER_KEY] = accounts.sign_in(wb, name.strip(), password)
+        except ForensicsError as exc:
+            show_error(exc)
+            return
+        st.session_state.pop(CASE_KEY, None)
+        st.rerun()
+
+
+def sign_out(wb: Workbench) -> None:
+    user = st.session_state.get(USER_KEY)
+    if user is not None:
+        accounts.sign_out(wb, user)
+    for k in (USER_KEY, CASE_KEY, SESSION_KEY, "_auth_restored", "_auth_kept"):
+        st.session_state.pop(k, None)
+    state.clear()
+
+
+def _open(wb: Workbench, user: accounts.User, case_id: int) -> cases.Case | None:
+    try:
+        case = cases.open_case(wb, user, case_id)
+    except ForensicsError as exc:
+        show_error(exc)
+        return None
+    if st.session_state.get(CASE_KEY) != case.id:
+        state.clear()  # the evidence of another case must not be analysed (or stored) in this one
+    st.session_state[CASE_KEY] = case.id
+    return case
+
+
+def _case_sidebar(wb: Workbench, user: accounts.User, single: bool) -> cases.Case:
+    with st.sidebar:
+        if not single:
+            c1, c2 = st.columns([3, 2])
+            c1.caption(f"Signed in as **{plain(user.username)}** ({user.role})")
+            if c2.button("Sign out", key="sign_out"):
+                sign_out(wb)
+                st.rerun()
+        visible = _call(cases.list_cases, wb, user)
+        by_id = {c.id: c for c in visible}
+        wanted = st.session_state.get(CASE_KEY)
+        if wanted is None:
+            wanted = cases.last_case(wb, user)
+            if wanted is None and single and user.role != "reviewer":
+                wanted = visible[0].id if visible else cases.create_case(wb, user, "First case").id
+                by_id = {c.id: c for c in cases.list_cases(wb, user)}
+        ids = list(by_id)
+        choice = st.selectbox("Case", ids, index=ids.index(wanted) if wanted in by_id else None,
+                              format_func=lambda i: f"#{i} {by_id[i].title} ({by_id[i].status})",
+                              placeholder="choose a case", key=f"case_pick_{wanted}")
+        if user.role != "reviewer":
+            with st.popover("New case", width="stretch"):
+                title = st.text_input("Title", key="new_case_title")
+                if st.button("Create", key="new_case_go", disabled=not title.strip()):
+                    choice = _call(cases.create_case, wb, user, title).id
+    if choice is None:
+        st.info("Open a case in the sidebar (or create one) to begin: evidence and work are kept in a case.",
+                icon=":material/folder_open:")
+        st.stop()
+    if choice != st.session_state.get(CASE_KEY):
+        case = _open(wb, user, choice)
+        if case is None:
+            st.stop()
+        st.rerun()
+    return by_id.get(choice) or _call(cases.get_case, wb, user, choice)
+
+
+def _sync_evidence(wb: Workbench, user: accounts.User, case: cases.Case) -> None:
+    """Store the current evidence in the case; on a fresh session make the case's last evidence current."""
+    restored = st.session_state.setdefault("_auth_restored", set())
+    up = state.current()
+    if up is None and case.id not in restored:
+        restored.add(case.id)
+        items = _call(cases.list_items, wb, user, case.id)
+        if items:
+            last = items[-1]
+            state.set_current(last.name, _call(cases.item_bytes, wb, user, case.id, last.sha256), "case")
+        return
+    restored.add(case.id)
+    if up is not None and up.origin != "case":
+        kept = st.session_state.setdefault("_auth_kept", set())
+        if (case.id, up.sha256) not in kept and case.status == "open" and user.role != "reviewer":
+            _call(cases.add_item, wb, user, case.id, up.name, up.data)
+            kept.add((case.id, up.sha256))
+
+
+def current() -> Session | None:
+    """The session ``gate`` established on this run (for pages that keep their work)."""
+    return st.session_state.get(SESSION_KEY)
+
+
+def keep(kind: str, key: Any, payload: Callable[[], dict[str, Any]], *, blob: bytes | None = None) -> None:
+    """Keep a page's work (analysis, explanation, check, report) in the open case once per session and ``key``;
+    a failure is shown as a warning (the work itself is still on screen)."""
+    s = current()
+    if s is None or s.case is None or s.user.role == "reviewer":
+        return
+    done = st.session_state.setdefault("_auth_kept", set())
+    k = (s.case.id, kind, key)
+    if k in done:
+        return
+    up = state.current()
+    try:
+        cases.add_record(workbench(), s.user, s.case.id, kind, payload(), item_sha256=up.sha256 if up else None,
+                         blob=blob)
+    except ForensicsError as exc:
+        st.warning(f"This {kind} could not be kept in the case: {plain(exc)}", icon=":material/warning:")
+        return
+    done.add(k)
+
+
+def local_path(path: str, *, folder: bool = False) -> Path | None:
+    """``path`` resolved inside the evidence roots, or None after showing why it is refused."""
+    try:
+        return confine(path, folder=folder)
+    except ForensicsError as exc:
+        show_error(exc)
+        return None
