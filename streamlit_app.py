@@ -28,7 +28,9 @@ PAGES = [
     st.Page("pages/cases.py", title="Cases", icon=":material/folder_shared:"),
 ]
 
+# sign-in, single-user banner or refusal, and the open case: until there is one, the gate shows its own page and stops
+# the run before the app's pages are registered
+auth.gate()
 page = st.navigation(PAGES)
-auth.gate()  # sign-in, single-user banner or refusal, and the open case (stops the run until there is one)
 widgets.sidebar()
 page.run()

@@ -73,18 +73,17 @@ def gate() -> Session:
     wb = _call(workbench)
     if not _call(accounts.has_accounts, wb):
         if not bound_locally():
-            st.error("This dashboard is reachable from other machines and has no accounts, so it serves nothing. "
-                     "Add an account (`python -m forensics users add NAME --role admin`) or start it on localhost "
-                     "(`bash scripts/run.sh`).", icon=":material/lock:")
-            st.stop()
+            _only(lambda: st.error(
+                "This dashboard is reachable from other machines and has no accounts, so it serves nothing. Add an "
+                "account (`python -m forensics users add NAME --role admin`) or start it on localhost "
+                "(`bash scripts/run.sh`).", icon=":material/lock:"))
         st.session_state[USER_KEY] = accounts.LOCAL_USER
         st.info(SINGLE_USER, icon=":material/person:")
         single = True
     else:
         user = st.session_state.get(USER_KEY)
         if user is None or user == accounts.LOCAL_USER:
-            _sign_in_form(wb)
-            st.stop()
+            _only(lambda: _sign_in_form(wb))
         single = False
     user = st.session_state[USER_KEY]
     st.session_state.pop(SESSION_KEY, None)
@@ -92,6 +91,13 @@ def gate() -> Session:
     _sync_evidence(wb, user, case)
     st.session_state[SESSION_KEY] = Session(user, case, single)
     return st.session_state[SESSION_KEY]
+
+
+def _only(render: Callable[[], None]) -> None:
+    """Show ``render`` as the app's only page and stop. The app's pages are never registered on such a run, so no
+    navigation entry, URL or pages/ folder fallback can reach them."""
+    st.navigation([st.Page(render, title="Face forensics workbench", url_path="welcome")], position="hidden").run()
+    st.stop()
 
 
 def _sign_in_form(wb: Workbench) -> None:
@@ -120,53 +126,60 @@ def sign_out(wb: Workbench) -> None:
     state.clear()
 
 
-def _open(wb: Workbench, user: accounts.User, case_id: int) -> cases.Case | None:
-    try:
-        case = cases.open_case(wb, user, case_id)
-    except ForensicsError as exc:
-        show_error(exc)
-        return None
-    if st.session_state.get(CASE_KEY) != case.id:
+def _open(wb: Workbench, user: accounts.User, case_id: int | None) -> None:
+    """Make ``case_id`` the open case (if the user may see it; else no case and why)."""
+    if case_id is not None:
+        try:
+            cases.open_case(wb, user, case_id)
+        except ForensicsError as exc:
+            show_error(exc)
+            case_id = None
+    if st.session_state.get(CASE_KEY) != case_id:
         state.clear()  # the evidence of another case must not be analysed (or stored) in this one
-    st.session_state[CASE_KEY] = case.id
-    return case
+    st.session_state[CASE_KEY] = case_id
+
+
+def _picked(wb: Workbench, user: accounts.User) -> None:
+    _open(wb, user, st.session_state.get("case_pick"))
+
+
+def _create(wb: Workbench, user: accounts.User) -> None:
+    title = st.session_state.get("new_case_title", "")
+    if title.strip():
+        try:
+            _open(wb, user, cases.create_case(wb, user, title).id)
+        except ForensicsError as exc:
+            show_error(exc)
 
 
 def _case_sidebar(wb: Workbench, user: accounts.User, single: bool) -> cases.Case:
+    """Open the case chosen in the sidebar (callbacks run before the page, so the page sees the choice)."""
+    if CASE_KEY not in st.session_state:  # a new session: the user's last case, in single-user mode one at least
+        wanted = cases.last_case(wb, user)
+        if wanted is None and single:
+            visible = _call(cases.list_cases, wb, user)
+            wanted = visible[0].id if visible else cases.create_case(wb, user, "First case").id
+        _open(wb, user, wanted)
+    by_id = {c.id: c for c in _call(cases.list_cases, wb, user)}
+    if st.session_state.get(CASE_KEY) not in by_id:  # a stale or forged choice opens nothing
+        st.session_state[CASE_KEY] = None
+    st.session_state["case_pick"] = st.session_state[CASE_KEY]
     with st.sidebar:
         if not single:
             c1, c2 = st.columns([3, 2])
             c1.caption(f"Signed in as **{plain(user.username)}** ({user.role})")
-            if c2.button("Sign out", key="sign_out"):
-                sign_out(wb)
-                st.rerun()
-        visible = _call(cases.list_cases, wb, user)
-        by_id = {c.id: c for c in visible}
-        wanted = st.session_state.get(CASE_KEY)
-        if wanted is None:
-            wanted = cases.last_case(wb, user)
-            if wanted is None and single and user.role != "reviewer":
-                wanted = visible[0].id if visible else cases.create_case(wb, user, "First case").id
-                by_id = {c.id: c for c in cases.list_cases(wb, user)}
-        ids = list(by_id)
-        choice = st.selectbox("Case", ids, index=ids.index(wanted) if wanted in by_id else None,
-                              format_func=lambda i: f"#{i} {by_id[i].title} ({by_id[i].status})",
-                              placeholder="choose a case", key=f"case_pick_{wanted}")
+            c2.button("Sign out", key="sign_out", on_click=sign_out, args=(wb,))
+        st.selectbox("Case", list(by_id), format_func=lambda i: f"#{i} {by_id[i].title} ({by_id[i].status})",
+                     placeholder="choose a case", key="case_pick", on_change=_picked, args=(wb, user))
         if user.role != "reviewer":
-            with st.popover("New case", width="stretch"):
-                title = st.text_input("Title", key="new_case_title")
-                if st.button("Create", key="new_case_go", disabled=not title.strip()):
-                    choice = _call(cases.create_case, wb, user, title).id
-    if choice is None:
-        st.info("Open a case in the sidebar (or create one) to begin: evidence and work are kept in a case.",
-                icon=":material/folder_open:")
-        st.stop()
-    if choice != st.session_state.get(CASE_KEY):
-        case = _open(wb, user, choice)
-        if case is None:
-            st.stop()
-        st.rerun()
-    return by_id.get(choice) or _call(cases.get_case, wb, user, choice)
+            with st.popover("New case", width="stretch"), st.form("new_case", clear_on_submit=True, border=False):
+                st.text_input("Title", key="new_case_title")
+                st.form_submit_button("Create", on_click=_create, args=(wb, user))
+    case = by_id.get(st.session_state[CASE_KEY])
+    if case is None:
+        _only(lambda: st.info("Open a case in the sidebar (or create one) to begin: evidence and work are kept in a "
+                              "case.", icon=":material/folder_open:"))
+    return case
 
 
 def _sync_evidence(wb: Workbench, user: accounts.User, case: cases.Case) -> None:
@@ -181,11 +194,17 @@ def _sync_evidence(wb: Workbench, user: accounts.User, case: cases.Case) -> None
             state.set_current(last.name, _call(cases.item_bytes, wb, user, case.id, last.sha256), "case")
         return
     restored.add(case.id)
-    if up is not None and up.origin != "case":
-        kept = st.session_state.setdefault("_auth_kept", set())
-        if (case.id, up.sha256) not in kept and case.status == "open" and user.role != "reviewer":
-            _call(cases.add_item, wb, user, case.id, up.name, up.data)
-            kept.add((case.id, up.sha256))
+    _store_evidence(wb, user, case, up)
+
+
+def _store_evidence(wb: Workbench, user: accounts.User, case: cases.Case, up: state.Upload | None) -> None:
+    """Keep ``up`` in the case (once per session; not for reviewers, closed cases or evidence read from the case)."""
+    kept = st.session_state.setdefault("_auth_kept", set())
+    if up is None or up.origin == "case" or (case.id, up.sha256) in kept:
+        return
+    if case.status == "open" and user.role != "reviewer":
+        _call(cases.add_item, wb, user, case.id, up.name, up.data)
+        kept.add((case.id, up.sha256))
 
 
 def current() -> Session | None:
@@ -204,6 +223,7 @@ def keep(kind: str, key: Any, payload: Callable[[], dict[str, Any]], *, blob: by
     if k in done:
         return
     up = state.current()
+    _store_evidence(workbench(), s.user, s.case, up)  # the work names its evidence: keep that first
     try:
         cases.add_record(workbench(), s.user, s.case.id, kind, payload(), item_sha256=up.sha256 if up else None,
                          blob=blob)
