@@ -191,7 +191,10 @@ def _sync_evidence(wb: Workbench, user: accounts.User, case: cases.Case) -> None
         items = _call(cases.list_items, wb, user, case.id)
         if items:
             last = items[-1]
-            state.set_current(last.name, _call(cases.item_bytes, wb, user, case.id, last.sha256), "case")
+            try:
+                state.set_current(last.name, cases.item_bytes(wb, user, case.id, last.sha256), "case")
+            except ForensicsError as exc:  # the case still opens; the analyst sees why its evidence did not
+                show_error(exc)
         return
     restored.add(case.id)
     _store_evidence(wb, user, case, up)
