@@ -60,8 +60,10 @@ def log_once(kind: str, key: str, payload: Callable[[], dict[str, Any]]) -> None
     done = st.session_state.setdefault("_audit_logged", set())
     if key in done:
         return
+    s = st.session_state.get("auth_session")  # ui.auth's signed-in user and open case: every entry names them
+    who = {"user": s.user.username, "case_id": s.case.id} if s is not None and s.case is not None else {}
     try:
-        record(kind, {**payload(), "source": "dashboard"})
+        record(kind, {**payload(), "source": "dashboard", **who})
     except ForensicsError as exc:
         st.warning(f"This {kind} could not be written to the case log: {plain(exc)}", icon=":material/warning:")
         return
