@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from forensics.audit import analysis_payload
-from ui import auth, lib, state, widgets
+from ui import lib, state, widgets
 
 st.title("Detect")
 st.caption("Is each face a camera original, or manipulated / generated? Every number names the model file and the "
@@ -24,7 +23,6 @@ if not opts.detectors:
                                           spinner="Finding faces"))
     st.stop()
 an = widgets.analysis_for(up, opts)
-auth.keep("analysis", opts.key(), lambda: analysis_payload(an.to_dict()))
 with tab_faces:
     widgets.faces_view(an)
 with tab_prov:

@@ -68,6 +68,9 @@ def log_once(kind: str, key: str, payload: Callable[[], dict[str, Any]]) -> None
         st.warning(f"This {kind} could not be written to the case log: {plain(exc)}", icon=":material/warning:")
         return
     done.add(key)
+    from ui import auth  # (auth imports this module)
+
+    auth.keep(kind, key, payload)  # analyses and explanations are kept in the open case too
 
 
 def call(fn: Callable[..., T], *args: Any, spinner: str | None = None, stop: bool = True, **kwargs: Any) -> T | None:
