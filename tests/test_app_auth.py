@@ -82,8 +82,18 @@ def test_sign_in_and_sign_out(lab):
     _button(at, "Sign out").click().run()
     _ok(at)
     assert [t.value for t in at.title] == ["Sign in"]
+    # an account disabled while its user is signed in is signed out at the next run
+    _sign_in(at, "ann")
+    accounts.set_disabled(lab, "ann")
+    accounts.add_user(lab, "other", PASSWORD, "admin")  # (so the dashboard still has an account)
+    fresh = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    fresh.session_state["auth_user"] = accounts.User("ann", "analyst")
+    fresh.run()
+    _ok(fresh)
+    assert [t.value for t in fresh.title] == ["Sign in"]
     kinds = [(k, u) for k, u, _ in _audit(lab)]
-    assert ("sign-in-failed", "ann") in kinds and ("sign-in", "ann") in kinds and kinds[-1] == ("sign-out", "ann")
+    assert ("sign-in-failed", "ann") in kinds and ("sign-in", "ann") in kinds and ("sign-out", "ann") in kinds
+    assert kinds[-2:] == [("user-add", "cli"), ("sign-out", "ann")]
 
 
 def test_another_analysts_case_is_refused(lab):

@@ -82,6 +82,13 @@ def gate() -> Session:
         single = True
     else:
         user = st.session_state.get(USER_KEY)
+        if user is not None and user != accounts.LOCAL_USER:
+            fresh = _call(accounts.get_user, wb, user.username)  # disabled or changed since signing in
+            if fresh is None or fresh.disabled:
+                sign_out(wb)
+                user = None
+            else:
+                st.session_state[USER_KEY] = fresh
         if user is None or user == accounts.LOCAL_USER:
             _only(lambda: _sign_in_form(wb))
         single = False
