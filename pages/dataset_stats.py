@@ -27,8 +27,9 @@ with st.expander("Scan a folder", expanded=not lib.known_stores()):
             auth.local_path(folder, folder=True):
         widgets.run_scan(folder, str(store), opts, limit=int(limit) or None,
                          explainer=None if explainer == "none" else explainer, dask=dask or None)
+        auth.keep("scan", str(store), lambda: {"folder": folder, "store": str(store)})
 
-stores = lib.known_stores()
+stores = auth.case_scan_stores(lib.known_stores())  # the open case's scans only
 if not stores:
     st.info("No scan yet: scan a folder above.", icon=":material/folder_open:")
     st.stop()

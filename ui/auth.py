@@ -243,6 +243,15 @@ def keep(kind: str, key: Any, payload: Callable[[], dict[str, Any]], *, blob: by
     done.add(k)
 
 
+def case_scan_stores(stores: list[Path]) -> list[Path]:
+    """The results stores among ``stores`` that were scanned in the open case (other cases' scans are not listed)."""
+    s = current()
+    if s is None or s.case is None:
+        return []
+    mine = {r.payload.get("store") for r in _call(cases.list_records, workbench(), s.user, s.case.id, "scan")}
+    return [p for p in stores if str(p) in mine]
+
+
 def local_path(path: str, *, folder: bool = False) -> Path | None:
     """``path`` resolved inside the evidence roots, or None after showing why it is refused."""
     try:

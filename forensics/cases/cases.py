@@ -19,7 +19,7 @@ from forensics.cases.accounts import User, get_user
 from forensics.cases.workbench import Workbench
 from forensics.errors import AccessDeniedError, ForensicsError
 
-RECORD_KINDS = ("analysis", "explanation", "check", "report", "note")
+RECORD_KINDS = ("analysis", "explanation", "check", "report", "note", "scan")
 STATUSES = ("open", "closed")
 
 
@@ -228,8 +228,8 @@ def item_bytes(wb: Workbench, user: User, case_id: int, sha256: str) -> bytes:
 
 def add_record(wb: Workbench, user: User, case_id: int, kind: str, payload: Any, *, item_sha256: str | None = None,
                blob: bytes | None = None) -> Record:
-    """Keep an analysis, explanation, check, report or note (``payload``: JSON-ready; ``blob``: e.g. a report PDF,
-    kept in the evidence store)."""
+    """Keep an analysis, explanation, check, report, note or folder scan (``payload``: JSON-ready; ``blob``: e.g. a
+    report PDF, kept in the evidence store)."""
     if kind not in RECORD_KINDS:
         raise ForensicsError(f"record kind {kind!r} is unknown: {', '.join(RECORD_KINDS)}")
     text = canonical_json(json_safe(payload)).decode("utf-8")
