@@ -77,6 +77,7 @@ def test_sign_in_and_sign_out(lab):
     assert "auth_user" not in at.session_state
     _sign_in(at, "ann")
     assert "Sign in" not in [t.value for t in at.title]
+    assert "sign_in_password" not in at.session_state or at.session_state["sign_in_password"] != PASSWORD
     assert any("Signed in as" in c.value and "ann" in c.value for c in at.caption)
     assert not any("Single-user" in i.value for i in at.info)
     _button(at, "Sign out").click().run()

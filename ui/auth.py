@@ -110,18 +110,25 @@ def _only(render: Callable[[], None]) -> None:
 def _sign_in_form(wb: Workbench) -> None:
     st.title("Sign in")
     st.caption("Face forensics workbench: cases are kept apart per analyst; every sign-in is logged.")
-    with st.form("sign_in"):
-        name = st.text_input("User name", key="sign_in_user")
-        password = st.text_input("Password", type="password", key="sign_in_password")
-        go = st.form_submit_button("Sign in", type="primary")
-    if go:
-        try:
-            st.session_state[USER_KEY] = accounts.sign_in(wb, name.strip(), password)
-        except ForensicsError as exc:
-            show_error(exc)
-            return
-        st.session_state.pop(CASE_KEY, None)
-        st.rerun()
+    failed = st.session_state.pop("_sign_in_failed", None)
+    if failed is not None:
+        show_error(failed)
+    with st.form("sign_in", clear_on_submit=True):  # the password does not stay in the session's widget state
+        st.text_input("User name", key="sign_in_user")
+        st.text_input("Password", type="password", key="sign_in_password")
+        st.form_submit_button("Sign in", type="primary", on_click=_submit, args=(wb,))
+
+
+def _submit(wb: Workbench) -> None:
+    """The sign-in form's callback (runs before the next run, which then starts signed in)."""
+    try:
+        user = accounts.sign_in(wb, st.session_state.get("sign_in_user", "").strip(),
+                                st.session_state.get("sign_in_password", ""))
+    except ForensicsError as exc:
+        st.session_state["_sign_in_failed"] = exc
+        return
+    st.session_state[USER_KEY] = user
+    st.session_state.pop(CASE_KEY, None)
 
 
 def sign_out(wb: Workbench) -> None:
