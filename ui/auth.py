@@ -121,9 +121,9 @@ def _sign_in_form(wb: Workbench) -> None:
 
 def _submit(wb: Workbench) -> None:
     """The sign-in form's callback (runs before the next run, which then starts signed in)."""
+    password = st.session_state.pop("sign_in_password", "")
     try:
-        user = accounts.sign_in(wb, st.session_state.get("sign_in_user", "").strip(),
-                                st.session_state.get("sign_in_password", ""))
+        user = accounts.sign_in(wb, st.session_state.get("sign_in_user", "").strip(), password)
     except ForensicsError as exc:
         st.session_state["_sign_in_failed"] = exc
         return
