@@ -179,3 +179,23 @@ def test_single_user_mode_on_localhost_and_refusal_elsewhere(lab):
         assert [t.value for t in AppTest.from_file(APP, default_timeout=TIMEOUT).run().title] == ["Sign in"]
     finally:
         st.config.set_option("server.address", old)
+
+
+def test_dataset_stats_lists_only_the_open_cases_scans(lab, tmp_path, monkeypatch):
+    import forensics.paths
+    from forensics.scan_store import ScanStore
+
+    monkeypatch.setattr(forensics.paths, "CACHE_DIR", tmp_path / "cache")
+    ScanStore(tmp_path / "cache" / "scans" / "someone-elses.sqlite").close()  # a scan no case of this user made
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    monkeypatch.setenv("FORENSICS_EVIDENCE_ROOTS", str(tmp_path / "evidence"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.session_state["sidebar_detectors"] = ["simplenet"]
+    at.switch_page("pages/dataset_stats.py").run()
+    _ok(at)
+    assert any("No scan yet" in i.value for i in at.info) and not at.dataframe
+    at.text_input(key="scan_folder").set_value(str(tmp_path / "evidence" / ".." / outside.name)).run()
+    at.button(key="scan_go").click().run()
+    _ok(at)
+    assert at.error and "outside the evidence roots" in at.error[0].value and not at.success
