@@ -142,6 +142,9 @@ def test_evidence_and_work_survive_a_new_session_and_a_restart(lab):
     _ok(again)
     assert again.session_state["auth_case_id"] == case_id  # the last case reopens by itself
     assert again.session_state["forensics_evidence"].sha256 == sha  # with its evidence, read back from the store
+    again.switch_page("pages/ela.py").run()  # a classic check on the reopened evidence is kept too
+    _ok(again)
+    assert {r.kind for r in cases.list_records(lab, ann, case_id)} >= {"analysis", "check"}
     again.switch_page("pages/cases.py").run()
     _ok(again)
     texts = "\n".join(t.value for t in again.text)

@@ -236,10 +236,10 @@ def keep(kind: str, key: Any, payload: Callable[[], dict[str, Any]], *, blob: by
     if s is None or s.case is None or s.user.role == "reviewer":
         return
     done = st.session_state.setdefault("_auth_kept", set())
-    k = (s.case.id, kind, key)
+    up = state.current()
+    k = (s.case.id, kind, up.sha256 if up else None, key)
     if k in done:
         return
-    up = state.current()
     _store_evidence(workbench(), s.user, s.case, up)  # the work names its evidence: keep that first
     try:
         cases.add_record(workbench(), s.user, s.case.id, kind, payload(), item_sha256=up.sha256 if up else None,

@@ -360,6 +360,9 @@ def finding_card(f, *, show_images: bool = True) -> None:
             st.plotly_chart(fig, width="stretch", key=f"finding_{f.check}_{k}")
     with st.expander("Measured values"):
         st.json(f.to_dict(include_series=False).get("measured", {}), expanded=False)
+    from ui import auth  # (auth imports this module)
+
+    auth.keep("check", f"{f.check}:{sorted(f.params.items())}", lambda: f.to_dict(include_series=False))
 
 
 def finding_images(f) -> dict[str, Any]:
