@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:  # AppTest and `streamlit run` from another folder
 
 import streamlit as st  # noqa: E402
 
-from ui import widgets  # noqa: E402
+from ui import auth, widgets  # noqa: E402
 
 st.set_page_config(page_title="Face forensics workbench", page_icon=":material/policy:", layout="wide")
 
@@ -25,8 +25,12 @@ PAGES = [
     st.Page("pages/report.py", title="Report", icon=":material/description:"),
     st.Page("pages/dataset_stats.py", title="Dataset stats", icon=":material/bar_chart:"),
     st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
+    st.Page("pages/cases.py", title="Cases", icon=":material/folder_shared:"),
 ]
 
+# sign-in, single-user banner or refusal, and the open case: until there is one, the gate shows its own page and stops
+# the run before the app's pages are registered
+auth.gate()
 page = st.navigation(PAGES)
 widgets.sidebar()
 page.run()

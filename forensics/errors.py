@@ -37,3 +37,15 @@ class UnavailableError(ForensicsError):
 
 class NoReadyDetectorError(UnavailableError):
     """No detector with trained weights is available, or the one asked for has none and untrained was not allowed."""
+
+
+class SignInError(ForensicsError):
+    """Sign-in refused: unknown user or wrong password (one message for both), disabled account, or rate limit."""
+
+
+class AccessDeniedError(ForensicsError):
+    """The signed-in user may not see or change this case (not a member, or a role that cannot do it)."""
+
+
+class PathNotAllowedError(ForensicsError):
+    """A local path or folder lies outside the evidence roots an admin configured (``FORENSICS_EVIDENCE_ROOTS``)."""

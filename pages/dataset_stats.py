@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import lib, state, widgets
+from ui import auth, lib, state, widgets
 
 st.title("Dataset statistics")
 st.caption("Scans every image of a folder with the sidebar's detectors into a results store (SQLite) that resumes "
@@ -23,11 +23,13 @@ with st.expander("Scan a folder", expanded=not lib.known_stores()):
     store = lib.default_store(folder) if folder else None
     if store is not None:
         st.caption(f"Results store: {widgets.plain(store)}")
-    if st.button("Scan", type="primary", disabled=not (folder and opts.detectors), key="scan_go"):
+    if st.button("Scan", type="primary", disabled=not (folder and opts.detectors), key="scan_go") and \
+            auth.local_path(folder, folder=True):
         widgets.run_scan(folder, str(store), opts, limit=int(limit) or None,
                          explainer=None if explainer == "none" else explainer, dask=dask or None)
+        auth.keep("scan", str(store), lambda: {"folder": folder, "store": str(store)})
 
-stores = lib.known_stores()
+stores = auth.case_scan_stores(lib.known_stores())  # the open case's scans only
 if not stores:
     st.info("No scan yet: scan a folder above.", icon=":material/folder_open:")
     st.stop()

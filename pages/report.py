@@ -3,7 +3,7 @@ optionally signed."""
 
 import streamlit as st
 
-from ui import lib, state, widgets
+from ui import auth, lib, state, widgets
 
 st.title("Report")
 st.caption("A PDF for the case file and a JSON bundle that a second examiner can re-verify "
@@ -50,6 +50,8 @@ if key not in exported:  # one export (and one log entry) per request, not per r
     exported[key] = widgets.call(lib.export_report, data, sign_with, spinner="Signing, logging and writing the files")
 rep = exported[key]
 b = rep["bundle"]
+auth.keep("report", b["bundle_sha256"], lambda: {"bundle_sha256": b["bundle_sha256"], "pdf": rep["files"].pdf.name,
+                                                 "signer": b.get("signer"), "case": dict(case)}, blob=rep["pdf"])
 st.success(f"Report built and logged: bundle sha256 `{b['bundle_sha256']}`", icon=":material/verified:")
 st.caption("Signed by " + (widgets.plain(f"{b['signer']['name']} (key {b['signer']['key_id']})") if b.get("signer")
                            else "nobody (unsigned)") + f" · case log head at export: {b['log_head']['count']} entries")

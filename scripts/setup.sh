@@ -2,8 +2,8 @@
 # Create (or reuse) the project's virtual environment and install everything it needs. Idempotent: a second run
 # finds the stamp of the same requirements and returns in about a second.
 #   FORENSICS_VENV   where the environment lives (default: .venv in the project)
-#   --with-browser   also install Debian's chromium (real-browser test) and poppler-utils (PDF page rendering
-#                    test) (needs root / apt-get)
+#   --with-browser   also install Debian's chromium (real-browser test), poppler-utils (PDF page rendering
+#                    test) and postgresql (the cases database's PostgreSQL tests, .ci/run) (needs root / apt-get)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${FORENSICS_VENV:-.venv}
@@ -33,11 +33,12 @@ fi
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ "$want_browser" = 1 ] && [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "setup: installing Debian's ${missing[*]} for the browser and PDF tests (about 75 s)"
+    echo "setup: installing Debian's ${missing[*]} for the browser, PDF and PostgreSQL tests (about 90 s)"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "setup: ${missing[*]} missing and apt-get unavailable: the browser / PDF rendering tests will be skipped" >&2
+    echo "setup: ${missing[*]} missing and apt-get unavailable: the browser / PDF rendering / PostgreSQL tests will be skipped" >&2
   fi
 fi

@@ -11,11 +11,19 @@ os.environ.setdefault("OMP_NUM_THREADS", os.environ["FORENSICS_THREADS"])
 # dashboard exports and the signing keys it lists are throw-away too.
 if "FORENSICS_CASE_DB" not in os.environ:
     import tempfile
+    from pathlib import Path
 
     _tmp = tempfile.mkdtemp(prefix="forensics-test-")
     os.environ["FORENSICS_CASE_DB"] = os.path.join(_tmp, "cases.sqlite")
     os.environ.setdefault("FORENSICS_REPORT_DIR", os.path.join(_tmp, "reports"))
     os.environ.setdefault("FORENSICS_KEYS_DIR", os.path.join(_tmp, "keys"))
+    # local paths may come from the temporary folder (where tests write their files), the shared data and the shipped
+    # examples (the cases database and evidence store are per test: _fresh_case_database)
+    os.environ.setdefault("FORENSICS_EVIDENCE_ROOTS", os.pathsep.join([
+        tempfile.gettempdir(), str(Path(__file__).resolve().parents[1] / "ui" / "examples"),
+        os.environ.get("FORENSICS_SHARED_DIR", str(Path(__file__).resolve().parents[2] / "shared")) + "/data"]))
+# AppTest serves nobody, so it counts as bound to localhost (the dashboard's single-user mode when no account exists)
+os.environ.setdefault("STREAMLIT_SERVER_ADDRESS", "localhost")
 
 from pathlib import Path  # noqa: E402
 
@@ -34,6 +42,15 @@ def pytest_configure(config):
         configure_threads()
     except ImportError:
         pass
+
+
+@pytest.fixture(autouse=True)
+def _fresh_case_database(tmp_path_factory, monkeypatch):
+    """Every test starts with an empty cases database and evidence store (the dashboard's single-user mode would
+    otherwise reopen the evidence an earlier test left in its case)."""
+    d = tmp_path_factory.mktemp("cases")
+    monkeypatch.setenv("FORENSICS_DB_URL", f"sqlite:///{d / 'workbench.sqlite'}")
+    monkeypatch.setenv("FORENSICS_EVIDENCE_STORE", str(d / "evidence-store"))
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from forensics.calibration import error_rate_rows
+from forensics.cases.roots import confine
 from forensics.domain import face_caveats
 from forensics.errors import BadImageError, ForensicsError
 from forensics.formatting import lr_in_favour, lr_number
@@ -59,12 +60,17 @@ def log_once(kind: str, key: str, payload: Callable[[], dict[str, Any]]) -> None
     done = st.session_state.setdefault("_audit_logged", set())
     if key in done:
         return
+    s = st.session_state.get("auth_session")  # ui.auth's signed-in user and open case: every entry names them
+    who = {"user": s.user.username, "case_id": s.case.id} if s is not None and s.case is not None else {}
     try:
-        record(kind, {**payload(), "source": "dashboard"})
+        record(kind, {**payload(), "source": "dashboard", **who})
     except ForensicsError as exc:
         st.warning(f"This {kind} could not be written to the case log: {plain(exc)}", icon=":material/warning:")
         return
     done.add(key)
+    from ui import auth  # (auth imports this module)
+
+    auth.keep(kind, key, payload)  # analyses and explanations are kept in the open case too
 
 
 def call(fn: Callable[..., T], *args: Any, spinner: str | None = None, stop: bool = True, **kwargs: Any) -> T | None:
@@ -148,12 +154,14 @@ def evidence_picker(prefix: str) -> None:
         if choice:
             _offer(prefix, f"example:{choice}", choice, ex[choice].read_bytes, "example")
     else:
-        st.caption("Reads a file on the machine running the dashboard (for local cases too large to upload).")
+        st.caption("Reads a file on the machine running the dashboard (for local cases too large to upload), from the "
+                   "evidence roots an admin configured only.")
         path = st.text_input("Path to an image file", key=f"{prefix}_path")
         if path and st.button("Load file", key=f"{prefix}_load"):
-            p = Path(path).expanduser()
-            if not p.is_file():
-                show_error(BadImageError(f"{p} is not a readable file: check the path"))
+            try:  # only files inside the evidence roots an admin configured (forensics.cases.roots)
+                p = confine(path)
+            except ForensicsError as exc:
+                show_error(exc)
             else:
                 state.set_current(p.name, p.read_bytes(), "path")
 
@@ -352,6 +360,9 @@ def finding_card(f, *, show_images: bool = True) -> None:
             st.plotly_chart(fig, width="stretch", key=f"finding_{f.check}_{k}")
     with st.expander("Measured values"):
         st.json(f.to_dict(include_series=False).get("measured", {}), expanded=False)
+    from ui import auth  # (auth imports this module)
+
+    auth.keep("check", f"{f.check}:{sorted(f.params.items())}", lambda: f.to_dict(include_series=False))
 
 
 def finding_images(f) -> dict[str, Any]:
