@@ -118,7 +118,7 @@ def sign_in(wb: Workbench, username: str, password: str, *, now: _dt.datetime | 
             ok = _HASHER.verify(row.password_hash if row else _DUMMY, password) and row is not None
         except (VerificationError, InvalidHashError):
             ok = False
-        if ok and row.disabled:
+        if ok and row is not None and row.disabled:
             wb.audit("sign-in-refused", username, reason="disabled")
             raise SignInError("this account is disabled: ask an admin")
         if not ok:
@@ -126,6 +126,7 @@ def sign_in(wb: Workbench, username: str, password: str, *, now: _dt.datetime | 
     if not ok:
         wb.audit("sign-in-failed", username, failures=len(recent) + 1)
         raise SignInError("wrong user name or password")
+    assert row is not None  # verification succeeded, so the name exists
     with wb.engine.begin() as conn:
         conn.execute(db.login_failures.delete().where(db.login_failures.c.username == username))
         if _HASHER.check_needs_rehash(row.password_hash):

@@ -13,11 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from forensics.jsonio import canonical_json, plain
 from forensics.cases import db
 from forensics.cases.accounts import User, get_user
 from forensics.cases.workbench import Workbench
 from forensics.errors import AccessDeniedError, ForensicsError
+from forensics.jsonio import canonical_json, plain
 
 RECORD_KINDS = ("analysis", "explanation", "check", "report", "note", "scan")
 STATUSES = ("open", "closed")
@@ -122,7 +122,7 @@ def create_case(wb: Workbench, user: User, title: str) -> Case:
     t = db.now()
     with wb.engine.begin() as conn:
         case_id = conn.execute(db.cases.insert().values(title=title[:200], status="open", created_by=user.username,
-                                                        created_at=t, updated_at=t)).inserted_primary_key[0]
+                                                        created_at=t, updated_at=t)).inserted_primary_key[0]  # type: ignore[index]
         conn.execute(db.members.insert().values(case_id=case_id, username=user.username, added_by=user.username,
                                                 added_at=t))
     wb.audit("case-create", user.username, case_id, title=title[:200])
@@ -240,7 +240,7 @@ def add_record(wb: Workbench, user: User, case_id: int, kind: str, payload: Any,
         t = _touch(conn, case_id)
         rid = conn.execute(db.records.insert().values(case_id=case_id, kind=kind, item_sha256=item_sha256,
                                                       payload=text, blob_sha256=blob_sha, created_by=user.username,
-                                                      created_at=t)).inserted_primary_key[0]
+                                                      created_at=t)).inserted_primary_key[0]  # type: ignore[index]
     wb.audit(f"case-{kind}", user.username, case_id, record=rid, item_sha256=item_sha256, blob_sha256=blob_sha)
     return Record(rid, kind, item_sha256, json.loads(text), blob_sha, user.username, t)
 
