@@ -209,13 +209,13 @@ def main() -> int:
         sanity = json.loads(sanity_cache.read_text())
         if sanity.get(det.name, {}).get("weights_sha256") != det.weights_sha256:
             sanity = {}
-    if args.sanity_faces > 0 and not sanity:
+    dets = [det] + [p for p in (create_detector(n, weights_dirs=[PEER_WEIGHTS_DIR]) for n in PEER_DETECTORS)
+                    if p.ready]  # the Meso-4 peers whose weights are present
+    todo = [d for d in dets if sanity.get(d.name, {}).get("weights_sha256") != d.weights_sha256]
+    if args.sanity_faces > 0 and todo and not args.summary_only:
         crops = [c for c in (_face_crop(p) for p in sorted((data / "val" / EDITS).glob("*.jpg"))[:args.sanity_faces])
                  if c is not None]
-        dets = [det]
-        if (PEER_WEIGHTS_DIR / "Meso4_DF.h5").is_file():
-            dets += [create_detector(PEER_DETECTORS[0], weights_dirs=[PEER_WEIGHTS_DIR])]
-        for d in dets:
+        for d in todo:
             t0 = time.perf_counter()
             every = [m for m in args.methods.split(",") if m]  # Meso-4 is a plain CNN: lrp-captum applies there
             sanity[d.name] = cascading_randomisation(d, crops, every, stages=args.sanity_stages,
