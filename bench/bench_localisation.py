@@ -148,6 +148,10 @@ def main() -> int:
     ap.add_argument("--sanity-stages", type=int, default=6)
     ap.add_argument("--sanity-ig-steps", type=int, default=16, help="integrated-gradients steps in the sanity check")
     ap.add_argument("--limit", type=int, default=None, help="at most this many images per split")
+    ap.add_argument("--summary-only", action="store_true",
+                    help="measure nothing new: summarise the faces already in --cache (e.g. when time ran out)")
+    ap.add_argument("--conditions", default="one torch thread under nice, other work sharing the 2 cores",
+                    help="how the machine was loaded while measuring (goes into measured.json)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "forensics" / "explainers"
                                          / "measured.json"))
     args = ap.parse_args()
@@ -185,7 +189,7 @@ def main() -> int:
         files = sorted((data / split / EDITS).glob("*.jpg"))[: args.limit]
         use = [m for m in methods if m not in slow or split in args.slow_splits.split(",")]
         for i, path in enumerate(files):
-            if (split, path.name) in done:
+            if (split, path.name) in done or args.summary_only:
                 continue
             t0 = time.perf_counter()
             rec = measure_face(det, path, split, use, split in args.faithfulness_splits.split(","), params)
@@ -205,13 +209,13 @@ def main() -> int:
         sanity = json.loads(sanity_cache.read_text())
         if sanity.get(det.name, {}).get("weights_sha256") != det.weights_sha256:
             sanity = {}
-    if args.sanity_faces > 0 and not sanity:
+    dets = [det] + [p for p in (create_detector(n, weights_dirs=[PEER_WEIGHTS_DIR]) for n in PEER_DETECTORS)
+                    if p.ready]  # the Meso-4 peers whose weights are present
+    todo = [d for d in dets if sanity.get(d.name, {}).get("weights_sha256") != d.weights_sha256]
+    if args.sanity_faces > 0 and todo and not args.summary_only:
         crops = [c for c in (_face_crop(p) for p in sorted((data / "val" / EDITS).glob("*.jpg"))[:args.sanity_faces])
                  if c is not None]
-        dets = [det]
-        if (PEER_WEIGHTS_DIR / "Meso4_DF.h5").is_file():
-            dets += [create_detector(PEER_DETECTORS[0], weights_dirs=[PEER_WEIGHTS_DIR])]
-        for d in dets:
+        for d in todo:
             t0 = time.perf_counter()
             every = [m for m in args.methods.split(",") if m]  # Meso-4 is a plain CNN: lrp-captum applies there
             sanity[d.name] = cascading_randomisation(d, crops, every, stages=args.sanity_stages,
@@ -224,7 +228,7 @@ def main() -> int:
     doc = {"schema": "forensics.explainer-measurements/1",
            "measured_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%MZ"),
            "command": "bench/bench_localisation.py " + " ".join(sys.argv[1:]),
-           "conditions": "one torch thread under nice, while a detector training ran on the same 2 cores",
+           "conditions": args.conditions,
            "data": "ciplab_photoshop edits of ../shared/data (" + args.splits + "); parts from the 4-digit name mask "
                    "(left eye, right eye, nose, mouth; image sides); regions: landmark segmenter",
            "detectors": {}}

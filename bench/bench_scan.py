@@ -5,7 +5,7 @@ Run: python bench/bench_scan.py [--folder ../shared/data/val] [--limit 200] [--t
          [--dask-local 1,2]
 Each scan goes to a fresh store in a temp folder; the resume figure is a re-run of the finished classify-only scan.
 ``--dask-local 1,2`` also scans classify-only on a Dask LocalCluster of 1, then 2 one-thread workers (started
-before the clock runs) and reports each worker's peak resident memory.
+before the clock runs) and reports the workers' CPU time per face and each worker's peak resident memory.
 """
 
 from __future__ import annotations
@@ -103,15 +103,23 @@ def _dask_run(n: int, folder: Path, store: Path, opts, batch_size: int, limit: i
     def peak_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    def cpu_s() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    # one torch thread per worker whatever this process uses (FORENSICS_THREADS is read by each worker)
+    with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  env={"FORENSICS_THREADS": "1"}) as cluster, distributed.Client(cluster) as client:
         client.wait_for_workers(n)
+        cpu0 = client.run(cpu_s)
         s = scan_folder(folder, store, options=opts, batch_size=batch_size, limit=limit,
                         dask=DaskSetup(address=cluster.scheduler_address))
+        cpu = sum(v - cpu0[k] for k, v in client.run(cpu_s).items())
         peaks = sorted(client.run(peak_mb).values())
+    ms = cpu * 1000 / max(1, s.faces)  # CPU time of the workers (robust to other load): what n free cores would do
     print(f"{f'Dask LocalCluster, {n} worker(s) x 1 thread':<45} {s.done} images, {s.faces} faces in "
-          f"{s.seconds:6.1f} s: {s.faces_per_second:5.1f} faces/s; peak RSS per worker "
-          f"{', '.join(f'{p:.0f}' for p in peaks)} MB")
+          f"{s.seconds:6.1f} s: {s.faces_per_second:5.1f} faces/s; workers' CPU {ms:.0f} ms per face (n free cores: "
+          f"about {n * 1000 / ms:.1f} faces/s); peak RSS per worker {', '.join(f'{p:.0f}' for p in peaks)} MB")
 
 
 if __name__ == "__main__":

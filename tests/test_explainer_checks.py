@@ -344,6 +344,18 @@ def test_method_notes_state_the_figure_and_mark_failures_and_other_weights():
     assert method_note("nobody", None, "gradcam", measurements=doc)["measured"] is False
 
 
+def test_method_note_leads_with_the_held_out_edits():
+    doc = _doc("a" * 64)
+    doc["detectors"]["det"]["localisation"]["methods"]["gradcam"].update(
+        faces=155, pointing=0.82, chance=0.73, splits={"val": {"faces": 25, "pointing": 0.76, "chance": 0.74},
+                                                       "train": {"faces": 130, "pointing": 0.83, "chance": 0.73}})
+    n = method_note("det", "a" * 64, "gradcam", measurements=doc)
+    assert n["text"].startswith("gradcam: on 25 edits with known regions, this method pointed at an edited part in "
+                                "76% (chance 74%) on held-out (val) edits; on all 155, train edits included, 82% "
+                                "(chance 73%);")
+    assert n["localisation"]["held_out"]["faces"] == 25 and n["localisation"]["faces"] == 155
+
+
 def test_committed_measurements_are_readable(tmp_path):
     doc = load_measurements()
     if doc:  # the committed file: every detector entry names the weights it was measured on
