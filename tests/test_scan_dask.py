@@ -114,7 +114,7 @@ def test_killed_dask_worker_loses_nothing(tmp_path, monkeypatch):
 
 _MALLOC_PROBE = """
 import ctypes
-from forensics.scan_dask import tune_worker_malloc
+from forensics.scan.dask_cluster import tune_worker_malloc
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
