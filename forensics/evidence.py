@@ -128,30 +128,11 @@ def _what_is_it(data: bytes) -> str | None:
     return None
 
 
-def load_evidence(
-    src: str | Path | bytes | bytearray | memoryview,
-    *,
-    name: str | None = None,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    background: tuple[int, int, int] = (255, 255, 255),
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> Evidence:
-    """Read, hash, decode and describe an evidence file (a path or its bytes).
+def _open_image(data: bytes, label: str, max_pixels: int) -> Any:
+    """Pillow's lazy image of ``data`` (header read, pixels not yet decoded); BadImageError with the reason when the
+    header is too large, not an accepted format or corrupt."""
+    from PIL import Image, UnidentifiedImageError
 
-    Raises BadImageError for unreadable, non-image, unsupported, truncated or corrupt input, for images whose
-    header claims more than ``max_pixels`` pixels and for images under ``MIN_SIDE`` pixels on a side. Transparent
-    pixels are composited on ``background``.
-    """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    data, file_name = _read_bytes(src, max_bytes)
-    sha256 = hashlib.sha256(data).hexdigest()
-    md5 = hashlib.md5(data).hexdigest()
-    label = name or file_name or f"bytes-{sha256[:12]}"
-    if not data:
-        raise BadImageError(f"{label} is empty (0 bytes); accepted formats: {ACCEPTED_TEXT}")
-
-    notes: list[str] = []
     try:
         Image.init()  # registers every plugin so that the format filter below sees them all
         img = Image.open(io.BytesIO(data), formats=[f for f in ACCEPTED_FORMATS if f in Image.OPEN])
@@ -169,6 +150,34 @@ def load_evidence(
         ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadImageError(f"{label}: corrupt image header ({exc}); accepted formats: {ACCEPTED_TEXT}") from exc
+    return img
+
+
+def load_evidence(
+    src: str | Path | bytes | bytearray | memoryview,
+    *,
+    name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    background: tuple[int, int, int] = (255, 255, 255),
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Evidence:
+    """Read, hash, decode and describe an evidence file (a path or its bytes).
+
+    Raises BadImageError for unreadable, non-image, unsupported, truncated or corrupt input, for images whose
+    header claims more than ``max_pixels`` pixels and for images under ``MIN_SIDE`` pixels on a side. Transparent
+    pixels are composited on ``background``.
+    """
+    from PIL import ImageOps
+
+    data, file_name = _read_bytes(src, max_bytes)
+    sha256 = hashlib.sha256(data).hexdigest()
+    md5 = hashlib.md5(data).hexdigest()
+    label = name or file_name or f"bytes-{sha256[:12]}"
+    if not data:
+        raise BadImageError(f"{label} is empty (0 bytes); accepted formats: {ACCEPTED_TEXT}")
+
+    notes: list[str] = []
+    img = _open_image(data, label, max_pixels)
 
     with img:
         fmt = img.format or "unknown"

@@ -358,6 +358,61 @@ def _as_rgb(image: Any) -> np.ndarray:
     return arr[..., :3]
 
 
+def _find(img: np.ndarray, method: str, found: dict[str, list[Detection]], detect_max_side: int
+          ) -> tuple[list[Detection], str, list[str], list[str]]:
+    """(detections, method that made them, methods tried, notes) of one face ``method`` other than "whole";
+    detections already in ``found`` are used instead of running that method again."""
+    tried: list[str] = []
+    notes: list[str] = []
+    dets: list[Detection] = []
+    used = method
+    if method == "mediapipe":
+        from forensics.faces_mediapipe import detect_mediapipe
+
+        dets = found["mediapipe"] if "mediapipe" in found else detect_mediapipe(img, detect_max_side)
+        tried.append("mediapipe")
+    if method in ("mtcnn", "auto"):
+        try:
+            dets = found["mtcnn"] if "mtcnn" in found else _detect_mtcnn(img, detect_max_side)
+            tried.append("mtcnn")
+        except UnavailableError as exc:
+            if method == "mtcnn":
+                raise
+            notes.append(f"MTCNN unavailable ({exc}); Haar cascade used")
+        used = "mtcnn"
+    if method == "haar" or (method == "auto" and not dets):
+        dets = _detect_haar(img, detect_max_side)
+        tried.append("haar")
+        used = "haar"
+    return dets, used, tried, notes
+
+
+def _select(dets: list[Detection], used: str, *, min_size: int, min_confidence: float, max_faces: int
+            ) -> tuple[list[Detection], list[SkippedFace]]:
+    """The detections analysed and the ones skipped, with the reason: low MTCNN confidence, too small, or beyond the
+    ``max_faces`` largest."""
+    kept: list[Detection] = []
+    skipped: list[SkippedFace] = []
+    for box, conf, pts in dets:
+        size = max(box[2] - box[0], box[3] - box[1])
+        if used == "mtcnn" and conf < min_confidence:
+            skipped.append(SkippedFace(box, conf, f"detector confidence {conf:.3f} is below min_confidence "
+                                                  f"{min_confidence:.2f}", "low confidence"))
+        elif size < min_size:
+            skipped.append(SkippedFace(box, conf, f"face {box[2] - box[0]:.0f}x{box[3] - box[1]:.0f} px is smaller "
+                                                  f"than min_size={min_size} px: too small to analyse reliably",
+                                      "too small"))
+        else:
+            kept.append((box, conf, pts))
+    if len(kept) > max_faces:
+        kept.sort(key=lambda d: -max(d[0][2] - d[0][0], d[0][3] - d[0][1]))
+        for box, conf, _ in kept[max_faces:]:
+            skipped.append(SkippedFace(box, conf, f"more than max_faces={max_faces} faces: only the "
+                                                  f"{max_faces} largest are analysed", "beyond max_faces"))
+        kept = kept[:max_faces]
+    return kept, skipped
+
+
 def detect_faces(
     image: Any,
     *,
@@ -404,49 +459,8 @@ def detect_faces(
                     padded_fraction=_padded_fraction(m, crop_size, w, h), method="whole")
         return FaceSet(faces=(face,), method="whole", tried=("whole",), notes=whole_notes, **base)
 
-    tried: list[str] = []
-    notes: list[str] = []
-    dets: list[Detection] = []
-    used = method
-    found = detections or {}
-    if method == "mediapipe":
-        from forensics.faces_mediapipe import detect_mediapipe
-
-        dets = found["mediapipe"] if "mediapipe" in found else detect_mediapipe(img, detect_max_side)
-        tried.append("mediapipe")
-    if method in ("mtcnn", "auto"):
-        try:
-            dets = found["mtcnn"] if "mtcnn" in found else _detect_mtcnn(img, detect_max_side)
-            tried.append("mtcnn")
-        except UnavailableError as exc:
-            if method == "mtcnn":
-                raise
-            notes.append(f"MTCNN unavailable ({exc}); Haar cascade used")
-        used = "mtcnn"
-    if method == "haar" or (method == "auto" and not dets):
-        dets = _detect_haar(img, detect_max_side)
-        tried.append("haar")
-        used = "haar"
-
-    kept: list[Detection] = []
-    skipped: list[SkippedFace] = []
-    for box, conf, pts in dets:
-        size = max(box[2] - box[0], box[3] - box[1])
-        if used == "mtcnn" and conf < min_confidence:
-            skipped.append(SkippedFace(box, conf, f"detector confidence {conf:.3f} is below min_confidence "
-                                                  f"{min_confidence:.2f}", "low confidence"))
-        elif size < min_size:
-            skipped.append(SkippedFace(box, conf, f"face {box[2] - box[0]:.0f}x{box[3] - box[1]:.0f} px is smaller "
-                                                  f"than min_size={min_size} px: too small to analyse reliably",
-                                      "too small"))
-        else:
-            kept.append((box, conf, pts))
-    if len(kept) > max_faces:
-        kept.sort(key=lambda d: -max(d[0][2] - d[0][0], d[0][3] - d[0][1]))
-        for box, conf, _ in kept[max_faces:]:
-            skipped.append(SkippedFace(box, conf, f"more than max_faces={max_faces} faces: only the "
-                                                  f"{max_faces} largest are analysed", "beyond max_faces"))
-        kept = kept[:max_faces]
+    dets, used, tried, notes = _find(img, method, detections or {}, detect_max_side)
+    kept, skipped = _select(dets, used, min_size=min_size, min_confidence=min_confidence, max_faces=max_faces)
 
     faces = []
     for new_index, i in enumerate(reading_order([d[0] for d in kept])):

@@ -196,13 +196,21 @@ def check_seal(doc: Mapping[str, Any], *, trusted: Mapping[str, PublicKey] | Non
         if trusted is not None:
             res.problems.append("signature: the report is unsigned, but a signature by a trusted key was required")
         return res
+    _check_signature(res, seal, sig, claimed, trusted)
+    return res
+
+
+def _check_signature(res: SealCheck, seal: Mapping[str, Any], sig: Mapping[str, Any],
+                     claimed: Mapping[str, Any] | None, trusted: Mapping[str, PublicKey] | None) -> None:
+    """Add to ``res`` what is wrong with the seal's signature ``sig``: malformed, wrong algorithm or key id, another
+    signer than the bundle names, an untrusted key, or a signature that does not verify."""
     try:
         raw = base64.b64decode(sig["public_key"], validate=True)
         value = base64.b64decode(sig["value"], validate=True)
         key_id = str(sig["key_id"])
     except (KeyError, TypeError, ValueError) as exc:
         res.problems.append(f"signature: malformed ({exc})")
-        return res
+        return
     res.key_id = key_id
     if sig.get("algorithm") != ALGORITHM:
         res.problems.append(f"signature: algorithm {sig.get('algorithm')!r}, expected {ALGORITHM}")
@@ -221,14 +229,13 @@ def check_seal(doc: Mapping[str, Any], *, trusted: Mapping[str, PublicKey] | Non
             res.status = "signed (untrusted key)"
             res.problems.append(f"signature: key {key_id} (claims {sig.get('signer')!r}) is not among the trusted "
                                 "keys")
-            return res
+            return
         key = trusted_key
         res.signer = key.name
         if sig.get("signer") != key.name:
             res.problems.append(f"signature: claims signer {sig.get('signer')!r}, the trusted key names {key.name!r}")
     if not key.verify(value, signed_message(seal)):
         res.problems.append("signature: does not verify (the seal's hashes or signer were changed after signing)")
-    return res
 
 
 def check_pdf(pdf: bytes, doc: Mapping[str, Any] | None = None) -> tuple[dict[str, Any] | None, list[str]]:

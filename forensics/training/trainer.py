@@ -244,6 +244,108 @@ def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, C
     return tr, va, info
 
 
+def _draw_weights(cfg: TrainConfig, tr: CropSet, y_tr: np.ndarray, sbi_label: int | None,
+                  sbi_sources: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """Sampling weight of every training crop (then of every self-blended draw) and the share of draws per
+    class/source, as the config's class shares, source power and domain pairing ask."""
+    classes = tuple(cfg.data.classes)
+    strata = [(int(c), s.source) for c, s in zip(y_tr, tr.samples, strict=True)]
+    sbi_strata = [(int(sbi_label), tr.samples[j].source) for j in sbi_sources] if sbi_label is not None else []
+    weights = sampling_weights(strata, sbi_strata, cfg.data.class_shares, cfg.data.source_power, cfg.data.sbi_share)
+    if cfg.data.pair_domains:
+        weights = pair_domains(weights, strata, sbi_strata, cfg.data.pair_floor)
+    names = [f"{classes[c]}/{src}" for c, src in strata] + [f"{classes[c]}/sbi:{src}" for c, src in sbi_strata]
+    shares: dict[str, float] = {}
+    for n, wi in zip(names, weights, strict=True):
+        shares[n] = shares.get(n, 0.0) + float(wi)
+    return weights, {k: round(v, 4) for k, v in sorted(shares.items())}
+
+
+def _student_and_teacher(cfg: TrainConfig, classes: tuple[str, ...]) -> tuple[Any, Any]:
+    """The model to train (on the CPU) and, with distillation, the frozen teacher (else None)."""
+    from forensics.detectors import create_detector
+
+    init: str | Path = cfg.model.init
+    if init not in ("imagenet", "none"):
+        path = resolve_path(cfg.model.init)
+        if path is None:
+            raise ForensicsError("model.init is empty: give imagenet, none or a weights file")
+        init = path
+    model = create_detector(cfg.model.architecture, weights=init, classes=classes).model.cpu()
+    teacher = None
+    if cfg.distill.enabled:
+        teacher = create_detector(cfg.distill.teacher, weights=cfg.distill.teacher_weights, classes=classes).model
+        teacher = teacher.cpu().eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+    return model, teacher
+
+
+def _run_epoch(model: Any, teacher: Any, ce: Any, optimizer: Any, lr_at: Callable[[int], float], cfg: TrainConfig,
+               batches: Any) -> tuple[list[float], int, Counter[int]]:
+    """One pass over ``batches``: per step the learning rate ``lr_at(step)``, cross-entropy (blended with the
+    teacher's softened outputs when distilling) and an optimiser step. Returns (losses, samples seen, draws per
+    class)."""
+    import torch
+
+    losses: list[float] = []
+    seen, drawn = 0, Counter[int]()
+    for step, (x, y) in enumerate(batches):
+        for g in optimizer.param_groups:
+            g["lr"] = lr_at(step)
+        logits = model(x)
+        loss = ce(logits, y)
+        if teacher is not None:
+            with torch.no_grad():
+                t_logits = teacher(x)
+            tt = cfg.distill.temperature
+            kd = torch.nn.functional.kl_div(torch.log_softmax(logits / tt, 1), torch.softmax(t_logits / tt, 1),
+                                            reduction="batchmean") * tt * tt
+            loss = (1 - cfg.distill.alpha) * loss + cfg.distill.alpha * kd
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        seen += len(y)
+        drawn.update(y.tolist())
+    return losses, seen, drawn
+
+
+def _start_or_resume(cfg: TrainConfig, out: Path, model: Any, info: dict[str, Any], *, resume: bool
+                     ) -> tuple[int, list[dict[str, Any]], dict[str, Any] | None]:
+    """(first epoch to run, history so far, checkpoint state or None); a fresh run starts a new log."""
+    ckpt_path = out / CHECKPOINT
+    start_epoch, history = 0, []
+    state = None
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path)
+        if state.get("config_digest") != cfg.digest():
+            raise ForensicsError(f"{ckpt_path} was made with a different config: resume with the same config file")
+        model.load_state_dict(state["model"])
+        start_epoch, history = int(state["epoch"]) + 1, list(state["history"])
+    if start_epoch == 0:
+        (out / LOG).write_text("", encoding="utf-8")
+        append_log(out, {"event": "start", "config": cfg.to_dict(), "data": info, "time": time.time()})
+    else:
+        append_log(out, {"event": "resume", "from_epoch": start_epoch, "time": time.time()})
+    return start_epoch, history, state
+
+
+def _save_epoch(cfg: TrainConfig, out: Path, model: Any, optimizer: Any, epoch: int, stage: int,
+                history: list[dict[str, Any]]) -> None:
+    """The checkpoint after an epoch (written whole, then renamed) and, when selecting the best epoch, its weights
+    if its validation AUC is the best so far."""
+    import torch
+
+    ckpt_path = out / CHECKPOINT
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "stage": stage,
+                "history": history, "config_digest": cfg.digest()}, str(ckpt_path) + ".tmp")
+    os.replace(str(ckpt_path) + ".tmp", ckpt_path)
+    if cfg.train.select == "best" and (history[-1].get("val_auc") or 0) >= max(
+            (h.get("val_auc") or 0) for h in history):
+        torch.save(model.state_dict(), out / "best.pt")
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
           epoch_callback: Callable[[int, dict[str, Any]], None] | None = None,
           data: tuple[CropSet, CropSet, dict[str, Any]] | None = None) -> TrainResult:
@@ -254,8 +356,6 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
     import torch
     from torch.utils.data import DataLoader, WeightedRandomSampler
     from tqdm import tqdm
-
-    from forensics.detectors import create_detector
 
     torch.manual_seed(cfg.seed)
     if cfg.train.threads:
@@ -274,48 +374,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
 
     y_tr = np.array([class_index(s.kind, classes, scheme) for s in tr.samples])
     y_va = np.array([class_index(s.kind, classes, scheme) for s in va.samples])
-    strata = [(int(c), s.source) for c, s in zip(y_tr, tr.samples, strict=True)]
     sbi_label = class_index("sbi", classes, scheme) if cfg.data.sbi_share > 0 else None
     sbi_sources = np.nonzero(y_tr == 0)[0] if sbi_label is not None else np.zeros(0, int)
-    sbi_strata = [(int(sbi_label), tr.samples[j].source) for j in sbi_sources] if sbi_label is not None else []
-    weights = sampling_weights(strata, sbi_strata, cfg.data.class_shares, cfg.data.source_power, cfg.data.sbi_share)
-    if cfg.data.pair_domains:
-        weights = pair_domains(weights, strata, sbi_strata, cfg.data.pair_floor)
-    names = [f"{classes[c]}/{src}" for c, src in strata] + [f"{classes[c]}/sbi:{src}" for c, src in sbi_strata]
-    shares: dict[str, float] = {}
-    for n, wi in zip(names, weights, strict=True):
-        shares[n] = shares.get(n, 0.0) + float(wi)
-    info = {**info, "draw_shares": {k: round(v, 4) for k, v in sorted(shares.items())}}
+    weights, draw_shares = _draw_weights(cfg, tr, y_tr, sbi_label, sbi_sources)
+    info = {**info, "draw_shares": draw_shares}
     dataset = _TrainSet(tr, y_tr, sbi_sources, sbi_label, cfg)
+    model, teacher = _student_and_teacher(cfg, classes)
 
-    init: str | Path = cfg.model.init
-    if init not in ("imagenet", "none"):
-        path = resolve_path(cfg.model.init)
-        if path is None:
-            raise ForensicsError("model.init is empty: give imagenet, none or a weights file")
-        init = path
-    det = create_detector(cfg.model.architecture, weights=init, classes=classes)
-    model = det.model.cpu()
-    teacher = None
-    if cfg.distill.enabled:
-        teacher = create_detector(cfg.distill.teacher, weights=cfg.distill.teacher_weights, classes=classes).model
-        teacher = teacher.cpu().eval()
-        for p in teacher.parameters():
-            p.requires_grad_(False)
-
-    start_epoch, history = 0, []
-    state = None
-    if resume and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path)
-        if state.get("config_digest") != cfg.digest():
-            raise ForensicsError(f"{ckpt_path} was made with a different config: resume with the same config file")
-        model.load_state_dict(state["model"])
-        start_epoch, history = int(state["epoch"]) + 1, list(state["history"])
-    if start_epoch == 0:
-        (out / LOG).write_text("", encoding="utf-8")
-        append_log(out, {"event": "start", "config": cfg.to_dict(), "data": info, "time": time.time()})
-    else:
-        append_log(out, {"event": "resume", "from_epoch": start_epoch, "time": time.time()})
+    start_epoch, history, state = _start_or_resume(cfg, out, model, info, resume=resume)
 
     size = cfg.augment.input_size
     t_start = time.monotonic()
@@ -350,33 +416,21 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
                                  num_workers=0, drop_last=False)  # _TrainSet is a map-style dataset
         steps = len(loader)
         _train_mode(model, frozen)
-        losses: list[float] = []
-        seen, drawn = 0, Counter[int]()
         t_ep = time.monotonic()
-        for step, (x, y) in enumerate(tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.total_epochs}",
-                                           disable=not progress, mininterval=10)):
-            # cosine decay inside the stage, per step; with a wall-clock budget, by time too (whichever is further),
-            # so that a run cut short by the budget still ends at a low learning rate
+        # cosine decay inside the stage, per step; with a wall-clock budget, by time too (whichever is further),
+        # so that a run cut short by the budget still ends at a low learning rate
+        by_time = stage_t0 if stage_budget > 0 and si == len(cfg.stages) - 1 else None
+
+        def lr_at(step: int, steps: int = steps, e_in_stage: int = e_in_stage, stage=stage,
+                  by_time: float | None = by_time, budget: float = stage_budget) -> float:
             frac = (e_in_stage * steps + step) / max(1, stage.epochs * steps)
-            if stage_budget > 0 and si == len(cfg.stages) - 1:
-                frac = min(1.0, max(frac, (time.monotonic() - stage_t0) / stage_budget))
-            for g in optimizer.param_groups:
-                g["lr"] = stage.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-            logits = model(x)
-            loss = ce(logits, y)
-            if teacher is not None:
-                with torch.no_grad():
-                    t_logits = teacher(x)
-                tt = cfg.distill.temperature
-                kd = torch.nn.functional.kl_div(torch.log_softmax(logits / tt, 1), torch.softmax(t_logits / tt, 1),
-                                                reduction="batchmean") * tt * tt
-                loss = (1 - cfg.distill.alpha) * loss + cfg.distill.alpha * kd
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-            seen += len(y)
-            drawn.update(y.tolist())
+            if by_time is not None:
+                frac = min(1.0, max(frac, (time.monotonic() - by_time) / budget))
+            return stage.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+        losses, seen, drawn = _run_epoch(model, teacher, ce, optimizer, lr_at, cfg,
+                                         tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.total_epochs}",
+                                              disable=not progress, mininterval=10))
         train_s = time.monotonic() - t_ep
         v_logits = predict_logits(model, va.crops, size, cfg.train.val_batch_size)
         metrics = val_metrics(v_logits, y_va, [s.source for s in va.samples], fake_indices)
@@ -388,12 +442,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
         history.append(json.loads(json.dumps({k: rec[k] for k in ("epoch", "train_loss", "val_nll", "val_acc",
                                                                    "val_auc")}, default=float)))
         append_log(out, rec)
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "stage": si,
-                    "history": history, "config_digest": cfg.digest()}, str(ckpt_path) + ".tmp")
-        os.replace(str(ckpt_path) + ".tmp", ckpt_path)
-        if cfg.train.select == "best" and (metrics.get("val_auc") or 0) >= max(
-                (h.get("val_auc") or 0) for h in history):
-            torch.save(model.state_dict(), out / "best.pt")
+        _save_epoch(cfg, out, model, optimizer, epoch, si, history)
         if epoch_callback is not None:
             epoch_callback(epoch, rec)
 
