@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError, NotApplicableError, UnavailableError
+from forensics.explainers import DEFAULT_EXPLAINER, DEFAULT_LRP
 from forensics.formatting import pct
 from forensics.report.bundle import (
     Case,
@@ -35,9 +36,9 @@ from forensics.report.bundle import (
     sha256_hex,
 )
 
-DEFAULT_EXPLAINERS: tuple[str, ...] = ("gradcam", "lrp-epsilon-plus-flat")
+DEFAULT_EXPLAINERS: tuple[str, ...] = (DEFAULT_EXPLAINER, DEFAULT_LRP)  # why these two: forensics.explainers
 DEFAULT_SEGMENTER = "landmarks"
-METHOD_TITLES = {"gradcam": "Grad-CAM", "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat)", "lrp-hse-mix": "LRP mix",
+METHOD_TITLES = {"gradcam": "Grad-CAM", "lrp-epsilon": "LRP (epsilon)", "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat)", "lrp-hse-mix": "LRP mix",
                  "lrp-gamma-epsilon-zero": "LRP mix",
                  "saliency": "Saliency"}
 

@@ -16,7 +16,7 @@ from forensics.report.wording import condition_words, court_text
 
 VERDICT_WORDS = {"manipulated or generated": "manipulated or generated", "camera original": "camera original",
                  "inconclusive": "inconclusive (no verdict either way)"}
-METHOD_NAMES = {"gradcam": "Grad-CAM", "lrp-epsilon-plus-flat": "LRP", "saliency": "Gradient saliency",
+METHOD_NAMES = {"gradcam": "Grad-CAM", "lrp-epsilon": "LRP (epsilon rule)", "lrp-epsilon-plus-flat": "LRP", "saliency": "Gradient saliency",
                 "lrp-hse-mix": "LRP (mixed rules)", "lrp-gamma-epsilon-zero": "LRP (mixed rules)"}
 
 

@@ -178,6 +178,6 @@ def settings_rows(bundle: Mapping[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-_METHOD_WORDS = {"gradcam": "Grad-CAM", "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat rule)", "saliency":
+_METHOD_WORDS = {"gradcam": "Grad-CAM", "lrp-epsilon": "LRP (epsilon rule)", "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat rule)", "saliency":
                  "gradient saliency", "lrp-hse-mix": "LRP (mixed rules)",
                  "lrp-gamma-epsilon-zero": "LRP (mixed rules)"}
