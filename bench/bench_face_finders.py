@@ -51,6 +51,7 @@ def _finders():
 
     return {"mtcnn": one("mtcnn"), "mtcnn batched": lambda imgs: find_faces_batch(imgs, method="mtcnn"),
             "haar": one("haar"), "mediapipe (short range)": one("mediapipe"),
+            "mediapipe+mtcnn (batched)": lambda imgs: find_faces_batch(imgs, method="mediapipe+mtcnn"),
             "mediapipe (full range)": mediapipe_full}
 
 

@@ -67,14 +67,26 @@ def mtcnn_batch(images: Sequence[np.ndarray], max_side: int = DEFAULT_DETECT_MAX
 
 def find_faces_batch(images: Sequence[np.ndarray], *, method: str = "auto", **kwargs: Any) -> list[FaceSet]:
     """``detect_faces(image, method=method, **kwargs)`` for every image, with MTCNN run on stacks of images."""
-    if method not in ("mtcnn", "auto") or not images:
+    if method not in ("mtcnn", "auto", "mediapipe+mtcnn") or not images:
         return [detect_faces(im, method=method, **kwargs) for im in images]
     # images below min_size get no face from detect_faces anyway, and MTCNN fails on images under 12 px
     big = [i for i, im in enumerate(images) if min(np.shape(im)[:2]) >= kwargs.get("min_size", DEFAULT_MIN_SIZE)]
+    blaze: dict[int, list[Any]] = {}
+    if method == "mediapipe+mtcnn":  # BlazeFace on every image, MTCNN (batched) only where it is needed
+        from forensics.faces_mediapipe import detect_mediapipe, needs_mtcnn
+
+        side = kwargs.get("detect_max_side", DEFAULT_DETECT_MAX_SIDE)
+        blaze = {i: detect_mediapipe(_as_rgb(images[i]), side) for i in big}
+        big = [i for i in big if needs_mtcnn(blaze[i], np.shape(images[i]))]
     try:
         found = dict(zip(big, mtcnn_batch([images[i] for i in big],
                                           kwargs.get("detect_max_side", DEFAULT_DETECT_MAX_SIDE)), strict=True))
     except UnavailableError:  # detect_faces says so (method "mtcnn") or falls back to Haar (method "auto")
         return [detect_faces(im, method=method, **kwargs) for im in images]
-    return [detect_faces(im, method=method, detections={"mtcnn": found[i]} if i in found else None, **kwargs)
-            for i, im in enumerate(images)]
+    return [detect_faces(im, method=method, detections=_made(i, found, blaze), **kwargs) for i, im in enumerate(images)]
+
+
+def _made(i: int, mtcnn: dict[int, list[Any]], blaze: dict[int, list[Any]]) -> dict[str, list[Any]] | None:
+    """The raw detections already made for image ``i``, per face method."""
+    made = {name: found[i] for name, found in (("mtcnn", mtcnn), ("mediapipe", blaze)) if i in found}
+    return made or None

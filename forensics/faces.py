@@ -1,9 +1,10 @@
 """Face detection, five landmarks and aligned square crops, with reasons for every face left out.
 
 Methods: ``"mtcnn"`` (facenet-pytorch; weights ship inside the wheel), ``"haar"`` (OpenCV's frontal-face cascade,
-no landmarks), ``"mediapipe"`` (BlazeFace from the mediapipe wheel, about 20x faster than MTCNN; eyes and nose only,
-see ``forensics.faces_mediapipe``), ``"auto"`` (the default, as in ``AnalyzeOptions``: MTCNN, then Haar when MTCNN
-finds nothing) and ``"whole"`` (the image already is a face crop: it is padded to a square and resized).
+no landmarks), ``"mediapipe"`` (BlazeFace from the mediapipe wheel, about 20x faster than MTCNN; eyes and nose
+only, see ``forensics.faces_mediapipe``), ``"mediapipe+mtcnn"`` (BlazeFace, and MTCNN on the images where BlazeFace
+is unreliable: ``faces_mediapipe.needs_mtcnn``), ``"auto"`` (the default, as in ``AnalyzeOptions``: MTCNN, then Haar
+when MTCNN finds nothing) and ``"whole"`` (the image already is a face crop: it is padded to a square and resized).
 "No face found" is a FaceSet with ``reason`` set, never an exception.
 
 Coordinates are continuous image coordinates: pixel (col i, row j) covers [i, i+1) x [j, j+1). Boxes are
@@ -39,7 +40,7 @@ DEFAULT_MIN_SIZE = 40
 DEFAULT_MIN_CONFIDENCE = 0.9
 DEFAULT_MAX_FACES = 20
 DEFAULT_DETECT_MAX_SIDE = 1600
-FACE_METHODS: tuple[str, ...] = ("mtcnn", "haar", "mediapipe", "auto", "whole")
+FACE_METHODS: tuple[str, ...] = ("mtcnn", "haar", "mediapipe", "mediapipe+mtcnn", "auto", "whole")
 PAD_MODES: tuple[str, ...] = ("reflect", "edge", "black")
 LANDMARK_NAMES: tuple[str, ...] = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 _MTCNN_MIN_FACE = 20  # pixels at detection scale; smaller faces are not found at all
@@ -366,11 +367,16 @@ def _find(img: np.ndarray, method: str, found: dict[str, list[Detection]], detec
     notes: list[str] = []
     dets: list[Detection] = []
     used = method
-    if method == "mediapipe":
-        from forensics.faces_mediapipe import detect_mediapipe
+    if method in ("mediapipe", "mediapipe+mtcnn"):
+        from forensics.faces_mediapipe import detect_mediapipe, needs_mtcnn
 
         dets = found["mediapipe"] if "mediapipe" in found else detect_mediapipe(img, detect_max_side)
         tried.append("mediapipe")
+        used = "mediapipe"
+        if method == "mediapipe+mtcnn" and needs_mtcnn(dets, img.shape[:2]):
+            dets = found["mtcnn"] if "mtcnn" in found else _detect_mtcnn(img, detect_max_side)
+            tried.append("mtcnn")
+            used = "mtcnn"
     if method in ("mtcnn", "auto"):
         try:
             dets = found["mtcnn"] if "mtcnn" in found else _detect_mtcnn(img, detect_max_side)

@@ -26,6 +26,14 @@ BOX_WIDTH_RATIO = 1.048  # BlazeFace width / MTCNN width
 BOX_SHIFT_X = 0.018  # (BlazeFace centre - MTCNN centre) / MTCNN height
 BOX_SHIFT_Y = 0.104
 
+# "mediapipe+mtcnn" runs MTCNN where BlazeFace finds no face, or a face whose (MTCNN-convention) box height is under
+# this share of the image's shorter side: the short-range model misses small faces, and small faces come with group
+# photos. On the 904 images of ../shared/data/val MTCNN then runs on 3.9% of the images, and the cascade finds 937 of
+# the 948 faces MTCNN finds (>= 40 px, p >= 0.9) where BlazeFace alone finds 929; most of the 11 left are partial
+# faces at an LFW photo's edge, or tight chips whose mapped box overlaps MTCNN's poorly
+# (bench/bench_face_finders.py, the "mediapipe+mtcnn" row, gives the same comparison with the analysed faces).
+CASCADE_MIN_FACE_SHARE = 0.35
+
 _LOCK = threading.Lock()  # mediapipe graphs are not thread safe
 _GRAPHS: dict[int, Any] = {}
 
@@ -67,6 +75,15 @@ def raw_detections(image: np.ndarray, model_selection: int = 0) -> list[tuple[tu
         pts = np.array([[k.x * w, k.y * h] for k in d.location_data.relative_keypoints], dtype=np.float64)
         out.append((box, float(d.score[0]), pts))
     return out
+
+
+def needs_mtcnn(detections: list, image_shape: tuple[int, ...]) -> bool:
+    """Whether the "mediapipe+mtcnn" face method should run MTCNN on this image, given BlazeFace's ``detections``
+    (``faces.Detection`` form): no face, or one smaller than ``CASCADE_MIN_FACE_SHARE`` of the shorter side."""
+    if not detections:
+        return True
+    short = min(image_shape[:2])
+    return min(box[3] - box[1] for box, _, _ in detections) < CASCADE_MIN_FACE_SHARE * short
 
 
 def detect_mediapipe(image: np.ndarray, max_side: int, model_selection: int = 0):

@@ -66,3 +66,30 @@ def test_mediapipe_boxes_follow_mtcnn_convention(photo):
     size = mt.box[3] - mt.box[1]
     assert np.abs(face.landmarks - mt.landmarks[:3]).max() < 0.1 * size
     assert face.crop.shape == mt.crop.shape
+
+
+def test_needs_mtcnn_when_blazeface_finds_nothing_or_a_small_face():
+    from forensics.faces_mediapipe import CASCADE_MIN_FACE_SHARE, needs_mtcnn
+
+    big = ((10.0, 10.0, 90.0, 10.0 + CASCADE_MIN_FACE_SHARE * 200 + 1), 0.9, None)
+    small = ((10.0, 10.0, 40.0, 10.0 + CASCADE_MIN_FACE_SHARE * 200 - 1), 0.9, None)
+    assert needs_mtcnn([], (200, 300, 3))
+    assert not needs_mtcnn([big], (200, 300, 3))
+    assert needs_mtcnn([big, small], (200, 300, 3))  # one small face is enough: small faces come in groups
+
+
+def test_cascade_keeps_blazeface_on_portraits_and_runs_mtcnn_on_groups(photo):
+    x0, y0, x1, y1 = (int(v) for v in detect_faces(photo, method="mtcnn").faces[0].box)
+    pad = (y1 - y0) // 2  # a head-and-shoulders portrait: the face is half the height
+    head = np.ascontiguousarray(photo[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad])
+    images = [head, _group(photo)]
+    one = [detect_faces(im, method="mediapipe+mtcnn") for im in images]
+    many = find_faces_batch(images, method="mediapipe+mtcnn")
+    portrait, group = one
+    assert portrait.method == "mediapipe" and portrait.tried == ("mediapipe",)
+    assert group.tried == ("mediapipe", "mtcnn") and group.method == "mtcnn"
+    assert len(group) == len(detect_faces(images[1], method="mtcnn"))
+    for a, b in zip(one, many, strict=True):
+        assert (b.method, b.tried, len(b)) == (a.method, a.tried, len(a))
+        for fa, fb in zip(a.faces, b.faces, strict=True):
+            assert _iou(fa.box, fb.box) > 0.9

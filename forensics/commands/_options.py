@@ -9,7 +9,7 @@ FACE_METHODS = ("auto", "mtcnn", "haar", "whole")
 
 
 def add_face_method(p: Any, *, mediapipe: bool = False) -> None:
-    """``--face-method`` (default ``auto``, as ``AnalyzeOptions``); ``mediapipe`` adds BlazeFace (the scan's fast
-    finder)."""
-    choices = [*FACE_METHODS[:3], "mediapipe", FACE_METHODS[3]] if mediapipe else list(FACE_METHODS)
+    """``--face-method`` (default ``auto``, as ``AnalyzeOptions``); ``mediapipe`` adds BlazeFace and BlazeFace with
+    MTCNN where BlazeFace is unreliable (the scan's fast finders)."""
+    choices = [*FACE_METHODS[:3], "mediapipe", "mediapipe+mtcnn", FACE_METHODS[3]] if mediapipe else list(FACE_METHODS)
     p.add_argument("--face-method", default="auto", choices=choices)
