@@ -2,18 +2,18 @@
 
 import streamlit as st
 
-from ui import lib, widgets
+from ui import common, evidence, findings, lib
 
 st.title("ELA and classic checks")
 st.caption("Error level analysis re-saves the photo as JPEG and shows what changed. It reads JPEG compression "
            "history: on other formats, and after heavy or repeated compression, it mostly shows texture and edges.")
-widgets.need("forensics.checks")
-up, ev = widgets.current_evidence("ela")
+common.need("forensics.checks")
+up, ev = evidence.current_evidence("ela")
 c1, c2 = st.columns(2)
 quality = c1.slider("Re-save JPEG quality", 50, 100, 90, key="ela_quality",
                     help="Closer to the file's own quality gives a more telling map.")
 scale = c2.slider("Display gain (×)", 1, 60, 20, key="ela_scale")
-f = widgets.call(lib.finding, up.sha256, "ela", (("quality", quality), ("scale", float(scale))), up.data, up.name,
+f = common.call(lib.finding, up.sha256, "ela", (("quality", quality), ("scale", float(scale))), up.data, up.name,
                  spinner="Error level analysis")
 if ev.format.upper() not in ("JPEG", "MPO"):
     st.warning(f"This file is {ev.format}, not JPEG: ELA has no compression history to read here.",
@@ -21,7 +21,7 @@ if ev.format.upper() not in ("JPEG", "MPO"):
 left, right = st.columns(2)
 left.image(ev.image, caption=f"original ({ev.width}×{ev.height})", width="stretch")
 right.image(f.images["ela"], caption=f"ELA at quality {quality}, gain ×{scale}", width="stretch")
-widgets.finding_card(f, show_images=False)
+findings.finding_card(f, show_images=False)
 
 st.subheader("Other checks")
 names = [c for c in lib.check_names() if c["name"] != "ela"]
@@ -29,6 +29,6 @@ chosen = st.multiselect("Checks to run", [c["name"] for c in names], default=[c[
                         key="ela_checks", format_func=lambda n: next(c["title"] for c in names if c["name"] == n))
 for name in chosen:
     with st.container(border=True):
-        g = widgets.call(lib.finding, up.sha256, name, (), up.data, up.name, spinner=f"Running {name}", stop=False)
+        g = common.call(lib.finding, up.sha256, name, (), up.data, up.name, spinner=f"Running {name}", stop=False)
         if g is not None:
-            widgets.finding_card(g)
+            findings.finding_card(g)

@@ -3,20 +3,20 @@ optionally signed."""
 
 import streamlit as st
 
-from ui import lib, state, widgets
+from ui import common, evidence, lib, state
 
 st.title("Report")
 st.caption("A PDF for the case file and a JSON bundle that a second examiner can re-verify "
            "(`python -m forensics verify-report`; the PDF carries the bundle, so it can be checked alone). Both "
            "carry the evidence hashes, model hashes, every setting and the case log's head; every export is "
            "written to the case log.")
-widgets.need("forensics.report.build")
-up, ev = widgets.current_evidence("report")
+common.need("forensics.report.build")
+up, ev = evidence.current_evidence("report")
 opts = state.options(lib.ready_names())
 if not opts.detectors:
     st.info("Choose at least one detector in the sidebar.", icon=":material/tune:")
     st.stop()
-keys = widgets.call(lib.signing_keys, stop=False) or []
+keys = common.call(lib.signing_keys, stop=False) or []
 key_labels = {"": "unsigned"} | {k["key_id"]: f"{k['name']} ({k['key_id']})" for k in keys}
 with st.form("report_form"):
     c1, c2 = st.columns(2)
@@ -41,17 +41,17 @@ if req is None:
     st.info("Fill in the case details and press **Build report**.", icon=":material/description:")
     st.stop()
 case, explainers, checks, sign_with = req
-data = widgets.call(lib.report, up.sha256, opts.detectors, opts.face_method, opts.allow_untrained, case, explainers,
+data = common.call(lib.report, up.sha256, opts.detectors, opts.face_method, opts.allow_untrained, case, explainers,
                     "landmarks", checks, up.data, up.name, spinner="Building the report (analysis, explanations, "
                                                                    "regions, checks, PDF)")
 exported = st.session_state.setdefault("report_exports", {})
 key = (up.sha256, opts.key(), req)
 if key not in exported:  # one export (and one log entry) per request, not per rerun
-    exported[key] = widgets.call(lib.export_report, data, sign_with, spinner="Signing, logging and writing the files")
+    exported[key] = common.call(lib.export_report, data, sign_with, spinner="Signing, logging and writing the files")
 rep = exported[key]
 b = rep["bundle"]
 st.success(f"Report built and logged: bundle sha256 `{b['bundle_sha256']}`", icon=":material/verified:")
-st.caption("Signed by " + (widgets.plain(f"{b['signer']['name']} (key {b['signer']['key_id']})") if b.get("signer")
+st.caption("Signed by " + (common.plain(f"{b['signer']['name']} (key {b['signer']['key_id']})") if b.get("signer")
                            else "nobody (unsigned)") + f" · case log head at export: {b['log_head']['count']} entries")
 c1, c2 = st.columns(2)
 c1.download_button("Download PDF", rep["pdf"], file_name=rep["files"].pdf.name, mime="application/pdf",

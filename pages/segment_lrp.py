@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-from ui import lib, widgets
+from ui import common, faces, lib, regions
 
 st.title("Segment + LRP")
 st.caption("Which face regions carry the explanation? Region shares inherit the segmenter's approximations "
            "(marked ≈) and the explainer's limits: they describe the model's attention, not where an edit is.")
-widgets.need("forensics.segmentation")
-widgets.need("forensics.regions")
-widgets.need("forensics.viz.regions")
-opts, _, crop, fkey = widgets.face_page("segment")
+common.need("forensics.segmentation")
+common.need("forensics.regions")
+common.need("forensics.viz.regions")
+opts, _, crop, fkey = faces.face_page("segment")
 c0, c1, c2 = st.columns(3)
 det_name = c0.selectbox("Detector", opts.detectors, key="segment_det")
 methods = [m["name"] for m in lib.explainer_names()]
@@ -26,4 +26,4 @@ value = c3.radio("Bar value", ["share", "pixel_share", "density"], horizontal=Tr
                  help="share: fraction of positive relevance; pixel_share: fraction of the top-20% pixels; "
                       "density: share divided by area (1 = as much as a uniform map).")
 occlusion = c4.toggle("Occlusion check (blur each region, one forward pass per region)", key="segment_occ")
-widgets.regions_view(fkey, det_name, method, segmenter, crop, value=value, occlusion=occlusion)
+regions.regions_view(fkey, det_name, method, segmenter, crop, value=value, occlusion=occlusion)

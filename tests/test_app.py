@@ -31,8 +31,9 @@ def _fresh_caches():
     st.cache_data.clear()
 
 
-def _app(detectors: list[str] | None = None, face_method: str = "auto") -> AppTest:
+def _app(detectors: list[str] | None = None, face_method: str = "auto", page: str = "pages/detect.py") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page(page)  # the landing page is the default
     if detectors is not None:
         at.session_state["sidebar_detectors"] = detectors
     at.session_state["sidebar_face_method"] = face_method
@@ -60,6 +61,20 @@ def _captions(at: AppTest) -> list[str]:
 
 def _no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+# --------------------------------------------------------------------------------------------------- landing page
+def test_landing_page_says_what_each_page_is_for_and_in_which_order():
+    from ui.guide import PAGES, STEPS
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    _no_exception(at)
+    assert [t.value for t in at.title] == ["Face forensics workbench"]
+    text = _texts(at)
+    assert all(what in text for *_, what in PAGES) and len(PAGES) == 7
+    links = [el.proto.label for el in at.get("page_link")]
+    assert links[:STEPS] == [f"{i}. {title}" for i, (_, title, _, _) in enumerate(PAGES[:STEPS], 1)]
+    assert links[STEPS:] == [title for _, title, _, _ in PAGES[STEPS:]]
 
 
 # --------------------------------------------------------------------------------------------------- Detect
@@ -195,7 +210,7 @@ def test_detect_no_ready_detector_message(monkeypatch):
     statuses = [s for s in fd.list_detectors() if s.name == "simplenet"]
     monkeypatch.setattr(fd, "list_detectors", lambda *a, **k: statuses)
     monkeypatch.setattr(fd, "default_detector_names", lambda *a, **k: [])
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).switch_page("pages/detect.py").run()
     # (AppTest shows the sidebar of the first run only; later runs keep its widgets' state)
     assert at.multiselect(key="sidebar_detectors").options == ["simplenet (explain-only, no verdict)"]
     assert at.session_state["sidebar_detectors"] == []

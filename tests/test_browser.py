@@ -1,4 +1,5 @@
-"""End to end in a real headless Chromium: start the server, upload a photo on Detect, wait for the per-face result.
+"""End to end in a real headless Chromium: start the server, open the landing page, upload a photo on Detect, wait
+for the per-face result; every request the page makes goes to the server's own host.
 
 Prints the cold start to first result and a warm page switch (bench figures; never asserted). Uses Debian's
 chromium through Playwright (no browser download); skipped with the reason when chromium is absent.
@@ -31,10 +32,15 @@ def chromium() -> str:
 
 def test_upload_on_detect_shows_result_and_pages_switch(chromium, tmp_path):
     import hashlib
+    from urllib.parse import urlsplit
 
     t0 = time.perf_counter()
     with bd.server(threads="1") as url, bd.browser_page() as page:
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
         page.goto(url)
+        page.get_by_text("One examination, in this order").wait_for(state="visible", timeout=120_000)
+        bd.goto_page(page, "Detect")
         page.locator("input[type=file]").first.wait_for(state="attached", timeout=120_000)
         bd.upload_example(page)
         result = bd.wait_result(page)
@@ -57,4 +63,9 @@ def test_upload_on_detect_shows_result_and_pages_switch(chromium, tmp_path):
         bd.wait_result(page)
         warm = (time.perf_counter() - t1) / 2
         assert page.locator("[data-testid='stException']").count() == 0
+    # nothing leaves the machine: no favicon, font or telemetry request to any other host (an air-gapped lab)
+    own = urlsplit(url).netloc
+    outside = [u for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+               and urlsplit(u).netloc != own]
+    assert requested and not outside, outside
     print(f"\nbrowser: cold start to first result {cold:.2f} s; warm page switch {warm:.2f} s (1 torch thread)")
