@@ -52,6 +52,7 @@ def _set_evidence(at: AppTest, path: Path) -> None:
 def _texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
     parts += [i.value for i in at.info] + [e.value for e in at.error] + [s.value for s in at.success]
+    parts += [c.value for c in at.code]
     return "\n".join(str(p) for p in parts)
 
 
@@ -92,7 +93,35 @@ def test_detect_upload_explain_only_detector_gives_no_verdict():
     assert "Explain-only" in text and "no verdict" in text
     assert "Verdict:" not in text and not any(f"[{v}]" in text for v in VERDICTS)  # untrained: no verdict
     assert any("aligned crop" in c for c in _captions(at))  # the face crop
-    assert "Face 0" in [h.value for h in at.subheader]
+    assert "Face 1" in [h.value for h in at.subheader]  # numbered from 1, as the boxes of the overview and the PDF
+    assert f"SHA-256 {hashlib.sha256(data).hexdigest()}" in [c.value for c in at.code]  # whole, not cut off
+    overview = at.get("plotly_chart")[0].proto.spec
+    assert '"customdata":[1]' in overview.replace(" ", "")  # the clickable number of face 1
+    # the known failure modes: once for the whole evidence, not under every face
+    assert sum(e.label.startswith("Where simplenet is known to fail") for e in at.expander) == 1
+
+
+def test_detect_several_uploads_give_a_results_table_and_one_to_examine():
+    import hashlib
+
+    at = _app(["simplenet"])
+    files = [(n, (EXAMPLES / n).read_bytes(), "image/jpeg") for n in ("astronaut.jpg", "coffee_no_face.jpg")]
+    at.file_uploader(key="detect_upload").set_value(files).run()
+    _no_exception(at)
+    table = _batch_table(at)
+    assert list(table["file"]) == ["astronaut.jpg", "coffee_no_face.jpg"]
+    assert list(table["sha256"]) == [hashlib.sha256(d).hexdigest() for _, d, _ in files]
+    assert list(table["faces"]) == [1, 0] and "face 1: no verdict" in table["result"][0]
+    assert at.session_state["forensics_evidence"].name == "astronaut.jpg"  # the first is examined face by face
+    at.selectbox(key="detect_batch_pick").set_value(1).run()
+    _no_exception(at)
+    assert at.session_state["forensics_evidence"].name == "coffee_no_face.jpg"
+    assert any("No face analysed" in w.value for w in at.warning)
+    assert len(_batch_table(at)) == 2  # the table stays while one file is examined
+
+
+def _batch_table(at: AppTest):
+    return next(df.value for df in at.dataframe if {"file", "result"} <= set(df.value.columns))
 
 
 def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
@@ -120,9 +149,13 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     assert expected["statement"] in text
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["calibrated p(fake)"] == f"{expected['p_fake']:.3f}"
-    lr = expected["likelihood_ratio"]  # stated in favour of the proposition it supports, as in the report
-    assert metrics["likelihood ratio, in favour of " + ("Hp" if lr >= 1 else "Hd")] == f"{max(lr, 1 / lr):.3g}"
-    assert "Known error rates" in text and "Inconclusive band" in text
+    from forensics.formatting import lr_in_favour
+
+    # one wording of the LR, the report's: in favour of the proposition it supports, never a bare fraction
+    assert f"**LR {lr_in_favour(expected['likelihood_ratio'])}** ({expected['verbal']})" in text
+    from ui.verdicts import error_rate_sentence
+
+    assert error_rate_sentence(expected["verdict"], expected) in text and "Inconclusive band" in text
     # provenance: the model file hash is shown (the evidence metadata is a data frame too, on its own tab)
     assert any(det.weights_sha256 in str(df.value.to_dict()) for df in at.dataframe)
 
@@ -210,12 +243,12 @@ def test_detect_no_ready_detector_message(monkeypatch):
     statuses = [s for s in fd.list_detectors() if s.name == "simplenet"]
     monkeypatch.setattr(fd, "list_detectors", lambda *a, **k: statuses)
     monkeypatch.setattr(fd, "default_detector_names", lambda *a, **k: [])
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).switch_page("pages/detect.py").run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # the landing page (with the sidebar)
     # (AppTest shows the sidebar of the first run only; later runs keep its widgets' state)
     assert at.multiselect(key="sidebar_detectors").options == ["simplenet (explain-only, no verdict)"]
     assert at.session_state["sidebar_detectors"] == []
     _set_evidence(at, EXAMPLES / "coffee_no_face.jpg")
-    at.run()
+    at.switch_page("pages/detect.py").run()
     _no_exception(at)
     assert any("No ready detector" in w.value for w in at.warning)
     assert any("No detector chosen" in i.value for i in at.info)
@@ -285,19 +318,37 @@ def test_switching_pages_recomputes_nothing(monkeypatch):
 # --------------------------------------------------------------------------------------------------- Explain
 @pytest.mark.slow
 def test_explain_page_gradcam_and_lrp_side_by_side():
+    import json
+
     at = _app(["simplenet"])
     _set_evidence(at, EXAMPLES / "astronaut.jpg")
     at.switch_page("pages/explain.py").run()
     _no_exception(at)
     assert at.selectbox(key="explain_cam").value == "gradcam"
     assert at.selectbox(key="explain_lrp").value == "lrp-epsilon-plus-flat"
-    assert sum(c.startswith("why") for c in _captions(at)) == 2  # two overlays with their target class
+    assert sum(c.value.startswith("why") for c in at.caption) == 2  # two maps with their target class
     labels = [m.label for m in at.metric]
     assert "Spearman ρ" in labels and "deletion AUC" in labels and "insertion AUC" in labels
-    assert len(at.get("plotly_chart")) == 2  # one deletion/insertion chart per map
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    heat = [c for c in charts if any(t.get("type") == "heatmap" for t in c["data"])]
+    assert len(heat) == 2 and len(charts) == 4  # two maps over the photo, one deletion/insertion chart per map
+    for c in heat:  # a colour scale on every map, laid over the photo at the slider's opacity
+        h = next(t for t in c["data"] if t["type"] == "heatmap")
+        assert h["colorbar"]["title"]["text"].startswith("relevance") and h["opacity"] == 0.5
+        assert c["data"][0]["type"] == "image"
+    # agreement and faithfulness in words beside the numbers
+    words = " ".join(i.value for i in at.info)
+    assert "The two maps" in words and "faithful" in words
     for m in at.metric:
         if m.label in ("deletion AUC", "insertion AUC"):
             assert 0.0 <= float(m.value) <= 1.0
+    # ROAD is a section of its own, after the deletion/insertion numbers, and off by default
+    heads = [h.value for h in at.subheader]
+    assert heads.index("ROAD: a separate, slower test") > heads.index("Agreement and faithfulness")
+    at.slider(key="explain_opacity").set_value(0.8).run()
+    _no_exception(at)
+    h = next(t for c in at.get("plotly_chart") for t in json.loads(c.proto.spec)["data"] if t["type"] == "heatmap")
+    assert h["opacity"] == 0.8
 
 
 # --------------------------------------------------------------------------------------------------- ELA
@@ -476,11 +527,18 @@ def test_segment_page_regions_or_clear_unavailable_message():
     at.selectbox(key="segment_method").set_value("saliency").run()  # |gradient| is positive wherever it is non-zero
     _no_exception(at)
     assert not at.error
-    assert len(at.get("plotly_chart")) == 2  # region mask figure and the region bars
-    assert any(c.startswith("why") for c in _captions(at))
+    assert len(at.get("plotly_chart")) == 3  # region mask figure, the heatmap with region outlines, the bars
+    assert any(c.value.startswith("why") for c in at.caption)
     rows = at.dataframe[-1].value
     present = rows[~rows["absent"]]
-    assert abs(present["share"].sum() - 1.0) < 1e-6  # shares of found regions + unassigned sum to one
+    assert abs(present["share of the relevance"].sum() - 1.0) < 1e-6  # found regions + unassigned sum to one
+    at.toggle(key="segment_occ").set_value(True).run()
+    _no_exception(at)
+    assert len(at.get("plotly_chart")) == 4  # the occlusion bars
+    assert any(w.value.startswith("Blurring and the map disagree") for w in at.warning) or \
+        any(c.value.startswith("Blurring and the map agree") for c in at.caption)
+    shown = _texts(at) + " ".join(at.radio(key="segment_value").options) + " ".join(at.dataframe[-1].value.columns)
+    assert "pixel_share" not in shown and "occlusion_delta" not in shown  # no code names on screen
 
 
 # --------------------------------------------------------------------------------------------------- plain text

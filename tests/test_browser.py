@@ -50,7 +50,7 @@ def test_upload_on_detect_shows_result_and_pages_switch(chromium, tmp_path):
         # the evidence hash and the face are on the page, no exception box
         sha = hashlib.sha256(bd.EXAMPLE.read_bytes()).hexdigest()
         assert main.get_by_text(sha).count() >= 1
-        assert main.get_by_text("Face 0", exact=True).count() == 1
+        assert main.get_by_text("Face 1", exact=True).count() == 1
         assert page.locator("[data-testid='stException']").count() == 0
         assert any(t in result for t in bd.RESULT_TEXTS)
         shot = tmp_path / "detect.png"

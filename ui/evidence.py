@@ -34,10 +34,18 @@ def evidence_picker(prefix: str) -> None:
     source = st.radio("Evidence source", ["Upload a file", "Shipped example", "Local file path"], horizontal=True,
                       key=f"{prefix}_source")
     if source == "Upload a file":
-        f = st.file_uploader("Photo to examine", type=UPLOAD_TYPES, key=f"{prefix}_upload",
-                             help="The exact bytes are hashed (SHA-256, MD5) before anything else is done.")
-        if f is not None:
-            _offer(prefix, f"upload:{f.file_id}", f.name, f.getvalue, "upload")
+        files = st.file_uploader("Photos to examine (one or several)", type=UPLOAD_TYPES, key=f"{prefix}_upload",
+                                 accept_multiple_files=True,
+                                 help="The exact bytes are hashed (SHA-256, MD5) before anything else is done. "
+                                      "Several files: Detect shows a results table of all of them, and every page "
+                                      "examines the one chosen there.")
+        token = "upload:" + ",".join(f.file_id for f in files or ())
+        if files and st.session_state.get(f"{prefix}_last_pick") != token:
+            st.session_state[f"{prefix}_last_pick"] = token
+            if len(files) == 1:
+                state.set_current(files[0].name, files[0].getvalue(), "upload")
+            else:
+                state.set_batch([(f.name, f.getvalue()) for f in files])
     elif source == "Shipped example":
         ex = examples()
         choice = st.selectbox("Example", list(ex), index=None, placeholder="choose an example", key=f"{prefix}_ex",
@@ -79,7 +87,8 @@ def current_evidence(prefix: str, *, picker_open: bool = False):
         show_error(err)
         st.stop()
     c1, c2 = st.columns([4, 1])
-    c1.caption(f"**{plain(up.name)}** · {ev.format} {ev.width}×{ev.height} · {ev.size:,} bytes · sha256 `{ev.sha256}`")
+    c1.caption(f"**{plain(up.name)}** · {ev.format} {ev.width}×{ev.height} · {ev.size:,} bytes")
+    c1.code(f"SHA-256 {ev.sha256}", language=None, wrap_lines=True)  # whole, never cut off; copy button
     if c2.button("Clear evidence", key=f"{prefix}_clear"):
         state.clear()
         st.rerun()

@@ -41,13 +41,22 @@ def heatmap_for(fkey: str, det_name: str, method: str, crop, target: str | None)
     return hm
 
 
-def heatmap_panel(title: str, crop, hm) -> None:
+def heatmap_panel(title: str, crop, hm, *, opacity: float = 0.5, regions=None, key: str = "") -> None:
+    """The map over the crop at ``opacity`` with its colour scale (and the region outlines when given)."""
+    from forensics.viz.heatmap import heatmap_figure
+
     st.markdown(f"**{title}**")
-    st.image(lib.overlay(crop, hm.heatmap), width="stretch",
-             caption=f"why '{hm.target_name}' (p {hm.probability:.3g}) · {hm.elapsed_ms:.0f} ms")
+    st.plotly_chart(heatmap_figure(crop, hm.heatmap, opacity=opacity, regions=regions), width="stretch",
+                    key=f"heat_{key}_{hm.method}", config={"displayModeBar": False})
+    st.caption(f"why '{hm.target_name}' (p {hm.probability:.3g}) · {hm.elapsed_ms:.0f} ms")
     for n in hm.notes:
         st.caption(n)
     measured_note(hm.detector, hm.method)
+
+
+def opacity_slider(key: str) -> float:
+    return st.slider("Map opacity over the photo", 0.0, 1.0, 0.5, 0.05, key=key,
+                     help="0 shows the photo alone, 1 the map alone.")
 
 
 def measured_note(det_name: str, method: str) -> None:
@@ -64,44 +73,78 @@ def measured_note(det_name: str, method: str) -> None:
         st.caption(note["text"])
 
 
-def agreement_view(fkey: str, a, b) -> None:
-    ag = lib.agreement(f"{fkey}:{a.detector}:{a.method}:{b.method}:{a.target_index}", a, b)
+def agreement_words(ag: dict[str, Any]) -> str:
+    """The Spearman rank agreement of two maps in words (thresholds: 0.6 and 0.3, the usual "strong" and "weak"
+    bounds for a rank correlation)."""
+    rho = ag.get("spearman")
+    if rho is None:
+        return "The two maps cannot be compared: one of them is constant (nothing to rank)."
+    if rho >= 0.6:
+        return f"The two maps largely agree on which pixels matter (Spearman {rho:.2f})."
+    if rho >= 0.3:
+        return f"The two maps partly agree on which pixels matter (Spearman {rho:.2f})."
+    return (f"The two maps largely disagree (Spearman {rho:.2f}): they point at different pixels, so neither should "
+            "be read alone; trust the more faithful one below.")
+
+
+def faithfulness_words(results: dict[str, dict[str, Any]]) -> str:
+    """Which map is the more faithful, in words: the one whose most relevant pixels move the score most (insertion
+    AUC minus deletion AUC; a gap under 0.05 is called even)."""
+    diffs = {m: f["difference"] for m, f in results.items() if f and f.get("difference") is not None}
+    if not diffs:
+        return ""
+    best = max(diffs, key=diffs.get)
+    if diffs[best] <= 0:
+        return ("Neither map is faithful here: inserting its most relevant pixels does not raise the score more than "
+                "deleting them lowers it (insertion − deletion ≤ 0).")
+    if len(diffs) == 1:
+        return f"{best}'s map is faithful here (insertion − deletion {diffs[best]:.3f} > 0)."
+    other = min(diffs, key=diffs.get)
+    if diffs[best] - diffs[other] < 0.05:
+        return (f"The two maps are about equally faithful here (insertion − deletion {diffs[best]:.3f} against "
+                f"{diffs[other]:.3f}).")
+    return (f"{best}'s map is the more faithful here (insertion − deletion {diffs[best]:.3f} against "
+            f"{diffs[other]:.3f} for {other}): the pixels it marks move the score more.")
+
+
+def agreement_for(fkey: str, a, b) -> dict[str, Any]:
+    return lib.agreement(f"{fkey}:{a.detector}:{a.method}:{b.method}:{a.target_index}", a, b)
+
+
+def agreement_metrics(ag: dict[str, Any]) -> None:
     cols = st.columns(1 + len(ag.get("iou", {})))
     cols[0].metric("Spearman ρ", _num(ag.get("spearman")),
                    help="Rank agreement of the two maps over all pixels (1 = same ordering).")
     for col, (k, v) in zip(cols[1:], ag.get("iou", {}).items(), strict=False):
         col.metric(f"top-{float(k) * 100:.0f}% IoU", _num(v), help="Overlap of the most relevant pixels.")
-    if ag.get("spearman") is None:
-        st.caption("n/a: one of the maps is constant (nothing to rank), so the methods cannot be compared.")
 
 
-def faithfulness_view(fkey: str, det_name: str, crop, hm, *, road: bool = False) -> None:
-    f = call(lib.faithfulness, f"{fkey}:{hm.method}:{hm.target_index}", det_name, road, crop, hm,
-             spinner=f"Deletion/insertion curves for {hm.method}", stop=False)
-    if f is None:
-        return
+def faithfulness_for(fkey: str, det_name: str, crop, hm, *, road: bool = False) -> dict[str, Any] | None:
+    return call(lib.faithfulness, f"{fkey}:{hm.method}:{hm.target_index}", det_name, road, crop, hm,
+                spinner=f"{'ROAD' if road else 'Deletion/insertion curves'} for {hm.method}", stop=False)
+
+
+def faithfulness_view(f: dict[str, Any], method: str) -> None:
+    """Deletion and insertion AUCs and curves of one map (ROAD is shown apart, see ``road_view``)."""
+    from forensics.viz.faithfulness import curves_figure
+
     c1, c2, c3 = st.columns(3)
     c1.metric("deletion AUC", _num(f["deletion_auc"], 3), help="Area under p(class) as the most relevant pixels are "
               "removed first. Lower = more faithful.")
     c2.metric("insertion AUC", _num(f["insertion_auc"], 3), help="Area under p(class) as the most relevant pixels are "
               "inserted first into a blurred crop. Higher = more faithful.")
     c3.metric("ins − del", _num(f["difference"], 3), help="insertion AUC − deletion AUC: higher = more faithful.")
-    st.plotly_chart(curves_figure(f, hm.method), width="stretch", key=f"faith_{hm.method}")
-    if f.get("road"):
-        r = f["road"]
-        st.caption("ROAD (remove and debias): p after removing the most / least relevant pixels at "
-                   + ", ".join(f"{p}%: {mo:.3f} / {le:.3f}" for p, mo, le in zip(r["percentiles"], r["morf"], r["lerf"],
-                                                                                   strict=True)))
+    st.plotly_chart(curves_figure(f, method), width="stretch", key=f"faith_{method}")
 
 
-def curves_figure(f: dict[str, Any], title: str):
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=f["fractions"], y=f["deletion"], name="deletion", mode="lines+markers"))
-    fig.add_trace(go.Scatter(x=f["fractions"], y=f["insertion"], name="insertion", mode="lines+markers"))
-    fig.update_layout(title=f"{title}: p({f['target_name']})", height=260,
-                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="fraction of pixels",
-                      yaxis_title="probability", yaxis_range=[0, 1])
-    return fig
-
+def road_view(f: dict[str, Any], method: str) -> None:
+    """ROAD (remove and debias) scores of one map: a test of its own, not the deletion/insertion numbers."""
+    r = f.get("road")
+    if not r:
+        return
+    st.markdown(f"**{method}**")
+    st.dataframe({"pixels removed": [f"{p}%" for p in r["percentiles"]],
+                  "p after removing the most relevant first": [round(v, 3) for v in r["morf"]],
+                  "p after removing the least relevant first": [round(v, 3) for v in r["lerf"]]},
+                 hide_index=True, width="stretch")
+    st.caption("Faithful: the first column falls faster than the second.")

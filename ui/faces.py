@@ -34,13 +34,36 @@ def provenance(an: dict[str, Any]) -> None:
                  "environment": an.get("environment")}, expanded=False)
 
 
-def faces_view(an) -> None:
-    """Every face: its aligned crop beside one verdict card per detector (side by side)."""
+def faces_view(an, image) -> None:
+    """The overview of the whole evidence with numbered boxes (click a number, or pick it below, to show that face
+    alone), then every face (or the chosen one): its aligned crop beside one verdict card per detector, and each
+    detector's known failure modes once."""
+    from forensics.viz.faces import STYLES, face_marks, overview_figure
+
     d = an.to_dict()
     if not an.faces:
         st.warning(f"No face analysed: {an.no_face_reason or 'no face found'}", icon=":material/face_retouching_off:")
+    marks = face_marks(d)
+    if marks:
+        event = st.plotly_chart(overview_figure(image, marks), on_select="rerun", selection_mode="points",
+                                key="detect_overview", config={"displayModeBar": False, "scrollZoom": True},
+                                width="stretch")
+        clicked = [p.get("customdata") for p in (event.selection.points if event else ()) if p.get("customdata")]
+        if clicked and st.session_state.get("detect_overview_last") != clicked[0]:
+            st.session_state["detect_overview_last"] = clicked[0]
+            st.session_state["detect_face"] = f"Face {clicked[0]}"  # before the control below is drawn
+        st.caption("Boxes: " + " · ".join(f"{dash} {legend}" for _, dash, legend in STYLES.values())
+                   + ". Click a number (or choose below) to show that face alone.")
+    if not an.faces:
+        return
+    choices = ["All faces", *(f"Face {f['index'] + 1}" for f in d["faces"])]
+    if st.session_state.get("detect_face") not in choices:
+        st.session_state["detect_face"] = choices[0]
+    chosen = st.segmented_control("Show", choices, key="detect_face") or choices[0]
     for face, crop in zip(d["faces"], an.crops, strict=True):
-        st.subheader(f"Face {face['index']}")
+        if chosen != "All faces" and chosen != f"Face {face['index'] + 1}":
+            continue
+        st.subheader(f"Face {face['index'] + 1}")
         names = list(face["scores"])
         cols = st.columns([1] + [2] * max(1, len(names)))
         cols[0].image(crop, caption=f"aligned crop · box {[round(v) for v in face['box']]} · "
@@ -58,6 +81,58 @@ def faces_view(an) -> None:
     if d["skipped_faces"]:
         with st.expander(f"{len(d['skipped_faces'])} detection(s) left out"):
             st.dataframe(d["skipped_faces"], hide_index=True)
+    failure_modes(d["models"])
+
+
+def batch_table(files, opts) -> None:
+    """Several uploaded files: one row per file and detector (faces, verdicts with their LR), then the file to
+    examine face by face (it becomes the evidence of every page)."""
+    from forensics.errors import ForensicsError
+    from forensics.formatting import lr_in_favour
+
+    rows = []
+    bar = st.progress(0.0, text=f"0 / {len(files)} files")
+    for i, up in enumerate(files, 1):
+        try:
+            an = lib.analysis(up.sha256, opts.detectors, opts.face_method, opts.allow_untrained, up.data, up.name)
+        except ForensicsError as exc:
+            rows.append({"file": up.name, "sha256": up.sha256, "faces": None, "detector": "-",
+                         "result": f"cannot be analysed: {exc}"})
+            continue
+        finally:
+            bar.progress(i / len(files), text=f"{i} / {len(files)} files")
+        d = an.to_dict()
+        for det in opts.detectors:
+            results = []
+            for f in d["faces"]:
+                s = f["scores"].get(det) or {}
+                a = s.get("assessment")
+                verdict = (a or {}).get("verdict") or (s.get("withheld") or {}).get("verdict") or "no verdict"
+                results.append(f"face {f['index'] + 1}: {verdict}"
+                               + (f" (LR {lr_in_favour(a['likelihood_ratio'])})" if a else ""))
+            rows.append({"file": up.name, "sha256": up.sha256, "faces": len(d["faces"]), "detector": det,
+                         "result": "; ".join(results) or (an.no_face_reason or "no face found")})
+    bar.empty()
+    st.subheader(f"{len(files)} files")
+    st.dataframe(rows, hide_index=True, width="stretch", key="detect_batch_table",
+                 column_config={"result": st.column_config.TextColumn(width="large")})
+    names = [f"{u.name} ({u.short})" for u in files]
+    cur = state.current()
+    idx = next((i for i, u in enumerate(files) if cur and u.sha256 == cur.sha256), 0)
+    pick = st.selectbox("Examine face by face", range(len(files)), index=idx, format_func=names.__getitem__,
+                        key="detect_batch_pick", help="The chosen file becomes the evidence of every page.")
+    if pick != idx:
+        state.set_current(files[pick].name, files[pick].data, "upload")
+        st.rerun()
+
+
+def failure_modes(models: dict[str, Any]) -> None:
+    """Each detector's known failure modes, once for the whole evidence (from its model card)."""
+    for name, m in models.items():
+        failures = (m.get("card") or {}).get("failure_modes") or []
+        if failures:
+            with st.expander(f"Where {name} is known to fail ({len(failures)}, from its model card)"):
+                st.markdown("\n".join(f"- {f}" for f in failures))
 
 
 def face_checks_view(checks: dict[str, Any]) -> None:
@@ -77,7 +152,8 @@ def faceset_view(fs) -> None:
         return
     cols = st.columns(min(4, len(fs.faces)))
     for i, f in enumerate(fs.faces):
-        cols[i % len(cols)].image(f.crop, caption=f"face {f.index} · confidence {f.confidence:.3f}", width="stretch")
+        cols[i % len(cols)].image(f.crop, caption=f"face {f.index + 1} · confidence {f.confidence:.3f}",
+                                  width="stretch")
 
 
 def face_choice(an, key: str) -> int | None:
@@ -86,7 +162,7 @@ def face_choice(an, key: str) -> int | None:
         st.warning(f"No face to explain: {an.no_face_reason or 'no face found'}")
         return None
     idx = st.selectbox("Face", list(range(len(an.faces))), key=key,
-                       format_func=lambda i: f"face {an.faces[i].index}")
+                       format_func=lambda i: f"Face {an.faces[i].index + 1}")
     return int(idx)
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from forensics.formatting import lr_in_favour, lr_number
+from forensics.calibration import VERDICT_FAKE, VERDICT_REAL
+from forensics.formatting import lr_in_favour
 from forensics.formatting import pct as _pct
 
 _COLOURS = {"manipulated or generated": "red", "camera original": "green", "inconclusive": "orange"}
@@ -47,11 +48,10 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
     verdict = a["verdict"]
     st.markdown(f"##### Verdict: :{_COLOURS.get(verdict, 'gray')}[{verdict}]")
     lo, hi = a["band"]
-    c1, c2 = st.columns(2)
+    c1, c2 = st.columns([1, 2])
     c1.metric("calibrated p(fake)", f"{a['p_fake']:.3f}")
-    c2.metric("likelihood ratio, in favour of " + ("Hp" if a["likelihood_ratio"] >= 1 else "Hd"),
-              lr_number(a["likelihood_ratio"]),
-              help=f"LR {lr_in_favour(a['likelihood_ratio'])} (log10 LR = {a['log10_lr']:.2f}), as in the report")
+    c2.markdown(f"**LR {lr_in_favour(a['likelihood_ratio'])}** ({a['verbal']})",
+                help=f"log10 LR = {a['log10_lr']:.2f}; worded as in the court report")
     st.plotly_chart(band_figure(a["p_fake"], lo, hi), width="stretch", key=f"band_{key}_{name}",
                     config={"displayModeBar": False})
     st.caption(f"Inconclusive band [{lo:.3f}, {hi:.3f}): below it 'camera original', at or above it "
@@ -59,14 +59,21 @@ def verdict_card(name: str, score: dict[str, Any], model: dict[str, Any], *, key
     st.markdown(f"*{a['statement']}*")
     stability_view(score.get("stability"))
     novelty_view(score.get("novelty"))
-    st.caption(f"Known error rates at this band (validation): false positives {_pct(a.get('false_positive_rate'))}, "
-               f"false negatives {_pct(a.get('false_negative_rate'))}.")
+    st.caption(error_rate_sentence(verdict, a))
     for caveat in caveats:
         st.warning(caveat, icon=":material/photo_size_select_large:")
-    failures = (model.get("card") or {}).get("failure_modes") or []
-    if failures:
-        with st.expander(f"Where {name} is known to fail ({len(failures)}, from its model card)"):
-            st.markdown("\n".join(f"- {f}" for f in failures))
+
+
+def error_rate_sentence(verdict: str, a: dict[str, Any]) -> str:
+    """The known error rate that bears on the verdict actually given (validation faces of the calibration)."""
+    if verdict == VERDICT_FAKE:
+        return (f"Known error rate for this verdict: {_pct(a.get('false_positive_rate'))} of the camera originals "
+                "in validation were wrongly called 'manipulated or generated' at this band (false alarms).")
+    if verdict == VERDICT_REAL:
+        return (f"Known error rate for this verdict: {_pct(a.get('false_negative_rate'))} of the manipulated or "
+                "generated faces in validation were wrongly called 'camera original' at this band (misses).")
+    return ("Known error rates: an inconclusive result claims neither proposition, so it has no false-alarm or miss "
+            "rate; how often validation faces fell in this band is on the Models page.")
 
 
 def stability_view(stab: dict[str, Any] | None) -> None:
