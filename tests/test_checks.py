@@ -272,7 +272,7 @@ def test_finding_rules_and_json():
 def test_run_checks_all_on_jpeg_is_json_ready(spliced):
     ev = load_evidence(spliced, name="splice.jpg")
     names = [c.name for c in list_checks()]
-    assert names == ["metadata", "thumbnail", "double-jpeg", "ela", "jpeg-ghost", "noise", "spectrum"]
+    assert names == ["metadata", "thumbnail", "double-jpeg", "ela", "jpeg-ghost", "noise", "copy-move", "spectrum"]
     findings = run_checks(ev, params={"ela": {"quality": 85}})
     assert [f.check for f in findings] == names
     assert all(f.elapsed_ms is not None and f.elapsed_ms >= 0 for f in findings)
