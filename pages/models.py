@@ -9,9 +9,15 @@ st.caption("A detector is *ready* only when its trained weights were found and t
            "only ready detectors give verdicts.")
 statuses = common.call(lib.detector_statuses)
 st.dataframe([{"detector": s["name"], "ready": s["ready"], "status": s["reason"], "architecture": s["architecture"],
-               "input": s.get("input_size"), "classes": ", ".join(s.get("classes") or ()),
-               "weights file": s.get("weights_file") or "-", "weights sha256": s.get("weights_sha256") or "-"}
-              for s in statuses], hide_index=True, width="stretch")
+               "input": s.get("input_size"), "classes": ", ".join(s.get("classes") or ())} for s in statuses],
+             hide_index=True, width="stretch",
+             column_config={"status": st.column_config.TextColumn(width="large"),
+                            "architecture": st.column_config.TextColumn(width="medium")})
+with st.expander("Weights files and their SHA-256"):
+    st.dataframe([{"detector": s["name"], "weights file": s.get("weights_file") or "-",
+                   "weights sha256": s.get("weights_sha256") or "-"} for s in statuses if s.get("weights_file")],
+                 hide_index=True, width="stretch", column_config={"weights sha256": st.column_config.TextColumn(
+                     width="large")})
 st.caption(f"Default detectors here: {', '.join(lib.default_detectors()) or 'none ready'}")
 
 st.subheader("Model card")

@@ -353,15 +353,35 @@ def test_explain_page_gradcam_and_lrp_side_by_side():
 
 # --------------------------------------------------------------------------------------------------- ELA
 def test_ela_page_sliders_and_non_jpeg_caveat():
+    import json
+
+    from forensics.checks import list_checks
+
     at = _app(["simplenet"])
     _set_evidence(at, EXAMPLES / "astronaut_edited.jpg")
     at.switch_page("pages/ela.py").run()
     _no_exception(at)
     assert "Error level analysis (ELA)" in _texts(at)
-    assert "re-save" in _texts(at).lower() or "JPEG" in _texts(at)
+    # every finding in one table at the top, the copy-move check among them
+    summary = at.dataframe[0].value
+    assert list(summary["check"]) == [c.title for c in list_checks() if c.name == "ela"] + \
+        [c.title for c in list_checks() if c.name != "ela"]
+    assert "Copy-move (cloned areas)" in list(summary["check"])
+    assert at.subheader[0].value == "All findings"
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    linked = charts[0]  # original and ELA with linked zoom
+    assert [t["type"] for t in linked["data"]] == ["image", "image"]
+    assert linked["layout"]["xaxis2"]["matches"] == "x" and linked["layout"]["yaxis2"]["matches"] == "y"
+    # every map over the photo carries a colour scale; the spectrum appears once (its figure, not also an image)
+    maps = [c for c in charts if any(t["type"] == "heatmap" and "colorbar" in t for t in c["data"])]
+    assert maps and all(t.get("colorbar", {}).get("title") for c in maps for t in c["data"] if t["type"] == "heatmap")
+    assert not any("log spectrum" in c for c in _captions(at))
+    outliers = [c.value for c in at.caption if c.value.startswith("noise outliers")]
+    assert outliers == ["noise outliers: none found (the map is empty)."] or \
+        "noise outliers over the photo" in [c.value for c in at.caption]
     at.slider(key="ela_quality").set_value(75).run()
     _no_exception(at)
-    assert "ELA at quality 75, gain ×20" in _captions(at)
+    assert any(c.value.startswith("original (512×512) and ELA at quality 75, gain ×20") for c in at.caption)
     # a PNG: the JPEG-only caveat appears
     from PIL import Image
 
@@ -422,6 +442,30 @@ def test_models_page_lists_detectors_and_loads_a_card():
                                                      "re-sampled to 320px-q90"]
     shown_rows = next(df.value for df in at.dataframe if "validation files" in df.value.columns)
     assert shown_rows.to_dict("records") == rows
+    # the placeholder of training configs is filled in, and the calibration is drawn (LR curve, verdict zones)
+    assert "{shared_data}" not in text and "fitted on validation faces of ../shared/data/val" in text
+    import json
+
+    cal_chart = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert [s_["label"]["text"] for s_ in cal_chart["layout"]["shapes"]] == [
+        "camera original", "inconclusive", "manipulated or generated"]
+    assert not any("below chance" in w.value for w in at.warning)
+
+
+def test_models_page_says_a_ready_peer_without_calibration_gives_no_verdict(peer_weights):
+    at = _app(["simplenet"], page="pages/models.py")
+    at.selectbox(key="models_card").set_value("meso4-df").run()
+    at.toggle(key="models_load").set_value(True).run()
+    _no_exception(at)
+    assert any("not calibrated: it never gives a verdict" in w.value for w in at.warning)
+
+
+def test_below_chance_aucs_are_found_wherever_they_are_recorded():
+    from ui.model_card import below_chance, flat_metrics
+
+    metrics = {"peer": {"auc": {"value": 0.25, "ci95": [0.1, 0.4]}}, "own": {"auc": 0.94}, "x": {"AUC_df": 0.4}}
+    assert below_chance(metrics) == [("peer / auc", 0.25), ("x / AUC_df", 0.4)]
+    assert {"metric": "peer / auc / ci95", "value": "0.1, 0.4"} in flat_metrics(metrics)
 
 
 # --------------------------------------------------------------------------------------------------- Report
@@ -503,8 +547,19 @@ def test_dataset_stats_scans_with_progress_and_shows_metrics(tmp_path, monkeypat
     assert list(table["detector"]) == ["simplenet"]
     assert int(table["real"][0]) == 2 and int(table["fake"][0]) == 2
     assert len(at.get("plotly_chart")) >= 2  # ROC and DET at least
-    assert any(c.split(" · ")[0] in ("false alarm", "missed", "inconclusive") for c in _captions(at)) or \
+    problems = [c.split(" · ") for c in _captions(at) if c.count(" · ") >= 3]
+    assert all(p[0].endswith(".jpg") and p[1] in ("real", "fake") for p in problems)  # file name and true class
+    assert any(p[2] in ("false alarm", "missed", "inconclusive") for p in problems) or \
         any("No false alarm" in c.value for c in at.caption)
+    conf = next(df.value for df in at.dataframe if "true class" in df.value.columns)
+    assert list(conf["true class"]) == ["real", "fake"]
+    assert int(conf.drop(columns="true class").to_numpy().sum()) == 4  # every face counted once, as a table
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any('"DET"' in c for c in charts) or any("No DET curve to draw" in i.value for i in at.info)
+    for c in charts:  # no chart squashed flat
+        import json
+
+        assert json.loads(c)["layout"].get("height", 450) >= 260
     # a second scan of the same folder resumes: nothing left to do
     at.button(key="scan_go").click().run()
     assert "0 image(s) scanned, 4 already in the store" in at.success[0].value

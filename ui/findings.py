@@ -1,8 +1,6 @@
-"""Classic checks (ELA, noise, JPEG, metadata, ...): a Finding as a card."""
+"""Classic checks (ELA, noise, JPEG, copy-move, metadata, ...): the summary table and a Finding as a card."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import streamlit as st
 
@@ -12,35 +10,44 @@ _DIRECTION_ICON = {"supports manipulation": ":red[▲ supports manipulation]",
                    "supports an original": ":green[▼ supports an original]", "neutral": ":gray[● neutral]"}
 
 
-def finding_card(f, *, show_images: bool = True) -> None:
-    """A classic check's Finding: what was measured, which way it points, how reliable, caveats."""
+def summary_table(findings: list) -> None:
+    """Every finding in one table (a data frame: summaries quote metadata from the evidence, shown as plain text)."""
+    from forensics.viz.checks import findings_summary_rows
+
+    st.dataframe(findings_summary_rows(findings), hide_index=True, width="stretch", key="checks_summary",
+                 column_config={"finding": st.column_config.TextColumn(width="large")})
+
+
+def finding_card(f, *, photo=None, opacity: float = 0.6, show_images: bool = True) -> None:
+    """A classic check's Finding: what was measured, which way it points, how reliable, caveats; its maps laid over
+    the photo with a colour scale (an empty map is said in words, not drawn black), its other images and figures."""
+    from forensics.viz.checks import finding_figures, map_over_photo_figure, other_images, photo_maps
+
     st.markdown(f"**{f.title}** · {_DIRECTION_ICON.get(f.direction, f.direction)} · reliability: {f.reliability}")
     st.markdown(plain(f.summary))  # summaries quote metadata (software names, comments) from the evidence
     if not f.applicable:
         st.caption("Not applicable to this file.")
     for c in f.caveats:
         st.caption(f"⚠ {plain(c)}")
-    if show_images and f.images:
-        images = finding_images(f)
-        cols = st.columns(min(3, len(images)))
-        for i, (k, img) in enumerate(images.items()):
-            cols[i % len(cols)].image(img, caption=k.replace("_", " "), width="stretch")
     if show_images:
+        maps = photo_maps(f)
+        drawn = {k: v for k, v in maps.items() if float(v.max()) > 0} if photo is not None else {}
+        for k in maps:
+            if k not in drawn and photo is not None:
+                st.caption(f"{k.replace('_', ' ')}: none found (the map is empty).")
+        if drawn:
+            cols = st.columns(min(2, len(drawn)))
+            for i, (k, arr) in enumerate(drawn.items()):
+                with cols[i % len(cols)]:
+                    st.plotly_chart(map_over_photo_figure(photo, k, arr, opacity=opacity), width="stretch",
+                                    key=f"map_{f.check}_{k}", config={"displayModeBar": False})
+                    st.caption(k.replace("_", " ") + " over the photo")
+        images = other_images(f) if photo is not None else {}
+        if images:
+            cols = st.columns(3)
+            for i, (k, img) in enumerate(images.items()):
+                cols[i % 3].image(img, caption=k.replace("_", " "), width="stretch")
         for k, fig in finding_figures(f).items():
             st.plotly_chart(fig, width="stretch", key=f"finding_{f.check}_{k}")
     with st.expander("Measured values"):
         st.json(f.to_dict(include_series=False).get("measured", {}), expanded=False)
-
-
-def finding_images(f) -> dict[str, Any]:
-    """A Finding's images as uint8 RGB (maps coloured by the library's colour maps)."""
-    from forensics.viz.checks import finding_images_rgb
-
-    return finding_images_rgb(f)
-
-
-def finding_figures(f) -> dict[str, Any]:
-    from forensics.viz.checks import finding_figures as _figs
-
-    return _figs(f)
-

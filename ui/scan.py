@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -20,10 +21,15 @@ def default_scan_folder() -> str:
 def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str | None,
              dask: str | None = None) -> None:
     """Scan with a live progress bar; errors are shown, never raised."""
-    bar = st.progress(0.0, text="Listing images")
+    import time
+
+    bar = st.progress(0.0, text="Listing images, loading the detectors")
+    t0 = time.perf_counter()
 
     def progress(done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0, text=f"{done} / {total} images")
+        rate = done / max(time.perf_counter() - t0, 1e-6)
+        left = f", about {(total - done) / rate:.0f} s left" if 0 < done < total else ""
+        bar.progress(done / total if total else 1.0, text=f"{done} / {total} images{left}")
 
     summary = call(lib.scan, folder, store, opts.detectors, face_method=opts.face_method, explainer=explainer,
                    segmenter="landmarks" if explainer else None, limit=limit, allow_untrained=opts.allow_untrained,
@@ -34,6 +40,26 @@ def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str
                    f"({summary.changed} changed since the last scan, re-analysed), "
                    f"{summary.errors} unreadable, {summary.duplicates} duplicate(s); {summary.faces} face(s) in "
                    f"{summary.seconds:.1f} s ({summary.faces_per_second:.1f} faces/s).")
+
+
+def confusion_rows(c: dict[str, int]) -> list[dict[str, Any]]:
+    """The confusion counts as a 2 x 3 table: true class by what the detector said."""
+    return [{"true class": cls, "called camera original": c[f"{cls}_called_real"],
+             "called manipulated or generated": c[f"{cls}_called_fake"], "inconclusive": c[f"{cls}_inconclusive"]}
+            for cls in ("real", "fake")]
+
+
+def det_has_points(curves: dict[str, Any]) -> bool:
+    """Whether any DET curve has a point with both error rates strictly between 0 and 1 (else the plot is empty)."""
+    import numpy as np
+
+    from forensics.evaluation import det_curve
+
+    for y, s in curves.values():
+        fpr, fnr, _ = det_curve(y, s)
+        if np.any((fpr > 0) & (fpr < 1) & (fnr > 0) & (fnr < 1)):
+            return True
+    return False
 
 
 def scan_view(stats: dict[str, Any]) -> None:
@@ -64,15 +90,24 @@ def scan_view(stats: dict[str, Any]) -> None:
         rows.append(row)
     if rows:
         st.subheader("Detection metrics (95% bootstrap intervals)")
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.dataframe(rows, hide_index=True, width="stretch", key="scan_metrics",
+                     column_config={k: st.column_config.TextColumn(k, width="small") for k in
+                                    ("auc", "eer", "accuracy", "tpr_at_fpr_5pct", "ece")})
         c1, c2 = st.columns(2)
         c1.plotly_chart(roc_figure(curves), width="stretch", key="scan_roc")
-        c2.plotly_chart(det_figure(curves), width="stretch", key="scan_det")
+        if det_has_points(curves):
+            det = det_figure(curves)
+            det.update_layout(width=None)  # fill the column like the ROC beside it
+            c2.plotly_chart(det, width="stretch", key="scan_det")
+        else:
+            c2.info("No DET curve to draw: on these few labelled faces every threshold gives either no false alarm "
+                    "or no miss, so the curve lies off its probit axes. Read the ROC and the table.",
+                    icon=":material/show_chart:")
         for det, m in stats["metrics"].items():
             if "error" in m:
                 continue
             with st.expander(f"{det}: confusion and per-kind / per-source rates"):
-                st.json(m["confusion"], expanded=True)
+                st.dataframe(confusion_rows(m["confusion"]), hide_index=True, key=f"scan_conf_{det}")
                 k1, k2 = st.columns(2)
                 k1.plotly_chart(rate_table_figure(m["per_kind"], f"{det}: flagged per kind", "kind"),
                                 width="stretch", key=f"scan_kind_{det}")
@@ -101,9 +136,16 @@ def scan_details(store: str, version: float, detectors: list[str]) -> None:
     if not problems:
         st.caption("No false alarm, miss or inconclusive face among the labelled faces.")
     else:
-        cols = st.columns(8)
-        for i, r in enumerate(problems[:32]):
-            cols[i % 8].image(r["thumb"], caption=f"{r['problem']} · p {r['p_fake']:.2f}", width="stretch")
+        cols = st.columns(6)
+        for i, r in enumerate(problems[:30]):
+            with cols[i % 6]:
+                name = Path(str(r.get("path", ""))).name
+                st.image(r["thumb"], caption=f"{name} · {r.get('label', '?')} · {r['problem']} · p {r['p_fake']:.2f}",
+                         width="stretch")
+                with st.popover("open", use_container_width=True):
+                    st.image(r["thumb"], width="stretch")
+                    st.text(f"{r.get('path', '')}\ntrue class {r.get('label', '?')}, {r['problem']}, "
+                            f"p(fake) {r['p_fake']:.3f}")
     if st.toggle("Feature map (t-SNE of the detector's penultimate features)", key="scan_tsne"):
         try:
             emb = call(lib.scan_embedding, store, version, det, spinner="t-SNE of the stored features", stop=False)
@@ -111,6 +153,6 @@ def scan_details(store: str, version: float, detectors: list[str]) -> None:
             st.info(str(exc))
             return
         if emb is not None:
-            st.plotly_chart(embedding_figure(emb, f"t-SNE of {det} features (perplexity {emb['perplexity']:.0f})"),
+            st.plotly_chart(embedding_figure(emb, f"t-SNE of {det} features"),
                             width="stretch", key="scan_tsne_fig")
 

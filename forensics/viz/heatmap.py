@@ -42,7 +42,8 @@ def region_outlines(regions: Any) -> dict[str, list[np.ndarray]]:
 
 
 def heatmap_figure(crop: np.ndarray, heat: np.ndarray, *, opacity: float = 0.5, title: str = "",
-                   regions: Any = None, height: int = 380):
+                   regions: Any = None, height: int = 380, scale_title: str = SCALE_TITLE,
+                   colorscale: str = COLORSCALE):
     """``heat`` (values in [0, 1], any resolution: resized to the crop) over ``crop`` at ``opacity``, with a colour
     bar; ``regions`` (RegionMasks of the same crop) adds one outline per region, in its region colour."""
     import plotly.graph_objects as go
@@ -54,9 +55,9 @@ def heatmap_figure(crop: np.ndarray, heat: np.ndarray, *, opacity: float = 0.5, 
     h, w = img.shape[:2]
     z = np.clip(_resize(np.asarray(heat, dtype=np.float32), (h, w)), 0.0, 1.0)
     fig = go.Figure(go.Image(source=png_uri(img), hoverinfo="skip"))
-    fig.add_trace(go.Heatmap(z=np.round(z, 3), zmin=0.0, zmax=1.0, colorscale=COLORSCALE, opacity=float(opacity),
-                             colorbar={"title": {"text": SCALE_TITLE}, "thickness": 12},
-                             hovertemplate="x %{x}, y %{y}: relevance %{z:.2f}<extra></extra>"))
+    fig.add_trace(go.Heatmap(z=np.round(z, 3), zmin=0.0, zmax=1.0, colorscale=colorscale, opacity=float(opacity),
+                             colorbar={"title": {"text": scale_title}, "thickness": 12},
+                             hovertemplate="x %{x}, y %{y}: %{z:.2f}<extra></extra>"))
     if regions is not None:
         for r, contours in region_outlines(regions).items():
             for i, c in enumerate(contours):
