@@ -449,7 +449,13 @@ def test_models_page_lists_detectors_and_loads_a_card():
     cal_chart = json.loads(at.get("plotly_chart")[-1].proto.spec)
     assert [s_["label"]["text"] for s_ in cal_chart["layout"]["shapes"]] == [
         "camera original", "inconclusive", "manipulated or generated"]
-    assert not any("below chance" in w.value for w in at.warning)
+    # an AUC below chance anywhere in its card is pointed out, in words (its paired reenactment AUC at 256 px)
+    from ui.model_card import below_chance
+
+    low = below_chance(get_detector("ffd-mobilenetv2").info()["card"]["metrics"])
+    said = [w.value for w in at.warning if "below chance" in w.value]
+    assert len(said) == len(low) and all(f"AUC {auc:.2f} (" in w for w, (_, auc) in zip(said, low, strict=True))
+    assert not any("evaluation" in w or "auc_per_kind" in w for w in said)
 
 
 def test_models_page_says_a_ready_peer_without_calibration_gives_no_verdict(peer_weights):
@@ -509,8 +515,14 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
         assert len([e for e in log.entries() if e.kind == "export"]) == len(exports)
     import shutil
 
-    if shutil.which("pdftoppm"):  # rendered preview of the first pages
-        assert "page 1" in _captions(at)
+    if shutil.which("pdftoppm"):  # a readable preview: one page at a time, full width, at 110 dpi
+        assert any(c.startswith("page 1 of ") for c in _captions(at))
+    # the real verify command, with the exported file's name (the CLI has verify-report, no "verify")
+    code = [c.value for c in at.code]
+    pdf_name = Path(at.get("download_button")[0].proto.file_name if hasattr(at.get("download_button")[0].proto,
+                                                                          "file_name") else "").name
+    assert any(c.startswith("python -m forensics verify-report ") and c.endswith(" astronaut.jpg") for c in code)
+    assert not pdf_name or any(pdf_name in c for c in code)
 
 
 # --------------------------------------------------------------------------------------------------- Dataset stats

@@ -257,6 +257,17 @@ def export_report(data, sign_with: str | None) -> dict[str, Any]:
     return {"pdf": files.pdf.read_bytes(), "json": js, "bundle": json.loads(js), "files": files}
 
 
+def verify_command(pdf_name: str, evidence_name: str, *, signed: bool) -> str:
+    """The command line that re-verifies an exported report (``python -m forensics verify-report REPORT EVIDENCE``),
+    file names quoted for a POSIX shell."""
+    import shlex
+
+    cmd = ["python", "-m", "forensics", "verify-report", pdf_name, evidence_name]
+    if signed:
+        cmd += ["--public-key", "SIGNER_PUBLIC_KEY.pem"]
+    return " ".join(shlex.quote(c) for c in cmd)
+
+
 def signing_keys() -> list[dict[str, str]]:
     """Keys of the key store whose private half is here (``FORENSICS_KEYS_DIR``): the ones a report can be signed
     with on this machine."""

@@ -22,6 +22,9 @@ def flat_metrics(metrics: Any, prefix: str = "") -> list[dict[str, Any]]:
     return [{"metric": prefix, "value": str(metrics)}]
 
 
+_STRUCTURE = {"evaluation", "conditions", "models", "auc_per_kind", "auc", "value"}  # container keys, not facts
+
+
 def below_chance(metrics: Any, path: str = "") -> list[tuple[str, float]]:
     """Every AUC under 0.5 in a metrics dict (an AUC's value is a number or {"value": number, ...})."""
     out = []
@@ -45,8 +48,10 @@ def model_card(info: dict[str, Any]) -> None:
         st.warning("Ready (its weights are verified) but not calibrated: it never gives a verdict. Its scores are "
                    "shown as numbers only and carry no stated error rate.", icon=":material/block:")
     for where, auc in below_chance(card.get("metrics") or {}):
-        st.warning(f"AUC {auc:.2f} ({where}) is below chance (0.5): on those faces its scores point the wrong way "
-                   "more often than not. Do not read its scores on such evidence.", icon=":material/trending_down:")
+        where = ", ".join(p for p in where.split(" / ") if p not in _STRUCTURE and p != info.get("name"))
+        st.warning(f"AUC {auc:.2f} ({where or 'overall'}) is below chance (0.5): on those faces its scores point the "
+                   "wrong way more often than not. Do not read its scores on such evidence.",
+                   icon=":material/trending_down:")
     rows = [("training data", card.get("training_data", "")), ("licence", card.get("licence", "")),
             ("intended use", card.get("intended_use", "")), ("reproduce", card.get("reproduce", "")),
             ("weights file", info.get("weights_file") or "-"), ("weights sha256", info.get("weights_sha256") or "-")]
