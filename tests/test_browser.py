@@ -50,9 +50,14 @@ def test_upload_on_detect_shows_result_and_pages_switch(chromium, tmp_path):
         # the evidence hash and the face are on the page, no exception box
         sha = hashlib.sha256(bd.EXAMPLE.read_bytes()).hexdigest()
         assert main.get_by_text(sha).count() >= 1
-        assert main.get_by_text("Face 1", exact=True).count() == 1
+        assert main.get_by_role("heading", name="Face 1").count() == 1
         assert page.locator("[data-testid='stException']").count() == 0
         assert any(t in result for t in bd.RESULT_TEXTS)
+        # a click on the face's number in the overview selects that face
+        overview = main.locator("[data-testid='stPlotlyChart']").first
+        overview.locator("g.scatterlayer path.point").first.click(force=True)
+        main.get_by_text("Showing Face 1 only").wait_for(state="visible", timeout=120_000)
+        bd.wait_idle(page)
         shot = tmp_path / "detect.png"
         size = bd.save_small_png(page.screenshot(), shot)
         assert shot.is_file() and size <= 120 * 1024

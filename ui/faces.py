@@ -60,6 +60,8 @@ def faces_view(an, image) -> None:
     if st.session_state.get("detect_face") not in choices:
         st.session_state["detect_face"] = choices[0]
     chosen = st.segmented_control("Show", choices, key="detect_face") or choices[0]
+    if chosen != choices[0]:
+        st.caption(f"Showing {chosen} only: choose 'All faces' to see every face.")
     for face, crop in zip(d["faces"], an.crops, strict=True):
         if chosen != "All faces" and chosen != f"Face {face['index'] + 1}":
             continue
