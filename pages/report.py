@@ -58,7 +58,8 @@ c1.download_button("Download PDF", rep["pdf"], file_name=rep["files"].pdf.name, 
 c2.download_button("Download JSON bundle", rep["json"], file_name=rep["files"].bundle.name, mime="application/json")
 st.markdown("**A second examiner re-checks it** (seal, signature, PDF bytes, then the whole analysis re-run from the "
             "evidence) with:")
-st.code(lib.verify_command(rep["files"].pdf.name, up.name, signed=bool(b.get("signer"))), language="bash")
+st.code(lib.verify_command(rep["files"].pdf.name, up.name, signed=bool(b.get("signer"))), language="bash",
+        wrap_lines=True)
 st.subheader("Preview")
 pages = lib.pdf_pages(rep["pdf"])
 images = lib.pdf_page_images(rep["pdf"], pages=len(pages), dpi=110)

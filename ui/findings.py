@@ -15,7 +15,11 @@ def summary_table(findings: list) -> None:
     from forensics.viz.checks import findings_summary_rows
 
     st.dataframe(findings_summary_rows(findings), hide_index=True, width="stretch", key="checks_summary",
-                 column_config={"finding": st.column_config.TextColumn(width="large")})
+                 row_height=72,  # room for a summary to wrap over two or three lines
+                 column_config={"check": st.column_config.TextColumn(width="small"),
+                                "points to": st.column_config.TextColumn(width="small"),
+                                "finding": st.column_config.TextColumn(width="large"),
+                                "reliability": st.column_config.TextColumn(width="medium")})
 
 
 def finding_card(f, *, photo=None, opacity: float = 0.6, show_images: bool = True) -> None:

@@ -56,7 +56,10 @@ def heatmap_figure(crop: np.ndarray, heat: np.ndarray, *, opacity: float = 0.5, 
     z = np.clip(_resize(np.asarray(heat, dtype=np.float32), (h, w)), 0.0, 1.0)
     fig = go.Figure(go.Image(source=png_uri(img), hoverinfo="skip"))
     fig.add_trace(go.Heatmap(z=np.round(z, 3), zmin=0.0, zmax=1.0, colorscale=colorscale, opacity=float(opacity),
-                             colorbar={"title": {"text": scale_title}, "thickness": 12},
+                             # under the photo, not beside it: a side bar took a third of a narrow column
+                             colorbar={"title": {"text": scale_title.replace("<br>", " "), "side": "top"},
+                                       "orientation": "h", "thickness": 10, "y": -0.02, "yanchor": "top",
+                                       "len": 0.9},
                              hovertemplate="x %{x}, y %{y}: %{z:.2f}<extra></extra>"))
     if regions is not None:
         for r, contours in region_outlines(regions).items():
@@ -66,7 +69,7 @@ def heatmap_figure(crop: np.ndarray, heat: np.ndarray, *, opacity: float = 0.5, 
                 fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": f"rgb{colour(r)}", "width": 2},
                                          name=label(r, regions.approximate.get(r, False)), legendgroup=r,
                                          showlegend=i == 0, hoverinfo="name"))
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0},
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 60},
                       title={"text": title} if title else None, legend={"orientation": "h", "y": -0.02},
                       xaxis={"visible": False, "range": [-0.5, w - 0.5]},
                       yaxis={"visible": False, "range": [h - 0.5, -0.5], "scaleanchor": "x"})
