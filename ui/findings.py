@@ -14,12 +14,12 @@ def summary_table(findings: list) -> None:
     """Every finding in one table (a data frame: summaries quote metadata from the evidence, shown as plain text)."""
     from forensics.viz.checks import findings_summary_rows
 
-    st.dataframe(findings_summary_rows(findings), hide_index=True, width="stretch", key="checks_summary",
-                 row_height=72,  # room for a summary to wrap over two or three lines
-                 column_config={"check": st.column_config.TextColumn(width="small"),
-                                "points to": st.column_config.TextColumn(width="small"),
-                                "finding": st.column_config.TextColumn(width="large"),
-                                "reliability": st.column_config.TextColumn(width="medium")})
+    rows = findings_summary_rows(findings)  # three text columns: four did not fit the page
+    st.dataframe(rows, hide_index=True, width="stretch", key="checks_summary", height=40 + 72 * len(rows),
+                 row_height=72,  # room for a summary to wrap over three lines
+                 column_config={"check": st.column_config.TextColumn(width=150),
+                                "points to": st.column_config.TextColumn(width=110),
+                                "finding": st.column_config.TextColumn(width="large")})
 
 
 def finding_card(f, *, photo=None, opacity: float = 0.6, show_images: bool = True) -> None:

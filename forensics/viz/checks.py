@@ -206,9 +206,9 @@ def linked_images_figure(images: dict[str, np.ndarray], *, height: int = 460, ma
 
 
 def findings_summary_rows(findings: list[Any]) -> list[dict[str, Any]]:
-    """One row per Finding for the summary table at the top of the checks page."""
-    return [{"check": f.title, "points to": f.direction if f.applicable else "not applicable",
-             "finding": f.summary, "reliability": f.reliability} for f in findings]
+    """One row per Finding for the summary table at the top of the checks page (reliability is on each card)."""
+    return [{"check": f.title, "points to": f.direction if f.applicable else "not applicable", "finding": f.summary}
+            for f in findings]
 
 
 def finding_figures(finding: Any) -> dict[str, Any]:
