@@ -8,16 +8,19 @@ st.title("Models")
 st.caption("A detector is *ready* only when its trained weights were found and their SHA-256 matches the manifest; "
            "only ready detectors give verdicts.")
 statuses = common.call(lib.detector_statuses)
-st.dataframe([{"detector": s["name"], "ready": s["ready"], "status": s["reason"], "architecture": s["architecture"],
-               "input": s.get("input_size"), "classes": ", ".join(s.get("classes") or ())} for s in statuses],
-             hide_index=True, width="stretch",
-             column_config={"status": st.column_config.TextColumn(width="large"),
-                            "architecture": st.column_config.TextColumn(width="medium")})
-with st.expander("Weights files and their SHA-256"):
-    st.dataframe([{"detector": s["name"], "weights file": s.get("weights_file") or "-",
-                   "weights sha256": s.get("weights_sha256") or "-"} for s in statuses if s.get("weights_file")],
-                 hide_index=True, width="stretch", column_config={"weights sha256": st.column_config.TextColumn(
-                     width="large")})
+# three short columns and one that wraps: at a laptop's width the eight of before were cut off
+st.dataframe([{"detector": s["name"], "ready": s["ready"], "status": s["reason"],
+               "classes": ", ".join(s.get("classes") or ())} for s in statuses],
+             hide_index=True, width="stretch", row_height=56, height=40 + 56 * len(statuses),
+             column_config={"detector": st.column_config.TextColumn(width=140),
+                            "ready": st.column_config.CheckboxColumn(width=60),
+                            "status": st.column_config.TextColumn(width="large"),
+                            "classes": st.column_config.TextColumn(width=150)})
+with st.expander("Architectures, input sizes, weights files and their SHA-256"):
+    st.dataframe([{"detector": s["name"], "architecture": s["architecture"], "input": s.get("input_size"),
+                   "weights file": s.get("weights_file") or "-", "weights sha256": s.get("weights_sha256") or "-"}
+                  for s in statuses], hide_index=True, width="stretch",
+                 column_config={"weights sha256": st.column_config.TextColumn(width="large")})
 st.caption(f"Default detectors here: {', '.join(lib.default_detectors()) or 'none ready'}")
 
 st.subheader("Model card")
