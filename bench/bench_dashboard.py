@@ -172,7 +172,8 @@ def dataset_shot(folder: Path, out: Path, *, threads: str = "1", limit: int = 0)
         main.get_by_text("Detection metrics").first.wait_for(state="visible", timeout=600_000)
         wait_idle(page)
         main.get_by_text("Detection metrics").first.evaluate("e => e.scrollIntoView({block: 'start'})")
-        page.wait_for_timeout(1500)
+        page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=120_000)  # ROC drawn
+        page.wait_for_timeout(3000)
         save_small_png(page.screenshot(full_page=False), out)
     return seconds
 

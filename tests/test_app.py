@@ -555,9 +555,10 @@ def test_dataset_stats_scans_with_progress_and_shows_metrics(tmp_path, monkeypat
     assert at.success and "4 image(s) scanned" in at.success[0].value
     stores = list((tmp_path / "cache" / "scans").glob("*.sqlite"))
     assert len(stores) == 1
-    table = at.dataframe[0].value
-    assert list(table["detector"]) == ["simplenet"]
-    assert int(table["real"][0]) == 2 and int(table["fake"][0]) == 2
+    table = at.dataframe[0].value.set_index("measure")  # one row per measure, one column per detector
+    assert list(table.columns) == ["simplenet"]
+    assert table.loc["real faces", "simplenet"] == "2" and table.loc["fake faces", "simplenet"] == "2"
+    assert table.loc["AUC", "simplenet"] != "" and "auc" not in table.index
     assert len(at.get("plotly_chart")) >= 2  # ROC and DET at least
     problems = [c.split(" · ") for c in _captions(at) if c.count(" · ") >= 3]
     assert all(p[0].endswith(".jpg") and p[1] in ("real", "fake") for p in problems)  # file name and true class

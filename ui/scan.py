@@ -42,6 +42,10 @@ def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str
                    f"{summary.seconds:.1f} s ({summary.faces_per_second:.1f} faces/s).")
 
 
+METRIC_NAMES = {"auc": "AUC", "eer": "equal error rate", "accuracy": "accuracy",
+                "tpr_at_fpr_5pct": "detection rate at 5 % false alarms", "ece": "calibration error (ECE)"}
+
+
 def confusion_rows(c: dict[str, int]) -> list[dict[str, Any]]:
     """The confusion counts as a 2 x 3 table: true class by what the detector said."""
     return [{"true class": cls, "called camera original": c[f"{cls}_called_real"],
@@ -74,25 +78,26 @@ def scan_view(stats: dict[str, Any]) -> None:
     cols[2].metric("faces", counts.get("faces", 0))
     cols[3].metric("detectors", len(stats["metrics"]))
     st.caption(f"Folder {plain(stats.get('root'))} · options {plain(stats.get('options'))}")
-    curves, rows = {}, []
+    curves, columns = {}, {}
     for det, m in stats["metrics"].items():
         if "error" in m:
             st.info(f"{det}: {plain(m['error'])}")
             continue
         curves[det] = m["curves"]
         o = m["overall"]
-        row = {"detector": det, "decision": m["decision"], "real": o["n_real"], "fake": o["n_fake"]}
-        for k in ("auc", "eer", "accuracy", "tpr_at_fpr_5pct", "ece"):
+        col = {"decision": m["decision"], "real faces": str(o["n_real"]), "fake faces": str(o["n_fake"])}
+        for k, name in METRIC_NAMES.items():
             v = o.get(k) or {}
             ci = v.get("ci95")
-            row[k] = None if v.get("value") is None else (
+            col[name] = "n/a" if v.get("value") is None else (
                 f"{v['value']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
-        rows.append(row)
-    if rows:
+        columns[det] = col
+    if columns:
         st.subheader("Detection metrics (95% bootstrap intervals)")
-        st.dataframe(rows, hide_index=True, width="stretch", key="scan_metrics",
-                     column_config={k: st.column_config.TextColumn(k, width="small") for k in
-                                    ("auc", "eer", "accuracy", "tpr_at_fpr_5pct", "ece")})
+        # one row per measure, one column per detector: a row per detector was wider than the page
+        measures = list(next(iter(columns.values())))
+        st.dataframe([{"measure": k, **{det: col[k] for det, col in columns.items()}} for k in measures],
+                     hide_index=True, width="stretch", key="scan_metrics")
         c1, c2 = st.columns(2)
         c1.plotly_chart(roc_figure(curves), width="stretch", key="scan_roc")
         if det_has_points(curves):
