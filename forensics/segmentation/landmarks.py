@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
-from forensics.mediapipe_runtime import load_mediapipe, warmed
+from forensics.mediapipe_runtime import QuietMesh, load_mediapipe, warmed
 from forensics.segmentation import REGIONS, RegionMasks, Segmenter, register_segmenter, resolve_overlaps
 
 _LOCK = threading.Lock()
@@ -47,10 +47,10 @@ def _graph(kind: str):
     if kind not in _GRAPHS:
         mp = _mediapipe()
         if kind == "mesh":
-            _GRAPHS[kind] = warmed(mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3))
+            _GRAPHS[kind] = QuietMesh(warmed(lambda: mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3)))
         else:
-            _GRAPHS[kind] = warmed(mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0))
+            _GRAPHS[kind] = warmed(lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0))
     return _GRAPHS[kind]
 
 
