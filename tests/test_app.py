@@ -519,10 +519,8 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
         assert any(c.startswith("page 1 of ") for c in _captions(at))
     # the real verify command, with the exported file's name (the CLI has verify-report, no "verify")
     code = [c.value for c in at.code]
-    pdf_name = Path(at.get("download_button")[0].proto.file_name if hasattr(at.get("download_button")[0].proto,
-                                                                          "file_name") else "").name
-    assert any(c.startswith("python -m forensics verify-report ") and c.endswith(" astronaut.jpg") for c in code)
-    assert not pdf_name or any(pdf_name in c for c in code)
+    rep = next(iter(at.session_state["report_exports"].values()))
+    assert f"python -m forensics verify-report {rep['files'].pdf.name} astronaut.jpg" in code
 
 
 # --------------------------------------------------------------------------------------------------- Dataset stats
