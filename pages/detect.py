@@ -1,29 +1,33 @@
-"""Detect: every face of the evidence with its calibrated verdict, likelihood ratio and known error rates."""
+"""Detect: every face of the evidence with its calibrated verdict, likelihood ratio and known error rates; several
+uploaded files at once as a results table."""
 
 import streamlit as st
 
-from ui import lib, state, widgets
+from ui import common, evidence, faces, lib, state
 
 st.title("Detect")
 st.caption("Is each face a camera original, or manipulated / generated? Every number names the model file and the "
            "settings it comes from.")
-up, ev = widgets.current_evidence("detect")
+up, ev = evidence.current_evidence("detect")
 ready = lib.ready_names()
 opts = state.options(ready)
 if not ready:
-    st.warning(widgets.NO_READY, icon=":material/warning:")
+    st.warning(common.NO_READY, icon=":material/warning:")
+batch = state.batch()
+if opts.detectors and len(batch) > 1:
+    faces.batch_table(batch, opts)
 
 tab_faces, tab_evidence, tab_prov = st.tabs(["Faces and verdicts", "Evidence and metadata", "Provenance"])
 with tab_evidence:
-    widgets.evidence_details(ev)
+    evidence.evidence_details(ev)
 if not opts.detectors:
     with tab_faces:
         st.info("No detector chosen in the sidebar: faces are shown without scores.", icon=":material/tune:")
-        widgets.faceset_view(widgets.call(lib.faces, up.sha256, opts.face_method, up.data, up.name,
-                                          spinner="Finding faces"))
+        faces.faceset_view(common.call(lib.faces, up.sha256, opts.face_method, up.data, up.name,
+                                       spinner="Finding faces"))
     st.stop()
-an = widgets.analysis_for(up, opts)
+an = faces.analysis_for(up, opts)
 with tab_faces:
-    widgets.faces_view(an)
+    faces.faces_view(an, ev.image)
 with tab_prov:
-    widgets.provenance(an.to_dict())
+    faces.provenance(an.to_dict())

@@ -1,23 +1,26 @@
-"""Explain: Grad-CAM and LRP side by side for one face, with their agreement and faithfulness."""
+"""Explain: Grad-CAM and LRP side by side for one face, with their agreement and faithfulness in words."""
 
 import streamlit as st
 
-from ui import widgets
+from forensics.explainers import DEFAULT_LRP
+
+from ui import common, explain, faces
 
 st.title("Explain")
 st.caption("Which pixels moved the detector's score? Heatmaps show influence on the model, not a map of edited "
            "regions; two methods can disagree, so their agreement and faithfulness are shown next to them.")
-widgets.need("forensics.explainers")
-opts, an, crop, fkey = widgets.face_page("explain")
+common.need("forensics.explainers")
+opts, an, crop, fkey = faces.face_page("explain")
 c0, c1, c2, c3 = st.columns(4)
 det_name = c0.selectbox("Detector", opts.detectors, key="explain_det")
 classes = list(an.models[det_name].get("classes", ["real", "fake"]))
 target = c1.selectbox("Explain class", ["most probable fake class", *classes], key="explain_target")
 target = None if target.startswith("most probable") else target
 with c2:
-    cam = widgets.method_select("CAM method", "cam", "gradcam", "explain_cam")
+    cam = explain.method_select("CAM method", "cam", "gradcam", "explain_cam")
 with c3:
-    lrp = widgets.method_select("LRP composite", "lrp", "lrp-epsilon-plus-flat", "explain_lrp")
+    lrp = explain.method_select("LRP composite", "lrp", DEFAULT_LRP, "explain_lrp")
+opacity = explain.opacity_slider("explain_opacity")
 
 left, right, side = st.columns([2, 2, 1])
 side.image(crop, caption="aligned crop", width="stretch")
@@ -25,20 +28,36 @@ maps = {}
 for col, method in ((left, cam), (right, lrp)):
     with col:
         if method:
-            hm = widgets.heatmap_for(fkey, det_name, method, crop, target)
+            hm = explain.heatmap_for(fkey, det_name, method, crop, target)
             if hm is not None:
-                widgets.heatmap_panel(method, crop, hm)
+                explain.heatmap_panel(method, crop, hm, opacity=opacity, key="explain")
                 maps[method] = hm
-if len(maps) == 2:
-    st.subheader("Agreement between the two maps")
-    widgets.agreement_view(fkey, *maps.values())
-st.subheader("Faithfulness")
-f1, f2 = st.columns(2)
-faith = f1.toggle("Deletion / insertion curves", value=True, key="explain_faith",
+
+st.subheader("Agreement and faithfulness")
+faith = st.toggle("Deletion / insertion curves", value=True, key="explain_faith",
                   help="About 35 forward passes per map.")
-road = f2.toggle("ROAD scores", value=False, key="explain_road", help="Slow: several seconds per map.")
-if maps and faith:
+results = {m: explain.faithfulness_for(fkey, det_name, crop, hm) for m, hm in maps.items()} if faith else {}
+if len(maps) == 2:
+    ag = explain.agreement_for(fkey, *maps.values())
+    st.info(" ".join(filter(None, [explain.agreement_words(ag), explain.faithfulness_words(results)])),
+            icon=":material/balance:")
+    explain.agreement_metrics(ag)
+elif results:
+    st.info(explain.faithfulness_words(results), icon=":material/balance:")
+if results:
+    cols = st.columns(len(results))
+    for col, (method, f) in zip(cols, results.items(), strict=True):
+        if f is not None:
+            with col:
+                explain.faithfulness_view(f, method)
+
+st.subheader("ROAD: a separate, slower test")
+st.caption("Remove and debias (ROAD) re-fills removed pixels from their neighbours, so the model is not judged on "
+           "blank patches. Its numbers are not the deletion / insertion figures above.")
+if st.toggle("Run ROAD", value=False, key="explain_road", help="Slow: several seconds per map.") and maps:
     cols = st.columns(len(maps))
-    for col, hm in zip(cols, maps.values(), strict=True):
+    for col, (method, hm) in zip(cols, maps.items(), strict=True):
         with col:
-            widgets.faithfulness_view(fkey, det_name, crop, hm, road=road)
+            f = explain.faithfulness_for(fkey, det_name, crop, hm, road=True)
+            if f is not None:
+                explain.road_view(f, method)

@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-from ui import lib, widgets
+from ui import common, explain, faces, lib, regions
 
 st.title("Segment + LRP")
 st.caption("Which face regions carry the explanation? Region shares inherit the segmenter's approximations "
            "(marked ≈) and the explainer's limits: they describe the model's attention, not where an edit is.")
-widgets.need("forensics.segmentation")
-widgets.need("forensics.regions")
-widgets.need("forensics.viz.regions")
-opts, _, crop, fkey = widgets.face_page("segment")
+common.need("forensics.segmentation")
+common.need("forensics.regions")
+common.need("forensics.viz.regions")
+opts, _, crop, fkey = faces.face_page("segment")
 c0, c1, c2 = st.columns(3)
 det_name = c0.selectbox("Detector", opts.detectors, key="segment_det")
 methods = [m["name"] for m in lib.explainer_names()]
@@ -21,9 +21,14 @@ method = c1.selectbox("Explainer", methods, key="segment_method",
 segs = [s["name"] for s in lib.segmenter_names()]
 segmenter = c2.selectbox("Segmenter", segs, key="segment_seg", index=segs.index("landmarks") if "landmarks" in segs
                          else 0)
-c3, c4 = st.columns(2)
+c3, c4, c5 = st.columns(3)
 value = c3.radio("Bar value", ["share", "pixel_share", "density"], horizontal=True, key="segment_value",
-                 help="share: fraction of positive relevance; pixel_share: fraction of the top-20% pixels; "
-                      "density: share divided by area (1 = as much as a uniform map).")
+                 format_func={"share": "share", "pixel_share": "top-20 % pixels", "density": "density"}.get,
+                 help="share: fraction of the positive relevance in the region; top-20 % pixels: fraction of the "
+                      "most relevant fifth of the pixels; density: share divided by area (1 = as much as a uniform "
+                      "map).")
 occlusion = c4.toggle("Occlusion check (blur each region, one forward pass per region)", key="segment_occ")
-widgets.regions_view(fkey, det_name, method, segmenter, crop, value=value, occlusion=occlusion)
+outlines = c5.toggle("Region outlines over the heatmap", value=True, key="segment_outlines")
+opacity = explain.opacity_slider("segment_opacity")
+regions.regions_view(fkey, det_name, method, segmenter, crop, value=value, occlusion=occlusion, opacity=opacity,
+                     outlines=outlines)

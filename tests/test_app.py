@@ -31,8 +31,9 @@ def _fresh_caches():
     st.cache_data.clear()
 
 
-def _app(detectors: list[str] | None = None, face_method: str = "auto") -> AppTest:
+def _app(detectors: list[str] | None = None, face_method: str = "auto", page: str = "pages/detect.py") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page(page)  # the landing page is the default
     if detectors is not None:
         at.session_state["sidebar_detectors"] = detectors
     at.session_state["sidebar_face_method"] = face_method
@@ -51,6 +52,7 @@ def _set_evidence(at: AppTest, path: Path) -> None:
 def _texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
     parts += [i.value for i in at.info] + [e.value for e in at.error] + [s.value for s in at.success]
+    parts += [c.value for c in at.code]
     return "\n".join(str(p) for p in parts)
 
 
@@ -60,6 +62,20 @@ def _captions(at: AppTest) -> list[str]:
 
 def _no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+# --------------------------------------------------------------------------------------------------- landing page
+def test_landing_page_says_what_each_page_is_for_and_in_which_order():
+    from ui.guide import PAGES, STEPS
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    _no_exception(at)
+    assert [t.value for t in at.title] == ["Face forensics workbench"]
+    text = _texts(at)
+    assert all(what in text for *_, what in PAGES) and len(PAGES) == 7
+    links = [el.proto.label for el in at.get("page_link")]
+    assert links[:STEPS] == [f"{i}. {title}" for i, (_, title, _, _) in enumerate(PAGES[:STEPS], 1)]
+    assert links[STEPS:] == [title for _, title, _, _ in PAGES[STEPS:]]
 
 
 # --------------------------------------------------------------------------------------------------- Detect
@@ -77,7 +93,35 @@ def test_detect_upload_explain_only_detector_gives_no_verdict():
     assert "Explain-only" in text and "no verdict" in text
     assert "Verdict:" not in text and not any(f"[{v}]" in text for v in VERDICTS)  # untrained: no verdict
     assert any("aligned crop" in c for c in _captions(at))  # the face crop
-    assert "Face 0" in [h.value for h in at.subheader]
+    assert "Face 1" in [h.value for h in at.subheader]  # numbered from 1, as the boxes of the overview and the PDF
+    assert f"SHA-256 {hashlib.sha256(data).hexdigest()}" in [c.value for c in at.code]  # whole, not cut off
+    overview = at.get("plotly_chart")[0].proto.spec
+    assert '"customdata":[1]' in overview.replace(" ", "")  # the clickable number of face 1
+    # the known failure modes: once for the whole evidence, not under every face
+    assert sum(e.label.startswith("Where simplenet is known to fail") for e in at.expander) == 1
+
+
+def test_detect_several_uploads_give_a_results_table_and_one_to_examine():
+    import hashlib
+
+    at = _app(["simplenet"])
+    files = [(n, (EXAMPLES / n).read_bytes(), "image/jpeg") for n in ("astronaut.jpg", "coffee_no_face.jpg")]
+    at.file_uploader(key="detect_upload").set_value(files).run()
+    _no_exception(at)
+    table = _batch_table(at)
+    assert list(table["file"]) == ["astronaut.jpg", "coffee_no_face.jpg"]
+    assert list(table["sha256"]) == [hashlib.sha256(d).hexdigest() for _, d, _ in files]
+    assert list(table["faces"]) == [1, 0] and "face 1: no verdict" in table["result"][0]
+    assert at.session_state["forensics_evidence"].name == "astronaut.jpg"  # the first is examined face by face
+    at.selectbox(key="detect_batch_pick").set_value(1).run()
+    _no_exception(at)
+    assert at.session_state["forensics_evidence"].name == "coffee_no_face.jpg"
+    assert any("No face analysed" in w.value for w in at.warning)
+    assert len(_batch_table(at)) == 2  # the table stays while one file is examined
+
+
+def _batch_table(at: AppTest):
+    return next(df.value for df in at.dataframe if {"file", "result"} <= set(df.value.columns))
 
 
 def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
@@ -105,9 +149,13 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     assert expected["statement"] in text
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["calibrated p(fake)"] == f"{expected['p_fake']:.3f}"
-    lr = expected["likelihood_ratio"]  # stated in favour of the proposition it supports, as in the report
-    assert metrics["likelihood ratio, in favour of " + ("Hp" if lr >= 1 else "Hd")] == f"{max(lr, 1 / lr):.3g}"
-    assert "Known error rates" in text and "Inconclusive band" in text
+    from forensics.formatting import lr_in_favour
+
+    # one wording of the LR, the report's: in favour of the proposition it supports, never a bare fraction
+    assert f"**LR {lr_in_favour(expected['likelihood_ratio'])}** ({expected['verbal']})" in text
+    from ui.verdicts import error_rate_sentence
+
+    assert error_rate_sentence(expected["verdict"], expected) in text and "Inconclusive band" in text
     # provenance: the model file hash is shown (the evidence metadata is a data frame too, on its own tab)
     assert any(det.weights_sha256 in str(df.value.to_dict()) for df in at.dataframe)
 
@@ -195,12 +243,12 @@ def test_detect_no_ready_detector_message(monkeypatch):
     statuses = [s for s in fd.list_detectors() if s.name == "simplenet"]
     monkeypatch.setattr(fd, "list_detectors", lambda *a, **k: statuses)
     monkeypatch.setattr(fd, "default_detector_names", lambda *a, **k: [])
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # the landing page (with the sidebar)
     # (AppTest shows the sidebar of the first run only; later runs keep its widgets' state)
     assert at.multiselect(key="sidebar_detectors").options == ["simplenet (explain-only, no verdict)"]
     assert at.session_state["sidebar_detectors"] == []
     _set_evidence(at, EXAMPLES / "coffee_no_face.jpg")
-    at.run()
+    at.switch_page("pages/detect.py").run()
     _no_exception(at)
     assert any("No ready detector" in w.value for w in at.warning)
     assert any("No detector chosen" in i.value for i in at.info)
@@ -270,32 +318,70 @@ def test_switching_pages_recomputes_nothing(monkeypatch):
 # --------------------------------------------------------------------------------------------------- Explain
 @pytest.mark.slow
 def test_explain_page_gradcam_and_lrp_side_by_side():
+    import json
+
     at = _app(["simplenet"])
     _set_evidence(at, EXAMPLES / "astronaut.jpg")
     at.switch_page("pages/explain.py").run()
     _no_exception(at)
     assert at.selectbox(key="explain_cam").value == "gradcam"
-    assert at.selectbox(key="explain_lrp").value == "lrp-epsilon-plus-flat"
-    assert sum(c.startswith("why") for c in _captions(at)) == 2  # two overlays with their target class
+    assert at.selectbox(key="explain_lrp").value == "lrp-epsilon"  # DEFAULT_LRP: passes the sanity check
+    assert sum(c.value.startswith("why") for c in at.caption) == 2  # two maps with their target class
     labels = [m.label for m in at.metric]
     assert "Spearman ρ" in labels and "deletion AUC" in labels and "insertion AUC" in labels
-    assert len(at.get("plotly_chart")) == 2  # one deletion/insertion chart per map
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    heat = [c for c in charts if any(t.get("type") == "heatmap" for t in c["data"])]
+    assert len(heat) == 2 and len(charts) == 4  # two maps over the photo, one deletion/insertion chart per map
+    for c in heat:  # a colour scale on every map, laid over the photo at the slider's opacity
+        h = next(t for t in c["data"] if t["type"] == "heatmap")
+        assert h["colorbar"]["title"]["text"].startswith("relevance") and h["opacity"] == 0.5
+        assert c["data"][0]["type"] == "image"
+    # agreement and faithfulness in words beside the numbers
+    words = " ".join(i.value for i in at.info)
+    assert "The two maps" in words and "faithful" in words
     for m in at.metric:
         if m.label in ("deletion AUC", "insertion AUC"):
             assert 0.0 <= float(m.value) <= 1.0
+    # ROAD is a section of its own, after the deletion/insertion numbers, and off by default
+    heads = [h.value for h in at.subheader]
+    assert heads.index("ROAD: a separate, slower test") > heads.index("Agreement and faithfulness")
+    at.slider(key="explain_opacity").set_value(0.8).run()
+    _no_exception(at)
+    h = next(t for c in at.get("plotly_chart") for t in json.loads(c.proto.spec)["data"] if t["type"] == "heatmap")
+    assert h["opacity"] == 0.8
 
 
 # --------------------------------------------------------------------------------------------------- ELA
 def test_ela_page_sliders_and_non_jpeg_caveat():
+    import json
+
+    from forensics.checks import list_checks
+
     at = _app(["simplenet"])
     _set_evidence(at, EXAMPLES / "astronaut_edited.jpg")
     at.switch_page("pages/ela.py").run()
     _no_exception(at)
     assert "Error level analysis (ELA)" in _texts(at)
-    assert "re-save" in _texts(at).lower() or "JPEG" in _texts(at)
+    # every finding in one table at the top, the copy-move check among them
+    summary = at.dataframe[0].value
+    assert list(summary["check"]) == [c.title for c in list_checks() if c.name == "ela"] + \
+        [c.title for c in list_checks() if c.name != "ela"]
+    assert "Copy-move (cloned areas)" in list(summary["check"])
+    assert at.subheader[0].value == "All findings"
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    linked = charts[0]  # original and ELA with linked zoom
+    assert [t["type"] for t in linked["data"]] == ["image", "image"]
+    assert linked["layout"]["xaxis2"]["matches"] == "x" and linked["layout"]["yaxis2"]["matches"] == "y"
+    # every map over the photo carries a colour scale; the spectrum appears once (its figure, not also an image)
+    maps = [c for c in charts if any(t["type"] == "heatmap" and "colorbar" in t for t in c["data"])]
+    assert maps and all(t.get("colorbar", {}).get("title") for c in maps for t in c["data"] if t["type"] == "heatmap")
+    assert not any("log spectrum" in c for c in _captions(at))
+    outliers = [c.value for c in at.caption if c.value.startswith("noise outliers")]
+    assert outliers == ["noise outliers: none found (the map is empty)."] or \
+        "noise outliers over the photo" in [c.value for c in at.caption]
     at.slider(key="ela_quality").set_value(75).run()
     _no_exception(at)
-    assert "ELA at quality 75, gain ×20" in _captions(at)
+    assert any(c.value.startswith("original (512×512) and ELA at quality 75, gain ×20") for c in at.caption)
     # a PNG: the JPEG-only caveat appears
     from PIL import Image
 
@@ -356,6 +442,36 @@ def test_models_page_lists_detectors_and_loads_a_card():
                                                      "re-sampled to 320px-q90"]
     shown_rows = next(df.value for df in at.dataframe if "validation files" in df.value.columns)
     assert shown_rows.to_dict("records") == rows
+    # the placeholder of training configs is filled in, and the calibration is drawn (LR curve, verdict zones)
+    assert "{shared_data}" not in text and "fitted on validation faces of ../shared/data/val" in text
+    import json
+
+    cal_chart = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert [s_["label"]["text"] for s_ in cal_chart["layout"]["shapes"]] == [
+        "camera original", "inconclusive", "manipulated or generated"]
+    # an AUC below chance anywhere in its card is pointed out, in words (its paired reenactment AUC at 256 px)
+    from ui.model_card import below_chance
+
+    low = below_chance(get_detector("ffd-mobilenetv2").info()["card"]["metrics"])
+    said = [w.value for w in at.warning if "below chance" in w.value]
+    assert len(said) == len(low) and all(f"AUC {auc:.2f} (" in w for w, (_, auc) in zip(said, low, strict=True))
+    assert not any("evaluation" in w or "auc_per_kind" in w for w in said)
+
+
+def test_models_page_says_a_ready_peer_without_calibration_gives_no_verdict(peer_weights):
+    at = _app(["simplenet"], page="pages/models.py")
+    at.selectbox(key="models_card").set_value("meso4-df").run()
+    at.toggle(key="models_load").set_value(True).run()
+    _no_exception(at)
+    assert any("not calibrated: it never gives a verdict" in w.value for w in at.warning)
+
+
+def test_below_chance_aucs_are_found_wherever_they_are_recorded():
+    from ui.model_card import below_chance, flat_metrics
+
+    metrics = {"peer": {"auc": {"value": 0.25, "ci95": [0.1, 0.4]}}, "own": {"auc": 0.94}, "x": {"AUC_df": 0.4}}
+    assert below_chance(metrics) == [("peer / auc", 0.25), ("x / AUC_df", 0.4)]
+    assert {"metric": "peer / auc / ci95", "value": "0.1, 0.4"} in flat_metrics(metrics)
 
 
 # --------------------------------------------------------------------------------------------------- Report
@@ -399,8 +515,12 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
         assert len([e for e in log.entries() if e.kind == "export"]) == len(exports)
     import shutil
 
-    if shutil.which("pdftoppm"):  # rendered preview of the first pages
-        assert "page 1" in _captions(at)
+    if shutil.which("pdftoppm"):  # a readable preview: one page at a time, full width, at 110 dpi
+        assert any(c.startswith("page 1 of ") for c in _captions(at))
+    # the real verify command, with the exported file's name (the CLI has verify-report, no "verify")
+    code = [c.value for c in at.code]
+    rep = next(iter(at.session_state["report_exports"].values()))
+    assert f"python -m forensics verify-report {rep['files'].pdf.name} astronaut.jpg" in code
 
 
 # --------------------------------------------------------------------------------------------------- Dataset stats
@@ -433,12 +553,24 @@ def test_dataset_stats_scans_with_progress_and_shows_metrics(tmp_path, monkeypat
     assert at.success and "4 image(s) scanned" in at.success[0].value
     stores = list((tmp_path / "cache" / "scans").glob("*.sqlite"))
     assert len(stores) == 1
-    table = at.dataframe[0].value
-    assert list(table["detector"]) == ["simplenet"]
-    assert int(table["real"][0]) == 2 and int(table["fake"][0]) == 2
+    table = at.dataframe[0].value.set_index("measure")  # one row per measure, one column per detector
+    assert list(table.columns) == ["simplenet"]
+    assert table.loc["real faces", "simplenet"] == "2" and table.loc["fake faces", "simplenet"] == "2"
+    assert table.loc["AUC", "simplenet"] != "" and "auc" not in table.index
     assert len(at.get("plotly_chart")) >= 2  # ROC and DET at least
-    assert any(c.split(" · ")[0] in ("false alarm", "missed", "inconclusive") for c in _captions(at)) or \
+    problems = [c.split(" · ") for c in _captions(at) if c.count(" · ") >= 3]
+    assert all(p[0].endswith(".jpg") and p[1] in ("real", "fake") for p in problems)  # file name and true class
+    assert any(p[2] in ("false alarm", "missed", "inconclusive") for p in problems) or \
         any("No false alarm" in c.value for c in at.caption)
+    conf = next(df.value for df in at.dataframe if "true class" in df.value.columns)
+    assert list(conf["true class"]) == ["real", "fake"]
+    assert int(conf.drop(columns="true class").to_numpy().sum()) == 4  # every face counted once, as a table
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any('"DET"' in c for c in charts) or any("No DET curve to draw" in i.value for i in at.info)
+    for c in charts:  # no chart squashed flat
+        import json
+
+        assert json.loads(c)["layout"].get("height", 450) >= 260
     # a second scan of the same folder resumes: nothing left to do
     at.button(key="scan_go").click().run()
     assert "0 image(s) scanned, 4 already in the store" in at.success[0].value
@@ -461,11 +593,18 @@ def test_segment_page_regions_or_clear_unavailable_message():
     at.selectbox(key="segment_method").set_value("saliency").run()  # |gradient| is positive wherever it is non-zero
     _no_exception(at)
     assert not at.error
-    assert len(at.get("plotly_chart")) == 2  # region mask figure and the region bars
-    assert any(c.startswith("why") for c in _captions(at))
+    assert len(at.get("plotly_chart")) == 3  # region mask figure, the heatmap with region outlines, the bars
+    assert any(c.value.startswith("why") for c in at.caption)
     rows = at.dataframe[-1].value
     present = rows[~rows["absent"]]
-    assert abs(present["share"].sum() - 1.0) < 1e-6  # shares of found regions + unassigned sum to one
+    assert abs(present["share of the relevance"].sum() - 1.0) < 1e-6  # found regions + unassigned sum to one
+    at.toggle(key="segment_occ").set_value(True).run()
+    _no_exception(at)
+    assert len(at.get("plotly_chart")) == 4  # the occlusion bars
+    assert any(w.value.startswith("Blurring and the map disagree") for w in at.warning) or \
+        any(c.value.startswith("Blurring and the map agree") for c in at.caption)
+    shown = _texts(at) + " ".join(at.radio(key="segment_value").options) + " ".join(at.dataframe[-1].value.columns)
+    assert "pixel_share" not in shown and "occlusion_delta" not in shown  # no code names on screen
 
 
 # --------------------------------------------------------------------------------------------------- plain text

@@ -272,7 +272,7 @@ def test_finding_rules_and_json():
 def test_run_checks_all_on_jpeg_is_json_ready(spliced):
     ev = load_evidence(spliced, name="splice.jpg")
     names = [c.name for c in list_checks()]
-    assert names == ["metadata", "thumbnail", "double-jpeg", "ela", "jpeg-ghost", "noise", "spectrum"]
+    assert names == ["metadata", "thumbnail", "double-jpeg", "ela", "jpeg-ghost", "noise", "copy-move", "spectrum"]
     findings = run_checks(ev, params={"ela": {"quality": 85}})
     assert [f.check for f in findings] == names
     assert all(f.elapsed_ms is not None and f.elapsed_ms >= 0 for f in findings)
@@ -328,7 +328,7 @@ def test_every_check_handles_odd_files(kind):
         "webp": lambda: _encode(img, "RGB", "WEBP", quality=80),
     }[kind]()
     findings = run_checks(load_evidence(data, name=kind))
-    assert len(findings) == 7
+    assert len(findings) == 8  # every registered check, copy-move included
     assert all(f.direction != "supports an original" for f in findings)  # no check here can support an original
     by = {f.check: f for f in findings}
     if kind == "cmyk-jpeg":

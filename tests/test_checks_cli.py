@@ -43,7 +43,7 @@ def test_cli_checks_text_and_out(double_jpeg_file, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "[!] Double JPEG compression" in text and "Error level analysis" in text
     doc = json.loads((out / "findings.json").read_text())
-    assert len(doc["findings"]) == 7
+    assert len(doc["findings"]) == 8  # every registered check, copy-move included
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert "ela__ela.png" in pngs and "noise__noise_level.png" in pngs
     with Image.open(out / "ela__ela.png") as im:
@@ -77,7 +77,7 @@ def test_viz_images_and_figures(double_jpeg_file):
     ghost = finding_figures(by["jpeg-ghost"])["ghost_curve"]
     assert list(ghost.data[0].x) == list(range(50, 100, 5))
     table = findings_table_figure(findings)
-    assert len(table.data[0].cells.values[0]) == 7
+    assert len(table.data[0].cells.values[0]) == 8
     assert to_rgb("m", np.array([[0.0, 1.0]], np.float32)).shape == (1, 2, 3)
     with pytest.raises(ValueError):
         to_rgb("bad", np.zeros((2, 2, 2)))

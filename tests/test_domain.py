@@ -143,3 +143,11 @@ def test_face_caveats_reads_file_size_jpeg_quality_verdict_and_calibration():
     assert face_caveats(analysis, face, "det") == [degradation_caveat(_CAL, "camera original", 180, 88)]
     face["scores"]["det"]["assessment"]["verdict"] = "inconclusive"
     assert face_caveats(analysis, face, "det") == []
+
+
+def test_size_caveat_speaks_of_the_verdict_actually_given():
+    hist = side_histogram({"real": [200] * 95 + [600] * 5, "gan": [512] * 40})
+    assert size_caveat(hist, 600, verdict="manipulated or generated").endswith(
+        "weigh this 'manipulated or generated' verdict with particular care.")
+    text = size_caveat(hist, 600, verdict="inconclusive")
+    assert "the verdict here is 'inconclusive'" in text and "weigh this" not in text

@@ -26,7 +26,7 @@ from forensics.cases.roots import confine
 from forensics.cases.workbench import Workbench
 from forensics.errors import ForensicsError
 from ui import state
-from ui.widgets import plain, show_error
+from ui.common import plain, show_error
 
 USER_KEY = "auth_user"
 CASE_KEY = "auth_case_id"

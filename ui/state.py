@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 EVIDENCE_KEY = "forensics_evidence"
+BATCH_KEY = "forensics_batch"  # the files of the last multi-file upload (the current evidence is one of them)
 DETECTORS_KEY = "sidebar_detectors"
 FACE_METHOD_KEY = "sidebar_face_method"
 FACE_METHODS = ("auto", "mtcnn", "haar", "mediapipe", "whole")
@@ -61,6 +62,23 @@ def set_current(name: str, data: bytes, origin: str) -> Upload:
 
 def clear() -> None:
     st.session_state.pop(EVIDENCE_KEY, None)
+    st.session_state.pop(BATCH_KEY, None)
+
+
+def set_batch(files: list[tuple[str, bytes]]) -> list[Upload]:
+    """Keep several uploaded files (name, bytes) as one batch and make the first the current evidence."""
+    batch = [Upload(name=n, data=bytes(d), sha256=hashlib.sha256(d).hexdigest(), origin="upload") for n, d in files]
+    st.session_state[BATCH_KEY] = batch
+    if batch:
+        set_current(batch[0].name, batch[0].data, "upload")
+    return batch
+
+
+def batch() -> list[Upload]:
+    """The files of the last multi-file upload when the current evidence is one of them, else []."""
+    files = list(st.session_state.get(BATCH_KEY) or ())
+    cur = current()
+    return files if cur is not None and any(u.sha256 == cur.sha256 for u in files) else []
 
 
 def options(ready: set[str] | None = None) -> Options:

@@ -2,10 +2,12 @@
 
 Checks (registry names): ``metadata`` (generator/editor tags, C2PA presence, camera EXIF), ``thumbnail`` (EXIF
 thumbnail vs image), ``double-jpeg`` (DCT histogram periodicity), ``ela`` (error level analysis), ``jpeg-ghost``
-(difference across re-save qualities), ``noise`` (median-filter residual, block noise levels), ``spectrum``
-(azimuthal power spectrum and periodic up-sampling peaks).
+(difference across re-save qualities), ``noise`` (median-filter residual, block noise levels), ``copy-move``
+(SIFT self-matches sharing one transform: a cloned area), ``spectrum`` (azimuthal power spectrum and periodic
+up-sampling peaks).
 
-Only numpy, scipy and Pillow are used (no torch/cv2), so importing this package is cheap.
+Only numpy, scipy, Pillow and (for copy-move, imported when it runs) OpenCV are used, no torch, so importing this
+package is cheap.
 
 Example:
     >>> from forensics.evidence import load_evidence                     # doctest: +SKIP
@@ -20,7 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from forensics.checks import double_jpeg as _double_jpeg  # noqa: F401  (registers)
+from forensics.checks import copy_move as _copy_move  # noqa: F401  (registers)
+from forensics.checks import double_jpeg as _double_jpeg  # noqa: F401
 from forensics.checks import ela as _ela  # noqa: F401
 from forensics.checks import ghosts as _ghosts  # noqa: F401
 from forensics.checks import metadata as _metadata  # noqa: F401

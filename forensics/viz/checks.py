@@ -145,6 +145,72 @@ def findings_table_figure(findings: list[Any]):
     return fig
 
 
+# images a figure of ``finding_figures`` already shows (the log spectrum is the peaks figure's background)
+SHOWN_BY_FIGURE = {"spectrum_peaks": ("log_spectrum",)}
+SPECTRAL = ("log_spectrum", "spectrum_peaks")  # frequency-domain maps: not registered to the photo
+MAP_SCALES = {"ghost_map": ("Jet", "difference<br>(0 low, 1 high)"), "noise_level": ("Inferno", "noise level"),
+              "noise_residual": ("Inferno", "residual"), "noise_outliers": ("Reds", "outlier block"),
+              "copy_move_map": ("Hot", "1 source,<br>0.5 copy"), "ela_block_energy": ("Jet", "error level"),
+              "double_jpeg_map": ("Jet", "double JPEG<br>likelihood"),
+              "thumbnail_difference": ("Inferno", "difference")}
+
+
+def photo_maps(finding: Any) -> dict[str, np.ndarray]:
+    """The 2-D maps of a Finding that lie over the photo (same frame), spectra left out."""
+    return {k: v for k, v in finding.images.items() if np.asarray(v).ndim == 2 and not k.startswith(SPECTRAL)}
+
+
+def other_images(finding: Any) -> dict[str, np.ndarray]:
+    """The Finding's images that are neither photo maps nor shown by one of its figures, as uint8 RGB."""
+    shown = {i for f, imgs in SHOWN_BY_FIGURE.items() if f in finding_figures(finding) for i in imgs}
+    return {k: to_rgb(k, v) for k, v in finding.images.items()
+            if k not in shown and k not in photo_maps(finding)}
+
+
+def map_over_photo_figure(photo: np.ndarray, name: str, arr: np.ndarray, *, opacity: float = 0.6,
+                          height: int = 380, max_side: int = 800):
+    """One [0, 1] map over the photo (shrunk to ``max_side``), with its colour scale: the map is registered to the
+    photo whatever its own resolution (block maps are resized onto it)."""
+    from forensics.viz.heatmap import heatmap_figure
+    from forensics.viz.overlay import _resize
+
+    img = np.asarray(photo)
+    scale = min(1.0, max_side / max(img.shape[:2]))
+    if scale < 1.0:
+        img = _resize(img, (max(1, round(img.shape[0] * scale)), max(1, round(img.shape[1] * scale))))
+    colorscale, title = MAP_SCALES.get(name, ("Inferno", name.replace("_", " ")))
+    return heatmap_figure(img, arr, opacity=opacity, height=height, scale_title=title, colorscale=colorscale)
+
+
+def linked_images_figure(images: dict[str, np.ndarray], *, height: int = 460, max_side: int = 1200):
+    """Images of one frame side by side with linked axes: zooming or panning one zooms the other the same way."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from forensics.viz.heatmap import png_uri
+    from forensics.viz.overlay import _resize
+
+    first = np.asarray(next(iter(images.values())))
+    h, w = first.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    fig = make_subplots(rows=1, cols=len(images), subplot_titles=list(images), horizontal_spacing=0.02)
+    for i, img in enumerate(images.values(), 1):
+        a = np.asarray(img)  # the same frame (a display copy may be reduced): drawn at the first image's size
+        fig.add_trace(go.Image(source=png_uri(_resize(a, size)), dx=1 / scale, dy=1 / scale,
+                               hovertemplate="x %{x:.0f}, y %{y:.0f}<extra></extra>"), row=1, col=i)
+    fig.update_xaxes(matches="x", showticklabels=False, range=[0, w])
+    fig.update_yaxes(matches="y", showticklabels=False, range=[h, 0], scaleanchor="x")
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30, "b": 0}, dragmode="zoom")
+    return fig
+
+
+def findings_summary_rows(findings: list[Any]) -> list[dict[str, Any]]:
+    """One row per Finding for the summary table at the top of the checks page (reliability is on each card)."""
+    return [{"check": f.title, "points to": f.direction if f.applicable else "not applicable", "finding": f.summary}
+            for f in findings]
+
+
 def finding_figures(finding: Any) -> dict[str, Any]:
     """Every Plotly figure that applies to one Finding, keyed by a short name."""
     figs: dict[str, Any] = {}

@@ -15,7 +15,8 @@ REGION_COLOURS: dict[str, tuple[int, int, int]] = {
     "left eyebrow": (245, 130, 48), "right eyebrow": (190, 90, 20), "eyebrows": (245, 130, 48),
     "mouth": (240, 50, 230), "glasses": (255, 225, 25),
     "nose": (70, 240, 240), "skin": (60, 180, 75), "ears": (170, 110, 40), "neck": (0, 130, 200),
-    "hair": (145, 30, 180), "background": (128, 128, 128), "unassigned": (255, 255, 255),
+    "hair": (145, 30, 180), "background": (128, 128, 128),
+    "unassigned": (60, 60, 60),  # dark: it was white, invisible on the charts' white background
 }
 _FALLBACK = [(0, 128, 128), (128, 0, 0), (128, 128, 0), (0, 0, 128), (250, 190, 212)]
 
@@ -79,6 +80,10 @@ def mask_figure(crop: np.ndarray, regions: Any, *, alpha: float = 0.45, title: s
     return fig
 
 
+VALUE_NAMES = {"share": "share of the relevance", "pixel_share": "share of the most relevant 20 % of pixels",
+               "density": "density (share ÷ area; 1 = as much as a uniform map)"}
+
+
 def region_bar_chart(table: Any, *, value: str = "share", title: str | None = None):
     """Bars of ``value`` ("share", "pixel_share" or "density") per region, area share beside them in grey for
     reference (not for density); approximate regions hatched and marked "≈"; absent ones listed in the title."""
@@ -89,11 +94,14 @@ def region_bar_chart(table: Any, *, value: str = "share", title: str | None = No
     rows = [r for r in table.rows if not r.absent]
     xs = [label(r.region, r.approximate) for r in rows]
     ys = [(getattr(r, value) if getattr(r, value) is not None else 0.0) for r in rows]
-    names = {"share": "relevance share", "pixel_share": "pixel share (binarised map)", "density": "density"}
+    names = VALUE_NAMES
     fig = go.Figure()
+    # each bar in its region's colour (as in the region figure): a legend swatch would show only the first colour,
+    # so this trace has none and the axis names the regions
     fig.add_trace(go.Bar(
-        x=xs, y=ys, name=names[value], marker={"color": [f"rgb{colour(r.region)}" for r in rows],
-                                               "pattern": {"shape": ["/" if r.approximate else "" for r in rows]}},
+        x=xs, y=ys, name=names[value], showlegend=False,
+        marker={"color": [f"rgb{colour(r.region)}" for r in rows], "line": {"color": "black", "width": 1},
+                "pattern": {"shape": ["/" if r.approximate else "" for r in rows]}},
         hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
     if value == "density":
         fig.add_hline(y=1.0, line_dash="dot", annotation_text="uniform")
@@ -117,6 +125,7 @@ def occlusion_chart(table: Any, *, title: str | None = None):
         raise ValueError("the table has no occlusion column: call region_relevance with detector= and crop=")
     fig = go.Figure(go.Bar(x=[label(r.region, r.approximate) for r in rows], y=[r.occlusion_delta for r in rows],
                            marker={"color": [f"rgb{colour(r.region)}" for r in rows],
+                                   "line": {"color": "black", "width": 1},
                                    "pattern": {"shape": ["/" if r.approximate else "" for r in rows]}}))
     target = (table.occlusion or {}).get("target_name", "")
     base = table.baseline_probability

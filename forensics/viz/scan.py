@@ -73,6 +73,8 @@ def rate_table_figure(table: dict[str, dict[str, Any]], title: str, label: str):
                  "array": [table[n]["ci95"][1] - table[n]["rate"] for n in names],
                  "arrayminus": [table[n]["rate"] - table[n]["ci95"][0] for n in names]},
         text=[f"{table[n]['flagged']}/{table[n]['n']}" for n in names], textposition="auto"))
+    # at least 280 px: with one or two groups the old 120 + 28 px per bar left the bars about 1 px tall
     fig.update_layout(title=title, xaxis_title=label, xaxis_tickformat=".0%", xaxis_range=[0, 1],
-                      height=120 + 28 * len(names))
+                      height=max(280, 140 + 40 * len(names)), margin={"l": 10, "r": 10, "t": 50, "b": 40},
+                      yaxis={"automargin": True})
     return fig

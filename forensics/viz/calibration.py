@@ -1,0 +1,44 @@
+"""The calibration chart of the Models page: what each calibrated score means (log10 likelihood ratio, verdict).
+
+    >>> cal = {"band": [0.3, 0.8], "lr_model": {"knots": [-2.0, 0.0, 2.0], "log10_lr": [-1.0, 0.0, 1.0],
+    ...        "cap_high": 2.0, "cap_low": -2.0}}
+    >>> fig = calibration_figure(cal)
+    >>> round(float(fig.data[0].y[0]), 2), len(fig.layout.shapes)
+    (-1.0, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+ZONES = (("camera original", "rgba(39,174,96,0.18)"), ("inconclusive", "rgba(243,156,18,0.22)"),
+         ("manipulated or generated", "rgba(192,57,43,0.18)"))
+
+
+def lr_curve(cal: Mapping[str, Any], n: int = 199) -> tuple[np.ndarray, np.ndarray]:
+    """(calibrated p(fake), log10 LR) on a grid, from a calibration's ``lr_model`` dict (``Calibration.to_dict``)."""
+    m = cal["lr_model"]
+    p = np.linspace(0.005, 0.995, n)
+    x = np.log(p / (1 - p))
+    v = np.clip(np.interp(x, np.asarray(m["knots"]), np.asarray(m["log10_lr"])), m["cap_low"], m["cap_high"])
+    return p, v
+
+
+def calibration_figure(cal: Mapping[str, Any], *, height: int = 320):
+    """log10 LR against the calibrated score, with the three verdict zones of the band shaded."""
+    import plotly.graph_objects as go
+
+    p, v = lr_curve(cal)
+    lo, hi = cal["band"]
+    fig = go.Figure(go.Scatter(x=p, y=v, mode="lines", name="log10 LR", line={"color": "black"},
+                               hovertemplate="p(fake) %{x:.3f}: log10 LR %{y:.2f}<extra></extra>"))
+    for (name, colour), (x0, x1) in zip(ZONES, ((0.0, lo), (lo, hi), (hi, 1.0)), strict=True):
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=0, y1=1, yref="paper", fillcolor=colour, line_width=0,
+                      layer="below", label={"text": name, "textposition": "top center", "font": {"size": 11}})
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 40}, showlegend=False,
+                      xaxis={"title": "calibrated p(fake)", "range": [0, 1]},
+                      yaxis={"title": "log10 likelihood ratio (> 0 favours manipulated or generated)"})
+    return fig

@@ -1,0 +1,89 @@
+"""Shared by every component: plain text for evidence and user input, errors without tracebacks, the case log,
+calls into ui.lib that stop the page on a ForensicsError."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from forensics.errors import BadImageError, ForensicsError
+from ui import lib
+
+T = TypeVar("T")
+
+
+NO_READY = ("No ready detector: no trained weights were found in weights/ or ../shared/peers, so no verdict can be "
+            "given. Train the default detector (`python -m forensics train --config configs/default.toml`) or put "
+            "the published Meso-4 weights in ../shared/peers. Untrained architectures can still be chosen in the "
+            "sidebar as explain-only detectors (no verdict).")
+
+
+_MARKUP = re.compile(r"([\\`*_\[\]<>:$&~|#@])")
+
+
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)
+
+
+def plain(text: Any) -> str:
+    """Text taken from evidence or typed by a user, made inert for an element that renders Markdown (captions,
+    alerts, labels): the characters that Markdown links and images, HTML, entities, emphasis, LaTeX, GitHub
+    autolinks (``https:``, ``www.``, e-mail) and Streamlit's ``:colour[...]`` / ``:material/...:`` directives need
+    are backslash-escaped, so it shows as typed. Where a whole value is shown, prefer an element that never renders
+    Markdown (``st.text``, ``st.code``, ``st.dataframe``, ``st.json``)."""
+    return _WWW.sub(r"\1\\.", _MARKUP.sub(r"\\\1", str(text))).replace("\n", " ")
+
+
+def show_error(exc: Exception) -> None:
+    """A ForensicsError as an analyst reads it: what is wrong and what to do, never a traceback. Messages quote file
+    names and metadata, so they are shown as plain text."""
+    if isinstance(exc, BadImageError):
+        st.error(f"This file cannot be analysed: {plain(exc)}", icon=":material/broken_image:")
+    else:
+        st.error(f"{type(exc).__name__}: {plain(exc)}", icon=":material/error:")
+
+
+def log_once(kind: str, key: str, payload: Callable[[], dict[str, Any]]) -> None:
+    """Append one entry to the case log (``FORENSICS_CASE_DB``, the log the CLI writes) the first time this session
+    sees ``key``; a log that cannot be written is shown as a warning, never hidden."""
+    from forensics.audit import record
+
+    done = st.session_state.setdefault("_audit_logged", set())
+    if key in done:
+        return
+    s = st.session_state.get("auth_session")  # ui.auth's signed-in user and open case: every entry names them
+    who = {"user": s.user.username, "case_id": s.case.id} if s is not None and s.case is not None else {}
+    try:
+        record(kind, {**payload(), "source": "dashboard", **who})
+    except ForensicsError as exc:
+        st.warning(f"This {kind} could not be written to the case log: {plain(exc)}", icon=":material/warning:")
+        return
+    done.add(key)
+    from ui import auth  # (auth imports this module)
+
+    auth.keep(kind, key, payload)  # analyses and explanations are kept in the open case too
+
+
+def call(fn: Callable[..., T], *args: Any, spinner: str | None = None, stop: bool = True, **kwargs: Any) -> T | None:
+    """Run ``fn``; a ForensicsError is shown with ``st.error`` and the page stops (or None is returned)."""
+    try:
+        if spinner:
+            with st.spinner(spinner, show_time=True):
+                return fn(*args, **kwargs)
+        return fn(*args, **kwargs)
+    except ForensicsError as exc:
+        show_error(exc)
+        if stop:
+            st.stop()
+        return None
+
+
+def need(module: str) -> None:
+    """Stop the page with a clear info when a library part is not in this version."""
+    why = lib.missing(module)
+    if why:
+        st.info(why, icon=":material/construction:")
+        st.stop()
+
