@@ -15,6 +15,7 @@ from pathlib import Path as _Path
 
 sys.path.insert(0, str(_Path(__file__).resolve().parent.parent))  # run as a script from any folder
 
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("image", nargs="?")
@@ -44,8 +45,10 @@ def main() -> None:
         totals.append((time.perf_counter() - t0) * 1000)
         for k, v in a.timings_ms.items():
             stages.setdefault(k, []).append(v)
-    print(f"image {path} ({a.evidence['width']}x{a.evidence['height']}), {len(a.faces)} face(s), "
-          f"threads {args.threads}, {args.runs} runs")
+    print(
+        f"image {path} ({a.evidence['width']}x{a.evidence['height']}), {len(a.faces)} face(s), "
+        f"threads {args.threads}, {args.runs} runs"
+    )
     print(f"first call incl. model loading: {first * 1000:.0f} ms")
     for k, v in stages.items():
         print(f"  {k:<28} median {statistics.median(v):8.1f} ms")

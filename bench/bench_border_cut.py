@@ -78,8 +78,11 @@ def sample(data: _Path, per_class: int, seed: int) -> list[tuple[_Path, str, str
 
 
 def table(rows: list[dict], key: str) -> list[str]:
-    lines = [f"| {key.replace('_', ' ')} | faces | verdict errors | inconclusive | verdict differs from uncut | "
-             "mean abs p_fake shift | Face Mesh confirms |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"| {key.replace('_', ' ')} | faces | verdict errors | inconclusive | verdict differs from uncut | "
+        "mean abs p_fake shift | Face Mesh confirms |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for lo, hi in zip(BINS[:-1], BINS[1:], strict=True):
         sel = [r for r in rows if lo <= r[key] < hi]
         if not sel:
@@ -90,8 +93,10 @@ def table(rows: list[dict], key: str) -> list[str]:
         changed = sum(r["verdict"] != r["verdict_uncut"] for r in sel)
         shift = sum(abs(r["p_fake"] - r["p_fake_uncut"]) for r in sel) / n
         mesh = sum(bool(r["mesh"]) for r in sel)
-        lines.append(f"| [{lo:.2f}, {min(hi, 1.0):.2f}) | {n} | {err} ({err / n:.1%}) | {inc / n:.1%} | "
-                     f"{changed / n:.1%} | {shift:.3f} | {mesh / n:.1%} |")
+        lines.append(
+            f"| [{lo:.2f}, {min(hi, 1.0):.2f}) | {n} | {err} ({err / n:.1%}) | {inc / n:.1%} | "
+            f"{changed / n:.1%} | {shift:.3f} | {mesh / n:.1%} |"
+        )
     return lines
 
 
@@ -104,8 +109,10 @@ def report(rows: list[dict], what: str) -> None:
     print("\n".join(table(uncut, "padded_fraction")))
     whole = {r["path"] for r in uncut if r["outside_fraction"] < 0.02}
     clean = [r for r in rows if r["path"] in whole]
-    print(f"\nThe {len(whole)} faces whole in their file (under 2% of the box outside), cut, by share of the face "
-          "box outside the image (the thresholds come from these two tables):\n")
+    print(
+        f"\nThe {len(whole)} faces whole in their file (under 2% of the box outside), cut, by share of the face "
+        "box outside the image (the thresholds come from these two tables):\n"
+    )
     print("\n".join(table(clean, "outside_fraction")))
     print("\nThe same crops by padded share of the crop:\n")
     print("\n".join(table(clean, "padded_fraction")))
@@ -170,23 +177,37 @@ def main() -> None:
         for border, c, im, box, pts in variants:
             crop, _, _, padded = aligned_crop(im, box, pts)
             crops.append(crop)
-            meta.append((border, c, outside_fraction(box, im.shape[1], im.shape[0]), padded,
-                         confirm_face(crop)[0]))
+            meta.append((border, c, outside_fraction(box, im.shape[1], im.shape[0]), padded, confirm_face(crop)[0]))
         logits = det.predict(det.preprocess(crops)).double().cpu().numpy()
         p = det.p_fake(det.logits_to_proba(logits))
         verdicts = [det.calibration.assess(float(v)).verdict for v in p]
         for (border, c, outside, padded, mesh), pf, v in zip(meta, p, verdicts, strict=True):
             wrong = (label == "real" and v == VERDICT_FAKE) or (label == "fake" and v == VERDICT_REAL)
-            rows.append({"path": str(path.relative_to(data.parent)), "label": label, "source": source,
-                         "border": border, "cut": c, "outside_fraction": outside, "padded_fraction": padded,
-                         "p_fake": float(pf), "verdict": v, "wrong": bool(wrong), "mesh": mesh,
-                         "p_fake_uncut": float(p[0]), "verdict_uncut": verdicts[0]})
+            rows.append(
+                {
+                    "path": str(path.relative_to(data.parent)),
+                    "label": label,
+                    "source": source,
+                    "border": border,
+                    "cut": c,
+                    "outside_fraction": outside,
+                    "padded_fraction": padded,
+                    "p_fake": float(pf),
+                    "verdict": v,
+                    "wrong": bool(wrong),
+                    "mesh": mesh,
+                    "p_fake_uncut": float(p[0]),
+                    "verdict_uncut": verdicts[0],
+                }
+            )
         if (n + 1) % 40 == 0:
             print(f"{n + 1}/{len(items)} images, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     if args.json:
         _Path(args.json).write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    report(rows, f"detector {args.detector} (weights sha256 {det.weights_sha256}), {data}, "
-                 f"{time.perf_counter() - t0:.0f} s")
+    report(
+        rows,
+        f"detector {args.detector} (weights sha256 {det.weights_sha256}), {data}, {time.perf_counter() - t0:.0f} s",
+    )
 
 
 if __name__ == "__main__":

@@ -35,18 +35,50 @@ def fill(url: str, n: int, store: Path) -> None:
     db.migrate(engine)
     t = db.now()
     with engine.begin() as conn:
-        conn.execute(db.users.insert().values(username="ann", password_hash="x", role="analyst", disabled=False,
-                                              created_at=t))
-        conn.execute(db.cases.insert(), [{"id": i, "title": f"Case {i}", "status": "open" if i % 3 else "closed",
-                                          "created_by": "ann", "created_at": t, "updated_at": t}
-                                         for i in range(1, n + 1)])
-        conn.execute(db.members.insert(), [{"case_id": i, "username": "ann", "added_by": "ann", "added_at": t}
-                                           for i in range(1, n + 1)])
-        conn.execute(db.items.insert(), [{"case_id": i, "sha256": shas[i, k], "name": f"p{k}.jpg",
-                                          "size": 1000, "added_by": "ann", "added_at": t}
-                                         for i in range(1, n + 1) for k in range(3)])
-        conn.execute(db.records.insert(), [{"case_id": i, "kind": "note", "payload": "{}", "created_by": "ann",
-                                            "created_at": t} for i in range(1, n + 1) for _ in range(5)])
+        conn.execute(
+            db.users.insert().values(username="ann", password_hash="x", role="analyst", disabled=False, created_at=t)
+        )
+        conn.execute(
+            db.cases.insert(),
+            [
+                {
+                    "id": i,
+                    "title": f"Case {i}",
+                    "status": "open" if i % 3 else "closed",
+                    "created_by": "ann",
+                    "created_at": t,
+                    "updated_at": t,
+                }
+                for i in range(1, n + 1)
+            ],
+        )
+        conn.execute(
+            db.members.insert(),
+            [{"case_id": i, "username": "ann", "added_by": "ann", "added_at": t} for i in range(1, n + 1)],
+        )
+        conn.execute(
+            db.items.insert(),
+            [
+                {
+                    "case_id": i,
+                    "sha256": shas[i, k],
+                    "name": f"p{k}.jpg",
+                    "size": 1000,
+                    "added_by": "ann",
+                    "added_at": t,
+                }
+                for i in range(1, n + 1)
+                for k in range(3)
+            ],
+        )
+        conn.execute(
+            db.records.insert(),
+            [
+                {"case_id": i, "kind": "note", "payload": "{}", "created_by": "ann", "created_at": t}
+                for i in range(1, n + 1)
+                for _ in range(5)
+            ],
+        )
         if engine.dialect.name == "postgresql":  # explicit ids: move the sequence past them
             conn.execute(sa.text("SELECT setval('cases_id_seq', :n)"), {"n": n})
     engine.dispose()
@@ -60,8 +92,12 @@ def main() -> int:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-cases-"))
     url = args.db_url or f"sqlite:///{tmp / 'wb.sqlite'}"
-    os.environ.update(FORENSICS_DB_URL=url, FORENSICS_EVIDENCE_STORE=str(tmp / "store"),
-                      FORENSICS_CASE_DB=str(tmp / "audit.sqlite"), STREAMLIT_SERVER_ADDRESS="localhost")
+    os.environ.update(
+        FORENSICS_DB_URL=url,
+        FORENSICS_EVIDENCE_STORE=str(tmp / "store"),
+        FORENSICS_CASE_DB=str(tmp / "audit.sqlite"),
+        STREAMLIT_SERVER_ADDRESS="localhost",
+    )
     t0 = time.perf_counter()
     fill(url, args.cases, tmp / "store")
     print(f"filled {args.cases} cases in {time.perf_counter() - t0:.1f} s ({url.split(':')[0]})")
@@ -96,12 +132,16 @@ def main() -> int:
         assert len(at.dataframe[0].value) == args.cases, len(at.dataframe[0].value)
 
     med, lo = median_min_ms(first_run, args.repeats)
-    print(f"dashboard first run (gate + case picker + Detect page), {args.cases} cases: median {med:.0f} ms, "
-          f"min {lo:.0f} ms")
+    print(
+        f"dashboard first run (gate + case picker + Detect page), {args.cases} cases: median {med:.0f} ms, "
+        f"min {lo:.0f} ms"
+    )
     t_base = median_min_ms(lambda: signed_in().run(), 1, warmup=0)[0]
     med2, lo2 = median_min_ms(cases_page, args.repeats)
-    print(f"Cases page (first run + switch to the page, a table of {args.cases} rows): median {med2:.0f} ms, "
-          f"min {lo2:.0f} ms (of which about {t_base:.0f} ms the first run)")
+    print(
+        f"Cases page (first run + switch to the page, a table of {args.cases} rows): median {med2:.0f} ms, "
+        f"min {lo2:.0f} ms (of which about {t_base:.0f} ms the first run)"
+    )
     st.cache_resource.clear()
     wb.close()
     return 0

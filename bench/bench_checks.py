@@ -57,8 +57,10 @@ def survey(n: int) -> None:
             for f in run_checks(load_evidence(SHARED_DATA_DIR / p), names=names):
                 counts[f.check] += f.direction == "supports manipulation"
                 counts["dj-region"] += bool(f.check == "double-jpeg" and f.measured.get("inconsistent_region"))
-        print(f"{key:<26}{len(paths):>4}" + "".join(f"{counts[c]:>13}" for c in names) + f"{counts['dj-region']:>11}",
-              flush=True)
+        print(
+            f"{key:<26}{len(paths):>4}" + "".join(f"{counts[c]:>13}" for c in names) + f"{counts['dj-region']:>11}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -76,6 +78,7 @@ def main() -> None:
     print(f"classic checks on {args.size}x{args.size}, 1 thread, median/min of {args.repeats} runs")
     print(f"{'check':<14}{'JPEG median ms':>16}{'min':>8}{'PNG median ms':>16}{'min':>8}")
     total_j = total_p = 0.0
+
     def fresh(name: str, ev) -> None:
         _estimate_cached.cache_clear()  # time the double-JPEG estimate every run (ELA reuses it when cached)
         run_check(name, ev)

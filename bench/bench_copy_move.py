@@ -37,12 +37,16 @@ def cloned(img: np.ndarray, rng: random.Random) -> np.ndarray:
     h, w = img.shape[:2]
     p = max(16, min(h, w) // 5)
     while True:
-        y0, x0, y1, x1 = (rng.randrange(0, h - p), rng.randrange(0, w - p), rng.randrange(0, h - p),
-                          rng.randrange(0, w - p))
+        y0, x0, y1, x1 = (
+            rng.randrange(0, h - p),
+            rng.randrange(0, w - p),
+            rng.randrange(0, h - p),
+            rng.randrange(0, w - p),
+        )
         if max(abs(y1 - y0), abs(x1 - x0)) >= p // 2 + p:
             break
     out = img.copy()
-    out[y1:y1 + p, x1:x1 + p] = img[y0:y0 + p, x0:x0 + p]
+    out[y1 : y1 + p, x1 : x1 + p] = img[y0 : y0 + p, x0 : x0 + p]
     buf = io.BytesIO()
     Image.fromarray(out).save(buf, format="JPEG", quality=90)
     return np.asarray(Image.open(buf).convert("RGB"))
@@ -57,7 +61,7 @@ def main() -> None:
         rows = [r for r in csv.DictReader(fh) if r["label"] == "real"]
     rng = random.Random(0)
     rng.shuffle(rows)
-    sample = rows[:args.n]
+    sample = rows[: args.n]
     alarms, hits, times, by_source = [], 0, [], {}
     for i, r in enumerate(sample):
         img = np.asarray(Image.open(SHARED_DATA_DIR / r["path"]).convert("RGB"))

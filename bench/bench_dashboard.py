@@ -27,17 +27,35 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "ui" / "examples" / "astronaut.jpg"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Any of these on the Detect page means the per-face result is rendered (a verdict, or the reason there is none).
 RESULT_TEXTS = ("Verdict: ", "gives no verdict", "so no verdict", "No face analysed")
-PAGES = {"detect": "Detect", "explain": "Explain", "segment": "Segment + LRP", "ela": "ELA & checks",
-         "report": "Report", "dataset": "Dataset stats", "models": "Models"}
+PAGES = {
+    "detect": "Detect",
+    "explain": "Explain",
+    "segment": "Segment + LRP",
+    "ela": "ELA & checks",
+    "report": "Report",
+    "dataset": "Dataset stats",
+    "models": "Models",
+}
 
 
 # page -> (text shown when the page has finished, text to scroll to before the screenshot)
-SHOT_MARKERS = {"explain": ("insertion AUC", "Explain class"), "segment": ("Region table", "Bar value"),
-                "ela": ("Other checks", "All findings"), "models": ("Model card", "A detector is")}
+SHOT_MARKERS = {
+    "explain": ("insertion AUC", "Explain class"),
+    "segment": ("Region table", "Bar value"),
+    "ela": ("Other checks", "All findings"),
+    "models": ("Model card", "A detector is"),
+}
 
 
 def chromium_path() -> str | None:
@@ -59,8 +77,21 @@ def server(port: int | None = None, *, threads: str = "1", timeout: float = 120.
     """A dashboard server on 127.0.0.1 (stopped on exit); yields its URL once /_stcore/health answers."""
     port = port or free_port()
     env = dict(os.environ, FORENSICS_THREADS=threads, OMP_NUM_THREADS=threads, OMP_WAIT_POLICY="PASSIVE")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "streamlit_app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     log_path = ROOT / "cache" / f"dashboard-{port}.log"  # kept only when something failed
     log_path.parent.mkdir(exist_ok=True)
     log = open(log_path, "w")
@@ -143,7 +174,8 @@ def save_small_png(png: bytes, out: Path, max_kb: int = 120) -> int:
         im = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS) if scale < 1 else img
         buf = io.BytesIO()
         im.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-            buf, format="PNG", optimize=True)
+            buf, format="PNG", optimize=True
+        )
         if buf.tell() <= max_kb * 1024:
             break
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -228,8 +260,13 @@ def measure(threads: str = "1", screenshots: Path | None = None) -> dict[str, fl
             main.get_by_text("Preview", exact=True).first.evaluate("e => e.scrollIntoView({block: 'start'})")
             page.wait_for_timeout(700)
             save_small_png(page.screenshot(full_page=False), screenshots / "dashboard_report.png")
-    return {"server_ready_s": t_server, "cold_to_first_result_s": t_first, "warm_switch_s": statistics.median(switches),
-            "result": text, "page_s": page_s}
+    return {
+        "server_ready_s": t_server,
+        "cold_to_first_result_s": t_first,
+        "warm_switch_s": statistics.median(switches),
+        "result": text,
+        "page_s": page_s,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,15 +274,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--threads", default=os.environ.get("FORENSICS_THREADS", "1"))
     ap.add_argument("--screenshots", type=Path, default=None, help="folder for the page screenshots (docs/)")
-    ap.add_argument("--dataset", type=Path, default=None,
-                    help="also scan this labelled folder on Dataset stats (screenshot into --screenshots)")
+    ap.add_argument(
+        "--dataset",
+        type=Path,
+        default=None,
+        help="also scan this labelled folder on Dataset stats (screenshot into --screenshots)",
+    )
     args = ap.parse_args(argv)
     if not chromium_path():
         print("chromium not found: apt-get install -y chromium", file=sys.stderr)
         return 2
     if args.dataset:
-        secs = dataset_shot(args.dataset, (args.screenshots or ROOT / "docs") / "dashboard_dataset.png",
-                            threads=args.threads)
+        secs = dataset_shot(
+            args.dataset, (args.screenshots or ROOT / "docs") / "dashboard_dataset.png", threads=args.threads
+        )
         print(f"dataset scan of {args.dataset} through the dashboard: {secs:.1f} s")
         return 0
     runs = [measure(args.threads, args.screenshots if i == 0 else None) for i in range(args.runs)]

@@ -36,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
 
     archs = args.archs or architecture_names()
     print(f"torch {torch.__version__}, cpu count {os.cpu_count()}, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
-    print(f"{'architecture':<20} {'input':>5} {'params M':>8} {'threads':>7} {'batch':>5} {'median ms':>10} "
-          f"{'min ms':>8} {'ms/img':>7}")
+    print(
+        f"{'architecture':<20} {'input':>5} {'params M':>8} {'threads':>7} {'batch':>5} {'median ms':>10} "
+        f"{'min ms':>8} {'ms/img':>7}"
+    )
     for name in archs:
         det = create_detector(name, weights="none")
         size = det.config.preprocess.input_size
@@ -48,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
                 x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
                 reps = args.repeats if batch == 1 else args.repeats32
                 med, best = median_min_ms(lambda x=x, det=det: det.predict(x), reps)
-                print(f"{name:<20} {size:>5} {n_params:>8.2f} {threads:>7} {batch:>5} {med:>10.1f} {best:>8.1f} "
-                      f"{med / batch:>7.1f}", flush=True)
+                print(
+                    f"{name:<20} {size:>5} {n_params:>8.2f} {threads:>7} {batch:>5} {med:>10.1f} {best:>8.1f} "
+                    f"{med / batch:>7.1f}",
+                    flush=True,
+                )
     return 0
 
 

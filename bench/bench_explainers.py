@@ -21,8 +21,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-DEFAULT_METHODS = ("gradcam", "hirescam", "layercam", "saliency", "lrp-epsilon-plus-flat", "lrp-hse-mix",
-                   "lrp-epsilon-gamma-box", "integrated-gradients")
+DEFAULT_METHODS = (
+    "gradcam",
+    "hirescam",
+    "layercam",
+    "saliency",
+    "lrp-epsilon-plus-flat",
+    "lrp-hse-mix",
+    "lrp-epsilon-gamma-box",
+    "integrated-gradients",
+)
 
 
 def main() -> int:
@@ -49,8 +57,10 @@ def main() -> int:
         weights = "auto" if name == DEFAULT_DETECTOR else "none"
     det = create_detector(name, weights=weights)
     crop = (np.random.default_rng(0).random((args.crop, args.crop, 3)) * 255).astype(np.uint8)
-    print(f"detector {name} weights={weights} ready={det.ready} input {det.config.preprocess.input_size}px, "
-          f"crop {args.crop}px, torch {torch.__version__}, repeats {args.repeats} after 1 warm-up")
+    print(
+        f"detector {name} weights={weights} ready={det.ready} input {det.config.preprocess.input_size}px, "
+        f"crop {args.crop}px, torch {torch.__version__}, repeats {args.repeats} after 1 warm-up"
+    )
     methods = [m for m in args.methods.split(",") if m]
     for n_threads in [int(t) for t in args.threads.split(",")]:
         torch.set_num_threads(n_threads)

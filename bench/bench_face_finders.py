@@ -46,13 +46,18 @@ def _finders():
         return lambda imgs: [detect_faces(im, method=method) for im in imgs]
 
     def mediapipe_full(imgs):
-        return [detect_faces(im, method="mediapipe", detections={"mediapipe": detect_mediapipe(im, 1600, 1)})
-                for im in imgs]
+        return [
+            detect_faces(im, method="mediapipe", detections={"mediapipe": detect_mediapipe(im, 1600, 1)}) for im in imgs
+        ]
 
-    return {"mtcnn": one("mtcnn"), "mtcnn batched": lambda imgs: find_faces_batch(imgs, method="mtcnn"),
-            "haar": one("haar"), "mediapipe (short range)": one("mediapipe"),
-            "mediapipe+mtcnn (batched)": lambda imgs: find_faces_batch(imgs, method="mediapipe+mtcnn"),
-            "mediapipe (full range)": mediapipe_full}
+    return {
+        "mtcnn": one("mtcnn"),
+        "mtcnn batched": lambda imgs: find_faces_batch(imgs, method="mtcnn"),
+        "haar": one("haar"),
+        "mediapipe (short range)": one("mediapipe"),
+        "mediapipe+mtcnn (batched)": lambda imgs: find_faces_batch(imgs, method="mediapipe+mtcnn"),
+        "mediapipe (full range)": mediapipe_full,
+    }
 
 
 def _run(finders, images, chunk: int = 16):
@@ -62,9 +67,12 @@ def _run(finders, images, chunk: int = 16):
         fn(images[:1])  # load the model
         boxes, c0, w0 = [], time.process_time(), time.perf_counter()
         for i in range(0, len(images), chunk):
-            boxes += [[f.box for f in fs.faces] for fs in fn(images[i:i + chunk])]
-        out[name] = (boxes, (time.process_time() - c0) * 1000 / len(images),
-                     (time.perf_counter() - w0) * 1000 / len(images))
+            boxes += [[f.box for f in fs.faces] for fs in fn(images[i : i + chunk])]
+        out[name] = (
+            boxes,
+            (time.process_time() - c0) * 1000 / len(images),
+            (time.perf_counter() - w0) * 1000 / len(images),
+        )
     return out
 
 
@@ -85,13 +93,19 @@ def _group_photos(folder: Path, n: int, seed: int = 0):
 
     rng = random.Random(seed)
     pool = sorted(p for s in SINGLE_FACE_SOURCES for p in folder.glob(f"real/{s}/*")) + sorted(
-        p for s in SINGLE_FACE_SOURCES for p in folder.glob(f"fake/*/{s}/*"))
+        p for s in SINGLE_FACE_SOURCES for p in folder.glob(f"fake/*/{s}/*")
+    )
     canvases, truths = [], []
     for _ in range(n):
         w, h = 1280, 960
         yy, xx = np.mgrid[0:h, 0:w]
-        base = np.stack([(xx * rng.uniform(0.05, 0.2) + yy * rng.uniform(0.05, 0.2) + rng.uniform(40, 160)) % 255
-                         for _ in range(3)], axis=2)
+        base = np.stack(
+            [
+                (xx * rng.uniform(0.05, 0.2) + yy * rng.uniform(0.05, 0.2) + rng.uniform(40, 160)) % 255
+                for _ in range(3)
+            ],
+            axis=2,
+        )
         canvas = np.clip(base + np.random.default_rng(rng.randrange(1 << 30)).normal(0, 6, base.shape), 0, 255)
         canvas = canvas.astype(np.uint8)
         tiles = []
@@ -102,7 +116,7 @@ def _group_photos(folder: Path, n: int, seed: int = 0):
             x0 = int(np.clip(cx - side / 2 + rng.uniform(-20, 20), 0, w - side))
             y0 = int(np.clip(cy - side / 2 + rng.uniform(-20, 20), 0, h - side))
             face = load_evidence(rng.choice(pool).read_bytes(), name="tile").image
-            canvas[y0:y0 + side, x0:x0 + side] = np.asarray(Image.fromarray(face).resize((side, side)))
+            canvas[y0 : y0 + side, x0 : x0 + side] = np.asarray(Image.fromarray(face).resize((side, side)))
             tiles.append((x0, y0, x0 + side, y0 + side))
         canvases.append(canvas)
         truths.append(tiles)
@@ -116,8 +130,11 @@ def _tile_score(truths, boxes) -> tuple[int, int, int]:
         hits = [0] * len(tiles)
         for b in bs:
             cx, cy, s = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, max(b[2] - b[0], b[3] - b[1])
-            t = [k for k, (x0, y0, x1, y1) in enumerate(tiles)
-                 if x0 <= cx <= x1 and y0 <= cy <= y1 and s >= 0.25 * (x1 - x0)]
+            t = [
+                k
+                for k, (x0, y0, x1, y1) in enumerate(tiles)
+                if x0 <= cx <= x1 and y0 <= cy <= y1 and s >= 0.25 * (x1 - x0)
+            ]
             if t:
                 hits[t[0]] += 1
             else:
@@ -139,12 +156,19 @@ def _fit_box(images) -> None:
             for m, _, _ in ref:
                 mh = m[3] - m[1]
                 if _iou(box, m) >= 0.3:
-                    rows.append([(box[3] - box[1]) / mh, (box[2] - box[0]) / (m[2] - m[0]),
-                                 ((box[0] + box[2]) - (m[0] + m[2])) / 2 / mh,
-                                 ((box[1] + box[3]) - (m[1] + m[3])) / 2 / mh])
+                    rows.append(
+                        [
+                            (box[3] - box[1]) / mh,
+                            (box[2] - box[0]) / (m[2] - m[0]),
+                            ((box[0] + box[2]) - (m[0] + m[2])) / 2 / mh,
+                            ((box[1] + box[3]) - (m[1] + m[3])) / 2 / mh,
+                        ]
+                    )
     a = np.median(np.asarray(rows), axis=0)
-    print(f"BlazeFace vs MTCNN on {len(rows)} matched faces (medians): height ratio {a[0]:.3f}, width ratio "
-          f"{a[1]:.3f}, centre shift x {a[2]:.3f}, y {a[3]:.3f} (of the MTCNN box height)")
+    print(
+        f"BlazeFace vs MTCNN on {len(rows)} matched faces (medians): height ratio {a[0]:.3f}, width ratio "
+        f"{a[1]:.3f}, centre shift x {a[2]:.3f}, y {a[3]:.3f} (of the MTCNN box height)"
+    )
 
 
 def main() -> None:
@@ -165,7 +189,7 @@ def main() -> None:
     folder = Path(args.folder) if args.folder else SHARED_DATA_DIR / "val"
     paths = list_images(folder)
     step = max(1, len(paths) // args.limit) if args.limit else 1
-    paths = paths[::step][:args.limit or None]
+    paths = paths[::step][: args.limit or None]
     images = []
     for p in paths:
         try:
@@ -178,14 +202,18 @@ def main() -> None:
     res = _run(finders, images)
     ref = res["mtcnn"][0]
     print(f"\n{len(images)} val images ({folder}); counts of usable faces per image; against MTCNN (IoU >= 0.3)")
-    print("| finder | 0 faces | 1 face | 2+ faces | MTCNN's faces found | faces MTCNN did not find | CPU ms / image "
-          "| wall ms / image |")
+    print(
+        "| finder | 0 faces | 1 face | 2+ faces | MTCNN's faces found | faces MTCNN did not find | CPU ms / image "
+        "| wall ms / image |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, (boxes, cpu, wall) in res.items():
         counts = [len(b) for b in boxes]
         n_ref, n_found, n_extra = _versus(ref, boxes)
-        print(f"| {name} | {counts.count(0)} | {counts.count(1)} | {sum(c >= 2 for c in counts)} | "
-              f"{n_found}/{n_ref} ({100 * n_found / max(1, n_ref):.1f}%) | {n_extra} | {cpu:.1f} | {wall:.1f} |")
+        print(
+            f"| {name} | {counts.count(0)} | {counts.count(1)} | {sum(c >= 2 for c in counts)} | "
+            f"{n_found}/{n_ref} ({100 * n_found / max(1, n_ref):.1f}%) | {n_extra} | {cpu:.1f} | {wall:.1f} |"
+        )
     if args.groups:
         canvases, truths = _group_photos(folder, args.groups)
         res = _run(finders, canvases, chunk=4)

@@ -40,11 +40,14 @@ def main() -> int:
         print("no image: pass --image (../shared/data is absent)")
         return 2
     t0 = time.perf_counter()
-    data = prepare_report(image, Case("BENCH-1", "Bench"), detectors=["simplenet"],
-                          options=AnalyzeOptions(allow_untrained=True))
+    data = prepare_report(
+        image, Case("BENCH-1", "Bench"), detectors=["simplenet"], options=AnalyzeOptions(allow_untrained=True)
+    )
     parts = ", ".join(f"{k} {v:.0f}" for k, v in data.timings_ms.items())
-    print(f"prepare (analysis + explanations + regions + checks, first run incl. imports): "
-          f"{(time.perf_counter() - t0) * 1000:.0f} ms; parts {parts}")
+    print(
+        f"prepare (analysis + explanations + regions + checks, first run incl. imports): "
+        f"{(time.perf_counter() - t0) * 1000:.0f} ms; parts {parts}"
+    )
     b = data.bundle
     analysis = dict(b["analysis"], evidence=b["evidence"])
     render_pdf(b, crops=data.crops, figures=data.figures)  # warm-up (font loading)
@@ -52,10 +55,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            nb = build_bundle(Case(**b["case"]), analysis, crops=data.crops,
-                              explanations=b["explanations"], regions=b["regions"], findings=b["checks"],
-                              figures=data.figures, not_run=[NotRun.from_entry(k, v) for k, v in b["not_run"].items()],
-                              report_options=b["report_options"])
+            nb = build_bundle(
+                Case(**b["case"]),
+                analysis,
+                crops=data.crops,
+                explanations=b["explanations"],
+                regions=b["regions"],
+                findings=b["checks"],
+                figures=data.figures,
+                not_run=[NotRun.from_entry(k, v) for k, v in b["not_run"].items()],
+                report_options=b["report_options"],
+            )
             tb.append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
             pdf = render_pdf(nb, crops=data.crops, figures=data.figures)
@@ -64,12 +74,16 @@ def main() -> int:
             data.bundle = nb
             write_report(data, tmp, log=False)
             tw.append((time.perf_counter() - t0) * 1000)
-    print(f"faces {len(b['analysis']['faces'])}, figures {len(b['figures'])}, pdf {len(pdf) / 1024:.0f} KiB, "
-          f"bundle {len(str(b)) / 1024:.0f} KiB (repr)")
+    print(
+        f"faces {len(b['analysis']['faces'])}, figures {len(b['figures'])}, pdf {len(pdf) / 1024:.0f} KiB, "
+        f"bundle {len(str(b)) / 1024:.0f} KiB (repr)"
+    )
     print(f"build_bundle median {statistics.median(tb):.1f} ms (min {min(tb):.1f})")
     print(f"render_pdf   median {statistics.median(tp):.1f} ms (min {min(tp):.1f})")
-    print(f"write_report (validate + render + write both files) median {statistics.median(tw):.1f} ms "
-          f"(min {min(tw):.1f}); n={args.repeat}, torch threads 1")
+    print(
+        f"write_report (validate + render + write both files) median {statistics.median(tw):.1f} ms "
+        f"(min {min(tw):.1f}); n={args.repeat}, torch threads 1"
+    )
     if args.sample_out:
         files = write_report(data, args.sample_out, log=False)
         print(f"sample: {files.pdf}")

@@ -31,16 +31,19 @@ def _crops(n: int) -> list[np.ndarray]:
 
     from forensics.paths import SHARED_DATA_DIR
 
-    files = sorted((SHARED_DATA_DIR / "val" / "real" / "ciplab").glob("*.jpg"))[: n // 2] + \
-        sorted((SHARED_DATA_DIR / "val" / "real" / "lfw").glob("*.jpg"))[: n - n // 2]
+    files = (
+        sorted((SHARED_DATA_DIR / "val" / "real" / "ciplab").glob("*.jpg"))[: n // 2]
+        + sorted((SHARED_DATA_DIR / "val" / "real" / "lfw").glob("*.jpg"))[: n - n // 2]
+    )
     out = []
     for f in files:
         img = np.asarray(Image.open(f).convert("RGB"))
         h, w = img.shape[:2]
         s = int(min(h, w) * (0.7 if "lfw" in f.parts else 1.0))
         y0, x0 = (h - s) // 2, (w - s) // 2
-        out.append(np.ascontiguousarray(cv2.resize(img[y0:y0 + s, x0:x0 + s], (256, 256),
-                                                   interpolation=cv2.INTER_AREA)))
+        out.append(
+            np.ascontiguousarray(cv2.resize(img[y0 : y0 + s, x0 : x0 + s], (256, 256), interpolation=cv2.INTER_AREA))
+        )
     if not out:
         print("../shared/data absent: using a generated image (landmark figure = no-face path)")
         out = [np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)]
@@ -103,8 +106,9 @@ def main() -> int:
         from forensics.segmentation.grounded_sam import GroundedSamSegmenter
 
         with tempfile.TemporaryDirectory() as d:
-            seg = GroundedSamSegmenter(root=build_tiny_folder(Path(d)), box_threshold=0.0, text_threshold=0.0,
-                                       clip_min=0.0, max_boxes=2)
+            seg = GroundedSamSegmenter(
+                root=build_tiny_folder(Path(d)), box_threshold=0.0, text_threshold=0.0, clip_min=0.0, max_boxes=2
+            )
             seg.segment(crops[0])  # loads the models
             g = _timed(lambda: seg.segment(crops[0]), 5)
             _report(f"grounded-sam tiny config, 256 crop, {len(seg.prompts)} prompts", g)

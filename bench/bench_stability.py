@@ -34,8 +34,9 @@ def median_wall_cpu_ms(fn, repeats: int) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("image", nargs="?", default=str(_Path(__file__).resolve().parent.parent / "ui" / "examples"
-                                                    / "astronaut.jpg"))
+    ap.add_argument(
+        "image", nargs="?", default=str(_Path(__file__).resolve().parent.parent / "ui" / "examples" / "astronaut.jpg")
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--detector", default="ffd-mobilenetv2")
@@ -64,15 +65,20 @@ def main() -> None:
     full = median_wall_cpu_ms(lambda: score_crops(det, [face.crop], [variants]), args.runs)
     checks = median_wall_cpu_ms(lambda: check_face(face, (ev.width, ev.height), min_size=40), args.runs)
     second = median_wall_cpu_ms(lambda: mediapipe_boxes(ev.image), args.runs)
-    print(f"{_Path(args.image).name} {ev.width}x{ev.height}, detector {args.detector}, {args.threads} thread(s), "
-          f"median of {args.runs} runs, wall / CPU ms")
+    print(
+        f"{_Path(args.image).name} {ev.width}x{ev.height}, detector {args.detector}, {args.threads} thread(s), "
+        f"median of {args.runs} runs, wall / CPU ms"
+    )
     print(f"variant crops (5 re-encodings / re-scalings): {crop[0]:.0f} / {crop[1]:.0f}")
-    print(f"score without stability: {plain[0]:.0f} / {plain[1]:.0f}; with the 5 variants: {full[0]:.0f} / "
-          f"{full[1]:.0f}")
-    print(f"whole-face checks per face (Face Mesh on the crop): {checks[0]:.0f} / {checks[1]:.0f}; second face "
-          f"finder per image (mediapipe face detection): {second[0]:.0f} / {second[1]:.0f}")
-    print(f"stability cost per face: {crop[0] + full[0] - plain[0]:.0f} wall / {crop[1] + full[1] - plain[1]:.0f} "
-          "CPU")
+    print(
+        f"score without stability: {plain[0]:.0f} / {plain[1]:.0f}; with the 5 variants: {full[0]:.0f} / {full[1]:.0f}"
+    )
+    print(
+        f"whole-face checks per face (Face Mesh on the crop): {checks[0]:.0f} / {checks[1]:.0f}; second face "
+        f"finder per image (mediapipe face detection): {second[0]:.0f} / {second[1]:.0f}"
+    )
+    print(f"stability cost per face: {crop[0] + full[0] - plain[0]:.0f} wall / {crop[1] + full[1] - plain[1]:.0f} CPU")
+
 
 if __name__ == "__main__":
     main()

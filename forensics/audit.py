@@ -42,8 +42,10 @@ from forensics.jsonio import canonical_json, plain
 GENESIS_HASH = "0" * 64
 SCHEMA = "forensics.caselog/1"
 ANCHOR_SCHEMA = "forensics.caselog-anchor/1"
-_COLUMNS = {"entries": ["seq", "timestamp", "kind", "payload", "prev_hash", "entry_hash"],
-            "head": ["id", "schema", "count", "head_hash"]}
+_COLUMNS = {
+    "entries": ["seq", "timestamp", "kind", "payload", "prev_hash", "entry_hash"],
+    "head": ["id", "schema", "count", "head_hash"],
+}
 
 
 def sha256_hex(data: bytes) -> str:
@@ -53,8 +55,9 @@ def sha256_hex(data: bytes) -> str:
 
 def entry_hash(seq: int, timestamp: str, kind: str, payload: Any, prev_hash: str) -> str:
     """SHA-256 (hex) of the canonical JSON of the entry's fields."""
-    return sha256_hex(canonical_json({"seq": seq, "timestamp": timestamp, "kind": kind, "payload": payload,
-                                      "prev_hash": prev_hash}))
+    return sha256_hex(
+        canonical_json({"seq": seq, "timestamp": timestamp, "kind": kind, "payload": payload, "prev_hash": prev_hash})
+    )
 
 
 def default_db_path() -> Path:
@@ -75,8 +78,14 @@ class LogEntry:
     entry_hash: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "timestamp": self.timestamp, "kind": self.kind, "payload": self.payload,
-                "prev_hash": self.prev_hash, "entry_hash": self.entry_hash}
+        return {
+            "seq": self.seq,
+            "timestamp": self.timestamp,
+            "kind": self.kind,
+            "payload": self.payload,
+            "prev_hash": self.prev_hash,
+            "entry_hash": self.entry_hash,
+        }
 
 
 @dataclass(frozen=True)
@@ -161,12 +170,15 @@ class CaseLog:
             if timestamp is None and row and _ts(ts) < _ts(row[2]):
                 ts = row[2]  # the clock went back: keep the log ordered (verify refuses decreasing timestamps)
             h = entry_hash(seq, ts, kind, payload, prev)
-            cur.execute("INSERT INTO entries (seq, timestamp, kind, payload, prev_hash, entry_hash) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (seq, ts, kind, canonical_json(payload).decode("utf-8"), prev, h))
-            cur.execute("INSERT INTO head (id, schema, count, head_hash) VALUES (1, ?, ?, ?) "
-                        "ON CONFLICT(id) DO UPDATE SET count = excluded.count, head_hash = excluded.head_hash",
-                        (SCHEMA, seq, h))
+            cur.execute(
+                "INSERT INTO entries (seq, timestamp, kind, payload, prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?)",
+                (seq, ts, kind, canonical_json(payload).decode("utf-8"), prev, h),
+            )
+            cur.execute(
+                "INSERT INTO head (id, schema, count, head_hash) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET count = excluded.count, head_hash = excluded.head_hash",
+                (SCHEMA, seq, h),
+            )
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
@@ -176,7 +188,8 @@ class CaseLog:
     def _rows(self) -> Iterator[tuple]:
         # rowid order = physical insertion order in practice; ORDER BY seq makes swaps of seq values visible too
         yield from self._conn.execute(
-            "SELECT seq, timestamp, kind, payload, prev_hash, entry_hash FROM entries ORDER BY seq")
+            "SELECT seq, timestamp, kind, payload, prev_hash, entry_hash FROM entries ORDER BY seq"
+        )
 
     def entries(self) -> list[LogEntry]:
         """Every entry in seq order (payloads parsed)."""
@@ -205,10 +218,15 @@ class CaseLog:
             return LogVerification(True, 0, GENESIS_HASH)
         if head[0] != n or head[1] != prev:
             first = min(n, head[0]) + 1 if head[0] != n else n
-            return LogVerification(False, n, prev, first_bad_seq=first,
-                                   problem=f"head records {head[0]} entries ending in {head[1][:16]}..., the table "
-                                           f"holds {n} ending in {prev[:16]}...: the newest entries were removed or "
-                                           "the head was edited")
+            return LogVerification(
+                False,
+                n,
+                prev,
+                first_bad_seq=first,
+                problem=f"head records {head[0]} entries ending in {head[1][:16]}..., the table "
+                f"holds {n} ending in {prev[:16]}...: the newest entries were removed or "
+                "the head was edited",
+            )
         return LogVerification(True, n, prev)
 
     def head(self) -> tuple[int, str]:
@@ -220,9 +238,14 @@ class CaseLog:
         """The log's head as a small record to keep outside the log (``forensics log-anchor``)."""
         count, h = self.head()
         last = self._conn.execute("SELECT timestamp FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-        return {"schema": ANCHOR_SCHEMA, "log": Path(str(self.path)).name, "count": count, "head_hash": h,
-                "last_timestamp": last[0] if last else None,
-                "anchored_utc": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")}
+        return {
+            "schema": ANCHOR_SCHEMA,
+            "log": Path(str(self.path)).name,
+            "count": count,
+            "head_hash": h,
+            "last_timestamp": last[0] if last else None,
+            "anchored_utc": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        }
 
     def check_anchor(self, count: int, head_hash: str) -> str | None:
         """Why the log does not hold entry ``count`` with hash ``head_hash`` (shortened or rewritten), or None."""
@@ -230,12 +253,16 @@ class CaseLog:
             return None
         n = self.head()[0]
         if n < count:
-            return (f"the anchor records {count} entries, the log holds {n}: the log was shortened (entries "
-                    f"{n + 1}..{count} are gone)")
+            return (
+                f"the anchor records {count} entries, the log holds {n}: the log was shortened (entries "
+                f"{n + 1}..{count} are gone)"
+            )
         row = self._conn.execute("SELECT entry_hash FROM entries WHERE seq = ?", (count,)).fetchone()
         if row is None or row[0] != head_hash:
-            return (f"entry {count} hashes to {row[0] if row else 'nothing'}, the anchor records {head_hash}: the "
-                    "log was rewritten up to that entry")
+            return (
+                f"entry {count} hashes to {row[0] if row else 'nothing'}, the anchor records {head_hash}: the "
+                "log was rewritten up to that entry"
+            )
         return None
 
 
@@ -254,13 +281,17 @@ def _check_is_log(conn: sqlite3.Connection, path: Any) -> None:
     for name, cols in _COLUMNS.items():
         got = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")] if name in tables else []
         if got != cols:
-            raise ForensicsError(f"{path} is not a forensics case log (tables {sorted(tables)}): refusing to use "
-                                 "it; pass the case database (FORENSICS_CASE_DB)")
+            raise ForensicsError(
+                f"{path} is not a forensics case log (tables {sorted(tables)}): refusing to use "
+                "it; pass the case database (FORENSICS_CASE_DB)"
+            )
     extra = tables - set(_COLUMNS)
     head = conn.execute("SELECT schema FROM head WHERE id = 1").fetchone()
     if extra or (head is not None and head[0] != SCHEMA):
-        raise ForensicsError(f"{path} is not a {SCHEMA} case log (tables {sorted(tables)}, schema "
-                             f"{head[0] if head else None}): refusing to use it")
+        raise ForensicsError(
+            f"{path} is not a {SCHEMA} case log (tables {sorted(tables)}, schema "
+            f"{head[0] if head else None}): refusing to use it"
+        )
 
 
 def _check_row(row: tuple, expected_seq: int, prev: str) -> str | None:
@@ -290,18 +321,31 @@ def record(kind: str, payload: Any, *, db: str | Path | None = None) -> LogEntry
 def analysis_payload(analysis: dict[str, Any]) -> dict[str, Any]:
     """What the log keeps about an analysis: evidence hashes, options, model hashes and per-face scores."""
     ev = analysis.get("evidence", {})
-    return _strict({
-        "evidence": {k: ev.get(k) for k in ("name", "size", "sha256", "md5")},
-        "options": analysis.get("options"),
-        "models": {n: {"weights_sha256": m.get("weights_sha256"), "state_sha256": m.get("state_sha256"),
-                       "ready": m.get("ready")} for n, m in (analysis.get("models") or {}).items()},
-        "faces": [{"index": f.get("index"),
-                   "scores": {d: {"p_fake": s.get("p_fake"),
-                                  "verdict": (s.get("assessment") or {}).get("verdict")}
-                              for d, s in (f.get("scores") or {}).items()}}
-                  for f in analysis.get("faces", [])],
-        "library_version": analysis.get("library_version"),
-    })
+    return _strict(
+        {
+            "evidence": {k: ev.get(k) for k in ("name", "size", "sha256", "md5")},
+            "options": analysis.get("options"),
+            "models": {
+                n: {
+                    "weights_sha256": m.get("weights_sha256"),
+                    "state_sha256": m.get("state_sha256"),
+                    "ready": m.get("ready"),
+                }
+                for n, m in (analysis.get("models") or {}).items()
+            },
+            "faces": [
+                {
+                    "index": f.get("index"),
+                    "scores": {
+                        d: {"p_fake": s.get("p_fake"), "verdict": (s.get("assessment") or {}).get("verdict")}
+                        for d, s in (f.get("scores") or {}).items()
+                    },
+                }
+                for f in analysis.get("faces", [])
+            ],
+            "library_version": analysis.get("library_version"),
+        }
+    )
 
 
 def log_analysis(analysis: Any, *, db: str | Path | None = None, **context: Any) -> LogEntry:

@@ -116,13 +116,23 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, bounds: tuple[flo
     labels = np.asarray(labels, dtype=int)
     if logits.ndim != 2 or len(logits) != len(labels) or len(labels) == 0:
         raise ForensicsError(f"temperature fit needs (N, C) logits and N labels, got {logits.shape} / {labels.shape}")
-    res = minimize_scalar(lambda lt: nll(logits, labels, math.exp(lt)), bounds=tuple(math.log(b) for b in bounds),
-                          method="bounded", options={"xatol": 1e-4})
+    res = minimize_scalar(
+        lambda lt: nll(logits, labels, math.exp(lt)),
+        bounds=tuple(math.log(b) for b in bounds),
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
     return float(math.exp(res.x))
 
 
-def fit_temperature_and_bias(logits: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0),
-                             max_bias: float = 10.0, t0: float | None = None) -> tuple[float, tuple[float, ...]]:
+def fit_temperature_and_bias(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    *,
+    bounds: tuple[float, float] = (0.05, 20.0),
+    max_bias: float = 10.0,
+    t0: float | None = None,
+) -> tuple[float, tuple[float, ...]]:
     """``(T, b)`` minimising the NLL of ``softmax(logits / T + b)`` with ``b[0] = 0`` (bias-corrected temperature
     scaling). Starts from the temperature-only fit ``t0`` (fitted here when not given), so the NLL is never worse
     than that fit's."""
@@ -139,8 +149,9 @@ def fit_temperature_and_bias(logits: np.ndarray, labels: np.ndarray, *, bounds: 
         return nll(logits / math.exp(theta[0]) + np.r_[0.0, theta[1:]], labels)
 
     x0 = np.r_[math.log(t0), np.zeros(c - 1)]
-    res = minimize(loss, x0, method="L-BFGS-B",
-                   bounds=[tuple(math.log(b) for b in bounds)] + [(-max_bias, max_bias)] * (c - 1))
+    res = minimize(
+        loss, x0, method="L-BFGS-B", bounds=[tuple(math.log(b) for b in bounds)] + [(-max_bias, max_bias)] * (c - 1)
+    )
     theta = res.x if res.fun <= loss(x0) else x0
     return float(math.exp(theta[0])), (0.0, *(float(b) for b in theta[1:]))
 
@@ -187,8 +198,10 @@ class LikelihoodRatioModel:
         y = np.asarray(is_fake, dtype=bool)
         n_fake, n_real = int(y.sum()), int((~y).sum())
         if n_fake < 2 or n_real < 2:
-            raise ForensicsError(f"a likelihood ratio needs both classes in validation (got {n_real} real, "
-                                 f"{n_fake} fake): calibrate on a labelled folder holding both")
+            raise ForensicsError(
+                f"a likelihood ratio needs both classes in validation (got {n_real} real, "
+                f"{n_fake} fake): calibrate on a labelled folder holding both"
+            )
         edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
         if len(edges) < 3:
             edges = np.array([x.min() - 1, np.median(x), x.max() + 1])
@@ -200,13 +213,20 @@ class LikelihoodRatioModel:
         pr = (cr + 1) / (n_real + nb)
         raw = np.log10(pf / pr)
         mono = _isotonic(raw, cf + cr)
-        centres = np.array([np.median(x[idx == b]) if np.any(idx == b) else (edges[b] + edges[b + 1]) / 2
-                            for b in range(nb)])
+        centres = np.array(
+            [np.median(x[idx == b]) if np.any(idx == b) else (edges[b] + edges[b + 1]) / 2 for b in range(nb)]
+        )
         # np.interp needs increasing knots; medians of consecutive quantile bins are, unless ties collapse them
         centres = np.maximum.accumulate(centres + np.arange(nb) * 1e-9)
-        return cls(knots=tuple(float(c) for c in centres), log10_lr=tuple(float(v) for v in mono),
-                   cap_high=float(math.log10(n_real)), cap_low=float(-math.log10(n_fake)), n_real=n_real,
-                   n_fake=n_fake, bins=nb)
+        return cls(
+            knots=tuple(float(c) for c in centres),
+            log10_lr=tuple(float(v) for v in mono),
+            cap_high=float(math.log10(n_real)),
+            cap_low=float(-math.log10(n_fake)),
+            n_real=n_real,
+            n_fake=n_fake,
+            bins=nb,
+        )
 
 
 @dataclass(frozen=True)
@@ -254,8 +274,9 @@ class Calibration:
         z = np.asarray(logits, dtype=np.float64) / float(self.temperature)
         if self.class_bias:
             if z.shape[-1] != len(self.class_bias):
-                raise ForensicsError(f"calibration has {len(self.class_bias)} class biases, the logits "
-                                     f"{z.shape[-1]} classes")
+                raise ForensicsError(
+                    f"calibration has {len(self.class_bias)} class biases, the logits {z.shape[-1]} classes"
+                )
             z = z + np.asarray(self.class_bias, dtype=np.float64)
         return z
 
@@ -274,7 +295,7 @@ class Calibration:
     def likelihood_ratio(self, p_fake: float) -> tuple[float, float]:
         """(LR, log10 LR) for a calibrated p_fake."""
         v = float(self.lr_model(float(p_fake)))
-        return 10.0 ** v, v
+        return 10.0**v, v
 
     def assess(self, p_fake: float) -> Assessment:
         """Verdict, inconclusive flag, likelihood ratio and its ENFSI wording for one calibrated p_fake."""
@@ -291,37 +312,63 @@ class Calibration:
         lr, log_lr = self.likelihood_ratio(p)
         words, prop = verbal_scale(lr)
         if prop is None:
-            statement = ("The detector's score is about as probable if the face is manipulated or generated as if it "
-                         f"is a camera original (LR {lr:.2g}): the findings support neither proposition.")
+            statement = (
+                "The detector's score is about as probable if the face is manipulated or generated as if it "
+                f"is a camera original (LR {lr:.2g}): the findings support neither proposition."
+            )
         else:
             other = PROP_REAL if prop == PROP_FAKE else PROP_FAKE
             factor = lr if prop == PROP_FAKE else 1.0 / lr
-            statement = (f"The detector's score is about {factor:.3g} times more probable if {prop} than if {other}: "
-                         f"{words} for the proposition that {prop}.")
-        return Assessment(verdict=verdict, inconclusive=verdict == VERDICT_INCONCLUSIVE, p_fake=p,
-                          likelihood_ratio=lr, log10_lr=log_lr, verbal=words, supports=prop, statement=statement,
-                          threshold=hi, band=(lo, hi),
-                          false_positive_rate=float(self.error_rates.get("false_positive_rate", float("nan"))),
-                          false_negative_rate=float(self.error_rates.get("false_negative_rate", float("nan"))))
+            statement = (
+                f"The detector's score is about {factor:.3g} times more probable if {prop} than if {other}: "
+                f"{words} for the proposition that {prop}."
+            )
+        return Assessment(
+            verdict=verdict,
+            inconclusive=verdict == VERDICT_INCONCLUSIVE,
+            p_fake=p,
+            likelihood_ratio=lr,
+            log10_lr=log_lr,
+            verbal=words,
+            supports=prop,
+            statement=statement,
+            threshold=hi,
+            band=(lo, hi),
+            false_positive_rate=float(self.error_rates.get("false_positive_rate", float("nan"))),
+            false_negative_rate=float(self.error_rates.get("false_negative_rate", float("nan"))),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "temperature": self.temperature, "class_bias": list(self.class_bias),
-                "band": list(self.band),
-                "threshold": self.threshold, "target_error": self.target_error,
-                "lr_model": asdict(self.lr_model), "error_rates": self.error_rates, "fitted_on": self.fitted_on}
+        return {
+            "schema": SCHEMA,
+            "temperature": self.temperature,
+            "class_bias": list(self.class_bias),
+            "band": list(self.band),
+            "threshold": self.threshold,
+            "target_error": self.target_error,
+            "lr_model": asdict(self.lr_model),
+            "error_rates": self.error_rates,
+            "fitted_on": self.fitted_on,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
         if d.get("schema") not in _READABLE:
-            raise ForensicsError(f"calibration schema {d.get('schema')!r} is not one of {_READABLE}: re-run "
-                                 "calibration")
+            raise ForensicsError(
+                f"calibration schema {d.get('schema')!r} is not one of {_READABLE}: re-run calibration"
+            )
         lm = dict(d["lr_model"])
         lm["knots"] = tuple(lm["knots"])
         lm["log10_lr"] = tuple(lm["log10_lr"])
-        return cls(temperature=float(d["temperature"]), band=(float(d["band"][0]), float(d["band"][1])),
-                   target_error=float(d["target_error"]), lr_model=LikelihoodRatioModel(**lm),
-                   error_rates=dict(d.get("error_rates", {})), fitted_on=str(d.get("fitted_on", "")),
-                   class_bias=tuple(float(b) for b in d.get("class_bias", ())))
+        return cls(
+            temperature=float(d["temperature"]),
+            band=(float(d["band"][0]), float(d["band"][1])),
+            target_error=float(d["target_error"]),
+            lr_model=LikelihoodRatioModel(**lm),
+            error_rates=dict(d.get("error_rates", {})),
+            fitted_on=str(d.get("fitted_on", "")),
+            class_bias=tuple(float(b) for b in d.get("class_bias", ())),
+        )
 
 
 def condition_name(side: int, quality: int) -> str:
@@ -372,8 +419,14 @@ def _fnr_threshold(scores: np.ndarray, target: float, margin: float = 0.05) -> f
     return float(min(above, _shifted(above, -dz)))
 
 
-def choose_band(p_fake: np.ndarray, is_fake: np.ndarray, *, target_error: float = 0.05,
-                real_groups: Sequence[str] | None = None, min_group: int = 20) -> tuple[float, float]:
+def choose_band(
+    p_fake: np.ndarray,
+    is_fake: np.ndarray,
+    *,
+    target_error: float = 0.05,
+    real_groups: Sequence[str] | None = None,
+    min_group: int = 20,
+) -> tuple[float, float]:
     """Band ``(lo, hi)`` on p_fake: FPR(hi) <= target (per real group with >= min_group faces, and overall) and
     FNR(lo) <= target. When the two constraints do not overlap the band is empty (lo == hi, mid-point in logit)."""
     p = np.asarray(p_fake, dtype=np.float64)
@@ -396,8 +449,9 @@ def choose_band(p_fake: np.ndarray, is_fake: np.ndarray, *, target_error: float 
     return float(lo), float(hi)
 
 
-def band_error_rates(p_fake: np.ndarray, is_fake: np.ndarray, band: tuple[float, float],
-                     groups: Sequence[str] | None = None) -> dict[str, Any]:
+def band_error_rates(
+    p_fake: np.ndarray, is_fake: np.ndarray, band: tuple[float, float], groups: Sequence[str] | None = None
+) -> dict[str, Any]:
     """Error rates (with counts) of a band on labelled scores: FPR among reals, FNR among fakes, inconclusive shares;
     per group when given."""
     p = np.asarray(p_fake, dtype=np.float64)
@@ -410,11 +464,16 @@ def band_error_rates(p_fake: np.ndarray, is_fake: np.ndarray, band: tuple[float,
         fn = int((pp[yy] < lo).sum())
         inc_r = int(((pp[~yy] >= lo) & (pp[~yy] < hi)).sum())
         inc_f = int(((pp[yy] >= lo) & (pp[yy] < hi)).sum())
-        return {"n_real": nr, "n_fake": nf, "false_positives": fp, "false_negatives": fn,
-                "false_positive_rate": fp / nr if nr else float("nan"),
-                "false_negative_rate": fn / nf if nf else float("nan"),
-                "inconclusive_real": inc_r / nr if nr else float("nan"),
-                "inconclusive_fake": inc_f / nf if nf else float("nan")}
+        return {
+            "n_real": nr,
+            "n_fake": nf,
+            "false_positives": fp,
+            "false_negatives": fn,
+            "false_positive_rate": fp / nr if nr else float("nan"),
+            "false_negative_rate": fn / nf if nf else float("nan"),
+            "inconclusive_real": inc_r / nr if nr else float("nan"),
+            "inconclusive_fake": inc_f / nf if nf else float("nan"),
+        }
 
     out = rates(p, y)
     if groups is not None:
@@ -426,25 +485,38 @@ def band_error_rates(p_fake: np.ndarray, is_fake: np.ndarray, band: tuple[float,
 def error_rate_rows(error_rates: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per condition of a calibration's ``error_rates`` (the files as they are, then each re-sampling):
     false positives and false negatives as "k / n" and the inconclusive shares, for a table an analyst can read."""
+
     def row(name: str, r: Mapping[str, Any]) -> dict[str, Any]:
         def share(key: str) -> str:
             v = r.get(key)
             return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * float(v):.1f} %"
 
-        return {"validation files": name,
-                "camera originals called manipulated": f"{r.get('false_positives')} / {r.get('n_real')}",
-                "fakes called camera original": f"{r.get('false_negatives')} / {r.get('n_fake')}",
-                "inconclusive (real)": share("inconclusive_real"), "inconclusive (fake)": share("inconclusive_fake")}
+        return {
+            "validation files": name,
+            "camera originals called manipulated": f"{r.get('false_positives')} / {r.get('n_real')}",
+            "fakes called camera original": f"{r.get('false_negatives')} / {r.get('n_fake')}",
+            "inconclusive (real)": share("inconclusive_real"),
+            "inconclusive (fake)": share("inconclusive_fake"),
+        }
 
     if "n_real" not in error_rates:
         return []
-    return [row("as they are", error_rates)] + [row(f"re-sampled to {name}", r)
-                                                 for name, r in (error_rates.get("conditions") or {}).items()]
+    return [row("as they are", error_rates)] + [
+        row(f"re-sampled to {name}", r) for name, r in (error_rates.get("conditions") or {}).items()
+    ]
 
 
-def fit_calibration(logits: np.ndarray, labels: np.ndarray, *, fake_indices: Sequence[int] = (1,),
-                    target_error: float = 0.05, groups: Sequence[str] | None = None, lr_bins: int = 12,
-                    fitted_on: str = "", conditions: Mapping[str, np.ndarray] | None = None) -> Calibration:
+def fit_calibration(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    *,
+    fake_indices: Sequence[int] = (1,),
+    target_error: float = 0.05,
+    groups: Sequence[str] | None = None,
+    lr_bins: int = 12,
+    fitted_on: str = "",
+    conditions: Mapping[str, np.ndarray] | None = None,
+) -> Calibration:
     """Fit temperature and class biases, band and LR model on validation logits (N, C) and integer class labels
     (0 = real).
 
@@ -480,10 +552,22 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, *, fake_indices: Seq
     rates = band_error_rates(p_fake, is_fake, band, groups)
     if scored:
         rates["conditions"] = {
-            name: band_error_rates(p[ok], is_fake[ok], band,
-                                   None if groups is None else [x for x, k in zip(groups, ok, strict=True) if k])
-            for name, (ok, p) in scored.items()}
-    rates.update(nll_before=nll(logits, labels, 1.0), nll_temperature_only=nll(logits, labels, t_only),
-                 nll_after=nll(logits / t + np.asarray(bias), labels))
-    return Calibration(temperature=t, band=band, target_error=float(target_error), lr_model=lr_model,
-                       error_rates=rates, fitted_on=fitted_on, class_bias=bias)
+            name: band_error_rates(
+                p[ok], is_fake[ok], band, None if groups is None else [x for x, k in zip(groups, ok, strict=True) if k]
+            )
+            for name, (ok, p) in scored.items()
+        }
+    rates.update(
+        nll_before=nll(logits, labels, 1.0),
+        nll_temperature_only=nll(logits, labels, t_only),
+        nll_after=nll(logits / t + np.asarray(bias), labels),
+    )
+    return Calibration(
+        temperature=t,
+        band=band,
+        target_error=float(target_error),
+        lr_model=lr_model,
+        error_rates=rates,
+        fitted_on=fitted_on,
+        class_bias=bias,
+    )

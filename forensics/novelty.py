@@ -57,8 +57,10 @@ class NoveltyModel:
         """Novelty of each row of ``features`` (N, D): min over classes of Mahalanobis distance / sqrt(D)."""
         x = np.asarray(features, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.means.shape[1]:
-            raise ForensicsError(f"novelty model expects (N, {self.means.shape[1]}) features, got {x.shape}: it was "
-                                 "fitted for another detector")
+            raise ForensicsError(
+                f"novelty model expects (N, {self.means.shape[1]}) features, got {x.shape}: it was "
+                "fitted for another detector"
+            )
         d2 = np.stack([(((x - m) @ self.precision) * (x - m)).sum(axis=1) for m in self.means], axis=1)
         return np.sqrt(np.maximum(d2.min(axis=1), 0.0) / x.shape[1])
 
@@ -74,11 +76,18 @@ class NoveltyModel:
         """Write the model as ``.npz`` (arrays plus a JSON header; no pickled objects)."""
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        header = json.dumps({"schema": SCHEMA, "threshold": self.threshold, "classes": list(self.classes),
-                             "info": self.info}, sort_keys=True)
+        header = json.dumps(
+            {"schema": SCHEMA, "threshold": self.threshold, "classes": list(self.classes), "info": self.info},
+            sort_keys=True,
+        )
         with open(p, "wb") as fh:
-            np.savez(fh, means=self.means.astype(np.float32), precision=self.precision.astype(np.float32),
-                     reference=self.reference.astype(np.float64), header=np.frombuffer(header.encode(), np.uint8))
+            np.savez(
+                fh,
+                means=self.means.astype(np.float32),
+                precision=self.precision.astype(np.float32),
+                reference=self.reference.astype(np.float64),
+                header=np.frombuffer(header.encode(), np.uint8),
+            )
         return p
 
     @classmethod
@@ -88,12 +97,19 @@ class NoveltyModel:
                 header = json.loads(bytes(z["header"]).decode())
                 arrays = {k: np.asarray(z[k], dtype=np.float64) for k in ("means", "precision", "reference")}
         except (OSError, ValueError, KeyError) as exc:
-            raise ForensicsError(f"cannot read novelty model {path}: {exc}; re-fit it with "
-                                 "`python -m forensics fit-novelty`") from exc
+            raise ForensicsError(
+                f"cannot read novelty model {path}: {exc}; re-fit it with `python -m forensics fit-novelty`"
+            ) from exc
         if header.get("schema") != SCHEMA:
             raise ForensicsError(f"novelty model {path} has schema {header.get('schema')!r}, expected {SCHEMA}")
-        return cls(arrays["means"], arrays["precision"], arrays["reference"], float(header["threshold"]),
-                   tuple(header["classes"]), dict(header.get("info") or {}))
+        return cls(
+            arrays["means"],
+            arrays["precision"],
+            arrays["reference"],
+            float(header["threshold"]),
+            tuple(header["classes"]),
+            dict(header.get("info") or {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -110,12 +126,20 @@ class Novelty:
 
     def summary(self) -> str:
         where = "beyond" if self.beyond else "within"
-        return (f"novelty {self.score:.2f} ({where} the threshold {self.threshold:.2f}; farther from this detector's "
-                f"training faces than {self.percentile:.1%} of held-out training faces)")
+        return (
+            f"novelty {self.score:.2f} ({where} the threshold {self.threshold:.2f}; farther from this detector's "
+            f"training faces than {self.percentile:.1%} of held-out training faces)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"measured": True, "score": self.score, "threshold": self.threshold, "percentile": self.percentile,
-                "beyond": self.beyond, "summary": self.summary()}
+        return {
+            "measured": True,
+            "score": self.score,
+            "threshold": self.threshold,
+            "percentile": self.percentile,
+            "beyond": self.beyond,
+            "summary": self.summary(),
+        }
 
 
 NOT_MEASURED = {"measured": False, "summary": "novelty not measured: this detector has no novelty model"}
@@ -135,8 +159,15 @@ def _fit_arrays(features: np.ndarray, labels: np.ndarray, n_classes: int) -> tup
     return means, np.linalg.pinv(cov, hermitian=True), shrinkage
 
 
-def fit_novelty(features: np.ndarray, labels: Sequence[int] | np.ndarray, *, classes: Sequence[str],
-                quantile: float = DEFAULT_QUANTILE, seed: int = 0, fitted_on: str = "") -> NoveltyModel:
+def fit_novelty(
+    features: np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    *,
+    classes: Sequence[str],
+    quantile: float = DEFAULT_QUANTILE,
+    seed: int = 0,
+    fitted_on: str = "",
+) -> NoveltyModel:
     """Fit on penultimate ``features`` (N, D) of training faces with integer class ``labels``; the threshold is
     the ``quantile`` of 2-fold cross-fitted scores (each half scored by the model of the other)."""
     x = np.asarray(features, dtype=np.float64)
@@ -144,8 +175,10 @@ def fit_novelty(features: np.ndarray, labels: Sequence[int] | np.ndarray, *, cla
     c = len(classes)
     counts = np.bincount(y, minlength=c)
     if x.ndim != 2 or len(x) != len(y) or (counts < 4).any() or len(counts) != c:
-        raise ForensicsError(f"a novelty model needs (N, D) features and at least 4 faces of every class; got "
-                             f"{x.shape} and counts {counts.tolist()} for classes {list(classes)}")
+        raise ForensicsError(
+            f"a novelty model needs (N, D) features and at least 4 faces of every class; got "
+            f"{x.shape} and counts {counts.tolist()} for classes {list(classes)}"
+        )
     if not 0.5 <= quantile < 1.0:
         raise ForensicsError(f"threshold quantile must be in [0.5, 1), got {quantile}")
     rng = np.random.default_rng(seed)
@@ -160,10 +193,16 @@ def fit_novelty(features: np.ndarray, labels: Sequence[int] | np.ndarray, *, cla
         held[fold == f] = part.score(x[fold == f])
     means, prec, shrinkage = _fit_arrays(x, y, c)
     reference = np.quantile(held, np.linspace(0.0, 1.0, _REFERENCE_POINTS))
-    info = {"method": "class means + shared Ledoit-Wolf covariance; min Mahalanobis distance / sqrt(D)",
-            "n_faces": int(len(y)), "per_class": {str(k): int(n) for k, n in zip(classes, counts, strict=True)},
-            "dim": int(x.shape[1]), "shrinkage": shrinkage, "threshold_quantile": float(quantile),
-            "threshold_from": "2-fold cross-fitted scores of the training faces", "fitted_on": fitted_on}
+    info = {
+        "method": "class means + shared Ledoit-Wolf covariance; min Mahalanobis distance / sqrt(D)",
+        "n_faces": int(len(y)),
+        "per_class": {str(k): int(n) for k, n in zip(classes, counts, strict=True)},
+        "dim": int(x.shape[1]),
+        "shrinkage": shrinkage,
+        "threshold_quantile": float(quantile),
+        "threshold_from": "2-fold cross-fitted scores of the training faces",
+        "fitted_on": fitted_on,
+    }
     return NoveltyModel(means, prec, reference, float(np.quantile(held, quantile)), tuple(classes), info)
 
 
@@ -188,8 +227,14 @@ def load_for_entry(record: Mapping[str, Any], weights_dirs: Sequence[str | Path]
     path = find_weights_file(file, weights_dirs)
     sha = verify_file(path, str(record.get("sha256") or ""), what=f"novelty model {file}")
     m = NoveltyModel.load(path)
-    return NoveltyModel(m.means, m.precision, m.reference, float(record.get("threshold", m.threshold)), m.classes,
-                        {**m.info, "file": file, "sha256": sha})
+    return NoveltyModel(
+        m.means,
+        m.precision,
+        m.reference,
+        float(record.get("threshold", m.threshold)),
+        m.classes,
+        {**m.info, "file": file, "sha256": sha},
+    )
 
 
 @dataclass(frozen=True)
@@ -211,8 +256,9 @@ class TradeoffRow:
         return dict(self.__dict__)
 
 
-def threshold_tradeoff(threshold: float, sets: Mapping[str, tuple[Sequence[float], Sequence[int], Sequence[str]]]
-                       ) -> list[TradeoffRow]:
+def threshold_tradeoff(
+    threshold: float, sets: Mapping[str, tuple[Sequence[float], Sequence[int], Sequence[str]]]
+) -> list[TradeoffRow]:
     """For each named set of faces ``(novelty scores, labels (0 = camera original), verdicts without the novelty
     gate)``: how many false accusations and other wrong verdicts the ``threshold`` turns inconclusive, and how many
     correct verdicts it costs. Inconclusive verdicts stay inconclusive either way.
@@ -236,10 +282,18 @@ def threshold_tradeoff(threshold: float, sets: Mapping[str, tuple[Sequence[float
         false_acc = ~y & fake_call
         correct = (y & fake_call) | (~y & real_call)
         wrong = (~y & fake_call) | (y & real_call)
-        out.append(TradeoffRow(name=name, threshold=float(threshold), faces=int(len(s)), beyond=int(beyond.sum()),
-                               false_accusations=int(false_acc.sum()),
-                               false_accusations_inconclusive=int((false_acc & beyond).sum()),
-                               correct_verdicts=int(correct.sum()),
-                               correct_verdicts_lost=int((correct & beyond).sum()), wrong_verdicts=int(wrong.sum()),
-                               wrong_verdicts_inconclusive=int((wrong & beyond).sum())))
+        out.append(
+            TradeoffRow(
+                name=name,
+                threshold=float(threshold),
+                faces=int(len(s)),
+                beyond=int(beyond.sum()),
+                false_accusations=int(false_acc.sum()),
+                false_accusations_inconclusive=int((false_acc & beyond).sum()),
+                correct_verdicts=int(correct.sum()),
+                correct_verdicts_lost=int((correct & beyond).sum()),
+                wrong_verdicts=int(wrong.sum()),
+                wrong_verdicts_inconclusive=int((wrong & beyond).sum()),
+            )
+        )
     return out

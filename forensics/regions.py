@@ -84,10 +84,17 @@ class RegionTable:
         return [r.to_dict() for r in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"segmenter": self.segmenter, "method": self.method, "target_name": self.target_name,
-                "positive_mass": self.positive_mass, "binarisation": dict(self.binarisation),
-                "baseline_probability": self.baseline_probability, "occlusion": self.occlusion,
-                "notes": list(self.notes), "rows": self.to_rows()}
+        return {
+            "segmenter": self.segmenter,
+            "method": self.method,
+            "target_name": self.target_name,
+            "positive_mass": self.positive_mass,
+            "binarisation": dict(self.binarisation),
+            "baseline_probability": self.baseline_probability,
+            "occlusion": self.occlusion,
+            "notes": list(self.notes),
+            "rows": self.to_rows(),
+        }
 
 
 def _as_map(heatmap: Any) -> tuple[np.ndarray, str, str, int | None]:
@@ -96,8 +103,12 @@ def _as_map(heatmap: Any) -> tuple[np.ndarray, str, str, int | None]:
         raw = np.asarray(heatmap.raw, dtype=np.float64)
         if not (raw > 0).any():  # e.g. a method whose raw map is all negative: fall back to the [0, 1] map
             raw = np.asarray(heatmap.heatmap, dtype=np.float64)
-        return raw, str(getattr(heatmap, "method", "")), str(getattr(heatmap, "target_name", "")), \
-            getattr(heatmap, "target_index", None)
+        return (
+            raw,
+            str(getattr(heatmap, "method", "")),
+            str(getattr(heatmap, "target_name", "")),
+            getattr(heatmap, "target_index", None),
+        )
     arr = np.asarray(heatmap, dtype=np.float64)
     return arr, "", "", None
 
@@ -125,9 +136,17 @@ def binarise(values: np.ndarray, *, top_fraction: float | None = 0.2, threshold:
     return (pos >= cut) & (pos > 0)
 
 
-def region_relevance(heatmap: Any, regions: Any, *, top_fraction: float | None = 0.2, threshold: float | None = None,
-                     detector: Any = None, crop: np.ndarray | None = None, target: int | None = None,
-                     blur_sigma: float | None = None) -> RegionTable:
+def region_relevance(
+    heatmap: Any,
+    regions: Any,
+    *,
+    top_fraction: float | None = 0.2,
+    threshold: float | None = None,
+    detector: Any = None,
+    crop: np.ndarray | None = None,
+    target: int | None = None,
+    blur_sigma: float | None = None,
+) -> RegionTable:
     """Per-region relevance table of ``heatmap`` over ``regions`` (a RegionMasks of the same crop).
 
     Pass ``detector`` and ``crop`` to add the occlusion column. Raises NotApplicableError when the map holds no
@@ -139,16 +158,19 @@ def region_relevance(heatmap: Any, regions: Any, *, top_fraction: float | None =
     notes: list[str] = []
     shape = tuple(regions.shape)
     if values.shape != shape:
-        notes.append(f"heatmap {values.shape[0]}x{values.shape[1]} resized bilinearly to the masks' "
-                     f"{shape[0]}x{shape[1]}")
+        notes.append(
+            f"heatmap {values.shape[0]}x{values.shape[1]} resized bilinearly to the masks' {shape[0]}x{shape[1]}"
+        )
         values = _resize(values, shape)
     if not np.isfinite(values).all():
         raise NotApplicableError("the heatmap holds NaN or infinite values: re-run the explainer")
     pos = np.clip(values, 0.0, None)
     total = float(pos.sum())
     if total <= 0.0:
-        raise NotApplicableError("the heatmap holds no positive relevance, so there is nothing to share out "
-                                 "between regions: try another explainer or target class")
+        raise NotApplicableError(
+            "the heatmap holds no positive relevance, so there is nothing to share out "
+            "between regions: try another explainer or target class"
+        )
     selected = binarise(values, top_fraction=top_fraction, threshold=threshold)
     n_sel = int(selected.sum())
     n_all = float(shape[0] * shape[1])
@@ -160,27 +182,53 @@ def region_relevance(heatmap: Any, regions: Any, *, top_fraction: float | None =
     occ_info: dict[str, Any] | None = None
     baseline = None
     if detector is not None and crop is not None:
-        occ, baseline, occ_info = region_occlusion(detector, crop, masks, target=target if target is not None
-                                                   else target_index, blur_sigma=blur_sigma)
+        occ, baseline, occ_info = region_occlusion(
+            detector, crop, masks, target=target if target is not None else target_index, blur_sigma=blur_sigma
+        )
     rows = []
     for r in [*names, UNASSIGNED]:
         m = masks[r]
         area = float(m.sum()) / n_all
         share = float(pos[m].sum()) / total
-        rows.append(RegionStat(
-            region=r, share=share, pixel_share=float((selected & m).sum()) / n_sel if n_sel else 0.0,
-            area_share=area, density=share / area if area > 0 else None,
-            approximate=bool(regions.approximate.get(r, False)) if r != UNASSIGNED else False,
-            occlusion_delta=occ.get(r), pixels=int(m.sum())))
+        rows.append(
+            RegionStat(
+                region=r,
+                share=share,
+                pixel_share=float((selected & m).sum()) / n_sel if n_sel else 0.0,
+                area_share=area,
+                density=share / area if area > 0 else None,
+                approximate=bool(regions.approximate.get(r, False)) if r != UNASSIGNED else False,
+                occlusion_delta=occ.get(r),
+                pixels=int(m.sum()),
+            )
+        )
     for r, reason in regions.absent.items():
         if r not in masks:
-            rows.append(RegionStat(region=r, share=0.0, pixel_share=0.0, area_share=0.0, density=None,
-                                   approximate=False, absent=True, reason=reason))
+            rows.append(
+                RegionStat(
+                    region=r,
+                    share=0.0,
+                    pixel_share=0.0,
+                    area_share=0.0,
+                    density=None,
+                    approximate=False,
+                    absent=True,
+                    reason=reason,
+                )
+            )
     bin_info = {"threshold": threshold} if threshold is not None else {"top_fraction": top_fraction}
     bin_info["pixels"] = n_sel
-    return RegionTable(rows=tuple(rows), segmenter=str(regions.segmenter), positive_mass=total,
-                       binarisation=bin_info, method=method, target_name=target_name,
-                       baseline_probability=baseline, occlusion=occ_info, notes=tuple(notes))
+    return RegionTable(
+        rows=tuple(rows),
+        segmenter=str(regions.segmenter),
+        positive_mass=total,
+        binarisation=bin_info,
+        method=method,
+        target_name=target_name,
+        baseline_probability=baseline,
+        occlusion=occ_info,
+        notes=tuple(notes),
+    )
 
 
 def _default_blur_sigma(shape: tuple[int, ...]) -> float:
@@ -188,8 +236,9 @@ def _default_blur_sigma(shape: tuple[int, ...]) -> float:
     return max(2.0, 0.04 * max(shape[:2]))
 
 
-def blur_regions(crop: np.ndarray, masks: dict[str, np.ndarray], *, blur_sigma: float | None = None
-                 ) -> tuple[list[str], list[np.ndarray]]:
+def blur_regions(
+    crop: np.ndarray, masks: dict[str, np.ndarray], *, blur_sigma: float | None = None
+) -> tuple[list[str], list[np.ndarray]]:
     """One copy of ``crop`` per non-empty mask with that region replaced by a strong Gaussian blur of the crop."""
     import cv2
 
@@ -211,8 +260,14 @@ def blur_regions(crop: np.ndarray, masks: dict[str, np.ndarray], *, blur_sigma: 
     return names, images
 
 
-def region_occlusion(detector: Any, crop: np.ndarray, masks: dict[str, np.ndarray], *, target: int | None = None,
-                     blur_sigma: float | None = None) -> tuple[dict[str, float], float, dict[str, Any]]:
+def region_occlusion(
+    detector: Any,
+    crop: np.ndarray,
+    masks: dict[str, np.ndarray],
+    *,
+    target: int | None = None,
+    blur_sigma: float | None = None,
+) -> tuple[dict[str, float], float, dict[str, Any]]:
     """Change of the calibrated probability of class ``target`` (default: the most probable fake class) when each
     region is blurred out. Returns ({region: delta}, baseline probability, info). One forward batch."""
     names, images = blur_regions(crop, masks, blur_sigma=blur_sigma)
@@ -223,9 +278,13 @@ def region_occlusion(detector: Any, crop: np.ndarray, masks: dict[str, np.ndarra
         target = resolve_target(detector, proba[0], None)
     base = float(proba[0, target])
     deltas = {r: float(proba[i + 1, target]) - base for i, r in enumerate(names)}
-    info = {"target_index": int(target), "target_name": detector.classes[target], "baseline": base,
-            "calibrated": getattr(detector, "calibration", None) is not None,
-            "blur_sigma": blur_sigma if blur_sigma is not None else _default_blur_sigma(np.shape(crop))}
+    info = {
+        "target_index": int(target),
+        "target_name": detector.classes[target],
+        "baseline": base,
+        "calibrated": getattr(detector, "calibration", None) is not None,
+        "blur_sigma": blur_sigma if blur_sigma is not None else _default_blur_sigma(np.shape(crop)),
+    }
     return deltas, base, info
 
 
@@ -249,8 +308,14 @@ def aggregate(tables: Iterable[RegionTable], regions: Sequence[str] | None = Non
         lists = acc.get(name)
         if lists is None:
             continue
-        out.append({"region": name, "faces": n, "found": int(sum(lists["found"])),
-                    "mean_share": float(np.sum(lists["share"]) / n),
-                    "mean_pixel_share": float(np.sum(lists["pixel_share"]) / n),
-                    "mean_density": float(np.mean(lists["density"])) if lists["density"] else None})
+        out.append(
+            {
+                "region": name,
+                "faces": n,
+                "found": int(sum(lists["found"])),
+                "mean_share": float(np.sum(lists["share"]) / n),
+                "mean_pixel_share": float(np.sum(lists["pixel_share"]) / n),
+                "mean_density": float(np.mean(lists["density"])) if lists["density"] else None,
+            }
+        )
     return out

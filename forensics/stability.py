@@ -66,8 +66,10 @@ class Stability:
     def score_summary(self) -> str:
         """The spread of the score alone (for a face given no verdict)."""
         names = ", ".join(c.condition for c in self.conditions)
-        return (f"p_fake {self.p_fake_min:.3f} to {self.p_fake_max:.3f} (spread {self.spread:.3f}) over the file "
-                f"as it is and re-saved as {names}")
+        return (
+            f"p_fake {self.p_fake_min:.3f} to {self.p_fake_max:.3f} (spread {self.spread:.3f}) over the file "
+            f"as it is and re-saved as {names}"
+        )
 
     def summary(self) -> str:
         """One sentence for the analyst: whether the verdict holds, and the spread of the score."""
@@ -77,14 +79,24 @@ class Stability:
         moved = self.changed()
         if not moved:
             return f"stable: the verdict stays '{self.verdict}'; {text}"
-        return (f"unstable: the verdict '{self.verdict}' becomes "
-                + ", ".join(f"'{c.verdict}' under {c.condition}" for c in moved) + f"; {text}")
+        return (
+            f"unstable: the verdict '{self.verdict}' becomes "
+            + ", ".join(f"'{c.verdict}' under {c.condition}" for c in moved)
+            + f"; {text}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"conditions": [c.to_dict() for c in self.conditions], "p_fake_min": self.p_fake_min,
-                "p_fake_max": self.p_fake_max, "spread": self.spread, "verdict": self.verdict,
-                "verdict_changes": self.verdict_changes, "unstable": self.unstable, "summary": self.summary(),
-                "score_summary": self.score_summary()}
+        return {
+            "conditions": [c.to_dict() for c in self.conditions],
+            "p_fake_min": self.p_fake_min,
+            "p_fake_max": self.p_fake_max,
+            "spread": self.spread,
+            "verdict": self.verdict,
+            "verdict_changes": self.verdict_changes,
+            "unstable": self.unstable,
+            "summary": self.summary(),
+            "score_summary": self.score_summary(),
+        }
 
 
 def conditions() -> tuple[str, ...]:
@@ -113,8 +125,15 @@ def _jpeg(region: np.ndarray, quality: int) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def variant_crops(image: np.ndarray, box: Sequence[float], landmarks: np.ndarray | None, *, margin: float,
-                  crop_size: int, pad: str = "reflect") -> list[tuple[str, np.ndarray]]:
+def variant_crops(
+    image: np.ndarray,
+    box: Sequence[float],
+    landmarks: np.ndarray | None,
+    *,
+    margin: float,
+    crop_size: int,
+    pad: str = "reflect",
+) -> list[tuple[str, np.ndarray]]:
     """(condition, crop) for every condition of :func:`conditions`: the face re-cropped, with the same box and
     landmarks, from the evidence re-saved as JPEG or re-scaled."""
     import cv2
@@ -150,8 +169,11 @@ def stability(p_fake: float, rescored: Sequence[tuple[str, float]], calibration:
     ``calibration`` (None: no verdicts) changes under any condition."""
     values = [float(p_fake)] + [float(p) for _, p in rescored]
     verdict = calibration.assess(float(p_fake)).verdict if calibration is not None else None
-    conds = tuple(Rescored(name, float(p), calibration.assess(float(p)).verdict if calibration is not None else None)
-                  for name, p in rescored)
+    conds = tuple(
+        Rescored(name, float(p), calibration.assess(float(p)).verdict if calibration is not None else None)
+        for name, p in rescored
+    )
     changes = None if calibration is None else any(c.verdict != verdict for c in conds)
-    return Stability(conditions=conds, p_fake_min=min(values), p_fake_max=max(values), verdict=verdict,
-                     verdict_changes=changes)
+    return Stability(
+        conditions=conds, p_fake_min=min(values), p_fake_max=max(values), verdict=verdict, verdict_changes=changes
+    )

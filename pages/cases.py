@@ -6,14 +6,30 @@ from forensics.cases import cases
 from ui import auth, common, state
 
 st.title("Cases")
-st.caption("Only a case's members and admins see it. Evidence is kept once, by SHA-256, in a read-only store; every "
-           "action is written to the audit log with its user and case.")
+st.caption(
+    "Only a case's members and admins see it. Evidence is kept once, by SHA-256, in a read-only store; every "
+    "action is written to the audit log with its user and case."
+)
 s = auth.current()
 wb = auth.workbench()
 rows = common.call(cases.list_cases, wb, s.user)
-st.dataframe([{"case": c.id, "title": c.title, "status": c.status, "members": ", ".join(c.members),
-               "evidence": c.items, "work and notes": c.records, "created": c.created_at, "changed": c.updated_at}
-              for c in rows], hide_index=True, width="stretch")
+st.dataframe(
+    [
+        {
+            "case": c.id,
+            "title": c.title,
+            "status": c.status,
+            "members": ", ".join(c.members),
+            "evidence": c.items,
+            "work and notes": c.records,
+            "created": c.created_at,
+            "changed": c.updated_at,
+        }
+        for c in rows
+    ],
+    hide_index=True,
+    width="stretch",
+)
 
 case = s.case
 st.subheader(f"Case {case.id}")
@@ -56,8 +72,12 @@ for r in common.call(cases.list_records, wb, s.user, case.id):
         else:
             st.json(r.payload, expanded=False)
         if r.blob_sha256:
-            st.download_button("Download the kept file", common.call(cases.record_blob, wb, s.user, case.id, r.id),
-                               file_name=f"case{case.id}-{r.kind}{r.id}.pdf", key=f"case_blob_{r.id}")
+            st.download_button(
+                "Download the kept file",
+                common.call(cases.record_blob, wb, s.user, case.id, r.id),
+                file_name=f"case{case.id}-{r.kind}{r.id}.pdf",
+                key=f"case_blob_{r.id}",
+            )
 with st.form("case_note", clear_on_submit=True):
     text = st.text_area("Note", key="case_note_text", height=80)
     if st.form_submit_button("Add note") and text.strip():

@@ -6,8 +6,10 @@ import streamlit as st
 from ui import common, evidence, faces, lib, state
 
 st.title("Detect")
-st.caption("Is each face a camera original, or manipulated / generated? Every number names the model file and the "
-           "settings it comes from.")
+st.caption(
+    "Is each face a camera original, or manipulated / generated? Every number names the model file and the "
+    "settings it comes from."
+)
 up, ev = evidence.current_evidence("detect")
 ready = lib.ready_names()
 opts = state.options(ready)
@@ -23,8 +25,9 @@ with tab_evidence:
 if not opts.detectors:
     with tab_faces:
         st.info("No detector chosen in the sidebar: faces are shown without scores.", icon=":material/tune:")
-        faces.faceset_view(common.call(lib.faces, up.sha256, opts.face_method, up.data, up.name,
-                                       spinner="Finding faces"))
+        faces.faceset_view(
+            common.call(lib.faces, up.sha256, opts.face_method, up.data, up.name, spinner="Finding faces")
+        )
     st.stop()
 an = faces.analysis_for(up, opts)
 with tab_faces:

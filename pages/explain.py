@@ -3,12 +3,13 @@
 import streamlit as st
 
 from forensics.explainers import DEFAULT_LRP
-
 from ui import common, explain, faces
 
 st.title("Explain")
-st.caption("Which pixels moved the detector's score? Heatmaps show influence on the model, not a map of edited "
-           "regions; two methods can disagree, so their agreement and faithfulness are shown next to them.")
+st.caption(
+    "Which pixels moved the detector's score? Heatmaps show influence on the model, not a map of edited "
+    "regions; two methods can disagree, so their agreement and faithfulness are shown next to them."
+)
 common.need("forensics.explainers")
 opts, an, crop, fkey = faces.face_page("explain")
 c0, c1, c2, c3 = st.columns(4)
@@ -34,13 +35,16 @@ for col, method in ((left, cam), (right, lrp)):
                 maps[method] = hm
 
 st.subheader("Agreement and faithfulness")
-faith = st.toggle("Deletion / insertion curves", value=True, key="explain_faith",
-                  help="About 35 forward passes per map.")
+faith = st.toggle(
+    "Deletion / insertion curves", value=True, key="explain_faith", help="About 35 forward passes per map."
+)
 results = {m: explain.faithfulness_for(fkey, det_name, crop, hm) for m, hm in maps.items()} if faith else {}
 if len(maps) == 2:
     ag = explain.agreement_for(fkey, *maps.values())
-    st.info(" ".join(filter(None, [explain.agreement_words(ag), explain.faithfulness_words(results)])),
-            icon=":material/balance:")
+    st.info(
+        " ".join(filter(None, [explain.agreement_words(ag), explain.faithfulness_words(results)])),
+        icon=":material/balance:",
+    )
     explain.agreement_metrics(ag)
 elif results:
     st.info(explain.faithfulness_words(results), icon=":material/balance:")
@@ -52,8 +56,10 @@ if results:
                 explain.faithfulness_view(f, method)
 
 st.subheader("ROAD: a separate, slower test")
-st.caption("Remove and debias (ROAD) re-fills removed pixels from their neighbours, so the model is not judged on "
-           "blank patches. Its numbers are not the deletion / insertion figures above.")
+st.caption(
+    "Remove and debias (ROAD) re-fills removed pixels from their neighbours, so the model is not judged on "
+    "blank patches. Its numbers are not the deletion / insertion figures above."
+)
 if st.toggle("Run ROAD", value=False, key="explain_road", help="Slow: several seconds per map.") and maps:
     cols = st.columns(len(maps))
     for col, (method, hm) in zip(cols, maps.items(), strict=True):

@@ -5,8 +5,10 @@ import streamlit as st
 from ui import common, explain, faces, lib, regions
 
 st.title("Segment + LRP")
-st.caption("Which face regions carry the explanation? Region shares inherit the segmenter's approximations "
-           "(marked ≈) and the explainer's limits: they describe the model's attention, not where an edit is.")
+st.caption(
+    "Which face regions carry the explanation? Region shares inherit the segmenter's approximations "
+    "(marked ≈) and the explainer's limits: they describe the model's attention, not where an edit is."
+)
 common.need("forensics.segmentation")
 common.need("forensics.regions")
 common.need("forensics.viz.regions")
@@ -15,20 +17,31 @@ c0, c1, c2 = st.columns(3)
 det_name = c0.selectbox("Detector", opts.detectors, key="segment_det")
 methods = [m["name"] for m in lib.explainer_names()]
 default = lib.default_explainer()
-method = c1.selectbox("Explainer", methods, key="segment_method",
-                      index=methods.index(default) if default in methods else 0,
-                      help="Default: the method measured best on localisation and faithfulness together.")
+method = c1.selectbox(
+    "Explainer",
+    methods,
+    key="segment_method",
+    index=methods.index(default) if default in methods else 0,
+    help="Default: the method measured best on localisation and faithfulness together.",
+)
 segs = [s["name"] for s in lib.segmenter_names()]
-segmenter = c2.selectbox("Segmenter", segs, key="segment_seg", index=segs.index("landmarks") if "landmarks" in segs
-                         else 0)
+segmenter = c2.selectbox(
+    "Segmenter", segs, key="segment_seg", index=segs.index("landmarks") if "landmarks" in segs else 0
+)
 c3, c4, c5 = st.columns(3)
-value = c3.radio("Bar value", ["share", "pixel_share", "density"], horizontal=True, key="segment_value",
-                 format_func={"share": "share", "pixel_share": "top-20 % pixels", "density": "density"}.get,
-                 help="share: fraction of the positive relevance in the region; top-20 % pixels: fraction of the "
-                      "most relevant fifth of the pixels; density: share divided by area (1 = as much as a uniform "
-                      "map).")
+value = c3.radio(
+    "Bar value",
+    ["share", "pixel_share", "density"],
+    horizontal=True,
+    key="segment_value",
+    format_func={"share": "share", "pixel_share": "top-20 % pixels", "density": "density"}.get,
+    help="share: fraction of the positive relevance in the region; top-20 % pixels: fraction of the "
+    "most relevant fifth of the pixels; density: share divided by area (1 = as much as a uniform "
+    "map).",
+)
 occlusion = c4.toggle("Occlusion check (blur each region, one forward pass per region)", key="segment_occ")
 outlines = c5.toggle("Region outlines over the heatmap", value=True, key="segment_outlines")
 opacity = explain.opacity_slider("segment_opacity")
-regions.regions_view(fkey, det_name, method, segmenter, crop, value=value, occlusion=occlusion, opacity=opacity,
-                     outlines=outlines)
+regions.regions_view(
+    fkey, det_name, method, segmenter, crop, value=value, occlusion=occlusion, opacity=opacity, outlines=outlines
+)

@@ -16,9 +16,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-GROUPS = {"ciplab real": ("ciplab", "real"), "lfw real": ("lfw", "real"), "utkface real": ("utkface", "real"),
-          "ciplab edit": ("ciplab_photoshop", None), "sd21": ("sdfd_sd21", None),
-          "stylegan": ("stylegan_basemax", None)}
+GROUPS = {
+    "ciplab real": ("ciplab", "real"),
+    "lfw real": ("lfw", "real"),
+    "utkface real": ("utkface", "real"),
+    "ciplab edit": ("ciplab_photoshop", None),
+    "sd21": ("sdfd_sd21", None),
+    "stylegan": ("stylegan_basemax", None),
+}
 
 
 def main() -> None:
@@ -52,12 +57,15 @@ def main() -> None:
         if not m.any():
             continue
         for target in (int(t) for t in args.targets.split(",")):
-            crops = np.stack([match_resolution(c, s, target) if target else c
-                              for c, s in zip(va.crops[m], sides[m], strict=True)])
+            crops = np.stack(
+                [match_resolution(c, s, target) if target else c for c, s in zip(va.crops[m], sides[m], strict=True)]
+            )
             lg = predict_logits(det.model, crops, cfg.augment.input_size)
             p = softmax(lg)
-            print(f"{name:14s} {int(m.sum()):4d} {target or 'as cut':>9}  "
-                  + "  ".join(f"{v:{len(c) + 3}.3f}" for v, c in zip(p.mean(0), cfg.data.classes, strict=True)))
+            print(
+                f"{name:14s} {int(m.sum()):4d} {target or 'as cut':>9}  "
+                + "  ".join(f"{v:{len(c) + 3}.3f}" for v, c in zip(p.mean(0), cfg.data.classes, strict=True))
+            )
 
 
 if __name__ == "__main__":

@@ -19,9 +19,16 @@ if "FORENSICS_CASE_DB" not in os.environ:
     os.environ.setdefault("FORENSICS_KEYS_DIR", os.path.join(_tmp, "keys"))
     # local paths may come from the temporary folder (where tests write their files), the shared data and the shipped
     # examples (the cases database and evidence store are per test: _fresh_case_database)
-    os.environ.setdefault("FORENSICS_EVIDENCE_ROOTS", os.pathsep.join([
-        tempfile.gettempdir(), str(Path(__file__).resolve().parents[1] / "ui" / "examples"),
-        os.environ.get("FORENSICS_SHARED_DIR", str(Path(__file__).resolve().parents[2] / "shared")) + "/data"]))
+    os.environ.setdefault(
+        "FORENSICS_EVIDENCE_ROOTS",
+        os.pathsep.join(
+            [
+                tempfile.gettempdir(),
+                str(Path(__file__).resolve().parents[1] / "ui" / "examples"),
+                os.environ.get("FORENSICS_SHARED_DIR", str(Path(__file__).resolve().parents[2] / "shared")) + "/data",
+            ]
+        ),
+    )
 # AppTest serves nobody, so it counts as bound to localhost (the dashboard's single-user mode when no account exists)
 os.environ.setdefault("STREAMLIT_SERVER_ADDRESS", "localhost")
 

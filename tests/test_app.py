@@ -137,8 +137,16 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     det = get_detector("meso4-df")
     assert det.ready
     monkeypatch.setattr(det, "calibration", cal)
-    expected = analyze(load_evidence(EXAMPLES / "astronaut.jpg"), detectors=["meso4-df"],
-                       options=AnalyzeOptions(face_method="auto")).faces[0].scores["meso4-df"].assessment.to_dict()
+    expected = (
+        analyze(
+            load_evidence(EXAMPLES / "astronaut.jpg"),
+            detectors=["meso4-df"],
+            options=AnalyzeOptions(face_method="auto"),
+        )
+        .faces[0]
+        .scores["meso4-df"]
+        .assessment.to_dict()
+    )
     at = _app(["meso4-df"])
     at.radio(key="detect_source").set_value("Shipped example").run()
     at.selectbox(key="detect_ex").set_value("astronaut.jpg").run()
@@ -230,8 +238,9 @@ def test_detect_warns_that_camera_original_is_weak_on_a_small_compressed_file(sm
     _set_evidence(at, small)
     at.run()
     _no_exception(at)
-    d = analyze(load_evidence(small), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto")
-                ).to_dict()
+    d = analyze(
+        load_evidence(small), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto")
+    ).to_dict()
     expected = face_caveats(d, d["faces"][0], "ffd-mobilenetv2")
     assert len(expected) == 1 and "weak evidence" in expected[0]
     assert [w.value for w in at.warning if "weak evidence" in w.value] == expected
@@ -364,8 +373,9 @@ def test_ela_page_sliders_and_non_jpeg_caveat():
     assert "Error level analysis (ELA)" in _texts(at)
     # every finding in one table at the top, the copy-move check among them
     summary = at.dataframe[0].value
-    assert list(summary["check"]) == [c.title for c in list_checks() if c.name == "ela"] + \
-        [c.title for c in list_checks() if c.name != "ela"]
+    assert list(summary["check"]) == [c.title for c in list_checks() if c.name == "ela"] + [
+        c.title for c in list_checks() if c.name != "ela"
+    ]
     assert "Copy-move (cloned areas)" in list(summary["check"])
     assert at.subheader[0].value == "All findings"
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
@@ -377,8 +387,9 @@ def test_ela_page_sliders_and_non_jpeg_caveat():
     assert maps and all(t.get("colorbar", {}).get("title") for c in maps for t in c["data"] if t["type"] == "heatmap")
     assert not any("log spectrum" in c for c in _captions(at))
     outliers = [c.value for c in at.caption if c.value.startswith("noise outliers")]
-    assert outliers == ["noise outliers: none found (the map is empty)."] or \
-        "noise outliers over the photo" in [c.value for c in at.caption]
+    assert outliers == ["noise outliers: none found (the map is empty)."] or "noise outliers over the photo" in [
+        c.value for c in at.caption
+    ]
     at.slider(key="ela_quality").set_value(75).run()
     _no_exception(at)
     assert any(c.value.startswith("original (512×512) and ELA at quality 75, gain ×20") for c in at.caption)
@@ -408,8 +419,8 @@ def test_models_page_lists_detectors_and_loads_a_card():
 
     table = at.dataframe[0].value
     assert list(table["detector"]) == [s.name for s in list_detectors()]
-    assert dict(zip(table["detector"], table["ready"], strict=True))["simplenet"] is False or \
-        dict(zip(table["detector"], table["ready"], strict=True))["simplenet"] == False  # noqa: E712
+    ready = dict(zip(table["detector"], table["ready"], strict=True))["simplenet"]
+    assert ready is False or ready == False  # noqa: E712 (a numpy bool_ from the table is not the False singleton)
     at.selectbox(key="models_card").set_value("simplenet").run()
     at.toggle(key="models_load").set_value(True).run()
     _no_exception(at)
@@ -438,8 +449,11 @@ def test_models_page_lists_detectors_and_loads_a_card():
     from forensics.calibration import error_rate_rows
 
     rows = error_rate_rows(cal.error_rates)
-    assert [r["validation files"] for r in rows] == ["as they are", "re-sampled to 192px-q60",
-                                                     "re-sampled to 320px-q90"]
+    assert [r["validation files"] for r in rows] == [
+        "as they are",
+        "re-sampled to 192px-q60",
+        "re-sampled to 320px-q90",
+    ]
     shown_rows = next(df.value for df in at.dataframe if "validation files" in df.value.columns)
     assert shown_rows.to_dict("records") == rows
     # the placeholder of training configs is filled in, and the calibration is drawn (LR curve, verdict zones)
@@ -448,7 +462,10 @@ def test_models_page_lists_detectors_and_loads_a_card():
 
     cal_chart = json.loads(at.get("plotly_chart")[-1].proto.spec)
     assert [s_["label"]["text"] for s_ in cal_chart["layout"]["shapes"]] == [
-        "camera original", "inconclusive", "manipulated or generated"]
+        "camera original",
+        "inconclusive",
+        "manipulated or generated",
+    ]
     # an AUC below chance anywhere in its card is pointed out, in words (its paired reenactment AUC at 256 px)
     from ui.model_card import below_chance
 
@@ -527,8 +544,10 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
 def _labelled_folder(root: Path) -> Path:
     from PIL import Image, ImageOps
 
-    for label, name, src in (("real/examples", "a", "astronaut.jpg"), ("fake/retouch/examples", "b",
-                                                                          "astronaut_edited.jpg")):
+    for label, name, src in (
+        ("real/examples", "a", "astronaut.jpg"),
+        ("fake/retouch/examples", "b", "astronaut_edited.jpg"),
+    ):
         d = root / label
         d.mkdir(parents=True)
         img = Image.open(EXAMPLES / src)
@@ -560,8 +579,9 @@ def test_dataset_stats_scans_with_progress_and_shows_metrics(tmp_path, monkeypat
     assert len(at.get("plotly_chart")) >= 2  # ROC and DET at least
     problems = [c.split(" · ") for c in _captions(at) if c.count(" · ") >= 3]
     assert all(p[0].endswith(".jpg") and p[1] in ("real", "fake") for p in problems)  # file name and true class
-    assert any(p[2] in ("false alarm", "missed", "inconclusive") for p in problems) or \
-        any("No false alarm" in c.value for c in at.caption)
+    assert any(p[2] in ("false alarm", "missed", "inconclusive") for p in problems) or any(
+        "No false alarm" in c.value for c in at.caption
+    )
     conf = next(df.value for df in at.dataframe if "true class" in df.value.columns)
     assert list(conf["true class"]) == ["real", "fake"]
     assert int(conf.drop(columns="true class").to_numpy().sum()) == 4  # every face counted once, as a table
@@ -601,8 +621,9 @@ def test_segment_page_regions_or_clear_unavailable_message():
     at.toggle(key="segment_occ").set_value(True).run()
     _no_exception(at)
     assert len(at.get("plotly_chart")) == 4  # the occlusion bars
-    assert any(w.value.startswith("Blurring and the map disagree") for w in at.warning) or \
-        any(c.value.startswith("Blurring and the map agree") for c in at.caption)
+    assert any(w.value.startswith("Blurring and the map disagree") for w in at.warning) or any(
+        c.value.startswith("Blurring and the map agree") for c in at.caption
+    )
     shown = _texts(at) + " ".join(at.radio(key="segment_value").options) + " ".join(at.dataframe[-1].value.columns)
     assert "pixel_share" not in shown and "occlusion_delta" not in shown  # no code names on screen
 
@@ -647,6 +668,11 @@ def test_metadata_and_file_names_are_shown_as_plain_text(tmp_path):
     assert "![x](https://example.test/t.png)" in frames and "[click me](https://example.test/phish)" in frames
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     with CaseLog(os.environ["FORENSICS_CASE_DB"]) as log:
-        mine = [e for e in log.entries() if e.kind == "analysis" and e.payload.get("source") == "dashboard"
-                and e.payload["evidence"]["sha256"] == sha]
+        mine = [
+            e
+            for e in log.entries()
+            if e.kind == "analysis"
+            and e.payload.get("source") == "dashboard"
+            and e.payload["evidence"]["sha256"] == sha
+        ]
     assert len(mine) == 1 and mine[0].payload["options"]["face_method"] == "whole"

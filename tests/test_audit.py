@@ -42,8 +42,12 @@ def test_chain_is_the_documented_hash(db):
     for prev, e in zip([None, *entries], entries, strict=False):
         if prev is not None:
             assert e.prev_hash == prev.entry_hash
-        body = json.dumps({"seq": e.seq, "timestamp": e.timestamp, "kind": e.kind, "payload": e.payload,
-                           "prev_hash": e.prev_hash}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        body = json.dumps(
+            {"seq": e.seq, "timestamp": e.timestamp, "kind": e.kind, "payload": e.payload, "prev_hash": e.prev_hash},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
         assert e.entry_hash == hashlib.sha256(body.encode("utf-8")).hexdigest()
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -157,8 +161,10 @@ def test_two_swapped_entries_are_found(db):
     con = sqlite3.connect(db)
     rows = {r[0]: r for r in con.execute("SELECT seq, timestamp, kind, payload, prev_hash, entry_hash FROM entries")}
     for a, b in ((2, 5), (5, 2)):
-        con.execute("UPDATE entries SET timestamp=?, kind=?, payload=?, prev_hash=?, entry_hash=? WHERE seq=?",
-                    (*rows[b][1:], a))
+        con.execute(
+            "UPDATE entries SET timestamp=?, kind=?, payload=?, prev_hash=?, entry_hash=? WHERE seq=?",
+            (*rows[b][1:], a),
+        )
     con.commit()
     con.close()
     with CaseLog(db) as log:
@@ -195,18 +201,25 @@ def test_json_rules():
     assert canonical_json({"b": 1, "a": [1.5, "é"]}) == '{"a":[1.5,"é"],"b":1}'.encode()
     with pytest.raises(ValueError):
         canonical_json({"x": float("nan")})
-    assert json_safe({"x": float("nan"), "y": np.float32(0.5), "z": (1, 2), "w": np.arange(2)}) == \
-        {"x": None, "y": 0.5, "z": [1, 2], "w": [0, 1]}
+    assert json_safe({"x": float("nan"), "y": np.float32(0.5), "z": (1, 2), "w": np.arange(2)}) == {
+        "x": None,
+        "y": 0.5,
+        "z": [1, 2],
+        "w": [0, 1],
+    }
     assert entry_hash(1, "t", "k", {}, GENESIS_HASH) != entry_hash(2, "t", "k", {}, GENESIS_HASH)
 
 
 def test_log_analysis_records_hashes_and_scores(tmp_path):
     from forensics.audit import log_analysis
 
-    analysis = {"evidence": {"name": "a.jpg", "size": 3, "sha256": "ab" * 32, "md5": "cd" * 16},
-                "options": {"detectors": ["d"]}, "library_version": "0.1.0",
-                "models": {"d": {"weights_sha256": "ef" * 32, "ready": True}},
-                "faces": [{"index": 0, "scores": {"d": {"p_fake": 0.75, "assessment": {"verdict": "inconclusive"}}}}]}
+    analysis = {
+        "evidence": {"name": "a.jpg", "size": 3, "sha256": "ab" * 32, "md5": "cd" * 16},
+        "options": {"detectors": ["d"]},
+        "library_version": "0.1.0",
+        "models": {"d": {"weights_sha256": "ef" * 32, "ready": True}},
+        "faces": [{"index": 0, "scores": {"d": {"p_fake": 0.75, "assessment": {"verdict": "inconclusive"}}}}],
+    }
     e = log_analysis(analysis, db=tmp_path / "c.sqlite", case_id="K-1")
     assert e.payload["evidence"]["sha256"] == "ab" * 32 and e.payload["case_id"] == "K-1"
     assert e.payload["models"]["d"]["weights_sha256"] == "ef" * 32

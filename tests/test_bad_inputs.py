@@ -21,6 +21,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "ui" / "examples"
 
 def _png_header_only(w: int, h: int) -> bytes:
     """A 1-bit PNG whose header claims w x h pixels, with a few bytes of data (a decompression bomb's shape)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -92,11 +93,33 @@ def _commands(path: Path, out: Path) -> dict[str, list[str]]:
     return {
         "analyze": ["analyze", str(path), *det[:2], "--allow-untrained", "--no-log"],
         "checks": ["checks", str(path)],
-        "explain": ["explain", str(path), "--methods", "gradcam", "--out", str(out / "ex"), "--detector", "simplenet",
-                    "--allow-untrained", "--steps", "4", "--road-percentiles", ""],
+        "explain": [
+            "explain",
+            str(path),
+            "--methods",
+            "gradcam",
+            "--out",
+            str(out / "ex"),
+            "--detector",
+            "simplenet",
+            "--allow-untrained",
+            "--steps",
+            "4",
+            "--road-percentiles",
+            "",
+        ],
         "regions": ["regions", str(path), "--explainer", "gradcam", "--detector", "simplenet"],
-        "report": ["report", str(path), "--out", str(out / "rep"), *det, "--no-explain", "--no-checks",
-                   "--case-db", str(out / "cases.sqlite")],
+        "report": [
+            "report",
+            str(path),
+            "--out",
+            str(out / "rep"),
+            *det,
+            "--no-explain",
+            "--no-checks",
+            "--case-db",
+            str(out / "cases.sqlite"),
+        ],
     }
 
 
@@ -135,8 +158,21 @@ def test_scan_records_every_bad_input_and_goes_on(tmp_path, capsys):
     folder.mkdir()
     for i, (make, _) in enumerate(BAD.values()):
         (folder / f"bad{i}.png").write_bytes(make())
-    rc = main(["scan", str(folder), "--out", str(tmp_path / "s.sqlite"), "--detector", "simplenet",
-               "--allow-untrained", "--face-method", "whole", "--workers", "0"])
+    rc = main(
+        [
+            "scan",
+            str(folder),
+            "--out",
+            str(tmp_path / "s.sqlite"),
+            "--detector",
+            "simplenet",
+            "--allow-untrained",
+            "--face-method",
+            "whole",
+            "--workers",
+            "0",
+        ]
+    )
     assert rc == 0
     from forensics.scan.store import ScanStore
 

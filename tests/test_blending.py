@@ -51,9 +51,13 @@ def test_self_blend_changes_only_inside_mask(with_landmarks):
 def test_part_mask_sits_on_its_landmarks(part):
     mask = part_mask((128, 128), LM, part, np.random.default_rng(0))
     covers = [bool(mask[int(y), int(x)]) for x, y in LM]
-    expected = {"left eye": [True, False, False, False, False], "right eye": [False, True, False, False, False],
-                "eyes": [True, True, False, False, False], "nose": [False, False, True, False, False],
-                "mouth": [False, False, False, True, True]}[part]
+    expected = {
+        "left eye": [True, False, False, False, False],
+        "right eye": [False, True, False, False, False],
+        "eyes": [True, True, False, False, False],
+        "nose": [False, False, True, False, False],
+        "mouth": [False, False, False, True, True],
+    }[part]
     assert covers == expected
     assert 0.01 < mask.mean() < 0.2  # a part, not the face
     with pytest.raises(ValueError, match="unknown part"):
@@ -73,7 +77,7 @@ def test_align_donor_maps_landmarks_onto_the_target():
     donor_lm = LM * 0.8 + np.float32([10, 6])  # a smaller, shifted face
     donor = np.zeros((128, 128, 3), np.uint8)
     for x, y in donor_lm:
-        donor[int(round(y)) - 1:int(round(y)) + 2, int(round(x)) - 1:int(round(x)) + 2] = 255
+        donor[int(round(y)) - 1 : int(round(y)) + 2, int(round(x)) - 1 : int(round(x)) + 2] = 255
     warped = align_donor(donor, donor_lm, LM, (128, 128))
     for x, y in LM:  # every donor dot lands on the target's landmark
         assert warped[int(round(y)), int(round(x))].min() > 100

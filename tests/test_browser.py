@@ -70,7 +70,8 @@ def test_upload_on_detect_shows_result_and_pages_switch(chromium, tmp_path):
         assert page.locator("[data-testid='stException']").count() == 0
     # nothing leaves the machine: no favicon, font or telemetry request to any other host (an air-gapped lab)
     own = urlsplit(url).netloc
-    outside = [u for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss")
-               and urlsplit(u).netloc != own]
+    outside = [
+        u for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss") and urlsplit(u).netloc != own
+    ]
     assert requested and not outside, outside
     print(f"\nbrowser: cold start to first result {cold:.2f} s; warm page switch {warm:.2f} s (1 torch thread)")

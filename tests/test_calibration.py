@@ -158,22 +158,25 @@ def test_likelihood_ratio_needs_both_classes():
         LikelihoodRatioModel.fit(np.array([0.1, 0.2, 0.3]), np.array([False, False, False]))
 
 
-@pytest.mark.parametrize(("lr", "words", "prop"), [
-    (1.0, "no meaningful support for either proposition", None),
-    (1.99, "no meaningful support for either proposition", None),
-    (2.0, "weak support", PROP_FAKE),
-    (9.99, "weak support", PROP_FAKE),
-    (10.0, "moderate support", PROP_FAKE),
-    (99.9, "moderate support", PROP_FAKE),
-    (100.0, "moderately strong support", PROP_FAKE),
-    (1000.0, "strong support", PROP_FAKE),
-    (9999.0, "strong support", PROP_FAKE),
-    (10000.0, "very strong support", PROP_FAKE),
-    (0.5, "weak support", PROP_REAL),
-    (0.51, "no meaningful support for either proposition", None),
-    (0.01, "moderately strong support", PROP_REAL),
-    (1e-5, "very strong support", PROP_REAL),
-])
+@pytest.mark.parametrize(
+    ("lr", "words", "prop"),
+    [
+        (1.0, "no meaningful support for either proposition", None),
+        (1.99, "no meaningful support for either proposition", None),
+        (2.0, "weak support", PROP_FAKE),
+        (9.99, "weak support", PROP_FAKE),
+        (10.0, "moderate support", PROP_FAKE),
+        (99.9, "moderate support", PROP_FAKE),
+        (100.0, "moderately strong support", PROP_FAKE),
+        (1000.0, "strong support", PROP_FAKE),
+        (9999.0, "strong support", PROP_FAKE),
+        (10000.0, "very strong support", PROP_FAKE),
+        (0.5, "weak support", PROP_REAL),
+        (0.51, "no meaningful support for either proposition", None),
+        (0.01, "moderately strong support", PROP_REAL),
+        (1e-5, "very strong support", PROP_REAL),
+    ],
+)
 def test_verbal_scale_boundaries(lr, words, prop):
     assert verbal_scale(lr) == (words, prop)
 
@@ -197,7 +200,7 @@ def test_fit_assess_roundtrip_and_wording():
         assert mid.verdict == "inconclusive" and mid.inconclusive
     for a in (high, low):
         assert "probability" not in a.statement.lower()
-        assert math.isclose(a.likelihood_ratio, 10 ** a.log10_lr)
+        assert math.isclose(a.likelihood_ratio, 10**a.log10_lr)
     back = Calibration.from_dict(cal.to_dict())
     assert back == cal
     assert back.assess(0.7).to_dict() == cal.assess(0.7).to_dict()
@@ -256,14 +259,32 @@ def test_threshold_also_holds_under_a_resampling_condition():
 def test_error_rate_rows_read_counts_and_shares_per_condition():
     from forensics.calibration import error_rate_rows
 
-    rates = {"n_real": 554, "false_positives": 2, "n_fake": 251, "false_negatives": 12, "inconclusive_real": 0.1896,
-             "inconclusive_fake": 0.4343,
-             "conditions": {"192px-q60": {"n_real": 554, "false_positives": 0, "n_fake": 251, "false_negatives": 32,
-                                          "inconclusive_real": 0.16, "inconclusive_fake": float("nan")}}}
+    rates = {
+        "n_real": 554,
+        "false_positives": 2,
+        "n_fake": 251,
+        "false_negatives": 12,
+        "inconclusive_real": 0.1896,
+        "inconclusive_fake": 0.4343,
+        "conditions": {
+            "192px-q60": {
+                "n_real": 554,
+                "false_positives": 0,
+                "n_fake": 251,
+                "false_negatives": 32,
+                "inconclusive_real": 0.16,
+                "inconclusive_fake": float("nan"),
+            }
+        },
+    }
     rows = error_rate_rows(rates)
-    assert rows[0] == {"validation files": "as they are", "camera originals called manipulated": "2 / 554",
-                       "fakes called camera original": "12 / 251", "inconclusive (real)": "19.0 %",
-                       "inconclusive (fake)": "43.4 %"}
+    assert rows[0] == {
+        "validation files": "as they are",
+        "camera originals called manipulated": "2 / 554",
+        "fakes called camera original": "12 / 251",
+        "inconclusive (real)": "19.0 %",
+        "inconclusive (fake)": "43.4 %",
+    }
     assert rows[1]["validation files"] == "re-sampled to 192px-q60" and rows[1]["inconclusive (fake)"] == "n/a"
     assert rows[1]["fakes called camera original"] == "32 / 251"
     assert error_rate_rows({}) == []

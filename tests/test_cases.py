@@ -20,8 +20,10 @@ from forensics.cases.workbench import Workbench
 from forensics.errors import AccessDeniedError, ForensicsError, PathNotAllowedError, SignInError
 
 PG_URL = os.environ.get("FORENSICS_TEST_PG_URL")
-SKIP_NO_PG = ("FORENSICS_TEST_PG_URL is not set: no PostgreSQL server to test against (.ci/run starts one with "
-              "scripts/postgres.sh; locally: eval \"$(bash scripts/postgres.sh start)\")")
+SKIP_NO_PG = (
+    "FORENSICS_TEST_PG_URL is not set: no PostgreSQL server to test against (.ci/run starts one with "
+    'scripts/postgres.sh; locally: eval "$(bash scripts/postgres.sh start)")'
+)
 PASSWORD = "correct horse battery"
 
 
@@ -100,8 +102,9 @@ def test_accounts_sign_in_and_failures_go_to_the_audit_log(wb):
     assert accounts.has_accounts(wb)
     stored = wb.engine.connect().execute(sa.select(db.users.c.password_hash)).scalar()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
-    assert accounts.sign_in(wb, "ann", PASSWORD) == accounts.User("ann", "analyst", False,
-                                                                  accounts.get_user(wb, "ann").created_at)
+    assert accounts.sign_in(wb, "ann", PASSWORD) == accounts.User(
+        "ann", "analyst", False, accounts.get_user(wb, "ann").created_at
+    )
     with pytest.raises(SignInError) as wrong:
         accounts.sign_in(wb, "ann", "not the password")
     with pytest.raises(SignInError) as unknown:
@@ -109,8 +112,13 @@ def test_accounts_sign_in_and_failures_go_to_the_audit_log(wb):
     assert str(wrong.value) == str(unknown.value)  # the message does not tell which names exist
     accounts.sign_out(wb, accounts.get_user(wb, "ann"))
     kinds = [(e["kind"], e["user"]) for e in _log(wb)]
-    assert kinds == [("user-add", "cli"), ("sign-in", "ann"), ("sign-in-failed", "ann"), ("sign-in-failed", "nobody"),
-                     ("sign-out", "ann")]
+    assert kinds == [
+        ("user-add", "cli"),
+        ("sign-in", "ann"),
+        ("sign-in-failed", "ann"),
+        ("sign-in-failed", "nobody"),
+        ("sign-out", "ann"),
+    ]
 
 
 def test_disabled_accounts_cannot_sign_in_and_do_not_count(wb):
@@ -123,8 +131,15 @@ def test_disabled_accounts_cannot_sign_in_and_do_not_count(wb):
     assert accounts.sign_in(wb, "ann", PASSWORD).is_admin
 
 
-@pytest.mark.parametrize("name,password,role", [("Ann", PASSWORD, "analyst"), ("ann", "short", "analyst"),
-                                                ("ann", PASSWORD, "boss"), ("local", PASSWORD, "admin")])
+@pytest.mark.parametrize(
+    "name,password,role",
+    [
+        ("Ann", PASSWORD, "analyst"),
+        ("ann", "short", "analyst"),
+        ("ann", PASSWORD, "boss"),
+        ("local", PASSWORD, "admin"),
+    ],
+)
 def test_bad_accounts_are_refused(wb, name, password, role):
     with pytest.raises(ForensicsError):
         accounts.add_user(wb, name, password, role)
@@ -193,8 +208,9 @@ def test_work_survives_a_restart_with_who_and_when(wb, db_url, tmp_path):
     c = cases.create_case(wb, u["ann"], "Restart")
     item = cases.add_item(wb, u["ann"], c.id, "p.png", b"png bytes")
     cases.add_record(wb, u["ann"], c.id, "analysis", {"faces": [{"p_fake": 0.25}]}, item_sha256=item.sha256)
-    cases.add_record(wb, u["ann"], c.id, "report", {"bundle_sha256": "ab" * 32}, item_sha256=item.sha256,
-                     blob=b"%PDF-1.7 fake")
+    cases.add_record(
+        wb, u["ann"], c.id, "report", {"bundle_sha256": "ab" * 32}, item_sha256=item.sha256, blob=b"%PDF-1.7 fake"
+    )
     cases.add_member(wb, u["ann"], c.id, "rita")
     cases.add_record(wb, u["rita"], c.id, "note", {"text": "checked the EXIF"})
     with pytest.raises(AccessDeniedError, match="notes only"):
@@ -233,8 +249,13 @@ def test_paths_are_confined_to_the_evidence_roots(tmp_path):
     assert confine(inside, roots) == inside.resolve()
     assert confine(root / "case1" / "link_in", roots) == inside.resolve()
     assert confine(root / "case1", roots, folder=True) == (root / "case1").resolve()
-    for bad in (root / ".." / "secret.txt", f"{root}/case1/../../secret.txt", root / "case1" / "link_out",
-                root / "case1" / "link_dir_out" / "secret.txt", "/etc/passwd"):
+    for bad in (
+        root / ".." / "secret.txt",
+        f"{root}/case1/../../secret.txt",
+        root / "case1" / "link_out",
+        root / "case1" / "link_dir_out" / "secret.txt",
+        "/etc/passwd",
+    ):
         with pytest.raises(PathNotAllowedError, match="outside the evidence roots"):
             confine(bad, roots)
     with pytest.raises(PathNotAllowedError, match="outside"):
@@ -247,12 +268,21 @@ def test_paths_are_confined_to_the_evidence_roots(tmp_path):
 
 # ------------------------------------------------------------------------------------------------ command
 def test_users_command_adds_disables_and_lists(tmp_path):
-    env = {**os.environ, "FORENSICS_DB_URL": f"sqlite:///{tmp_path / 'wb.sqlite'}",
-           "FORENSICS_CASE_DB": str(tmp_path / "audit.sqlite")}
+    env = {
+        **os.environ,
+        "FORENSICS_DB_URL": f"sqlite:///{tmp_path / 'wb.sqlite'}",
+        "FORENSICS_CASE_DB": str(tmp_path / "audit.sqlite"),
+    }
 
     def users(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "forensics", "users", *args], input=stdin, env=env,
-                              capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+        return subprocess.run(
+            [sys.executable, "-m", "forensics", "users", *args],
+            input=stdin,
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
 
     assert "single-user mode" in users("list").stdout
     assert users("add", "ann", "--role", "reviewer", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0

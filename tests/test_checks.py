@@ -49,7 +49,7 @@ def spliced(textured) -> bytes:
 
 def _mask(shape, box=BOX):
     m = np.zeros(shape, bool)
-    m[box[0]:box[2], box[1]:box[3]] = True
+    m[box[0] : box[2], box[1] : box[3]] = True
     return m
 
 
@@ -71,7 +71,7 @@ def test_ela_region_from_lower_quality_copy_has_lower_error(spliced):
 def test_ela_fresh_content_in_compressed_photo_has_higher_error(textured):
     base = decode(jpeg_bytes(decode(jpeg_bytes(textured, 60)), 60))
     comp = base.copy()
-    comp[BOX[0]:BOX[2], BOX[1]:BOX[3]] = textured[BOX[0]:BOX[2], BOX[1]:BOX[3]]
+    comp[BOX[0] : BOX[2], BOX[1] : BOX[3]] = textured[BOX[0] : BOX[2], BOX[1] : BOX[3]]
     r = ela(jpeg_bytes(comp, 95), quality=90)
     m = _mask(r.max_channel.shape)
     assert r.max_channel[m].mean() > 2.5 * r.max_channel[~m].mean()
@@ -254,14 +254,39 @@ def test_noise_finding_is_neutral_with_maps(textured):
 # --------------------------------------------------------------------------------------------- Finding and registry
 def test_finding_rules_and_json():
     with pytest.raises(ValueError):
-        Finding(check="x", title="x", measured={}, direction="probably fake", reliability="", caveats=(),
-                images={}, summary="")
+        Finding(
+            check="x",
+            title="x",
+            measured={},
+            direction="probably fake",
+            reliability="",
+            caveats=(),
+            images={},
+            summary="",
+        )
     with pytest.raises(ValueError):
-        Finding(check="x", title="x", measured={}, direction=SUPPORTS_MANIPULATION, reliability="", caveats=(),
-                images={}, summary="", applicable=False)
-    f = Finding(check="x", title="x", measured={"a": np.float32(1.5), "b": float("nan"), "c": (1, 2)},
-                direction=NEUTRAL, reliability="low", caveats=["c"], images={"m": np.zeros((3, 4), np.float32)},
-                summary="s", series={"s": np.arange(3.0)})
+        Finding(
+            check="x",
+            title="x",
+            measured={},
+            direction=SUPPORTS_MANIPULATION,
+            reliability="",
+            caveats=(),
+            images={},
+            summary="",
+            applicable=False,
+        )
+    f = Finding(
+        check="x",
+        title="x",
+        measured={"a": np.float32(1.5), "b": float("nan"), "c": (1, 2)},
+        direction=NEUTRAL,
+        reliability="low",
+        caveats=["c"],
+        images={"m": np.zeros((3, 4), np.float32)},
+        summary="s",
+        series={"s": np.arange(3.0)},
+    )
     d = f.to_dict()
     assert d["measured"] == {"a": 1.5, "b": None, "c": [1, 2]}
     assert d["images"] == {"m": {"shape": [3, 4], "dtype": "float32"}}
@@ -321,8 +346,7 @@ def test_every_check_handles_odd_files(kind):
     data = {
         "grey-jpeg": lambda: _encode(img, "L", "JPEG", quality=85),
         "cmyk-jpeg": lambda: _encode(img, "CMYK", "JPEG", quality=85),
-        "progressive-double": lambda: _encode(decode(jpeg_bytes(img, 60)), "RGB", "JPEG", quality=90,
-                                              progressive=True),
+        "progressive-double": lambda: _encode(decode(jpeg_bytes(img, 60)), "RGB", "JPEG", quality=90, progressive=True),
         "tiny-jpeg": lambda: jpeg_bytes(img[:40, :40], 90),
         "rgba-png": lambda: _encode(img, "RGBA", "PNG"),
         "webp": lambda: _encode(img, "RGB", "WEBP", quality=80),
@@ -343,7 +367,7 @@ def test_every_check_handles_odd_files(kind):
 def test_double_jpeg_localises_content_inserted_after_the_first_compression(textured):
     base = decode(jpeg_bytes(textured, 60))
     comp = base.copy()
-    comp[BOX[0]:BOX[2], BOX[1]:BOX[3]] = textured[BOX[0]:BOX[2], BOX[1]:BOX[3]]  # fresh, never compressed
+    comp[BOX[0] : BOX[2], BOX[1] : BOX[3]] = textured[BOX[0] : BOX[2], BOX[1] : BOX[3]]  # fresh, never compressed
     f = run_check("double-jpeg", load_evidence(jpeg_bytes(comp, 90), name="paste.jpg"))
     assert f.direction == SUPPORTS_MANIPULATION and f.measured["inconsistent_region"] is True
     assert abs(f.measured["inconsistent_area_fraction"] - 160 * 160 / 512**2) < 0.02
@@ -368,6 +392,6 @@ def test_double_jpeg_on_shared_lfw_face_swaps(shared_data):
         assert f.measured["double_compressed"] and f.measured["inconsistent_region"], p
         m = f.images["double_jpeg_map"]
         h, w = m.shape
-        assert m[h // 3:2 * h // 3, w // 3:2 * w // 3].mean() > m.mean(), p  # the region is the face, centred
+        assert m[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3].mean() > m.mean(), p  # the region is the face, centred
     for p in reals:
         assert run_check("double-jpeg", load_evidence(shared_data / p)).measured["double_compressed"] is False, p

@@ -26,8 +26,22 @@ def double_jpeg_file(tmp_path_factory):
 
 def test_cli_checks_json(double_jpeg_file, capsys):
     before = double_jpeg_file.read_bytes()
-    assert main(["checks", str(double_jpeg_file), "--json", "--check", "double-jpeg", "--check", "ela",
-                 "--ela-scale", "auto"]) == EXIT_OK
+    assert (
+        main(
+            [
+                "checks",
+                str(double_jpeg_file),
+                "--json",
+                "--check",
+                "double-jpeg",
+                "--check",
+                "ela",
+                "--ela-scale",
+                "auto",
+            ]
+        )
+        == EXIT_OK
+    )
     doc = json.loads(capsys.readouterr().out)
     by = {f["check"]: f for f in doc["findings"]}
     assert list(by) == ["double-jpeg", "ela"]
@@ -92,7 +106,9 @@ def test_spectrum_peak_figure_marks_peaks():
 
 
 def test_import_checks_stays_light():
-    code = ("import sys, forensics.checks, forensics.viz.checks; "
-            "print(','.join(m for m in ('torch', 'cv2', 'streamlit', 'plotly', 'mediapipe') if m in sys.modules))")
+    code = (
+        "import sys, forensics.checks, forensics.viz.checks; "
+        "print(','.join(m for m in ('torch', 'cv2', 'streamlit', 'plotly', 'mediapipe') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""

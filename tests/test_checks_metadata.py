@@ -14,9 +14,11 @@ from forensics.checks.metadata import exif_thumbnail, find_generator_names
 from forensics.checks.synthetic import camera_like_image, exif_bytes, jpeg_bytes, png_bytes
 from forensics.evidence import load_evidence
 
-SD_PARAMETERS = ("portrait photo of a woman, 85mm\nNegative prompt: blurry, lowres\n"
-                 "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234567, Size: 512x512, "
-                 "Model hash: 6ce0161689")
+SD_PARAMETERS = (
+    "portrait photo of a woman, 85mm\nNegative prompt: blurry, lowres\n"
+    "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234567, Size: 512x512, "
+    "Model hash: 6ce0161689"
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +33,9 @@ def _meta(data: bytes, name: str):
 def test_png_with_stable_diffusion_parameters_is_flagged(img):
     f = _meta(png_bytes(img, text={"parameters": SD_PARAMETERS}), "sd.png")
     assert f.direction == SUPPORTS_MANIPULATION
-    assert any("generation parameters" in g["name"] and g["where"] == "PNG text parameters"
-               for g in f.measured["generators"])
+    assert any(
+        "generation parameters" in g["name"] and g["where"] == "PNG text parameters" for g in f.measured["generators"]
+    )
     assert "image generator" in f.summary
 
 
@@ -69,10 +72,12 @@ def test_editor_and_generator_software_names(img):
 
 
 def test_xmp_digital_source_type_trained_algorithmic_media(img):
-    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-           b'<rdf:Description xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
-           b'Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/>'
-           b"</rdf:RDF></x:xmpmeta>")
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+        b'Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/>'
+        b"</rdf:RDF></x:xmpmeta>"
+    )
     f = _meta(jpeg_bytes(img, 90, xmp=xmp), "ai.jpg")
     assert f.direction == SUPPORTS_MANIPULATION
     assert any("trainedAlgorithmicMedia" in g["name"] for g in f.measured["generators"])

@@ -115,8 +115,9 @@ def test_imagenet_init_keeps_backbone_and_gives_a_random_head():
     from forensics.detectors.weights import read_state_dict
     from forensics.detectors.zoo import ARCHITECTURES
 
-    det = create_detector("mobilenetv2", weights="imagenet", classes=("real", "face-manipulated", "generated"),
-                          fake_indices=(1, 2))
+    det = create_detector(
+        "mobilenetv2", weights="imagenet", classes=("real", "face-manipulated", "generated"), fake_indices=(1, 2)
+    )
     ref = read_state_dict(ARCHITECTURES.create("mobilenetv2").imagenet.path())
     sd = det.model.state_dict()
     assert torch.equal(sd["features.0.0.weight"], ref["features.0.0.weight"])
@@ -263,8 +264,15 @@ def test_importing_the_registry_stays_light():
     import subprocess
     import sys
 
-    code = ("import sys, forensics.detectors as d; d.list_detectors(); "
-            "print(any(m in sys.modules for m in ('torch', 'timm', 'transformers', 'h5py')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    code = (
+        "import sys, forensics.detectors as d; d.list_detectors(); "
+        "print(any(m in sys.modules for m in ('torch', 'timm', 'transformers', 'h5py')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent),
+    )
     assert out.stdout.strip() == "False", out.stderr

@@ -74,8 +74,12 @@ def test_face_size_caveat_reads_the_card_and_the_margin_of_the_analysis():
 def test_training_side_histogram_counts_the_train_rows(tmp_path):
     from forensics.training.export import training_side_histogram
 
-    rows = [("train", "real/a/1.jpg", "real", (200, 300)), ("train", "fake/gan/g/2.png", "gan", (600, 512)),
-            ("val", "real/a/3.jpg", "real", (900, 900)), ("train", "real/a/missing.jpg", "real", None)]
+    rows = [
+        ("train", "real/a/1.jpg", "real", (200, 300)),
+        ("train", "fake/gan/g/2.png", "gan", (600, 512)),
+        ("val", "real/a/3.jpg", "real", (900, 900)),
+        ("train", "real/a/missing.jpg", "real", None),
+    ]
     with open(tmp_path / "split.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["split", "path", "label", "kind", "source", "group", "sha256"])
@@ -96,26 +100,35 @@ def test_shipped_card_warns_on_large_faces_only():
     card = get_detector("ffd-mobilenetv2").info()["card"]
     hist = card["training_image_sides"]
     real = np.array(hist["counts"]["real"])
-    assert real.sum() > 1000 and real[SIDE_EDGES.index(128):].sum() == real.sum()  # no real image under 128 px
+    assert real.sum() > 1000 and real[SIDE_EDGES.index(128) :].sum() == real.sum()  # no real image under 128 px
     # since 2026-12-03 large camera photos are in training: up to 767 px a crop is as common as 97% of them
     assert size_caveat(hist, 200) is None and size_caveat(hist, 600) is None
     assert "camera originals" in size_caveat(hist, 800)
 
 
-_CAL = {"target_error": 0.05, "error_rates": {"conditions": {
-    "192px-q60": {"n_fake": 251, "false_negatives": 32},
-    "320px-q90": {"n_fake": 251, "false_negatives": 24},
-    "512px-q95": {"n_fake": 251, "false_negatives": 16}}}}  # 6.4% but its interval reaches 4.0%: not quoted
+_CAL = {
+    "target_error": 0.05,
+    "error_rates": {
+        "conditions": {
+            "192px-q60": {"n_fake": 251, "false_negatives": 32},
+            "320px-q90": {"n_fake": 251, "false_negatives": 24},
+            "512px-q95": {"n_fake": 251, "false_negatives": 16},
+        }
+    },
+}  # 6.4% but its interval reaches 4.0%: not quoted
 
 
-@pytest.mark.parametrize("side, quality, quoted", [
-    (200, None, "320 px / JPEG 90"),  # smaller than 320 only
-    (200, 75, "320 px / JPEG 90"),
-    (180, None, "192 px / JPEG 60"),  # smaller than both: the worse miss rate is quoted
-    (600, 55, "192 px / JPEG 60"),  # large but as compressed as both
-    (600, 95, None),  # neither as small nor as compressed as any re-sampling
-    (400, None, None),  # only as small as 512 px, whose miss rate meets the target
-])
+@pytest.mark.parametrize(
+    "side, quality, quoted",
+    [
+        (200, None, "320 px / JPEG 90"),  # smaller than 320 only
+        (200, 75, "320 px / JPEG 90"),
+        (180, None, "192 px / JPEG 60"),  # smaller than both: the worse miss rate is quoted
+        (600, 55, "192 px / JPEG 60"),  # large but as compressed as both
+        (600, 95, None),  # neither as small nor as compressed as any re-sampling
+        (400, None, None),  # only as small as 512 px, whose miss rate meets the target
+    ],
+)
 def test_degradation_caveat_quotes_the_worst_matching_resampling(side, quality, quoted):
     text = degradation_caveat(_CAL, "camera original", side, quality)
     if quoted is None:
@@ -137,8 +150,11 @@ def test_degradation_caveat_only_for_camera_original_verdicts_with_measured_cond
 
 
 def test_face_caveats_reads_file_size_jpeg_quality_verdict_and_calibration():
-    analysis = {"evidence": {"width": 640, "height": 180, "metadata": {"jpeg": {"estimated_quality": 88}}},
-                "options": {}, "models": {"det": {"calibration": _CAL, "card": {}}}}
+    analysis = {
+        "evidence": {"width": 640, "height": 180, "metadata": {"jpeg": {"estimated_quality": 88}}},
+        "options": {},
+        "models": {"det": {"calibration": _CAL, "card": {}}},
+    }
     face = {"box": [10, 10, 60, 70], "scores": {"det": {"assessment": {"verdict": "camera original"}}}}
     assert face_caveats(analysis, face, "det") == [degradation_caveat(_CAL, "camera original", 180, 88)]
     face["scores"]["det"]["assessment"]["verdict"] = "inconclusive"
@@ -148,6 +164,7 @@ def test_face_caveats_reads_file_size_jpeg_quality_verdict_and_calibration():
 def test_size_caveat_speaks_of_the_verdict_actually_given():
     hist = side_histogram({"real": [200] * 95 + [600] * 5, "gan": [512] * 40})
     assert size_caveat(hist, 600, verdict="manipulated or generated").endswith(
-        "weigh this 'manipulated or generated' verdict with particular care.")
+        "weigh this 'manipulated or generated' verdict with particular care."
+    )
     text = size_caveat(hist, 600, verdict="inconclusive")
     assert "the verdict here is 'inconclusive'" in text and "weigh this" not in text

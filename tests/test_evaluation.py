@@ -174,8 +174,11 @@ def test_cross_fit_holds_the_recipe_conditions_and_counts_on_judged_logits():
     groups = [f"file:{i}" for i in range(2 * n)]
     kw = {"fake_indices": (1,), "target_error": 0.05}
     plain = cross_fitted_rates(logits, labels, sources, groups, **kw)
-    assert {k: v for k, v in cross_fitted_rates(logits, labels, sources, groups, judged=logits, **kw).items()
-            if k != "method"} == {k: v for k, v in plain.items() if k != "method"}
+    assert {
+        k: v
+        for k, v in cross_fitted_rates(logits, labels, sources, groups, judged=logits, **kw).items()
+        if k != "method"
+    } == {k: v for k, v in plain.items() if k != "method"}
     blind = cross_fitted_rates(logits, labels, sources, groups, judged=shared, **kw)
     robust = cross_fitted_rates(logits, labels, sources, groups, conditions={"c": shared}, judged=shared, **kw)
     assert blind["false_positive_rate"] > 0.12  # a threshold fitted on the files alone breaks on re-shared reals
@@ -203,8 +206,22 @@ def test_evaluate_command_end_to_end(tmp_path, monkeypatch):
                 arr[::2] = 128
             Image.fromarray(arr).save(d / f"img{i}.png")
     out = tmp_path / "out"
-    code = main(["evaluate", str(tmp_path / "data"), "--detector", "simplenet", "--normalise", "64,80",
-                 "--floor", str(tmp_path / "data"), "--out", str(out), "--bootstrap", "30"])
+    code = main(
+        [
+            "evaluate",
+            str(tmp_path / "data"),
+            "--detector",
+            "simplenet",
+            "--normalise",
+            "64,80",
+            "--floor",
+            str(tmp_path / "data"),
+            "--out",
+            str(out),
+            "--bootstrap",
+            "30",
+        ]
+    )
     assert code == 0
     res = json.loads((out / "results.json").read_text())
     assert set(res["conditions"]) == {"as-is", "normalised 64px q80"}

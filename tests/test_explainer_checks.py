@@ -36,8 +36,7 @@ from forensics.segmentation import RegionMasks  # noqa: E402
 nn = torch.nn
 SIDE = 32
 # A synthetic face layout (y0, y1, x0, x1) on a 32 x 32 crop: two eyes, a nose, a mouth, skin around them.
-BOXES = {"left eye": (6, 10, 4, 12), "right eye": (6, 10, 20, 28), "nose": (12, 20, 13, 19),
-         "mouth": (23, 27, 9, 23)}
+BOXES = {"left eye": (6, 10, 4, 12), "right eye": (6, 10, 20, 28), "nose": (12, 20, 13, 19), "mouth": (23, 27, 9, 23)}
 
 
 def layout() -> RegionMasks:
@@ -47,8 +46,9 @@ def layout() -> RegionMasks:
         m[y0:y1, x0:x1] = True
         masks[r] = m
     masks["skin"] = ~np.any(list(masks.values()), axis=0)
-    return RegionMasks(masks=masks, approximate=dict.fromkeys(masks, False), absent={}, segmenter="synthetic",
-                       shape=(SIDE, SIDE))
+    return RegionMasks(
+        masks=masks, approximate=dict.fromkeys(masks, False), absent={}, segmenter="synthetic", shape=(SIDE, SIDE)
+    )
 
 
 def test_ciplab_names():
@@ -90,8 +90,13 @@ def test_density_not_mass_decides_and_ties_count_as_random_picks():
     assert empty.empty and empty.hit == empty.chance == 0.25 and empty.share == 0.0
     with pytest.raises(ForensicsError):
         localise(tie, rm, ["left ear"])
-    partial = RegionMasks(masks={k: v for k, v in rm.masks.items() if k != "nose"}, approximate={},
-                          absent={"nose": "covered"}, segmenter="s", shape=(SIDE, SIDE))
+    partial = RegionMasks(
+        masks={k: v for k, v in rm.masks.items() if k != "nose"},
+        approximate={},
+        absent={"nose": "covered"},
+        segmenter="s",
+        shape=(SIDE, SIDE),
+    )
     with pytest.raises(NotApplicableError, match="nose"):
         localise(tie, partial, ["mouth"])
 
@@ -101,8 +106,12 @@ def test_summary_against_independent_references():
 
     rm = layout()
     faces = []
-    for parts, where in [(["left eye"], "left eye"), (["nose", "mouth"], "right eye"), (list(EDIT_PARTS), "nose"),
-                         (["mouth"], "mouth")]:
+    for parts, where in [
+        (["left eye"], "left eye"),
+        (["nose", "mouth"], "right eye"),
+        (list(EDIT_PARTS), "nose"),
+        (["mouth"], "mouth"),
+    ]:
         heat = np.zeros((SIDE, SIDE))
         heat[rm.masks[where]] = 1.0
         faces.append(localise(heat, rm, parts))
@@ -116,12 +125,16 @@ def test_summary_against_independent_references():
     # P(at least k hits) for independent random pointers, against brute-force enumeration of every outcome
     probs = [0.25, 0.5, 1.0, 0.25, 0.75]
     for k in range(6):
-        brute = sum(np.prod([p if h else 1 - p for p, h in zip(probs, hits, strict=True)])
-                    for hits in itertools.product([0, 1], repeat=5) if sum(hits) >= k)
+        brute = sum(
+            np.prod([p if h else 1 - p for p, h in zip(probs, hits, strict=True)])
+            for hits in itertools.product([0, 1], repeat=5)
+            if sum(hits) >= k
+        )
         assert _poisson_binomial_tail(probs, k) == pytest.approx(brute)
     assert s["p_value"] == pytest.approx(_poisson_binomial_tail([f.chance for f in faces], 3))
-    assert statement(25, 0.76, 0.56) == ("on 25 edits with known regions, this method pointed at an edited part in "
-                                         "76% (chance 56%)")
+    assert statement(25, 0.76, 0.56) == (
+        "on 25 edits with known regions, this method pointed at an edited part in 76% (chance 56%)"
+    )
 
 
 # --- end to end: a detector that reacts to texture, explained on synthetic edits ------------------------------------
@@ -151,8 +164,13 @@ class TextureNet(nn.Module):
 
 
 def texture_detector() -> Detector:
-    cfg = DetectorConfig(name="texture", architecture="texture", classes=("real", "fake"), fake_indices=(1,),
-                         preprocess=PreprocessConfig(input_size=SIDE))
+    cfg = DetectorConfig(
+        name="texture",
+        architecture="texture",
+        classes=("real", "fake"),
+        fake_indices=(1,),
+        preprocess=PreprocessConfig(input_size=SIDE),
+    )
     return Detector(cfg, TextureNet(), card=ModelCard("texture"), target_layers=lambda m: [m.energy])
 
 
@@ -173,8 +191,9 @@ def test_synthetic_edits_are_found_by_a_model_that_sees_them(method):
     det = texture_detector()
     rm = layout()
     faces = []
-    for seed, parts in enumerate([["left eye"], ["right eye"], ["nose"], ["mouth"], ["left eye", "mouth"],
-                                  ["right eye", "nose"]]):
+    for seed, parts in enumerate(
+        [["left eye"], ["right eye"], ["nose"], ["mouth"], ["left eye", "mouth"], ["right eye", "nose"]]
+    ):
         hm = explain(det, synthetic_edit(parts, seed), method, target="fake")
         faces.append(localise(hm, rm, parts))
     s = summarise(faces)
@@ -200,8 +219,13 @@ class Tiny(nn.Module):
 
 def tiny_detector(seed: int = 0) -> Detector:
     torch.manual_seed(seed)
-    cfg = DetectorConfig(name="tiny", architecture="tiny-cnn", classes=("real", "fake"), fake_indices=(1,),
-                         preprocess=PreprocessConfig(input_size=SIDE))
+    cfg = DetectorConfig(
+        name="tiny",
+        architecture="tiny-cnn",
+        classes=("real", "fake"),
+        fake_indices=(1,),
+        preprocess=PreprocessConfig(input_size=SIDE),
+    )
     return Detector(cfg, Tiny(), card=ModelCard("tiny"), target_layers=lambda m: [m.conv2])
 
 
@@ -210,8 +234,9 @@ class SpatialPrior(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        yy, xx = torch.meshgrid(torch.arange(SIDE, dtype=torch.float32), torch.arange(SIDE, dtype=torch.float32),
-                                indexing="ij")
+        yy, xx = torch.meshgrid(
+            torch.arange(SIDE, dtype=torch.float32), torch.arange(SIDE, dtype=torch.float32), indexing="ij"
+        )
         self.w = nn.Parameter(torch.exp(-((yy - 8) ** 2 + (xx - 8) ** 2) / 30.0)[None, None])
 
     def forward(self, x):
@@ -240,8 +265,13 @@ class SpatialNet(nn.Module):
 
 def spatial_detector() -> Detector:
     torch.manual_seed(3)
-    cfg = DetectorConfig(name="spatial", architecture="spatial", classes=("real", "fake"), fake_indices=(1,),
-                         preprocess=PreprocessConfig(input_size=SIDE))
+    cfg = DetectorConfig(
+        name="spatial",
+        architecture="spatial",
+        classes=("real", "fake"),
+        fake_indices=(1,),
+        preprocess=PreprocessConfig(input_size=SIDE),
+    )
     return Detector(cfg, SpatialNet(), card=ModelCard("spatial"), target_layers=lambda m: [m.prior])
 
 
@@ -321,13 +351,22 @@ def test_cascading_randomisation_passes_model_maps_and_fails_a_model_free_one(ed
 
 # --- measured notes -------------------------------------------------------------------------------------------------
 def _doc(sha: str) -> dict:
-    return {"schema": "forensics.explainer-measurements/1", "measured_at": "2026-12-03T10:00Z",
-            "detectors": {"det": {"weights_sha256": sha,
-                                  "localisation": {"methods": {"gradcam": {"faces": 25, "pointing": 0.52,
-                                                                           "chance": 0.56}}},
-                                  "sanity": {"methods": {"gradcam": {"passed": True, "worst_median_spearman": 0.1},
-                                                         "lrp-x": {"passed": False,
-                                                                   "worst_median_spearman": 0.8}}}}}}
+    return {
+        "schema": "forensics.explainer-measurements/1",
+        "measured_at": "2026-12-03T10:00Z",
+        "detectors": {
+            "det": {
+                "weights_sha256": sha,
+                "localisation": {"methods": {"gradcam": {"faces": 25, "pointing": 0.52, "chance": 0.56}}},
+                "sanity": {
+                    "methods": {
+                        "gradcam": {"passed": True, "worst_median_spearman": 0.1},
+                        "lrp-x": {"passed": False, "worst_median_spearman": 0.8},
+                    }
+                },
+            }
+        },
+    }
 
 
 def test_method_notes_state_the_figure_and_mark_failures_and_other_weights():
@@ -339,20 +378,31 @@ def test_method_notes_state_the_figure_and_mark_failures_and_other_weights():
     other = method_note("det", "b" * 64, "gradcam", measurements=doc)
     assert other["same_weights"] is False and "not on the loaded file bbbbbbbbbbbb" in other["text"]
     failed = method_note("det", "a" * 64, "lrp-x", measurements=doc)
-    assert failed["sanity_passed"] is False and "FAILED" in failed["text"] and "localisation not measured" in \
-        failed["text"]
+    assert (
+        failed["sanity_passed"] is False
+        and "FAILED" in failed["text"]
+        and "localisation not measured" in failed["text"]
+    )
     assert method_note("nobody", None, "gradcam", measurements=doc)["measured"] is False
 
 
 def test_method_note_leads_with_the_held_out_edits():
     doc = _doc("a" * 64)
     doc["detectors"]["det"]["localisation"]["methods"]["gradcam"].update(
-        faces=155, pointing=0.82, chance=0.73, splits={"val": {"faces": 25, "pointing": 0.76, "chance": 0.74},
-                                                       "train": {"faces": 130, "pointing": 0.83, "chance": 0.73}})
+        faces=155,
+        pointing=0.82,
+        chance=0.73,
+        splits={
+            "val": {"faces": 25, "pointing": 0.76, "chance": 0.74},
+            "train": {"faces": 130, "pointing": 0.83, "chance": 0.73},
+        },
+    )
     n = method_note("det", "a" * 64, "gradcam", measurements=doc)
-    assert n["text"].startswith("gradcam: on 25 edits with known regions, this method pointed at an edited part in "
-                                "76% (chance 74%) on held-out (val) edits; on all 155, train edits included, 82% "
-                                "(chance 73%);")
+    assert n["text"].startswith(
+        "gradcam: on 25 edits with known regions, this method pointed at an edited part in "
+        "76% (chance 74%) on held-out (val) edits; on all 155, train edits included, 82% "
+        "(chance 73%);"
+    )
     assert n["localisation"]["held_out"]["faces"] == 25 and n["localisation"]["faces"] == 155
 
 

@@ -26,8 +26,20 @@ from forensics.explainers import (  # noqa: E402
 from forensics.explainers._common import normalize01, resize_map  # noqa: E402
 
 nn = torch.nn
-FAST = ["gradcam", "gradcam++", "hirescam", "eigencam", "layercam", "saliency", "lrp-epsilon",
-        "lrp-epsilon-plus-flat", "lrp-epsilon-gamma-box", "lrp-gamma-epsilon-zero", "lrp-hse-mix", "lrp-captum"]
+FAST = [
+    "gradcam",
+    "gradcam++",
+    "hirescam",
+    "eigencam",
+    "layercam",
+    "saliency",
+    "lrp-epsilon",
+    "lrp-epsilon-plus-flat",
+    "lrp-epsilon-gamma-box",
+    "lrp-gamma-epsilon-zero",
+    "lrp-hse-mix",
+    "lrp-captum",
+]
 
 
 class Tiny(nn.Module):
@@ -62,8 +74,13 @@ class ResidualInplace(Tiny):
 
 def tiny_detector(seed: int = 0, classes=("real", "fake"), model_cls=Tiny, **kw) -> Detector:
     torch.manual_seed(seed)
-    cfg = DetectorConfig(name="tiny", architecture="tiny-cnn", classes=tuple(classes),
-                         fake_indices=tuple(range(1, len(classes))), preprocess=PreprocessConfig(input_size=32))
+    cfg = DetectorConfig(
+        name="tiny",
+        architecture="tiny-cnn",
+        classes=tuple(classes),
+        fake_indices=tuple(range(1, len(classes))),
+        preprocess=PreprocessConfig(input_size=32),
+    )
     kw.setdefault("target_layers", lambda m: [m.conv2])
     return Detector(cfg, model_cls(len(classes)), card=ModelCard("tiny"), **kw)
 
@@ -237,8 +254,9 @@ def test_default_target_is_most_probable_fake_class_and_override():
 def test_probability_is_the_calibrated_one():
     from forensics.calibration import Calibration, LikelihoodRatioModel
 
-    lr = LikelihoodRatioModel(knots=(-1.0, 1.0), log10_lr=(0.0, 0.0), cap_high=1.0, cap_low=-1.0, n_real=10,
-                              n_fake=10, bins=2)
+    lr = LikelihoodRatioModel(
+        knots=(-1.0, 1.0), log10_lr=(0.0, 0.0), cap_high=1.0, cap_low=-1.0, n_real=10, n_fake=10, bins=2
+    )
     cal = Calibration(temperature=3.0, band=(0.3, 0.7), target_error=0.05, lr_model=lr, class_bias=(0.0, -0.8))
     det = tiny_detector(seed=9, calibration=cal)
     crop = crop_of(32)
@@ -379,9 +397,11 @@ def test_import_stays_light():
     import subprocess
     import sys
 
-    code = ("import sys, forensics.explainers as e, forensics.viz.overlay, forensics.commands.explain; "
-            "e.list_explainers(); print([m for m in ('torch', 'cv2', 'captum', 'zennit', 'pytorch_grad_cam') "
-            "if m in sys.modules])")
+    code = (
+        "import sys, forensics.explainers as e, forensics.viz.overlay, forensics.commands.explain; "
+        "e.list_explainers(); print([m for m in ('torch', 'cv2', 'captum', 'zennit', 'pytorch_grad_cam') "
+        "if m in sys.modules])"
+    )
     from forensics.paths import PROJECT_ROOT
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)

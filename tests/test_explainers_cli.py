@@ -38,9 +38,25 @@ def test_cli_folder_untrained(tmp_path, capsys):
         _write_image(src / f"img{k}.png", k)
     (src / "broken.png").write_bytes(b"not an image")
     out = tmp_path / "out"
-    rc = main(["explain", str(src), "--methods", "gradcam,lrp-epsilon-plus-flat,lrp-captum", "--out", str(out),
-               "--detector", "meso4", "--face-method", "whole", "--allow-untrained", "--steps", "4",
-               "--road-percentiles", ""])
+    rc = main(
+        [
+            "explain",
+            str(src),
+            "--methods",
+            "gradcam,lrp-epsilon-plus-flat,lrp-captum",
+            "--out",
+            str(out),
+            "--detector",
+            "meso4",
+            "--face-method",
+            "whole",
+            "--allow-untrained",
+            "--steps",
+            "4",
+            "--road-percentiles",
+            "",
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     assert "UNTRAINED" in text
@@ -48,8 +64,11 @@ def test_cli_folder_untrained(tmp_path, capsys):
     assert summary["faces"] == 2 and summary["untrained"] is True and "broken.png" in summary["errors"]
     diff = summary["methods"]["gradcam"]["difference"]
     assert diff["n"] == 2 and diff["ci_low"] <= diff["mean"] <= diff["ci_high"]
-    assert set(summary["agreement"]) == {"gradcam|lrp-epsilon-plus-flat", "gradcam|lrp-captum",
-                                         "lrp-epsilon-plus-flat|lrp-captum"}
+    assert set(summary["agreement"]) == {
+        "gradcam|lrp-epsilon-plus-flat",
+        "gradcam|lrp-captum",
+        "lrp-epsilon-plus-flat|lrp-captum",
+    }
     pngs = sorted(out.glob("*.png"))
     jsons = sorted(p for p in out.glob("*.json") if p.name != "summary.json")
     assert len(pngs) == len(jsons) == 2
@@ -71,8 +90,10 @@ def test_cli_refuses_untrained_without_flag_and_bad_inputs(tmp_path):
     _write_image(img, 3)
     out = tmp_path / "o"
     assert main(["explain", str(img), "--out", str(out), "--detector", "meso4"]) == 4
-    assert main(["explain", str(img), "--out", str(out), "--detector", "meso4", "--allow-untrained",
-                 "--methods", "nope"]) == 4
+    assert (
+        main(["explain", str(img), "--out", str(out), "--detector", "meso4", "--allow-untrained", "--methods", "nope"])
+        == 4
+    )
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8garbage")
     assert main(["explain", str(bad), "--out", str(out), "--detector", "meso4", "--allow-untrained"]) == 3
@@ -80,8 +101,24 @@ def test_cli_refuses_untrained_without_flag_and_bad_inputs(tmp_path):
 
 def test_cli_real_face_with_peer_weights(real_face_path, peer_weights, tmp_path):
     out = tmp_path / "o"
-    rc = main(["explain", str(real_face_path), "--out", str(out), "--detector", "meso4-df", "--methods",
-               "gradcam,lrp-epsilon-plus-flat", "--face-method", "whole", "--steps", "4", "--road-percentiles", "50"])
+    rc = main(
+        [
+            "explain",
+            str(real_face_path),
+            "--out",
+            str(out),
+            "--detector",
+            "meso4-df",
+            "--methods",
+            "gradcam,lrp-epsilon-plus-flat",
+            "--face-method",
+            "whole",
+            "--steps",
+            "4",
+            "--road-percentiles",
+            "50",
+        ]
+    )
     assert rc == 0
     rec = json.loads(next(p for p in out.glob("*.json")).read_text())
     assert rec["untrained"] is False and rec["detector"]["name"] == "meso4-df"

@@ -43,10 +43,12 @@ def _crop(size: int = 64) -> np.ndarray:
 
 
 def _state(det):
-    return ({k: v.detach().clone() for k, v in det.model.state_dict().items()},
-            [p.requires_grad for p in det.model.parameters()],
-            [m.training for m in det.model.modules()],
-            [sorted(vars(m)) for m in det.model.modules()])
+    return (
+        {k: v.detach().clone() for k, v in det.model.state_dict().items()},
+        [p.requires_grad for p in det.model.parameters()],
+        [m.training for m in det.model.modules()],
+        [sorted(vars(m)) for m in det.model.modules()],
+    )
 
 
 def _check(det, hm, before, shape):
@@ -102,10 +104,28 @@ def test_core_methods_on_every_detector(name):
     assert ran >= 2, f"{name}: fewer than two core methods apply"
 
 
-@pytest.mark.parametrize("method", sorted(set(["gradcam", "gradcam++", "hirescam", "scorecam", "eigencam", "layercam",
-                                               "saliency", "integrated-gradients", "lrp-epsilon",
-                                               "lrp-epsilon-plus-flat", "lrp-epsilon-gamma-box", "lrp-hse-mix",
-                                               "lrp-captum"])))
+@pytest.mark.parametrize(
+    "method",
+    sorted(
+        set(
+            [
+                "gradcam",
+                "gradcam++",
+                "hirescam",
+                "scorecam",
+                "eigencam",
+                "layercam",
+                "saliency",
+                "integrated-gradients",
+                "lrp-epsilon",
+                "lrp-epsilon-plus-flat",
+                "lrp-epsilon-gamma-box",
+                "lrp-hse-mix",
+                "lrp-captum",
+            ]
+        )
+    ),
+)
 def test_every_method_on_meso4(method):
     det = _det("meso4")
     crop = _crop(48)

@@ -30,7 +30,7 @@ def photo() -> np.ndarray:
 def _group(photo: np.ndarray) -> np.ndarray:
     canvas = np.full((600, 900, 3), 128, np.uint8)
     for x, side in ((20, 180), (300, 260), (640, 220)):
-        canvas[100:100 + side, x:x + side] = np.asarray(Image.fromarray(photo).resize((side, side)))
+        canvas[100 : 100 + side, x : x + side] = np.asarray(Image.fromarray(photo).resize((side, side)))
     return canvas
 
 
@@ -81,7 +81,7 @@ def test_needs_mtcnn_when_blazeface_finds_nothing_or_a_small_face():
 def test_cascade_keeps_blazeface_on_portraits_and_runs_mtcnn_on_groups(photo):
     x0, y0, x1, y1 = (int(v) for v in detect_faces(photo, method="mtcnn").faces[0].box)
     pad = (y1 - y0) // 2  # a head-and-shoulders portrait: the face is half the height
-    head = np.ascontiguousarray(photo[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad])
+    head = np.ascontiguousarray(photo[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad])
     images = [head, _group(photo)]
     one = [detect_faces(im, method="mediapipe+mtcnn") for im in images]
     many = find_faces_batch(images, method="mediapipe+mtcnn")

@@ -117,8 +117,11 @@ def test_image_smaller_than_min_size_gives_reason():
 @pytest.mark.parametrize("kind", ["noise", "flat"])
 def test_no_face_gives_reason_not_exception(kind):
     rng = np.random.default_rng(3)
-    img = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8) if kind == "noise" else np.full((240, 320, 3), 128,
-                                                                                                np.uint8)
+    img = (
+        rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+        if kind == "noise"
+        else np.full((240, 320, 3), 128, np.uint8)
+    )
     fs = detect_faces(img, method="auto")
     assert fs.faces == () and fs.reason and "no face found" in fs.reason
     assert fs.tried == ("mtcnn", "haar")

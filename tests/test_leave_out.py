@@ -22,8 +22,9 @@ def _s(source: str, kind: str = "real") -> Sample:
 def test_hold_specs_match_source_kind_and_family():
     assert is_held(_s("ciplab"), ["source:ciplab"]) and not is_held(_s("ciplab_photoshop", "edit"), ["source:ciplab"])
     assert is_held(_s("ciplab_photoshop", "edit"), ["family:ciplab"]) and is_held(_s("ciplab"), ["family:ciplab"])
-    assert is_held(_s("sdfd_sd21", "diffusion"), ["kind:diffusion"]) and not is_held(_s("sdfd_sd21", "gan"),
-                                                                                       ["kind:diffusion"])
+    assert is_held(_s("sdfd_sd21", "diffusion"), ["kind:diffusion"]) and not is_held(
+        _s("sdfd_sd21", "gan"), ["kind:diffusion"]
+    )
     for bad in ("ciplab", "camera:x", "source:"):
         with pytest.raises(ForensicsError, match="source:NAME"):
             parse_hold(bad)
@@ -42,22 +43,47 @@ def test_group_row_counts_at_the_band_with_wilson_intervals():
     val_p = np.array([0.95, 0.9, 0.3, 0.1])
     val_fake = np.array([True, True, False, False])
     groups = np.array(list("abcde"), dtype=object)
-    row = group_row("source:x", p, np.zeros(5, bool), groups, band, val_p=val_p, val_fake=val_fake,
-                    val_groups=np.array(list("wxyz"), dtype=object), n_boot=50)
+    row = group_row(
+        "source:x",
+        p,
+        np.zeros(5, bool),
+        groups,
+        band,
+        val_p=val_p,
+        val_fake=val_fake,
+        val_groups=np.array(list("wxyz"), dtype=object),
+        n_boot=50,
+    )
     assert row["what"] == REAL_SOURCE and row["n_real"] == 5 and row["n_fake"] == 0
     assert row["false_accusation"] == pytest.approx([0.4, *wilson_interval(2, 5)])
     assert row["inconclusive"][0] == pytest.approx(0.2) and row["detected"] is None
     # AUC against the fold's validation fakes (the other class), not its validation reals
     assert row["auc"][0] == pytest.approx(auc(np.r_[np.zeros(5, bool), True, True], np.r_[p, 0.95, 0.9]))
-    fakes = group_row("kind:y", np.array([0.9, 0.1, 0.5]), np.ones(3, bool), groups[:3], band, val_p=val_p,
-                      val_fake=val_fake, val_groups=np.array(list("wxyz"), dtype=object), n_boot=50)
+    fakes = group_row(
+        "kind:y",
+        np.array([0.9, 0.1, 0.5]),
+        np.ones(3, bool),
+        groups[:3],
+        band,
+        val_p=val_p,
+        val_fake=val_fake,
+        val_groups=np.array(list("wxyz"), dtype=object),
+        n_boot=50,
+    )
     assert fakes["what"] == FAKE_KIND and fakes["false_accusation"] is None
     assert fakes["detected"][0] == pytest.approx(1 / 3) and fakes["missed"][0] == pytest.approx(1 / 3)
-    assert fakes["auc"][0] == pytest.approx(auc(np.r_[True, True, True, False, False], np.r_[0.9, 0.1, 0.5, 0.3,
-                                                                                                0.1]))
-    pair = group_row("source:z", np.array([0.1, 0.9, 0.2, 0.3]), np.array([False, True, False, True]),
-                     np.array(["v1", "v1", "v2", "v2"], dtype=object), band, val_p=val_p, val_fake=val_fake,
-                     val_groups=np.array(list("wxyz"), dtype=object), n_boot=50)
+    assert fakes["auc"][0] == pytest.approx(auc(np.r_[True, True, True, False, False], np.r_[0.9, 0.1, 0.5, 0.3, 0.1]))
+    pair = group_row(
+        "source:z",
+        np.array([0.1, 0.9, 0.2, 0.3]),
+        np.array([False, True, False, True]),
+        np.array(["v1", "v1", "v2", "v2"], dtype=object),
+        band,
+        val_p=val_p,
+        val_fake=val_fake,
+        val_groups=np.array(list("wxyz"), dtype=object),
+        n_boot=50,
+    )
     assert pair["what"] == PAIRED and pair["auc"][0] == pytest.approx(1.0)  # within the pairs only
 
 
@@ -70,8 +96,16 @@ def test_fold_config_is_one_unexported_seed_with_its_own_folder():
     assert fold.data.holdout == ("source:pixabay_portraits", "kind:diffusion")
     assert not fold.export.enabled and not fold.soup.seeds and fold.train.max_minutes == 5
     assert fold.name == "from-imagenet-lso-pixabayportraits-diffusion" and fold.out_path != cfg.out_path
-    assert fold.replace(name=cfg.name, data={"holdout": ()}, export=cfg.export, soup=cfg.soup,
-                        train={"max_minutes": cfg.train.max_minutes}).to_dict() == cfg.to_dict()
+    assert (
+        fold.replace(
+            name=cfg.name,
+            data={"holdout": ()},
+            export=cfg.export,
+            soup=cfg.soup,
+            train={"max_minutes": cfg.train.max_minutes},
+        ).to_dict()
+        == cfg.to_dict()
+    )
     with pytest.raises(ForensicsError, match="at least one"):
         fold_config(cfg, [])
 

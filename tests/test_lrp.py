@@ -26,13 +26,23 @@ def _stab(z: np.ndarray, eps: float = EPS) -> np.ndarray:
 
 def _net(bias: bool = False):
     torch.manual_seed(3)
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 6, 3, padding=1, bias=bias), torch.nn.ReLU(),
-        torch.nn.Conv2d(6, 8, 3, padding=1, bias=bias), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(8, 8, 3, padding=1, bias=bias), torch.nn.ReLU(),
-        torch.nn.Flatten(), torch.nn.Linear(8 * 4 * 4, 16, bias=bias), torch.nn.ReLU(),
-        torch.nn.Linear(16, 3, bias=bias),
-    ).double().eval()
+    net = (
+        torch.nn.Sequential(
+            torch.nn.Conv2d(3, 6, 3, padding=1, bias=bias),
+            torch.nn.ReLU(),
+            torch.nn.Conv2d(6, 8, 3, padding=1, bias=bias),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(8, 8, 3, padding=1, bias=bias),
+            torch.nn.ReLU(),
+            torch.nn.Flatten(),
+            torch.nn.Linear(8 * 4 * 4, 16, bias=bias),
+            torch.nn.ReLU(),
+            torch.nn.Linear(16, 3, bias=bias),
+        )
+        .double()
+        .eval()
+    )
     return net
 
 
@@ -87,9 +97,13 @@ def test_hse_mix_uses_gamma_low_epsilon_mid_lrp0_top():
     net, x = _net(bias=True), _input()
     _, rel = lrp_relevance(net, x, 1, "lrp-hse-mix", epsilon=0.25, gamma=0.25)
     comp = NameLayerMapComposite(
-        name_map=[(("0", "2"), zennit_rules.Gamma(gamma=0.25)), (("5", "8"), zennit_rules.Epsilon(0.25)),
-                  (("10",), zennit_rules.Epsilon(1e-9))],
-        layer_map=layer_map_base())
+        name_map=[
+            (("0", "2"), zennit_rules.Gamma(gamma=0.25)),
+            (("5", "8"), zennit_rules.Epsilon(0.25)),
+            (("10",), zennit_rules.Epsilon(1e-9)),
+        ],
+        layer_map=layer_map_base(),
+    )
     xin = x.clone().requires_grad_(True)
     with Gradient(model=net, composite=comp) as attributor:
         _, ref = attributor(xin, lambda out: torch.eye(3, dtype=torch.float64)[[1]] * out)

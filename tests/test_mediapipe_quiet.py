@@ -30,9 +30,14 @@ print("checks", mesh_landmarks(img[10:300, 100:330].copy()).shape)
 
 
 def test_mediapipe_runs_quietly_and_still_works():
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "FORENSICS_THREADS": "1", "OMP_NUM_THREADS": "1",
-                               "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "FORENSICS_THREADS": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     assert "faces 1" in done.stdout and "mesh 1" in done.stdout  # the silenced graphs still work
     assert "checks (468, 2)" in done.stdout

@@ -31,9 +31,20 @@ print(json.dumps({"modules": names, "failed": failed, "streamlit": sorted(m for 
 
 @pytest.mark.slow
 def test_importing_every_forensics_module_never_imports_streamlit():
-    out = subprocess.run([sys.executable, "-c", _PROBE], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
-                              "FORENSICS_THREADS": "1", "HOME": str(Path.home())})
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "OMP_NUM_THREADS": "1",
+            "FORENSICS_THREADS": "1",
+            "HOME": str(Path.home()),
+        },
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert len(res["modules"]) > 10  # the walk found the package's modules
@@ -43,9 +54,11 @@ def test_importing_every_forensics_module_never_imports_streamlit():
 
 
 def test_no_library_source_mentions_streamlit_imports():
-    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "forensics").rglob("*.py")
-                 if "import streamlit" in p.read_text(encoding="utf-8")
-                 or "from streamlit" in p.read_text(encoding="utf-8")]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "forensics").rglob("*.py")
+        if "import streamlit" in p.read_text(encoding="utf-8") or "from streamlit" in p.read_text(encoding="utf-8")
+    ]
     assert offenders == []
 
 

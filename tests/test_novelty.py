@@ -78,8 +78,14 @@ def tiny(tmp_path_factory):
     labels = np.repeat([0, 1], 200)
     logits = np.stack([np.zeros(400), rng.normal(0, 1.5, 400) + np.where(labels == 1, 1.5, -1.5)], axis=1)
     cal = fit_calibration(logits, labels, fitted_on="synthetic logits (test only)")
-    register_weights("tiny", path, architecture="simplenet", classes=("real", "fake"), calibration=cal,
-                     manifest=wdir / "manifest.json")
+    register_weights(
+        "tiny",
+        path,
+        architecture="simplenet",
+        classes=("real", "fake"),
+        calibration=cal,
+        manifest=wdir / "manifest.json",
+    )
     return wdir
 
 
@@ -101,8 +107,25 @@ def test_fit_novelty_command_records_the_file_and_the_detector_loads_it(tiny, tm
             with Image.open(EXAMPLES / ("astronaut.jpg" if label == "real" else "astronaut_edited.jpg")) as im:
                 im.convert("RGB").rotate(i * 3).save(folder / f"{i}.jpg", quality=90 - i)
     manifest = tiny / "manifest.json"
-    assert main(["fit-novelty", "--detector", "tiny", "--data", str(data), "--out", str(tiny), "--manifest",
-                 str(manifest), "--weights-dir", str(tiny), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "fit-novelty",
+                "--detector",
+                "tiny",
+                "--data",
+                str(data),
+                "--out",
+                str(tiny),
+                "--manifest",
+                str(manifest),
+                "--weights-dir",
+                str(tiny),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     rec = json.loads(manifest.read_text())["entries"][0]["novelty"]
     assert rec["file"] == "tiny.novelty.npz" and len(rec["sha256"]) == 64 and rec["fitted"]["n_faces"] == 10
     det = create_detector("tiny", weights_dirs=[tiny], manifest=manifest)
@@ -122,11 +145,15 @@ def test_novel_face_is_inconclusive_and_a_withheld_verdict_stays_withheld(tiny):
 
     det = create_detector("tiny", weights_dirs=[tiny], manifest=tiny / "manifest.json")
     feats = det.features(det.preprocess([np.full((64, 64, 3), v, np.uint8) for v in range(0, 250, 10)]))
-    m = fit_novelty(feats + np.random.default_rng(0).normal(0, 0.01, feats.shape), np.arange(len(feats)) % 2,
-                    classes=det.classes)
+    m = fit_novelty(
+        feats + np.random.default_rng(0).normal(0, 0.01, feats.shape), np.arange(len(feats)) % 2, classes=det.classes
+    )
     det.novelty = m.with_threshold(-1.0)
-    an = analyze(load_evidence(EXAMPLES / "astronaut.jpg"), detectors=[det],
-                 options=AnalyzeOptions(face_method="mtcnn", stability=False))
+    an = analyze(
+        load_evidence(EXAMPLES / "astronaut.jpg"),
+        detectors=[det],
+        options=AnalyzeOptions(face_method="mtcnn", stability=False),
+    )
     s = an.faces[0].scores["tiny"]
     assert an.faces[0].checks.passed
     assert s.assessment is None and s.verdict == "inconclusive" and s.withheld.reasons[0].startswith(UNLIKE)
@@ -138,8 +165,11 @@ def test_novel_face_is_inconclusive_and_a_withheld_verdict_stays_withheld(tiny):
     assert both.verdict == NO_VERDICT and both.withheld.reasons[0] == "half outside"
     assert both.withheld.reasons[1].startswith(UNLIKE)
     det.novelty = None
-    plain = analyze(load_evidence(EXAMPLES / "astronaut.jpg"), detectors=[det],
-                    options=AnalyzeOptions(face_method="mtcnn", stability=False)).to_dict()
+    plain = analyze(
+        load_evidence(EXAMPLES / "astronaut.jpg"),
+        detectors=[det],
+        options=AnalyzeOptions(face_method="mtcnn", stability=False),
+    ).to_dict()
     score = plain["faces"][0]["scores"]["tiny"]
     assert score["novelty"]["measured"] is False and score["novelty"]["summary"].startswith("novelty not measured")
     assert score["withheld"] is None and score["assessment"]["verdict"] == score["verdict"]  # today's behaviour

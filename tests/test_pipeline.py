@@ -28,8 +28,7 @@ def test_untrained_detector_is_refused_without_flag():
 def test_untrained_whole_image_run_is_flagged_not_a_verdict():
     rng = np.random.default_rng(1)
     img = rng.integers(0, 255, (80, 80, 3), dtype=np.uint8)
-    a = analyze(_png(img), detectors=["simplenet"],
-                options=AnalyzeOptions(face_method="whole", allow_untrained=True))
+    a = analyze(_png(img), detectors=["simplenet"], options=AnalyzeOptions(face_method="whole", allow_untrained=True))
     d = json.loads(json.dumps(a.to_dict()))
     assert d["schema"] == "forensics.analysis/1"
     assert len(d["faces"]) == 1 and len(a.crops) == 1
@@ -52,17 +51,35 @@ def test_meso4_peer_on_a_real_face(real_face_path, peer_weights):
     a = analyze(ev, detectors=["meso4-df"])
     d = a.to_dict()
     assert len(d["faces"]) == 1
-    assert d["models"]["meso4-df"]["weights_sha256"] == hashlib.sha256(
-        (peer_weights / "Meso4_DF.h5").read_bytes()).hexdigest()
+    assert (
+        d["models"]["meso4-df"]["weights_sha256"]
+        == hashlib.sha256((peer_weights / "Meso4_DF.h5").read_bytes()).hexdigest()
+    )
     s = d["faces"][0]["scores"]["meso4-df"]
     assert set(s["probabilities"]) == {"real", "fake"} and s["ready"] is True
 
 
 def test_cli_analyze_json_with_peer_weights_dir(real_face_path, peer_weights):
     out = subprocess.run(
-        [sys.executable, "-m", "forensics", "--threads", "1", "analyze", str(real_face_path), "--detector",
-         "meso4-df", "--weights-dir", str(peer_weights), "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "forensics",
+            "--threads",
+            "1",
+            "analyze",
+            str(real_face_path),
+            "--detector",
+            "meso4-df",
+            "--weights-dir",
+            str(peer_weights),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert d["faces"] and "p_fake" in d["faces"][0]["scores"]["meso4-df"]
@@ -83,8 +100,19 @@ def test_cli_analyze_appends_to_the_audit_log(tmp_path):
     img = tmp_path / "noise.png"
     Image.fromarray(np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(img)
     db = tmp_path / "cases.sqlite"
-    args = ["analyze", str(img), "--detector", "simplenet", "--face-method", "whole", "--allow-untrained",
-            "--case-db", str(db), "--case", "C-7"]
+    args = [
+        "analyze",
+        str(img),
+        "--detector",
+        "simplenet",
+        "--face-method",
+        "whole",
+        "--allow-untrained",
+        "--case-db",
+        str(db),
+        "--case",
+        "C-7",
+    ]
     assert main(args) == 0
     assert main(args + ["--no-log"]) == 0
     with CaseLog(db) as log:
@@ -111,8 +139,7 @@ def test_cli_analyze_prints_the_size_caveat_for_a_large_face(tmp_path, capsys):
     assert caveat and f"caveat: {caveat}" in out
 
 
-def test_cli_analyze_warns_that_camera_original_is_weak_on_a_small_compressed_file(small_compressed_portrait,
-                                                                                     capsys):
+def test_cli_analyze_warns_that_camera_original_is_weak_on_a_small_compressed_file(small_compressed_portrait, capsys):
     """As small and compressed as the harshest re-sampling on the card, under which the default misses more fakes
     than its target: the text output says so under the "camera original" verdict."""
     from forensics.cli import main

@@ -16,8 +16,13 @@ def masks_10x10(absent: dict[str, str] | None = None) -> RegionMasks:
     eyes[:, :5] = True
     hair = np.zeros((10, 10), bool)
     hair[:5, 5:] = True
-    return RegionMasks(masks={"eyes": eyes, "hair": hair}, approximate={"eyes": False, "hair": True},
-                       absent=absent or {}, segmenter="synthetic", shape=(10, 10))
+    return RegionMasks(
+        masks={"eyes": eyes, "hair": hair},
+        approximate={"eyes": False, "hair": True},
+        absent=absent or {},
+        segmenter="synthetic",
+        shape=(10, 10),
+    )
 
 
 def test_all_relevance_in_one_square():
@@ -54,8 +59,13 @@ def test_hand_computed_share_density_pixel_share():
 def test_shares_sum_to_one_random_signed_map():
     rng = np.random.default_rng(3)
     lab = rng.integers(0, 4, size=(32, 40))
-    rm = RegionMasks(masks={"eyes": lab == 0, "nose": lab == 1, "background": lab == 2}, approximate={},
-                     absent={"glasses": "none found"}, segmenter="synthetic", shape=(32, 40))
+    rm = RegionMasks(
+        masks={"eyes": lab == 0, "nose": lab == 1, "background": lab == 2},
+        approximate={},
+        absent={"glasses": "none found"},
+        segmenter="synthetic",
+        shape=(32, 40),
+    )
     heat = rng.normal(size=(32, 40))
     t = region_relevance(heat, rm)
     present = t.present
@@ -70,8 +80,14 @@ def test_shares_sum_to_one_random_signed_map():
     assert g.absent and g.share == 0.0 and g.reason == "none found"
     assert t.absent == {"glasses": "none found"}
     rows = t.to_rows()
-    assert [r["region"] for r in rows][-1] == "glasses" and {"share", "pixel_share", "area_share", "density",
-                                                             "approximate", "absent"} <= set(rows[0])
+    assert [r["region"] for r in rows][-1] == "glasses" and {
+        "share",
+        "pixel_share",
+        "area_share",
+        "density",
+        "approximate",
+        "absent",
+    } <= set(rows[0])
 
 
 def test_resized_constant_map_gives_area_shares():
@@ -150,8 +166,9 @@ def test_occlusion_known_answer_one_batch():
     flat = np.zeros((16, 16), bool)
     flat[8:, 8:] = True
     det = _TextureDetector()
-    deltas, base, info = region_occlusion(det, crop, {"eyes": tex, "skin": flat, "empty": np.zeros((16, 16), bool)},
-                                          blur_sigma=3.0)
+    deltas, base, info = region_occlusion(
+        det, crop, {"eyes": tex, "skin": flat, "empty": np.zeros((16, 16), bool)}, blur_sigma=3.0
+    )
     assert det.calls == 1
     assert base == pytest.approx(1 / (1 + np.exp(-127.5 / 10)))
     assert deltas["skin"] == 0.0 and deltas["eyes"] < -0.1 and "empty" not in deltas

@@ -54,15 +54,18 @@ def detector(tmp_path_factory):
     base = create_detector("simplenet", weights="none")
     save_file({k: v.contiguous() for k, v in base.model.state_dict().items()}, str(wdir / "simplenet-test.safetensors"))
     det = create_detector("simplenet", weights=wdir / "simplenet-test.safetensors")
-    assert det.ready and det.weights_sha256 == hashlib.sha256((wdir / "simplenet-test.safetensors").read_bytes()
-                                                               ).hexdigest()
+    assert (
+        det.ready
+        and det.weights_sha256 == hashlib.sha256((wdir / "simplenet-test.safetensors").read_bytes()).hexdigest()
+    )
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 200)
     logits = np.stack([np.zeros(400), rng.normal(0, 1.5, 400) + np.where(labels == 1, 1.5, -1.5)], axis=1)
     det.calibration = fit_calibration(logits, labels, fitted_on="synthetic validation logits (test only)")
     # trained (as far as the card knows) on small real and large generated images: a caveat for larger faces
-    det.card = dataclasses.replace(det.card, training_image_sides=side_histogram({"real": [100] * 50,
-                                                                                  "gan": [512] * 50}))
+    det.card = dataclasses.replace(
+        det.card, training_image_sides=side_histogram({"real": [100] * 50, "gan": [512] * 50})
+    )
     return det
 
 
@@ -75,8 +78,15 @@ def _opts():
 @pytest.fixture(scope="module")
 def report_data(evidence_path, detector):
     case = Case(case_id="C-2026-017", examiner="Dr. Ada Example", notes=NOTES)
-    return prepare_report(evidence_path, case, detectors=[detector], options=_opts(), explainers=("gradcam",),
-                          segmenter=None, checks=["metadata", "ela"])
+    return prepare_report(
+        evidence_path,
+        case,
+        detectors=[detector],
+        options=_opts(),
+        explainers=("gradcam",),
+        segmenter=None,
+        checks=["metadata", "ela"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -91,25 +101,33 @@ def test_bundle_validates_and_hash_is_canonical_sha256(report_data, written, evi
     validate_bundle(b)
     # the documented rule, written out by hand: sorted keys, "," and ":" separators, UTF-8, without its own key
     body = {k: v for k, v in b.items() if k != "bundle_sha256"}
-    by_hand = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                             .encode("utf-8")).hexdigest()
+    by_hand = hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
     assert b["bundle_sha256"] == by_hand == bundle_hash(b)
     files, _ = written
     on_disk = json.loads(files.bundle.read_text(encoding="utf-8"))
     # the file adds the log's head and the signer (hashed) and the seal (not hashed) to the prepared bundle
     body = {k: v for k, v in on_disk.items() if k not in ("bundle_sha256", "seal")}
-    assert hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                          .encode("utf-8")).hexdigest() == on_disk["bundle_sha256"] == files.bundle_sha256
-    assert {k: v for k, v in body.items() if k not in ("log_head", "signer")} == \
-        {k: v for k, v in b.items() if k != "bundle_sha256"}
+    assert (
+        hashlib.sha256(
+            json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
+        == on_disk["bundle_sha256"]
+        == files.bundle_sha256
+    )
+    assert {k: v for k, v in body.items() if k not in ("log_head", "signer")} == {
+        k: v for k, v in b.items() if k != "bundle_sha256"
+    }
     assert on_disk["log_head"]["count"] == 1 and on_disk["signer"] is None
     assert on_disk["seal"]["bundle_sha256"] == files.bundle_sha256 and on_disk["seal"]["signature"] is None
     # required content is there, optional parts say why they are missing
     raw = evidence_path.read_bytes()
     assert b["evidence"]["sha256"] == hashlib.sha256(raw).hexdigest() and b["evidence"]["size"] == len(raw)
     model = b["analysis"]["models"]["simplenet"]
-    assert re.fullmatch(r"[0-9a-f]{64}", model["weights_sha256"]) and re.fullmatch(r"[0-9a-f]{64}",
-                                                                                   model["state_sha256"])
+    assert re.fullmatch(r"[0-9a-f]{64}", model["weights_sha256"]) and re.fullmatch(
+        r"[0-9a-f]{64}", model["state_sha256"]
+    )
     assert b["regions"] is None and "regions" in b["not_run"]
     assert [c["check"] for c in b["checks"]] == ["metadata", "ela"]
     assert b["explanations"][0]["method"] == "gradcam"
@@ -164,8 +182,13 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
     assert a is not None and a["verdict"] in ("manipulated or generated", "camera original", "inconclusive")
     assert f"Result {VERDICT_WORDS[a['verdict']]}" in flat
     assert f"{lr_in_favour(a['likelihood_ratio'])}: {a['verbal']}" in flat
-    for h in (files.bundle_sha256, b["evidence"]["sha256"], b["evidence"]["md5"],
-              b["analysis"]["models"]["simplenet"]["weights_sha256"], files.log_head["head_hash"]):
+    for h in (
+        files.bundle_sha256,
+        b["evidence"]["sha256"],
+        b["evidence"]["md5"],
+        b["analysis"]["models"]["simplenet"]["weights_sha256"],
+        files.log_head["head_hash"],
+    ):
         assert h in text.replace("\n", " ").replace(" ", "") or h in flat
     assert NOTES in flat and "Dr. Ada Example" in flat and "C-2026-017" in flat
     assert f"page {n_pages} of {n_pages}" in flat and "page 1 of" in flat
@@ -175,8 +198,9 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
     # the bundle hash is printed in the integrity section, on the page that holds its heading
     from pypdf import PdfReader
 
-    page = next(p.extract_text() for p in PdfReader(str(files.pdf)).pages
-                if "9. Integrity and verification" in p.extract_text())
+    page = next(
+        p.extract_text() for p in PdfReader(str(files.pdf)).pages if "9. Integrity and verification" in p.extract_text()
+    )
     assert files.bundle_sha256 in page and f"{files.log_head['count']} entries, head" in page
     assert re.search(r"Signed by\s+unsigned", page)
 
@@ -186,8 +210,12 @@ def test_pdftoppm_renders_every_page(written, tmp_path):
         pytest.skip("pdftoppm (poppler-utils) is not installed: apt-get install -y poppler-utils")
     files, _ = written
     _, n_pages = _pdf_text(files.pdf)
-    subprocess.run(["pdftoppm", "-png", "-r", "20", str(files.pdf), str(tmp_path / "pg")], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "20", str(files.pdf), str(tmp_path / "pg")],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     pngs = sorted(tmp_path.glob("pg*.png"))
     assert len(pngs) == n_pages >= 2
     from PIL import Image
@@ -208,8 +236,9 @@ def test_figures_and_crops_must_match_the_bundle(report_data):
         render_pdf(report_data.bundle, crops=(bad,), figures=report_data.figures)
 
 
-def test_verify_passes_fresh_and_fails_on_one_byte_or_one_number(report_data, written, evidence_path, detector,
-                                                                 tmp_path):
+def test_verify_passes_fresh_and_fails_on_one_byte_or_one_number(
+    report_data, written, evidence_path, detector, tmp_path
+):
     files, _ = written
     bundle = load_bundle(files.bundle)
     ok = verify_bundle(bundle, evidence_path, detectors=[detector])
@@ -256,9 +285,29 @@ def test_cli_report_verify_and_log(evidence_path, tmp_path, capsys):
 
     db = tmp_path / "cases.sqlite"
     out = tmp_path / "out"
-    rc = main(["report", str(evidence_path), "--out", str(out), "--examiner", "E. Xaminer", "--case", "K-9",
-               "--notes", "cli notes", "--detector", "simplenet", "--allow-untrained", "--face-method", "whole",
-               "--no-explain", "--no-checks", "--case-db", str(db)])
+    rc = main(
+        [
+            "report",
+            str(evidence_path),
+            "--out",
+            str(out),
+            "--examiner",
+            "E. Xaminer",
+            "--case",
+            "K-9",
+            "--notes",
+            "cli notes",
+            "--detector",
+            "simplenet",
+            "--allow-untrained",
+            "--face-method",
+            "whole",
+            "--no-explain",
+            "--no-checks",
+            "--case-db",
+            str(db),
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     bundle_path = next(out.glob("*.json"))
     b = load_bundle(bundle_path)
@@ -289,9 +338,13 @@ def test_full_report_on_a_real_face(real_face_path, tmp_path):
 
     # saliency (absolute gradients) always has positive relevance, so its region table must exist; an untrained
     # net's LRP or Grad-CAM map may be all negative, and then the bundle must say why its table is missing
-    data = prepare_report(real_face_path, Case("REAL-1", "Examiner"), detectors=["simplenet"],
-                          options=AnalyzeOptions(allow_untrained=True),
-                          explainers=("gradcam", "lrp-epsilon-plus-flat", "saliency"))
+    data = prepare_report(
+        real_face_path,
+        Case("REAL-1", "Examiner"),
+        detectors=["simplenet"],
+        options=AnalyzeOptions(allow_untrained=True),
+        explainers=("gradcam", "lrp-epsilon-plus-flat", "saliency"),
+    )
     b = data.bundle
     validate_bundle(b)
     assert len(b["analysis"]["faces"]) == 1
@@ -331,20 +384,32 @@ def test_validation_rows_give_each_rate_with_its_wilson_interval_and_each_resamp
 
     from forensics.report.sections import validation_rows
 
-    cal = {"fitted_on": "val (805 faces)", "band": [0.116, 0.952], "target_error": 0.05,
-           "error_rates": {"false_positive_rate": 2 / 554, "false_positives": 2, "n_real": 554,
-                           "false_negative_rate": 12 / 251, "false_negatives": 12, "n_fake": 251,
-                           "inconclusive_real": 0.19, "inconclusive_fake": 0.434,
-                           "conditions": {"192px-q60": {"false_positives": 0, "n_real": 553, "false_negatives": 32,
-                                                        "n_fake": 251}}}}
+    cal = {
+        "fitted_on": "val (805 faces)",
+        "band": [0.116, 0.952],
+        "target_error": 0.05,
+        "error_rates": {
+            "false_positive_rate": 2 / 554,
+            "false_positives": 2,
+            "n_real": 554,
+            "false_negative_rate": 12 / 251,
+            "false_negatives": 12,
+            "n_fake": 251,
+            "inconclusive_real": 0.19,
+            "inconclusive_fake": 0.434,
+            "conditions": {"192px-q60": {"false_positives": 0, "n_real": 553, "false_negatives": 32, "n_fake": 251}},
+        },
+    }
     rows = {r.label: r.text for r in validation_rows({"calibration": cal})}
     ci = binomtest(2, 554).proportion_ci(method="wilson")  # independent reference for the interval
     assert rows["False accusations"].startswith(
-        f"0.4 % (2 of 554; 95 % interval {100 * ci.low:.1f} % to {100 * ci.high:.1f} %)")
+        f"0.4 % (2 of 554; 95 % interval {100 * ci.low:.1f} % to {100 * ci.high:.1f} %)"
+    )
     ci = binomtest(32, 251).proportion_ci(method="wilson")
     assert rows["After re-sampling to 192 px on the shorter side, JPEG quality 60"] == (
         "false accusations 0.0 % (0 of 553; 95 % interval 0.0 % to 0.7 %); missed fakes 12.7 % (32 of 251; 95 % "
-        f"interval {100 * ci.low:.1f} % to {100 * ci.high:.1f} %)")
+        f"interval {100 * ci.low:.1f} % to {100 * ci.high:.1f} %)"
+    )
     assert rows["Inconclusive"] == "19.0 % of camera originals and 43.4 % of manipulated or generated faces"
     assert validation_rows({})[0].kind == "caveat"
 
@@ -354,8 +419,14 @@ def test_pdf_carries_the_degradation_caveat_of_a_small_compressed_file(small_com
     forensics.domain gives for it (the bundle keeps the evidence apart from the analysis)."""
     from forensics.domain import face_caveats
 
-    data = prepare_report(small_compressed_portrait, Case(case_id="C-2", examiner="E"),
-                          detectors=["ffd-mobilenetv2"], explainers=(), segmenter=None, checks=["metadata"])
+    data = prepare_report(
+        small_compressed_portrait,
+        Case(case_id="C-2", examiner="E"),
+        detectors=["ffd-mobilenetv2"],
+        explainers=(),
+        segmenter=None,
+        checks=["metadata"],
+    )
     b = data.bundle
     caveats = face_caveats({**b["analysis"], "evidence": b["evidence"]}, b["analysis"]["faces"][0], "ffd-mobilenetv2")
     assert len(caveats) == 1 and "weak evidence" in caveats[0]
@@ -386,9 +457,27 @@ def cli_report(evidence_path, tmp_path_factory):
     from forensics.cli import main
 
     out = tmp_path_factory.mktemp("cli")
-    rc = main(["report", str(evidence_path), "--out", str(out / "rep"), "--examiner", "E. Xaminer", "--case", "K-7",
-               "--detector", "simplenet", "--allow-untrained", "--face-method", "whole", "--no-explain",
-               "--no-checks", "--case-db", str(out / "cases.sqlite")])
+    rc = main(
+        [
+            "report",
+            str(evidence_path),
+            "--out",
+            str(out / "rep"),
+            "--examiner",
+            "E. Xaminer",
+            "--case",
+            "K-7",
+            "--detector",
+            "simplenet",
+            "--allow-untrained",
+            "--face-method",
+            "whole",
+            "--no-explain",
+            "--no-checks",
+            "--case-db",
+            str(out / "cases.sqlite"),
+        ]
+    )
     assert rc == 0
     return next((out / "rep").glob("*.json")), out / "cases.sqlite"
 

@@ -26,19 +26,41 @@ from forensics.report.build import prepare_report, write_report
 
 DEV_CARD = {
     "training_data": "Face crops (forensics.faces, MTCNN) of ../shared/data/train, calibrated on {shared_data}/val. "
-                     "Split file: x.split.csv (paths + sha256).",
-    "failure_modes": ["Large sharp photos of real people are at risk of being called 'generated': one run without "
-                      "ciplab (configs/holdout-ciplab.toml) flagged 18 of 25 (20 of 25 with seed 1, 22 of 25 for the "
-                      "two-seed soup).", "Reproduce with python -m forensics train --config configs/default.toml."],
+    "Split file: x.split.csv (paths + sha256).",
+    "failure_modes": [
+        "Large sharp photos of real people are at risk of being called 'generated': one run without "
+        "ciplab (configs/holdout-ciplab.toml) flagged 18 of 25 (20 of 25 with seed 1, 22 of 25 for the "
+        "two-seed soup).",
+        "Reproduce with python -m forensics train --config configs/default.toml.",
+    ],
     "leave_source_out": {
         "protocol": "Each source is left out of training and calibration in turn (configs/lso-*.toml) and examined.",
-        "rows": [{"held_out": "ciplab", "what": "real source", "n_real": 25, "n_fake": 0,
-                  "false_accusation": [0.72, 0.52, 0.86], "inconclusive": [0.24, 0.11, 0.43], "auc": None},
-                 {"held_out": "diffusion", "what": "fake kind", "n_real": 554, "n_fake": 40,
-                  "false_accusation": None, "inconclusive": [0.3, 0.18, 0.45], "auc": [0.81, 0.74, 0.87]}]},
+        "rows": [
+            {
+                "held_out": "ciplab",
+                "what": "real source",
+                "n_real": 25,
+                "n_fake": 0,
+                "false_accusation": [0.72, 0.52, 0.86],
+                "inconclusive": [0.24, 0.11, 0.43],
+                "auc": None,
+            },
+            {
+                "held_out": "diffusion",
+                "what": "fake kind",
+                "n_real": 554,
+                "n_fake": 40,
+                "false_accusation": None,
+                "inconclusive": [0.3, 0.18, 0.45],
+                "auc": [0.81, 0.74, 0.87],
+            },
+        ],
+    },
 }
-LEAKS = re.compile(r"[{}=]|\bNone\b|\.\./|shared_data|shared/data|configs/|\w+\.(?:toml|csv|py)\b|\bseeds?\b|"
-                   r"\bsoup\b|python -m|\b(?:allow_untrained|crop_size|weights_dirs|min_face_size|eigen_smooth)\b")
+LEAKS = re.compile(
+    r"[{}=]|\bNone\b|\.\./|shared_data|shared/data|configs/|\w+\.(?:toml|csv|py)\b|\bseeds?\b|"
+    r"\bsoup\b|python -m|\b(?:allow_untrained|crop_size|weights_dirs|min_face_size|eigen_smooth)\b"
+)
 CJK_NAME, ARABIC_NAME, CYRILLIC_NAME = "山田太郎の写真", "صورة محمد", "Фото Ивана"
 
 
@@ -68,8 +90,9 @@ def detector(tmp_path_factory):
     labels = np.repeat([0, 1], 200)
     logits = np.stack([np.zeros(400), rng.normal(0, 1.5, 400) + np.where(labels == 1, 1.5, -1.5)], axis=1)
     det.calibration = fit_calibration(logits, labels, fitted_on="validation faces of {shared_data}/val")
-    det.card = dataclasses.replace(det.card, training_data=DEV_CARD["training_data"],
-                                   failure_modes=list(DEV_CARD["failure_modes"]))
+    det.card = dataclasses.replace(
+        det.card, training_data=DEV_CARD["training_data"], failure_modes=list(DEV_CARD["failure_modes"])
+    )
     return det
 
 
@@ -77,13 +100,25 @@ def detector(tmp_path_factory):
 def data(evidence_path, detector):
     from forensics.pipeline import AnalyzeOptions
 
-    case = Case(case_id="C-7", examiner="Dr. Ada Example", notes=f"Received with {CYRILLIC_NAME}.",
-                conclusion="In my opinion the image gives no reliable indication either way.")
-    d = prepare_report(evidence_path, case, detectors=[detector], options=AnalyzeOptions(face_method="whole"),
-                       explainers=("gradcam", "saliency"), segmenter=None, checks=["metadata", "ela"])
+    case = Case(
+        case_id="C-7",
+        examiner="Dr. Ada Example",
+        notes=f"Received with {CYRILLIC_NAME}.",
+        conclusion="In my opinion the image gives no reliable indication either way.",
+    )
+    d = prepare_report(
+        evidence_path,
+        case,
+        detectors=[detector],
+        options=AnalyzeOptions(face_method="whole"),
+        explainers=("gradcam", "saliency"),
+        segmenter=None,
+        checks=["metadata", "ela"],
+    )
     # the leave-source-out figures are a card field the training writes; add them as a card would carry them
     d.bundle["analysis"]["models"]["simplenet"]["card"]["leave_source_out"] = copy.deepcopy(
-        DEV_CARD["leave_source_out"])
+        DEV_CARD["leave_source_out"]
+    )
     d.bundle["bundle_sha256"] = bundle_hash(d.bundle)
     return d
 
@@ -117,19 +152,29 @@ def test_no_code_paths_placeholders_or_seeds_on_any_page(pdf_path, data):
 
 def test_sections_follow_the_enfsi_order_and_the_conclusion_stands_apart(pdf_path, data):
     flat = _flat(" ".join(_pages(pdf_path)))
-    order = ["1. The question and the propositions", "2. Items received", "3. Examinations and methods",
-             "Validation of the method", "4. Results per face", "5. Classic image-forensic checks, summarised",
-             "6. Limitations that apply to this evidence", "7. Examiner's conclusion", "8. Declaration and signature",
-             "9. Integrity and verification", "10. Glossary", "Appendix: settings of this examination"]
+    order = [
+        "1. The question and the propositions",
+        "2. Items received",
+        "3. Examinations and methods",
+        "Validation of the method",
+        "4. Results per face",
+        "5. Classic image-forensic checks, summarised",
+        "6. Limitations that apply to this evidence",
+        "7. Examiner's conclusion",
+        "8. Declaration and signature",
+        "9. Integrity and verification",
+        "10. Glossary",
+        "Appendix: settings of this examination",
+    ]
     at = [flat.find(h) for h in order]
     assert all(i >= 0 for i in at), [h for h, i in zip(order, at, strict=True) if i < 0]
     assert at == sorted(at)
-    conclusion = flat[at[7]:at[8]]
+    conclusion = flat[at[7] : at[8]]
     assert data.bundle["case"]["conclusion"] in conclusion
     assert "Likelihood ratio" not in conclusion  # the automated findings stay out of the examiner's section
-    assert "Signature" in flat[at[8]:at[9]] and "Dr. Ada Example" in flat[at[8]:at[9]]
+    assert "Signature" in flat[at[8] : at[9]] and "Dr. Ada Example" in flat[at[8] : at[9]]
     for term in ("Likelihood ratio (LR)", "Inconclusive", "Grad-CAM", "LRP", "ELA"):
-        assert term in flat[at[10]:at[11]]
+        assert term in flat[at[10] : at[11]]
 
 
 def test_leave_source_out_table_and_figures_as_the_dashboard_prints_them(pdf_path, data):
@@ -184,8 +229,12 @@ def test_overview_image_numbers_each_face_box(data):
 def test_every_page_renders_with_poppler(pdf_path, tmp_path):
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm (poppler-utils) is not installed: bash scripts/setup.sh --with-browser installs it")
-    subprocess.run(["pdftoppm", "-png", "-r", "30", str(pdf_path), str(tmp_path / "pg")], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "30", str(pdf_path), str(tmp_path / "pg")],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     pngs = sorted(tmp_path.glob("pg*.png"))
     assert len(pngs) == len(_pages(pdf_path)) >= 5
     from PIL import Image
@@ -234,28 +283,62 @@ def test_cli_conclusion_from_a_file(evidence_path, tmp_path):
     f = tmp_path / "conclusion.txt"
     f.write_text("Мой вывод: no reliable indication.", encoding="utf-8")
     out = tmp_path / "out"
-    rc = main(["report", str(evidence_path), "--out", str(out), "--detector", "simplenet", "--allow-untrained",
-               "--face-method", "whole", "--no-explain", "--no-checks", "--conclusion-file", str(f),
-               "--case-db", str(tmp_path / "c.sqlite")])
+    rc = main(
+        [
+            "report",
+            str(evidence_path),
+            "--out",
+            str(out),
+            "--detector",
+            "simplenet",
+            "--allow-untrained",
+            "--face-method",
+            "whole",
+            "--no-explain",
+            "--no-checks",
+            "--conclusion-file",
+            str(f),
+            "--case-db",
+            str(tmp_path / "c.sqlite"),
+        ]
+    )
     assert rc == 0
     assert load_bundle(next(out.glob("*.json")))["case"]["conclusion"] == "Мой вывод: no reliable indication."
-    assert main(["report", str(evidence_path), "--out", str(out), "--conclusion-file", str(tmp_path / "absent"),
-                 "--case-db", str(tmp_path / "c.sqlite")]) == 3
+    assert (
+        main(
+            [
+                "report",
+                str(evidence_path),
+                "--out",
+                str(out),
+                "--conclusion-file",
+                str(tmp_path / "absent"),
+                "--case-db",
+                str(tmp_path / "c.sqlite"),
+            ]
+        )
+        == 3
+    )
 
 
 def test_court_text_keeps_meaning_and_drops_code():
     from forensics.report.wording import court_text
 
     assert court_text("Calibrated on {shared_data}/val (805 faces).") == "Calibrated on the validation set (805 faces)."
-    assert court_text("A survey of ../shared/data validation images flagged 2 of 84.") == \
-        "A survey of validation images flagged 2 of 84."
+    assert (
+        court_text("A survey of ../shared/data validation images flagged 2 of 84.")
+        == "A survey of validation images flagged 2 of 84."
+    )
     # a parenthesis holding code goes, nested ones included; plain parentheses stay
-    assert court_text("One run (configs/x.toml; 20 of 25 with seed 1 (p(fake) 0.8)) flagged 18 of 25 (72 %).") == \
-        "One run flagged 18 of 25 (72 %)."
-    assert court_text("Good sentence. Split file: a.split.csv. Another good one.") == \
-        "Good sentence. Another good one."
-    assert court_text("Plain text stays exactly as it is: 4 of 25, 12.7 %.") == \
-        "Plain text stays exactly as it is: 4 of 25, 12.7 %."
+    assert (
+        court_text("One run (configs/x.toml; 20 of 25 with seed 1 (p(fake) 0.8)) flagged 18 of 25 (72 %).")
+        == "One run flagged 18 of 25 (72 %)."
+    )
+    assert court_text("Good sentence. Split file: a.split.csv. Another good one.") == "Good sentence. Another good one."
+    assert (
+        court_text("Plain text stays exactly as it is: 4 of 25, 12.7 %.")
+        == "Plain text stays exactly as it is: 4 of 25, 12.7 %."
+    )
     assert court_text(None) == "" and court_text("allow_untrained=False") == ""
 
 

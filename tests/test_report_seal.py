@@ -36,15 +36,38 @@ def keys(tmp_path_factory):
     ks = {k.name: k.key_id for k, private in list_keys(store) if private}
     trusted = d / "trusted"
     trusted.mkdir()
-    assert main(["keys", "export", ks["Dr. Ada Example"], "--keys-dir", str(store),
-                 "--out", str(trusted / "ada.pub.json")]) == 0
+    assert (
+        main(
+            ["keys", "export", ks["Dr. Ada Example"], "--keys-dir", str(store), "--out", str(trusted / "ada.pub.json")]
+        )
+        == 0
+    )
     return store, ks, trusted
 
 
 def _report(evidence, out, *extra):
-    rc = main(["report", str(evidence), "--out", str(out), "--examiner", "Dr. Ada Example", "--case", "K-1",
-               "--detector", "simplenet", "--allow-untrained", "--face-method", "whole", "--no-explain",
-               "--no-checks", "--case-db", str(out / "cases.sqlite"), *extra])
+    rc = main(
+        [
+            "report",
+            str(evidence),
+            "--out",
+            str(out),
+            "--examiner",
+            "Dr. Ada Example",
+            "--case",
+            "K-1",
+            "--detector",
+            "simplenet",
+            "--allow-untrained",
+            "--face-method",
+            "whole",
+            "--no-explain",
+            "--no-checks",
+            "--case-db",
+            str(out / "cases.sqlite"),
+            *extra,
+        ]
+    )
     assert rc == 0
     return sorted(out.glob("*.json"))[-1], sorted(out.glob("*.pdf"))[-1]
 
@@ -52,8 +75,9 @@ def _report(evidence, out, *extra):
 @pytest.fixture(scope="module")
 def signed(evidence, keys, tmp_path_factory):
     store, ks, _ = keys
-    return _report(evidence, tmp_path_factory.mktemp("signed"), "--sign", ks["Dr. Ada Example"],
-                   "--keys-dir", str(store))
+    return _report(
+        evidence, tmp_path_factory.mktemp("signed"), "--sign", ks["Dr. Ada Example"], "--keys-dir", str(store)
+    )
 
 
 def _verify(capsys, *args):
@@ -86,7 +110,7 @@ def test_signed_report_verifies_from_json_and_from_the_pdf_alone(signed, evidenc
     data = pdf.read_bytes()
     assert extract_bundle(data) == js.read_bytes()
     seal = load_bundle(js)["seal"]
-    assert attach_bundle(data[:seal["pdf_size"]], js.read_bytes()) == data
+    assert attach_bundle(data[: seal["pdf_size"]], js.read_bytes()) == data
 
 
 def test_changed_examiner_fails_and_says_what_differs(signed, evidence, keys, tmp_path, capsys):
@@ -196,8 +220,23 @@ def test_an_unusable_case_log_leaves_no_report_file(evidence, tmp_path, capsys):
     bad = tmp_path / "not-a-db.sqlite"
     bad.write_bytes(b"this is not SQLite " * 100)
     out = tmp_path / "rep"
-    rc = main(["report", str(evidence), "--out", str(out), "--detector", "simplenet", "--allow-untrained",
-               "--face-method", "whole", "--no-explain", "--no-checks", "--case-db", str(bad)])
+    rc = main(
+        [
+            "report",
+            str(evidence),
+            "--out",
+            str(out),
+            "--detector",
+            "simplenet",
+            "--allow-untrained",
+            "--face-method",
+            "whole",
+            "--no-explain",
+            "--no-checks",
+            "--case-db",
+            str(bad),
+        ]
+    )
     assert rc == 4
     assert not list(out.glob("*")) if out.exists() else True
     assert bad.read_bytes() == b"this is not SQLite " * 100

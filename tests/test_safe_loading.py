@@ -31,11 +31,21 @@ def test_resume_checkpoint_loads_plain_state_and_refuses_pickled_code(tmp_path):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     model(torch.zeros(2, 3, 64, 64)).sum().backward()
     opt.step()
-    history = [json.loads(json.dumps({"epoch": 0, "train_loss": 0.5, "val_nll": None, "val_acc": 0.75,
-                                      "val_auc": 0.8}))]
+    history = [
+        json.loads(json.dumps({"epoch": 0, "train_loss": 0.5, "val_nll": None, "val_acc": 0.75, "val_auc": 0.8}))
+    ]
     good = tmp_path / "checkpoint.pt"
-    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 0, "stage": 0,
-                "history": history, "config_digest": "abc"}, good)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "epoch": 0,
+            "stage": 0,
+            "history": history,
+            "config_digest": "abc",
+        },
+        good,
+    )
     state = load_checkpoint(good)
     assert state["history"] == history and state["epoch"] == 0
     opt.load_state_dict(state["optimizer"])  # the optimizer state survives the safe load
@@ -63,8 +73,21 @@ def test_tampered_default_weights_are_a_hash_mismatch_not_missing_weights(tmp_pa
     wdir.mkdir()
     (wdir / "default.safetensors").write_bytes(b"tampered bytes")
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"schema": 1, "entries": [
-        {"name": DEFAULT_DETECTOR, "file": "default.safetensors", "sha256": "ab" * 32, "architecture": "simplenet"}]}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "schema": 1,
+                "entries": [
+                    {
+                        "name": DEFAULT_DETECTOR,
+                        "file": "default.safetensors",
+                        "sha256": "ab" * 32,
+                        "architecture": "simplenet",
+                    }
+                ],
+            }
+        )
+    )
     with pytest.raises(WeightsHashMismatchError, match="refused"):
         default_detector_names([wdir], manifest=manifest)
     (wdir / "default.safetensors").unlink()  # absent: no error, just no default

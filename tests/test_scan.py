@@ -56,7 +56,9 @@ def test_scan_records_every_image_and_errors(tmp_path):
         err = [r for r in rows if r["status"] == "error"]
         assert len(err) == 1 and err[0]["path"].endswith("broken.jpg") and "BadImageError" in err[0]["error"]
         assert {(r["label"], r["kind"], r["source"]) for r in rows if r["status"] == "done"} == {
-            ("real", "real", "camA"), ("fake", "gan", "genX")}
+            ("real", "real", "camA"),
+            ("fake", "gan", "genX"),
+        }
         scores = st.rows("SELECT p_fake FROM scores")
         assert len(scores) == 8 and all(0.0 <= r["p_fake"] <= 1.0 for r in scores)
         assert len(st.embeddings("simplenet")) == 8
@@ -92,9 +94,26 @@ def test_killed_scan_process_resumes_without_redoing_work(tmp_path):
     """SIGKILL a real CLI scan mid-way; the re-run skips the images finished before the kill."""
     root = _make_folder(tmp_path, n_real=10, n_fake=10)
     store_path = tmp_path / "r.sqlite"
-    cmd = [sys.executable, "-m", "forensics", "--threads", "1", "scan", str(root), "--out", str(store_path),
-           "--detector", "simplenet", "--face-method", "whole", "--allow-untrained", "--batch-size", "1",
-           "--workers", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "forensics",
+        "--threads",
+        "1",
+        "scan",
+        str(root),
+        "--out",
+        str(store_path),
+        "--detector",
+        "simplenet",
+        "--face-method",
+        "whole",
+        "--allow-untrained",
+        "--batch-size",
+        "1",
+        "--workers",
+        "0",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "FORENSICS_SCAN_TEST_DELAY": "0.3"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -161,8 +180,24 @@ def test_rescan_notices_changed_content_and_keeps_the_earlier_row(tmp_path, caps
     touched = root / "real" / "camA" / "r1.png"
     os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))  # same bytes, new mtime
     capsys.readouterr()
-    assert main(["scan", str(root), "--out", str(store_path), "--detector", "simplenet", "--face-method", "whole",
-                 "--allow-untrained", "--workers", "0"]) == 0
+    assert (
+        main(
+            [
+                "scan",
+                str(root),
+                "--out",
+                str(store_path),
+                "--detector",
+                "simplenet",
+                "--face-method",
+                "whole",
+                "--allow-untrained",
+                "--workers",
+                "0",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "2 file(s) changed since the last scan" in out
     with ScanStore(store_path) as st:
@@ -173,7 +208,8 @@ def test_rescan_notices_changed_content_and_keeps_the_earlier_row(tmp_path, caps
         assert st.rows("SELECT COUNT(*) AS n FROM scores WHERE sha256=?", (old_sha,))[0]["n"] == 0
     assert len(now) == 1 and now[0]["sha256"] != old_sha
     assert [(h["path"], h["sha256"], h["status"], h["replaced_by"]) for h in hist] == [
-        (str(target), old_sha, "done", now[0]["sha256"])]
+        (str(target), old_sha, "done", now[0]["sha256"])
+    ]
     assert len(json.loads(hist[0]["verdicts"])) == 1
     again = scan_folder(root, store_path, options=OPTS)
     assert (again.changed, again.done) == (0, 0)
@@ -203,9 +239,26 @@ def _alive(pid: int) -> bool:
 def test_killed_scan_leaves_no_worker_behind(tmp_path):
     """Attack 7: after kill -9 of a scan with a DataLoader worker, the worker goes too."""
     root = _make_folder(tmp_path, n_real=20, n_fake=20)
-    cmd = [sys.executable, "-m", "forensics", "--threads", "1", "scan", str(root), "--out", str(tmp_path / "r.sqlite"),
-           "--detector", "simplenet", "--face-method", "whole", "--allow-untrained", "--batch-size", "1",
-           "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "forensics",
+        "--threads",
+        "1",
+        "scan",
+        str(root),
+        "--out",
+        str(tmp_path / "r.sqlite"),
+        "--detector",
+        "simplenet",
+        "--face-method",
+        "whole",
+        "--allow-untrained",
+        "--batch-size",
+        "1",
+        "--workers",
+        "1",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "FORENSICS_SCAN_TEST_DELAY": "1"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers: list[int] = []

@@ -37,8 +37,10 @@ def _make_folder(tmp: Path, n: int) -> Path:
 def _rows(store_path: Path) -> dict[str, list]:
     with ScanStore(store_path) as st:
         return {
-            "images": st.rows("SELECT sha256, path, label, kind, source, status, error, n_faces, face_method "
-                              "FROM images ORDER BY sha256"),
+            "images": st.rows(
+                "SELECT sha256, path, label, kind, source, status, error, n_faces, face_method "
+                "FROM images ORDER BY sha256"
+            ),
             "faces": st.rows("SELECT sha256, face_index, box, confidence, thumb FROM faces ORDER BY sha256"),
             "scores": st.rows("SELECT sha256, face_index, detector, p_fake, verdict FROM scores ORDER BY sha256"),
             "duplicates": st.rows("SELECT path, sha256 FROM duplicates ORDER BY path"),
@@ -63,10 +65,19 @@ def test_dask_local_cluster_scan_equals_plain_scan(tmp_path):
     root = _make_folder(tmp_path, 9)
     plain = scan_folder(root, tmp_path / "plain.sqlite", options=OPTS, batch_size=3)
     seen = []
-    s = scan_folder(root, tmp_path / "dask.sqlite", options=OPTS, batch_size=3,
-                    dask=DaskSetup(local_workers=2), progress=lambda done, total: seen.append((done, total)))
-    assert (s.total, s.done, s.errors, s.duplicates, s.faces) == (plain.total, plain.done, plain.errors,
-                                                                    plain.duplicates, plain.faces) == (11, 9, 1, 1, 9)
+    s = scan_folder(
+        root,
+        tmp_path / "dask.sqlite",
+        options=OPTS,
+        batch_size=3,
+        dask=DaskSetup(local_workers=2),
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert (
+        (s.total, s.done, s.errors, s.duplicates, s.faces)
+        == (plain.total, plain.done, plain.errors, plain.duplicates, plain.faces)
+        == (11, 9, 1, 1, 9)
+    )
     assert seen[0] == (0, 11) and seen[-1] == (11, 11)  # progress from the start to the end, batch by batch
     assert len(seen) == 1 + 4
     _assert_same_rows(_rows(tmp_path / "plain.sqlite"), _rows(tmp_path / "dask.sqlite"))
@@ -79,8 +90,10 @@ def test_killed_dask_worker_loses_nothing(tmp_path, monkeypatch):
     scan_folder(root, tmp_path / "plain.sqlite", options=OPTS, batch_size=2)
     monkeypatch.setenv("FORENSICS_SCAN_TEST_DELAY", "0.5")  # spawned workers inherit it: batches take a while
     store_path = tmp_path / "dask.sqlite"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         client.wait_for_workers(2, timeout=120)
         victim = next(iter(client.run(os.getpid).values()))
         killed_at: list[int] = []
@@ -102,8 +115,9 @@ def test_killed_dask_worker_loses_nothing(tmp_path, monkeypatch):
         killer = threading.Thread(target=kill_when_started)
         killer.start()
         try:
-            s = scan_folder(root, store_path, options=OPTS, batch_size=2,
-                            dask=DaskSetup(address=cluster.scheduler_address))
+            s = scan_folder(
+                root, store_path, options=OPTS, batch_size=2, dask=DaskSetup(address=cluster.scheduler_address)
+            )
         finally:
             scan_over.set()
             killer.join()
@@ -146,6 +160,12 @@ def test_worker_malloc_tuning_keeps_buffers_on_the_heap():
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt tuning applies to glibc only")
     env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
-    out = subprocess.run([sys.executable, "-c", _MALLOC_PROBE], env=env, capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parent.parent).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", _MALLOC_PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout.split()
     assert out == ["1", "True", "0"]  # mmap'ed before, heap after

@@ -26,19 +26,37 @@ def store(tmp_path):
         kind, source = ("gan", "sg") if fake else ("real", "camA" if i % 4 == 0 else "camB")
         p = float(np.clip(rng.normal(0.7 if fake else 0.3, 0.2), 0, 1))
         hm = np.zeros((8, 8), np.float32)
-        hm[:4 if fake else 8, :] = 1.0
-        st.write(ImageRecord(
-            sha256=f"{i:064x}", path=f"/d/{'fake/gan/sg' if fake else 'real/' + source}/{i}.png",
-            label="fake" if fake else "real", kind=kind, source=source, status="done",
-            faces=({"index": 0, "box": [0, 0, 8, 8], "confidence": 1.0, "thumb": b"png"},),
-            scores=({"face_index": 0, "detector": "d", "p_fake": p, "probabilities": {"real": 1 - p, "fake": p}},),
-            regions=({"face_index": 0, "detector": "d", "explainer": "e", "region": "hair",
-                      "share": 0.8 if fake else 0.2},
-                     {"face_index": 0, "detector": "d", "explainer": "e", "region": "skin",
-                      "share": 0.2 if fake else 0.8}),
-            heatmaps=((0, "d", "e", hm),),
-            embeddings=((0, "d", rng.normal(3.0 if fake else 0.0, 1.0, 16)),),
-        ))
+        hm[: 4 if fake else 8, :] = 1.0
+        st.write(
+            ImageRecord(
+                sha256=f"{i:064x}",
+                path=f"/d/{'fake/gan/sg' if fake else 'real/' + source}/{i}.png",
+                label="fake" if fake else "real",
+                kind=kind,
+                source=source,
+                status="done",
+                faces=({"index": 0, "box": [0, 0, 8, 8], "confidence": 1.0, "thumb": b"png"},),
+                scores=({"face_index": 0, "detector": "d", "p_fake": p, "probabilities": {"real": 1 - p, "fake": p}},),
+                regions=(
+                    {
+                        "face_index": 0,
+                        "detector": "d",
+                        "explainer": "e",
+                        "region": "hair",
+                        "share": 0.8 if fake else 0.2,
+                    },
+                    {
+                        "face_index": 0,
+                        "detector": "d",
+                        "explainer": "e",
+                        "region": "skin",
+                        "share": 0.2 if fake else 0.8,
+                    },
+                ),
+                heatmaps=((0, "d", "e", hm),),
+                embeddings=((0, "d", rng.normal(3.0 if fake else 0.0, 1.0, 16)),),
+            )
+        )
     yield st
     st.close()
 
@@ -97,8 +115,9 @@ def test_real_scan_with_explainer_and_regions(tmp_path, shared_data):
     s = scan_folder(tmp_path / "d", tmp_path / "r.sqlite", options=opts)
     assert s.done == 2 and s.faces >= 2
     with ScanStore(tmp_path / "r.sqlite") as st:
-        per_face = st.rows("SELECT sha256, face_index, SUM(share) AS total, COUNT(*) AS n FROM regions "
-                           "GROUP BY sha256, face_index")
+        per_face = st.rows(
+            "SELECT sha256, face_index, SUM(share) AS total, COUNT(*) AS n FROM regions GROUP BY sha256, face_index"
+        )
         assert per_face, "no region rows stored"
         for r in per_face:
             assert r["total"] == pytest.approx(1.0, abs=1e-6)

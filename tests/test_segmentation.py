@@ -25,7 +25,7 @@ def _load(path, size=256, centre: float = 1.0) -> np.ndarray:
     h, w = img.shape[:2]
     s = int(min(h, w) * centre)
     y0, x0 = (h - s) // 2, (w - s) // 2
-    return np.ascontiguousarray(cv2.resize(img[y0:y0 + s, x0:x0 + s], (size, size), interpolation=cv2.INTER_AREA))
+    return np.ascontiguousarray(cv2.resize(img[y0 : y0 + s, x0 : x0 + s], (size, size), interpolation=cv2.INTER_AREA))
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +62,9 @@ def _check_anatomy(rm: RegionMasks) -> None:
     for r in ("left eye", "right eye", "nose", "mouth"):
         cy, cx = _centroid(rm.masks[r])
         assert ys.min() <= cy <= ys.max() and xs.min() <= cx <= xs.max()
-    le, re_, lb, rb, nose, mouth = (_centroid(rm.masks[r]) for r in ("left eye", "right eye", "left eyebrow",
-                                                                     "right eyebrow", "nose", "mouth"))
+    le, re_, lb, rb, nose, mouth = (
+        _centroid(rm.masks[r]) for r in ("left eye", "right eye", "left eyebrow", "right eyebrow", "nose", "mouth")
+    )
     for brow, eye in ((lb, le), (rb, re_)):
         assert brow[0] < eye[0] < nose[0] < mouth[0], (brow, eye, nose, mouth)
     # the left eye and brow (image side) lie left of the nose, the right ones right of it
@@ -178,8 +179,19 @@ def test_no_face_reports_every_region_absent():
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, size=(128, 128, 3), dtype=np.uint8)
     rm = segment(noise)
-    for r in ("left eye", "right eye", "left eyebrow", "right eyebrow", "nose", "mouth", "skin", "hair", "ears",
-              "neck", "glasses"):
+    for r in (
+        "left eye",
+        "right eye",
+        "left eyebrow",
+        "right eyebrow",
+        "nose",
+        "mouth",
+        "skin",
+        "hair",
+        "ears",
+        "neck",
+        "glasses",
+    ):
         assert r not in rm.masks and "Face Mesh found no face" in rm.absent[r]
     assert "eyes" not in rm.absent  # the landmark segmenter never reports the pair
     assert rm.landmarks is None
@@ -189,9 +201,11 @@ def test_import_stays_light():
     import subprocess
     import sys
 
-    code = ("import sys, forensics.segmentation, forensics.regions, forensics.viz.regions; "
-            "heavy = [m for m in ('torch', 'mediapipe', 'cv2', 'transformers', 'plotly') if m in sys.modules]; "
-            "sys.exit(1 if heavy else 0)")
+    code = (
+        "import sys, forensics.segmentation, forensics.regions, forensics.viz.regions; "
+        "heavy = [m for m in ('torch', 'mediapipe', 'cv2', 'transformers', 'plotly') if m in sys.modules]; "
+        "sys.exit(1 if heavy else 0)"
+    )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
@@ -243,8 +257,19 @@ def test_cli_regions_json_and_files(large_face_path, tmp_path, capsys):
 def test_cli_regions_with_untrained_detector(large_face_path, tmp_path, capsys):
     from forensics.cli import main
 
-    code = main(["regions", str(large_face_path), "--detector", "simplenet", "--explainer", "saliency",
-                 "--occlusion", "--out", str(tmp_path)])
+    code = main(
+        [
+            "regions",
+            str(large_face_path),
+            "--detector",
+            "simplenet",
+            "--explainer",
+            "saliency",
+            "--occlusion",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "share" in out and "untrained detector" in out and "unassigned" in out

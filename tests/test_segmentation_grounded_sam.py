@@ -16,13 +16,40 @@ from forensics.errors import UnavailableError
 from forensics.segmentation import REGIONS, segment
 from forensics.segmentation.grounded_sam import SAM_FILE, GroundedSamSegmenter
 
-WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "hair", "ear", "eye", "eyebrow", "glasses", "nose",
-         "mouth", "neck", "face"]
+WORDS = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    ".",
+    "hair",
+    "ear",
+    "eye",
+    "eyebrow",
+    "glasses",
+    "nose",
+    "mouth",
+    "neck",
+    "face",
+]
 
-TINY_SAM = {"encoder_embed_dim": 16, "encoder_depth": 2, "encoder_num_heads": 2, "encoder_global_attn_indexes": [1],
-            "image_size": 64, "patch_size": 16, "window_size": 2, "prompt_embed_dim": 16, "mask_in_chans": 4,
-            "decoder_depth": 1, "decoder_mlp_dim": 32, "decoder_num_heads": 2, "iou_head_depth": 2,
-            "iou_head_hidden_dim": 16}
+TINY_SAM = {
+    "encoder_embed_dim": 16,
+    "encoder_depth": 2,
+    "encoder_num_heads": 2,
+    "encoder_global_attn_indexes": [1],
+    "image_size": 64,
+    "patch_size": 16,
+    "window_size": 2,
+    "prompt_embed_dim": 16,
+    "mask_in_chans": 4,
+    "decoder_depth": 1,
+    "decoder_mlp_dim": 32,
+    "decoder_num_heads": 2,
+    "iou_head_depth": 2,
+    "iou_head_hidden_dim": 16,
+}
 
 
 def build_tiny_folder(root: Path) -> Path:
@@ -47,17 +74,41 @@ def build_tiny_folder(root: Path) -> Path:
 
     torch.manual_seed(0)
     dino_cfg = GroundingDinoConfig(
-        backbone_config=SwinConfig(image_size=64, embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1],
-                                   window_size=4, out_features=["stage2", "stage3", "stage4"]),
-        text_config=BertConfig(vocab_size=len(WORDS), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                               intermediate_size=32, max_position_embeddings=64),
-        d_model=32, encoder_layers=1, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
-        encoder_ffn_dim=32, decoder_ffn_dim=32, num_queries=6, num_feature_levels=3, encoder_n_points=1,
-        decoder_n_points=1, max_text_len=32)
+        backbone_config=SwinConfig(
+            image_size=64,
+            embed_dim=8,
+            depths=[1, 1, 1, 1],
+            num_heads=[1, 1, 1, 1],
+            window_size=4,
+            out_features=["stage2", "stage3", "stage4"],
+        ),
+        text_config=BertConfig(
+            vocab_size=len(WORDS),
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=64,
+        ),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        num_queries=6,
+        num_feature_levels=3,
+        encoder_n_points=1,
+        decoder_n_points=1,
+        max_text_len=32,
+    )
     dino_dir = root / "grounding_dino"
     GroundingDinoForObjectDetection(dino_cfg).save_pretrained(dino_dir)
-    GroundingDinoProcessor(image_processor=GroundingDinoImageProcessor(size={"shortest_edge": 64, "longest_edge": 64}),
-                           tokenizer=BertTokenizer(vocab={w: i for i, w in enumerate(WORDS)})).save_pretrained(dino_dir)
+    GroundingDinoProcessor(
+        image_processor=GroundingDinoImageProcessor(size={"shortest_edge": 64, "longest_edge": 64}),
+        tokenizer=BertTokenizer(vocab={w: i for i, w in enumerate(WORDS)}),
+    ).save_pretrained(dino_dir)
 
     sam_dir = root / "sam"
     sam_dir.mkdir(parents=True)
@@ -69,16 +120,33 @@ def build_tiny_folder(root: Path) -> Path:
         vocab[ch] = len(vocab)
         vocab[ch + "</w>"] = len(vocab)
     clip_cfg = CLIPConfig(
-        text_config={"vocab_size": len(vocab), "hidden_size": 16, "intermediate_size": 16, "num_hidden_layers": 1,
-                     "num_attention_heads": 2, "max_position_embeddings": 32, "bos_token_id": 0, "eos_token_id": 1,
-                     "pad_token_id": 1},
-        vision_config={"image_size": 32, "patch_size": 8, "hidden_size": 16, "intermediate_size": 16,
-                       "num_hidden_layers": 1, "num_attention_heads": 2},
-        projection_dim=8)
+        text_config={
+            "vocab_size": len(vocab),
+            "hidden_size": 16,
+            "intermediate_size": 16,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 32,
+            "bos_token_id": 0,
+            "eos_token_id": 1,
+            "pad_token_id": 1,
+        },
+        vision_config={
+            "image_size": 32,
+            "patch_size": 8,
+            "hidden_size": 16,
+            "intermediate_size": 16,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+        },
+        projection_dim=8,
+    )
     clip_dir = root / "clip"
     CLIPModel(clip_cfg).save_pretrained(clip_dir)
-    CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
-                  tokenizer=CLIPTokenizer(vocab=vocab, merges=[])).save_pretrained(clip_dir)
+    CLIPProcessor(
+        image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
+        tokenizer=CLIPTokenizer(vocab=vocab, merges=[]),
+    ).save_pretrained(clip_dir)
     return root
 
 
@@ -119,8 +187,11 @@ def test_tiny_end_to_end(tiny_root):
     assert total.max() == 1 and not rm.unassigned().any()
     # every prompt either produced a region (with a CLIP score in [0, 1]) or is reported absent with a reason
     for region in seg.prompts:
-        assert (region in rm.masks and 0.0 <= rm.scores[region] <= 1.0) or region in rm.absent or \
-            rm.absent.get(region, "").startswith("covered")
+        assert (
+            (region in rm.masks and 0.0 <= rm.scores[region] <= 1.0)
+            or region in rm.absent
+            or rm.absent.get(region, "").startswith("covered")
+        )
     assert rm.approximate.get("background", True) is True
 
 

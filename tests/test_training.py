@@ -30,11 +30,27 @@ def _ffpp_samples() -> list[Sample]:
         for video in range(30):
             for frame in range(4):
                 name = f"image_{video}_{frame}.png"
-                out.append(Sample(path=name, rel=f"{label}/{src}/{name}", label=label, kind=kind, source=src,
-                                  group=video_group(src, name)))
+                out.append(
+                    Sample(
+                        path=name,
+                        rel=f"{label}/{src}/{name}",
+                        label=label,
+                        kind=kind,
+                        source=src,
+                        group=video_group(src, name),
+                    )
+                )
     for i in range(40):
-        out.append(Sample(path=f"r{i}.jpg", rel=f"real/lfw/r{i}.jpg", label="real", kind="real", source="lfw",
-                          group=video_group("lfw", f"r{i}.jpg")))
+        out.append(
+            Sample(
+                path=f"r{i}.jpg",
+                rel=f"real/lfw/r{i}.jpg",
+                label="real",
+                kind="real",
+                source="lfw",
+                group=video_group("lfw", f"r{i}.jpg"),
+            )
+        )
     return out
 
 
@@ -144,9 +160,16 @@ def tiny_cfg(tmp_path, monkeypatch):
     _write_tree(tmp_path / "data" / "train", n_per=4, seed=0)
     _write_tree(tmp_path / "data" / "val", n_per=3, seed=1)
     raw = {
-        "name": "tiny", "seed": 1, "out_dir": str(tmp_path / "run"),
-        "data": {"train_dir": str(tmp_path / "data" / "train"), "val_dir": str(tmp_path / "data" / "val"),
-                 "crop_method": "whole", "crop_size": 64, "sbi_share": 0.5},
+        "name": "tiny",
+        "seed": 1,
+        "out_dir": str(tmp_path / "run"),
+        "data": {
+            "train_dir": str(tmp_path / "data" / "train"),
+            "val_dir": str(tmp_path / "data" / "val"),
+            "crop_method": "whole",
+            "crop_size": 64,
+            "sbi_share": 0.5,
+        },
         "model": {"architecture": "mobilenetv2", "init": "none"},
         "augment": {"input_size": 48, "rescale_min": 24},
         "train": {"batch_size": 4, "samples_per_epoch": 8, "threads": 1, "val_batch_size": 16},
@@ -176,8 +199,9 @@ def test_default_config_parses():
     # the shipped default fine-tunes the previous default (kept in weights/init/) with the from-ImageNet recipe's
     # data, sampling, augmentations and calibration
     assert (PROJECT_ROOT / default.model.init).is_file() and cfg.model.init == "imagenet"
-    assert {k: v for k, v in default.to_dict().items() if k in ("data", "augment", "calibration")} == \
-        {k: v for k, v in cfg.to_dict().items() if k in ("data", "augment", "calibration")}
+    assert {k: v for k, v in default.to_dict().items() if k in ("data", "augment", "calibration")} == {
+        k: v for k, v in cfg.to_dict().items() if k in ("data", "augment", "calibration")
+    }
     assert cfg.data.classes == ("real", "face-manipulated", "generated")
     assert cfg.augment.jpeg_p > 0 and cfg.augment.rescale_p > 0 and cfg.data.sbi_share > 0
     assert len(cfg.soup.seeds) == 2 and cfg.soup.seeds[0] == cfg.seed  # from ImageNet: a soup of two seeds
@@ -185,17 +209,22 @@ def test_default_config_parses():
     # left out, never exported
     held = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "holdout-ciplab.toml")
     assert held.data.holdout_families == ("ciplab",) and not held.export.enabled and not held.soup.seeds
-    assert held.replace(name=cfg.name, data={"holdout_families": ()}, export=cfg.export,
-                        soup=cfg.soup).to_dict() == cfg.to_dict()
+    assert (
+        held.replace(name=cfg.name, data={"holdout_families": ()}, export=cfg.export, soup=cfg.soup).to_dict()
+        == cfg.to_dict()
+    )
     assert not default.soup.seeds and default.stages[-1].unfreeze == cfg.stages[-1].unfreeze
     # the resolution-matching experiments change only that against the recipe they are compared with
-    match = {"match_resolution_p": cfg.augment.match_resolution_p,
-             "match_resolution_range": cfg.augment.match_resolution_range}
+    match = {
+        "match_resolution_p": cfg.augment.match_resolution_p,
+        "match_resolution_range": cfg.augment.match_resolution_range,
+    }
     for name, base in (("default-resmatch", cfg), ("holdout-ciplab-resmatch", held)):
         exp = TrainConfig.from_toml(PROJECT_ROOT / "configs" / f"{name}.toml")
         assert exp.augment.match_resolution_p > 0 and not exp.export.enabled
-        assert exp.replace(name=base.name, augment=match, export=base.export,
-                           soup=base.soup).to_dict() == base.to_dict()
+        assert (
+            exp.replace(name=base.name, augment=match, export=base.export, soup=base.soup).to_dict() == base.to_dict()
+        )
     # the threshold must also hold on re-shared evidence, under conditions other than evaluate's 256,75 check
     assert cfg.calibration.resampled and (256, 75) not in cfg.calibration.resampled
 
@@ -287,9 +316,12 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
     y = np.array([k != "real" for k in kinds])
     p = np.clip(0.3 + 0.4 * y + rng.normal(0, 0.1, len(y)), 0, 1)
     summary = summarise_scores(p, y, kinds, src, [str(i) for i in range(len(y))], threshold=0.6, n_boot=20)
-    update_card_with_evaluation("tiny-det", {"data_dir": "/x/val", "conditions": {"as-is": {
-        "n_faces": len(y), "models": {"tiny-det": summary}}}}, command="python -m forensics evaluate /x/val",
-        manifest=wdir / "manifest.json")
+    update_card_with_evaluation(
+        "tiny-det",
+        {"data_dir": "/x/val", "conditions": {"as-is": {"n_faces": len(y), "models": {"tiny-det": summary}}}},
+        command="python -m forensics evaluate /x/val",
+        manifest=wdir / "manifest.json",
+    )
     md = (wdir / "tiny-det.card.md").read_text()
     fs = summary["per_kind"]["faceswap"]
     assert f"| faceswap | {fs['auc_vs_all_real']:.3f}" in md and f"/ {fs['paired']['auc']:.3f}" in md
@@ -308,8 +340,9 @@ def test_holdout_family_is_left_out_of_training_and_reported(tiny_cfg):
 
     with pytest.raises(ForensicsError, match="holdout_families"):
         holdout_report(tiny_cfg)
-    cfg = tiny_cfg.replace(data={"holdout_families": ("camB",)}, stages=(tiny_cfg.stages[0],),
-                           calibration={"resampled": ((40, 80),)})
+    cfg = tiny_cfg.replace(
+        data={"holdout_families": ("camB",)}, stages=(tiny_cfg.stages[0],), calibration={"resampled": ((40, 80),)}
+    )
     train(cfg, progress=False)
     rows = [r.split(",") for r in (cfg.out_path / "split.csv").read_text().splitlines()[1:]]
     assert not any(r[0] == "train" and r[4] == "camB" for r in rows)  # left out of training...
@@ -321,12 +354,17 @@ def test_holdout_family_is_left_out_of_training_and_reported(tiny_cfg):
         resampled = z["40px-q80"]
     keep = sources != "camB"
     groups = [s if y == 0 else f"fake:{s}" for s, y in zip(sources[keep], labels[keep], strict=True)]
-    cal = fit_calibration(logits[keep], labels[keep], fake_indices=(1, 2), groups=groups,  # without camB
-                          conditions={"40px-q80": resampled[keep]})
+    cal = fit_calibration(
+        logits[keep],
+        labels[keep],
+        fake_indices=(1, 2),
+        groups=groups,  # without camB
+        conditions={"40px-q80": resampled[keep]},
+    )
     assert rep["threshold_also_held_under"] == ["40px-q80"]
     zz = logits[sources == "camB"] / cal.temperature + np.asarray(cal.class_bias)
     p = np.exp(zz - zz.max(1, keepdims=True))
-    p_fake = (p[:, 1:].sum(1) / p.sum(1))
+    p_fake = p[:, 1:].sum(1) / p.sum(1)
     assert rep["band"] == pytest.approx(list(cal.band))
     assert rep["n_real"] == 3 and rep["real_flagged"] == int((p_fake >= cal.band[1]).sum())
     assert json.loads((cfg.out_path / "holdout_report.json").read_text())["held_out"] == ["camB"]
@@ -336,9 +374,16 @@ def test_holdout_family_is_left_out_of_training_and_reported(tiny_cfg):
 def test_distillation_runs_and_logs(tiny_cfg):
     from forensics.training.trainer import train
 
-    cfg = tiny_cfg.replace(distill={"enabled": True, "teacher": "mobilenetv2", "teacher_weights": "none",
-                                    "alpha": 0.7, "temperature": 2.0},
-                           stages=(tiny_cfg.stages[0],))
+    cfg = tiny_cfg.replace(
+        distill={
+            "enabled": True,
+            "teacher": "mobilenetv2",
+            "teacher_weights": "none",
+            "alpha": 0.7,
+            "temperature": 2.0,
+        },
+        stages=(tiny_cfg.stages[0],),
+    )
     res = train(cfg, progress=False)
     assert res.epochs_done == 1 and np.isfinite(res.metrics["val_nll"])
 
@@ -499,8 +544,12 @@ def test_run_kinds_script_reads_saved_validation_logits(tmp_path):
     labels = np.array([0] * 30 + [2] * 10 + [1] * 10)
     logits = rng.normal(0, 1, (50, 3)) + 1.5 * np.eye(3)[labels]
     np.savez(tmp_path / "val_logits.npz", logits=logits, labels=labels, kinds=kinds)
-    out = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "run_kinds.py"), str(tmp_path)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / "run_kinds.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     head, _, row = out.strip().splitlines()
     cells = dict(zip(head.strip("| ").split(" | "), row.strip("| ").split(" | "), strict=True))
     e = np.exp(logits - logits.max(1, keepdims=True))
@@ -539,8 +588,9 @@ def test_resampled_validation_logits_set_the_threshold_and_are_reused(tiny_cfg, 
     with np.load(out / "val_logits.npz") as z:
         assert len(saved) == len(z["logits"]) == len(paths)
     # the same numbers from the exported file, re-sampled and cropped independently of the trainer
-    det = create_detector("mobilenetv2", weights=out / "model.safetensors", classes=cfg.data.classes,
-                          fake_indices=(1, 2))
+    det = create_detector(
+        "mobilenetv2", weights=out / "model.safetensors", classes=cfg.data.classes, fake_indices=(1, 2)
+    )
     settings = CropSettings(method="whole", crop_size=64)
     crops = [face_crop_for_file(p, settings, normalise=(40, 80)).crop for p in paths]
     import torch
@@ -555,6 +605,7 @@ def test_resampled_validation_logits_set_the_threshold_and_are_reused(tiny_cfg, 
     np.testing.assert_allclose(saved, ref, atol=1e-4)
     cal = json.loads((out / "calibration.json").read_text())
     assert set(cal["error_rates"]["conditions"]) == {"40px-q80"} and "40px-q80" in cal["fitted_on"]
+
     # --recalibrate reuses the saved conditions (no new crops)...
     def no_crops(*a, **k):
         raise AssertionError("re-cropped although the logits were saved")
@@ -573,10 +624,19 @@ def test_resampled_validation_logits_set_the_threshold_and_are_reused(tiny_cfg, 
 def test_card_lists_the_rates_under_each_resampling_condition():
     from forensics.training.export import card_markdown
 
-    cal = {"temperature": 0.5, "class_bias": [0.0, -1.0], "band": [0.1, 0.9], "target_error": 0.05,
-           "error_rates": {"false_positives": 2, "n_real": 554, "false_negatives": 12, "n_fake": 251,
-                           "conditions": {"320px-q90": {"false_positives": 1, "n_real": 554, "false_negatives": 16,
-                                                        "n_fake": 251}}}}
+    cal = {
+        "temperature": 0.5,
+        "class_bias": [0.0, -1.0],
+        "band": [0.1, 0.9],
+        "target_error": 0.05,
+        "error_rates": {
+            "false_positives": 2,
+            "n_real": 554,
+            "false_negatives": 12,
+            "n_fake": 251,
+            "conditions": {"320px-q90": {"false_positives": 1, "n_real": 554, "false_negatives": 16, "n_fake": 251}},
+        },
+    }
     md = card_markdown("x", {}, cal)
     assert "- after re-sampling to 320px-q90 (the threshold is fitted to hold here too): FPR 1/554, FNR 16/251" in md
 
@@ -584,10 +644,22 @@ def test_card_lists_the_rates_under_each_resampling_condition():
 def test_card_tables_show_paired_auc_differences():
     from forensics.training.export import evaluation_tables
 
-    ev = {"data_dir": "val", "conditions": {"as-is": {"n_faces": 10, "models": {
-        "det": {"threshold": 0.9, "auc_per_kind": {"gan": {"auc": 0.99, "ci95": [0.98, 1.0]}},
-                "auc_difference_per_kind": {"floor": {"gan": {"difference": 0.0123, "ci95": [-0.004, 0.031]}}}},
-        "floor": {"threshold": 0.5, "auc_per_kind": {"gan": {"auc": 0.978, "ci95": [0.96, 0.99]}}}}}}}
+    ev = {
+        "data_dir": "val",
+        "conditions": {
+            "as-is": {
+                "n_faces": 10,
+                "models": {
+                    "det": {
+                        "threshold": 0.9,
+                        "auc_per_kind": {"gan": {"auc": 0.99, "ci95": [0.98, 1.0]}},
+                        "auc_difference_per_kind": {"floor": {"gan": {"difference": 0.0123, "ci95": [-0.004, 0.031]}}},
+                    },
+                    "floor": {"threshold": 0.5, "auc_per_kind": {"gan": {"auc": 0.978, "ci95": [0.96, 0.99]}}},
+                },
+            }
+        },
+    }
     text = "\n".join(evaluation_tables(ev, "cmd"))
     assert "det: AUC per kind minus each other model's on the same faces" in text
     assert "| kind | floor |" in text and "| gan | +0.012 [-0.004, +0.031] |" in text

@@ -15,8 +15,17 @@ from forensics.viz.checks import (
 
 
 def _finding(images, **kw):
-    return Finding(check=kw.get("check", "x"), title="T", measured={}, direction="neutral", reliability="low",
-                   caveats=(), images=images, summary="s", series=kw.get("series", {}))
+    return Finding(
+        check=kw.get("check", "x"),
+        title="T",
+        measured={},
+        direction="neutral",
+        reliability="low",
+        caveats=(),
+        images=images,
+        summary="s",
+        series=kw.get("series", {}),
+    )
 
 
 def test_linked_images_share_axes_even_when_a_display_copy_is_smaller():
@@ -30,8 +39,11 @@ def test_linked_images_share_axes_even_when_a_display_copy_is_smaller():
 
 def test_maps_lie_over_the_photo_and_the_spectrum_is_shown_once():
     lp = np.random.default_rng(0).random((64, 64)).astype(np.float32)
-    spec = _finding({"log_spectrum": lp, "spectrum_peaks": lp}, check="spectrum",
-                    series={"azimuthal_spectrum": np.stack([np.arange(5.0), np.arange(5.0)])})
+    spec = _finding(
+        {"log_spectrum": lp, "spectrum_peaks": lp},
+        check="spectrum",
+        series={"azimuthal_spectrum": np.stack([np.arange(5.0), np.arange(5.0)])},
+    )
     assert photo_maps(spec) == {}
     assert set(other_images(spec)) == {"spectrum_peaks"}  # the log spectrum is the peaks figure's background
     ghost = _finding({"ghost_map": np.ones((20, 30), np.float32)})

@@ -10,9 +10,13 @@ from forensics.viz.faces import ANALYSED, NO_VERDICT, SKIPPED, STYLES, face_mark
 def _analysis():
     given = {"d": {"assessment": {"verdict": "inconclusive"}}}
     withheld = {"d": {"assessment": None, "withheld": {"verdict": "no verdict"}}}
-    return {"faces": [{"index": 0, "box": [10, 10, 50, 60], "scores": given},
-                      {"index": 1, "box": [60, 10, 90, 40], "scores": withheld}],
-            "skipped_faces": [{"box": [100, 5, 110, 15], "reason": "too small"}, {"reason": "no box"}]}
+    return {
+        "faces": [
+            {"index": 0, "box": [10, 10, 50, 60], "scores": given},
+            {"index": 1, "box": [60, 10, 90, 40], "scores": withheld},
+        ],
+        "skipped_faces": [{"box": [100, 5, 110, 15], "reason": "too small"}, {"reason": "no box"}],
+    }
 
 
 def test_marks_follow_what_became_of_each_face():

@@ -54,9 +54,18 @@ def test_occlusion_and_map_disagreement_is_said_per_region():
     def row(region, share, delta):
         return RegionStat(region, share, share, 0.2, share / 0.2, False, occlusion_delta=delta)
 
-    table = RegionTable(rows=(row("hair", 0.08, -0.166), row("skin", 0.5, 0.01), row("mouth", 0.02, -0.2),
-                              row("nose", 0.3, -0.1), row("unassigned", 0.1, None)),
-                        segmenter="landmarks", positive_mass=1.0, binarisation={})
+    table = RegionTable(
+        rows=(
+            row("hair", 0.08, -0.166),
+            row("skin", 0.5, 0.01),
+            row("mouth", 0.02, -0.2),
+            row("nose", 0.3, -0.1),
+            row("unassigned", 0.1, None),
+        ),
+        segmenter="landmarks",
+        positive_mass=1.0,
+        binarisation={},
+    )
     said = disagreement_sentences(table)
     assert len(said) == 2  # hair and nose: blurring and map agree
     assert said[0].startswith("skin: the map gives it 50%") and said[1].startswith("mouth: blurring it lowers")

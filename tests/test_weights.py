@@ -30,9 +30,15 @@ def trained(tmp_path):
     wdir = tmp_path / "w"
     path = save_weights(det.model, wdir / "tiny.safetensors")
     manifest = tmp_path / "manifest.json"
-    entry = register_weights("tiny", path, architecture="simplenet", classes=("real", "swap", "gan"),
-                             fake_indices=(1, 2), card={"training_data": "unit test", "licence": "CC0",
-                                                        "failure_modes": ["none known"]}, manifest=manifest)
+    entry = register_weights(
+        "tiny",
+        path,
+        architecture="simplenet",
+        classes=("real", "swap", "gan"),
+        fake_indices=(1, 2),
+        card={"training_data": "unit test", "licence": "CC0", "failure_modes": ["none known"]},
+        manifest=manifest,
+    )
     return {"det": det, "path": path, "dir": wdir, "manifest": manifest, "entry": entry}
 
 
@@ -96,8 +102,9 @@ def test_torch_pt_file_and_explicit_path(tmp_path, trained):
 def test_default_detector_preferred_once_ready(tmp_path, trained):
     manifest = trained["manifest"]
     assert DEFAULT_DETECTOR not in default_detector_names([trained["dir"]], manifest)
-    register_weights(DEFAULT_DETECTOR, trained["path"], architecture="simplenet", classes=("real", "swap", "gan"),
-                     manifest=manifest)
+    register_weights(
+        DEFAULT_DETECTOR, trained["path"], architecture="simplenet", classes=("real", "swap", "gan"), manifest=manifest
+    )
     assert default_detector_names([trained["dir"]], manifest) == [DEFAULT_DETECTOR]
     assert create_detector(DEFAULT_DETECTOR, weights_dirs=[trained["dir"]], manifest=manifest).ready
 
@@ -153,15 +160,25 @@ def _random_meso4_layers(rng, side, leaky):
         return {"kernel": rng.normal(0, 0.3, (k, k, cin, cout)), "bias": rng.normal(0, 0.1, cout)}
 
     def bn(c):
-        return {"gamma": rng.uniform(0.5, 1.5, c), "beta": rng.normal(0, 0.2, c),
-                "moving_mean": rng.normal(0, 0.2, c), "moving_variance": rng.uniform(0.5, 2.0, c)}
+        return {
+            "gamma": rng.uniform(0.5, 1.5, c),
+            "beta": rng.normal(0, 0.2, c),
+            "moving_mean": rng.normal(0, 0.2, c),
+            "moving_variance": rng.uniform(0.5, 2.0, c),
+        }
 
     layers = [("input_1", {})]
     for i, (k, cin, cout) in enumerate([(3, 3, 8), (5, 8, 8), (5, 8, 16), (5, 16, 16)], start=5):
-        layers += [(f"conv2d_{i}", conv(k, cin, cout)), (f"batch_normalization_{i}", bn(cout)),
-                   (f"max_pooling2d_{i}", {})]
-    layers += [("flatten_1", {}), ("dropout_1", {}),
-               ("dense_1", {"kernel": rng.normal(0, 0.3, (16 * side * side, 16)), "bias": rng.normal(0, 0.1, 16)})]
+        layers += [
+            (f"conv2d_{i}", conv(k, cin, cout)),
+            (f"batch_normalization_{i}", bn(cout)),
+            (f"max_pooling2d_{i}", {}),
+        ]
+    layers += [
+        ("flatten_1", {}),
+        ("dropout_1", {}),
+        ("dense_1", {"kernel": rng.normal(0, 0.3, (16 * side * side, 16)), "bias": rng.normal(0, 0.1, 16)}),
+    ]
     if leaky:
         layers.append(("leaky_re_lu_1", {}))
     layers += [("dropout_2", {}), ("dense_2", {"kernel": rng.normal(0, 0.3, (16, 1)), "bias": rng.normal(0, 0.1, 1)})]
@@ -177,7 +194,7 @@ def _np_conv_same(x, kernel, bias, dilation=1):
     out = np.zeros((n, h, w, cout))
     for i in range(kh):
         for j in range(kw):
-            out += xp[:, i * dilation:i * dilation + h, j * dilation:j * dilation + w, :] @ kernel[i, j]
+            out += xp[:, i * dilation : i * dilation + h, j * dilation : j * dilation + w, :] @ kernel[i, j]
     return out + bias
 
 
@@ -210,8 +227,10 @@ def test_keras_meso4_reader_matches_numpy_reference(tmp_path, leaky):
 
     rng = np.random.default_rng(7 + leaky)
     size, side = 64, 2  # 64 -> 32 -> 16 -> 8 -> 2
-    layers = [(n, {k: v.astype(np.float32).astype(np.float64) for k, v in w.items()})
-              for n, w in _random_meso4_layers(rng, side, leaky)]
+    layers = [
+        (n, {k: v.astype(np.float32).astype(np.float64) for k, v in w.items()})
+        for n, w in _random_meso4_layers(rng, side, leaky)
+    ]
     path = tmp_path / "meso.h5"
     _write_keras_h5(path, layers)
     model = Meso4(2, input_size=size)
@@ -248,20 +267,33 @@ def test_mesoinception_reader_matches_numpy_reference(tmp_path):
     rng = np.random.default_rng(3)
 
     def conv(k, cin, cout):
-        return {"kernel": rng.normal(0, 0.3, (k, k, cin, cout)).astype(np.float32).astype(np.float64),
-                "bias": rng.normal(0, 0.1, cout).astype(np.float32).astype(np.float64)}
+        return {
+            "kernel": rng.normal(0, 0.3, (k, k, cin, cout)).astype(np.float32).astype(np.float64),
+            "bias": rng.normal(0, 0.1, cout).astype(np.float32).astype(np.float64),
+        }
 
     def bn(c):
-        return {"gamma": rng.uniform(0.5, 1.5, c), "beta": rng.normal(0, 0.2, c),
-                "moving_mean": rng.normal(0, 0.2, c), "moving_variance": rng.uniform(0.5, 2.0, c)}
+        return {
+            "gamma": rng.uniform(0.5, 1.5, c),
+            "beta": rng.normal(0, 0.2, c),
+            "moving_mean": rng.normal(0, 0.2, c),
+            "moving_variance": rng.uniform(0.5, 2.0, c),
+        }
 
     n = iter(range(1, 100))
     layers: list = [("input_1", {})]
     inc_specs = []
     for cin, (a, b, c, d) in ((3, (1, 4, 4, 2)), (11, (2, 4, 4, 2))):
         names = {}
-        for branch, k, ci, co in (("1", 1, cin, a), ("2a", 1, cin, b), ("2b", 3, b, b), ("3a", 1, cin, c),
-                                  ("3b", 3, c, c), ("4a", 1, cin, d), ("4b", 3, d, d)):
+        for branch, k, ci, co in (
+            ("1", 1, cin, a),
+            ("2a", 1, cin, b),
+            ("2b", 3, b, b),
+            ("3a", 1, cin, c),
+            ("3b", 3, c, c),
+            ("4a", 1, cin, d),
+            ("4b", 3, d, d),
+        ):
             name = f"conv2d_{next(n)}"
             names[branch] = name
             layers.append((name, conv(k, ci, co)))
@@ -271,9 +303,12 @@ def test_mesoinception_reader_matches_numpy_reference(tmp_path):
     for j, cin in ((3, 12), (4, 16)):
         layers.append((f"conv2d_{next(n)}", conv(5, cin, 16)))
         layers.append((f"batch_normalization_{j}", bn(16)))
-    layers += [("flatten_1", {}), ("dense_1", {"kernel": rng.normal(0, 0.05, (16 * 2 * 2, 16)),
-                                              "bias": rng.normal(0, 0.1, 16)}),
-               ("leaky_re_lu_1", {}), ("dense_2", {"kernel": rng.normal(0, 0.3, (16, 1)), "bias": np.zeros(1)})]
+    layers += [
+        ("flatten_1", {}),
+        ("dense_1", {"kernel": rng.normal(0, 0.05, (16 * 2 * 2, 16)), "bias": rng.normal(0, 0.1, 16)}),
+        ("leaky_re_lu_1", {}),
+        ("dense_2", {"kernel": rng.normal(0, 0.3, (16, 1)), "bias": np.zeros(1)}),
+    ]
     path = tmp_path / "inc.h5"
     _write_keras_h5(path, layers)
     model = MesoInception4(2, input_size=64)
@@ -291,8 +326,9 @@ def test_mesoinception_reader_matches_numpy_reference(tmp_path):
     x = _np_pool(_np_bn(inception(x, inc_specs[1]), w["batch_normalization_2"]), 2)
     convs = [name for name, _ in layers if name.startswith("conv2d_")][-2:]
     for name, j, pool in ((convs[0], 3, 2), (convs[1], 4, 4)):
-        x = _np_pool(_np_bn(relu(_np_conv_same(x, w[name]["kernel"], w[name]["bias"])), w[f"batch_normalization_{j}"]),
-                     pool)
+        x = _np_pool(
+            _np_bn(relu(_np_conv_same(x, w[name]["kernel"], w[name]["bias"])), w[f"batch_normalization_{j}"]), pool
+        )
     y = x.reshape(2, -1) @ w["dense_1"]["kernel"] + w["dense_1"]["bias"]
     y = np.where(y > 0, y, 0.1 * y)
     z = (y @ w["dense_2"]["kernel"] + w["dense_2"]["bias"])[:, 0]

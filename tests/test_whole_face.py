@@ -68,8 +68,12 @@ def test_a_face_cut_by_each_border_fails_the_whole_face_check(portrait, face, bo
     """Cut 20% into the face box: the face finder still finds it, its box reaches past the edge, and the check
     records the share outside with a reason sentence."""
     x0, y0, x1, y1 = (int(round(v)) for v in face.box)
-    cut = {"left": portrait[:, x0 + int(0.2 * (x1 - x0)):], "right": portrait[:, :x1 - int(0.2 * (x1 - x0))],
-           "top": portrait[y0 + int(0.2 * (y1 - y0)):], "bottom": portrait[:y1 - int(0.2 * (y1 - y0))]}[border]
+    cut = {
+        "left": portrait[:, x0 + int(0.2 * (x1 - x0)) :],
+        "right": portrait[:, : x1 - int(0.2 * (x1 - x0))],
+        "top": portrait[y0 + int(0.2 * (y1 - y0)) :],
+        "bottom": portrait[: y1 - int(0.2 * (y1 - y0))],
+    }[border]
     fs = detect_faces(np.ascontiguousarray(cut), method="mtcnn")
     assert fs.faces, f"MTCNN lost the face cut at the {border}"
     f = max(fs.faces, key=lambda x: x.size)
@@ -77,8 +81,9 @@ def test_a_face_cut_by_each_border_fails_the_whole_face_check(portrait, face, bo
     assert not checks.passed
     assert checks.outside_fraction == pytest.approx(outside_fraction(f.box, *fs.image_size))
     assert checks.outside_fraction > MAX_OUTSIDE_FRACTION and "outside the image" in checks.failed_kinds
-    assert any(s.startswith(f"{checks.outside_fraction:.0%} of this face lies outside the image")
-               for s in checks.failures)
+    assert any(
+        s.startswith(f"{checks.outside_fraction:.0%} of this face lies outside the image") for s in checks.failures
+    )
     assert checks.padded_fraction == pytest.approx(f.padded_fraction) and checks.padded_fraction > 0
 
 
@@ -88,7 +93,7 @@ def test_cut_face_gets_no_verdict_in_json_and_text(portrait, face, detector, tmp
     from forensics.commands import analyze as cmd
 
     x0, _, x1, _ = face.box
-    path = _save(portrait[:, int(x0 + 0.25 * (x1 - x0)):], tmp_path / "cut_left.jpg")
+    path = _save(portrait[:, int(x0 + 0.25 * (x1 - x0)) :], tmp_path / "cut_left.jpg")
     an = analyze(load_evidence(path), detectors=[detector], options=AnalyzeOptions(face_method="mtcnn"))
     s = an.faces[0].scores["simplenet"]
     assert s.assessment is None and s.withheld is not None and s.verdict == NO_VERDICT
@@ -101,9 +106,23 @@ def test_cut_face_gets_no_verdict_in_json_and_text(portrait, face, detector, tmp
     assert d["coverage"]["no_verdict"]["outside the image"] == 1
 
     monkeypatch.setattr("forensics.pipeline.detectors.get_detector", lambda name, dirs=None: detector)
-    args = type("A", (), {"path": str(path), "detector": ["simplenet"], "weights_dir": None, "face_method": "mtcnn",
-                          "min_face": 40, "allow_untrained": False, "no_stability": True, "json": False,
-                          "case": None, "case_db": None, "no_log": True})()
+    args = type(
+        "A",
+        (),
+        {
+            "path": str(path),
+            "detector": ["simplenet"],
+            "weights_dir": None,
+            "face_method": "mtcnn",
+            "min_face": 40,
+            "allow_untrained": False,
+            "no_stability": True,
+            "json": False,
+            "case": None,
+            "case_db": None,
+            "no_log": True,
+        },
+    )()
     assert cmd.run(args) == 0
     out = capsys.readouterr().out
     assert f"not a whole face: {fd['checks']['failures'][0]}" in out and "no verdict" in out
@@ -111,8 +130,11 @@ def test_cut_face_gets_no_verdict_in_json_and_text(portrait, face, detector, tmp
 
 def test_a_crop_without_a_face_gets_no_verdict(detector):
     """The shipped coffee photo taken whole as a face: Face Mesh finds no face, so no verdict."""
-    an = analyze(load_evidence(EXAMPLES / "coffee_no_face.jpg"), detectors=[detector],
-                 options=AnalyzeOptions(face_method="whole", stability=False))
+    an = analyze(
+        load_evidence(EXAMPLES / "coffee_no_face.jpg"),
+        detectors=[detector],
+        options=AnalyzeOptions(face_method="whole", stability=False),
+    )
     f = an.faces[0]
     assert f.checks.landmarks_confirmed is False and "not confirmed as a face" in f.checks.failed_kinds
     assert f.scores["simplenet"].assessment is None and f.scores["simplenet"].verdict == NO_VERDICT
@@ -121,8 +143,11 @@ def test_a_crop_without_a_face_gets_no_verdict(detector):
 def test_a_whole_face_passes_and_keeps_its_verdict(portrait, face, detector):
     checks = check_face(face, (portrait.shape[1], portrait.shape[0]), min_size=40)
     assert checks.passed and checks.landmarks_confirmed is True and checks.outside_fraction == 0.0
-    an = analyze(load_evidence(EXAMPLES / "astronaut.jpg"), detectors=[detector],
-                 options=AnalyzeOptions(face_method="mtcnn", stability=False))
+    an = analyze(
+        load_evidence(EXAMPLES / "astronaut.jpg"),
+        detectors=[detector],
+        options=AnalyzeOptions(face_method="mtcnn", stability=False),
+    )
     s = an.faces[0].scores["simplenet"]
     assert s.assessment is not None and s.withheld is None and s.verdict == s.assessment.verdict
 
@@ -193,8 +218,9 @@ def test_finders_agree_on_one_portrait_and_disagreement_is_said(portrait, face):
     assert cov.found == 1 and cov.second_found == 1 and not cov.finders_disagree
     # greedy IoU matching against hand-made boxes: one shared face, one only in the second list
     assert _unmatched([(0, 0, 10, 10)], [(1, 1, 10, 10), (50, 50, 60, 60)]) == (0, 1)
-    other = Coverage(skipped={}, no_verdict={}, finder="mtcnn", found=4, second_found=7, only_finder=0,
-                     only_second=3, min_size=40)
+    other = Coverage(
+        skipped={}, no_verdict={}, finder="mtcnn", found=4, second_found=7, only_finder=0, only_second=3, min_size=40
+    )
     assert other.finders_disagree and "mtcnn found 4 face(s) of at least 40 px" in other.sentences()[0]
 
 
@@ -203,8 +229,9 @@ def test_withholding_never_gives_a_verdict():
     from forensics.face_checks import FaceChecks
     from forensics.pipeline import DetectorScore, withhold
 
-    bare = DetectorScore("d", 0.5, {"real": 0.5, "fake": 0.5}, [0.0, 0.0], ready=True, calibrated=False,
-                         assessment=None)
+    bare = DetectorScore(
+        "d", 0.5, {"real": 0.5, "fake": 0.5}, [0.0, 0.0], ready=True, calibrated=False, assessment=None
+    )
     ok = FaceChecks(0.0, 0.0, 100.0, 40, "mtcnn", True, "", ())
     assert withhold(bare, ok) is bare and bare.verdict == NO_VERDICT
     failed = FaceChecks(0.5, 0.4, 100.0, 40, "mtcnn", True, "", ("half outside",), ("outside the image",))

@@ -32,9 +32,11 @@ USER_KEY = "auth_user"
 CASE_KEY = "auth_case_id"
 SESSION_KEY = "auth_session"
 LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
-SINGLE_USER = ("Single-user mode: no accounts are configured and the dashboard only listens on this machine. Anyone "
-               "who can use this machine sees every case. Add accounts with `python -m forensics users add` to share "
-               "it with a lab.")
+SINGLE_USER = (
+    "Single-user mode: no accounts are configured and the dashboard only listens on this machine. Anyone "
+    "who can use this machine sees every case. Add accounts with `python -m forensics users add` to share "
+    "it with a lab."
+)
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,14 @@ def gate() -> Session:
     wb = _call(workbench)
     if not _call(accounts.has_accounts, wb):
         if not bound_locally():
-            _only(lambda: st.error(
-                "This dashboard is reachable from other machines and has no accounts, so it serves nothing. Add an "
-                "account (`python -m forensics users add NAME --role admin`) or start it on localhost "
-                "(`bash scripts/run.sh`).", icon=":material/lock:"))
+            _only(
+                lambda: st.error(
+                    "This dashboard is reachable from other machines and has no accounts, so it serves nothing. Add an "
+                    "account (`python -m forensics users add NAME --role admin`) or start it on localhost "
+                    "(`bash scripts/run.sh`).",
+                    icon=":material/lock:",
+                )
+            )
         st.session_state[USER_KEY] = accounts.LOCAL_USER
         st.info(SINGLE_USER, icon=":material/person:")
         single = True
@@ -183,16 +189,27 @@ def _case_sidebar(wb: Workbench, user: accounts.User, single: bool) -> cases.Cas
             c1, c2 = st.columns([3, 2])
             c1.caption(f"Signed in as **{plain(user.username)}** ({user.role})")
             c2.button("Sign out", key="sign_out", on_click=sign_out, args=(wb,))
-        st.selectbox("Case", list(by_id), format_func=lambda i: f"#{i} {by_id[i].title} ({by_id[i].status})",
-                     placeholder="choose a case", key="case_pick", on_change=_picked, args=(wb, user))
+        st.selectbox(
+            "Case",
+            list(by_id),
+            format_func=lambda i: f"#{i} {by_id[i].title} ({by_id[i].status})",
+            placeholder="choose a case",
+            key="case_pick",
+            on_change=_picked,
+            args=(wb, user),
+        )
         if user.role != "reviewer":
             with st.popover("New case", width="stretch"), st.form("new_case", clear_on_submit=True, border=False):
                 st.text_input("Title", key="new_case_title")
                 st.form_submit_button("Create", on_click=_create, args=(wb, user))
     case = by_id.get(st.session_state[CASE_KEY])
     if case is None:
-        _only(lambda: st.info("Open a case in the sidebar (or create one) to begin: evidence and work are kept in a "
-                              "case.", icon=":material/folder_open:"))
+        _only(
+            lambda: st.info(
+                "Open a case in the sidebar (or create one) to begin: evidence and work are kept in a case.",
+                icon=":material/folder_open:",
+            )
+        )
     return case
 
 
@@ -242,8 +259,9 @@ def keep(kind: str, key: Any, payload: Callable[[], dict[str, Any]], *, blob: by
         return
     _store_evidence(workbench(), s.user, s.case, up)  # the work names its evidence: keep that first
     try:
-        cases.add_record(workbench(), s.user, s.case.id, kind, payload(), item_sha256=up.sha256 if up else None,
-                         blob=blob)
+        cases.add_record(
+            workbench(), s.user, s.case.id, kind, payload(), item_sha256=up.sha256 if up else None, blob=blob
+        )
     except ForensicsError as exc:
         st.warning(f"This {kind} could not be kept in the case: {plain(exc)}", icon=":material/warning:")
         return

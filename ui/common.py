@@ -15,10 +15,12 @@ from ui import lib
 T = TypeVar("T")
 
 
-NO_READY = ("No ready detector: no trained weights were found in weights/ or ../shared/peers, so no verdict can be "
-            "given. Train the default detector (`python -m forensics train --config configs/default.toml`) or put "
-            "the published Meso-4 weights in ../shared/peers. Untrained architectures can still be chosen in the "
-            "sidebar as explain-only detectors (no verdict).")
+NO_READY = (
+    "No ready detector: no trained weights were found in weights/ or ../shared/peers, so no verdict can be "
+    "given. Train the default detector (`python -m forensics train --config configs/default.toml`) or put "
+    "the published Meso-4 weights in ../shared/peers. Untrained architectures can still be chosen in the "
+    "sidebar as explain-only detectors (no verdict)."
+)
 
 
 _MARKUP = re.compile(r"([\\`*_\[\]<>:$&~|#@])")
@@ -86,4 +88,3 @@ def need(module: str) -> None:
     if why:
         st.info(why, icon=":material/construction:")
         st.stop()
-

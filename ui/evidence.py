@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from forensics.cases.roots import confine
-from forensics.errors import BadImageError, ForensicsError
+from forensics.errors import ForensicsError
 from ui import lib, state
 from ui.common import plain, show_error
 
@@ -32,14 +32,22 @@ def _offer(prefix: str, token: str, name: str, read: Callable[[], bytes], origin
 
 def evidence_picker(prefix: str) -> None:
     """Upload, shipped example or a local path; the choice becomes the evidence for every page."""
-    source = st.radio("Evidence source", ["Upload a file", "Shipped example", "Local file path"], horizontal=True,
-                      key=f"{prefix}_source")
+    source = st.radio(
+        "Evidence source",
+        ["Upload a file", "Shipped example", "Local file path"],
+        horizontal=True,
+        key=f"{prefix}_source",
+    )
     if source == "Upload a file":
-        files = st.file_uploader("Photos to examine (one or several)", type=UPLOAD_TYPES, key=f"{prefix}_upload",
-                                 accept_multiple_files=True,
-                                 help="The exact bytes are hashed (SHA-256, MD5) before anything else is done. "
-                                      "Several files: Detect shows a results table of all of them, and every page "
-                                      "examines the one chosen there.")
+        files = st.file_uploader(
+            "Photos to examine (one or several)",
+            type=UPLOAD_TYPES,
+            key=f"{prefix}_upload",
+            accept_multiple_files=True,
+            help="The exact bytes are hashed (SHA-256, MD5) before anything else is done. "
+            "Several files: Detect shows a results table of all of them, and every page "
+            "examines the one chosen there.",
+        )
         token = "upload:" + ",".join(f.file_id for f in files or ())
         if files and st.session_state.get(f"{prefix}_last_pick") != token:
             st.session_state[f"{prefix}_last_pick"] = token
@@ -49,14 +57,22 @@ def evidence_picker(prefix: str) -> None:
                 state.set_batch([(f.name, f.getvalue()) for f in files])
     elif source == "Shipped example":
         ex = examples()
-        choice = st.selectbox("Example", list(ex), index=None, placeholder="choose an example", key=f"{prefix}_ex",
-                              help="Public-domain / CC0 photos from scikit-image's bundled data (see "
-                                   "ui/examples/README.md); none comes from the evaluation data.")
+        choice = st.selectbox(
+            "Example",
+            list(ex),
+            index=None,
+            placeholder="choose an example",
+            key=f"{prefix}_ex",
+            help="Public-domain / CC0 photos from scikit-image's bundled data (see "
+            "ui/examples/README.md); none comes from the evaluation data.",
+        )
         if choice:
             _offer(prefix, f"example:{choice}", choice, ex[choice].read_bytes, "example")
     else:
-        st.caption("Reads a file on the machine running the dashboard (for local cases too large to upload), from the "
-                   "evidence roots an admin configured only.")
+        st.caption(
+            "Reads a file on the machine running the dashboard (for local cases too large to upload), from the "
+            "evidence roots an admin configured only."
+        )
         path = st.text_input("Path to an image file", key=f"{prefix}_path")
         if path and st.button("Load file", key=f"{prefix}_load"):
             try:  # only files inside the evidence roots an admin configured (forensics.cases.roots)
@@ -83,8 +99,7 @@ def current_evidence(prefix: str, *, picker_open: bool = False):
     if (now and (now.sha256, now.name)) != (up and (up.sha256, up.name)):
         st.rerun()  # the picker changed the evidence during this run: start again with it
     if up is None:
-        st.info("Choose a photo above (upload, shipped example or local path) to begin.",
-                icon=":material/upload_file:")
+        st.info("Choose a photo above (upload, shipped example or local path) to begin.", icon=":material/upload_file:")
         st.stop()
     if err is not None:
         show_error(err)
@@ -103,9 +118,14 @@ def evidence_details(ev) -> None:
     meta = ev.metadata or {}
     exif = meta.get("exif") or {}
     jpeg = meta.get("jpeg") or {}
-    rows = [("file name", ev.name), ("size (bytes)", f"{ev.size:,}"), ("SHA-256", ev.sha256), ("MD5", ev.md5),
-            ("format / mode", f"{ev.format} / {ev.mode}"),
-            ("pixels (after EXIF orientation)", f"{ev.width}×{ev.height}")]
+    rows = [
+        ("file name", ev.name),
+        ("size (bytes)", f"{ev.size:,}"),
+        ("SHA-256", ev.sha256),
+        ("MD5", ev.md5),
+        ("format / mode", f"{ev.format} / {ev.mode}"),
+        ("pixels (after EXIF orientation)", f"{ev.width}×{ev.height}"),
+    ]
     for k in ("make", "model", "software", "datetime_original", "datetime"):
         if exif.get(k):
             rows.append((f"EXIF {k}", str(exif[k])))
@@ -123,4 +143,3 @@ def evidence_details(ev) -> None:
     st.dataframe({"item": [r[0] for r in rows], "value": [r[1] for r in rows]}, hide_index=True, width="stretch")
     with st.expander("All metadata (JSON)"):
         st.json(meta, expanded=False)
-

@@ -19,8 +19,13 @@ def method_select(label: str, family: str, default: str, key: str) -> str | None
         return None
     names = [m["name"] for m in methods]
     desc = {m["name"]: m["description"] for m in methods}
-    return st.selectbox(label, names, index=names.index(default) if default in names else 0, key=key,
-                        help="; ".join(f"{n}: {d}" for n, d in desc.items()))
+    return st.selectbox(
+        label,
+        names,
+        index=names.index(default) if default in names else 0,
+        key=key,
+        help="; ".join(f"{n}: {d}" for n, d in desc.items()),
+    )
 
 
 def heatmap_for(fkey: str, det_name: str, method: str, crop, target: str | None):
@@ -35,9 +40,11 @@ def heatmap_for(fkey: str, det_name: str, method: str, crop, target: str | None)
         from forensics.report.bundle import explanation_record
 
         sha, face_method, face = fkey.split(":")
-        log_once("explanation", f"explanation:{fkey}:{det_name}:{method}:{params}",
-                 lambda: {"evidence_sha256": sha, "face_method": face_method,
-                          **explanation_record(int(face), hm)})
+        log_once(
+            "explanation",
+            f"explanation:{fkey}:{det_name}:{method}:{params}",
+            lambda: {"evidence_sha256": sha, "face_method": face_method, **explanation_record(int(face), hm)},
+        )
     return hm
 
 
@@ -46,8 +53,12 @@ def heatmap_panel(title: str, crop, hm, *, opacity: float = 0.5, regions=None, k
     from forensics.viz.heatmap import heatmap_figure
 
     st.markdown(f"**{title}**")
-    st.plotly_chart(heatmap_figure(crop, hm.heatmap, opacity=opacity, regions=regions), width="stretch",
-                    key=f"heat_{key}_{hm.method}", config={"displayModeBar": False})
+    st.plotly_chart(
+        heatmap_figure(crop, hm.heatmap, opacity=opacity, regions=regions),
+        width="stretch",
+        key=f"heat_{key}_{hm.method}",
+        config={"displayModeBar": False},
+    )
     st.caption(f"why '{hm.target_name}' (p {hm.probability:.3g}) · {hm.elapsed_ms:.0f} ms")
     for n in hm.notes:
         st.caption(n)
@@ -55,8 +66,9 @@ def heatmap_panel(title: str, crop, hm, *, opacity: float = 0.5, regions=None, k
 
 
 def opacity_slider(key: str) -> float:
-    return st.slider("Map opacity over the photo", 0.0, 1.0, 0.5, 0.05, key=key,
-                     help="0 shows the photo alone, 1 the map alone.")
+    return st.slider(
+        "Map opacity over the photo", 0.0, 1.0, 0.5, 0.05, key=key, help="0 shows the photo alone, 1 the map alone."
+    )
 
 
 def measured_note(det_name: str, method: str) -> None:
@@ -83,8 +95,10 @@ def agreement_words(ag: dict[str, Any]) -> str:
         return f"The two maps largely agree on which pixels matter (Spearman {rho:.2f})."
     if rho >= 0.3:
         return f"The two maps partly agree on which pixels matter (Spearman {rho:.2f})."
-    return (f"The two maps largely disagree (Spearman {rho:.2f}): they point at different pixels, so neither should "
-            "be read alone; trust the more faithful one below.")
+    return (
+        f"The two maps largely disagree (Spearman {rho:.2f}): they point at different pixels, so neither should "
+        "be read alone; trust the more faithful one below."
+    )
 
 
 def faithfulness_words(results: dict[str, dict[str, Any]]) -> str:
@@ -95,16 +109,22 @@ def faithfulness_words(results: dict[str, dict[str, Any]]) -> str:
         return ""
     best = max(diffs, key=diffs.get)
     if diffs[best] <= 0:
-        return ("Neither map is faithful here: inserting its most relevant pixels does not raise the score more than "
-                "deleting them lowers it (insertion − deletion ≤ 0).")
+        return (
+            "Neither map is faithful here: inserting its most relevant pixels does not raise the score more than "
+            "deleting them lowers it (insertion − deletion ≤ 0)."
+        )
     if len(diffs) == 1:
         return f"{best}'s map is faithful here (insertion − deletion {diffs[best]:.3f} > 0)."
     other = min(diffs, key=diffs.get)
     if diffs[best] - diffs[other] < 0.05:
-        return (f"The two maps are about equally faithful here (insertion − deletion {diffs[best]:.3f} against "
-                f"{diffs[other]:.3f}).")
-    return (f"{best}'s map is the more faithful here (insertion − deletion {diffs[best]:.3f} against "
-            f"{diffs[other]:.3f} for {other}): the pixels it marks move the score more.")
+        return (
+            f"The two maps are about equally faithful here (insertion − deletion {diffs[best]:.3f} against "
+            f"{diffs[other]:.3f})."
+        )
+    return (
+        f"{best}'s map is the more faithful here (insertion − deletion {diffs[best]:.3f} against "
+        f"{diffs[other]:.3f} for {other}): the pixels it marks move the score more."
+    )
 
 
 def agreement_for(fkey: str, a, b) -> dict[str, Any]:
@@ -113,15 +133,26 @@ def agreement_for(fkey: str, a, b) -> dict[str, Any]:
 
 def agreement_metrics(ag: dict[str, Any]) -> None:
     cols = st.columns(1 + len(ag.get("iou", {})))
-    cols[0].metric("Spearman ρ", _num(ag.get("spearman")),
-                   help="Rank agreement of the two maps over all pixels (1 = same ordering).")
+    cols[0].metric(
+        "Spearman ρ",
+        _num(ag.get("spearman")),
+        help="Rank agreement of the two maps over all pixels (1 = same ordering).",
+    )
     for col, (k, v) in zip(cols[1:], ag.get("iou", {}).items(), strict=False):
         col.metric(f"top-{float(k) * 100:.0f}% IoU", _num(v), help="Overlap of the most relevant pixels.")
 
 
 def faithfulness_for(fkey: str, det_name: str, crop, hm, *, road: bool = False) -> dict[str, Any] | None:
-    return call(lib.faithfulness, f"{fkey}:{hm.method}:{hm.target_index}", det_name, road, crop, hm,
-                spinner=f"{'ROAD' if road else 'Deletion/insertion curves'} for {hm.method}", stop=False)
+    return call(
+        lib.faithfulness,
+        f"{fkey}:{hm.method}:{hm.target_index}",
+        det_name,
+        road,
+        crop,
+        hm,
+        spinner=f"{'ROAD' if road else 'Deletion/insertion curves'} for {hm.method}",
+        stop=False,
+    )
 
 
 def faithfulness_view(f: dict[str, Any], method: str) -> None:
@@ -129,10 +160,17 @@ def faithfulness_view(f: dict[str, Any], method: str) -> None:
     from forensics.viz.faithfulness import curves_figure
 
     c1, c2, c3 = st.columns(3)
-    c1.metric("deletion AUC", _num(f["deletion_auc"], 3), help="Area under p(class) as the most relevant pixels are "
-              "removed first. Lower = more faithful.")
-    c2.metric("insertion AUC", _num(f["insertion_auc"], 3), help="Area under p(class) as the most relevant pixels are "
-              "inserted first into a blurred crop. Higher = more faithful.")
+    c1.metric(
+        "deletion AUC",
+        _num(f["deletion_auc"], 3),
+        help="Area under p(class) as the most relevant pixels are removed first. Lower = more faithful.",
+    )
+    c2.metric(
+        "insertion AUC",
+        _num(f["insertion_auc"], 3),
+        help="Area under p(class) as the most relevant pixels are "
+        "inserted first into a blurred crop. Higher = more faithful.",
+    )
     c3.metric("ins − del", _num(f["difference"], 3), help="insertion AUC − deletion AUC: higher = more faithful.")
     st.plotly_chart(curves_figure(f, method), width="stretch", key=f"faith_{method}")
 
@@ -143,8 +181,13 @@ def road_view(f: dict[str, Any], method: str) -> None:
     if not r:
         return
     st.markdown(f"**{method}**")
-    st.dataframe({"pixels removed": [f"{p}%" for p in r["percentiles"]],
-                  "p after removing the most relevant first": [round(v, 3) for v in r["morf"]],
-                  "p after removing the least relevant first": [round(v, 3) for v in r["lerf"]]},
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        {
+            "pixels removed": [f"{p}%" for p in r["percentiles"]],
+            "p after removing the most relevant first": [round(v, 3) for v in r["morf"]],
+            "p after removing the least relevant first": [round(v, 3) for v in r["lerf"]],
+        },
+        hide_index=True,
+        width="stretch",
+    )
     st.caption("Faithful: the first column falls faster than the second.")

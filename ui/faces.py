@@ -22,16 +22,28 @@ def provenance(an: dict[str, Any]) -> None:
     for name, m in models.items():
         card = m.get("card") or {}
         cal = m.get("calibration") or {}
-        rows.append({"detector": name, "architecture": m.get("architecture"), "ready": m.get("ready"),
-                     "weights file": m.get("weights_file") or "-", "weights sha256": m.get("weights_sha256") or "-",
-                     "calibrated on": cal.get("fitted_on") or "-", "training data": card.get("training_data", "")})
+        rows.append(
+            {
+                "detector": name,
+                "architecture": m.get("architecture"),
+                "ready": m.get("ready"),
+                "weights file": m.get("weights_file") or "-",
+                "weights sha256": m.get("weights_sha256") or "-",
+                "calibrated on": cal.get("fitted_on") or "-",
+                "training data": card.get("training_data", ""),
+            }
+        )
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption(f"Face finder: {an.get('face_method')} · device {an.get('device')} · library "
-               f"{an.get('library_version')} · schema {an.get('schema')}")
+    st.caption(
+        f"Face finder: {an.get('face_method')} · device {an.get('device')} · library "
+        f"{an.get('library_version')} · schema {an.get('schema')}"
+    )
     with st.expander("Options, timings and environment"):
-        st.json({"options": an.get("options"), "timings_ms": an.get("timings_ms"),
-                 "environment": an.get("environment")}, expanded=False)
+        st.json(
+            {"options": an.get("options"), "timings_ms": an.get("timings_ms"), "environment": an.get("environment")},
+            expanded=False,
+        )
 
 
 def faces_view(an, image) -> None:
@@ -45,15 +57,23 @@ def faces_view(an, image) -> None:
         st.warning(f"No face analysed: {an.no_face_reason or 'no face found'}", icon=":material/face_retouching_off:")
     marks = face_marks(d)
     if marks:
-        event = st.plotly_chart(overview_figure(image, marks), on_select="rerun", selection_mode="points",
-                                key="detect_overview", config={"displayModeBar": False, "scrollZoom": True},
-                                width="stretch")
+        event = st.plotly_chart(
+            overview_figure(image, marks),
+            on_select="rerun",
+            selection_mode="points",
+            key="detect_overview",
+            config={"displayModeBar": False, "scrollZoom": True},
+            width="stretch",
+        )
         clicked = [p.get("customdata") for p in (event.selection.points if event else ()) if p.get("customdata")]
         if clicked and st.session_state.get("detect_overview_last") != clicked[0]:
             st.session_state["detect_overview_last"] = clicked[0]
             st.session_state["detect_face"] = f"Face {clicked[0]}"  # before the control below is drawn
-        st.caption("Boxes: " + " · ".join(f"{dash} {legend}" for _, dash, legend in STYLES.values())
-                   + ". Click a number (or choose below) to show that face alone.")
+        st.caption(
+            "Boxes: "
+            + " · ".join(f"{dash} {legend}" for _, dash, legend in STYLES.values())
+            + ". Click a number (or choose below) to show that face alone."
+        )
     if not an.faces:
         return
     choices = ["All faces", *(f"Face {f['index'] + 1}" for f in d["faces"])]
@@ -68,16 +88,24 @@ def faces_view(an, image) -> None:
         st.subheader(f"Face {face['index'] + 1}")
         names = list(face["scores"])
         cols = st.columns([1] + [2] * max(1, len(names)))
-        cols[0].image(crop, caption=f"aligned crop · box {[round(v) for v in face['box']]} · "
-                                    f"confidence {face['confidence']:.3f}", width="stretch")
+        cols[0].image(
+            crop,
+            caption=f"aligned crop · box {[round(v) for v in face['box']]} · confidence {face['confidence']:.3f}",
+            width="stretch",
+        )
         if face.get("checks"):
             with cols[0]:
                 face_checks_view(face["checks"])
         for col, name in zip(cols[1:], names, strict=False):
             with col:
-                verdict_card(name, face["scores"][name], d["models"].get(name, {}), key=f"face{face['index']}",
-                             caveats=face_caveats(d, face, name),
-                             face_failures=(face.get("checks") or {}).get("failures") or ())
+                verdict_card(
+                    name,
+                    face["scores"][name],
+                    d["models"].get(name, {}),
+                    key=f"face{face['index']}",
+                    caveats=face_caveats(d, face, name),
+                    face_failures=(face.get("checks") or {}).get("failures") or (),
+                )
     for sentence in (d.get("coverage") or {}).get("sentences") or ():
         st.info(sentence, icon=":material/visibility_off:")
     if d["skipped_faces"]:
@@ -98,8 +126,15 @@ def batch_table(files, opts) -> None:
         try:
             an = lib.analysis(up.sha256, opts.detectors, opts.face_method, opts.allow_untrained, up.data, up.name)
         except ForensicsError as exc:
-            rows.append({"file": up.name, "sha256": up.sha256, "faces": None, "detector": "-",
-                         "result": f"cannot be analysed: {exc}"})
+            rows.append(
+                {
+                    "file": up.name,
+                    "sha256": up.sha256,
+                    "faces": None,
+                    "detector": "-",
+                    "result": f"cannot be analysed: {exc}",
+                }
+            )
             continue
         finally:
             bar.progress(i / len(files), text=f"{i} / {len(files)} files")
@@ -110,19 +145,38 @@ def batch_table(files, opts) -> None:
                 s = f["scores"].get(det) or {}
                 a = s.get("assessment")
                 verdict = (a or {}).get("verdict") or (s.get("withheld") or {}).get("verdict") or "no verdict"
-                results.append(f"face {f['index'] + 1}: {verdict}"
-                               + (f" (LR {lr_in_favour(a['likelihood_ratio'])})" if a else ""))
-            rows.append({"file": up.name, "sha256": up.sha256, "faces": len(d["faces"]), "detector": det,
-                         "result": "; ".join(results) or (an.no_face_reason or "no face found")})
+                results.append(
+                    f"face {f['index'] + 1}: {verdict}" + (f" (LR {lr_in_favour(a['likelihood_ratio'])})" if a else "")
+                )
+            rows.append(
+                {
+                    "file": up.name,
+                    "sha256": up.sha256,
+                    "faces": len(d["faces"]),
+                    "detector": det,
+                    "result": "; ".join(results) or (an.no_face_reason or "no face found"),
+                }
+            )
     bar.empty()
     st.subheader(f"{len(files)} files")
-    st.dataframe(rows, hide_index=True, width="stretch", key="detect_batch_table",
-                 column_config={"result": st.column_config.TextColumn(width="large")})
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        key="detect_batch_table",
+        column_config={"result": st.column_config.TextColumn(width="large")},
+    )
     names = [f"{u.name} ({u.short})" for u in files]
     cur = state.current()
     idx = next((i for i, u in enumerate(files) if cur and u.sha256 == cur.sha256), 0)
-    pick = st.selectbox("Examine face by face", range(len(files)), index=idx, format_func=names.__getitem__,
-                        key="detect_batch_pick", help="The chosen file becomes the evidence of every page.")
+    pick = st.selectbox(
+        "Examine face by face",
+        range(len(files)),
+        index=idx,
+        format_func=names.__getitem__,
+        key="detect_batch_pick",
+        help="The chosen file becomes the evidence of every page.",
+    )
     if pick != idx:
         state.set_current(files[pick].name, files[pick].data, "upload")
         st.rerun()
@@ -140,9 +194,11 @@ def failure_modes(models: dict[str, Any]) -> None:
 def face_checks_view(checks: dict[str, Any]) -> None:
     """The whole-face checks of one face: what was measured, and every failed check (no verdict then)."""
     confirmed = {True: "confirmed", False: "not confirmed", None: "not checked"}[checks["landmarks_confirmed"]]
-    st.caption(f"Whole-face checks: {_pct(checks['outside_fraction'])} of the box outside the image, "
-               f"{_pct(checks['padded_fraction'])} of the crop padded, {checks['size_px']:.0f} px, landmarks "
-               f"{confirmed} ({checks['finder']})")
+    st.caption(
+        f"Whole-face checks: {_pct(checks['outside_fraction'])} of the box outside the image, "
+        f"{_pct(checks['padded_fraction'])} of the crop padded, {checks['size_px']:.0f} px, landmarks "
+        f"{confirmed} ({checks['finder']})"
+    )
     if not checks["passed"]:
         st.error("Not a whole face, so no verdict: " + "; ".join(checks["failures"]), icon=":material/crop_free:")
 
@@ -154,8 +210,9 @@ def faceset_view(fs) -> None:
         return
     cols = st.columns(min(4, len(fs.faces)))
     for i, f in enumerate(fs.faces):
-        cols[i % len(cols)].image(f.crop, caption=f"face {f.index + 1} · confidence {f.confidence:.3f}",
-                                  width="stretch")
+        cols[i % len(cols)].image(
+            f.crop, caption=f"face {f.index + 1} · confidence {f.confidence:.3f}", width="stretch"
+        )
 
 
 def face_choice(an, key: str) -> int | None:
@@ -163,8 +220,9 @@ def face_choice(an, key: str) -> int | None:
     if not an.faces:
         st.warning(f"No face to explain: {an.no_face_reason or 'no face found'}")
         return None
-    idx = st.selectbox("Face", list(range(len(an.faces))), key=key,
-                       format_func=lambda i: f"Face {an.faces[i].index + 1}")
+    idx = st.selectbox(
+        "Face", list(range(len(an.faces))), key=key, format_func=lambda i: f"Face {an.faces[i].index + 1}"
+    )
     return int(idx)
 
 
@@ -186,8 +244,16 @@ def analysis_for(up, opts):
     if not dets:
         st.info("Choose at least one detector in the sidebar.", icon=":material/tune:")
         st.stop()
-    an = call(lib.analysis, up.sha256, dets, opts.face_method, opts.allow_untrained, up.data, up.name,
-              spinner="Finding faces and scoring them")
+    an = call(
+        lib.analysis,
+        up.sha256,
+        dets,
+        opts.face_method,
+        opts.allow_untrained,
+        up.data,
+        up.name,
+        spinner="Finding faces and scoring them",
+    )
     from forensics.audit import analysis_payload
 
     log_once("analysis", f"analysis:{up.sha256}:{opts.key()}", lambda: analysis_payload(an.to_dict()))
@@ -197,4 +263,3 @@ def analysis_for(up, opts):
 def face_key(up, opts, face_index: int) -> str:
     """Names one face crop for the result caches: evidence hash + face options + face index."""
     return f"{up.sha256}:{opts.face_method}:{face_index}"
-

@@ -6,8 +6,11 @@ import streamlit as st
 
 from ui.common import plain
 
-_DIRECTION_ICON = {"supports manipulation": ":red[▲ supports manipulation]",
-                   "supports an original": ":green[▼ supports an original]", "neutral": ":gray[● neutral]"}
+_DIRECTION_ICON = {
+    "supports manipulation": ":red[▲ supports manipulation]",
+    "supports an original": ":green[▼ supports an original]",
+    "neutral": ":gray[● neutral]",
+}
 
 
 def summary_table(findings: list) -> None:
@@ -15,11 +18,19 @@ def summary_table(findings: list) -> None:
     from forensics.viz.checks import findings_summary_rows
 
     rows = findings_summary_rows(findings)  # three text columns: four did not fit the page
-    st.dataframe(rows, hide_index=True, width="stretch", key="checks_summary", height=40 + 72 * len(rows),
-                 row_height=72,  # room for a summary to wrap over three lines
-                 column_config={"check": st.column_config.TextColumn(width=150),
-                                "points to": st.column_config.TextColumn(width=110),
-                                "finding": st.column_config.TextColumn(width="large")})
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        key="checks_summary",
+        height=40 + 72 * len(rows),
+        row_height=72,  # room for a summary to wrap over three lines
+        column_config={
+            "check": st.column_config.TextColumn(width=150),
+            "points to": st.column_config.TextColumn(width=110),
+            "finding": st.column_config.TextColumn(width="large"),
+        },
+    )
 
 
 def finding_card(f, *, photo=None, opacity: float = 0.6, show_images: bool = True) -> None:
@@ -43,8 +54,12 @@ def finding_card(f, *, photo=None, opacity: float = 0.6, show_images: bool = Tru
             cols = st.columns(min(2, len(drawn)))
             for i, (k, arr) in enumerate(drawn.items()):
                 with cols[i % len(cols)]:
-                    st.plotly_chart(map_over_photo_figure(photo, k, arr, opacity=opacity), width="stretch",
-                                    key=f"map_{f.check}_{k}", config={"displayModeBar": False})
+                    st.plotly_chart(
+                        map_over_photo_figure(photo, k, arr, opacity=opacity),
+                        width="stretch",
+                        key=f"map_{f.check}_{k}",
+                        config={"displayModeBar": False},
+                    )
                     st.caption(k.replace("_", " ") + " over the photo")
         images = other_images(f) if photo is not None else {}
         if images:

@@ -93,8 +93,7 @@ def evidence(sha256: str, _data: bytes, name: str):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def analysis(sha256: str, detectors: tuple[str, ...], face_method: str, allow_untrained: bool, _data: bytes,
-             name: str):
+def analysis(sha256: str, detectors: tuple[str, ...], face_method: str, allow_untrained: bool, _data: bytes, name: str):
     """``forensics.pipeline.analyze`` for this evidence and these options (faces, scores, verdicts, provenance)."""
     from forensics.pipeline import AnalyzeOptions, analyze
 
@@ -226,9 +225,18 @@ def finding(sha256: str, check: str, params: tuple[tuple[str, Any], ...], _data:
 
 # --------------------------------------------------------------------------------------------------- report
 @st.cache_data(max_entries=8, show_spinner=False)
-def report(sha256: str, detectors: tuple[str, ...], face_method: str, allow_untrained: bool,
-           case: tuple[tuple[str, str], ...], explainers: tuple[str, ...], segmenter: str | None, checks: bool,
-           _data: bytes, name: str):
+def report(
+    sha256: str,
+    detectors: tuple[str, ...],
+    face_method: str,
+    allow_untrained: bool,
+    case: tuple[tuple[str, str], ...],
+    explainers: tuple[str, ...],
+    segmenter: str | None,
+    checks: bool,
+    _data: bytes,
+    name: str,
+):
     """The prepared court report of the evidence (``ReportData``: bundle, crops, figures), not yet exported."""
     from forensics.pipeline import AnalyzeOptions
     from forensics.report.build import Case, prepare_report
@@ -237,8 +245,15 @@ def report(sha256: str, detectors: tuple[str, ...], face_method: str, allow_untr
     ev = evidence(sha256, _data, name)
     dets = [detector(n) for n in detectors]
     opts = AnalyzeOptions(detectors=tuple(detectors), face_method=face_method, allow_untrained=allow_untrained)
-    return prepare_report(ev, Case(**dict(case)), detectors=dets, options=opts, explainers=list(explainers),
-                          segmenter=segmenter, checks=checks)
+    return prepare_report(
+        ev,
+        Case(**dict(case)),
+        detectors=dets,
+        options=opts,
+        explainers=list(explainers),
+        segmenter=segmenter,
+        checks=checks,
+    )
 
 
 def export_report(data, sign_with: str | None) -> dict[str, Any]:
@@ -299,17 +314,30 @@ def pdf_page_images(pdf: bytes, pages: int = 3, dpi: int = 60) -> list[bytes]:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "report.pdf"
         src.write_bytes(pdf)
-        done = subprocess.run([exe, "-png", "-r", str(dpi), "-f", "1", "-l", str(pages), str(src),
-                               str(Path(tmp) / "page")], capture_output=True, timeout=60)
+        done = subprocess.run(
+            [exe, "-png", "-r", str(dpi), "-f", "1", "-l", str(pages), str(src), str(Path(tmp) / "page")],
+            capture_output=True,
+            timeout=60,
+        )
         if done.returncode != 0:
             return []
         return [p.read_bytes() for p in sorted(Path(tmp).glob("page*.png"))]
 
 
 # --------------------------------------------------------------------------------------------------- dataset scan
-def scan(folder: str, store: str, detectors: Sequence[str], *, face_method: str, explainer: str | None,
-         segmenter: str | None, limit: int | None, allow_untrained: bool,
-         progress: Callable[[int, int], None], dask: str | None = None) -> Any:
+def scan(
+    folder: str,
+    store: str,
+    detectors: Sequence[str],
+    *,
+    face_method: str,
+    explainer: str | None,
+    segmenter: str | None,
+    limit: int | None,
+    allow_untrained: bool,
+    progress: Callable[[int, int], None],
+    dask: str | None = None,
+) -> Any:
     """Scan ``folder`` into the resumable store (not cached: the store is the cache; finished images are skipped).
 
     ``dask``: a scheduler address; the batches then run on that cluster's workers (``forensics.scan.dask_cluster``)."""
@@ -317,12 +345,24 @@ def scan(folder: str, store: str, detectors: Sequence[str], *, face_method: str,
     from forensics.scan.dask_cluster import DaskSetup
 
     configure()
-    opts = ScanOptions(detectors=tuple(detectors), face_method=face_method, explainer=explainer,
-                       segmenter=segmenter, allow_untrained=allow_untrained)
+    opts = ScanOptions(
+        detectors=tuple(detectors),
+        face_method=face_method,
+        explainer=explainer,
+        segmenter=segmenter,
+        allow_untrained=allow_untrained,
+    )
     # batches of 4, not the library's 16: progress is reported per batch, and 16 images took 80 s on this CPU with
     # the bar standing at 0 the whole time
-    return scan_folder(folder, store, options=opts, limit=limit, progress=progress, batch_size=SCAN_BATCH,
-                       dask=DaskSetup(address=dask) if dask else None)
+    return scan_folder(
+        folder,
+        store,
+        options=opts,
+        limit=limit,
+        progress=progress,
+        batch_size=SCAN_BATCH,
+        dask=DaskSetup(address=dask) if dask else None,
+    )
 
 
 SCAN_BATCH = 4

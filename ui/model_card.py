@@ -42,26 +42,40 @@ def below_chance(metrics: Any, path: str = "") -> list[tuple[str, float]]:
 def model_card(info: dict[str, Any]) -> None:
     """The model card of one loaded detector: training data, licence, metrics, intended use, failure modes."""
     card = info.get("card") or {}
-    st.markdown(f"**{info.get('name')}** · {info.get('architecture')} · input {info.get('input_size')} px · "
-                f"classes {', '.join(info.get('classes') or ())} · ready: {info.get('ready')}")
+    st.markdown(
+        f"**{info.get('name')}** · {info.get('architecture')} · input {info.get('input_size')} px · "
+        f"classes {', '.join(info.get('classes') or ())} · ready: {info.get('ready')}"
+    )
     if info.get("ready") and not info.get("calibration"):
-        st.warning("Ready (its weights are verified) but not calibrated: it never gives a verdict. Its scores are "
-                   "shown as numbers only and carry no stated error rate.", icon=":material/block:")
+        st.warning(
+            "Ready (its weights are verified) but not calibrated: it never gives a verdict. Its scores are "
+            "shown as numbers only and carry no stated error rate.",
+            icon=":material/block:",
+        )
     for where, auc in below_chance(card.get("metrics") or {}):
         where = ", ".join(p for p in where.split(" / ") if p not in _STRUCTURE and p != info.get("name"))
-        st.warning(f"AUC {auc:.2f} ({where or 'overall'}) is below chance (0.5): on those faces its scores point the "
-                   "wrong way more often than not. Do not read its scores on such evidence.",
-                   icon=":material/trending_down:")
-    rows = [("training data", card.get("training_data", "")), ("licence", card.get("licence", "")),
-            ("intended use", card.get("intended_use", "")), ("reproduce", card.get("reproduce", "")),
-            ("weights file", info.get("weights_file") or "-"), ("weights sha256", info.get("weights_sha256") or "-")]
+        st.warning(
+            f"AUC {auc:.2f} ({where or 'overall'}) is below chance (0.5): on those faces its scores point the "
+            "wrong way more often than not. Do not read its scores on such evidence.",
+            icon=":material/trending_down:",
+        )
+    rows = [
+        ("training data", card.get("training_data", "")),
+        ("licence", card.get("licence", "")),
+        ("intended use", card.get("intended_use", "")),
+        ("reproduce", card.get("reproduce", "")),
+        ("weights file", info.get("weights_file") or "-"),
+        ("weights sha256", info.get("weights_sha256") or "-"),
+    ]
     st.table({"item": [r[0] for r in rows], "value": [str(r[1]) for r in rows]})
     lso = card.get("leave_source_out")
     if lso:
         from forensics.training.leave_out import table_markdown
 
-        st.markdown("**Sources it never saw (leave-source-out)**: the measurement that predicts evidence from a new "
-                    "camera, generator or swap tool; in-sample validation does not.")
+        st.markdown(
+            "**Sources it never saw (leave-source-out)**: the measurement that predicts evidence from a new "
+            "camera, generator or swap tool; in-sample validation does not."
+        )
         st.caption(lso.get("protocol", ""))
         st.markdown("\n".join(table_markdown(lso["rows"])))
     if card.get("failure_modes"):
@@ -83,32 +97,43 @@ def model_card(info: dict[str, Any]) -> None:
     if card.get("metrics"):
         st.markdown("**Recorded metrics**")
         with st.expander("As a table"):
-            st.dataframe(flat_metrics({k: v for k, v in card["metrics"].items() if k != "evaluation"}),
-                         hide_index=True, width="stretch", key="models_metrics")
+            st.dataframe(
+                flat_metrics({k: v for k, v in card["metrics"].items() if k != "evaluation"}),
+                hide_index=True,
+                width="stretch",
+                key="models_metrics",
+            )
         with st.expander("As recorded (JSON)"):
             st.json(card["metrics"], expanded=False)
     cal = info.get("calibration")
     if cal:
         bias = ", ".join(f"{b:+.2f}" for b in cal.get("class_bias") or [])
-        st.markdown(f"**Calibration**: temperature {cal['temperature']:.3g}"
-                    + (f", class biases ({bias})" if bias else "") + ", inconclusive band "
-                    f"[{cal['band'][0]:.3f}, {cal['band'][1]:.3f}), fitted on {fitted_on(cal)}")
+        st.markdown(
+            f"**Calibration**: temperature {cal['temperature']:.3g}"
+            + (f", class biases ({bias})" if bias else "")
+            + ", inconclusive band "
+            f"[{cal['band'][0]:.3f}, {cal['band'][1]:.3f}), fitted on {fitted_on(cal)}"
+        )
         from forensics.viz.calibration import calibration_figure
 
-        st.plotly_chart(calibration_figure(cal), width="stretch", key="models_calibration",
-                        config={"displayModeBar": False})
-        st.caption("What a calibrated score means: the likelihood ratio it stands for (the curve) and the verdict it "
-                   "draws (the shaded zones).")
+        st.plotly_chart(
+            calibration_figure(cal), width="stretch", key="models_calibration", config={"displayModeBar": False}
+        )
+        st.caption(
+            "What a calibrated score means: the likelihood ratio it stands for (the curve) and the verdict it "
+            "draws (the shaded zones)."
+        )
         rows = error_rate_rows(cal.get("error_rates") or {})
         if rows:
-            st.caption("Errors of this band on the validation faces, as the files are and after each re-sampling the "
-                       "threshold was fitted to hold under:")
+            st.caption(
+                "Errors of this band on the validation faces, as the files are and after each re-sampling the "
+                "threshold was fitted to hold under:"
+            )
             st.dataframe(rows, hide_index=True, key="models_error_rates")
         with st.expander("Error rates as recorded (JSON)"):
             st.json(cal.get("error_rates", {}), expanded=False)
     else:
         st.caption("No calibration: this detector gives no verdict.")
-
 
 
 def fitted_on(cal: dict[str, Any]) -> str:

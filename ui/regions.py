@@ -11,10 +11,18 @@ from ui.common import call
 from ui.explain import heatmap_for, heatmap_panel
 
 # the region table's columns as an analyst reads them (the library's field names stay in the JSON bundle)
-COLUMNS = {"region": "region", "share": "share of the relevance", "pixel_share": "share of the top-20 % pixels",
-           "area_share": "share of the face area", "density": "density (share ÷ area)",
-           "occlusion_delta": "score change when blurred", "approximate": "approximate (≈)", "absent": "absent",
-           "reason": "why absent", "pixels": "pixels"}
+COLUMNS = {
+    "region": "region",
+    "share": "share of the relevance",
+    "pixel_share": "share of the top-20 % pixels",
+    "area_share": "share of the face area",
+    "density": "density (share ÷ area)",
+    "occlusion_delta": "score change when blurred",
+    "approximate": "approximate (≈)",
+    "absent": "absent",
+    "reason": "why absent",
+    "pixels": "pixels",
+}
 
 
 def disagreement_sentences(table: Any) -> list[str]:
@@ -26,16 +34,30 @@ def disagreement_sentences(table: Any) -> list[str]:
         if r.occlusion_delta is None or r.region == "unassigned":
             continue
         if r.share >= 0.05 and r.occlusion_delta >= 0:
-            out.append(f"{r.region}: the map gives it {r.share:.0%} of the relevance, but blurring it does not lower "
-                       f"the score (change {r.occlusion_delta:+.3f}).")
+            out.append(
+                f"{r.region}: the map gives it {r.share:.0%} of the relevance, but blurring it does not lower "
+                f"the score (change {r.occlusion_delta:+.3f})."
+            )
         elif r.share < 0.05 and r.occlusion_delta <= -0.05:
-            out.append(f"{r.region}: blurring it lowers the score by {-r.occlusion_delta:.3f}, but the map gives it "
-                       f"only {r.share:.0%} of the relevance.")
+            out.append(
+                f"{r.region}: blurring it lowers the score by {-r.occlusion_delta:.3f}, but the map gives it "
+                f"only {r.share:.0%} of the relevance."
+            )
     return out
 
 
-def regions_view(fkey: str, det_name: str, method: str, segmenter: str, crop, *, value: str = "share",
-                 occlusion: bool = False, opacity: float = 0.5, outlines: bool = True) -> None:
+def regions_view(
+    fkey: str,
+    det_name: str,
+    method: str,
+    segmenter: str,
+    crop,
+    *,
+    value: str = "share",
+    occlusion: bool = False,
+    opacity: float = 0.5,
+    outlines: bool = True,
+) -> None:
     """Mask figure, the heatmap (with the region outlines laid over it) and the region bars for one face."""
     from forensics.viz import regions as vr
 
@@ -43,29 +65,45 @@ def regions_view(fkey: str, det_name: str, method: str, segmenter: str, crop, *,
     hm = heatmap_for(fkey, det_name, method, crop, None)
     c1, c2 = st.columns(2)
     with c1:
-        st.plotly_chart(vr.mask_figure(crop, masks, title=f"Regions ({segmenter})"), width="stretch",
-                        key="regions_masks")
+        st.plotly_chart(
+            vr.mask_figure(crop, masks, title=f"Regions ({segmenter})"), width="stretch", key="regions_masks"
+        )
     if hm is None:
         return
     with c2:
         heatmap_panel(method, crop, hm, opacity=opacity, regions=masks if outlines else None, key="regions")
-    table = call(lib.region_relevance, f"{fkey}:{segmenter}:{method}:{det_name}:{hm.target_index}",
-                 det_name if occlusion else None, hm, masks, crop, spinner="Region statistics", stop=False)
+    table = call(
+        lib.region_relevance,
+        f"{fkey}:{segmenter}:{method}:{det_name}:{hm.target_index}",
+        det_name if occlusion else None,
+        hm,
+        masks,
+        crop,
+        spinner="Region statistics",
+        stop=False,
+    )
     if table is None:
         return
-    st.plotly_chart(vr.region_bar_chart(table, value=value, title=f"{vr.VALUE_NAMES[value].capitalize()}: {method} "
-                                                                  f"per region ({det_name})"),
-                    width="stretch", key="regions_bars")
-    st.caption("Each bar in its region's colour, as in the region figure; grey: the region's share of the face area "
-               "(what a uniform map would give).")
+    st.plotly_chart(
+        vr.region_bar_chart(
+            table, value=value, title=f"{vr.VALUE_NAMES[value].capitalize()}: {method} per region ({det_name})"
+        ),
+        width="stretch",
+        key="regions_bars",
+    )
+    st.caption(
+        "Each bar in its region's colour, as in the region figure; grey: the region's share of the face area "
+        "(what a uniform map would give)."
+    )
     if occlusion:
         st.plotly_chart(vr.occlusion_chart(table), width="stretch", key="regions_occlusion")
         disagree = disagreement_sentences(table)
         if disagree:
             st.warning("Blurring and the map disagree here: " + " ".join(disagree), icon=":material/compare_arrows:")
         else:
-            st.caption("Blurring and the map agree: the regions the map weighs are the ones whose blurring lowers the "
-                       "score.")
+            st.caption(
+                "Blurring and the map agree: the regions the map weighs are the ones whose blurring lowers the score."
+            )
     approx = [r for r, a in masks.approximate.items() if a]
     if approx:
         st.caption("≈ approximate regions (heuristic, not from landmarks): " + ", ".join(approx))
@@ -74,6 +112,8 @@ def regions_view(fkey: str, det_name: str, method: str, segmenter: str, crop, *,
     for n in (*masks.notes, *table.notes):
         st.caption(n)
     with st.expander("Region table"):
-        rows = [{COLUMNS.get(k, k): v for k, v in row.items() if occlusion or k != "occlusion_delta"}
-                for row in table.to_rows()]
+        rows = [
+            {COLUMNS.get(k, k): v for k, v in row.items() if occlusion or k != "occlusion_delta"}
+            for row in table.to_rows()
+        ]
         st.dataframe(rows, hide_index=True, width="stretch")

@@ -18,8 +18,9 @@ def default_scan_folder() -> str:
     return str(val) if val.is_dir() else ""
 
 
-def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str | None,
-             dask: str | None = None) -> None:
+def run_scan(
+    folder: str, store: str, opts, *, limit: int | None, explainer: str | None, dask: str | None = None
+) -> None:
     """Scan with a live progress bar; errors are shown, never raised."""
     import time
 
@@ -31,26 +32,50 @@ def run_scan(folder: str, store: str, opts, *, limit: int | None, explainer: str
         left = f", about {(total - done) / rate:.0f} s left" if 0 < done < total else ""
         bar.progress(done / total if total else 1.0, text=f"{done} / {total} images{left}")
 
-    summary = call(lib.scan, folder, store, opts.detectors, face_method=opts.face_method, explainer=explainer,
-                   segmenter="landmarks" if explainer else None, limit=limit, allow_untrained=opts.allow_untrained,
-                   progress=progress, dask=dask, stop=False)
+    summary = call(
+        lib.scan,
+        folder,
+        store,
+        opts.detectors,
+        face_method=opts.face_method,
+        explainer=explainer,
+        segmenter="landmarks" if explainer else None,
+        limit=limit,
+        allow_untrained=opts.allow_untrained,
+        progress=progress,
+        dask=dask,
+        stop=False,
+    )
     if summary is not None:
         bar.progress(1.0, text="done")
-        st.success(f"{summary.done} image(s) scanned, {summary.skipped_already_done} already in the store "
-                   f"({summary.changed} changed since the last scan, re-analysed), "
-                   f"{summary.errors} unreadable, {summary.duplicates} duplicate(s); {summary.faces} face(s) in "
-                   f"{summary.seconds:.1f} s ({summary.faces_per_second:.1f} faces/s).")
+        st.success(
+            f"{summary.done} image(s) scanned, {summary.skipped_already_done} already in the store "
+            f"({summary.changed} changed since the last scan, re-analysed), "
+            f"{summary.errors} unreadable, {summary.duplicates} duplicate(s); {summary.faces} face(s) in "
+            f"{summary.seconds:.1f} s ({summary.faces_per_second:.1f} faces/s)."
+        )
 
 
-METRIC_NAMES = {"auc": "AUC", "eer": "equal error rate", "accuracy": "accuracy",
-                "tpr_at_fpr_5pct": "detection rate at 5 % false alarms", "ece": "calibration error (ECE)"}
+METRIC_NAMES = {
+    "auc": "AUC",
+    "eer": "equal error rate",
+    "accuracy": "accuracy",
+    "tpr_at_fpr_5pct": "detection rate at 5 % false alarms",
+    "ece": "calibration error (ECE)",
+}
 
 
 def confusion_rows(c: dict[str, int]) -> list[dict[str, Any]]:
     """The confusion counts as a 2 x 3 table: true class by what the detector said."""
-    return [{"true class": cls, "called camera original": c[f"{cls}_called_real"],
-             "called manipulated or generated": c[f"{cls}_called_fake"], "inconclusive": c[f"{cls}_inconclusive"]}
-            for cls in ("real", "fake")]
+    return [
+        {
+            "true class": cls,
+            "called camera original": c[f"{cls}_called_real"],
+            "called manipulated or generated": c[f"{cls}_called_fake"],
+            "inconclusive": c[f"{cls}_inconclusive"],
+        }
+        for cls in ("real", "fake")
+    ]
 
 
 def det_has_points(curves: dict[str, Any]) -> bool:
@@ -89,15 +114,22 @@ def scan_view(stats: dict[str, Any]) -> None:
         for k, name in METRIC_NAMES.items():
             v = o.get(k) or {}
             ci = v.get("ci95")
-            col[name] = "n/a" if v.get("value") is None else (
-                f"{v['value']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
+            col[name] = (
+                "n/a"
+                if v.get("value") is None
+                else (f"{v['value']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
+            )
         columns[det] = col
     if columns:
         st.subheader("Detection metrics (95% bootstrap intervals)")
         # one row per measure, one column per detector: a row per detector was wider than the page
         measures = list(next(iter(columns.values())))
-        st.dataframe([{"measure": k, **{det: col[k] for det, col in columns.items()}} for k in measures],
-                     hide_index=True, width="stretch", key="scan_metrics")
+        st.dataframe(
+            [{"measure": k, **{det: col[k] for det, col in columns.items()}} for k in measures],
+            hide_index=True,
+            width="stretch",
+            key="scan_metrics",
+        )
         c1, c2 = st.columns(2)
         c1.plotly_chart(roc_figure(curves), width="stretch", key="scan_roc")
         if det_has_points(curves):
@@ -105,28 +137,42 @@ def scan_view(stats: dict[str, Any]) -> None:
             det.update_layout(width=None)  # fill the column like the ROC beside it
             c2.plotly_chart(det, width="stretch", key="scan_det")
         else:
-            c2.info("No DET curve to draw: on these few labelled faces every threshold gives either no false alarm "
-                    "or no miss, so the curve lies off its probit axes. Read the ROC and the table.",
-                    icon=":material/show_chart:")
+            c2.info(
+                "No DET curve to draw: on these few labelled faces every threshold gives either no false alarm "
+                "or no miss, so the curve lies off its probit axes. Read the ROC and the table.",
+                icon=":material/show_chart:",
+            )
         for det, m in stats["metrics"].items():
             if "error" in m:
                 continue
             with st.expander(f"{det}: confusion and per-kind / per-source rates"):
                 st.dataframe(confusion_rows(m["confusion"]), hide_index=True, key=f"scan_conf_{det}")
                 k1, k2 = st.columns(2)
-                k1.plotly_chart(rate_table_figure(m["per_kind"], f"{det}: flagged per kind", "kind"),
-                                width="stretch", key=f"scan_kind_{det}")
-                k2.plotly_chart(rate_table_figure(m["per_source"], f"{det}: flagged per source", "source"),
-                                width="stretch", key=f"scan_src_{det}")
+                k1.plotly_chart(
+                    rate_table_figure(m["per_kind"], f"{det}: flagged per kind", "kind"),
+                    width="stretch",
+                    key=f"scan_kind_{det}",
+                )
+                k2.plotly_chart(
+                    rate_table_figure(m["per_source"], f"{det}: flagged per source", "source"),
+                    width="stretch",
+                    key=f"scan_src_{det}",
+                )
     for (det, expl), reg in stats["regions"].items():
         if reg:
             st.subheader(f"Region statistics: {expl} on {det}")
-            st.plotly_chart(region_stats_figure(reg, f"Relevance share per region ({expl}, {det})"),
-                            width="stretch", key=f"scan_reg_{det}_{expl}")
+            st.plotly_chart(
+                region_stats_figure(reg, f"Relevance share per region ({expl}, {det})"),
+                width="stretch",
+                key=f"scan_reg_{det}_{expl}",
+            )
         maps = stats["mean_heatmaps"].get((det, expl))
         if maps:
-            st.plotly_chart(mean_heatmaps_figure(maps, f"Mean {expl} heatmap per class ({det})"),
-                            width="stretch", key=f"scan_mean_{det}_{expl}")
+            st.plotly_chart(
+                mean_heatmaps_figure(maps, f"Mean {expl} heatmap per class ({det})"),
+                width="stretch",
+                key=f"scan_mean_{det}_{expl}",
+            )
 
 
 def scan_details(store: str, version: float, detectors: list[str]) -> None:
@@ -145,12 +191,17 @@ def scan_details(store: str, version: float, detectors: list[str]) -> None:
         for i, r in enumerate(problems[:30]):
             with cols[i % 6]:
                 name = Path(str(r.get("path", ""))).name
-                st.image(r["thumb"], caption=f"{name} · {r.get('label', '?')} · {r['problem']} · p {r['p_fake']:.2f}",
-                         width="stretch")
+                st.image(
+                    r["thumb"],
+                    caption=f"{name} · {r.get('label', '?')} · {r['problem']} · p {r['p_fake']:.2f}",
+                    width="stretch",
+                )
                 with st.popover("open", use_container_width=True):
                     st.image(r["thumb"], width="stretch")
-                    st.text(f"{r.get('path', '')}\ntrue class {r.get('label', '?')}, {r['problem']}, "
-                            f"p(fake) {r['p_fake']:.3f}")
+                    st.text(
+                        f"{r.get('path', '')}\ntrue class {r.get('label', '?')}, {r['problem']}, "
+                        f"p(fake) {r['p_fake']:.3f}"
+                    )
     if st.toggle("Feature map (t-SNE of the detector's penultimate features)", key="scan_tsne"):
         try:
             emb = call(lib.scan_embedding, store, version, det, spinner="t-SNE of the stored features", stop=False)
@@ -158,6 +209,4 @@ def scan_details(store: str, version: float, detectors: list[str]) -> None:
             st.info(str(exc))
             return
         if emb is not None:
-            st.plotly_chart(embedding_figure(emb, f"t-SNE of {det} features"),
-                            width="stretch", key="scan_tsne_fig")
-
+            st.plotly_chart(embedding_figure(emb, f"t-SNE of {det} features"), width="stretch", key="scan_tsne_fig")

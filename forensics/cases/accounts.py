@@ -52,8 +52,10 @@ def _user(row) -> User:
 
 def add_user(wb: Workbench, username: str, password: str, role: str, *, by: str = "cli") -> User:
     if not _NAME.fullmatch(username) or username == LOCAL_USER.username:
-        raise ForensicsError(f"user name {username!r} is not allowed: 2-64 of a-z 0-9 . _ -, starting with a letter "
-                             f"or digit, and not {LOCAL_USER.username!r}")
+        raise ForensicsError(
+            f"user name {username!r} is not allowed: 2-64 of a-z 0-9 . _ -, starting with a letter "
+            f"or digit, and not {LOCAL_USER.username!r}"
+        )
     if role not in ROLES:
         raise ForensicsError(f"role {role!r} is unknown: choose one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
@@ -61,8 +63,11 @@ def add_user(wb: Workbench, username: str, password: str, role: str, *, by: str 
     with wb.engine.begin() as conn:
         if conn.execute(sa.select(db.users.c.username).where(db.users.c.username == username)).first():
             raise ForensicsError(f"user {username!r} already exists")
-        conn.execute(db.users.insert().values(username=username, password_hash=_HASHER.hash(password), role=role,
-                                              disabled=False, created_at=db.now()))
+        conn.execute(
+            db.users.insert().values(
+                username=username, password_hash=_HASHER.hash(password), role=role, disabled=False, created_at=db.now()
+            )
+        )
     wb.audit("user-add", by, username=username, role=role)
     return User(username, role)
 
@@ -89,8 +94,10 @@ def get_user(wb: Workbench, username: str) -> User | None:
 def has_accounts(wb: Workbench) -> bool:
     """Whether any account is enabled (otherwise only single-user mode on localhost can serve)."""
     with wb.engine.connect() as conn:
-        return conn.execute(sa.select(db.users.c.username).where(db.users.c.disabled.is_(False)).limit(1)).first() \
+        return (
+            conn.execute(sa.select(db.users.c.username).where(db.users.c.disabled.is_(False)).limit(1)).first()
             is not None
+        )
 
 
 def _stamp(t: _dt.datetime) -> str:
@@ -103,10 +110,14 @@ def sign_in(wb: Workbench, username: str, password: str, *, now: _dt.datetime | 
     t = now or _dt.datetime.now(_dt.UTC)
     since = _stamp(t - WINDOW)
     with wb.engine.begin() as conn:
-        recent = [r.at for r in conn.execute(
-            sa.select(db.login_failures.c.at).where(db.login_failures.c.username == username,
-                                                    db.login_failures.c.at > since)
-            .order_by(db.login_failures.c.at))]
+        recent = [
+            r.at
+            for r in conn.execute(
+                sa.select(db.login_failures.c.at)
+                .where(db.login_failures.c.username == username, db.login_failures.c.at > since)
+                .order_by(db.login_failures.c.at)
+            )
+        ]
         if len(recent) >= MAX_FAILURES:
             free_at = _dt.datetime.fromisoformat(recent[-MAX_FAILURES].replace("Z", "+00:00")) + WINDOW
             wait = max(1, int((free_at - t).total_seconds() // 60) + 1)
@@ -130,8 +141,9 @@ def sign_in(wb: Workbench, username: str, password: str, *, now: _dt.datetime | 
     with wb.engine.begin() as conn:
         conn.execute(db.login_failures.delete().where(db.login_failures.c.username == username))
         if _HASHER.check_needs_rehash(row.password_hash):
-            conn.execute(db.users.update().where(db.users.c.username == username)
-                         .values(password_hash=_HASHER.hash(password)))
+            conn.execute(
+                db.users.update().where(db.users.c.username == username).values(password_hash=_HASHER.hash(password))
+            )
     wb.audit("sign-in", username, role=row.role)
     return _user(row)
 

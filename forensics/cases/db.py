@@ -22,7 +22,8 @@ metadata = sa.MetaData()
 schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
 
 users = sa.Table(
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("username", sa.String(64), primary_key=True),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
@@ -32,14 +33,16 @@ users = sa.Table(
 
 # one row per failed sign-in (rate limit); a successful sign-in deletes that user's rows
 login_failures = sa.Table(
-    "login_failures", metadata,
+    "login_failures",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("username", sa.String(64), nullable=False, index=True),
     sa.Column("at", sa.String(32), nullable=False),
 )
 
 cases = sa.Table(
-    "cases", metadata,
+    "cases",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -49,7 +52,8 @@ cases = sa.Table(
 )
 
 members = sa.Table(
-    "case_members", metadata,
+    "case_members",
+    metadata,
     sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), primary_key=True),
     sa.Column("username", sa.String(64), primary_key=True, index=True),
     sa.Column("added_by", sa.String(64), nullable=False),
@@ -57,7 +61,8 @@ members = sa.Table(
 )
 
 items = sa.Table(
-    "case_items", metadata,
+    "case_items",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False, index=True),
     sa.Column("sha256", sa.String(64), nullable=False),
@@ -70,7 +75,8 @@ items = sa.Table(
 
 # analyses, explanations, checks, reports and notes: a JSON payload, optionally a file in the evidence store
 records = sa.Table(
-    "case_records", metadata,
+    "case_records",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False, index=True),
     sa.Column("kind", sa.String(16), nullable=False),
@@ -83,7 +89,8 @@ records = sa.Table(
 
 # the user's last open case, so a reload (or a restart) reopens it
 preferences = sa.Table(
-    "user_preferences", metadata,
+    "user_preferences",
+    metadata,
     sa.Column("username", sa.String(64), primary_key=True),
     sa.Column("last_case_id", sa.Integer, nullable=True),
 )
@@ -93,6 +100,7 @@ def _create(*tables: sa.Table) -> Callable[[sa.Connection], None]:
     def step(conn: sa.Connection) -> None:
         for t in tables:
             t.create(conn)
+
     return step
 
 
@@ -134,6 +142,7 @@ def make_engine(url: str | None = None) -> sa.Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")  # readers (other browser sessions) do not block a writer
             cur.close()
+
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver installed (not psycopg2)
@@ -160,11 +169,15 @@ def migrate(engine: sa.Engine, target: int | None = None) -> int:
                 conn.execute(schema_version.insert().values(version=0))
             version = current_version(conn)
     except sa.exc.OperationalError as exc:
-        raise ForensicsError(f"cannot open the cases database {engine.url!r} ({exc.orig}): check FORENSICS_DB_URL "
-                             "and that the server is running") from exc
+        raise ForensicsError(
+            f"cannot open the cases database {engine.url!r} ({exc.orig}): check FORENSICS_DB_URL "
+            "and that the server is running"
+        ) from exc
     if version > LATEST:
-        raise ForensicsError(f"the cases database is at schema version {version}, this code knows up to {LATEST}: "
-                             "update the workbench before using this database")
+        raise ForensicsError(
+            f"the cases database is at schema version {version}, this code knows up to {LATEST}: "
+            "update the workbench before using this database"
+        )
     for number, _what, step in MIGRATIONS:
         if version < number <= target:
             with engine.begin() as conn:

@@ -28,15 +28,19 @@ def confine(path: str | Path, roots: list[Path] | None = None, *, folder: bool =
     else PathNotAllowedError saying why."""
     roots = evidence_roots() if roots is None else roots
     if not roots:
-        raise PathNotAllowedError("no evidence roots are configured, so no local path can be read: an admin sets "
-                                  "FORENSICS_EVIDENCE_ROOTS (or upload the file instead)")
+        raise PathNotAllowedError(
+            "no evidence roots are configured, so no local path can be read: an admin sets "
+            "FORENSICS_EVIDENCE_ROOTS (or upload the file instead)"
+        )
     real = Path(os.path.realpath(Path(path).expanduser()))
     allowed = [Path(os.path.realpath(r)) for r in roots]
     if not any(real == r or real.is_relative_to(r) for r in allowed):
         shown = ", ".join(str(r) for r in roots)
-        raise PathNotAllowedError(f"{path} is outside the evidence roots ({shown}) once '..' and symlinks are "
-                                  "followed, so it is not read: put the file under a root, upload it, or ask an "
-                                  "admin to add its folder to FORENSICS_EVIDENCE_ROOTS")
+        raise PathNotAllowedError(
+            f"{path} is outside the evidence roots ({shown}) once '..' and symlinks are "
+            "followed, so it is not read: put the file under a root, upload it, or ask an "
+            "admin to add its folder to FORENSICS_EVIDENCE_ROOTS"
+        )
     if folder and not real.is_dir():
         raise PathNotAllowedError(f"{path} is not a folder: check the path")
     if not folder and not real.is_file():

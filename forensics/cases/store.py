@@ -67,10 +67,13 @@ class EvidenceStore:
         try:
             data = p.read_bytes()
         except FileNotFoundError:
-            raise ForensicsError(f"evidence {sha256} is not in the evidence store {self.root}: the store was moved "
-                                 "or the file deleted (set FORENSICS_EVIDENCE_STORE to the right folder)") from None
+            raise ForensicsError(
+                f"evidence {sha256} is not in the evidence store {self.root}: the store was moved "
+                "or the file deleted (set FORENSICS_EVIDENCE_STORE to the right folder)"
+            ) from None
         got = hashlib.sha256(data).hexdigest()
         if got != sha256:
-            raise ForensicsError(f"the stored file for evidence {sha256} now hashes to {got}: it was altered after "
-                                 "intake and is refused")
+            raise ForensicsError(
+                f"the stored file for evidence {sha256} now hashes to {got}: it was altered after intake and is refused"
+            )
         return data

@@ -16,8 +16,9 @@ class Workbench:
     store's folder. ``audit_db``: the hash-chained audit log (default ``FORENSICS_CASE_DB``), where every sign-in and
     every action on a case is written with its user and case."""
 
-    def __init__(self, url: str | None = None, *, store: str | Path | None = None,
-                 audit_db: str | Path | None = None) -> None:
+    def __init__(
+        self, url: str | None = None, *, store: str | Path | None = None, audit_db: str | Path | None = None
+    ) -> None:
         self.engine: sa.Engine = db.connect(url)
         self.store = EvidenceStore(store)
         self.audit_db = audit_db

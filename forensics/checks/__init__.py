@@ -46,9 +46,22 @@ from forensics.checks.spectrum import power_spectrum
 from forensics.errors import UnknownComponentError
 
 __all__ = [
-    "CHECKS", "DIRECTIONS", "NEUTRAL", "SUPPORTS_MANIPULATION", "SUPPORTS_ORIGINAL", "CheckInfo", "ElaResult",
-    "Finding", "ela", "estimate_double_jpeg", "jpeg_ghosts", "list_checks", "noise_residual", "power_spectrum",
-    "run_check", "run_checks",
+    "CHECKS",
+    "DIRECTIONS",
+    "NEUTRAL",
+    "SUPPORTS_MANIPULATION",
+    "SUPPORTS_ORIGINAL",
+    "CheckInfo",
+    "ElaResult",
+    "Finding",
+    "ela",
+    "estimate_double_jpeg",
+    "jpeg_ghosts",
+    "list_checks",
+    "noise_residual",
+    "power_spectrum",
+    "run_check",
+    "run_checks",
 ]
 
 
@@ -72,21 +85,25 @@ def run_check(name: str, evidence: Any, **params: Any) -> Finding:
     accepted = CHECKS.meta(name)["params"]
     unknown = sorted(set(params) - set(accepted))
     if unknown:
-        raise UnknownComponentError(f"check {name!r} has no parameter {', '.join(map(repr, unknown))}; it takes: "
-                                    f"{', '.join(accepted) or 'none'}")
+        raise UnknownComponentError(
+            f"check {name!r} has no parameter {', '.join(map(repr, unknown))}; it takes: "
+            f"{', '.join(accepted) or 'none'}"
+        )
     t0 = time.perf_counter()
     finding = CHECKS.create(name, evidence=evidence, **params)
     return replace(finding, elapsed_ms=(time.perf_counter() - t0) * 1000.0)
 
 
-def run_checks(evidence: Any, names: Iterable[str] | None = None,
-               params: dict[str, dict[str, Any]] | None = None) -> list[Finding]:
+def run_checks(
+    evidence: Any, names: Iterable[str] | None = None, params: dict[str, dict[str, Any]] | None = None
+) -> list[Finding]:
     """Run the named checks (default: all, in ``CHECK_ORDER``) on one Evidence; ``params`` maps name -> kwargs."""
     wanted = list(CHECK_ORDER if names is None else names)
     unknown = [n for n in wanted if n not in CHECKS]
     if unknown:
         raise UnknownComponentError(
-            f"unknown check(s) {', '.join(map(repr, unknown))}; known: {', '.join(CHECK_ORDER)}")
+            f"unknown check(s) {', '.join(map(repr, unknown))}; known: {', '.join(CHECK_ORDER)}"
+        )
     extra = set(params or {}) - set(wanted)
     if extra:
         raise UnknownComponentError(f"parameters given for check(s) not run: {', '.join(sorted(extra))}")

@@ -147,8 +147,10 @@ def display_image(evidence: Any) -> np.ndarray:
     """The evidence pixels as HxWx3 uint8 RGB (EXIF orientation applied)."""
     img = np.asarray(getattr(evidence, "image", None))
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-        raise BadImageError(f"evidence image must be HxWx3 uint8 RGB, got shape {img.shape} dtype {img.dtype}; "
-                            "load it with forensics.evidence.load_evidence")
+        raise BadImageError(
+            f"evidence image must be HxWx3 uint8 RGB, got shape {img.shape} dtype {img.dtype}; "
+            "load it with forensics.evidence.load_evidence"
+        )
     return img
 
 

@@ -46,13 +46,15 @@ def _work_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
     gray = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
     scale = min(1.0, WORK_SIDE / max(gray.shape))
     if scale < 1.0:
-        gray = cv2.resize(gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)),
-                          interpolation=cv2.INTER_AREA)
+        gray = cv2.resize(
+            gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)), interpolation=cv2.INTER_AREA
+        )
     return gray, scale
 
 
-def copy_move(image: np.ndarray, *, ratio: float = RATIO, min_distance: float = MIN_DISTANCE,
-              min_inliers: int = MIN_INLIERS) -> dict[str, Any]:
+def copy_move(
+    image: np.ndarray, *, ratio: float = RATIO, min_distance: float = MIN_DISTANCE, min_inliers: int = MIN_INLIERS
+) -> dict[str, Any]:
     """Matches of the image with itself and the largest group sharing one transform.
 
     Returns ``detected``, ``keypoints``, ``matches`` (kept by the ratio and distance tests), ``inliers`` (of the
@@ -61,10 +63,17 @@ def copy_move(image: np.ndarray, *, ratio: float = RATIO, min_distance: float = 
     import cv2
 
     gray, scale = _work_copy(image)
-    sift = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS)
+    sift = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS)  # type: ignore[attr-defined]  # OpenCV >= 4.4 has it, its stubs do not
     kps, desc = sift.detectAndCompute(gray, None)
-    out: dict[str, Any] = {"detected": False, "keypoints": len(kps), "matches": 0, "inliers": 0, "shift_px": None,
-                           "pairs": np.zeros((0, 4)), "scale": scale}
+    out: dict[str, Any] = {
+        "detected": False,
+        "keypoints": len(kps),
+        "matches": 0,
+        "inliers": 0,
+        "shift_px": None,
+        "pairs": np.zeros((0, 4)),
+        "scale": scale,
+    }
     if desc is None or len(kps) < 3:
         return out
     pts = np.array([k.pt for k in kps], dtype=np.float32)
@@ -110,9 +119,12 @@ def clone_map(shape: tuple[int, int], pairs: np.ndarray, radius: int) -> np.ndar
     return m
 
 
-@register_check("copy-move", title="Copy-move (cloned areas)",
-                description="SIFT keypoints matched within the image; many matches sharing one shift = a clone",
-                order=65)
+@register_check(
+    "copy-move",
+    title="Copy-move (cloned areas)",
+    description="SIFT keypoints matched within the image; many matches sharing one shift = a clone",
+    order=65,
+)
 def run(evidence: Any) -> Finding:
     """Copy-move detection as a Finding (supports manipulation when a clone is found, else neutral)."""
     img = display_image(evidence)
@@ -124,21 +136,30 @@ def run(evidence: Any) -> Finding:
     radius = max(4, round(max(img.shape[:2]) / 80))
     images = {"copy_move_map": clone_map(img.shape[:2], r["pairs"] if r["detected"] else np.zeros((0, 4)), radius)}
     if r["detected"]:
-        summary = (f"Possible cloned area: {r['inliers']} keypoint matches share one transform that moves them about "
-                   f"{r['shift_px']:.0f} px (sources bright, copies dim on the map). Check by eye whether the two "
-                   "areas are a repeated pattern of the scene (tiles, windows, fabric) or pasted content.")
+        summary = (
+            f"Possible cloned area: {r['inliers']} keypoint matches share one transform that moves them about "
+            f"{r['shift_px']:.0f} px (sources bright, copies dim on the map). Check by eye whether the two "
+            "areas are a repeated pattern of the scene (tiles, windows, fabric) or pasted content."
+        )
     else:
-        summary = (f"No cloned area found: {r['matches']} distant self-matches among {r['keypoints']} keypoints, "
-                   f"at most {r['inliers']} sharing one transform (a clone needs {MIN_INLIERS}).")
+        summary = (
+            f"No cloned area found: {r['matches']} distant self-matches among {r['keypoints']} keypoints, "
+            f"at most {r['inliers']} sharing one transform (a clone needs {MIN_INLIERS})."
+        )
     return Finding(
-        check="copy-move", title="Copy-move (cloned areas)", measured=measured,
+        check="copy-move",
+        title="Copy-move (cloned areas)",
+        measured=measured,
         direction=SUPPORTS_MANIPULATION if r["detected"] else NEUTRAL,
         reliability="medium: a found clone is specific but repeated scene patterns also match; finding none "
-                    "excludes nothing",
-        caveats=(f"False alarms: on camera photos of faces (../shared/data) it reported a clone on {pct_of(k, n)} "
-                 "of them (bench/bench_copy_move.py).",
-                 "Misses: small, flat, blurred or mirrored clones, and clones re-compressed hard afterwards; on small "
-                 "face photos it found about 1 in 10 pasted patches, so finding none excludes little."),
-        images=images, summary=summary,
+        "excludes nothing",
+        caveats=(
+            f"False alarms: on camera photos of faces (../shared/data) it reported a clone on {pct_of(k, n)} "
+            "of them (bench/bench_copy_move.py).",
+            "Misses: small, flat, blurred or mirrored clones, and clones re-compressed hard afterwards; on small "
+            "face photos it found about 1 in 10 pasted patches, so finding none excludes little.",
+        ),
+        images=images,
+        summary=summary,
         params={"ratio": RATIO, "min_distance_px": MIN_DISTANCE, "min_inliers": MIN_INLIERS, "work_side": WORK_SIDE},
     )

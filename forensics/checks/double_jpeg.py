@@ -110,8 +110,7 @@ def _empty_bins(h: np.ndarray, q1: float, q2: float, nmax: int) -> tuple[float, 
 def _position_estimate(k: np.ndarray, q2: float) -> dict[str, Any]:
     """Best first-compression step for one frequency's quantised values ``k`` (ints) at file step ``q2``."""
     hist = _magnitude_histogram(k)
-    best: dict[str, Any] = {"q2": q2, "q1": None, "ratio": None, "expected": 0.0,
-                            "n_nonzero": int(np.count_nonzero(k))}
+    best: dict[str, Any] = {"q2": q2, "q1": None, "ratio": None, "expected": 0.0, "n_nonzero": int(np.count_nonzero(k))}
     if hist is None:
         return best
     h, nmax = hist
@@ -122,8 +121,11 @@ def _position_estimate(k: np.ndarray, q2: float) -> dict[str, Any]:
         observed, expected = counts
         ratio = observed / expected
         # prefer the lowest ratio; among near-equal ratios, the candidate explaining more empty mass
-        if best["ratio"] is None or ratio < best["ratio"] - 0.02 or (
-                abs(ratio - best["ratio"]) <= 0.02 and expected > best["expected"]):
+        if (
+            best["ratio"] is None
+            or ratio < best["ratio"] - 0.02
+            or (abs(ratio - best["ratio"]) <= 0.02 and expected > best["expected"])
+        ):
             best.update(q1=q1, ratio=ratio, expected=expected)
     return best
 
@@ -152,8 +154,9 @@ def _pooled_quality(ks: dict[tuple[int, int], np.ndarray], q2tab: np.ndarray) ->
     return best_q, best_ratio
 
 
-def _local_map(ks: dict[tuple[int, int], np.ndarray], per_pos: list[dict[str, Any]],
-               grid: tuple[int, int]) -> np.ndarray:
+def _local_map(
+    ks: dict[tuple[int, int], np.ndarray], per_pos: list[dict[str, Any]], grid: tuple[int, int]
+) -> np.ndarray:
     """Per 8x8 block: share of its informative coefficients that fall in bins the first compression leaves empty.
 
     Pooled over the frequencies that voted "double" and over a 3x3 block neighbourhood. A doubly compressed block
@@ -195,8 +198,13 @@ def inconsistent_region(share: np.ndarray) -> dict[str, Any]:
     from scipy.ndimage import binary_opening, label
 
     valid = np.isfinite(share)
-    out: dict[str, Any] = {"found": False, "area_fraction": 0.0, "region_share": None, "background_share": None,
-                           "mask": np.zeros(share.shape, bool)}
+    out: dict[str, Any] = {
+        "found": False,
+        "area_fraction": 0.0,
+        "region_share": None,
+        "background_share": None,
+        "mask": np.zeros(share.shape, bool),
+    }
     if valid.sum() < 50:
         return out
     med = float(np.median(share[valid]))
@@ -208,8 +216,12 @@ def inconsistent_region(share: np.ndarray) -> dict[str, Any]:
     sizes = np.bincount(lab.ravel())[1:]
     biggest = lab == (int(np.argmax(sizes)) + 1)
     area = float(biggest.sum() / valid.sum())
-    out.update(area_fraction=area, region_share=float(np.median(share[biggest])),
-               background_share=float(np.median(share[valid & ~biggest])), mask=biggest)
+    out.update(
+        area_fraction=area,
+        region_share=float(np.median(share[biggest])),
+        background_share=float(np.median(share[valid & ~biggest])),
+        mask=biggest,
+    )
     out["found"] = bool(area >= REGION_MIN_AREA and biggest.sum() >= REGION_MIN_BLOCKS and area <= 0.6)
     return out
 
@@ -276,37 +288,72 @@ def _estimate(data: bytes) -> dict[str, Any]:
     }
 
 
-@register_check("double-jpeg", title="Double JPEG compression",
-                description="periodic empty bins in DCT coefficient histograms reveal an earlier, coarser compression",
-                order=30)
+@register_check(
+    "double-jpeg",
+    title="Double JPEG compression",
+    description="periodic empty bins in DCT coefficient histograms reveal an earlier, coarser compression",
+    order=30,
+)
 def run(evidence: Any) -> Finding:
     """Double-compression estimate as a Finding (JPEG only; otherwise neutral and not applicable)."""
     title = "Double JPEG compression"
     if not is_jpeg(evidence):
         return Finding(
-            check="double-jpeg", title=title, measured={"is_jpeg": False}, direction=NEUTRAL,
-            reliability="not applicable", applicable=False, images={},
-            caveats=("A file converted to PNG/WebP after JPEG compression keeps block traces, but without the "
-                     "file's own quantisation tables this estimate cannot be made.",),
+            check="double-jpeg",
+            title=title,
+            measured={"is_jpeg": False},
+            direction=NEUTRAL,
+            reliability="not applicable",
+            applicable=False,
+            images={},
+            caveats=(
+                "A file converted to PNG/WebP after JPEG compression keeps block traces, but without the "
+                "file's own quantisation tables this estimate cannot be made.",
+            ),
             summary=f"Not applicable: the file is {file_format(evidence)}; the double-JPEG estimate needs a JPEG's "
-                    "own quantisation tables.",
+            "own quantisation tables.",
         )
     try:
         r = estimate_double_jpeg(evidence.data)
     except NotApplicableError as exc:
-        return Finding(check="double-jpeg", title=title, measured={"is_jpeg": True}, direction=NEUTRAL,
-                       reliability="not applicable", applicable=False, images={}, caveats=(),
-                       summary=f"Not applicable: {exc}.")
-    measured = {k: r[k] for k in ("double_compressed", "votes", "usable_positions", "median_ratio",
-                                  "primary_quality_estimate", "file_quality_estimate", "rounding_error", "n_blocks")}
+        return Finding(
+            check="double-jpeg",
+            title=title,
+            measured={"is_jpeg": True},
+            direction=NEUTRAL,
+            reliability="not applicable",
+            applicable=False,
+            images={},
+            caveats=(),
+            summary=f"Not applicable: {exc}.",
+        )
+    measured = {
+        k: r[k]
+        for k in (
+            "double_compressed",
+            "votes",
+            "usable_positions",
+            "median_ratio",
+            "primary_quality_estimate",
+            "file_quality_estimate",
+            "rounding_error",
+            "n_blocks",
+        )
+    }
     measured["positions"] = [{k: p[k] for k in ("position", "q2", "q1", "ratio", "n_nonzero")} for p in r["positions"]]
     images: dict[str, np.ndarray] = {}
     region = {"found": False}
     if r["unreachable_share_map"] is not None:
         share = r["unreachable_share_map"]
         region = inconsistent_region(share)
-        measured.update({"inconsistent_region": region["found"], "inconsistent_area_fraction": region["area_fraction"],
-                         "region_share": region["region_share"], "background_share": region["background_share"]})
+        measured.update(
+            {
+                "inconsistent_region": region["found"],
+                "inconsistent_area_fraction": region["area_fraction"],
+                "region_share": region["region_share"],
+                "background_share": region["background_share"],
+            }
+        )
         o = exif_orientation(evidence.data)
         h, w = display_image(evidence).shape[:2]
         stored = (w, h) if o in (5, 6, 7, 8) else (h, w)
@@ -320,29 +367,43 @@ def run(evidence: Any) -> Finding:
         "it does not by itself say the content was altered.",
     ]
     if r["usable_positions"] < 3:
-        caveats.insert(0, f"Only {r['usable_positions']} of {len(POSITIONS)} frequencies had enough non-zero "
-                          "coefficients (small or very smooth image): a negative result means little.")
+        caveats.insert(
+            0,
+            f"Only {r['usable_positions']} of {len(POSITIONS)} frequencies had enough non-zero "
+            "coefficients (small or very smooth image): a negative result means little.",
+        )
     if r["double_compressed"]:
         q1 = r["primary_quality_estimate"]
         first = f" (first compression near IJG quality {q1})" if q1 is not None else ""
-        summary = (f"The DCT histograms show periodic empty bins at {r['votes']} of {r['usable_positions']} usable "
-                   f"frequencies: the file was JPEG-compressed at least twice{first}, the last time near quality "
-                   f"{r['file_quality_estimate']}. It is not a first-generation camera file.")
+        summary = (
+            f"The DCT histograms show periodic empty bins at {r['votes']} of {r['usable_positions']} usable "
+            f"frequencies: the file was JPEG-compressed at least twice{first}, the last time near quality "
+            f"{r['file_quality_estimate']}. It is not a first-generation camera file."
+        )
         if region["found"]:
-            summary += (f" A compact region ({region['area_fraction']:.0%} of the informative blocks) lacks the "
-                        "double-compression trace (see the map): it was probably inserted or altered after the "
-                        "first compression.")
+            summary += (
+                f" A compact region ({region['area_fraction']:.0%} of the informative blocks) lacks the "
+                "double-compression trace (see the map): it was probably inserted or altered after the "
+                "first compression."
+            )
         direction = SUPPORTS_MANIPULATION
     else:
-        summary = ("No periodic empty bins in the DCT histograms: no sign of an earlier, coarser JPEG compression "
-                   "(this is not evidence that the file is an original).")
+        summary = (
+            "No periodic empty bins in the DCT histograms: no sign of an earlier, coarser JPEG compression "
+            "(this is not evidence that the file is an original)."
+        )
         direction = NEUTRAL
     return Finding(
-        check="double-jpeg", title=title, measured=measured, direction=direction,
+        check="double-jpeg",
+        title=title,
+        measured=measured,
+        direction=direction,
         reliability="high for the measurement (synthetic single vs double compression separate cleanly; 0 of 75 "
-                    "camera JPEGs in ../shared/data flagged, 25 of 25 LFW face swaps flagged with the face "
-                    "localised); weak as evidence of content manipulation unless a region lacks the trace",
-        caveats=tuple(caveats), images=images, summary=summary, series=series,
-        params={"positions": [list(p) for p in POSITIONS], "empty_ratio": EMPTY_RATIO,
-                "min_expected": MIN_EXPECTED},
+        "camera JPEGs in ../shared/data flagged, 25 of 25 LFW face swaps flagged with the face "
+        "localised); weak as evidence of content manipulation unless a region lacks the trace",
+        caveats=tuple(caveats),
+        images=images,
+        summary=summary,
+        series=series,
+        params={"positions": [list(p) for p in POSITIONS], "empty_ratio": EMPTY_RATIO, "min_expected": MIN_EXPECTED},
     )

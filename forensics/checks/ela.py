@@ -91,8 +91,14 @@ def block_energy_stats(energy: np.ndarray) -> dict[str, float]:
     }
 
 
-def ela(image_or_bytes: np.ndarray | bytes, quality: int = 90, scale: float | str = 20.0, *,
-        block: int = 16, subsampling: int | None = None) -> ElaResult:
+def ela(
+    image_or_bytes: np.ndarray | bytes,
+    quality: int = 90,
+    scale: float | str = 20.0,
+    *,
+    block: int = 16,
+    subsampling: int | None = None,
+) -> ElaResult:
     """Error level analysis of an RGB array or image bytes.
 
     ``scale``: a gain (e.g. 20) or ``"auto"`` (stretch the largest difference to 255). ``subsampling``: chroma
@@ -121,13 +127,24 @@ def ela(image_or_bytes: np.ndarray | bytes, quality: int = 90, scale: float | st
         "mean_per_channel": [float(diff[..., c].mean()) for c in range(3)],
         **block_energy_stats(energy),
     }
-    return ElaResult(quality=int(quality), scale=gain, diff=diff, max_channel=maxc, scaled=scaled, block=b,
-                     block_energy=energy.astype(np.float32), stats=stats)
+    return ElaResult(
+        quality=int(quality),
+        scale=gain,
+        diff=diff,
+        max_channel=maxc,
+        scaled=scaled,
+        block=b,
+        block_energy=energy.astype(np.float32),
+        stats=stats,
+    )
 
 
-@register_check("ela", title="Error level analysis (ELA)",
-                description="re-save at a known JPEG quality; regions with another compression history differ",
-                order=40)
+@register_check(
+    "ela",
+    title="Error level analysis (ELA)",
+    description="re-save at a known JPEG quality; regions with another compression history differ",
+    order=40,
+)
 def run(evidence: Any, *, quality: int = 90, scale: float | str = 20.0, block: int = 16) -> Finding:
     """ELA as a Finding. Direction is always neutral: ELA has no validated threshold (see the module docstring)."""
     from forensics.checks.double_jpeg import estimate_double_jpeg
@@ -151,18 +168,29 @@ def run(evidence: Any, *, quality: int = 90, scale: float | str = 20.0, block: i
             dj = {"double_compressed": None}
         measured["double_compressed"] = dj["double_compressed"]
         if info.quality is not None and info.quality < 75:
-            caveats.insert(0, f"The file's estimated JPEG quality is low (~{info.quality}): after heavy or repeated "
-                              "compression error levels converge and the ELA map flattens; a uniform map proves "
-                              "nothing.")
+            caveats.insert(
+                0,
+                f"The file's estimated JPEG quality is low (~{info.quality}): after heavy or repeated "
+                "compression error levels converge and the ELA map flattens; a uniform map proves "
+                "nothing.",
+            )
         if dj["double_compressed"]:
-            caveats.insert(0, "The file was JPEG-compressed at least twice (double-compression check): ELA "
-                              "differences fade with each re-save.")
+            caveats.insert(
+                0,
+                "The file was JPEG-compressed at least twice (double-compression check): ELA "
+                "differences fade with each re-save.",
+            )
         if info.quality is not None and quality >= info.quality + 10:
-            caveats.append(f"The re-save quality {quality} is well above the file's (~{info.quality}): the map "
-                           "shows mostly quantisation noise; try a quality near the file's.")
+            caveats.append(
+                f"The re-save quality {quality} is well above the file's (~{info.quality}): the map "
+                "shows mostly quantisation noise; try a quality near the file's."
+            )
     else:
-        caveats.insert(0, f"The file is {file_format(evidence)}, not JPEG: ELA reads JPEG compression history, so "
-                          "on this file the map mostly shows texture and edges.")
+        caveats.insert(
+            0,
+            f"The file is {file_format(evidence)}, not JPEG: ELA reads JPEG compression history, so "
+            "on this file the map mostly shows texture and edges.",
+        )
     rgb, o = stored_rgb(evidence)
     r = ela(rgb, quality=quality, scale=scale, block=block, subsampling=sampling)
     measured.update({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.stats.items()})
@@ -171,14 +199,25 @@ def run(evidence: Any, *, quality: int = 90, scale: float | str = 20.0, block: i
         "ela_max_channel": orient(unit_scale(r.max_channel, max(r.max_channel.max(), 1e-6)), o),
         "ela_block_energy": orient(upsample_blocks(unit_scale(r.block_energy), r.block, r.max_channel.shape), o),
     }
-    summary = (f"ELA at quality {r.quality} (gain x{r.scale:.3g}): mean error {r.stats['mean']:.2f}, 99th "
-               f"percentile {r.stats['p99']:.1f}; the top 5% of {r.block}px blocks carry "
-               f"{r.stats['top5_vs_median']:.1f}x the median block's energy. A visual aid: it points at regions "
-               "to examine, it does not decide.")
+    summary = (
+        f"ELA at quality {r.quality} (gain x{r.scale:.3g}): mean error {r.stats['mean']:.2f}, 99th "
+        f"percentile {r.stats['p99']:.1f}; the top 5% of {r.block}px blocks carry "
+        f"{r.stats['top5_vs_median']:.1f}x the median block's energy. A visual aid: it points at regions "
+        "to examine, it does not decide."
+    )
     return Finding(
-        check="ela", title="Error level analysis (ELA)", measured=measured, direction=NEUTRAL,
+        check="ela",
+        title="Error level analysis (ELA)",
+        measured=measured,
+        direction=NEUTRAL,
         reliability="low: no validated threshold; texture and edges dominate the map; useful only to direct the eye",
-        caveats=tuple(caveats), images=images, summary=summary,
-        params={"quality": r.quality, "scale": scale, "block": r.block,
-                "subsampling": None if sampling is None else int(sampling)},
+        caveats=tuple(caveats),
+        images=images,
+        summary=summary,
+        params={
+            "quality": r.quality,
+            "scale": scale,
+            "block": r.block,
+            "subsampling": None if sampling is None else int(sampling),
+        },
     )

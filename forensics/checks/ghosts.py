@@ -41,8 +41,13 @@ RISE_LEVEL = 0.5  # ... and above which it must rise again at a higher quality (
 MIN_CONTRAST = 2.0  # mean raw difference outside the ghost / inside, at the ghost quality
 
 
-def jpeg_ghosts(image: np.ndarray, qualities: tuple[int, ...] | list[int] = DEFAULT_QUALITIES, *, block: int = 16,
-                subsampling: int | None = None) -> dict[str, Any]:
+def jpeg_ghosts(
+    image: np.ndarray,
+    qualities: tuple[int, ...] | list[int] = DEFAULT_QUALITIES,
+    *,
+    block: int = 16,
+    subsampling: int | None = None,
+) -> dict[str, Any]:
     """Difference maps across re-save qualities for an HxWx3 uint8 RGB image.
 
     Returns ``qualities``, ``curve`` (mean squared difference per quality), ``block_diff`` (Q, H/b, W/b raw block
@@ -121,9 +126,12 @@ def find_ghost(g: dict[str, Any], file_quality: int | None) -> dict[str, Any]:
     return best
 
 
-@register_check("jpeg-ghost", title="JPEG ghosts",
-                description="re-save across qualities; a region dipping at a lower quality was compressed before",
-                order=50)
+@register_check(
+    "jpeg-ghost",
+    title="JPEG ghosts",
+    description="re-save across qualities; a region dipping at a lower quality was compressed before",
+    order=50,
+)
 def run(evidence: Any, *, qualities: tuple[int, ...] | list[int] = DEFAULT_QUALITIES, block: int = 16) -> Finding:
     """JPEG ghost analysis as a Finding."""
     jpeg = is_jpeg(evidence)
@@ -159,27 +167,46 @@ def run(evidence: Any, *, qualities: tuple[int, ...] | list[int] = DEFAULT_QUALI
         "Flat regions (sky, walls, over-exposed skin) are left out: they differ little at any quality.",
     ]
     if not jpeg:
-        caveats.insert(0, f"The file is {file_format(evidence)}: a ghost can still reveal JPEG-compressed pieces "
-                          "pasted into it, but the file's own quality is unknown.")
+        caveats.insert(
+            0,
+            f"The file is {file_format(evidence)}: a ghost can still reveal JPEG-compressed pieces "
+            "pasted into it, but the file's own quality is unknown.",
+        )
     if ghost["quality"] is not None:
         direction = SUPPORTS_MANIPULATION
-        summary = (f"A compact region ({ghost['area']:.0%} of the informative blocks) dips at quality "
-                   f"{ghost['quality']} (difference {ghost['contrast']:.1f}x lower than elsewhere), "
-                   + (f"below the file's ~{fq}" if fq is not None else "while the rest does not")
-                   + f": that region was JPEG-compressed at about quality {ghost['quality']} before the rest.")
+        summary = (
+            f"A compact region ({ghost['area']:.0%} of the informative blocks) dips at quality "
+            f"{ghost['quality']} (difference {ghost['contrast']:.1f}x lower than elsewhere), "
+            + (f"below the file's ~{fq}" if fq is not None else "while the rest does not")
+            + f": that region was JPEG-compressed at about quality {ghost['quality']} before the rest."
+        )
     else:
         direction = NEUTRAL
-        summary = ("No localised JPEG ghost below the file's quality (absence of a ghost is not evidence of an "
-                   "original).")
+        summary = (
+            "No localised JPEG ghost below the file's quality (absence of a ghost is not evidence of an original)."
+        )
         if measured["curve_dip_quality"] is not None:
-            summary += (f" The whole image dips at quality {measured['curve_dip_quality']}: it was probably "
-                        "compressed at that quality before (see the double-JPEG check).")
+            summary += (
+                f" The whole image dips at quality {measured['curve_dip_quality']}: it was probably "
+                "compressed at that quality before (see the double-JPEG check)."
+            )
     series = {"ghost_curve": np.stack([np.asarray(qs, float), curve])}
     return Finding(
-        check="jpeg-ghost", title="JPEG ghosts", measured=measured, direction=direction,
+        check="jpeg-ghost",
+        title="JPEG ghosts",
+        measured=measured,
+        direction=direction,
         reliability="low to moderate: thresholds set on synthetic splices; in a survey of ../shared/data validation "
-                    "images it flagged 2 of 84 camera photos (false alarms) and is silent on most real splices",
-        caveats=tuple(caveats), images=images, summary=summary, series=series,
-        params={"qualities": list(qs), "block": block, "ghost_level": GHOST_LEVEL, "min_contrast": MIN_CONTRAST,
-                "area_range": [MIN_AREA, MAX_AREA]},
+        "images it flagged 2 of 84 camera photos (false alarms) and is silent on most real splices",
+        caveats=tuple(caveats),
+        images=images,
+        summary=summary,
+        series=series,
+        params={
+            "qualities": list(qs),
+            "block": block,
+            "ghost_level": GHOST_LEVEL,
+            "min_contrast": MIN_CONTRAST,
+            "area_range": [MIN_AREA, MAX_AREA],
+        },
     )

@@ -53,8 +53,14 @@ def jpeg_info(data: bytes) -> JpegInfo:
     if 0 not in q:
         raise BadImageError("the JPEG has no luminance quantisation table (table 0); it cannot be analysed")
     est = estimate_quality({k: [int(x) for x in v.ravel()] for k, v in q.items()})
-    return JpegInfo(tables=q, subsampling=sampling if sampling in (0, 1, 2) else None,
-                    quality=est["quality"], quality_exact=bool(est["exact"]), mode=mode, progressive=progressive)
+    return JpegInfo(
+        tables=q,
+        subsampling=sampling if sampling in (0, 1, 2) else None,
+        quality=est["quality"],
+        quality_exact=bool(est["exact"]),
+        mode=mode,
+        progressive=progressive,
+    )
 
 
 def encode_jpeg(image: np.ndarray, quality: int, **save_kw: Any) -> bytes:
@@ -87,8 +93,9 @@ def decode_luma(data: bytes) -> np.ndarray:
             if im.mode == "L":
                 return np.asarray(im)
             if im.mode not in ("RGB", "YCbCr"):
-                raise NotApplicableError(f"JPEG colour mode {im.mode} has no YCbCr luma plane; this analysis "
-                                         "needs a greyscale or YCbCr JPEG")
+                raise NotApplicableError(
+                    f"JPEG colour mode {im.mode} has no YCbCr luma plane; this analysis needs a greyscale or YCbCr JPEG"
+                )
             im.draft("YCbCr", im.size)
             if im.mode != "YCbCr":  # pragma: no cover - depends on the decoder honouring draft()
                 return np.asarray(im.convert("YCbCr"))[..., 0]

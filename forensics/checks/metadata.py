@@ -60,32 +60,59 @@ GENERATORS: dict[str, str] = {
 }
 # Face retouching apps change faces by design; general editors may only crop or adjust colour.
 FACE_EDITORS: dict[str, str] = {
-    "Facetune": r"facetune", "FaceApp": r"faceapp", "Meitu": r"meitu", "AirBrush": r"\bairbrush\b",
-    "BeautyPlus": r"beautyplus", "YouCam": r"youcam", "Remini": r"remini", "Reface": r"\breface\b",
+    "Facetune": r"facetune",
+    "FaceApp": r"faceapp",
+    "Meitu": r"meitu",
+    "AirBrush": r"\bairbrush\b",
+    "BeautyPlus": r"beautyplus",
+    "YouCam": r"youcam",
+    "Remini": r"remini",
+    "Reface": r"\breface\b",
 }
 EDITORS: dict[str, str] = {
-    "Adobe Photoshop": r"photoshop", "GIMP": r"\bgimp\b", "Affinity Photo": r"affinity photo",
-    "Pixelmator": r"pixelmator", "Paint.NET": r"paint\.net", "Photopea": r"photopea", "Canva": r"\bcanva\b",
-    "PicsArt": r"picsart", "Snapseed": r"snapseed", "Luminar": r"luminar", "PhotoDirector": r"photodirector",
-    "Fotor": r"\bfotor\b", "Krita": r"\bkrita\b",
+    "Adobe Photoshop": r"photoshop",
+    "GIMP": r"\bgimp\b",
+    "Affinity Photo": r"affinity photo",
+    "Pixelmator": r"pixelmator",
+    "Paint.NET": r"paint\.net",
+    "Photopea": r"photopea",
+    "Canva": r"\bcanva\b",
+    "PicsArt": r"picsart",
+    "Snapseed": r"snapseed",
+    "Luminar": r"luminar",
+    "PhotoDirector": r"photodirector",
+    "Fotor": r"\bfotor\b",
+    "Krita": r"\bkrita\b",
 }
 # RAW developers touch every professional photo: reported, not counted as a red flag.
 RAW_DEVELOPERS: dict[str, str] = {
-    "Adobe Lightroom": r"lightroom", "Capture One": r"capture one", "darktable": r"darktable",
-    "RawTherapee": r"rawtherapee", "DxO": r"\bdxo\b", "Camera Raw": r"camera raw",
+    "Adobe Lightroom": r"lightroom",
+    "Capture One": r"capture one",
+    "darktable": r"darktable",
+    "RawTherapee": r"rawtherapee",
+    "DxO": r"\bdxo\b",
+    "Camera Raw": r"camera raw",
 }
 # Keys of PNG text chunks written by generator front-ends.
 GENERATOR_PNG_KEYS: dict[str, str] = {
     "parameters": "AUTOMATIC1111/Forge-style generation parameters",
-    "prompt": "ComfyUI prompt graph", "workflow": "ComfyUI workflow",
-    "Dream": "InvokeAI (legacy) dream command", "sd-metadata": "InvokeAI metadata",
-    "invokeai_metadata": "InvokeAI metadata", "invokeai_graph": "InvokeAI graph",
-    "generation_data": "generation data", "fooocus_scheme": "Fooocus scheme",
+    "prompt": "ComfyUI prompt graph",
+    "workflow": "ComfyUI workflow",
+    "Dream": "InvokeAI (legacy) dream command",
+    "sd-metadata": "InvokeAI metadata",
+    "invokeai_metadata": "InvokeAI metadata",
+    "invokeai_graph": "InvokeAI graph",
+    "generation_data": "generation data",
+    "fooocus_scheme": "Fooocus scheme",
 }
 SD_PARAMETER_WORDS = ("steps:", "sampler:", "cfg scale:", "seed:", "negative prompt:", "model hash:")
 # IPTC digital source type codes (case-sensitive in XMP and C2PA) that declare generated content.
-AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia",
-                   "compositeSynthetic")
+AI_SOURCE_TYPES = (
+    "trainedAlgorithmicMedia",
+    "compositeWithTrainedAlgorithmicMedia",
+    "algorithmicMedia",
+    "compositeSynthetic",
+)
 
 
 def _find(table: dict[str, str], text: str) -> list[str]:
@@ -179,15 +206,20 @@ def _dedupe(items: list[dict[str, str]]) -> list[dict[str, str]]:
     return out
 
 
-@register_check("metadata", title="Metadata red flags",
-                description="generator/editor tags, C2PA presence, camera EXIF (presence only, never proof)",
-                order=10)
+@register_check(
+    "metadata",
+    title="Metadata red flags",
+    description="generator/editor tags, C2PA presence, camera EXIF (presence only, never proof)",
+    order=10,
+)
 def run(evidence: Any) -> Finding:
     """Metadata red flags as a Finding."""
     md = getattr(evidence, "metadata", None) or {}
     f = metadata_flags(md, getattr(evidence, "data", b"") or b"")
-    caveats = ["Metadata is trivial to strip, edit or copy from another file: tags found are hints about the "
-               "file's history, their absence means nothing."]
+    caveats = [
+        "Metadata is trivial to strip, edit or copy from another file: tags found are hints about the "
+        "file's history, their absence means nothing."
+    ]
     lines = []
     if f["generators"]:
         lines.append("image-generator tags: " + "; ".join(f"{g['name']} ({g['where']})" for g in f["generators"]))
@@ -198,16 +230,20 @@ def run(evidence: Any) -> Finding:
         caveats.append("Editors are used for harmless crops and colour corrections too.")
     if f["c2pa_present"]:
         lines.append("a C2PA manifest is present")
-        caveats.append("A C2PA manifest can declare AI generation or edits, but its claims and signature need a C2PA "
-                       "reader/validator to verify: this check only detects its presence.")
+        caveats.append(
+            "A C2PA manifest can declare AI generation or edits, but its claims and signature need a C2PA "
+            "reader/validator to verify: this check only detects its presence."
+        )
     if f["raw_developers"]:
         lines.append("RAW developer: " + ", ".join(e["name"] for e in f["raw_developers"]) + " (normal for photos)")
     if f["camera_exif"]:
         lines.append(f"camera EXIF: {f['camera_make'] or '?'} {f['camera_model'] or ''}".rstrip())
         caveats.append("Camera make/model can be copied into any file: it is not evidence of an original.")
     else:
-        caveats.append("No camera make/model in EXIF: weak at most (platforms and messengers strip EXIF); it never "
-                       "counts as support for manipulation by itself.")
+        caveats.append(
+            "No camera make/model in EXIF: weak at most (platforms and messengers strip EXIF); it never "
+            "counts as support for manipulation by itself."
+        )
     direction = SUPPORTS_MANIPULATION if (f["generators"] or f["face_editors"] or f["editors"]) else NEUTRAL
     if f["generators"]:
         summary = "Metadata names an image generator: " + "; ".join(g["name"] for g in f["generators"]) + "."
@@ -215,15 +251,21 @@ def run(evidence: Any) -> Finding:
         names = [e["name"] for e in f["face_editors"] + f["editors"]]
         summary = "Metadata shows the file passed through editing software: " + ", ".join(names) + "."
     else:
-        summary = "No generator or editor tags in the metadata" + (" (a C2PA manifest is present)."
-                                                                   if f["c2pa_present"] else ".")
+        summary = "No generator or editor tags in the metadata" + (
+            " (a C2PA manifest is present)." if f["c2pa_present"] else "."
+        )
     measured = dict(f)
     measured["findings"] = lines
     return Finding(
-        check="metadata", title="Metadata red flags", measured=measured, direction=direction,
+        check="metadata",
+        title="Metadata red flags",
+        measured=measured,
+        direction=direction,
         reliability="a generator tag is a strong hint when present (rarely faked) but trivially removed; editor "
-                    "tags are weak; camera EXIF proves nothing",
-        caveats=tuple(caveats), images={}, summary=summary,
+        "tags are weak; camera EXIF proves nothing",
+        caveats=tuple(caveats),
+        images={},
+        summary=summary,
     )
 
 
@@ -285,9 +327,12 @@ THUMB_MAX_BLOCK_DIFF = 30.0
 THUMB_ASPECT_TOLERANCE = 0.03
 
 
-@register_check("thumbnail", title="EXIF thumbnail vs image",
-                description="a stored preview that differs from the picture suggests an edit after capture",
-                order=20)
+@register_check(
+    "thumbnail",
+    title="EXIF thumbnail vs image",
+    description="a stored preview that differs from the picture suggests an edit after capture",
+    order=20,
+)
 def run_thumbnail(evidence: Any) -> Finding:
     """EXIF thumbnail comparison as a Finding."""
     title = "EXIF thumbnail vs image"
@@ -297,17 +342,33 @@ def run_thumbnail(evidence: Any) -> Finding:
     known_absent = exif_md.get("thumbnail_present") is False
     thumb_bytes = exif_thumbnail(data) if data and not known_absent else None
     if thumb_bytes is None:
-        return Finding(check="thumbnail", title=title, measured={"thumbnail_present": False}, direction=NEUTRAL,
-                       reliability="not applicable", caveats=(), images={}, applicable=False,
-                       summary="Not applicable: the file carries no EXIF thumbnail (common; not evidence either way).")
+        return Finding(
+            check="thumbnail",
+            title=title,
+            measured={"thumbnail_present": False},
+            direction=NEUTRAL,
+            reliability="not applicable",
+            caveats=(),
+            images={},
+            applicable=False,
+            summary="Not applicable: the file carries no EXIF thumbnail (common; not evidence either way).",
+        )
     from forensics.errors import BadImageError
 
     try:
         thumb = decode_rgb(thumb_bytes)
     except BadImageError:
-        return Finding(check="thumbnail", title=title, measured={"thumbnail_present": True, "decodable": False},
-                       direction=NEUTRAL, reliability="not applicable", caveats=(), images={}, applicable=False,
-                       summary="The EXIF thumbnail is present but cannot be decoded.")
+        return Finding(
+            check="thumbnail",
+            title=title,
+            measured={"thumbnail_present": True, "decodable": False},
+            direction=NEUTRAL,
+            reliability="not applicable",
+            caveats=(),
+            images={},
+            applicable=False,
+            summary="The EXIF thumbnail is present but cannot be decoded.",
+        )
     stored = decode_rgb(data)  # stored orientation, like the thumbnail
     c = compare_thumbnail(stored, thumb)
     aspect_off = abs(c["image_aspect"] / c["thumbnail_aspect"] - 1.0) > THUMB_ASPECT_TOLERANCE
@@ -316,26 +377,43 @@ def run_thumbnail(evidence: Any) -> Finding:
     measured.update({"thumbnail_present": True, "aspect_differs": aspect_off, "content_differs": differs})
     diff_map = np.clip(c["diff_map"] / 64.0, 0, 1).astype(np.float32)
     images = {"thumbnail": thumb, "thumbnail_difference": diff_map}
-    caveats = ["Thumbnails are small (about 160x120): edits smaller than a few percent of the picture do not show.",
-               "Some software rewrites the thumbnail on every save, so a matching thumbnail proves nothing."]
+    caveats = [
+        "Thumbnails are small (about 160x120): edits smaller than a few percent of the picture do not show.",
+        "Some software rewrites the thumbnail on every save, so a matching thumbnail proves nothing.",
+    ]
     if differs or aspect_off:
         what = []
         if differs:
-            what.append(f"content differs (correlation {c['correlation']:.2f}, worst block {c['max_block_diff']:.0f} "
-                        "luma levels)")
+            what.append(
+                f"content differs (correlation {c['correlation']:.2f}, worst block {c['max_block_diff']:.0f} "
+                "luma levels)"
+            )
         if aspect_off:
             what.append(f"aspect ratio {c['image_aspect']:.3f} vs thumbnail {c['thumbnail_aspect']:.3f} (cropped)")
-        summary = ("The EXIF thumbnail does not match the image: " + "; ".join(what) +
-                   ". The picture was changed after the thumbnail was written.")
+        summary = (
+            "The EXIF thumbnail does not match the image: "
+            + "; ".join(what)
+            + ". The picture was changed after the thumbnail was written."
+        )
         direction = SUPPORTS_MANIPULATION
     else:
-        summary = (f"The EXIF thumbnail matches the image (correlation {c['correlation']:.3f}); weak, since "
-                   "software can regenerate thumbnails.")
+        summary = (
+            f"The EXIF thumbnail matches the image (correlation {c['correlation']:.3f}); weak, since "
+            "software can regenerate thumbnails."
+        )
         direction = NEUTRAL
     return Finding(
-        check="thumbnail", title=title, measured=measured, direction=direction,
+        check="thumbnail",
+        title=title,
+        measured=measured,
+        direction=direction,
         reliability="moderate when the thumbnail differs (an edit after capture, or a crop); a match is weak",
-        caveats=tuple(caveats), images=images, summary=summary,
-        params={"min_correlation": THUMB_MIN_CORRELATION, "max_block_diff": THUMB_MAX_BLOCK_DIFF,
-                "aspect_tolerance": THUMB_ASPECT_TOLERANCE},
+        caveats=tuple(caveats),
+        images=images,
+        summary=summary,
+        params={
+            "min_correlation": THUMB_MIN_CORRELATION,
+            "max_block_diff": THUMB_MAX_BLOCK_DIFF,
+            "aspect_tolerance": THUMB_ASPECT_TOLERANCE,
+        },
     )

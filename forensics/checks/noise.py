@@ -40,8 +40,27 @@ TRIMMED_HALF_NORMAL_MEAN = 0.6575
 
 
 # Paeth's 19 compare-exchange network: after it, element 4 holds the median of 9.
-_MED9_NETWORK = ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3), (5, 8), (4, 7),
-                 (3, 6), (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2))
+_MED9_NETWORK = (
+    (1, 2),
+    (4, 5),
+    (7, 8),
+    (0, 1),
+    (3, 4),
+    (6, 7),
+    (1, 2),
+    (4, 5),
+    (7, 8),
+    (0, 3),
+    (5, 8),
+    (4, 7),
+    (3, 6),
+    (1, 4),
+    (2, 5),
+    (4, 7),
+    (4, 2),
+    (6, 4),
+    (4, 2),
+)
 
 
 def median3x3(a: np.ndarray) -> np.ndarray:
@@ -51,7 +70,7 @@ def median3x3(a: np.ndarray) -> np.ndarray:
     """
     p = np.pad(np.asarray(a), 1, mode="symmetric")
     h, w = a.shape
-    v = [np.ascontiguousarray(p[dy:dy + h, dx:dx + w]) for dy in range(3) for dx in range(3)]
+    v = [np.ascontiguousarray(p[dy : dy + h, dx : dx + w]) for dy in range(3) for dx in range(3)]
     tmp = np.empty_like(v[0])
     for i, j in _MED9_NETWORK:
         np.minimum(v[i], v[j], out=tmp)
@@ -95,24 +114,43 @@ def noise_residual(image: np.ndarray, *, block: int = 32) -> dict[str, Any]:
         mad = 1.4826 * float(np.median(np.abs(logv[valid] - med)))
         if mad > 0:
             outliers = valid & (np.abs(logv - med) / mad > OUTLIER_Z)
-        stats.update({
-            "median_level": float(np.median(v)),
-            "p5_level": float(p5),
-            "p95_level": float(p95),
-            "spread_p95_p5": float(p95 / p5) if p5 > 0 else None,
-            "coefficient_of_variation": float(v.std() / v.mean()) if v.mean() > 0 else None,
-            "outlier_fraction": float(outliers.sum() / valid.sum()),
-        })
+        stats.update(
+            {
+                "median_level": float(np.median(v)),
+                "p5_level": float(p5),
+                "p95_level": float(p95),
+                "spread_p95_p5": float(p95 / p5) if p5 > 0 else None,
+                "coefficient_of_variation": float(v.std() / v.mean()) if v.mean() > 0 else None,
+                "outlier_fraction": float(outliers.sum() / valid.sum()),
+            }
+        )
     else:
-        stats.update({"median_level": None, "p5_level": None, "p95_level": None, "spread_p95_p5": None,
-                      "coefficient_of_variation": None, "outlier_fraction": None})
-    return {"residual": residual.astype(np.float32), "block_level": level.astype(np.float32), "valid": valid,
-            "outliers": outliers, "block": b, "stats": stats}
+        stats.update(
+            {
+                "median_level": None,
+                "p5_level": None,
+                "p95_level": None,
+                "spread_p95_p5": None,
+                "coefficient_of_variation": None,
+                "outlier_fraction": None,
+            }
+        )
+    return {
+        "residual": residual.astype(np.float32),
+        "block_level": level.astype(np.float32),
+        "valid": valid,
+        "outliers": outliers,
+        "block": b,
+        "stats": stats,
+    }
 
 
-@register_check("noise", title="Noise residual and noise-level consistency",
-                description="median-filter residual; block noise levels and their spread",
-                order=60)
+@register_check(
+    "noise",
+    title="Noise residual and noise-level consistency",
+    description="median-filter residual; block noise levels and their spread",
+    order=60,
+)
 def run(evidence: Any, *, block: int = 32) -> Finding:
     """Noise residual analysis as a Finding (always neutral: no validated threshold separates edits from texture)."""
     img = display_image(evidence)
@@ -126,14 +164,21 @@ def run(evidence: Any, *, block: int = 32) -> Finding:
         "noise_outliers": upsample_blocks(r["outliers"].astype(np.float32), r["block"], shape),
     }
     if s["median_level"] is None:
-        summary = (f"Too few usable {r['block']}px blocks ({s['valid_blocks']}) to compare noise levels "
-                   "(image small, flat or clipped).")
+        summary = (
+            f"Too few usable {r['block']}px blocks ({s['valid_blocks']}) to compare noise levels "
+            "(image small, flat or clipped)."
+        )
     else:
-        summary = (f"Residual noise level per {r['block']}px block: median {s['median_level']:.2f}, 95th/5th "
-                   f"percentile ratio {s['spread_p95_p5']:.2f}, {s['outlier_fraction']:.1%} of blocks are outliers "
-                   "(> 3 robust z). Look for outlier blocks that cluster on one object rather than on texture.")
+        summary = (
+            f"Residual noise level per {r['block']}px block: median {s['median_level']:.2f}, 95th/5th "
+            f"percentile ratio {s['spread_p95_p5']:.2f}, {s['outlier_fraction']:.1%} of blocks are outliers "
+            "(> 3 robust z). Look for outlier blocks that cluster on one object rather than on texture."
+        )
     return Finding(
-        check="noise", title="Noise residual and noise-level consistency", measured=s, direction=NEUTRAL,
+        check="noise",
+        title="Noise residual and noise-level consistency",
+        measured=s,
+        direction=NEUTRAL,
         reliability="low: texture, focus, brightness and denoising all change the level; a map for the eye",
         caveats=(
             "Fine texture (hair, fabric) raises the residual and smooth or out-of-focus areas lower it: compare "
@@ -141,5 +186,7 @@ def run(evidence: Any, *, block: int = 32) -> Finding:
             "Strong JPEG compression and phone denoising flatten the noise everywhere, hiding inconsistencies.",
             "Clipped (black or white) blocks are excluded.",
         ),
-        images=images, summary=summary, params={"block": r["block"], "outlier_z": OUTLIER_Z},
+        images=images,
+        summary=summary,
+        params={"block": r["block"], "outlier_z": OUTLIER_Z},
     )

@@ -41,7 +41,7 @@ def _tiles(luma: np.ndarray, tile: int) -> list[np.ndarray]:
     h, w = luma.shape
     ys = np.linspace(0, h - tile, max(1, 2 * h // tile - 1)).round().astype(int)  # about 50% overlap
     xs = np.linspace(0, w - tile, max(1, 2 * w // tile - 1)).round().astype(int)
-    out = [luma[y:y + tile, x:x + tile] for y in ys for x in xs]
+    out = [luma[y : y + tile, x : x + tile] for y in ys for x in xs]
     if len(out) > MAX_TILES:
         idx = np.linspace(0, len(out) - 1, MAX_TILES).round().astype(int)
         out = [out[i] for i in idx]
@@ -74,7 +74,7 @@ def power_spectrum(image: np.ndarray, *, tile: int = 256) -> dict[str, Any]:
     half = (np.abs(rfft2(stack, axes=(1, 2))) ** 2).mean(axis=0)  # (t, t//2 + 1): real input, Hermitian spectrum
     full = np.empty((t, t))
     full[:, : t // 2 + 1] = half
-    full[:, t // 2 + 1:] = half[(-np.arange(t)) % t][:, t // 2 - 1: 0: -1]  # P(ky, kx) = P(-ky, -kx)
+    full[:, t // 2 + 1 :] = half[(-np.arange(t)) % t][:, t // 2 - 1 : 0 : -1]  # P(ky, kx) = P(-ky, -kx)
     power = np.fft.fftshift(full)
     logp = 10.0 * np.log10(power + 1e-12 * max(power.max(), 1e-30) + 1e-30)
     background = median_filter(logp, size=7, mode="wrap")
@@ -92,9 +92,14 @@ def power_spectrum(image: np.ndarray, *, tile: int = 256) -> dict[str, Any]:
     ys, xs = np.nonzero(cand)
     order = np.argsort(-excess[ys, xs])
     peaks = [
-        {"fx": float(abs(fx[y, x])) if fy[y, x] in (0.0, -0.5) or fx[y, x] == -0.5 else float(fx[y, x]),
-         "fy": float(abs(fy[y, x])), "excess_db": float(excess[y, x]), "jpeg_grid": bool(on_grid[y, x])}
-        for y, x in zip(ys[order], xs[order], strict=True) if excess[y, x] >= PEAK_MIN_DB
+        {
+            "fx": float(abs(fx[y, x])) if fy[y, x] in (0.0, -0.5) or fx[y, x] == -0.5 else float(fx[y, x]),
+            "fy": float(abs(fy[y, x])),
+            "excess_db": float(excess[y, x]),
+            "jpeg_grid": bool(on_grid[y, x]),
+        }
+        for y, x in zip(ys[order], xs[order], strict=True)
+        if excess[y, x] >= PEAK_MIN_DB
     ][:12]
     score = float(excess[cand].max()) if cand.any() else 0.0
     off = cand & ~on_grid
@@ -107,14 +112,27 @@ def power_spectrum(image: np.ndarray, *, tile: int = 256) -> dict[str, Any]:
     trend = median_filter(az, size=9, mode="nearest")
     hi = rr > 0.25
     az_peak = float((az - trend)[hi].max()) if hi.any() else 0.0
-    return {"log_power": logp.astype(np.float32), "excess": excess.astype(np.float32), "freqs": f, "radius": rr,
-            "azimuthal": az, "peaks": peaks, "peak_score_db": score, "off_grid_peak_score_db": off_score,
-            "azimuthal_peak_db": az_peak, "tile": t, "n_tiles": len(tiles)}
+    return {
+        "log_power": logp.astype(np.float32),
+        "excess": excess.astype(np.float32),
+        "freqs": f,
+        "radius": rr,
+        "azimuthal": az,
+        "peaks": peaks,
+        "peak_score_db": score,
+        "off_grid_peak_score_db": off_score,
+        "azimuthal_peak_db": az_peak,
+        "tile": t,
+        "n_tiles": len(tiles),
+    }
 
 
-@register_check("spectrum", title="Frequency spectrum (periodic up-sampling peaks)",
-                description="azimuthal log power spectrum; sharp periodic high-frequency peaks from up-sampling",
-                order=70)
+@register_check(
+    "spectrum",
+    title="Frequency spectrum (periodic up-sampling peaks)",
+    description="azimuthal log power spectrum; sharp periodic high-frequency peaks from up-sampling",
+    order=70,
+)
 def run(evidence: Any, *, tile: int = 256) -> Finding:
     """Spectrum analysis as a Finding."""
     title = "Frequency spectrum (periodic up-sampling peaks)"
@@ -122,8 +140,17 @@ def run(evidence: Any, *, tile: int = 256) -> Finding:
     try:
         s = power_spectrum(img, tile=tile)
     except NotApplicableError as exc:
-        return Finding(check="spectrum", title=title, measured={}, direction=NEUTRAL, reliability="not applicable",
-                       caveats=(), images={}, summary=f"Not applicable: {exc}.", applicable=False)
+        return Finding(
+            check="spectrum",
+            title=title,
+            measured={},
+            direction=NEUTRAL,
+            reliability="not applicable",
+            caveats=(),
+            images={},
+            summary=f"Not applicable: {exc}.",
+            applicable=False,
+        )
     jpeg = is_jpeg(evidence)
     score = s["off_grid_peak_score_db"] if jpeg else s["peak_score_db"]
     measured = {
@@ -148,24 +175,35 @@ def run(evidence: Any, *, tile: int = 256) -> Finding:
         "Many diffusion models and down-scaled GAN images show no peaks: their absence is not evidence of an original.",
     ]
     if jpeg:
-        caveats.append("The file is JPEG: peaks on the k/8 lattice come from its 8x8 blocks and are not counted "
-                       "(a x2 up-sampling peak at 1/2 falls on that lattice and is missed in JPEG files).")
+        caveats.append(
+            "The file is JPEG: peaks on the k/8 lattice come from its 8x8 blocks and are not counted "
+            "(a x2 up-sampling peak at 1/2 falls on that lattice and is missed in JPEG files)."
+        )
     strong = [p for p in s["peaks"] if p["excess_db"] >= PEAK_FLAG_DB and not (jpeg and p["jpeg_grid"])]
     if score >= PEAK_FLAG_DB:
         where = ", ".join(f"({p['fx']:.3f}, {p['fy']:.3f})" for p in strong[:4])
         direction = SUPPORTS_MANIPULATION
-        summary = (f"Sharp periodic peaks {score:.1f} dB above the spectral background at {where} cycles/pixel: a "
-                   "trace of up-sampling (GAN transposed convolutions) or of resampling after capture.")
+        summary = (
+            f"Sharp periodic peaks {score:.1f} dB above the spectral background at {where} cycles/pixel: a "
+            "trace of up-sampling (GAN transposed convolutions) or of resampling after capture."
+        )
     else:
         direction = NEUTRAL
-        summary = (f"No strong periodic high-frequency peak (strongest {score:.1f} dB above background, flag at "
-                   f"{PEAK_FLAG_DB:.0f} dB){' off the JPEG block lattice' if jpeg else ''}.")
+        summary = (
+            f"No strong periodic high-frequency peak (strongest {score:.1f} dB above background, flag at "
+            f"{PEAK_FLAG_DB:.0f} dB){' off the JPEG block lattice' if jpeg else ''}."
+        )
     return Finding(
-        check="spectrum", title=title, measured=measured, direction=direction,
+        check="spectrum",
+        title=title,
+        measured=measured,
+        direction=direction,
         reliability="moderate for the peak measurement; weak as evidence of generation: any resampling leaves peaks "
-                    "too. Survey of ../shared/data validation images: 0 of ~400 camera photos reached 20 dB (max "
-                    "18.9), and neither did the GAN or diffusion JPEGs there, so silence means little",
-        caveats=tuple(caveats), images=images, summary=summary,
+        "too. Survey of ../shared/data validation images: 0 of ~400 camera photos reached 20 dB (max "
+        "18.9), and neither did the GAN or diffusion JPEGs there, so silence means little",
+        caveats=tuple(caveats),
+        images=images,
+        summary=summary,
         series={"azimuthal_spectrum": np.stack([s["radius"], s["azimuthal"]])},
         params={"tile": s["tile"], "peak_flag_db": PEAK_FLAG_DB, "min_radius": MIN_RADIUS},
     )

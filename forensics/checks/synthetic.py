@@ -59,8 +59,14 @@ def png_bytes(image: np.ndarray, text: dict[str, str] | None = None) -> bytes:
     return buf.getvalue()
 
 
-def splice_jpeg(image: np.ndarray, box: tuple[int, int, int, int], *, base_quality: int = 95,
-                region_quality: int = 60, final_quality: int = 95) -> bytes:
+def splice_jpeg(
+    image: np.ndarray,
+    box: tuple[int, int, int, int],
+    *,
+    base_quality: int = 95,
+    region_quality: int = 60,
+    final_quality: int = 95,
+) -> bytes:
     """A JPEG whose ``box`` (y0, x0, y1, x1) comes from a copy saved at ``region_quality``; all re-saved at the end."""
     base = decode(jpeg_bytes(image, base_quality))
     low = decode(jpeg_bytes(base, region_quality))
@@ -107,8 +113,14 @@ def _ifd(entries: list[tuple[int, int, int, bytes]], offset: int, next_ifd: int)
     return b"".join(head) + data
 
 
-def exif_bytes(*, make: str | None = None, model: str | None = None, software: str | None = None,
-               orientation: int | None = None, thumbnail: bytes | None = None) -> bytes:
+def exif_bytes(
+    *,
+    make: str | None = None,
+    model: str | None = None,
+    software: str | None = None,
+    orientation: int | None = None,
+    thumbnail: bytes | None = None,
+) -> bytes:
     """A minimal EXIF block (``Exif\\0\\0`` + TIFF) with IFD0 tags and an optional IFD1 JPEG thumbnail.
 
     Pass it as ``exif=`` to ``jpeg_bytes``; Pillow cannot write IFD1 thumbnails itself.
@@ -131,7 +143,10 @@ def exif_bytes(*, make: str | None = None, model: str | None = None, software: s
     if thumbnail:
         ifd1_size = 2 + 12 * 3 + 4
         thumb_off = ifd1_off + ifd1_size
-        ifd1 = [(0x0103, 3, 1, struct.pack("<H", 6)), (0x0201, 4, 1, struct.pack("<I", thumb_off)),
-                (0x0202, 4, 1, struct.pack("<I", len(thumbnail)))]
+        ifd1 = [
+            (0x0103, 3, 1, struct.pack("<H", 6)),
+            (0x0201, 4, 1, struct.pack("<I", thumb_off)),
+            (0x0202, 4, 1, struct.pack("<I", len(thumbnail))),
+        ]
         tiff += _ifd(ifd1, ifd1_off, 0) + thumbnail
     return b"Exif\x00\x00" + tiff

@@ -13,15 +13,23 @@ HELP = "find every face in an image and score it with the chosen detectors"
 
 def add_arguments(p) -> None:
     p.add_argument("path", help="image file (never modified)")
-    p.add_argument("--detector", action="append", default=None,
-                   help="detector name (repeatable); default: the shipped default")
-    p.add_argument("--weights-dir", action="append", default=None,
-                   help="extra folder searched for weight files (e.g. ../shared/peers/mesonet/weights)")
+    p.add_argument(
+        "--detector", action="append", default=None, help="detector name (repeatable); default: the shipped default"
+    )
+    p.add_argument(
+        "--weights-dir",
+        action="append",
+        default=None,
+        help="extra folder searched for weight files (e.g. ../shared/peers/mesonet/weights)",
+    )
     add_face_method(p)
     p.add_argument("--min-face", type=int, default=40, help="faces smaller than this (pixels) are skipped")
     p.add_argument("--allow-untrained", action="store_true", help="score with untrained detectors (not a verdict)")
-    p.add_argument("--no-stability", action="store_true",
-                   help="do not re-score each face after re-compression and re-scaling (faster; no stability)")
+    p.add_argument(
+        "--no-stability",
+        action="store_true",
+        help="do not re-score each face after re-compression and re-scaling (faster; no stability)",
+    )
     p.add_argument("--json", action="store_true", help="print the full Analysis as JSON")
     p.add_argument("--case", default=None, help="case id recorded with the analysis in the audit log")
     p.add_argument("--case-db", default=None, help="audit log (default: FORENSICS_CASE_DB or cache/cases.sqlite)")
@@ -33,8 +41,12 @@ def run(args) -> int:
     from forensics.pipeline import AnalyzeOptions, analyze
 
     evidence = load_evidence(args.path)
-    opts = AnalyzeOptions(face_method=args.face_method, min_face_size=args.min_face,
-                          allow_untrained=args.allow_untrained, stability=not args.no_stability)
+    opts = AnalyzeOptions(
+        face_method=args.face_method,
+        min_face_size=args.min_face,
+        allow_untrained=args.allow_untrained,
+        stability=not args.no_stability,
+    )
     analysis = analyze(evidence, detectors=args.detector, options=opts, weights_dirs=args.weights_dir)
     if not args.no_log:
         from forensics.audit import log_analysis
@@ -57,15 +69,24 @@ def run(args) -> int:
             for why in face.checks.failures:
                 print(f"  not a whole face: {why}")
         for name, s in face.scores.items():
-            verdict = s.verdict if s.assessment or s.withheld else ("untrained: no verdict" if not s.ready
-                                                                    else "uncalibrated: no verdict")
+            verdict = (
+                s.verdict
+                if s.assessment or s.withheld
+                else ("untrained: no verdict" if not s.ready else "uncalibrated: no verdict")
+            )
             print(f"  {name:<18} p_fake {s.p_fake:.3f}  {verdict}")
             for why in s.withheld.reasons if s.withheld else ():
                 if face.checks is None or why not in face.checks.failures:  # those are printed above, once
                     print(f"  {'':<18} why: {why}")
             if s.stability is not None:  # "unstable" speaks of a verdict: only where one is given
-                print(f"  {'':<18} " + (s.stability.summary() if s.assessment else
-                                        f"score under re-compression: {s.stability.score_summary()}"))
+                print(
+                    f"  {'':<18} "
+                    + (
+                        s.stability.summary()
+                        if s.assessment
+                        else f"score under re-compression: {s.stability.score_summary()}"
+                    )
+                )
             if s.ready:
                 print(f"  {'':<18} {s.to_dict()['novelty']['summary']}")
             for caveat in face_caveats(d, fd, name) if s.assessment else []:

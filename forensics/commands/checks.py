@@ -14,13 +14,19 @@ HELP = "run classic image-forensic checks (ELA, JPEG ghosts, double JPEG, noise,
 
 def add_arguments(p) -> None:
     p.add_argument("path", help="image file (never modified)")
-    p.add_argument("--check", action="append", default=None, metavar="NAME",
-                   help="check to run (repeatable); default: all. `--check list` prints the names")
+    p.add_argument(
+        "--check",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="check to run (repeatable); default: all. `--check list` prints the names",
+    )
     p.add_argument("--ela-quality", type=int, default=90, help="JPEG quality of the ELA re-save (default 90)")
     p.add_argument("--ela-scale", default="20", help="ELA gain, a number or 'auto' (default 20)")
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
-    p.add_argument("--out", default=None, metavar="DIR",
-                   help="write findings.json and every finding image as PNG into DIR")
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="write findings.json and every finding image as PNG into DIR"
+    )
 
 
 def _safe(name: str) -> str:
@@ -50,9 +56,16 @@ def run(args) -> int:
     if names is None or "ela" in names:
         params["ela"] = {"quality": args.ela_quality, "scale": scale}
     findings = run_checks(evidence, names=names, params=params)
-    doc = {"evidence": {"name": evidence.name, "sha256": evidence.sha256, "format": evidence.format,
-                        "width": evidence.width, "height": evidence.height},
-           "findings": [f.to_dict() for f in findings]}
+    doc = {
+        "evidence": {
+            "name": evidence.name,
+            "sha256": evidence.sha256,
+            "format": evidence.format,
+            "width": evidence.width,
+            "height": evidence.height,
+        },
+        "findings": [f.to_dict() for f in findings],
+    }
     if args.out:
         _write_out(Path(args.out), doc, findings)
     if args.json:
@@ -62,8 +75,10 @@ def run(args) -> int:
     print(f"{evidence.name}  {evidence.format} {evidence.width}x{evidence.height}  sha256 {evidence.sha256}")
     for f in findings:
         mark = {"supports manipulation": "!", "supports an original": "+", "neutral": " "}[f.direction]
-        print(f"[{mark}] {f.title} ({f.direction}{'' if f.applicable else ', not applicable'}; "
-              f"{f.elapsed_ms or 0:.0f} ms)")
+        print(
+            f"[{mark}] {f.title} ({f.direction}{'' if f.applicable else ', not applicable'}; "
+            f"{f.elapsed_ms or 0:.0f} ms)"
+        )
         print(f"    {f.summary}")
         print(f"    reliability: {f.reliability}")
     if args.out:

@@ -22,22 +22,43 @@ HELP = "evaluate detectors on a labelled folder: AUC/EER/TPR@FPR/ECE with interv
 
 def add_arguments(p) -> None:
     p.add_argument("data_dir", help="folder laid out as real/<source>/... and fake/<kind>/<source>/...")
-    p.add_argument("--detector", action="append", default=None,
-                   help="detector name (repeatable); default: ffd-mobilenetv2 and the Meso-4 peer meso4-df")
+    p.add_argument(
+        "--detector",
+        action="append",
+        default=None,
+        help="detector name (repeatable); default: ffd-mobilenetv2 and the Meso-4 peer meso4-df",
+    )
     p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
-    p.add_argument("--normalise", default=None, metavar="SIDE,QUALITY",
-                   help="also evaluate after re-sampling to this shorter side and JPEG quality, e.g. 256,85")
-    p.add_argument("--floor", default=None, metavar="TRAIN_DIR",
-                   help="add the floor: frozen ImageNet MobileNetV2 + logistic regression fitted on TRAIN_DIR")
+    p.add_argument(
+        "--normalise",
+        default=None,
+        metavar="SIDE,QUALITY",
+        help="also evaluate after re-sampling to this shorter side and JPEG quality, e.g. 256,85",
+    )
+    p.add_argument(
+        "--floor",
+        default=None,
+        metavar="TRAIN_DIR",
+        help="add the floor: frozen ImageNet MobileNetV2 + logistic regression fitted on TRAIN_DIR",
+    )
     p.add_argument("--out", default="runs/evaluation", help="output folder (default runs/evaluation)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals")
     p.add_argument("--png", action="store_true", help="also write PNG figures (kaleido; slow)")
-    p.add_argument("--update-card", default=None, metavar="NAME",
-                   help="write the results into this manifest entry's model card (e.g. ffd-mobilenetv2)")
+    p.add_argument(
+        "--update-card",
+        default=None,
+        metavar="NAME",
+        help="write the results into this manifest entry's model card (e.g. ffd-mobilenetv2)",
+    )
     p.add_argument("--limit", type=int, default=0, help="evaluate only every k-th file so that at most N remain")
-    p.add_argument("--exclude", action="append", default=[], metavar="FIELD:NAME",
-                   help="leave these files out (source:NAME, kind:NAME or family:NAME; repeatable), e.g. to compare "
-                        "on the files an earlier evaluation had")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="FIELD:NAME",
+        help="leave these files out (source:NAME, kind:NAME or family:NAME; repeatable), e.g. to compare "
+        "on the files an earlier evaluation had",
+    )
 
 
 def _parse_normalise(text: str | None) -> tuple[int, int] | None:
@@ -82,20 +103,36 @@ def _print_summary(results: dict[str, Any]) -> None:
                 ci = o[key]["ci95"]
                 return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if v is not None else "n/a"
 
-            print(f"{name}: AUC {f('auc')}  EER {f('eer')}  TPR@1%FPR {f('tpr_at_fpr_1pct')}  "
-                  f"TPR@5%FPR {f('tpr_at_fpr_5pct')}  ECE {f('ece')}  acc {f('accuracy')} (thr {o['threshold']:.3f})")
-            print("   per kind AUC vs all reals / same-family reals: " + ", ".join(
-                f"{k} {v['auc_vs_all_real']:.3f}/" + (f"{v['paired']['auc']:.3f}" if v.get("paired") else "n/a")
-                for k, v in m["per_kind"].items()))
-            print("   real flagged: " + ", ".join(f"{k} {v['flagged']}/{v['n']} ({v['rate']:.1%})"
-                                                  for k, v in m["real_flagged_per_source"].items()))
+            print(
+                f"{name}: AUC {f('auc')}  EER {f('eer')}  TPR@1%FPR {f('tpr_at_fpr_1pct')}  "
+                f"TPR@5%FPR {f('tpr_at_fpr_5pct')}  ECE {f('ece')}  acc {f('accuracy')} (thr {o['threshold']:.3f})"
+            )
+            print(
+                "   per kind AUC vs all reals / same-family reals: "
+                + ", ".join(
+                    f"{k} {v['auc_vs_all_real']:.3f}/" + (f"{v['paired']['auc']:.3f}" if v.get("paired") else "n/a")
+                    for k, v in m["per_kind"].items()
+                )
+            )
+            print(
+                "   real flagged: "
+                + ", ".join(
+                    f"{k} {v['flagged']}/{v['n']} ({v['rate']:.1%})" for k, v in m["real_flagged_per_source"].items()
+                )
+            )
             for other, per in m.get("auc_difference_per_kind", {}).items():
-                print(f"   AUC minus {other} (paired 95% interval): " + ", ".join(
-                    f"{k} {v['difference']:+.3f} [{v['ci95'][0]:+.3f}, {v['ci95'][1]:+.3f}]" for k, v in per.items()))
+                print(
+                    f"   AUC minus {other} (paired 95% interval): "
+                    + ", ".join(
+                        f"{k} {v['difference']:+.3f} [{v['ci95'][0]:+.3f}, {v['ci95'][1]:+.3f}]" for k, v in per.items()
+                    )
+                )
             if "cross_fitted" in m:
                 cf = m["cross_fitted"]
-                print(f"   cross-fitted: FPR {cf['false_positive_rate']:.3f} FNR {cf['false_negative_rate']:.3f} "
-                      f"inconclusive real {cf['inconclusive_real']:.3f} fake {cf['inconclusive_fake']:.3f}")
+                print(
+                    f"   cross-fitted: FPR {cf['false_positive_rate']:.3f} FNR {cf['false_negative_rate']:.3f} "
+                    f"inconclusive real {cf['inconclusive_real']:.3f} fake {cf['inconclusive_fake']:.3f}"
+                )
 
 
 def run(args) -> int:
@@ -109,9 +146,16 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     from forensics.folder_evaluation import evaluate_folder
 
-    results = evaluate_folder(args.data_dir, names, normalise=normalise, floor=args.floor,
-                              weights_dirs=args.weights_dir, n_boot=args.bootstrap, limit=args.limit,
-                              exclude=args.exclude)
+    results = evaluate_folder(
+        args.data_dir,
+        names,
+        normalise=normalise,
+        floor=args.floor,
+        weights_dirs=args.weights_dir,
+        n_boot=args.bootstrap,
+        limit=args.limit,
+        exclude=args.exclude,
+    )
     results["figures"] = _figures(results, out, args.png)
     rows = results.pop("rows")
     results.pop("_curves")
@@ -124,7 +168,8 @@ def run(args) -> int:
     if args.update_card:
         from forensics.training.export import update_card_with_evaluation
 
-        update_card_with_evaluation(args.update_card, results, command=" ".join(["python -m forensics evaluate",
-                                                                                   *sys.argv[2:]]))
+        update_card_with_evaluation(
+            args.update_card, results, command=" ".join(["python -m forensics evaluate", *sys.argv[2:]])
+        )
     print(f"wrote {out}/results.json, scores.csv, {len(results['figures'])} figures")
     return 0

@@ -25,14 +25,20 @@ HELP = "explain a detector's scores per face with several methods; overlays, agr
 
 def add_arguments(p) -> None:
     p.add_argument("path", help="image file or folder of images (never modified)")
-    p.add_argument("--methods", default="gradcam,lrp-epsilon-plus-flat",
-                   help="comma-separated explanation methods (see forensics.explainers.list_explainers())")
+    p.add_argument(
+        "--methods",
+        default="gradcam,lrp-epsilon-plus-flat",
+        help="comma-separated explanation methods (see forensics.explainers.list_explainers())",
+    )
     p.add_argument("--out", required=True, help="output folder for PNG overlays and JSON metrics")
     p.add_argument("--detector", default=None, help="detector name; default: the first ready default detector")
     p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
     add_face_method(p)
-    p.add_argument("--allow-untrained", action="store_true",
-                   help="explain an untrained detector (labelled as such: says nothing about the evidence)")
+    p.add_argument(
+        "--allow-untrained",
+        action="store_true",
+        help="explain an untrained detector (labelled as such: says nothing about the evidence)",
+    )
     p.add_argument("--steps", type=int, default=16, help="steps of the deletion / insertion curves")
     p.add_argument("--road-percentiles", default="20,50,80", help="ROAD percentiles; empty string = skip ROAD")
     p.add_argument("--max-images", type=int, default=None, help="process at most this many images of a folder")
@@ -51,8 +57,12 @@ def _choose_detector(args) -> Any:
     from forensics.pipeline import resolve_detectors
 
     # with --allow-untrained and no ready detector, a random MobileNetV2 shows what the maps of a random model are
-    return resolve_detectors([args.detector] if args.detector else None, allow_untrained=args.allow_untrained,
-                             weights_dirs=args.weights_dir, untrained_fallback="mobilenetv2")[0]
+    return resolve_detectors(
+        [args.detector] if args.detector else None,
+        allow_untrained=args.allow_untrained,
+        weights_dirs=args.weights_dir,
+        untrained_fallback="mobilenetv2",
+    )[0]
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> None:
@@ -61,8 +71,9 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
     Image.fromarray(rgb).save(path, format="PNG")
 
 
-def _face_record(det: Any, crop: np.ndarray, methods: list[str], *, steps: int,
-                 road_percentiles: tuple[int, ...]) -> tuple[dict[str, Any], list[Any]]:
+def _face_record(
+    det: Any, crop: np.ndarray, methods: list[str], *, steps: int, road_percentiles: tuple[int, ...]
+) -> tuple[dict[str, Any], list[Any]]:
     """Explain one crop with every method; returns (JSON-ready record, list of Heatmaps)."""
     from forensics.explainers import agreement, applicable, faithfulness
     from forensics.explainers.measured import method_note
@@ -78,8 +89,9 @@ def _face_record(det: Any, crop: np.ndarray, methods: list[str], *, steps: int,
     for m, hm in fx.maps.items():
         entry = hm.to_dict()
         entry["measured"] = method_note(det.name, det.weights_sha256, m)  # localisation on known edits, sanity check
-        entry["faithfulness"] = faithfulness(det, crop, hm, steps=steps, road=bool(road_percentiles),
-                                             road_percentiles=road_percentiles or (50,))
+        entry["faithfulness"] = faithfulness(
+            det, crop, hm, steps=steps, road=bool(road_percentiles), road_percentiles=road_percentiles or (50,)
+        )
         record["maps"][m] = entry
     maps = list(fx.maps.values())
     for a, b in itertools.combinations(maps, 2):
@@ -173,20 +185,32 @@ def run(args) -> int:
             print(f"{img_path.name}: no face analysed: {faces.reason}")
         for face in faces.faces:
             rec, maps = _face_record(det, face.crop, methods, steps=args.steps, road_percentiles=road)
-            rec.update({"image": str(img_path.name), "sha256": ev.sha256, "face_index": face.index,
-                        "box": [float(v) for v in face.box], "face_confidence": float(face.confidence),
-                        "face_method": faces.method, "detector": det.info(), "untrained": not det.ready})
+            rec.update(
+                {
+                    "image": str(img_path.name),
+                    "sha256": ev.sha256,
+                    "face_index": face.index,
+                    "box": [float(v) for v in face.box],
+                    "face_confidence": float(face.confidence),
+                    "face_method": faces.method,
+                    "detector": det.info(),
+                    "untrained": not det.ready,
+                }
+            )
             stem = f"{img_path.stem}_{ev.sha256[:8]}_face{face.index}"
             tiles = [face.crop] + [overlay(face.crop, h.heatmap, alpha=0.5) for h in maps]
             tiles += [colorize_signed(h.raw) for h in maps]
-            names = ["crop"] + [f"{h.method} p={h.probability:.2f}" for h in maps] + [f"{h.method} signed"
-                                                                                       for h in maps]
+            names = (
+                ["crop"] + [f"{h.method} p={h.probability:.2f}" for h in maps] + [f"{h.method} signed" for h in maps]
+            )
             _write_png(out / f"{stem}.png", side_by_side(tiles, names))
             (out / f"{stem}.json").write_text(json.dumps(rec, indent=2))
             records.append(rec)
-            line = ", ".join(f"{m}: ins-del {e['faithfulness']['difference']:+.3f}"
-                             + (" [FAILED the randomisation sanity check]" if e["measured"]["sanity_passed"] is False
-                                else "") for m, e in rec["maps"].items())
+            line = ", ".join(
+                f"{m}: ins-del {e['faithfulness']['difference']:+.3f}"
+                + (" [FAILED the randomisation sanity check]" if e["measured"]["sanity_passed"] is False else "")
+                for m, e in rec["maps"].items()
+            )
             na = "; ".join(f"{m} n/a ({why})" for m, why in rec["not_applicable"].items())
             print(f"{img_path.name} face {face.index}: {line}{'; ' + na if na else ''}")
     if src.is_dir():

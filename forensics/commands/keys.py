@@ -10,8 +10,9 @@ def add_arguments(p) -> None:
     p.add_argument("action", choices=["create", "list", "export"])
     p.add_argument("key_id", nargs="?", default=None, help="export: the key id (or a unique prefix)")
     p.add_argument("--name", default=None, help="create: the key holder's name (examiner or lab), printed on reports")
-    p.add_argument("--keys-dir", default=None,
-                   help="key store (default: FORENSICS_KEYS_DIR or ~/.config/forensics/keys)")
+    p.add_argument(
+        "--keys-dir", default=None, help="key store (default: FORENSICS_KEYS_DIR or ~/.config/forensics/keys)"
+    )
     p.add_argument("--out", default=None, help="export: write the public key to this file (default: print it)")
 
 
@@ -27,8 +28,10 @@ def run(args) -> int:
             print("error: keys create needs --name 'holder of the key'")
             return EXIT_USAGE
         pub = create_key(args.name, directory=args.keys_dir)
-        print(f"created key {pub.key_id} for {pub.name} in {keys_dir(args.keys_dir)}"
-              f" (private key {'encrypted with ' + PASSPHRASE_ENV if _env(PASSPHRASE_ENV) else 'not encrypted'})")
+        print(
+            f"created key {pub.key_id} for {pub.name} in {keys_dir(args.keys_dir)}"
+            f" (private key {'encrypted with ' + PASSPHRASE_ENV if _env(PASSPHRASE_ENV) else 'not encrypted'})"
+        )
         print(f"sign reports with: python -m forensics report ... --sign {pub.key_id}")
         print(f"give verifiers:    python -m forensics keys export {pub.key_id} --out {pub.key_id}.pub.json")
         return 0

@@ -14,13 +14,23 @@ HELP = "leave-source-out protocol: train without sources/kinds, report false acc
 
 def add_arguments(p) -> None:
     p.add_argument("--config", help="training config whose recipe is used (see configs/default.toml)")
-    p.add_argument("--hold", action="append", default=[], metavar="FIELD:NAME",
-                   help="left out of training and calibration: source:NAME, kind:NAME or family:NAME (repeatable; "
-                        "each is reported on its own)")
+    p.add_argument(
+        "--hold",
+        action="append",
+        default=[],
+        metavar="FIELD:NAME",
+        help="left out of training and calibration: source:NAME, kind:NAME or family:NAME (repeatable; "
+        "each is reported on its own)",
+    )
     p.add_argument("--name", help="run name (default: <config name>-lso-<held names>)")
     p.add_argument("--minutes", type=float, help="wall-clock budget of the fold's training (default: the config's)")
-    p.add_argument("--normalise", action="append", default=[], metavar="SIDE,Q",
-                   help="also report after re-sampling every file to SIDE px / JPEG Q (repeatable)")
+    p.add_argument(
+        "--normalise",
+        action="append",
+        default=[],
+        metavar="SIDE,Q",
+        help="also report after re-sampling every file to SIDE px / JPEG Q (repeatable)",
+    )
     p.add_argument("--report-only", action="store_true", help="do not train: report a finished fold again")
     p.add_argument("--table", nargs="+", metavar="RUN_DIR", help="print the table of finished folds and stop")
     p.add_argument("--card", metavar="DETECTOR", help="with --table: write the table into this model card")

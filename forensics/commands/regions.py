@@ -17,15 +17,22 @@ def add_arguments(p) -> None:
 
     p.add_argument("path", help="image file (never modified)")
     p.add_argument("--segmenter", default="landmarks", help="segmenter name (landmarks, grounded-sam)")
-    p.add_argument("--explainer", default=DEFAULT_EXPLAINER,
-                   help="explanation method (see forensics.explainers.list_explainers); 'none' = masks and areas only; "
-                        "default: forensics.explainers.DEFAULT_EXPLAINER, measured best on localisation and "
-                        "faithfulness together")
+    p.add_argument(
+        "--explainer",
+        default=DEFAULT_EXPLAINER,
+        help="explanation method (see forensics.explainers.list_explainers); 'none' = masks and areas only; "
+        "default: forensics.explainers.DEFAULT_EXPLAINER, measured best on localisation and "
+        "faithfulness together",
+    )
     p.add_argument("--detector", default=None, help="detector name (default: the shipped default when ready)")
     p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
     add_face_method(p)
-    p.add_argument("--top-fraction", type=float, default=0.2,
-                   help="pixel share counts the top fraction of heatmap pixels (default 0.2)")
+    p.add_argument(
+        "--top-fraction",
+        type=float,
+        default=0.2,
+        help="pixel share counts the top fraction of heatmap pixels (default 0.2)",
+    )
     p.add_argument("--occlusion", action="store_true", help="add the blur-one-region probability change column")
     p.add_argument("--json", action="store_true", help="print the tables as JSON")
     p.add_argument("--out", default=None, help="folder for the overlay PNG and chart HTML per face")
@@ -36,13 +43,18 @@ def _detector(args):
     from forensics.pipeline import resolve_detectors
 
     # a detector named on the command line runs even untrained (the table then notes it shows a random model)
-    return resolve_detectors([args.detector] if args.detector else None, allow_untrained=args.detector is not None,
-                             weights_dirs=args.weights_dir)[0]
+    return resolve_detectors(
+        [args.detector] if args.detector else None,
+        allow_untrained=args.detector is not None,
+        weights_dirs=args.weights_dir,
+    )[0]
 
 
 def _print_table(face_index: int, rm, table, det) -> None:
-    print(f"face {face_index}: segmenter {rm.segmenter}"
-          + (f", {table.method} on {det.name} (class {table.target_name})" if table is not None else ""))
+    print(
+        f"face {face_index}: segmenter {rm.segmenter}"
+        + (f", {table.method} on {det.name} (class {table.target_name})" if table is not None else "")
+    )
     if table is None:
         total = float(rm.shape[0] * rm.shape[1])
         for r in rm.regions():
@@ -78,15 +90,29 @@ def run(args) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for face in faces.faces:
-        fx = explain_face(det, face.crop, [args.explainer] if det is not None else [], segmenter=args.segmenter,
-                          occlusion=args.occlusion, top_fraction=args.top_fraction, collect=False)
+        fx = explain_face(
+            det,
+            face.crop,
+            [args.explainer] if det is not None else [],
+            segmenter=args.segmenter,
+            occlusion=args.occlusion,
+            top_fraction=args.top_fraction,
+            collect=False,
+        )
         rm = fx.masks
         table = next(iter(fx.tables.values()), None)
         problem = next(iter(fx.table_problems.values()), None)  # e.g. an all-zero Grad-CAM: others go on
         files = _write(out_dir, face.index, face.crop, rm, table, args.png_chart) if out_dir else {}
-        results.append({"index": face.index, "box": [float(v) for v in face.box], "segmentation": rm.to_dict(),
-                        "relevance": table.to_dict() if table is not None else None, "relevance_problem": problem,
-                        "files": files})
+        results.append(
+            {
+                "index": face.index,
+                "box": [float(v) for v in face.box],
+                "segmentation": rm.to_dict(),
+                "relevance": table.to_dict() if table is not None else None,
+                "relevance_problem": problem,
+                "files": files,
+            }
+        )
         if not args.json:
             _print_table(face.index, rm, table, det)
             if problem:
@@ -94,9 +120,14 @@ def run(args) -> int:
             for kind, f in files.items():
                 print(f"    wrote {kind}: {f}")
     if args.json:
-        doc = {"evidence": {"name": evidence.name, "sha256": evidence.sha256},
-               "detector": det.info() if det is not None else None, "explainer": args.explainer,
-               "segmenter": args.segmenter, "faces": results, "no_face_reason": faces.reason}
+        doc = {
+            "evidence": {"name": evidence.name, "sha256": evidence.sha256},
+            "detector": det.info() if det is not None else None,
+            "explainer": args.explainer,
+            "segmenter": args.segmenter,
+            "faces": results,
+            "no_face_reason": faces.reason,
+        }
         json.dump(doc, sys.stdout, indent=2)
         print()
     elif not faces.faces:

@@ -49,9 +49,11 @@ def _entry(store, stats: dict, det: str, out: Path | None) -> dict:
             from forensics.viz.scan import mean_heatmaps_figure, region_stats_figure
 
             region_stats_figure(rows, f"Relevance per region: {det} / {ex}").write_html(
-                out / f"regions_{det}_{ex}.html")
+                out / f"regions_{det}_{ex}.html"
+            )
             mean_heatmaps_figure(stats["mean_heatmaps"][(d, ex)], f"Mean {ex} heatmap: {det}").write_html(
-                out / f"mean_heatmaps_{det}_{ex}.html")
+                out / f"mean_heatmaps_{det}_{ex}.html"
+            )
     if out:
         try:
             from forensics.viz.scan import embedding_figure
@@ -75,13 +77,16 @@ def _print_detector(det: str, entry: dict) -> None:
         print(f"  confusion: {m['confusion']}")
         print("  flagged as manipulated/generated, per source (real sources: false alarms):")
         for src, r in m["per_source"].items():
-            print(f"    {src:<32} {r['flagged']:>5}/{r['n']:<5} {r['rate']:.3f} "
-                  f"[{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]")
+            print(
+                f"    {src:<32} {r['flagged']:>5}/{r['n']:<5} {r['rate']:.3f} [{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]"
+            )
     for ex, rows in entry.get("regions", {}).items():
         print(f"  region relevance ({ex}):")
         for r in rows:
-            print(f"    {r['group']:<10} {r['region']:<11} mean {r['mean_share']:.3f} "
-                  f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}] median {r['median_share']:.3f} n {r['n']}")
+            print(
+                f"    {r['group']:<10} {r['region']:<11} mean {r['mean_share']:.3f} "
+                f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}] median {r['median_share']:.3f} n {r['n']}"
+            )
 
 
 def run(args) -> int:
@@ -96,8 +101,9 @@ def run(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
     report: dict = {}
     with ScanStore(args.results) as store:
-        stats = store_statistics(store, detectors=[args.detector] if args.detector else None, n_boot=args.bootstrap,
-                                 heatmaps=out is not None)
+        stats = store_statistics(
+            store, detectors=[args.detector] if args.detector else None, n_boot=args.bootstrap, heatmaps=out is not None
+        )
         report.update(counts=stats["counts"], options=stats["options"], models=stats["models"])
         for det in stats["metrics"]:
             report.setdefault("detectors", {})[det] = _entry(store, stats, det, out)

@@ -13,17 +13,29 @@ HELP = "train a detector from a TOML config (checkpoints, resume, calibration, e
 def add_arguments(p) -> None:
     p.add_argument("--config", required=True, help="training config (see configs/default.toml)")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
-    p.add_argument("--optuna", type=int, default=0, metavar="N",
-                   help="run an Optuna search of N trials (with pruning) instead of one training")
-    p.add_argument("--optuna-epochs", type=int, default=0, metavar="E",
-                   help="epochs per Optuna trial (default: the config's)")
+    p.add_argument(
+        "--optuna",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run an Optuna search of N trials (with pruning) instead of one training",
+    )
+    p.add_argument(
+        "--optuna-epochs", type=int, default=0, metavar="E", help="epochs per Optuna trial (default: the config's)"
+    )
     p.add_argument("--crops-only", action="store_true", help="only fill the face-crop cache, then stop")
-    p.add_argument("--recalibrate", action="store_true",
-                   help="refit the finished run's calibration from its saved validation logits (no training), "
-                        "then export as the config says")
-    p.add_argument("--holdout-report", action="store_true",
-                   help="for a finished run with [data] holdout_families: how the left-out sources fare at a "
-                        "threshold calibrated without them")
+    p.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="refit the finished run's calibration from its saved validation logits (no training), "
+        "then export as the config says",
+    )
+    p.add_argument(
+        "--holdout-report",
+        action="store_true",
+        help="for a finished run with [data] holdout_families: how the left-out sources fare at a "
+        "threshold calibrated without them",
+    )
     p.add_argument("--no-export", action="store_true", help="do not write into weights/ even if the config says so")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -68,7 +80,17 @@ def run(args) -> int:
         from forensics.training.trainer import train
 
     res = train(cfg, resume=args.resume, progress=not args.quiet)
-    print(json.dumps({"out_dir": str(res.out_dir), "epochs_done": res.epochs_done, "stopped_early": res.stopped_early,
-                      "val": res.metrics, "exported": str(res.exported) if res.exported else None}, indent=2,
-                     default=str))
+    print(
+        json.dumps(
+            {
+                "out_dir": str(res.out_dir),
+                "epochs_done": res.epochs_done,
+                "stopped_early": res.stopped_early,
+                "val": res.metrics,
+                "exported": str(res.exported) if res.exported else None,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     return 0

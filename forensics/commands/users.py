@@ -10,8 +10,11 @@ def add_arguments(p) -> None:
     p.add_argument("action", choices=["add", "disable", "enable", "list"])
     p.add_argument("username", nargs="?", default=None, help="add/disable/enable: the account's name")
     p.add_argument("--role", default="analyst", choices=["analyst", "reviewer", "admin"], help="add: the role")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="add: read the password from the first line of standard input (else it is prompted for)")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="add: read the password from the first line of standard input (else it is prompted for)",
+    )
     p.add_argument("--db", default=None, help="database URL (default: FORENSICS_DB_URL or SQLite in the cache)")
 
 
@@ -28,8 +31,10 @@ def run(args) -> int:
         if args.action == "list":
             users = accounts.list_users(wb)
             if not users:
-                print("no accounts: the dashboard runs in single-user mode on localhost only "
-                      "(add one with `users add NAME --role admin`)")
+                print(
+                    "no accounts: the dashboard runs in single-user mode on localhost only "
+                    "(add one with `users add NAME --role admin`)"
+                )
             for u in users:
                 print(f"{u.username}\t{u.role}\t{'disabled' if u.disabled else 'enabled'}\tcreated {u.created_at}")
             return 0

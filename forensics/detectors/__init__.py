@@ -38,8 +38,18 @@ from forensics.errors import (
 )
 
 __all__ = [
-    "ARCHITECTURES", "DEFAULT_DETECTOR", "PEER_DETECTORS", "Detector", "DetectorConfig", "DetectorStatus", "ModelCard",
-    "PreprocessConfig", "architecture_names", "create_detector", "default_detector_names", "detector_names",
+    "ARCHITECTURES",
+    "DEFAULT_DETECTOR",
+    "PEER_DETECTORS",
+    "Detector",
+    "DetectorConfig",
+    "DetectorStatus",
+    "ModelCard",
+    "PreprocessConfig",
+    "architecture_names",
+    "create_detector",
+    "default_detector_names",
+    "detector_names",
     "list_detectors",
 ]
 
@@ -87,8 +97,10 @@ def _card_from(entry: ManifestEntry | None, spec: ArchSpec, *, mode: str, extra:
     if mode == "none":
         base["training_data"] = "none: random initialisation (not trained for forensics)"
     elif mode == "imagenet" and spec.imagenet is not None:
-        base["training_data"] = (f"ImageNet-1k initialisation only ({spec.imagenet.source}); the classifier head "
-                                 "is random: not trained for forensics")
+        base["training_data"] = (
+            f"ImageNet-1k initialisation only ({spec.imagenet.source}); the classifier head "
+            "is random: not trained for forensics"
+        )
         base["licence"] = "ImageNet weights: research use; see the source package's licence"
     if entry is not None and mode == "manifest":
         for k, v in entry.card.items():
@@ -153,8 +165,9 @@ def create_detector(
     entry = entries.get(name)
     if entry is None and name not in ARCHITECTURES:
         if name == DEFAULT_DETECTOR:
-            raise WeightsNotFoundError(f"the default detector {name!r} has no weights in "
-                                       f"{manifest or DEFAULT_MANIFEST} yet: {TRAIN_HINT}")
+            raise WeightsNotFoundError(
+                f"the default detector {name!r} has no weights in {manifest or DEFAULT_MANIFEST} yet: {TRAIN_HINT}"
+            )
         raise UnknownComponentError(f"unknown detector {name!r}; known: {', '.join(detector_names(manifest))}")
     spec = ARCHITECTURES.create(entry.architecture if entry else name)
 
@@ -166,9 +179,15 @@ def create_detector(
         cls = tuple(classes) if classes is not None else ("real", "fake")
         fake = tuple(fake_indices) if fake_indices is not None else tuple(range(1, len(cls)))
     try:
-        config = DetectorConfig(name=name, architecture=spec.architecture, classes=cls, fake_indices=fake,
-                                preprocess=spec.preprocess, weights=entry.name if entry else None,
-                                description=entry.description if entry and entry.description else spec.description)
+        config = DetectorConfig(
+            name=name,
+            architecture=spec.architecture,
+            classes=cls,
+            fake_indices=fake,
+            preprocess=spec.preprocess,
+            weights=entry.name if entry else None,
+            description=entry.description if entry and entry.description else spec.description,
+        )
     except ValueError as exc:
         raise ForensicsError(f"{exc}: class 0 must be 'real' and fake indices must name other classes") from exc
 
@@ -192,8 +211,9 @@ def create_detector(
             novelty = load_for_entry(entry.novelty, weights_dirs)  # type: ignore[union-attr]
     elif mode == "imagenet":
         if spec.imagenet is None or spec.load_imagenet is None:
-            raise UnavailableError(f"no ImageNet weights are available offline for {spec.name!r}; "
-                                   "use weights='none' or train it")
+            raise UnavailableError(
+                f"no ImageNet weights are available offline for {spec.name!r}; use weights='none' or train it"
+            )
         from forensics.detectors.weights import verify_file
 
         init_path = spec.imagenet.path()
@@ -207,8 +227,10 @@ def create_detector(
             raise WeightsNotFoundError(f"weight file {path} does not exist: check the path")
         actual = sha256_file(path)
         if entry is not None and actual != entry.sha256:
-            raise WeightsHashMismatchError(f"{path} has sha256 {actual}, but manifest entry {name!r} expects "
-                                           f"{entry.sha256}: refused; pass the registered file")
+            raise WeightsHashMismatchError(
+                f"{path} has sha256 {actual}, but manifest entry {name!r} expects "
+                f"{entry.sha256}: refused; pass the registered file"
+            )
         _load_into(spec, model, path, f"detector {name!r}")
         sha, file = actual, path.name
         if entry is not None:
@@ -218,9 +240,17 @@ def create_detector(
         mode = "manifest" if entry is not None else "file"
     card = _card_from(entry, spec, mode=mode, extra=extra)
     return Detector(
-        config, model, card=card, weights_sha256=sha, weights_file=file,
-        target_layers=spec.target_layers, reshape_transform=spec.reshape_transform,
-        canonizers=spec.canonizers, feature_layer=spec.feature_layer, calibration=calibration, novelty=novelty,
+        config,
+        model,
+        card=card,
+        weights_sha256=sha,
+        weights_file=file,
+        target_layers=spec.target_layers,
+        reshape_transform=spec.reshape_transform,
+        canonizers=spec.canonizers,
+        feature_layer=spec.feature_layer,
+        calibration=calibration,
+        novelty=novelty,
     )
 
 
@@ -236,21 +266,35 @@ def _status(name: str, entry: ManifestEntry | None, weights_dirs: Sequence[str |
     try:
         path = locate_verified(entry, weights_dirs)
     except (WeightsNotFoundError, WeightsHashMismatchError) as exc:
-        return DetectorStatus(ready=False, reason=str(exc), weights_file=entry.file, weights_sha256=entry.sha256,
-                              classes=entry.classes, **common)
-    return DetectorStatus(ready=True, reason=f"trained weights verified ({path})", weights_file=entry.file,
-                          weights_sha256=entry.sha256, classes=entry.classes, **common)
+        return DetectorStatus(
+            ready=False,
+            reason=str(exc),
+            weights_file=entry.file,
+            weights_sha256=entry.sha256,
+            classes=entry.classes,
+            **common,
+        )
+    return DetectorStatus(
+        ready=True,
+        reason=f"trained weights verified ({path})",
+        weights_file=entry.file,
+        weights_sha256=entry.sha256,
+        classes=entry.classes,
+        **common,
+    )
 
 
-def list_detectors(weights_dirs: Sequence[str | Path] | None = None,
-                   manifest: str | Path | None = None) -> list[DetectorStatus]:
+def list_detectors(
+    weights_dirs: Sequence[str | Path] | None = None, manifest: str | Path | None = None
+) -> list[DetectorStatus]:
     """Every detector name with its readiness (trained weights found and their SHA-256 verified) or why not."""
     entries = load_manifest(manifest)
     return [_status(n, entries.get(n), weights_dirs) for n in detector_names(manifest)]
 
 
-def default_detector_names(weights_dirs: Sequence[str | Path] | None = None,
-                           manifest: str | Path | None = None) -> list[str]:
+def default_detector_names(
+    weights_dirs: Sequence[str | Path] | None = None, manifest: str | Path | None = None
+) -> list[str]:
     """The trained default if ready, else the ready Meso-4 peers, else []. A default weights file that is present
     but fails its SHA-256 check raises WeightsHashMismatchError: a tampered file is never passed over quietly as if
     no trained weights existed."""

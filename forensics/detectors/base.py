@@ -136,8 +136,9 @@ class Detector:
         for t in batch:
             x = t.float().unsqueeze(0) / 255.0
             if tuple(t.shape[1:]) != (pp.input_size, pp.input_size):
-                x = F.interpolate(x, size=(pp.input_size, pp.input_size), mode="bilinear", align_corners=False,
-                                  antialias=True)
+                x = F.interpolate(
+                    x, size=(pp.input_size, pp.input_size), mode="bilinear", align_corners=False, antialias=True
+                )
             out.append(x)
         x = torch.cat(out, 0)
         mean = torch.tensor(pp.mean).view(1, 3, 1, 1)
@@ -178,7 +179,8 @@ class Detector:
         handle = None
         if self._feature_layer is not None:
             handle = self._feature_layer(self.model).register_forward_hook(
-                lambda _m, inp, _o: captured.append(inp[0].detach()))
+                lambda _m, inp, _o: captured.append(inp[0].detach())
+            )
         try:
             with self.lock, torch.no_grad():
                 logits = self.model(batch)
@@ -218,7 +220,8 @@ class Detector:
             "weights_sha256": self.weights_sha256,
             "ready": self.ready,
             "calibrated": self.calibration is not None,
-            "novelty": None if self.novelty is None else {"threshold": self.novelty.threshold,
-                                                          "fitted": dict(self.novelty.info)},
+            "novelty": None
+            if self.novelty is None
+            else {"threshold": self.novelty.threshold, "fitted": dict(self.novelty.info)},
             "card": self.card.to_dict(),
         }

@@ -41,8 +41,12 @@ class ResidualSumCanonizer(AttributeCanonizer):
     ``branch(module, x) -> (skip, out)`` computes both operands of the addition for that block type.
     """
 
-    def __init__(self, block_type: type, branch: Callable[[Any, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
-                 use_residual: Callable[[Any], bool] = lambda m: True) -> None:
+    def __init__(
+        self,
+        block_type: type,
+        branch: Callable[[Any, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+        use_residual: Callable[[Any], bool] = lambda m: True,
+    ) -> None:
         self.block_type = block_type
         self.branch = branch
         self.use_residual = use_residual
@@ -68,20 +72,24 @@ def mobilenetv2_canonizer() -> CompositeCanonizer:
     """torchvision MobileNetV2: merge BN into the preceding conv; explicit Sum in residual InvertedResidual blocks."""
     from torchvision.models.mobilenetv2 import InvertedResidual
 
-    return CompositeCanonizer((
-        ExactMergeBatchNorm(),
-        ResidualSumCanonizer(InvertedResidual, lambda m, x: (x, m.conv(x)), lambda m: bool(m.use_res_connect)),
-    ))
+    return CompositeCanonizer(
+        (
+            ExactMergeBatchNorm(),
+            ResidualSumCanonizer(InvertedResidual, lambda m, x: (x, m.conv(x)), lambda m: bool(m.use_res_connect)),
+        )
+    )
 
 
 def efficientnet_lite_canonizer() -> CompositeCanonizer:
     """The project's EfficientNet-Lite0: merge BN; explicit Sum in residual MBConv blocks."""
     from forensics.detectors.nets import MBConvBlock
 
-    return CompositeCanonizer((
-        ExactMergeBatchNorm(),
-        ResidualSumCanonizer(MBConvBlock, lambda m, x: (x, m.branch(x)), lambda m: bool(m.use_residual)),
-    ))
+    return CompositeCanonizer(
+        (
+            ExactMergeBatchNorm(),
+            ResidualSumCanonizer(MBConvBlock, lambda m, x: (x, m.branch(x)), lambda m: bool(m.use_residual)),
+        )
+    )
 
 
 def _xception_branch(m: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

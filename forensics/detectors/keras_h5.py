@@ -91,8 +91,10 @@ def load_meso_h5(model: Any, path: str | Path) -> None:
     }
     for kind, targets in mods.items():
         if len(targets) != len(layers[kind]):
-            raise ForensicsError(f"{Path(path).name}: {len(layers[kind])} Keras {kind} layers but the model has "
-                                 f"{len(targets)}: wrong architecture for this file")
+            raise ForensicsError(
+                f"{Path(path).name}: {len(layers[kind])} Keras {kind} layers but the model has "
+                f"{len(targets)}: wrong architecture for this file"
+            )
     for mod, (name, w) in zip(mods["conv"], layers["conv"], strict=True):
         _copy(mod.weight, w["kernel"].transpose(3, 2, 0, 1), name)
         if mod.bias is not None:

@@ -132,15 +132,29 @@ class SimpleNet(nn.Module):
 class DeiTClassifier(nn.Module):
     """transformers' DeiTForImageClassification (tiny configuration, random init) returning plain logits."""
 
-    def __init__(self, num_classes: int = 2, *, image_size: int = 224, patch_size: int = 16, hidden_size: int = 192,
-                 num_layers: int = 12, num_heads: int = 3) -> None:
+    def __init__(
+        self,
+        num_classes: int = 2,
+        *,
+        image_size: int = 224,
+        patch_size: int = 16,
+        hidden_size: int = 192,
+        num_layers: int = 12,
+        num_heads: int = 3,
+    ) -> None:
         super().__init__()
         from transformers import DeiTConfig, DeiTForImageClassification
 
         # num_labels reaches PretrainedConfig through **kwargs, which DeiTConfig's stub does not declare
-        config = DeiTConfig(image_size=image_size, patch_size=patch_size, hidden_size=hidden_size,  # type: ignore[call-arg]
-                            num_hidden_layers=num_layers, num_attention_heads=num_heads,
-                            intermediate_size=4 * hidden_size, num_labels=num_classes)
+        config = DeiTConfig(
+            image_size=image_size,
+            patch_size=patch_size,
+            hidden_size=hidden_size,  # type: ignore[call-arg]
+            num_hidden_layers=num_layers,
+            num_attention_heads=num_heads,
+            intermediate_size=4 * hidden_size,
+            num_labels=num_classes,
+        )
         config._attn_implementation = "eager"  # plain matmuls: gradients and hooks behave as written
         self.net = DeiTForImageClassification(config)
 
@@ -226,12 +240,15 @@ class InceptionLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r = self.relu
-        return torch.cat([
-            r(self.b1(x)),
-            r(self.b2b(r(self.b2a(x)))),
-            r(self.b3b(r(self.b3a(x)))),
-            r(self.b4b(r(self.b4a(x)))),
-        ], dim=1)
+        return torch.cat(
+            [
+                r(self.b1(x)),
+                r(self.b2b(r(self.b2a(x)))),
+                r(self.b3b(r(self.b3a(x)))),
+                r(self.b4b(r(self.b4a(x)))),
+            ],
+            dim=1,
+        )
 
 
 class MesoInception4(_MesoHead):

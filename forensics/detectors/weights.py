@@ -62,10 +62,18 @@ class ManifestEntry:
         file = str(d["file"])
         if Path(file).is_absolute() or ".." in Path(file).parts:
             raise ForensicsError(f"manifest entry {d['name']!r}: 'file' must be a bare name, got {file!r}")
-        return cls(name=str(d["name"]), file=file, sha256=str(d["sha256"]).lower(),
-                   architecture=str(d["architecture"]), classes=classes, fake_indices=fake,
-                   card=dict(d.get("card") or {}), calibration=d.get("calibration"),
-                   description=str(d.get("description", "")), novelty=d.get("novelty"))
+        return cls(
+            name=str(d["name"]),
+            file=file,
+            sha256=str(d["sha256"]).lower(),
+            architecture=str(d["architecture"]),
+            classes=classes,
+            fake_indices=fake,
+            card=dict(d.get("card") or {}),
+            calibration=d.get("calibration"),
+            description=str(d.get("description", "")),
+            novelty=d.get("novelty"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -109,8 +117,9 @@ def load_manifest(path: str | Path | None = None) -> dict[str, ManifestEntry]:
     return {e.name: e for e in entries}
 
 
-def write_manifest(entries: Mapping[str, ManifestEntry] | Sequence[ManifestEntry],
-                   path: str | Path | None = None) -> Path:
+def write_manifest(
+    entries: Mapping[str, ManifestEntry] | Sequence[ManifestEntry], path: str | Path | None = None
+) -> Path:
     """Write the manifest atomically (entries sorted by name)."""
     p = Path(path) if path is not None else DEFAULT_MANIFEST
     items = list(entries.values()) if isinstance(entries, Mapping) else list(entries)
@@ -171,10 +180,17 @@ def register_weights(
         calibration = calibration.to_dict()
     classes = tuple(classes)
     fake = tuple(fake_indices) if fake_indices is not None else tuple(range(1, len(classes)))
-    entry = ManifestEntry(name=name, file=path.name, sha256=sha256_file(path), architecture=architecture,
-                          classes=classes, fake_indices=fake, card=dict(card or {}),
-                          calibration=dict(calibration) if calibration is not None else None,
-                          description=description)
+    entry = ManifestEntry(
+        name=name,
+        file=path.name,
+        sha256=sha256_file(path),
+        architecture=architecture,
+        classes=classes,
+        fake_indices=fake,
+        card=dict(card or {}),
+        calibration=dict(calibration) if calibration is not None else None,
+        description=description,
+    )
     ManifestEntry.from_dict(entry.to_dict())  # validates
     with _manifest_lock(manifest):
         entries = load_manifest(manifest)
@@ -183,8 +199,9 @@ def register_weights(
     return entry
 
 
-def set_calibration(name: str, calibration: Mapping[str, Any] | Any | None, *,
-                    manifest: str | Path | None = None) -> ManifestEntry:
+def set_calibration(
+    name: str, calibration: Mapping[str, Any] | Any | None, *, manifest: str | Path | None = None
+) -> ManifestEntry:
     """Attach (or with None remove) the calibration dict of an existing manifest entry."""
     if calibration is not None and not isinstance(calibration, Mapping):
         calibration = calibration.to_dict()
@@ -198,8 +215,7 @@ def set_calibration(name: str, calibration: Mapping[str, Any] | Any | None, *,
     return new
 
 
-def set_novelty(name: str, novelty: Mapping[str, Any] | None, *, manifest: str | Path | None = None
-                ) -> ManifestEntry:
+def set_novelty(name: str, novelty: Mapping[str, Any] | None, *, manifest: str | Path | None = None) -> ManifestEntry:
     """Attach (or with None remove) the ``novelty`` record (file, sha256, threshold, fitted) of a manifest entry."""
     with _manifest_lock(manifest):
         entries = load_manifest(manifest)

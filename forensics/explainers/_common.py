@@ -95,7 +95,9 @@ def _hook_counts(model) -> dict[int, tuple[set, set, set, set]]:
     out = {}
     for m in model.modules():
         out[id(m)] = (
-            set(m._forward_hooks), set(m._forward_pre_hooks), set(m._backward_hooks),
+            set(m._forward_hooks),
+            set(m._forward_pre_hooks),
+            set(m._backward_hooks),
             set(getattr(m, "_backward_pre_hooks", {})),
         )
     return out

@@ -32,8 +32,9 @@ class CamExplainer(Explainer):
         import pytorch_grad_cam
 
         cls = getattr(pytorch_grad_cam, self.cam_class)
-        cam = cls(model=detector.model, target_layers=detector.target_layers(),
-                  reshape_transform=detector.reshape_transform)
+        cam = cls(
+            model=detector.model, target_layers=detector.target_layers(), reshape_transform=detector.reshape_transform
+        )
         if "batch_size" in params:  # Score-CAM: masked copies per forward pass
             cam.batch_size = int(params["batch_size"])
         return cam
@@ -63,8 +64,9 @@ class CamExplainer(Explainer):
                 return out
 
             cam.get_cam_image = recording  # record the signed map before grad-cam's ReLU + min-max
-            heat = cam(input_tensor=x.detach().clone(), targets=[target],
-                       eigen_smooth=bool(params.get("eigen_smooth", False)))[0]
+            heat = cam(
+                input_tensor=x.detach().clone(), targets=[target], eigen_smooth=bool(params.get("eigen_smooth", False))
+            )[0]
         finally:
             if cam is not None:
                 cam.activations_and_grads.release()
@@ -77,8 +79,12 @@ class CamExplainer(Explainer):
 
 
 def _register(name: str, cam_class: str, description: str, **defaults: Any) -> None:
-    attrs = {"name": name, "cam_class": cam_class, "description": description,
-             "defaults": {"eigen_smooth": False, **defaults}}
+    attrs = {
+        "name": name,
+        "cam_class": cam_class,
+        "description": description,
+        "defaults": {"eigen_smooth": False, **defaults},
+    }
     cls = type(f"{cam_class}Explainer", (CamExplainer,), attrs)
     EXPLAINERS.register(name, family="cam", description=description)(cls)
 

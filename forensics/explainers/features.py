@@ -11,8 +11,14 @@ from forensics.errors import ForensicsError
 _KINDS = {
     "conv": ("torch.nn.modules.conv._ConvNd",),
     "norm": ("torch.nn.modules.batchnorm._BatchNorm",),
-    "act": ("torch.nn.ReLU", "torch.nn.ReLU6", "torch.nn.LeakyReLU", "torch.nn.SiLU", "torch.nn.Hardswish",
-            "torch.nn.GELU"),
+    "act": (
+        "torch.nn.ReLU",
+        "torch.nn.ReLU6",
+        "torch.nn.LeakyReLU",
+        "torch.nn.SiLU",
+        "torch.nn.Hardswish",
+        "torch.nn.GELU",
+    ),
     "pool": ("torch.nn.MaxPool2d", "torch.nn.AvgPool2d", "torch.nn.AdaptiveAvgPool2d"),
 }
 

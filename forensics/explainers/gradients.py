@@ -31,7 +31,8 @@ class SaliencyExplainer(Explainer):
         from captum.attr import Saliency
 
         grad = Saliency(_scalar_forward(detector, target)).attribute(
-            x.detach().clone().requires_grad_(True), abs=False)[0]
+            x.detach().clone().requires_grad_(True), abs=False
+        )[0]
         g = grad.detach().double().cpu().numpy()
         return g.sum(0), np.abs(g).max(0), {}
 
@@ -54,8 +55,11 @@ def _baseline(detector: Any, x: Any, kind: str):
     raise ForensicsError(f"unknown integrated-gradients baseline {kind!r}: use black, mean or blur")
 
 
-@EXPLAINERS.register("integrated-gradients", family="gradient",
-                     description="integrated gradients from a baseline (completeness: sums to f(x) - f(baseline))")
+@EXPLAINERS.register(
+    "integrated-gradients",
+    family="gradient",
+    description="integrated gradients from a baseline (completeness: sums to f(x) - f(baseline))",
+)
 class IntegratedGradientsExplainer(Explainer):
     name = "integrated-gradients"
     family = "gradient"
@@ -71,7 +75,12 @@ class IntegratedGradientsExplainer(Explainer):
             raise ForensicsError(f"integrated-gradients needs steps >= 2, got {steps}")
         base = _baseline(detector, x, str(params["baseline"]))
         ig = IntegratedGradients(_scalar_forward(detector, target))
-        attr, delta = ig.attribute(x.detach().clone().requires_grad_(True), baselines=base, n_steps=steps,
-                                   internal_batch_size=int(params["batch_size"]), return_convergence_delta=True)
+        attr, delta = ig.attribute(
+            x.detach().clone().requires_grad_(True),
+            baselines=base,
+            n_steps=steps,
+            internal_batch_size=int(params["batch_size"]),
+            return_convergence_delta=True,
+        )
         a = attr[0].detach().double().cpu().numpy()
         return a.sum(0), None, {"convergence_delta": float(delta.detach().abs().max())}

@@ -68,8 +68,9 @@ class FaceLocalisation:
         return asdict(self)
 
 
-def localise(heatmap: Any, regions: Any, edited: Sequence[str], *,
-             candidates: Sequence[str] = EDIT_PARTS) -> FaceLocalisation:
+def localise(
+    heatmap: Any, regions: Any, edited: Sequence[str], *, candidates: Sequence[str] = EDIT_PARTS
+) -> FaceLocalisation:
     """Pointing game and relevance share of one map (a Heatmap or 2-D array) on one segmented, edited face.
 
     Raises NotApplicableError when a candidate part was not segmented (no fair pick among the parts).
@@ -82,25 +83,39 @@ def localise(heatmap: Any, regions: Any, edited: Sequence[str], *,
         raise ForensicsError(f"edited parts {edited} must be a non-empty subset of the candidates {tuple(candidates)}")
     missing = [p for p in candidates if p not in regions.masks]
     if missing:
-        raise NotApplicableError(f"the segmenter did not find {', '.join(missing)}: "
-                                 + "; ".join(f"{p}: {regions.absent.get(p, 'not reported')}" for p in missing))
+        raise NotApplicableError(
+            f"the segmenter did not find {', '.join(missing)}: "
+            + "; ".join(f"{p}: {regions.absent.get(p, 'not reported')}" for p in missing)
+        )
     area = {p: float(regions.masks[p].mean()) for p in candidates}
     values = _as_map(heatmap)[0]
     if not (values > 0).any():
-        return FaceLocalisation(edited=edited, candidates=tuple(candidates), top=tuple(candidates),
-                                hit=len(edited) / len(candidates), chance=len(edited) / len(candidates), share=0.0,
-                                area_share=float(sum(area[p] for p in edited)), density=dict.fromkeys(candidates, 0.0),
-                                empty=True)
+        return FaceLocalisation(
+            edited=edited,
+            candidates=tuple(candidates),
+            top=tuple(candidates),
+            hit=len(edited) / len(candidates),
+            chance=len(edited) / len(candidates),
+            share=0.0,
+            area_share=float(sum(area[p] for p in edited)),
+            density=dict.fromkeys(candidates, 0.0),
+            empty=True,
+        )
     rows = {r.region: r for r in region_relevance(heatmap, regions).present}
     density = {p: float(rows[p].density or 0.0) for p in candidates}
     best = max(density.values())
     top = tuple(p for p in candidates if density[p] == best)
     hit = sum(p in edited for p in top) / len(top)
     return FaceLocalisation(
-        edited=edited, candidates=tuple(candidates), top=top, hit=float(hit),
+        edited=edited,
+        candidates=tuple(candidates),
+        top=top,
+        hit=float(hit),
         chance=len(edited) / len(candidates),
         share=float(sum(rows[p].share for p in edited)),
-        area_share=float(sum(rows[p].area_share for p in edited)), density=density)
+        area_share=float(sum(rows[p].area_share for p in edited)),
+        density=density,
+    )
 
 
 def _poisson_binomial_tail(probs: Sequence[float], k: float) -> float:
@@ -110,7 +125,7 @@ def _poisson_binomial_tail(probs: Sequence[float], k: float) -> float:
     for p in probs:
         dist[1:] = dist[1:] * (1 - p) + dist[:-1] * p
         dist[0] *= 1 - p
-    return float(dist[int(math.ceil(k - 1e-9)):].sum())
+    return float(dist[int(math.ceil(k - 1e-9)) :].sum())
 
 
 def wilson(hits: float, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
@@ -132,22 +147,36 @@ def summarise(faces: Sequence[FaceLocalisation]) -> dict[str, Any]:
         hits = float(sum(f.hit for f in group))
         chances = [f.chance for f in group]
         ci = wilson(hits, n)
-        return {"faces": n, "pointing": hits / n if n else None, "pointing_ci": list(ci) if ci else None,
-                "chance": float(np.mean(chances)) if n else None,
-                "p_value": _poisson_binomial_tail(chances, hits) if n else None}
+        return {
+            "faces": n,
+            "pointing": hits / n if n else None,
+            "pointing_ci": list(ci) if ci else None,
+            "chance": float(np.mean(chances)) if n else None,
+            "p_value": _poisson_binomial_tail(chances, hits) if n else None,
+        }
 
-    out = {**block(faces), "informative": block([f for f in faces if f.chance < 1.0]),
-           "empty_maps": int(sum(f.empty for f in faces))}
+    out = {
+        **block(faces),
+        "informative": block([f for f in faces if f.chance < 1.0]),
+        "empty_maps": int(sum(f.empty for f in faces)),
+    }
     if faces:
         share = np.array([f.share for f in faces])
         area = np.array([f.area_share for f in faces])
-        out.update({"share": float(share.mean()), "area_share": float(area.mean()),
-                    "share_over_area": float(share.mean() / area.mean()) if area.mean() > 0 else None,
-                    "faces_share_above_area": float(np.mean(share > area))})
+        out.update(
+            {
+                "share": float(share.mean()),
+                "area_share": float(area.mean()),
+                "share_over_area": float(share.mean() / area.mean()) if area.mean() > 0 else None,
+                "faces_share_above_area": float(np.mean(share > area)),
+            }
+        )
     return out
 
 
 def statement(n: int, pointing: float, chance: float) -> str:
     """The sentence the pages and reports show for a measured method."""
-    return (f"on {n} edits with known regions, this method pointed at an edited part in {pointing:.0%} "
-            f"(chance {chance:.0%})")
+    return (
+        f"on {n} edits with known regions, this method pointed at an edited part in {pointing:.0%} "
+        f"(chance {chance:.0%})"
+    )

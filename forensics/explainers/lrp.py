@@ -44,8 +44,17 @@ def depth_thirds(names: list[str]) -> tuple[list[str], list[str], list[str]]:
     return tuple([names[i] for i in part] for part in parts)  # type: ignore[return-value]
 
 
-def make_composite(method: str, model: Any, *, canonizers: list[Any] | None = None, low: Any = None,
-                   high: Any = None, epsilon: float = 1e-6, gamma: float = 0.25, stabilizer: float = 1e-6):
+def make_composite(
+    method: str,
+    model: Any,
+    *,
+    canonizers: list[Any] | None = None,
+    low: Any = None,
+    high: Any = None,
+    epsilon: float = 1e-6,
+    gamma: float = 0.25,
+    stabilizer: float = 1e-6,
+):
     """Build a fresh zennit composite for ``method`` (one of LRP_METHODS). ``low``/``high``: input bounds (z-box)."""
     import torch
     from zennit.composites import (
@@ -67,13 +76,16 @@ def make_composite(method: str, model: Any, *, canonizers: list[Any] | None = No
     if method == "lrp-epsilon-gamma-box":
         if low is None or high is None:
             raise ForensicsError("lrp-epsilon-gamma-box needs the input bounds low/high")
-        return EpsilonGammaBox(low=low, high=high, epsilon=epsilon, gamma=gamma, stabilizer=stabilizer,
-                               canonizers=canonizers)
+        return EpsilonGammaBox(
+            low=low, high=high, epsilon=epsilon, gamma=gamma, stabilizer=stabilizer, canonizers=canonizers
+        )
     if method == DEPTH_THIRDS or method in DEPTH_THIRDS_ALIASES:
         lower, middle, upper = depth_thirds(conv_linear_names(model))
-        name_map = [(tuple(lower), Gamma(gamma=gamma, stabilizer=stabilizer)),
-                    (tuple(middle), Epsilon(epsilon=epsilon)),
-                    (tuple(upper), Epsilon(epsilon=1e-9))]
+        name_map = [
+            (tuple(lower), Gamma(gamma=gamma, stabilizer=stabilizer)),
+            (tuple(middle), Epsilon(epsilon=epsilon)),
+            (tuple(upper), Epsilon(epsilon=1e-9)),
+        ]
         name_map = [(names, rule) for names, rule in name_map if names]
         return NameLayerMapComposite(name_map=name_map, layer_map=layer_map_base(stabilizer), canonizers=canonizers)
     raise ForensicsError(f"unknown LRP composite {method!r}; known: {', '.join(LRP_METHODS)}")
@@ -113,14 +125,19 @@ class ZennitExplainer(Explainer):
 
     def applicable(self, detector: Any) -> tuple[bool, str]:
         if is_transformer(detector):
-            return False, ("LRP rules here cover conv/linear/pooling layers; attention (softmax, matmul of two "
-                           "activations) needs its own rules (e.g. AttnLRP), which are not implemented: use a CAM "
-                           "method with the ViT reshape transform")
+            return False, (
+                "LRP rules here cover conv/linear/pooling layers; attention (softmax, matmul of two "
+                "activations) needs its own rules (e.g. AttnLRP), which are not implemented: use a CAM "
+                "method with the ViT reshape transform"
+            )
         return True, ""
 
     def composite_kwargs(self, detector: Any, x: Any, params: dict[str, Any]) -> dict[str, Any]:
-        kw = {"canonizers": detector.canonizers(), "epsilon": float(params["epsilon"]),
-              "stabilizer": float(params["stabilizer"])}
+        kw = {
+            "canonizers": detector.canonizers(),
+            "epsilon": float(params["epsilon"]),
+            "stabilizer": float(params["stabilizer"]),
+        }
         if "gamma" in params:
             kw["gamma"] = float(params["gamma"])
         return kw
@@ -130,14 +147,20 @@ class ZennitExplainer(Explainer):
         out, rel = lrp_relevance(detector.model, x, target, self.name, **kw)
         r = rel[0].double().cpu().numpy()
         logit = float(target(out)[0])
-        info: dict[str, Any] = {"relevance_sum": float(r.sum()), "explained_logit": logit,
-                                "canonizers": [type(c).__name__ for c in kw["canonizers"]]}
+        info: dict[str, Any] = {
+            "relevance_sum": float(r.sum()),
+            "explained_logit": logit,
+            "canonizers": [type(c).__name__ for c in kw["canonizers"]],
+        }
         return r.sum(0), None, info
 
 
 def _register(name: str, description: str, **defaults: Any) -> None:
-    cls = type(name.replace("-", "_"), (ZennitExplainer,),
-               {"name": name, "description": description, "defaults": {**ZennitExplainer.defaults, **defaults}})
+    cls = type(
+        name.replace("-", "_"),
+        (ZennitExplainer,),
+        {"name": name, "description": description, "defaults": {**ZennitExplainer.defaults, **defaults}},
+    )
     EXPLAINERS.register(name, family="lrp", description=description)(cls)
 
 
@@ -156,15 +179,29 @@ class _BoxMixin:
 
 _register("lrp-epsilon", "LRP epsilon rule on all conv/linear layers", epsilon=0.1)
 _register("lrp-epsilon-plus-flat", "LRP: flat first layer, z-plus convs, epsilon dense (zennit EpsilonPlusFlat)")
-_register(DEPTH_THIRDS, "LRP by depth thirds: gamma lower, epsilon middle, LRP-0 upper (Montavon et al. 2019)",
-          epsilon=0.25, gamma=0.25)
+_register(
+    DEPTH_THIRDS,
+    "LRP by depth thirds: gamma lower, epsilon middle, LRP-0 upper (Montavon et al. 2019)",
+    epsilon=0.25,
+    gamma=0.25,
+)
 for _alias in DEPTH_THIRDS_ALIASES:
     _register(_alias, f"former name of {DEPTH_THIRDS}", epsilon=0.25, gamma=0.25)
-EXPLAINERS.register("lrp-epsilon-gamma-box", family="lrp",
-                    description="LRP: z-box first layer, gamma convs, epsilon dense (zennit EpsilonGammaBox)")(
-    type("lrp_epsilon_gamma_box", (_BoxMixin, ZennitExplainer),
-         {"name": "lrp-epsilon-gamma-box", "description": "zennit EpsilonGammaBox",
-          "defaults": {**ZennitExplainer.defaults, "gamma": 0.25}}))
+EXPLAINERS.register(
+    "lrp-epsilon-gamma-box",
+    family="lrp",
+    description="LRP: z-box first layer, gamma convs, epsilon dense (zennit EpsilonGammaBox)",
+)(
+    type(
+        "lrp_epsilon_gamma_box",
+        (_BoxMixin, ZennitExplainer),
+        {
+            "name": "lrp-epsilon-gamma-box",
+            "description": "zennit EpsilonGammaBox",
+            "defaults": {**ZennitExplainer.defaults, "gamma": 0.25},
+        },
+    )
+)
 
 
 # --- captum LRP on plain CNNs ---------------------------------------------------------------------------------------
@@ -209,7 +246,8 @@ def _captum_structure_problem(model: Any) -> str | None:
         """Nearest ancestors that are parameterised layers (or the input): where a branch starts."""
         if node.name not in memo:
             if node.op == "placeholder" or (
-                    node.op == "call_module" and any(True for _ in modules[node.target].parameters())):
+                node.op == "call_module" and any(True for _ in modules[node.target].parameters())
+            ):
                 memo[node.name] = frozenset([node.name])
             else:
                 memo[node.name] = frozenset().union(*[roots(n) for n in node.all_input_nodes])
@@ -218,13 +256,16 @@ def _captum_structure_problem(model: Any) -> str | None:
     for node in graph.nodes:
         target = node.target
         is_join = (node.op == "call_function" and target in joins) or (
-            node.op == "call_method" and target in ("add", "add_", "mul", "mul_"))
+            node.op == "call_method" and target in ("add", "add_", "mul", "mul_")
+        )
         inputs = node.all_input_nodes
         # A join of tensors computed by different layers is a skip connection or a branch merge; a join of
         # parameter-free views of one tensor (Meso-4's [z/2, -z/2]) is not.
         if is_join and len(inputs) >= 2 and len({roots(n) for n in inputs}) > 1:
-            return (f"it joins two activations ({node.format_node()}): a skip connection or branch, on which "
-                    "captum's LRP does not conserve relevance; use lrp-epsilon-plus-flat (zennit) instead")
+            return (
+                f"it joins two activations ({node.format_node()}): a skip connection or branch, on which "
+                "captum's LRP does not conserve relevance; use lrp-epsilon-plus-flat (zennit) instead"
+            )
     return None
 
 
@@ -258,8 +299,9 @@ def captum_lrp(model: Any, x: Any, target_index: int):
         if type(m).__name__ in _TRANSPARENT:
             m.rule = _Transparent()
     try:
-        attr, delta = LRP(model).attribute(x.detach().clone().requires_grad_(True), target=int(target_index),
-                                           return_convergence_delta=True)
+        attr, delta = LRP(model).attribute(
+            x.detach().clone().requires_grad_(True), target=int(target_index), return_convergence_delta=True
+        )
     finally:
         for m in leaves:  # captum leaves `activations` dicts (and our rules on failure) on the layers
             if hasattr(m, "rule"):
@@ -294,5 +336,8 @@ class CaptumLRPExplainer(Explainer):
         notes = []
         if any(type(m).__name__ == "LeakyReLU" for m in leaves):
             notes.append("LeakyReLU layers propagate relevance with their gradient (captum has no rule for them)")
-        return r.sum(0), None, {"relevance_sum": float(r.sum()), "convergence_delta": float(delta.detach().abs().max()),
-                                "notes": notes}
+        return (
+            r.sum(0),
+            None,
+            {"relevance_sum": float(r.sum()), "convergence_delta": float(delta.detach().abs().max()), "notes": notes},
+        )

@@ -29,8 +29,9 @@ def _read(path: str, mtime: float) -> dict[str, Any]:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ForensicsError(f"cannot read the explainer measurements {path}: {exc}; re-run "
-                             "bench/bench_localisation.py") from exc
+        raise ForensicsError(
+            f"cannot read the explainer measurements {path}: {exc}; re-run bench/bench_localisation.py"
+        ) from exc
     if doc.get("schema") != SCHEMA:
         raise ForensicsError(f"{path} is not a {SCHEMA} file (schema {doc.get('schema')!r})")
     return doc
@@ -44,14 +45,23 @@ def load_measurements(path: str | Path | None = None) -> dict[str, Any]:
     return _read(str(p), p.stat().st_mtime)
 
 
-def method_note(detector: str, weights_sha256: str | None, method: str, *,
-                measurements: dict[str, Any] | None = None) -> dict[str, Any]:
+def method_note(
+    detector: str, weights_sha256: str | None, method: str, *, measurements: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What is known about ``method`` on ``detector``: the localisation sentence, the sanity-check result and
     whether they were measured on the loaded weights. JSON-ready; ``text`` is the one line to show."""
     doc = load_measurements() if measurements is None else measurements
     entry = (doc.get("detectors") or {}).get(detector)
-    note: dict[str, Any] = {"method": method, "detector": detector, "measured": False, "localisation": None,
-                            "sanity": None, "sanity_passed": None, "measured_on_sha256": None, "same_weights": None}
+    note: dict[str, Any] = {
+        "method": method,
+        "detector": detector,
+        "measured": False,
+        "localisation": None,
+        "sanity": None,
+        "sanity_passed": None,
+        "measured_on_sha256": None,
+        "same_weights": None,
+    }
     if not entry:
         note["text"] = f"{method}: localisation and sanity checks not measured for {detector}."
         return note
@@ -63,8 +73,14 @@ def method_note(detector: str, weights_sha256: str | None, method: str, *,
     san = next((v for n in names if (v := ((entry.get("sanity") or {}).get("methods") or {}).get(n))), None)
     measured_sha = entry.get("weights_sha256")
     same = bool(weights_sha256) and weights_sha256 == measured_sha
-    note.update({"measured": bool(loc or san), "measured_on_sha256": measured_sha, "same_weights": same,
-                 "measured_at": doc.get("measured_at")})
+    note.update(
+        {
+            "measured": bool(loc or san),
+            "measured_on_sha256": measured_sha,
+            "same_weights": same,
+            "measured_at": doc.get("measured_at"),
+        }
+    )
     parts = []
     if loc and loc.get("faces"):
         from forensics.explainers.localisation import statement
@@ -76,26 +92,38 @@ def method_note(detector: str, weights_sha256: str | None, method: str, *,
             # the train edits can be in the detector's training data (they are for the shipped weights), where maps
             # localise better (Grad-CAM 83% against 76% on val): the sentence leads with the held-out figure
             note["localisation"]["held_out"] = {k: held_out.get(k) for k in keys}
-            parts.append(statement(int(held_out["faces"]), float(held_out["pointing"]), float(held_out["chance"]))
-                         + f" on held-out (val) edits; on all {int(loc['faces'])}, train edits included, "
-                           f"{float(loc['pointing']):.0%} (chance {float(loc['chance']):.0%})")
+            parts.append(
+                statement(int(held_out["faces"]), float(held_out["pointing"]), float(held_out["chance"]))
+                + f" on held-out (val) edits; on all {int(loc['faces'])}, train edits included, "
+                f"{float(loc['pointing']):.0%} (chance {float(loc['chance']):.0%})"
+            )
         else:
             parts.append(statement(int(loc["faces"]), float(loc["pointing"]), float(loc["chance"])))
     else:
         parts.append("localisation not measured")
     if san:
-        note["sanity"] = {k: san.get(k) for k in ("passed", "worst_median_spearman", "top_layer_median_spearman",
-                                                  "full_median_spearman")}
+        note["sanity"] = {
+            k: san.get(k)
+            for k in ("passed", "worst_median_spearman", "top_layer_median_spearman", "full_median_spearman")
+        }
         note["sanity_passed"] = bool(san.get("passed"))
-        verdict = "passed" if san.get("passed") else "FAILED: the map survives randomising the model's weights, " \
-                                                     "so it shows the image more than the decision"
-        parts.append(f"sanity check (cascading randomisation) {verdict} (median Spearman "
-                     f"{san.get('worst_median_spearman', float('nan')):.2f})")
+        verdict = (
+            "passed"
+            if san.get("passed")
+            else "FAILED: the map survives randomising the model's weights, "
+            "so it shows the image more than the decision"
+        )
+        parts.append(
+            f"sanity check (cascading randomisation) {verdict} (median Spearman "
+            f"{san.get('worst_median_spearman', float('nan')):.2f})"
+        )
     else:
         parts.append("sanity check not measured")
     text = f"{method}: " + "; ".join(parts) + "."
     if not same:
-        text += (f" Measured on {detector} weights {str(measured_sha)[:12]}..., not on the loaded file "
-                 f"{str(weights_sha256)[:12] if weights_sha256 else '(untrained)'}: figures of another model.")
+        text += (
+            f" Measured on {detector} weights {str(measured_sha)[:12]}..., not on the loaded file "
+            f"{str(weights_sha256)[:12] if weights_sha256 else '(untrained)'}: figures of another model."
+        )
     note["text"] = text
     return note

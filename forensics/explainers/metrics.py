@@ -63,13 +63,14 @@ def agreement(a: Any, b: Any, top_k: tuple[float, ...] = (0.05, 0.1, 0.2), *, us
 def _probabilities(detector: Any, crops: list[np.ndarray], index: int, chunk: int = 17) -> np.ndarray:
     out = []
     for i in range(0, len(crops), chunk):
-        proba = detector.predict_proba(detector.preprocess(crops[i:i + chunk]))
+        proba = detector.predict_proba(detector.preprocess(crops[i : i + chunk]))
         out.append(proba[:, index])
     return np.concatenate(out)
 
 
-def perturbation_curves(detector: Any, crop: np.ndarray, heat: np.ndarray, index: int, *, steps: int = 16,
-                        blur_sigma: float | None = None) -> dict[str, Any]:
+def perturbation_curves(
+    detector: Any, crop: np.ndarray, heat: np.ndarray, index: int, *, steps: int = 16, blur_sigma: float | None = None
+) -> dict[str, Any]:
     """Deletion and insertion curves at ``steps + 1`` fractions 0, 1/steps, ..., 1 (most relevant pixels first)."""
     import cv2
 
@@ -86,16 +87,25 @@ def perturbation_curves(detector: Any, crop: np.ndarray, heat: np.ndarray, index
         deletion.append(np.where(mask, blurred, crop).astype(np.uint8))
         insertion.append(np.where(mask, crop, blurred).astype(np.uint8))
     probs = _probabilities(detector, deletion + insertion, index)
-    d, i = probs[: steps + 1], probs[steps + 1:]
+    d, i = probs[: steps + 1], probs[steps + 1 :]
     return {
-        "fractions": fractions.tolist(), "deletion": d.tolist(), "insertion": i.tolist(),
-        "deletion_auc": float(np.trapezoid(d, fractions)), "insertion_auc": float(np.trapezoid(i, fractions)),
+        "fractions": fractions.tolist(),
+        "deletion": d.tolist(),
+        "insertion": i.tolist(),
+        "deletion_auc": float(np.trapezoid(d, fractions)),
+        "insertion_auc": float(np.trapezoid(i, fractions)),
         "blur_sigma": sigma,
     }
 
 
-def road_scores(detector: Any, crop: np.ndarray, heat: np.ndarray, index: int,
-                percentiles: tuple[int, ...] = (20, 50, 80), seed: int = 0) -> dict[str, Any]:
+def road_scores(
+    detector: Any,
+    crop: np.ndarray,
+    heat: np.ndarray,
+    index: int,
+    percentiles: tuple[int, ...] = (20, 50, 80),
+    seed: int = 0,
+) -> dict[str, Any]:
     """ROAD with pytorch-grad-cam's imputer: calibrated probability after removing pixels.
 
     At percentile p, ``morf`` removes the (100 - p)% most relevant pixels and ``lerf`` the (100 - p)% least
@@ -108,8 +118,11 @@ def road_scores(detector: Any, crop: np.ndarray, heat: np.ndarray, index: int,
     size = (int(x.shape[-2]), int(x.shape[-1]))
     cams = resize_map(heat, size)[None].astype(np.float32)
     cal = detector.calibration
-    targets = [ProbabilityTarget(index, float(cal.temperature), tuple(cal.class_bias)) if cal is not None
-               else ProbabilityTarget(index)]
+    targets = [
+        ProbabilityTarget(index, float(cal.temperature), tuple(cal.class_bias))
+        if cal is not None
+        else ProbabilityTarget(index)
+    ]
 
     def model(batch):
         with detector.lock, torch.no_grad():
@@ -125,9 +138,18 @@ def road_scores(detector: Any, crop: np.ndarray, heat: np.ndarray, index: int,
     return {"percentiles": [int(p) for p in percentiles], "morf": morf, "lerf": lerf, "combined": combined}
 
 
-def faithfulness(detector: Any, crop: np.ndarray, heatmap: Any, *, steps: int = 16, target: int | None = None,
-                 blur_sigma: float | None = None, road: bool = True,
-                 road_percentiles: tuple[int, ...] = (20, 50, 80), seed: int = 0) -> dict[str, Any]:
+def faithfulness(
+    detector: Any,
+    crop: np.ndarray,
+    heatmap: Any,
+    *,
+    steps: int = 16,
+    target: int | None = None,
+    blur_sigma: float | None = None,
+    road: bool = True,
+    road_percentiles: tuple[int, ...] = (20, 50, 80),
+    seed: int = 0,
+) -> dict[str, Any]:
     """Deletion / insertion curves with AUCs and ROAD scores for one map of one face.
 
     ``heatmap``: a Heatmap (its target class is used) or a 2-D array (then ``target`` or the most probable fake
@@ -148,8 +170,12 @@ def faithfulness(detector: Any, crop: np.ndarray, heatmap: Any, *, steps: int = 
     with detector.lock:
         base = detector.predict_proba(detector.preprocess([arr]))[0]
         index = resolve_target(detector, base, target)
-        out: dict[str, Any] = {"target_index": index, "target_name": detector.classes[index], "steps": int(steps),
-                               "original_probability": float(base[index])}
+        out: dict[str, Any] = {
+            "target_index": index,
+            "target_name": detector.classes[index],
+            "steps": int(steps),
+            "original_probability": float(base[index]),
+        }
         out.update(perturbation_curves(detector, arr, heat, index, steps=steps, blur_sigma=blur_sigma))
         out["difference"] = out["insertion_auc"] - out["deletion_auc"]
         if road:

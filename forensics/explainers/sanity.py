@@ -36,9 +36,11 @@ import numpy as np
 from forensics.errors import ForensicsError, NotApplicableError
 
 THRESHOLD = 0.5
-RULE = ("passes when the median Spearman rank correlation between the original map and the map of the randomised "
-        "network stays below {threshold} from the stage where the top half of the layers is random down to the "
-        "fully random network")
+RULE = (
+    "passes when the median Spearman rank correlation between the original map and the map of the randomised "
+    "network stays below {threshold} from the stage where the top half of the layers is random down to the "
+    "fully random network"
+)
 
 
 def parameter_layers(model: Any) -> list[str]:
@@ -93,10 +95,17 @@ def _spearman(a: Any, b: Any) -> float:
     return 0.0 if rho is None else float(rho)
 
 
-def cascading_randomisation(detector: Any, crops: Sequence[np.ndarray], methods: Sequence[str], *, stages: int = 6,
-                            seed: int = 0, threshold: float = THRESHOLD,
-                            params: dict[str, dict[str, Any]] | None = None,
-                            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def cascading_randomisation(
+    detector: Any,
+    crops: Sequence[np.ndarray],
+    methods: Sequence[str],
+    *,
+    stages: int = 6,
+    seed: int = 0,
+    threshold: float = THRESHOLD,
+    params: dict[str, dict[str, Any]] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Cascading randomisation of ``detector`` for every applicable method on ``crops``.
 
     Returns per method the stages (layers randomised so far, per-face and median Spearman) and ``passed``; methods
@@ -118,9 +127,10 @@ def cascading_randomisation(detector: Any, crops: Sequence[np.ndarray], methods:
             not_applicable[m] = why
     with detector.lock:
         predicted = [int(np.argmax(detector.predict_proba(detector.preprocess([c]))[0])) for c in crops]
-    originals = {m: [explain(detector, c, m, target=t, **params.get(m, {})) for c, t in zip(crops, predicted,
-                                                                                            strict=True)]
-                 for m in usable}
+    originals = {
+        m: [explain(detector, c, m, target=t, **params.get(m, {})) for c, t in zip(crops, predicted, strict=True)]
+        for m in usable
+    }
     groups = cascade_stages(detector.model, stages)
     clone = detector_copy(detector)
     gen = torch.Generator().manual_seed(seed)
@@ -143,23 +153,42 @@ def cascading_randomisation(detector: Any, crops: Sequence[np.ndarray], methods:
                     continue
                 rhos.append(_spearman(orig, hm))
             valid = [r for r in rhos if r is not None]
-            curves[m].append({"stage": k, "layers": [group[0], group[-1]], "randomised_layers": done,
-                              "randomised_fraction": done / n_layers, "spearman": rhos,
-                              "median_spearman": float(np.median(valid)) if valid else None})
+            curves[m].append(
+                {
+                    "stage": k,
+                    "layers": [group[0], group[-1]],
+                    "randomised_layers": done,
+                    "randomised_fraction": done / n_layers,
+                    "spearman": rhos,
+                    "median_spearman": float(np.median(valid)) if valid else None,
+                }
+            )
         if progress:
             progress(f"stage {k + 1}/{len(groups)}: {done}/{n_layers} layers random")
-    out: dict[str, Any] = {"detector": detector.name, "weights_sha256": detector.weights_sha256,
-                           "faces": len(crops), "stages": len(groups), "layers": n_layers, "seed": seed,
-                           "threshold": threshold, "rule": RULE.format(threshold=threshold),
-                           "methods": {}, "not_applicable": not_applicable}
+    out: dict[str, Any] = {
+        "detector": detector.name,
+        "weights_sha256": detector.weights_sha256,
+        "faces": len(crops),
+        "stages": len(groups),
+        "layers": n_layers,
+        "seed": seed,
+        "threshold": threshold,
+        "rule": RULE.format(threshold=threshold),
+        "methods": {},
+        "not_applicable": not_applicable,
+    }
     for m, curve in curves.items():
         if curve[0]["median_spearman"] is None:
             out["not_applicable"][m] = "every original map was constant: nothing to compare"
             continue
         judged = [s for s in curve if s["randomised_fraction"] >= 0.5] or curve[-1:]
         worst = max(s["median_spearman"] for s in judged)
-        out["methods"][m] = {"passed": bool(worst < threshold), "worst_median_spearman": worst,
-                             "faces": sum(r is not None for r in curve[0]["spearman"]),
-                             "top_layer_median_spearman": curve[0]["median_spearman"],
-                             "full_median_spearman": curve[-1]["median_spearman"], "curve": curve}
+        out["methods"][m] = {
+            "passed": bool(worst < threshold),
+            "worst_median_spearman": worst,
+            "faces": sum(r is not None for r in curve[0]["spearman"]),
+            "top_layer_median_spearman": curve[0]["median_spearman"],
+            "full_median_spearman": curve[-1]["median_spearman"],
+            "curve": curve,
+        }
     return out

@@ -53,9 +53,26 @@ from forensics.pipeline.scoring import (
 from forensics.stability import variant_crops
 
 __all__ = [
-    "NO_VERDICT", "SCHEMA", "Analysis", "AnalyzeOptions", "DetectorScore", "FaceAnalysis", "FaceExplanation",
-    "Withheld", "analyze", "batched_logits_and_features", "crop_logits", "environment", "explain_face",
-    "get_detector", "logits_and_features", "p_fake_of", "resolve_detectors", "score_crops", "score_logits", "withhold",
+    "NO_VERDICT",
+    "SCHEMA",
+    "Analysis",
+    "AnalyzeOptions",
+    "DetectorScore",
+    "FaceAnalysis",
+    "FaceExplanation",
+    "Withheld",
+    "analyze",
+    "batched_logits_and_features",
+    "crop_logits",
+    "environment",
+    "explain_face",
+    "get_detector",
+    "logits_and_features",
+    "p_fake_of",
+    "resolve_detectors",
+    "score_crops",
+    "score_logits",
+    "withhold",
 ]
 
 
@@ -64,8 +81,13 @@ def environment() -> dict[str, str]:
     import PIL
     import torch
 
-    env = {"python": platform.python_version(), "forensics": forensics.__version__, "numpy": np.__version__,
-           "torch": torch.__version__, "platform": platform.platform()}
+    env = {
+        "python": platform.python_version(),
+        "forensics": forensics.__version__,
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+    }
     env["pillow"] = PIL.__version__
     return env
 
@@ -93,8 +115,11 @@ def analyze(
     timings["decode"] = (time.perf_counter() - t0) * 1000
 
     opts = options or AnalyzeOptions()
-    dets = resolve_detectors(detectors if detectors is not None else opts.detectors,
-                             allow_untrained=opts.allow_untrained, weights_dirs=weights_dirs)
+    dets = resolve_detectors(
+        detectors if detectors is not None else opts.detectors,
+        allow_untrained=opts.allow_untrained,
+        weights_dirs=weights_dirs,
+    )
     opts = AnalyzeOptions(**{**opts.to_dict(), "detectors": tuple(d.name for d in dets)})
 
     t0 = time.perf_counter()
@@ -117,10 +142,17 @@ def analyze(
     variants: list[list[tuple[str, np.ndarray]]] = []
     if opts.stability and crops:
         t0 = time.perf_counter()
-        variants = [variant_crops(evidence.image, f.box, f.landmarks,
-                                  margin=0.0 if f.method == "whole" else face_set.params["margin"],  # as detect_faces
-                                  crop_size=face_set.params["crop_size"], pad=face_set.params["pad"])
-                    for f in face_set.faces]
+        variants = [
+            variant_crops(
+                evidence.image,
+                f.box,
+                f.landmarks,
+                margin=0.0 if f.method == "whole" else face_set.params["margin"],  # as detect_faces
+                crop_size=face_set.params["crop_size"],
+                pad=face_set.params["pad"],
+            )
+            for f in face_set.faces
+        ]
         timings["stability_crops"] = (time.perf_counter() - t0) * 1000
     per_detector: dict[str, list[DetectorScore]] = {}
     for det in dets:

@@ -32,9 +32,26 @@ from forensics.report.bundle import (  # noqa: F401  (re-exported)
 )
 
 __all__ = [
-    "Case", "Figure", "NotRun", "build_bundle", "bundle_hash", "dumps_bundle", "explanation_record", "load_bundle",
-    "validate_bundle", "render_pdf", "prepare_report", "write_report", "verify_bundle", "ReportData", "ReportFiles",
-    "VerifyResult", "DEFAULT_QUESTION", "LIMITATIONS", "PROPOSITIONS", "SCHEMA",
+    "Case",
+    "Figure",
+    "NotRun",
+    "build_bundle",
+    "bundle_hash",
+    "dumps_bundle",
+    "explanation_record",
+    "load_bundle",
+    "validate_bundle",
+    "render_pdf",
+    "prepare_report",
+    "write_report",
+    "verify_bundle",
+    "ReportData",
+    "ReportFiles",
+    "VerifyResult",
+    "DEFAULT_QUESTION",
+    "LIMITATIONS",
+    "PROPOSITIONS",
+    "SCHEMA",
 ]
 
 

@@ -38,9 +38,14 @@ from forensics.report.bundle import (
 
 DEFAULT_EXPLAINERS: tuple[str, ...] = (DEFAULT_EXPLAINER, DEFAULT_LRP)  # why these two: forensics.explainers
 DEFAULT_SEGMENTER = "landmarks"
-METHOD_TITLES = {"gradcam": "Grad-CAM", "lrp-epsilon": "LRP (epsilon)", "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat)", "lrp-hse-mix": "LRP mix",
-                 "lrp-gamma-epsilon-zero": "LRP mix",
-                 "saliency": "Saliency"}
+METHOD_TITLES = {
+    "gradcam": "Grad-CAM",
+    "lrp-epsilon": "LRP (epsilon)",
+    "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat)",
+    "lrp-hse-mix": "LRP mix",
+    "lrp-gamma-epsilon-zero": "LRP mix",
+    "saliency": "Saliency",
+}
 
 
 @dataclass
@@ -77,14 +82,18 @@ def report_overlay(crop: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np
 def _region_record(face: int, method: str, table: Any) -> dict[str, Any]:
     """forensics.regions' table for one explanation (shares, pixel shares, density, blur occlusion) as a record."""
     present = table.present
-    return {"face": face, "method": method, "segmenter": table.segmenter,
-            "computed_by": "forensics.regions.region_relevance",
-            "shares": {r.region: r.share for r in present},
-            "density": {r.region: r.density for r in present},
-            "occlusion_delta": {r.region: r.occlusion_delta for r in present},
-            "approximate": {r.region: r.approximate for r in present},
-            "absent": table.absent,
-            "table": table.to_dict()}
+    return {
+        "face": face,
+        "method": method,
+        "segmenter": table.segmenter,
+        "computed_by": "forensics.regions.region_relevance",
+        "shares": {r.region: r.share for r in present},
+        "density": {r.region: r.density for r in present},
+        "occlusion_delta": {r.region: r.occlusion_delta for r in present},
+        "approximate": {r.region: r.approximate for r in present},
+        "absent": table.absent,
+        "table": table.to_dict(),
+    }
 
 
 def prepare_report(
@@ -110,8 +119,9 @@ def prepare_report(
     t0 = time.perf_counter()
     ev = evidence if isinstance(evidence, Evidence) else load_evidence(evidence)
     opts = options or AnalyzeOptions()
-    dets = resolve_detectors(list(detectors or opts.detectors), allow_untrained=opts.allow_untrained,
-                             weights_dirs=weights_dirs)
+    dets = resolve_detectors(
+        list(detectors or opts.detectors), allow_untrained=opts.allow_untrained, weights_dirs=weights_dirs
+    )
     analysis = analyze(ev, detectors=dets, options=opts, weights_dirs=weights_dirs)
     timings["analysis"] = (time.perf_counter() - t0) * 1000
     crops = tuple(analysis.crops)
@@ -141,25 +151,48 @@ def prepare_report(
         findings = run_checks(ev, None if checks is True else list(checks))
         for f in findings:
             for k, img in (getattr(f, "images", None) or {}).items():
-                figures.append(Figure(f"check-{f.check}-{k}", f"{f.title}: {k.replace('_', ' ')}",
-                                      _thumb(pdf_image(img)), section="checks", group=f.check))
+                figures.append(
+                    Figure(
+                        f"check-{f.check}-{k}",
+                        f"{f.title}: {k.replace('_', ' ')}",
+                        _thumb(pdf_image(img)),
+                        section="checks",
+                        group=f.check,
+                    )
+                )
     timings["checks"] = (time.perf_counter() - t0) * 1000
 
     t0 = time.perf_counter()
     bundle = build_bundle(
-        case, analysis, detectors=dets, crops=crops, explanations=explanations, regions=regions,
-        findings=findings, figures=figures, not_run=not_run,
-        report_options={"explainers": list(explainers or []), "explained_detector": dets[0].name if dets else None,
-                        "segmenter": segmenter, "checks": checks if isinstance(checks, bool) else list(checks),
-                        "weights_dirs": [str(p) for p in weights_dirs or []]},
+        case,
+        analysis,
+        detectors=dets,
+        crops=crops,
+        explanations=explanations,
+        regions=regions,
+        findings=findings,
+        figures=figures,
+        not_run=not_run,
+        report_options={
+            "explainers": list(explainers or []),
+            "explained_detector": dets[0].name if dets else None,
+            "segmenter": segmenter,
+            "checks": checks if isinstance(checks, bool) else list(checks),
+            "weights_dirs": [str(p) for p in weights_dirs or []],
+        },
     )
     timings["bundle"] = (time.perf_counter() - t0) * 1000
     return ReportData(bundle=bundle, crops=crops, figures=figures, timings_ms=timings)
 
 
-def _explain_faces(det: Any, crops: Sequence[np.ndarray], explainers: Sequence[str], segmenter: str | None,
-                   figures: list[Figure], timings: dict[str, float]
-                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[NotRun]]:
+def _explain_faces(
+    det: Any,
+    crops: Sequence[np.ndarray],
+    explainers: Sequence[str],
+    segmenter: str | None,
+    figures: list[Figure],
+    timings: dict[str, float],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[NotRun]]:
     """Explanation records (with faithfulness, agreement and what was measured about the method), region records and
     what was not run, for every crop; their figures are appended to ``figures``, their times added to ``timings``."""
     from forensics.explainers.measured import method_note
@@ -176,15 +209,23 @@ def _explain_faces(det: Any, crops: Sequence[np.ndarray], explainers: Sequence[s
         skipped += [f"{m}: {why}" for m, why in fx.not_applicable.items()]
         for k, (m, hm) in enumerate(fx.maps.items()):
             fid = f"face{i}-{m}"
-            record = _with_checks(explanation_record(i, hm, figure_id=fid), det, crop, hm,
-                                  dict(itertools.islice(fx.maps.items(), k)))
+            record = _with_checks(
+                explanation_record(i, hm, figure_id=fid), det, crop, hm, dict(itertools.islice(fx.maps.items(), k))
+            )
             # localisation on known edits and the randomisation sanity check, as measured (and on which weights)
             record["measured"] = method_note(det.name, det.weights_sha256, m)
             explanations.append(record)
-            figures.append(Figure(fid, f"{METHOD_TITLES.get(m, m)} map for '{hm.target_name}' "
-                                       f"(probability {pct(hm.probability)}), detector {det.name}",
-                                  report_overlay(crop, hm.heatmap), section="explanations", face=i,
-                                  group=f"face{i}-explanations"))
+            figures.append(
+                Figure(
+                    fid,
+                    f"{METHOD_TITLES.get(m, m)} map for '{hm.target_name}' "
+                    f"(probability {pct(hm.probability)}), detector {det.name}",
+                    report_overlay(crop, hm.heatmap),
+                    section="explanations",
+                    face=i,
+                    group=f"face{i}-explanations",
+                )
+            )
         timings["explanations"] += fx.timings_ms["explanations"] + (time.perf_counter() - t0) * 1000
         timings["regions"] += fx.timings_ms["regions"]
         if fx.segment_problem:
@@ -207,13 +248,17 @@ def _overview_figure(ev: Any, analysis: Any) -> Figure:
 
     boxes = [f.box for f in analysis.faces]
     skipped = [s["box"] for s in analysis.skipped_faces if s.get("box")]
-    caption = (f"The evidence image with the {len(boxes)} face(s) analysed, numbered as in section 4"
-               + (f"; {len(skipped)} face-like region(s) not analysed in grey" if skipped else "") + ".")
+    caption = (
+        f"The evidence image with the {len(boxes)} face(s) analysed, numbered as in section 4"
+        + (f"; {len(skipped)} face-like region(s) not analysed in grey" if skipped else "")
+        + "."
+    )
     return Figure("overview", caption, overview_image(ev.image, boxes, skipped), section="overview")
 
 
-def _with_checks(record: dict[str, Any], detector: Any, crop: np.ndarray, heatmap: Any,
-                 earlier: Mapping[str, Any]) -> dict[str, Any]:
+def _with_checks(
+    record: dict[str, Any], detector: Any, crop: np.ndarray, heatmap: Any, earlier: Mapping[str, Any]
+) -> dict[str, Any]:
     """An explanation record with its faithfulness (deletion and insertion curves, 8 steps: 16 forward passes, about
     0.5 s for MobileNetV2 on one CPU thread) and its agreement with the maps made before it for the same face."""
     from forensics.explainers import agreement, faithfulness
@@ -239,9 +284,16 @@ def _thumb(img: np.ndarray, max_side: int = 320) -> np.ndarray:
     return np.asarray(Image.fromarray(img).resize(size, Image.Resampling.BILINEAR))
 
 
-def write_report(data: ReportData, out_dir: str | Path, *, stem: str | None = None,
-                 case_db: str | Path | None = None, log: bool = True, sign_with: str | None = None,
-                 keys_dir: str | Path | None = None) -> ReportFiles:
+def write_report(
+    data: ReportData,
+    out_dir: str | Path,
+    *,
+    stem: str | None = None,
+    case_db: str | Path | None = None,
+    log: bool = True,
+    sign_with: str | None = None,
+    keys_dir: str | Path | None = None,
+) -> ReportFiles:
     """Write ``<stem>.pdf`` and ``<stem>.json`` into ``out_dir``, logged and (with ``sign_with``, a key id) signed.
 
     Order: the case log is opened and the analysis logged first (an unusable log stops everything before a file is
@@ -263,16 +315,20 @@ def write_report(data: ReportData, out_dir: str | Path, *, stem: str | None = No
     out.mkdir(parents=True, exist_ok=True)
     b = dict(data.bundle)
     base = stem or f"report_{_safe_stem(b['case']['case_id'])}_{b['evidence']['sha256'][:12]}"
-    stem = next(s for s in (base if k == 1 else f"{base}-{k}" for k in range(1, 10_000))
-                if not (out / f"{s}.json").exists() and not (out / f"{s}.pdf").exists())
+    stem = next(
+        s
+        for s in (base if k == 1 else f"{base}-{k}" for k in range(1, 10_000))
+        if not (out / f"{s}.json").exists() and not (out / f"{s}.pdf").exists()
+    )
     json_path, pdf_path = out / f"{stem}.json", out / f"{stem}.pdf"
     cl = CaseLog(case_db) if log else None
     tmps: list[Path] = []
     try:
         if cl is not None:
             a = dict(b["analysis"], evidence=b["evidence"])
-            head = cl.append("analysis", dict(analysis_payload(a), case_id=b["case"]["case_id"],
-                                              examiner=b["case"]["examiner"]))
+            head = cl.append(
+                "analysis", dict(analysis_payload(a), case_id=b["case"]["case_id"], examiner=b["case"]["examiner"])
+            )
             b["log_head"] = {"count": head.seq, "head_hash": head.entry_hash, "log": Path(str(cl.path)).name}
         else:
             b["log_head"] = None
@@ -284,20 +340,38 @@ def write_report(data: ReportData, out_dir: str | Path, *, stem: str | None = No
         json_bytes = dumps_bundle(b)
         pdf_bytes = attach_bundle(drawn, json_bytes)
         tmps = [_write_temp(out, json_bytes), _write_temp(out, pdf_bytes)]
-        files = ReportFiles(pdf=pdf_path, bundle=json_path, bundle_sha256=b[HASH_KEY],
-                            pdf_sha256=sha256_hex(pdf_bytes), signer=b["signer"], log_head=b["log_head"])
+        files = ReportFiles(
+            pdf=pdf_path,
+            bundle=json_path,
+            bundle_sha256=b[HASH_KEY],
+            pdf_sha256=sha256_hex(pdf_bytes),
+            signer=b["signer"],
+            log_head=b["log_head"],
+        )
         if cl is not None:
-            cl.append("export", {"case_id": b["case"]["case_id"], "examiner": b["case"]["examiner"],
-                                 "evidence_sha256": b["evidence"]["sha256"], "bundle_sha256": b[HASH_KEY],
-                                 "pdf_sha256": files.pdf_sha256, "drawn_pdf_sha256": b[SEAL_KEY]["pdf_sha256"],
-                                 "pdf": pdf_path.name, "bundle": json_path.name, "log_head": b["log_head"],
-                                 "signer": b["signer"]})
+            cl.append(
+                "export",
+                {
+                    "case_id": b["case"]["case_id"],
+                    "examiner": b["case"]["examiner"],
+                    "evidence_sha256": b["evidence"]["sha256"],
+                    "bundle_sha256": b[HASH_KEY],
+                    "pdf_sha256": files.pdf_sha256,
+                    "drawn_pdf_sha256": b[SEAL_KEY]["pdf_sha256"],
+                    "pdf": pdf_path.name,
+                    "bundle": json_path.name,
+                    "log_head": b["log_head"],
+                    "signer": b["signer"],
+                },
+            )
         for tmp, final in zip(tmps, (json_path, pdf_path), strict=True):
             try:
                 os.link(tmp, final)  # fails instead of replacing a file another writer made meanwhile
             except FileExistsError:
-                raise ForensicsError(f"{final} appeared while this report was written (another writer?): the "
-                                     "export entry just logged names a file this run did not keep") from None
+                raise ForensicsError(
+                    f"{final} appeared while this report was written (another writer?): the "
+                    "export entry just logged names a file this run did not keep"
+                ) from None
     except BaseException:
         for p in (json_path, pdf_path):
             if any(p.exists() and p.samefile(t) for t in tmps if t.exists()):

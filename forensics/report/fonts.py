@@ -69,8 +69,14 @@ class FontSet:
         if self.unicode:
             self.unprintable.update(c for c in s if ord(c) not in self.covered and c.isprintable() and c != " ")
             return s
-        for a, b in (("\u2013", "-"), ("\u2014", "-"), ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"'),
-                     ("\u2022", "-")):
+        for a, b in (
+            ("\u2013", "-"),
+            ("\u2014", "-"),
+            ("\u2019", "'"),
+            ("\u201c", '"'),
+            ("\u201d", '"'),
+            ("\u2022", "-"),
+        ):
             s = s.replace(a, b)
         self.unprintable.update(c for c in s if ord(c) > 255)
         return s.encode("latin-1", "replace").decode("latin-1")
@@ -81,11 +87,15 @@ class FontSet:
             return None
         shown = ", ".join(f"U+{ord(c):04X}" for c in sorted(self.unprintable)[:12])
         more = f" and {len(self.unprintable) - 12} more" if len(self.unprintable) > 12 else ""
-        why = ("the DejaVu fonts (Debian package fonts-dejavu-core) are not installed, so only Latin-1 could be "
-               "printed" if not self.unicode else
-               f"no installed font has them (Chinese, Japanese and Korean need the PyPI package {CJK_PACKAGE})")
-        return (f"{len(self.unprintable)} distinct character(s) of this report could not be printed ({shown}{more}): "
-                f"{why}. The JSON bundle holds the exact text.")
+        why = (
+            "the DejaVu fonts (Debian package fonts-dejavu-core) are not installed, so only Latin-1 could be printed"
+            if not self.unicode
+            else f"no installed font has them (Chinese, Japanese and Korean need the PyPI package {CJK_PACKAGE})"
+        )
+        return (
+            f"{len(self.unprintable)} distinct character(s) of this report could not be printed ({shown}{more}): "
+            f"{why}. The JSON bundle holds the exact text."
+        )
 
 
 def register(pdf: Any, text_sample: str, font_dir: Path | None = None) -> FontSet:

@@ -52,8 +52,14 @@ class PublicKey:
     raw: bytes
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": KEY_SCHEMA, "algorithm": ALGORITHM, "key_id": self.key_id, "name": self.name,
-                "created_utc": self.created_utc, "public_key": base64.b64encode(self.raw).decode("ascii")}
+        return {
+            "schema": KEY_SCHEMA,
+            "algorithm": ALGORITHM,
+            "key_id": self.key_id,
+            "name": self.name,
+            "created_utc": self.created_utc,
+            "public_key": base64.b64encode(self.raw).decode("ascii"),
+        }
 
     def verify(self, signature: bytes, message: bytes) -> bool:
         """True when ``signature`` is this key's Ed25519 signature of ``message``."""
@@ -74,11 +80,11 @@ def public_key_from_dict(d: dict[str, Any], *, source: str = "public key") -> Pu
         raw = base64.b64decode(d["public_key"], validate=True)
         if len(raw) != 32:
             raise ValueError("an Ed25519 public key has 32 bytes")
-        pk = PublicKey(key_id=str(d["key_id"]), name=str(d["name"]), created_utc=str(d.get("created_utc", "")),
-                       raw=raw)
+        pk = PublicKey(key_id=str(d["key_id"]), name=str(d["name"]), created_utc=str(d.get("created_utc", "")), raw=raw)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ForensicsError(f"{source} is not a usable public key ({exc}): export one with "
-                             "`python -m forensics keys export KEY_ID`") from exc
+        raise ForensicsError(
+            f"{source} is not a usable public key ({exc}): export one with `python -m forensics keys export KEY_ID`"
+        ) from exc
     if key_id_of(raw) != pk.key_id:
         raise ForensicsError(f"{source}: key_id {pk.key_id} does not match its public key ({key_id_of(raw)})")
     return pk
@@ -118,11 +124,14 @@ def create_key(name: str, *, directory: str | Path | None = None) -> PublicKey:
     d.mkdir(parents=True, exist_ok=True)
     priv = Ed25519PrivateKey.generate()
     raw = priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    pub = PublicKey(key_id_of(raw), name.strip(),
-                    _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"), raw)
+    pub = PublicKey(
+        key_id_of(raw),
+        name.strip(),
+        _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        raw,
+    )
     passphrase = os.environ.get(PASSPHRASE_ENV)
-    enc = (serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
-           else serialization.NoEncryption())
+    enc = serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
     pem = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
     fd = os.open(d / f"{pub.key_id}.key.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
@@ -143,8 +152,10 @@ def export_public(key_id: str, *, directory: str | Path | None = None) -> Public
     d = keys_dir(directory)
     matches = sorted(d.glob(f"{key_id}*.pub.json")) if key_id else []
     if len(matches) != 1:
-        raise ForensicsError(f"{'no' if not matches else 'more than one'} key {key_id!r} in {d}: "
-                             "`python -m forensics keys list` shows the key ids")
+        raise ForensicsError(
+            f"{'no' if not matches else 'more than one'} key {key_id!r} in {d}: "
+            "`python -m forensics keys list` shows the key ids"
+        )
     return load_public(matches[0])
 
 
@@ -155,8 +166,9 @@ def load_signing_key(key: str, *, directory: str | Path | None = None) -> tuple[
     pub = export_public(key, directory=directory)
     path = keys_dir(directory) / f"{pub.key_id}.key.pem"
     if not path.is_file():
-        raise ForensicsError(f"the private key of {pub.key_id} ({pub.name}) is not in {path.parent}: only its "
-                             "holder can sign with it")
+        raise ForensicsError(
+            f"the private key of {pub.key_id} ({pub.name}) is not in {path.parent}: only its holder can sign with it"
+        )
     passphrase = os.environ.get(PASSPHRASE_ENV)
     try:
         priv = serialization.load_pem_private_key(path.read_bytes(), passphrase.encode() if passphrase else None)

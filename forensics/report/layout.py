@@ -13,10 +13,16 @@ from forensics.report import fonts
 
 GREY = (90, 90, 90)
 NAVY = (20, 40, 90)
-VERDICT_COLOURS = {"manipulated or generated": (170, 30, 30), "camera original": (20, 110, 50),
-                   "inconclusive": (150, 110, 0)}
-DIRECTION_COLOURS = {"supports manipulation": (170, 30, 30), "supports an original": (20, 110, 50),
-                     "neutral": (90, 90, 90)}
+VERDICT_COLOURS = {
+    "manipulated or generated": (170, 30, 30),
+    "camera original": (20, 110, 50),
+    "inconclusive": (150, 110, 0),
+}
+DIRECTION_COLOURS = {
+    "supports manipulation": (170, 30, 30),
+    "supports an original": (20, 110, 50),
+    "neutral": (90, 90, 90),
+}
 
 
 class ReportLayout:
@@ -35,8 +41,13 @@ class ReportLayout:
                     return
                 outer._font("", 7.5)
                 self.set_text_color(*GREY)
-                self.cell(0, 4, outer._t(f"Case {case['case_id']} - forensic examination of {b['evidence']['name']}"),
-                          new_x="LMARGIN", new_y="NEXT")
+                self.cell(
+                    0,
+                    4,
+                    outer._t(f"Case {case['case_id']} - forensic examination of {b['evidence']['name']}"),
+                    new_x="LMARGIN",
+                    new_y="NEXT",
+                )
                 self.set_text_color(0, 0, 0)
                 self.ln(2)
 
@@ -107,8 +118,18 @@ class ReportLayout:
         self.pdf.cell(5, size * 0.48, "-" if not self.unicode else "\u2022")
         self.pdf.multi_cell(self.width - 5, size * 0.48, self._t(text), new_x="LMARGIN", new_y="NEXT", align="L")
 
-    def kv(self, label: str, value: Any, *, mono: bool = False, label_w: float = 46, size: float = 9.0,
-           colour: tuple[int, int, int] | None = None, x0: float | None = None, w: float | None = None) -> None:
+    def kv(
+        self,
+        label: str,
+        value: Any,
+        *,
+        mono: bool = False,
+        label_w: float = 46,
+        size: float = 9.0,
+        colour: tuple[int, int, int] | None = None,
+        x0: float | None = None,
+        w: float | None = None,
+    ) -> None:
         """A label/value row; both columns wrap and the row is as tall as the taller one."""
         x = self.pdf.l_margin if x0 is None else x0
         total = self.width if w is None else w
@@ -180,8 +201,9 @@ class ReportLayout:
             self.pdf.set_text_color(0, 0, 0)
         self.pdf.set_xy(self.pdf.l_margin, y + max(heights) + cap_lines * 3.4 + 3)
 
-    def bars(self, title: str, shares: Mapping[str, Any], note: str = "",
-             extra: Mapping[str, str] | None = None) -> None:
+    def bars(
+        self, title: str, shares: Mapping[str, Any], note: str = "", extra: Mapping[str, str] | None = None
+    ) -> None:
         """Horizontal bars of region shares (0..1), drawn as PDF rectangles."""
         items = [(k, v) for k, v in shares.items() if isinstance(v, (int, float))]
         items.sort(key=lambda kv: -kv[1])
@@ -218,8 +240,9 @@ class ReportLayout:
             self.pdf.set_text_color(0, 0, 0)
         self.pdf.ln(2)
 
-    def rows(self, rows: Sequence[Any], *, x0: float | None = None, w: float | None = None,
-             label_w: float = 46) -> None:
+    def rows(
+        self, rows: Sequence[Any], *, x0: float | None = None, w: float | None = None, label_w: float = 46
+    ) -> None:
         """``sections.Row`` items as label/value rows, styled by their kind."""
         for r in rows:
             colour = {"caveat": VERDICT_COLOURS["inconclusive"], "muted": GREY}.get(r.kind)
@@ -227,15 +250,23 @@ class ReportLayout:
                 colour = VERDICT_COLOURS.get(r.text.split(" (")[0])
             self.kv(r.label, r.text, mono=r.kind == "mono", colour=colour, x0=x0, w=w, label_w=label_w)
 
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float],
-              size: float = 8.0) -> None:
+    def table(
+        self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float], size: float = 8.0
+    ) -> None:
         """A ruled table with a bold header row; cells wrap and the table breaks across pages."""
         self._font("", size)
         self.ensure(16)
         self.pdf.set_fill_color(255, 255, 255)  # the region bars leave their blue as the fill colour
-        with self.pdf.table(col_widths=tuple(widths), width=self.width, line_height=size * 0.47,
-                            text_align="LEFT", first_row_as_headings=True, borders_layout="HORIZONTAL_LINES",
-                            padding=0.8, headings_style=_heading_style(self)) as t:
+        with self.pdf.table(
+            col_widths=tuple(widths),
+            width=self.width,
+            line_height=size * 0.47,
+            text_align="LEFT",
+            first_row_as_headings=True,
+            borders_layout="HORIZONTAL_LINES",
+            padding=0.8,
+            headings_style=_heading_style(self),
+        ) as t:
             for cells in [header, *rows]:
                 row = t.row()
                 for c in cells:

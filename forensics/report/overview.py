@@ -14,8 +14,9 @@ FACE_COLOUR = (255, 210, 0)
 SKIPPED_COLOUR = (160, 160, 160)
 
 
-def overview_image(image: np.ndarray, boxes: Sequence[Sequence[float]],
-                   skipped: Sequence[Sequence[float]] = ()) -> np.ndarray:
+def overview_image(
+    image: np.ndarray, boxes: Sequence[Sequence[float]], skipped: Sequence[Sequence[float]] = ()
+) -> np.ndarray:
     """uint8 RGB copy of ``image`` (shrunk to at most ``MAX_SIDE``) with box i labelled ``i + 1``."""
     from PIL import Image, ImageDraw, ImageFont
 

@@ -55,15 +55,22 @@ def metadata_summary(evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     cam = " ".join(str(flat[k]) for k in ("Make", "Model") if flat.get(k))
     out.append(("Camera (EXIF)", cam or "none recorded"))
-    for label, key in (("Software (EXIF)", "Software"), ("Date taken (EXIF)", "DateTimeOriginal"),
-                       ("Date modified (EXIF)", "DateTime")):
+    for label, key in (
+        ("Software (EXIF)", "Software"),
+        ("Date taken (EXIF)", "DateTimeOriginal"),
+        ("Date modified (EXIF)", "DateTime"),
+    ):
         if flat.get(key):
             out.append((label, str(flat[key])[:120]))
     if not exif:
         out.append(("EXIF", "none"))
     icc = md.get("icc_profile")
-    out.append(("ICC profile", (icc.get("description") or "present") if isinstance(icc, Mapping) else
-                ("present" if icc else "none")))
+    out.append(
+        (
+            "ICC profile",
+            (icc.get("description") or "present") if isinstance(icc, Mapping) else ("present" if icc else "none"),
+        )
+    )
     xmp = md.get("xmp") or {}
     if xmp:
         tool = xmp.get("CreatorTool") or xmp.get("creator_tool")
@@ -73,10 +80,15 @@ def metadata_summary(evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
     jpeg = md.get("jpeg")
     if isinstance(jpeg, Mapping):
         q = jpeg.get("estimated_quality")
-        out.append(("JPEG", f"estimated quality {'n/a' if q is None else q}; "
-                            f"chroma subsampling {jpeg.get('subsampling') or 'n/a'}; "
-                            f"{'progressive' if jpeg.get('progressive') else 'baseline'}; "
-                            f"{jpeg.get('trailing_bytes', 0)} bytes after end of image"))
+        out.append(
+            (
+                "JPEG",
+                f"estimated quality {'n/a' if q is None else q}; "
+                f"chroma subsampling {jpeg.get('subsampling') or 'n/a'}; "
+                f"{'progressive' if jpeg.get('progressive') else 'baseline'}; "
+                f"{jpeg.get('trailing_bytes', 0)} bytes after end of image",
+            )
+        )
     if md.get("png_text"):
         out.append(("PNG text chunks", ", ".join(sorted(md["png_text"]))[:150]))
     notes = evidence.get("notes") or []
@@ -146,12 +158,15 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
     _declaration(r, b)
     r.ensure(76)  # the integrity block (bundle hash, case log head, signer) stays together on one page
     r.heading("9. Integrity and verification")
-    r.para("The JSON bundle written with this report holds every number shown here, with the settings, the model "
-           "fingerprints and the software versions. Its SHA-256 fingerprint is computed over its canonical form "
-           "(sorted keys, no spaces), leaving out only the fingerprint itself and the seal. The bundle and its seal "
-           "(this PDF's own fingerprint and the signature) are attached to this PDF as report-bundle.json. The "
-           "software can repeat the whole examination from the evidence file and this PDF (or the bundle) and "
-           "compare every number and fingerprint.", size=9)
+    r.para(
+        "The JSON bundle written with this report holds every number shown here, with the settings, the model "
+        "fingerprints and the software versions. Its SHA-256 fingerprint is computed over its canonical form "
+        "(sorted keys, no spaces), leaving out only the fingerprint itself and the seal. The bundle and its seal "
+        "(this PDF's own fingerprint and the signature) are attached to this PDF as report-bundle.json. The "
+        "software can repeat the whole examination from the evidence file and this PDF (or the bundle) and "
+        "compare every number and fingerprint.",
+        size=9,
+    )
     r.rows(S.integrity_rows(b))
     r.heading("10. Glossary")
     for term, meaning in GLOSSARY:
@@ -167,8 +182,13 @@ def _title(r: ReportLayout, b: Mapping[str, Any]) -> None:
     pdf.multi_cell(0, 8, r._t("Forensic examination of a face image"), new_x="LMARGIN", new_y="NEXT")
     r._font("", 10)
     pdf.set_text_color(*GREY)
-    pdf.multi_cell(0, 5, r._t("Expert report on image authenticity (face manipulation and generation)"),
-                   new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0,
+        5,
+        r._t("Expert report on image authenticity (face manipulation and generation)"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_text_color(0, 0, 0)
     pdf.ln(3)
     r.kv("Case", case["case_id"])
@@ -178,8 +198,11 @@ def _title(r: ReportLayout, b: Mapping[str, Any]) -> None:
     r.heading("Summary of the automated findings", level=2)
     for line in S.summary_lines(b):
         r.bullet(line)
-    r.para("These are the software's findings, detailed in section 4. The examiner's own conclusion is section 7.",
-           size=8.5, colour=GREY)
+    r.para(
+        "These are the software's findings, detailed in section 4. The examiner's own conclusion is section 7.",
+        size=8.5,
+        colour=GREY,
+    )
 
 
 def _when(iso: str) -> str:
@@ -192,10 +215,13 @@ def _question(r: ReportLayout, b: Mapping[str, Any]) -> None:
     r.pdf.ln(1)
     r.kv("Proposition Hp", b["propositions"]["Hp"])
     r.kv("Proposition Hd", b["propositions"]["Hd"])
-    r.para("For each face the findings are weighed under both propositions. The result is a likelihood ratio: how many "
-           "times more probable the detector's score is under one proposition than under the other, with the words of "
-           "the ENFSI verbal scale. It is not the probability that either proposition is true (see the glossary).",
-           size=8.5, colour=GREY)
+    r.para(
+        "For each face the findings are weighed under both propositions. The result is a likelihood ratio: how many "
+        "times more probable the detector's score is under one proposition than under the other, with the words of "
+        "the ENFSI verbal scale. It is not the probability that either proposition is true (see the glossary).",
+        size=8.5,
+        colour=GREY,
+    )
 
 
 def _items(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> None:
@@ -205,14 +231,20 @@ def _items(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> 
     r.kv("Size", _size_text(int(ev["size"])))
     r.kv("SHA-256 at intake", ev["sha256"], mono=True)
     r.kv("MD5 at intake", ev["md5"], mono=True)
-    r.kv("Format, dimensions", f"{ev.get('format')}, {ev['width']} x {ev['height']} pixels"
-         + (f", colour mode {ev['mode']}" if ev.get("mode") else ""))
+    r.kv(
+        "Format, dimensions",
+        f"{ev.get('format')}, {ev['width']} x {ev['height']} pixels"
+        + (f", colour mode {ev['mode']}" if ev.get("mode") else ""),
+    )
     for label, value in metadata_summary(ev):
         r.kv(label, value)
     if b["case"].get("notes"):
         r.kv("Examiner's notes", b["case"]["notes"])
-    r.para("The file was read and never modified; every result below refers to the file with these fingerprints.",
-           size=8.5, colour=GREY)
+    r.para(
+        "The file was read and never modified; every result below refers to the file with these fingerprints.",
+        size=8.5,
+        colour=GREY,
+    )
     over = [fm for fm in b.get("figures", []) if fm["section"] == "overview"]
     if over:
         max_h = 64.0  # fits under the items received on page 1 for a square photo
@@ -229,15 +261,20 @@ def _methods(r: ReportLayout, b: Mapping[str, Any]) -> None:
     ro = b.get("report_options") or {}
     r.heading("3. Examinations and methods")
     steps = ["Faces were located in the image and each was cut out, aligned and resized (settings in the appendix)."]
-    steps.append("Each face was scored by the detector(s) below, trained to tell camera originals from manipulated "
-                 "(face swap, re-enactment, editing) and fully generated faces. A calibration measured on validation "
-                 "faces turns the score into a verdict, an inconclusive band and a likelihood ratio.")
+    steps.append(
+        "Each face was scored by the detector(s) below, trained to tell camera originals from manipulated "
+        "(face swap, re-enactment, editing) and fully generated faces. A calibration measured on validation "
+        "faces turns the score into a verdict, an inconclusive band and a likelihood ratio."
+    )
     if ro.get("explainers"):
-        steps.append("Explanation maps show which pixels raised the score; their agreement and faithfulness were "
-                     "measured, and their relevance was shared out over face regions.")
+        steps.append(
+            "Explanation maps show which pixels raised the score; their agreement and faithfulness were "
+            "measured, and their relevance was shared out over face regions."
+        )
     if b.get("checks") is not None:
-        steps.append("Classic image-forensic checks (metadata, compression, noise, spectrum) were run on the whole "
-                     "file.")
+        steps.append(
+            "Classic image-forensic checks (metadata, compression, noise, spectrum) were run on the whole file."
+        )
     for s in steps:
         r.bullet(s)
     for name, m in an.get("models", {}).items():
@@ -248,8 +285,10 @@ def _methods(r: ReportLayout, b: Mapping[str, Any]) -> None:
             r.kv("Intended use", court_text(card["intended_use"]))
         if card.get("training_data"):
             r.kv("Training data", S.training_words(card))
-        r.kv("Trained weights", "yes, fingerprint below" if m.get("weights_sha256") else
-             "none: random initialisation, no verdict possible")
+        r.kv(
+            "Trained weights",
+            "yes, fingerprint below" if m.get("weights_sha256") else "none: random initialisation, no verdict possible",
+        )
         if m.get("weights_sha256"):
             r.kv("Weights SHA-256", m["weights_sha256"], mono=True)
         if m.get("state_sha256"):
@@ -258,9 +297,12 @@ def _methods(r: ReportLayout, b: Mapping[str, Any]) -> None:
         r.rows(S.validation_rows(m))
         lso = S.leave_source_out(card)
         if lso is None:
-            r.para("The model card of this detector holds no leave-source-out figures, so its behaviour on image "
-                   "sources absent from training is not measured here (see its known failure modes).", size=8.5,
-                   colour=GREY)
+            r.para(
+                "The model card of this detector holds no leave-source-out figures, so its behaviour on image "
+                "sources absent from training is not measured here (see its known failure modes).",
+                size=8.5,
+                colour=GREY,
+            )
         else:
             protocol, rows = lso
             r.subhead("Leave-source-out test: sources never seen in training")
@@ -302,13 +344,18 @@ def _faces(r: ReportLayout, b: Mapping[str, Any], crop_png: Mapping[int, bytes],
         if ex_figs:
             r.subhead("What influenced the detector (explanations)")
             for k in range(0, len(ex_figs), 3):
-                r.figure_row([(pngs[fm["id"]], court_text(fm["caption"]) or fm["caption"])
-                              for fm in ex_figs[k:k + 3]], max_h=58)
+                r.figure_row(
+                    [(pngs[fm["id"]], court_text(fm["caption"]) or fm["caption"]) for fm in ex_figs[k : k + 3]],
+                    max_h=58,
+                )
             for line in S.explanation_lines(b, f):
                 r.para(line, size=8.5)
         elif b.get("explanations") is None:
-            r.para(f"Explanations: not made, because {S.reason_words(not_run.get('explanations', 'not requested'))}.",
-                   size=8.5, colour=GREY)
+            r.para(
+                f"Explanations: not made, because {S.reason_words(not_run.get('explanations', 'not requested'))}.",
+                size=8.5,
+                colour=GREY,
+            )
         for rg in [rg for rg in (b.get("regions") or []) if rg["face"] == i]:
             _region_bars(r, rg)
         if b.get("regions") is None:
@@ -335,9 +382,14 @@ def _region_bars(r: ReportLayout, rg: Mapping[str, Any]) -> None:
             bits.append(f"blurred: probability {100 * occ:+.1f} points")
         extra[reg] = "; ".join(bits)
     method = S.METHOD_NAMES.get(rg["method"], rg["method"])
-    r.bars(f"Where the {method} relevance lies: share of the positive relevance in each face region (regions from "
-           "facial landmarks); how dense it is against the region's share of the area; how the probability moves "
-           "when the region is blurred", rg["shares"], note, extra)
+    r.bars(
+        f"Where the {method} relevance lies: share of the positive relevance in each face region (regions from "
+        "facial landmarks); how dense it is against the region's share of the area; how the probability moves "
+        "when the region is blurred",
+        rg["shares"],
+        note,
+        extra,
+    )
 
 
 def _checks(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> None:
@@ -346,9 +398,12 @@ def _checks(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) ->
     if checks is None:
         r.para(f"Not run, because {S.reason_words((b.get('not_run') or {}).get('checks', 'not requested'))}.")
         return
-    r.para("Each check measures one kind of trace in the whole file. No check gives a likelihood ratio: each points "
-           "towards manipulation, towards an original or neither, with the reliability stated.", size=8.5,
-           colour=GREY)
+    r.para(
+        "Each check measures one kind of trace in the whole file. No check gives a likelihood ratio: each points "
+        "towards manipulation, towards an original or neither, with the reliability stated.",
+        size=8.5,
+        colour=GREY,
+    )
     r.table(S.CHECK_HEADER, S.check_table(b), (30, 22, 50, 78))
     fig_meta = b.get("figures", [])
     for c in checks:
@@ -356,19 +411,23 @@ def _checks(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) ->
         if not cfigs and not c.get("caveats"):
             continue
         r.heading(court_text(c.get("title") or c["check"]) or c["check"], level=2)
-        r.kv("Points towards", S.DIRECTION_WORDS.get(c["direction"], c["direction"]),
-             colour=DIRECTION_COLOURS.get(c["direction"]))
+        r.kv(
+            "Points towards",
+            S.DIRECTION_WORDS.get(c["direction"], c["direction"]),
+            colour=DIRECTION_COLOURS.get(c["direction"]),
+        )
         cav = [t for t in (court_text(x) for x in c.get("caveats") or []) if t]
         if cav:
             r.kv("Caveats", " ".join(t if t.endswith((".", "!", "?")) else t + "." for t in cav))
         for k in range(0, len(cfigs), 3):
-            r.figure_row([(pngs[fm["id"]], court_text(fm["caption"]) or fm["caption"]) for fm in cfigs[k:k + 3]],
-                         max_h=42)
+            r.figure_row(
+                [(pngs[fm["id"]], court_text(fm["caption"]) or fm["caption"]) for fm in cfigs[k : k + 3]], max_h=42
+            )
     other = [fm for fm in fig_meta if fm["section"] not in ("explanations", "checks", "overview")]
     if other:
         r.heading("Other figures", level=2)
         for k in range(0, len(other), 3):
-            r.figure_row([(pngs[fm["id"]], court_text(fm["caption"]) or fm["caption"]) for fm in other[k:k + 3]])
+            r.figure_row([(pngs[fm["id"]], court_text(fm["caption"]) or fm["caption"]) for fm in other[k : k + 3]])
 
 
 def _conclusion(r: ReportLayout, b: Mapping[str, Any]) -> None:
@@ -378,8 +437,11 @@ def _conclusion(r: ReportLayout, b: Mapping[str, Any]) -> None:
         r.para("Written by the examiner, apart from the automated findings above:", size=8.5, colour=GREY)
         r.para(text)
     else:
-        r.para("The examiner has not written a conclusion for this report. The automated findings above are not a "
-               "conclusion of the examiner.", colour=GREY)
+        r.para(
+            "The examiner has not written a conclusion for this report. The automated findings above are not a "
+            "conclusion of the examiner.",
+            colour=GREY,
+        )
 
 
 def _declaration(r: ReportLayout, b: Mapping[str, Any]) -> None:
@@ -399,8 +461,12 @@ def _declaration(r: ReportLayout, b: Mapping[str, Any]) -> None:
 
 def _appendix(r: ReportLayout, b: Mapping[str, Any]) -> None:
     r.heading("Appendix: settings of this examination")
-    r.para("Every setting in words; the JSON bundle records them in machine-readable form. Faces are numbered from 1 "
-           "here; the bundle counts them from 0.", size=8.5, colour=GREY)
+    r.para(
+        "Every setting in words; the JSON bundle records them in machine-readable form. Faces are numbered from 1 "
+        "here; the bundle counts them from 0.",
+        size=8.5,
+        colour=GREY,
+    )
     r.table(("Setting", "Value"), settings_rows(b), (60, 120))
     notes = list(r.fonts.notes)
     missing = r.fonts.missing_note()

@@ -48,9 +48,13 @@ class VerificationRules:
 
     def record(self) -> dict[str, Any]:
         """What a bundle stores about the rules it was written under (for the reader; never used to verify)."""
-        return {"rules": self.version, "float_rel_tol": self.float_rel_tol, "float_abs_tol": self.float_abs_tol,
-                "not_compared": ["/".join(p) for p in self.excluded],
-                "hash": f"sha256 of canonical JSON without {HASH_KEY} and {SEAL_KEY}"}
+        return {
+            "rules": self.version,
+            "float_rel_tol": self.float_rel_tol,
+            "float_abs_tol": self.float_abs_tol,
+            "not_compared": ["/".join(p) for p in self.excluded],
+            "hash": f"sha256 of canonical JSON without {HASH_KEY} and {SEAL_KEY}",
+        }
 
 
 RULES = VerificationRules()

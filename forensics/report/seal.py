@@ -48,17 +48,32 @@ def signed_message(seal: Mapping[str, Any]) -> bytes:
     return canonical_json(body)
 
 
-def make_seal(bundle: Mapping[str, Any], pdf: bytes, *, signing: tuple[Any, PublicKey] | None = None,
-              sealed_utc: str | None = None) -> dict[str, Any]:
+def make_seal(
+    bundle: Mapping[str, Any],
+    pdf: bytes,
+    *,
+    signing: tuple[Any, PublicKey] | None = None,
+    sealed_utc: str | None = None,
+) -> dict[str, Any]:
     """The seal of a bundle and its drawn PDF; ``signing``: (private key, public key) from ``load_signing_key``."""
     from forensics.report.bundle import utc_now
 
-    seal: dict[str, Any] = {"schema": SEAL_SCHEMA, "bundle_sha256": bundle[HASH_KEY], "pdf_sha256": sha256_hex(pdf),
-                            "pdf_size": len(pdf), "sealed_utc": sealed_utc or utc_now(), "signature": None}
+    seal: dict[str, Any] = {
+        "schema": SEAL_SCHEMA,
+        "bundle_sha256": bundle[HASH_KEY],
+        "pdf_sha256": sha256_hex(pdf),
+        "pdf_size": len(pdf),
+        "sealed_utc": sealed_utc or utc_now(),
+        "signature": None,
+    }
     if signing is not None:
         priv, pub = signing
-        seal["signature"] = {"algorithm": ALGORITHM, "key_id": pub.key_id, "signer": pub.name,
-                             "public_key": base64.b64encode(pub.raw).decode("ascii")}
+        seal["signature"] = {
+            "algorithm": ALGORITHM,
+            "key_id": pub.key_id,
+            "signer": pub.name,
+            "public_key": base64.b64encode(pub.raw).decode("ascii"),
+        }
         seal["signature"]["value"] = base64.b64encode(priv.sign(signed_message(seal))).decode("ascii")
     return seal
 
@@ -73,7 +88,7 @@ def attach_bundle(pdf: bytes, payload: bytes) -> bytes:
     trailer = _last_trailer(pdf)
     size = int(_field(trailer, rb"/Size\s+(\d+)"))
     root = int(_field(trailer, rb"/Root\s+(\d+)\s+0\s+R"))
-    prev = int(_field(pdf[pdf.rfind(b"startxref"):], rb"startxref\s+(\d+)"))
+    prev = int(_field(pdf[pdf.rfind(b"startxref") :], rb"startxref\s+(\d+)"))
     catalog = _catalog_dict(pdf, root)
     if b"/EmbeddedFiles" in catalog or b"/AF" in catalog:
         raise ForensicsError("the PDF already carries attachments: attach the bundle to the PDF as drawn")
@@ -81,9 +96,11 @@ def attach_bundle(pdf: bytes, payload: bytes) -> bytes:
     ef, spec, tree = size, size + 1, size + 2
     objects = {
         ef: b"<< /Type /EmbeddedFile /Subtype /application#2Fjson /Length %d /Params << /Size %d >> >>\nstream\n"
-            % (len(payload), len(payload)) + payload + b"\nendstream",
+        % (len(payload), len(payload))
+        + payload
+        + b"\nendstream",
         spec: b"<< /Type /Filespec /F (%s) /UF (%s) /EF << /F %d 0 R >> /AFRelationship /Data "
-              b"/Desc (report bundle with its seal: forensics verify-report) >>" % (name, name, ef),
+        b"/Desc (report bundle with its seal: forensics verify-report) >>" % (name, name, ef),
         tree: b"<< /Names [(%s) %d 0 R] >>" % (name, spec),
         root: catalog[:-2].rstrip() + b"\n/Names << /EmbeddedFiles %d 0 R >>\n/AF [%d 0 R]\n>>" % (tree, spec),
     }
@@ -101,8 +118,13 @@ def attach_bundle(pdf: bytes, payload: bytes) -> bytes:
         m = re.search(pat, trailer)
         if m:
             extra += b"\n" + m.group(0)
-    out += (b"trailer\n<<\n/Size %d\n/Root %d 0 R%s\n/Prev %d\n>>\nstartxref\n%d\n%%%%EOF\n"
-            % (size + 3, root, extra, prev, xref))
+    out += b"trailer\n<<\n/Size %d\n/Root %d 0 R%s\n/Prev %d\n>>\nstartxref\n%d\n%%%%EOF\n" % (
+        size + 3,
+        root,
+        extra,
+        prev,
+        xref,
+    )
     return bytes(out)
 
 
@@ -110,8 +132,9 @@ def _last_trailer(pdf: bytes) -> bytes:
     i = pdf.rfind(b"trailer")
     j = pdf.find(b"startxref", i)
     if i < 0 or j < 0:
-        raise ForensicsError("not a PDF with a classic cross-reference table: attach the bundle to the PDF that "
-                             "forensics drew")
+        raise ForensicsError(
+            "not a PDF with a classic cross-reference table: attach the bundle to the PDF that forensics drew"
+        )
     return pdf[i:j]
 
 
@@ -128,7 +151,7 @@ def _catalog_dict(pdf: bytes, num: int) -> bytes:
         raise ForensicsError(f"PDF catalog object {num} not found")
     m = found[-1]  # the newest definition of the object wins
     end = pdf.find(b"endobj", m.end())
-    body = pdf[m.end():end].strip()
+    body = pdf[m.end() : end].strip()
     if not (body.startswith(b"<<") and body.endswith(b">>")):
         raise ForensicsError("PDF catalog is not a plain dictionary")
     return body
@@ -176,8 +199,10 @@ def check_seal(doc: Mapping[str, Any], *, trusted: Mapping[str, PublicKey] | Non
         res = SealCheck("no seal")
         res.notes.append("the bundle has no seal: no PDF hash or signature is recorded")
         if claimed:
-            res.problems.append(f"signer: the bundle names key {claimed.get('key_id')} ({claimed.get('name')}) but "
-                                "carries no seal: the signature was removed")
+            res.problems.append(
+                f"signer: the bundle names key {claimed.get('key_id')} ({claimed.get('name')}) but "
+                "carries no seal: the signature was removed"
+            )
         if trusted is not None:
             res.problems.append("signature: the report is unsigned, but a signature by a trusted key was required")
         return res
@@ -186,13 +211,16 @@ def check_seal(doc: Mapping[str, Any], *, trusted: Mapping[str, PublicKey] | Non
     if seal.get("schema") != SEAL_SCHEMA:
         res.problems.append(f"seal: unknown schema {seal.get('schema')!r}")
     if seal.get(HASH_KEY) != content:
-        res.problems.append(f"seal/bundle_sha256: sealed {seal.get(HASH_KEY)}, the bundle's content hashes to "
-                            f"{content} (the bundle was changed after it was sealed"
-                            + (" and signed)" if sig else ")"))
+        res.problems.append(
+            f"seal/bundle_sha256: sealed {seal.get(HASH_KEY)}, the bundle's content hashes to "
+            f"{content} (the bundle was changed after it was sealed" + (" and signed)" if sig else ")")
+        )
     if not sig:
         if claimed:
-            res.problems.append(f"signer: the bundle names key {claimed.get('key_id')} ({claimed.get('name')}) but "
-                                "the seal carries no signature: the signature was removed")
+            res.problems.append(
+                f"signer: the bundle names key {claimed.get('key_id')} ({claimed.get('name')}) but "
+                "the seal carries no signature: the signature was removed"
+            )
         if trusted is not None:
             res.problems.append("signature: the report is unsigned, but a signature by a trusted key was required")
         return res
@@ -200,8 +228,13 @@ def check_seal(doc: Mapping[str, Any], *, trusted: Mapping[str, PublicKey] | Non
     return res
 
 
-def _check_signature(res: SealCheck, seal: Mapping[str, Any], sig: Mapping[str, Any],
-                     claimed: Mapping[str, Any] | None, trusted: Mapping[str, PublicKey] | None) -> None:
+def _check_signature(
+    res: SealCheck,
+    seal: Mapping[str, Any],
+    sig: Mapping[str, Any],
+    claimed: Mapping[str, Any] | None,
+    trusted: Mapping[str, PublicKey] | None,
+) -> None:
     """Add to ``res`` what is wrong with the seal's signature ``sig``: malformed, wrong algorithm or key id, another
     signer than the bundle names, an untrusted key, or a signature that does not verify."""
     try:
@@ -217,18 +250,20 @@ def _check_signature(res: SealCheck, seal: Mapping[str, Any], sig: Mapping[str, 
     if key_id_of(raw) != key_id:
         res.problems.append(f"signature: key id {key_id} does not match the public key it carries")
     if not claimed or claimed.get("key_id") != key_id:
-        res.problems.append(f"signer: the bundle names key {(claimed or {}).get('key_id')}, the signature is by "
-                            f"{key_id}")
+        res.problems.append(
+            f"signer: the bundle names key {(claimed or {}).get('key_id')}, the signature is by {key_id}"
+        )
     if trusted is None:
         key = PublicKey(key_id, str(sig.get("signer")), "", raw)
-        res.notes.append(f"signature checked with the key the report carries ({key_id}, claims {sig.get('signer')!r});"
-                         " not checked against a trusted key: pass --public-key or --trusted-keys")
+        res.notes.append(
+            f"signature checked with the key the report carries ({key_id}, claims {sig.get('signer')!r});"
+            " not checked against a trusted key: pass --public-key or --trusted-keys"
+        )
     else:
         trusted_key = trusted.get(key_id)
         if trusted_key is None or trusted_key.raw != raw:
             res.status = "signed (untrusted key)"
-            res.problems.append(f"signature: key {key_id} (claims {sig.get('signer')!r}) is not among the trusted "
-                                "keys")
+            res.problems.append(f"signature: key {key_id} (claims {sig.get('signer')!r}) is not among the trusted keys")
             return
         key = trusted_key
         res.signer = key.name
@@ -244,10 +279,15 @@ def check_pdf(pdf: bytes, doc: Mapping[str, Any] | None = None) -> tuple[dict[st
     problems: list[str] = []
     payload = extract_bundle(pdf)
     if payload is None:
-        problems.append(f"pdf: carries no {ATTACHMENT_NAME} attachment: not a PDF written by `report` (or it was "
-                        "re-rendered or re-saved)")
-        if doc is not None and isinstance(doc.get(SEAL_KEY), Mapping) and \
-                sha256_hex(pdf) != doc[SEAL_KEY].get("pdf_sha256"):
+        problems.append(
+            f"pdf: carries no {ATTACHMENT_NAME} attachment: not a PDF written by `report` (or it was "
+            "re-rendered or re-saved)"
+        )
+        if (
+            doc is not None
+            and isinstance(doc.get(SEAL_KEY), Mapping)
+            and sha256_hex(pdf) != doc[SEAL_KEY].get("pdf_sha256")
+        ):
             problems.append(f"pdf: sha256 {sha256_hex(pdf)} differs from the sealed {doc[SEAL_KEY].get('pdf_sha256')}")
         return None, problems
     try:
@@ -260,11 +300,15 @@ def check_pdf(pdf: bytes, doc: Mapping[str, Any] | None = None) -> tuple[dict[st
     n = seal["pdf_size"]
     drawn = pdf[:n]
     if sha256_hex(drawn) != seal.get("pdf_sha256"):
-        problems.append(f"pdf: the drawn pages (first {n} bytes) hash to {sha256_hex(drawn)}, the seal says "
-                        f"{seal.get('pdf_sha256')}: the PDF was changed or re-rendered")
+        problems.append(
+            f"pdf: the drawn pages (first {n} bytes) hash to {sha256_hex(drawn)}, the seal says "
+            f"{seal.get('pdf_sha256')}: the PDF was changed or re-rendered"
+        )
     elif attach_bundle(drawn, payload) != pdf:
-        problems.append("pdf: bytes were added after the sealed PDF besides the bundle attachment (e.g. an "
-                        "incremental update that changes what a viewer shows)")
+        problems.append(
+            "pdf: bytes were added after the sealed PDF besides the bundle attachment (e.g. an "
+            "incremental update that changes what a viewer shows)"
+        )
     if doc is not None:
         from forensics.report.verify import diff_exact
 

@@ -14,10 +14,19 @@ from forensics.formatting import lr_in_favour, num, pct, pct_interval, pct_of, v
 from forensics.report.bundle import NotRun
 from forensics.report.wording import condition_words, court_text
 
-VERDICT_WORDS = {"manipulated or generated": "manipulated or generated", "camera original": "camera original",
-                 "inconclusive": "inconclusive (no verdict either way)"}
-METHOD_NAMES = {"gradcam": "Grad-CAM", "lrp-epsilon": "LRP (epsilon rule)", "lrp-epsilon-plus-flat": "LRP", "saliency": "Gradient saliency",
-                "lrp-hse-mix": "LRP (mixed rules)", "lrp-gamma-epsilon-zero": "LRP (mixed rules)"}
+VERDICT_WORDS = {
+    "manipulated or generated": "manipulated or generated",
+    "camera original": "camera original",
+    "inconclusive": "inconclusive (no verdict either way)",
+}
+METHOD_NAMES = {
+    "gradcam": "Grad-CAM",
+    "lrp-epsilon": "LRP (epsilon rule)",
+    "lrp-epsilon-plus-flat": "LRP",
+    "saliency": "Gradient saliency",
+    "lrp-hse-mix": "LRP (mixed rules)",
+    "lrp-gamma-epsilon-zero": "LRP (mixed rules)",
+}
 
 
 class Row(NamedTuple):
@@ -40,14 +49,21 @@ def summary_lines(bundle: Mapping[str, Any]) -> list[str]:
         for det, s in f["scores"].items():
             a = s.get("assessment")
             if a:
-                out.append(f"Face {face_number(f)}, detector {det}: {VERDICT_WORDS.get(a['verdict'], a['verdict'])}. "
-                           f"Likelihood ratio {lr_in_favour(a['likelihood_ratio'])} ({a['verbal']})."
-                           + (" Unstable: the verdict changes when the file is re-compressed or re-scaled."
-                              if _mapping(s.get("stability")).get("unstable") else ""))
+                out.append(
+                    f"Face {face_number(f)}, detector {det}: {VERDICT_WORDS.get(a['verdict'], a['verdict'])}. "
+                    f"Likelihood ratio {lr_in_favour(a['likelihood_ratio'])} ({a['verbal']})."
+                    + (
+                        " Unstable: the verdict changes when the file is re-compressed or re-scaled."
+                        if _mapping(s.get("stability")).get("unstable")
+                        else ""
+                    )
+                )
             elif s.get("withheld"):  # whole-face checks or novelty withheld the verdict (issue 18)
                 w = s["withheld"]
-                out.append(f"Face {face_number(f)}, detector {det}: {court_text(w['verdict']) or w['verdict']}, "
-                           f"because {'; '.join(w['reasons'])}.")
+                out.append(
+                    f"Face {face_number(f)}, detector {det}: {court_text(w['verdict']) or w['verdict']}, "
+                    f"because {'; '.join(w['reasons'])}."
+                )
             else:
                 out.append(f"Face {face_number(f)}, detector {det}: no verdict, because {_no_verdict_reason(s)}.")
     for sk in an.get("skipped_faces", []):
@@ -65,8 +81,7 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 def _no_verdict_reason(score: Mapping[str, Any]) -> str:
     if score.get("withheld_reason"):
         return court_text(score["withheld_reason"])
-    return ("the detector has no trained weights" if not score.get("ready") else
-            "the detector has no calibration")
+    return "the detector has no trained weights" if not score.get("ready") else "the detector has no calibration"
 
 
 # ------------------------------------------------------------------------------------------------ validation
@@ -75,28 +90,53 @@ def validation_rows(model: Mapping[str, Any]) -> list[Row]:
     cal = model.get("calibration") or {}
     er = cal.get("error_rates") or {}
     if not er or "n_real" not in er:
-        return [Row("Error rates", "not measured: the detector has no calibration on validation faces, so it gives "
-                                   "no verdict", "caveat")]
+        return [
+            Row(
+                "Error rates",
+                "not measured: the detector has no calibration on validation faces, so it gives no verdict",
+                "caveat",
+            )
+        ]
     n_real, n_fake = er.get("n_real"), er.get("n_fake")
     rows = [
-        Row("Measured on", f"{int(n_real or 0) + int(n_fake or 0)} validation faces kept apart from training: "
-                           f"{n_real} camera originals and {n_fake} manipulated or generated faces"),
-        Row("False accusations", f"{pct_of(er.get('false_positives'), n_real)} of camera originals were called "
-                                 "manipulated or generated"),
-        Row("Missed fakes", f"{pct_of(er.get('false_negatives'), n_fake)} of manipulated or generated faces were "
-                            "called camera originals"),
-        Row("Inconclusive", f"{pct(er.get('inconclusive_real'))} of camera originals and "
-                            f"{pct(er.get('inconclusive_fake'))} of manipulated or generated faces"),
+        Row(
+            "Measured on",
+            f"{int(n_real or 0) + int(n_fake or 0)} validation faces kept apart from training: "
+            f"{n_real} camera originals and {n_fake} manipulated or generated faces",
+        ),
+        Row(
+            "False accusations",
+            f"{pct_of(er.get('false_positives'), n_real)} of camera originals were called manipulated or generated",
+        ),
+        Row(
+            "Missed fakes",
+            f"{pct_of(er.get('false_negatives'), n_fake)} of manipulated or generated faces were "
+            "called camera originals",
+        ),
+        Row(
+            "Inconclusive",
+            f"{pct(er.get('inconclusive_real'))} of camera originals and "
+            f"{pct(er.get('inconclusive_fake'))} of manipulated or generated faces",
+        ),
     ]
     for name, r in (er.get("conditions") or {}).items():
-        rows.append(Row(f"After re-sampling to {condition_words(name)}",
-                        f"false accusations {pct_of(r.get('false_positives'), r.get('n_real'))}; missed fakes "
-                        f"{pct_of(r.get('false_negatives'), r.get('n_fake'))}"))
+        rows.append(
+            Row(
+                f"After re-sampling to {condition_words(name)}",
+                f"false accusations {pct_of(r.get('false_positives'), r.get('n_real'))}; missed fakes "
+                f"{pct_of(r.get('false_negatives'), r.get('n_fake'))}",
+            )
+        )
     band = cal.get("band")
     if band:
-        rows.append(Row("Decision rule", f"a score of {num(band[1])} or more is called manipulated or generated, "
-                                         f"below {num(band[0])} camera original, in between inconclusive; the band "
-                                         f"was chosen to keep each error under {pct(cal.get('target_error', 0.05))}"))
+        rows.append(
+            Row(
+                "Decision rule",
+                f"a score of {num(band[1])} or more is called manipulated or generated, "
+                f"below {num(band[0])} camera original, in between inconclusive; the band "
+                f"was chosen to keep each error under {pct(cal.get('target_error', 0.05))}",
+            )
+        )
     return rows
 
 
@@ -108,10 +148,17 @@ def leave_source_out(card: Mapping[str, Any]) -> tuple[str, list[tuple[str, ...]
     lso = card.get("leave_source_out")
     if not lso or not lso.get("rows"):
         return None
-    rows: list[tuple[str, ...]] = [(court_text(r.get("held_out")) or str(r.get("held_out")), str(r.get("what", "")),
-             f"{r.get('n_real', 0)} / {r.get('n_fake', 0)}", pct_interval(r.get("false_accusation")),
-             pct_interval(r.get("inconclusive")), value_interval(r.get("auc")))
-            for r in lso["rows"]]
+    rows: list[tuple[str, ...]] = [
+        (
+            court_text(r.get("held_out")) or str(r.get("held_out")),
+            str(r.get("what", "")),
+            f"{r.get('n_real', 0)} / {r.get('n_fake', 0)}",
+            pct_interval(r.get("false_accusation")),
+            pct_interval(r.get("inconclusive")),
+            value_interval(r.get("auc")),
+        )
+        for r in lso["rows"]
+    ]
     return court_text(lso.get("protocol")) or "not described", rows
 
 
@@ -122,7 +169,7 @@ def failure_modes(card: Mapping[str, Any]) -> list[str]:
 def training_words(card: Mapping[str, Any]) -> str:
     """Training data in words, with the number of training images per kind when the card counts them."""
     text = court_text(card.get("training_data"))
-    counts = ((card.get("training_image_sides") or {}).get("counts") or {})
+    counts = (card.get("training_image_sides") or {}).get("counts") or {}
     if counts:
         per = ", ".join(f"{sum(c)} {k}" for k, c in counts.items() if sum(c))
         text += f" Training images by kind: {per}."
@@ -133,16 +180,25 @@ def training_words(card: Mapping[str, Any]) -> str:
 def face_rows(bundle: Mapping[str, Any], face: Mapping[str, Any]) -> list[Row]:
     """Where the face is and how sure the face finder was."""
     x0, y0, x1, y1 = (float(v) for v in face["box"])
-    rows = [Row("Position", f"from ({x0:.0f}, {y0:.0f}) to ({x1:.0f}, {y1:.0f}) pixels; box {face_number(face)} "
-                            "in the overview image"),
-            Row("Face finder", f"{pct(face.get('confidence'))} confident that this is a face")]
+    rows = [
+        Row(
+            "Position",
+            f"from ({x0:.0f}, {y0:.0f}) to ({x1:.0f}, {y1:.0f}) pixels; box {face_number(face)} in the overview image",
+        ),
+        Row("Face finder", f"{pct(face.get('confidence'))} confident that this is a face"),
+    ]
     c = face.get("checks")
     if isinstance(c, Mapping):  # whole-face checks (issue 18): a face that fails them gets no verdict
-        rows.append(Row("Whole-face checks", ("passed" if c["passed"] else "failed: " + "; ".join(c["failures"]))
-                        + f" (outside the image {pct(c.get('outside_fraction'))}, padded "
-                        f"{pct(c.get('padded_fraction'))}, landmarks confirmed: "
-                        f"{'yes' if c.get('landmarks_confirmed') else 'no'})",
-                        "" if c["passed"] else "caveat"))
+        rows.append(
+            Row(
+                "Whole-face checks",
+                ("passed" if c["passed"] else "failed: " + "; ".join(c["failures"]))
+                + f" (outside the image {pct(c.get('outside_fraction'))}, padded "
+                f"{pct(c.get('padded_fraction'))}, landmarks confirmed: "
+                f"{'yes' if c.get('landmarks_confirmed') else 'no'})",
+                "" if c["passed"] else "caveat",
+            )
+        )
     return rows
 
 
@@ -166,19 +222,34 @@ def detector_rows(bundle: Mapping[str, Any], face: Mapping[str, Any], det: str) 
             rows.append(Row("Novelty", nov["summary"]))
         return rows
     if not a:
-        return [Row("Result", f"no verdict: {_no_verdict_reason(s)}", "muted"),
-                Row("Score", f"{num(s.get('p_fake'))} (uncalibrated; it carries no evidential value and is shown for "
-                             "completeness only)", "muted")]
+        return [
+            Row("Result", f"no verdict: {_no_verdict_reason(s)}", "muted"),
+            Row(
+                "Score",
+                f"{num(s.get('p_fake'))} (uncalibrated; it carries no evidential value and is shown for "
+                "completeness only)",
+                "muted",
+            ),
+        ]
     lo, hi = a.get("band") or (None, None)
-    rows = [Row("Result", VERDICT_WORDS.get(a["verdict"], a["verdict"]), "verdict"),
-            Row("Likelihood ratio", f"{lr_in_favour(a['likelihood_ratio'])}: {a['verbal']}"),
-            Row("Score", f"{num(s.get('p_fake'))} on a scale from 0 (camera original) to 1 (manipulated or generated); "
-                         f"inconclusive from {num(lo)} to below {num(hi)}")]
+    rows = [
+        Row("Result", VERDICT_WORDS.get(a["verdict"], a["verdict"]), "verdict"),
+        Row("Likelihood ratio", f"{lr_in_favour(a['likelihood_ratio'])}: {a['verbal']}"),
+        Row(
+            "Score",
+            f"{num(s.get('p_fake'))} on a scale from 0 (camera original) to 1 (manipulated or generated); "
+            f"inconclusive from {num(lo)} to below {num(hi)}",
+        ),
+    ]
     er = (model.get("calibration") or {}).get("error_rates") or {}
     if "n_real" in er:
-        rows.append(Row("Error rates at this rule",
-                        f"false accusations {pct_of(er.get('false_positives'), er['n_real'])}; "
-                        f"missed fakes {pct_of(er.get('false_negatives'), er.get('n_fake'))}"))
+        rows.append(
+            Row(
+                "Error rates at this rule",
+                f"false accusations {pct_of(er.get('false_positives'), er['n_real'])}; "
+                f"missed fakes {pct_of(er.get('false_negatives'), er.get('n_fake'))}",
+            )
+        )
     if stab.get("summary"):
         rows.append(Row("Stability", stab["summary"], "caveat" if stab.get("unstable") else ""))
     if nov.get("summary"):
@@ -194,18 +265,26 @@ def explanation_lines(bundle: Mapping[str, Any], face: Mapping[str, Any]) -> lis
     exps = [e for e in (bundle.get("explanations") or []) if e["face"] == face["index"]]
     for e in exps:
         name = METHOD_NAMES.get(e["method"], e["method"])
-        line = (f"{name} map of what raised the detector's probability of '{e.get('target_name')}' "
-                f"({pct(e.get('probability'))}).")
+        line = (
+            f"{name} map of what raised the detector's probability of '{e.get('target_name')}' "
+            f"({pct(e.get('probability'))})."
+        )
         fa = e.get("faithfulness")
         if isinstance(fa, Mapping) and fa.get("difference") is not None:
             d = float(fa["difference"])
-            verdict = ("faithful: removing its most relevant pixels first lowers the probability much faster than "
-                       "adding them back restores it" if d >= 0.2 else
-                       "partly faithful: its most relevant pixels matter, but not much more than the rest" if d > 0.05
-                       else "not shown to be faithful: removing its most relevant pixels first changes the "
-                            "probability little more than removing others")
-            line += (f" Faithfulness: {verdict} (probability left after deleting pixels in order of relevance, "
-                     f"averaged: {pct(fa.get('deletion_auc'))}; after inserting them: {pct(fa.get('insertion_auc'))}).")
+            verdict = (
+                "faithful: removing its most relevant pixels first lowers the probability much faster than "
+                "adding them back restores it"
+                if d >= 0.2
+                else "partly faithful: its most relevant pixels matter, but not much more than the rest"
+                if d > 0.05
+                else "not shown to be faithful: removing its most relevant pixels first changes the "
+                "probability little more than removing others"
+            )
+            line += (
+                f" Faithfulness: {verdict} (probability left after deleting pixels in order of relevance, "
+                f"averaged: {pct(fa.get('deletion_auc'))}; after inserting them: {pct(fa.get('insertion_auc'))})."
+            )
         measured = e.get("measured")
         if isinstance(measured, Mapping) and measured.get("text"):
             # what was measured about the method on this detector: localisation on known edits, sanity check (issue 22)
@@ -217,22 +296,28 @@ def explanation_lines(bundle: Mapping[str, Any], face: Mapping[str, Any]) -> lis
             if iou is None:
                 continue
             words = "agree well" if iou >= 0.5 else "agree partly" if iou >= 0.25 else "largely disagree"
-            out.append(f"{METHOD_NAMES.get(e['method'], e['method'])} and {METHOD_NAMES.get(other, other)} {words}: "
-                       f"their most relevant tenth of the pixels overlaps by {pct(iou)} (intersection over union).")
+            out.append(
+                f"{METHOD_NAMES.get(e['method'], e['method'])} and {METHOD_NAMES.get(other, other)} {words}: "
+                f"their most relevant tenth of the pixels overlaps by {pct(iou)} (intersection over union)."
+            )
     return out
 
 
 # ------------------------------------------------------------------------------------------------ checks
 CHECK_HEADER = ("Check", "Points towards", "Reliability", "Finding")
-DIRECTION_WORDS = {"supports manipulation": "manipulation", "supports an original": "an original",
-                   "neutral": "neither"}
+DIRECTION_WORDS = {"supports manipulation": "manipulation", "supports an original": "an original", "neutral": "neither"}
 
 
 def check_table(bundle: Mapping[str, Any]) -> list[tuple[str, ...]]:
-    return [(court_text(c.get("title") or c["check"]) or c["check"],
-             DIRECTION_WORDS.get(c["direction"], c["direction"]),
-             court_text(c.get("reliability")), court_text(c.get("summary")))
-            for c in bundle.get("checks") or []]
+    return [
+        (
+            court_text(c.get("title") or c["check"]) or c["check"],
+            DIRECTION_WORDS.get(c["direction"], c["direction"]),
+            court_text(c.get("reliability")),
+            court_text(c.get("summary")),
+        )
+        for c in bundle.get("checks") or []
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ limitations
@@ -245,15 +330,20 @@ def applicable_limitations(bundle: Mapping[str, Any]) -> list[str]:
             if not s.get("assessment"):
                 out.append(f"Face {face_number(f)}: detector {det} gave no verdict ({_no_verdict_reason(s)}).")
     if an.get("skipped_faces"):
-        out.append(f"{len(an['skipped_faces'])} face-like region(s) were not analysed; the findings say nothing "
-                   "about them.")
+        out.append(
+            f"{len(an['skipped_faces'])} face-like region(s) were not analysed; the findings say nothing about them."
+        )
     for part, why in (bundle.get("not_run") or {}).items():
         out.append(f"Not carried out: {part_words(part)}, because {reason_words(why)}.")
     return out
 
 
-_PARTS = {"explanations": "explanation maps", "explanations (some methods)": "some explanation methods",
-          "regions": "region shares", "checks": "classic checks"}
+_PARTS = {
+    "explanations": "explanation maps",
+    "explanations (some methods)": "some explanation methods",
+    "regions": "region shares",
+    "checks": "classic checks",
+}
 
 
 def part_words(part: str) -> str:
@@ -277,11 +367,16 @@ def integrity_rows(bundle: Mapping[str, Any]) -> list[Row]:
     """Hashes that tie this PDF to its JSON bundle, to the evidence and to the case log; who signed it."""
     head = bundle.get("log_head")
     signer = bundle.get("signer")
-    return [Row("JSON bundle SHA-256", bundle["bundle_sha256"], "mono"),
-            Row("Evidence SHA-256", bundle["evidence"]["sha256"], "mono"),
-            Row("Case log at export", f"{head['count']} entries, head {head['head_hash']}" if head else "not logged",
-                "mono" if head else ""),
-            Row("Signed by", f"{signer['name']} (Ed25519 key {signer['key_id']})" if signer else "unsigned")]
+    return [
+        Row("JSON bundle SHA-256", bundle["bundle_sha256"], "mono"),
+        Row("Evidence SHA-256", bundle["evidence"]["sha256"], "mono"),
+        Row(
+            "Case log at export",
+            f"{head['count']} entries, head {head['head_hash']}" if head else "not logged",
+            "mono" if head else "",
+        ),
+        Row("Signed by", f"{signer['name']} (Ed25519 key {signer['key_id']})" if signer else "unsigned"),
+    ]
 
 
 def signature_rows(bundle: Mapping[str, Any]) -> list[Row]:

@@ -56,14 +56,16 @@ def compare(recorded: Any, rerun: Any, *, path: tuple[str, ...] = ()) -> tuple[l
     where = "/".join(path) or "(root)"
     num = (int, float)
     if isinstance(recorded, bool) or isinstance(rerun, bool):
-        return ([] if recorded is rerun or recorded == rerun and type(recorded) is type(rerun)
-                else [f"{where}: recorded {_short(recorded)}, re-run {_short(rerun)}"]), 1
+        return (
+            []
+            if recorded is rerun or recorded == rerun and type(recorded) is type(rerun)
+            else [f"{where}: recorded {_short(recorded)}, re-run {_short(rerun)}"]
+        ), 1
     if isinstance(recorded, num) and isinstance(rerun, num):
         if isinstance(recorded, int) and isinstance(rerun, int):
             ok = recorded == rerun
         else:
-            ok = math.isclose(float(recorded), float(rerun), rel_tol=RULES.float_rel_tol,
-                              abs_tol=RULES.float_abs_tol)
+            ok = math.isclose(float(recorded), float(rerun), rel_tol=RULES.float_rel_tol, abs_tol=RULES.float_abs_tol)
         return ([] if ok else [f"{where}: recorded {recorded!r}, re-run {rerun!r}"]), 1
     if isinstance(recorded, Mapping) and isinstance(rerun, Mapping):
         out: list[str] = []
@@ -91,12 +93,16 @@ def compare(recorded: Any, rerun: Any, *, path: tuple[str, ...] = ()) -> tuple[l
             out += o
             n += c
         return out, n
-    return ([] if recorded == rerun and type(recorded) is type(rerun)
-            else [f"{where}: recorded {_short(recorded)}, re-run {_short(rerun)}"]), 1
+    return (
+        []
+        if recorded == rerun and type(recorded) is type(rerun)
+        else [f"{where}: recorded {_short(recorded)}, re-run {_short(rerun)}"]
+    ), 1
 
 
-def diff_exact(a: Any, b: Any, *, names: tuple[str, str] = ("first", "second"), path: tuple[str, ...] = ()
-               ) -> list[str]:
+def diff_exact(
+    a: Any, b: Any, *, names: tuple[str, str] = ("first", "second"), path: tuple[str, ...] = ()
+) -> list[str]:
     """Every difference between two JSON values, exactly (no tolerance, nothing excluded): two copies of one bundle."""
     where = "/".join(path) or "(root)"
     if isinstance(a, Mapping) and isinstance(b, Mapping):
@@ -108,8 +114,11 @@ def diff_exact(a: Any, b: Any, *, names: tuple[str, str] = ("first", "second"), 
                 out += diff_exact(a[k], b[k], names=names, path=(*path, str(k)))
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True))
-                for d in diff_exact(x, y, names=names, path=(*path, str(i)))]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in diff_exact(x, y, names=names, path=(*path, str(i)))
+        ]
     if a == b and type(a) is type(b):
         return []
     return [f"{where}: {names[0]} {_short(a)}, {names[1]} {_short(b)}"]
@@ -138,12 +147,17 @@ def verify_bundle(
         res.mismatches.append(f"bundle: {exc}")
         return res
     if bundle[HASH_KEY] != bundle_hash(bundle):
-        res.mismatches.append(f"{HASH_KEY}: recorded {bundle[HASH_KEY]}, content hashes to {bundle_hash(bundle)} "
-                              "(the bundle was edited after it was written)")
+        res.mismatches.append(
+            f"{HASH_KEY}: recorded {bundle[HASH_KEY]}, content hashes to {bundle_hash(bundle)} "
+            "(the bundle was edited after it was written)"
+        )
     data = evidence if isinstance(evidence, bytes) else Path(evidence).read_bytes()
     ev_rec = bundle["evidence"]
-    for key, actual in (("size", len(data)), ("sha256", hashlib.sha256(data).hexdigest()),
-                        ("md5", hashlib.md5(data, usedforsecurity=False).hexdigest())):
+    for key, actual in (
+        ("size", len(data)),
+        ("sha256", hashlib.sha256(data).hexdigest()),
+        ("md5", hashlib.md5(data, usedforsecurity=False).hexdigest()),
+    ):
         if ev_rec.get(key) != actual:
             res.mismatches.append(f"evidence/{key}: recorded {ev_rec.get(key)}, file {actual}")
     res.compared += 3
@@ -153,8 +167,10 @@ def verify_bundle(
         res.mismatches.append(f"evidence: the file no longer decodes ({exc})")
         return res
     if not isinstance(evidence, bytes) and Path(evidence).name != ev_rec.get("name"):
-        res.notes.append(f"evidence file is named {Path(evidence).name!r}, the bundle says {ev_rec.get('name')!r} "
-                         "(names are not compared; hashes are)")
+        res.notes.append(
+            f"evidence file is named {Path(evidence).name!r}, the bundle says {ev_rec.get('name')!r} "
+            "(names are not compared; hashes are)"
+        )
 
     an = bundle["analysis"]
     opts = AnalyzeOptions.from_dict(an["options"])
@@ -162,13 +178,22 @@ def verify_bundle(
     wd = weights_dirs if weights_dirs is not None else (ro.get("weights_dirs") or None)
     if detectors is None:
         untrained = {n: not m.get("weights_sha256") for n, m in an["models"].items()}
-        detectors = _recorded_detectors(list(opts.detectors), weights_dirs=wd, untrained=untrained,
-                                         weights_files={n: m.get("weights_file") for n, m in an["models"].items()})
+        detectors = _recorded_detectors(
+            list(opts.detectors),
+            weights_dirs=wd,
+            untrained=untrained,
+            weights_files={n: m.get("weights_file") for n, m in an["models"].items()},
+        )
     checks = ro.get("checks", bundle.get("checks") is not None)
     rerun = prepare_report(
-        ev, Case(**bundle["case"]), detectors=detectors, options=opts, weights_dirs=wd,
+        ev,
+        Case(**bundle["case"]),
+        detectors=detectors,
+        options=opts,
+        weights_dirs=wd,
         explainers=ro.get("explainers") or None,
-        segmenter=ro.get("segmenter"), checks=checks if checks else False,
+        segmenter=ro.get("segmenter"),
+        checks=checks if checks else False,
     )
     new = dict(rerun.bundle, generated_utc=bundle["generated_utc"])
     mism, n = compare(dict(bundle), new)
@@ -182,9 +207,13 @@ def verify_bundle(
     return res
 
 
-def _recorded_detectors(names: Sequence[str], *, weights_dirs: Sequence[str | Path] | None = None,
-                    untrained: Mapping[str, bool] | None = None,
-                    weights_files: Mapping[str, str | None] | None = None) -> list[Any]:
+def _recorded_detectors(
+    names: Sequence[str],
+    *,
+    weights_dirs: Sequence[str | Path] | None = None,
+    untrained: Mapping[str, bool] | None = None,
+    weights_files: Mapping[str, str | None] | None = None,
+) -> list[Any]:
     """Detectors as a bundle recorded them (for a re-run), by name. Names marked in ``untrained`` get random
     (seeded) weights ("none"); names with a file in ``weights_files`` load that file when it is found in the weights
     search path; the rest use "auto"."""

@@ -29,9 +29,11 @@ _DATA_WORDS = (
     (re.compile(r"\bp\((?:fake|generated)\)|\bp_fake\b"), "score"),
 )
 # code: braces, '=', file names, dotted module names, folder paths, seeds, commands
-CODE = re.compile(r"[{}=`]|\b[\w.-]+\.(?:toml|csv|py|json|safetensors|md|jpg|jpeg|png|pt|sqlite)\b|"
-                  r"\bforensics\.\w|(?:\.\.?/|~/|\b(?:configs|runs|weights|ui|cache|shared|data|tests|scripts)/)|"
-                  r"\bseeds?\b|\bsoup\b|python -m|\b[a-z]+_[a-z_]+\b")
+CODE = re.compile(
+    r"[{}=`]|\b[\w.-]+\.(?:toml|csv|py|json|safetensors|md|jpg|jpeg|png|pt|sqlite)\b|"
+    r"\bforensics\.\w|(?:\.\.?/|~/|\b(?:configs|runs|weights|ui|cache|shared|data|tests|scripts)/)|"
+    r"\bseeds?\b|\bsoup\b|python -m|\b[a-z]+_[a-z_]+\b"
+)
 _SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[A-Z'\"(])")
 
 
@@ -46,7 +48,7 @@ def _drop_code_parentheses(s: str) -> str:
             depth += 1
         elif ch == ")" and depth:
             depth -= 1
-            if depth == 0 and CODE.search(s[start + 1:i]):
+            if depth == 0 and CODE.search(s[start + 1 : i]):
                 out.append(s[keep_from:start].rstrip())
                 keep_from = i + 1
     out.append(s[keep_from:])
@@ -63,7 +65,7 @@ def court_text(s: Any) -> str:
     kept = [x for x in sentences if not CODE.search(x)]
     if not kept and sentences:  # one long sentence: keep what comes before the first code, cut at a clause
         first_code = CODE.search(sentences[0])
-        head = sentences[0][:first_code.start() if first_code else len(sentences[0])]
+        head = sentences[0][: first_code.start() if first_code else len(sentences[0])]
         cut = max(head.rfind(": "), head.rfind("; "), head.rfind(", "))
         kept = [head[:cut].rstrip(" ,;:") + "." if cut > 20 else ""]
     out = " ".join(k for k in kept if k)
@@ -93,49 +95,74 @@ DECLARATION = (
 )
 
 GLOSSARY: tuple[tuple[str, str], ...] = (
-    ("Likelihood ratio (LR)",
-     "How many times more probable the detector's score is if one proposition is true than if the other is. An LR "
-     "of 20 in favour of a proposition means the score is 20 times more probable under it. It is not the "
-     "probability that the proposition is true: that also depends on the other evidence and on prior odds, which "
-     "are for the court."),
-    ("Verbal scale",
-     "The words used for the size of an LR, after the ENFSI guideline: weak support (2 to 10), moderate (10 to 100), "
-     "moderately strong (100 to 1,000), strong (1,000 to 10,000), very strong (10,000 or more); between 1/2 and 2 "
-     "the findings support neither proposition."),
-    ("Inconclusive",
-     "A score inside the band where, on the validation faces, the detector could not tell camera originals from "
-     "manipulated or generated faces reliably enough. No verdict is given; the LR is still stated."),
-    ("False accusation rate",
-     "The share of camera-original validation faces the detector called manipulated or generated (a false "
-     "positive)."),
-    ("Missed fake rate",
-     "The share of manipulated or generated validation faces the detector called camera originals (a false "
-     "negative)."),
-    ("95 % interval",
-     "The range within which the true rate lies with 95 % confidence, given how many faces it was measured on "
-     "(Wilson interval for rates, bootstrap for other figures)."),
-    ("Leave-source-out test",
-     "A test in which one source of images (a camera collection, a kind of fake) is left out of training and "
-     "calibration and then examined: how the method does on sources it has never seen."),
-    ("Grad-CAM",
-     "Gradient-weighted class activation mapping: a coarse map of the image regions that raised the detector's "
-     "score, computed from one of its last layers."),
-    ("LRP",
-     "Layer-wise relevance propagation: a pixel-level map that shares the detector's output among the input pixels "
-     "by passing it back through the network layer by layer."),
-    ("Explanation agreement",
-     "How much two explanation maps of the same face agree: the overlap of their most relevant pixels."),
-    ("Explanation faithfulness",
-     "Whether the pixels a map calls relevant really drive the score: removing them first should lower the score "
-     "faster than removing other pixels."),
-    ("ELA",
-     "Error level analysis: the image is saved again as JPEG and the difference is shown; regions with a different "
-     "compression history can stand out. It directs the eye and does not decide."),
-    ("Camera original",
-     "A face the detector finds no trace of manipulation or generation in. It does not exclude methods the detector "
-     "was not trained on."),
-    ("SHA-256",
-     "A 64-character fingerprint of a file or of data: any change to the content changes it."),
+    (
+        "Likelihood ratio (LR)",
+        "How many times more probable the detector's score is if one proposition is true than if the other is. An LR "
+        "of 20 in favour of a proposition means the score is 20 times more probable under it. It is not the "
+        "probability that the proposition is true: that also depends on the other evidence and on prior odds, which "
+        "are for the court.",
+    ),
+    (
+        "Verbal scale",
+        "The words used for the size of an LR, after the ENFSI guideline: weak support (2 to 10), "
+        "moderate (10 to 100), moderately strong (100 to 1,000), strong (1,000 to 10,000), very strong (10,000 or "
+        "more); between 1/2 and 2 the findings support neither proposition.",
+    ),
+    (
+        "Inconclusive",
+        "A score inside the band where, on the validation faces, the detector could not tell camera originals from "
+        "manipulated or generated faces reliably enough. No verdict is given; the LR is still stated.",
+    ),
+    (
+        "False accusation rate",
+        "The share of camera-original validation faces the detector called manipulated or generated (a false "
+        "positive).",
+    ),
+    (
+        "Missed fake rate",
+        "The share of manipulated or generated validation faces the detector called camera originals (a false "
+        "negative).",
+    ),
+    (
+        "95 % interval",
+        "The range within which the true rate lies with 95 % confidence, given how many faces it was measured on "
+        "(Wilson interval for rates, bootstrap for other figures).",
+    ),
+    (
+        "Leave-source-out test",
+        "A test in which one source of images (a camera collection, a kind of fake) is left out of training and "
+        "calibration and then examined: how the method does on sources it has never seen.",
+    ),
+    (
+        "Grad-CAM",
+        "Gradient-weighted class activation mapping: a coarse map of the image regions that raised the detector's "
+        "score, computed from one of its last layers.",
+    ),
+    (
+        "LRP",
+        "Layer-wise relevance propagation: a pixel-level map that shares the detector's output among the input pixels "
+        "by passing it back through the network layer by layer.",
+    ),
+    (
+        "Explanation agreement",
+        "How much two explanation maps of the same face agree: the overlap of their most relevant pixels.",
+    ),
+    (
+        "Explanation faithfulness",
+        "Whether the pixels a map calls relevant really drive the score: removing them first should lower the score "
+        "faster than removing other pixels.",
+    ),
+    (
+        "ELA",
+        "Error level analysis: the image is saved again as JPEG and the difference is shown; regions with a different "
+        "compression history can stand out. It directs the eye and does not decide.",
+    ),
+    (
+        "Camera original",
+        "A face the detector finds no trace of manipulation or generation in. It does not exclude methods the detector "
+        "was not trained on.",
+    ),
+    ("SHA-256", "A 64-character fingerprint of a file or of data: any change to the content changes it."),
 )
 
 
@@ -149,28 +176,43 @@ def settings_rows(bundle: Mapping[str, Any]) -> list[tuple[str, str]]:
     o = an.get("options") or {}
     ro = bundle.get("report_options") or {}
     env = bundle.get("environment") or {}
-    methods = {"auto": "automatic (MTCNN face finder, then OpenCV's Haar cascade if it finds none)",
-               "mtcnn": "MTCNN face finder", "haar": "OpenCV Haar cascade", "whole": "the whole image as one face"}
+    methods = {
+        "auto": "automatic (MTCNN face finder, then OpenCV's Haar cascade if it finds none)",
+        "mtcnn": "MTCNN face finder",
+        "haar": "OpenCV Haar cascade",
+        "whole": "the whole image as one face",
+    }
     rows = [
         ("Face finder requested", methods.get(str(o.get("face_method")), str(o.get("face_method")))),
         ("Face finder used", methods.get(str(an.get("face_method")), str(an.get("face_method") or "not recorded"))),
         ("Smallest face analysed", f"{o.get('min_face_size')} pixels" if o.get("min_face_size") else "no limit"),
         ("Most faces analysed", str(o.get("max_faces")) if o.get("max_faces") else "no limit"),
-        ("Margin around each face", "the default" if o.get("margin") is None else f"{100 * float(o['margin']):.0f} %"
-                                                                                      " of the face box"),
+        (
+            "Margin around each face",
+            "the default" if o.get("margin") is None else f"{100 * float(o['margin']):.0f} % of the face box",
+        ),
         ("Face crop size", "the detector's default" if o.get("crop_size") is None else f"{o['crop_size']} pixels"),
         ("Detectors", ", ".join(o.get("detectors") or an.get("models") or []) or "the default"),
         ("Detectors without trained weights allowed", _yes(o.get("allow_untrained"))),
         ("Explanation methods", ", ".join(_METHOD_WORDS.get(m, m) for m in ro.get("explainers") or []) or "none"),
         ("Detector explained", str(ro.get("explained_detector") or "none")),
-        ("Face regions from", {"landmarks": "facial landmarks (MediaPipe face mesh)"}.get(
-            str(ro.get("segmenter")), str(ro.get("segmenter") or "not computed"))),
-        ("Classic checks", "all" if ro.get("checks") is True else ", ".join(ro["checks"]) if ro.get("checks")
-         else "not run"),
+        (
+            "Face regions from",
+            {"landmarks": "facial landmarks (MediaPipe face mesh)"}.get(
+                str(ro.get("segmenter")), str(ro.get("segmenter") or "not computed")
+            ),
+        ),
+        (
+            "Classic checks",
+            "all" if ro.get("checks") is True else ", ".join(ro["checks"]) if ro.get("checks") else "not run",
+        ),
         ("Additional weight folders", "yes (listed in the JSON bundle)" if ro.get("weights_dirs") else "none"),
         ("Computing device", "the main processor (CPU)" if an.get("device") == "cpu" else str(an.get("device"))),
-        ("Software", f"forensics {env.get('forensics', '?')} with Python {env.get('python', '?')}, PyTorch "
-                     f"{env.get('torch', '?')}, fpdf2 {env.get('fpdf2', '?')} (every version is in the JSON bundle)"),
+        (
+            "Software",
+            f"forensics {env.get('forensics', '?')} with Python {env.get('python', '?')}, PyTorch "
+            f"{env.get('torch', '?')}, fpdf2 {env.get('fpdf2', '?')} (every version is in the JSON bundle)",
+        ),
     ]
     tol = (bundle.get("verification") or {}).get("float_rel_tol")
     if tol is not None:
@@ -178,6 +220,11 @@ def settings_rows(bundle: Mapping[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-_METHOD_WORDS = {"gradcam": "Grad-CAM", "lrp-epsilon": "LRP (epsilon rule)", "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat rule)", "saliency":
-                 "gradient saliency", "lrp-hse-mix": "LRP (mixed rules)",
-                 "lrp-gamma-epsilon-zero": "LRP (mixed rules)"}
+_METHOD_WORDS = {
+    "gradcam": "Grad-CAM",
+    "lrp-epsilon": "LRP (epsilon rule)",
+    "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat rule)",
+    "saliency": "gradient saliency",
+    "lrp-hse-mix": "LRP (mixed rules)",
+    "lrp-gamma-epsilon-zero": "LRP (mixed rules)",
+}

@@ -28,8 +28,16 @@ def _read(path: Path, root: Path) -> tuple[dict[str, Any], np.ndarray | None]:
     from forensics.scan.run import label_from_path
 
     label, kind, source = label_from_path(path, root)
-    item: dict[str, Any] = {"path": str(path), "label": label, "kind": kind, "source": source, "crops": [],
-                            "faces": [], "error": None, "t0": time.perf_counter()}
+    item: dict[str, Any] = {
+        "path": str(path),
+        "label": label,
+        "kind": kind,
+        "source": source,
+        "crops": [],
+        "faces": [],
+        "error": None,
+        "t0": time.perf_counter(),
+    }
     try:
         st = path.stat()  # size and mtime let a re-scan find files changed since (issue 19)
         item.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
@@ -65,10 +73,16 @@ def _find(items: list[dict[str, Any]], images: list[np.ndarray], opts) -> None:
     for item, fs in zip(items, sets, strict=True):
         if fs is None:
             continue
-        item.update(face_method=fs.method, no_face_reason=fs.reason, crops=[f.crop for f in fs.faces],
-                    faces=[{"index": f.index, "box": [float(v) for v in f.box], "confidence": float(f.confidence)}
-                           for f in fs.faces],
-                    elapsed_ms=(time.perf_counter() - item["t0"]) * 1000)
+        item.update(
+            face_method=fs.method,
+            no_face_reason=fs.reason,
+            crops=[f.crop for f in fs.faces],
+            faces=[
+                {"index": f.index, "box": [float(v) for v in f.box], "confidence": float(f.confidence)}
+                for f in fs.faces
+            ],
+            elapsed_ms=(time.perf_counter() - item["t0"]) * 1000,
+        )
 
 
 def _score_all(dets, crops: list[np.ndarray], want_features: bool) -> dict[str, tuple[list[Any], Any]]:

@@ -63,8 +63,13 @@ def dask_client(setup: DaskSetup) -> Iterator[Any]:
         # one thread per worker process: the detectors' forward passes hold a per-model lock, so threads of one
         # process would queue on it; OMP_NUM_THREADS=1 is Dask's default worker environment, FORENSICS_THREADS=1 keeps
         # torch at one thread even when this process runs with more
-        cluster = distributed.LocalCluster(n_workers=setup.local_workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, env={"FORENSICS_THREADS": "1"})
+        cluster = distributed.LocalCluster(
+            n_workers=setup.local_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env={"FORENSICS_THREADS": "1"},
+        )
     try:
         try:
             client = distributed.Client(cluster or setup.address, timeout=setup.wait_for_workers_s)
@@ -103,8 +108,9 @@ def tune_worker_malloc() -> bool:
         return False
 
 
-def _worker_detectors(names: tuple[str, ...], allow_untrained: bool, weights_dirs: tuple[str, ...] | None,
-                      expected: dict[str, str | None]) -> list[Any]:
+def _worker_detectors(
+    names: tuple[str, ...], allow_untrained: bool, weights_dirs: tuple[str, ...] | None, expected: dict[str, str | None]
+) -> list[Any]:
     """The detectors of this worker process (loaded once), checked against the client's weight hashes."""
     from forensics.device import configure_threads
     from forensics.pipeline import resolve_detectors
@@ -119,13 +125,15 @@ def _worker_detectors(names: tuple[str, ...], allow_untrained: bool, weights_dir
                 if d.weights_sha256 != expected.get(d.name):
                     raise WeightsHashMismatchError(
                         f"worker weights for {d.name} have SHA-256 {d.weights_sha256}, the scan's are "
-                        f"{expected.get(d.name)}: install the same weights file on every worker")
+                        f"{expected.get(d.name)}: install the same weights file on every worker"
+                    )
             _WORKER_DETS[key] = dets
         return _WORKER_DETS[key]
 
 
-def run_batch_on_worker(paths: list[str], root: str, opts: Any, weights_dirs: tuple[str, ...] | None,
-                        expected: dict[str, str | None]) -> list[ImageRecord]:
+def run_batch_on_worker(
+    paths: list[str], root: str, opts: Any, weights_dirs: tuple[str, ...] | None, expected: dict[str, str | None]
+) -> list[ImageRecord]:
     """The task each Dask worker runs: one batch, start to finish (``forensics.scan.batch``)."""
     from forensics.scan.batch import scan_batch
     from forensics.scan.run import _TEST_DELAY
@@ -145,12 +153,25 @@ def _lost_image_record(path: str, root: Path, failures: str) -> ImageRecord:
     except OSError:
         sha = "path:" + path
     label, kind, source = label_from_path(Path(path), root)
-    return ImageRecord(sha256=sha, path=path, label=label, kind=kind, source=source, status="error",
-                       error=f"Dask workers died while scanning this image ({failures}): it was not scanned")
+    return ImageRecord(
+        sha256=sha,
+        path=path,
+        label=label,
+        kind=kind,
+        source=source,
+        status="error",
+        error=f"Dask workers died while scanning this image ({failures}): it was not scanned",
+    )
 
 
-def dask_records(batches: Sequence[Sequence[Path]], root: Path, opts: Any, dets: Sequence[Any], setup: DaskSetup,
-                 weights_dirs: Sequence[str | Path] | None) -> Iterator[list[ImageRecord]]:
+def dask_records(
+    batches: Sequence[Sequence[Path]],
+    root: Path,
+    opts: Any,
+    dets: Sequence[Any],
+    setup: DaskSetup,
+    weights_dirs: Sequence[str | Path] | None,
+) -> Iterator[list[ImageRecord]]:
     """Records of every batch, in the order of ``batches`` (so duplicates resolve as in a plain scan).
 
     Batches finish in any order; finished ones wait (at most ``4 * in_flight``) until those before them are written.
@@ -175,8 +196,16 @@ def dask_records(batches: Sequence[Sequence[Path]], root: Path, opts: Any, dets:
             limit = setup.in_flight or max(2, 2 * sum(client.nthreads().values()))
             while queue and pending.count() < limit and len(parts) < 4 * limit:
                 i, j, paths = queue.pop()
-                fut = client.submit(run_batch_on_worker, paths, str(root), opts, wdirs, expected, pure=False,
-                                    key=f"forensics-scan-{run}-{i}-{j}-{len(paths)}")
+                fut = client.submit(
+                    run_batch_on_worker,
+                    paths,
+                    str(root),
+                    opts,
+                    wdirs,
+                    expected,
+                    pure=False,
+                    key=f"forensics-scan-{run}-{i}-{j}-{len(paths)}",
+                )
                 task_of[fut.key] = (i, j, paths)
                 pending.add(fut)
 

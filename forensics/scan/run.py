@@ -141,8 +141,9 @@ def scan_folder(
 
     opts = options or ScanOptions()
     root = Path(root)
-    dets = resolve_detectors(list(detectors or opts.detectors), allow_untrained=opts.allow_untrained,
-                             weights_dirs=weights_dirs)
+    dets = resolve_detectors(
+        list(detectors or opts.detectors), allow_untrained=opts.allow_untrained, weights_dirs=weights_dirs
+    )
     opts = ScanOptions(**{**asdict(opts), "detectors": tuple(d.name for d in dets)})
     paths = list_images(root)
     if shard is not None:
@@ -154,19 +155,29 @@ def scan_folder(
         if previous is not None and previous != plain(asdict(opts)):
             raise ForensicsError(
                 f"{store_path} holds a scan made with other options ({previous}); use a new results file or the "
-                "same options to resume")
+                "same options to resume"
+            )
         store.set_meta("options", plain(asdict(opts)))
         store.set_meta("root", str(root))
-        store.set_meta("models", {d.name: {"weights_sha256": d.weights_sha256, "weights_file": d.weights_file,
-                                           "architecture": d.config.architecture,
-                                           "calibration": d.calibration.to_dict() if d.calibration else None,
-                                           "classes": list(d.classes)} for d in dets})
+        store.set_meta(
+            "models",
+            {
+                d.name: {
+                    "weights_sha256": d.weights_sha256,
+                    "weights_file": d.weights_file,
+                    "architecture": d.config.architecture,
+                    "calibration": d.calibration.to_dict() if d.calibration else None,
+                    "classes": list(d.classes),
+                }
+                for d in dets
+            },
+        )
         done_paths = store.finished_paths()
         changed = store.changed_paths([p for p in paths if str(p) in done_paths])
         todo = [p for p in paths if str(p) not in done_paths or str(p) in changed]
         skipped = len(paths) - len(todo)
         n_done = n_err = n_faces = n_dup = 0
-        batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+        batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
         if dask is not None:
             from forensics.scan.dask_cluster import dask_records
 
@@ -192,8 +203,16 @@ def scan_folder(
                     progress(skipped + n_done + n_err + n_dup, len(paths))
                 if _TEST_DELAY:  # lets the kill-and-resume test interrupt a scan of tiny images mid-way
                     time.sleep(_TEST_DELAY)
-    return ScanSummary(total=len(paths), skipped_already_done=skipped, done=n_done, errors=n_err,
-                       duplicates=n_dup, faces=n_faces, seconds=time.perf_counter() - t_start, changed=len(changed))
+    return ScanSummary(
+        total=len(paths),
+        skipped_already_done=skipped,
+        done=n_done,
+        errors=n_err,
+        duplicates=n_dup,
+        faces=n_faces,
+        seconds=time.perf_counter() - t_start,
+        changed=len(changed),
+    )
 
 
 def _die_with_parent(_worker_id: int) -> None:
@@ -211,17 +230,22 @@ def _die_with_parent(_worker_id: int) -> None:
         os._exit(0)
 
 
-def _local_records(batches: list[list[Path]], root: Path, opts: ScanOptions, dets,
-                   workers: int) -> Iterator[list[ImageRecord]]:
+def _local_records(
+    batches: list[list[Path]], root: Path, opts: ScanOptions, dets, workers: int
+) -> Iterator[list[ImageRecord]]:
     """Records batch by batch, in order; with ``workers`` > 0 each batch runs whole in a worker process."""
     from torch.utils.data import DataLoader
 
     from forensics.scan.batch import BatchDataset, keep_as_is
 
-    yield from DataLoader(BatchDataset(batches, root, opts, dets), batch_size=None,  # type: ignore[arg-type]
-                          num_workers=workers,
-                          collate_fn=keep_as_is, persistent_workers=False,
-                          worker_init_fn=_die_with_parent if workers else None)
+    yield from DataLoader(
+        BatchDataset(batches, root, opts, dets),  # type: ignore[arg-type]
+        batch_size=None,
+        num_workers=workers,
+        collate_fn=keep_as_is,
+        persistent_workers=False,
+        worker_init_fn=_die_with_parent if workers else None,
+    )
 
 
 def _record(item: dict[str, Any], dets, per_det, offset: int, opts: ScanOptions) -> ImageRecord:
@@ -229,8 +253,15 @@ def _record(item: dict[str, Any], dets, per_det, offset: int, opts: ScanOptions)
     features or None), the image's crops starting at ``offset``."""
     from forensics.pipeline import explain_face
 
-    base = dict(sha256=item["sha256"], path=item["path"], label=item["label"], kind=item["kind"],
-                source=item["source"], size=item.get("size"), mtime_ns=item.get("mtime_ns"))
+    base = dict(
+        sha256=item["sha256"],
+        path=item["path"],
+        label=item["label"],
+        kind=item["kind"],
+        source=item["source"],
+        size=item.get("size"),
+        mtime_ns=item.get("mtime_ns"),
+    )
     if item["error"]:
         return ImageRecord(status="error", error=item["error"], **base)
     crops = item["crops"]
@@ -244,19 +275,38 @@ def _record(item: dict[str, Any], dets, per_det, offset: int, opts: ScanOptions)
         for det in dets:
             det_scores, feats = per_det[det.name]
             s, a = det_scores[offset + j], det_scores[offset + j].assessment
-            scores.append({"face_index": face["index"], "detector": det.name, "p_fake": s.p_fake,
-                           "probabilities": s.probabilities,
-                           "verdict": getattr(a, "verdict", None), "inconclusive": getattr(a, "inconclusive", None),
-                           "log10_lr": getattr(a, "log10_lr", None)})
+            scores.append(
+                {
+                    "face_index": face["index"],
+                    "detector": det.name,
+                    "p_fake": s.p_fake,
+                    "probabilities": s.probabilities,
+                    "verdict": getattr(a, "verdict", None),
+                    "inconclusive": getattr(a, "inconclusive", None),
+                    "log10_lr": getattr(a, "log10_lr", None),
+                }
+            )
             if feats is not None:
                 embeddings.append((face["index"], det.name, feats[offset + j]))
             if opts.explainer:
                 fx = explain_face(det, crop, [opts.explainer], segmenter=opts.segmenter, collect=False)
                 heatmaps.append((face["index"], det.name, opts.explainer, _downsample(fx.maps[opts.explainer].heatmap)))
                 for table in fx.tables.values():
-                    regions.extend({"face_index": face["index"], "detector": det.name, "explainer": opts.explainer,
-                                    **r} for r in table.to_rows())
-    return ImageRecord(status="done", width=item.get("width"), height=item.get("height"),
-                       face_method=item.get("face_method"), no_face_reason=item.get("no_face_reason"),
-                       elapsed_ms=item.get("elapsed_ms"), faces=tuple(faces), scores=tuple(scores),
-                       regions=tuple(regions), heatmaps=tuple(heatmaps), embeddings=tuple(embeddings), **base)
+                    regions.extend(
+                        {"face_index": face["index"], "detector": det.name, "explainer": opts.explainer, **r}
+                        for r in table.to_rows()
+                    )
+    return ImageRecord(
+        status="done",
+        width=item.get("width"),
+        height=item.get("height"),
+        face_method=item.get("face_method"),
+        no_face_reason=item.get("no_face_reason"),
+        elapsed_ms=item.get("elapsed_ms"),
+        faces=tuple(faces),
+        scores=tuple(scores),
+        regions=tuple(regions),
+        heatmaps=tuple(heatmaps),
+        embeddings=tuple(embeddings),
+        **base,
+    )

@@ -47,7 +47,8 @@ def region_stats(store: ScanStore, detector: str, explainer: str, *, by: str = "
     rows = store.rows(
         f"SELECT COALESCE(i.{by}, 'unlabelled') AS grp, r.region, r.share, r.pixel_share, r.density "
         "FROM regions r JOIN images i USING (sha256) WHERE r.detector=? AND r.explainer=?",
-        (detector, explainer))
+        (detector, explainer),
+    )
     groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for r in rows:
         groups.setdefault((r["grp"], r["region"]), []).append((r["share"] or 0.0, r["pixel_share"] or 0.0))
@@ -55,9 +56,18 @@ def region_stats(store: ScanStore, detector: str, explainer: str, *, by: str = "
     for (grp, region), vals in sorted(groups.items()):
         arr = np.asarray(vals, dtype=np.float64)
         lo, hi = _bootstrap_mean_ci(arr[:, 0])
-        out.append({"group": grp, "region": region, "n": len(arr), "mean_share": float(arr[:, 0].mean()),
-                    "median_share": float(np.median(arr[:, 0])), "ci_low": lo, "ci_high": hi,
-                    "mean_pixel_share": float(arr[:, 1].mean())})
+        out.append(
+            {
+                "group": grp,
+                "region": region,
+                "n": len(arr),
+                "mean_share": float(arr[:, 0].mean()),
+                "median_share": float(np.median(arr[:, 0])),
+                "ci_low": lo,
+                "ci_high": hi,
+                "mean_pixel_share": float(arr[:, 1].mean()),
+            }
+        )
     return out
 
 
@@ -75,7 +85,9 @@ def labelled_scores(store: ScanStore, detector: str) -> list[dict[str, Any]]:
     rows = store.rows(
         "SELECT s.sha256, s.face_index, s.p_fake, s.verdict, s.inconclusive, i.label, i.kind, i.source, i.path "
         "FROM scores s JOIN images i USING (sha256) WHERE s.detector=? AND i.label IS NOT NULL "
-        "ORDER BY i.path, s.face_index", (detector,))
+        "ORDER BY i.path, s.face_index",
+        (detector,),
+    )
     for r in rows:
         r["y"] = int(r["label"] == "fake")
     return rows
@@ -97,9 +109,14 @@ def embedding_map(store: ScanStore, detector: str, *, max_points: int = 2000, se
     perplexity = float(min(30, max(2, (len(x) - 1) // 3)))
     xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
     info = [meta.get(sha, {}) for sha, _, _ in emb]
-    return {"xy": xy, "label": [m.get("label") or "unlabelled" for m in info],
-            "kind": [m.get("kind") or "" for m in info], "source": [m.get("source") or "" for m in info],
-            "path": [m.get("path") or "" for m in info], "perplexity": perplexity}
+    return {
+        "xy": xy,
+        "label": [m.get("label") or "unlabelled" for m in info],
+        "kind": [m.get("kind") or "" for m in info],
+        "source": [m.get("source") or "" for m in info],
+        "path": [m.get("path") or "" for m in info],
+        "perplexity": perplexity,
+    }
 
 
 def problem_faces(store: ScanStore, detector: str, threshold: float = 0.5, limit: int = 60) -> list[dict[str, Any]]:
@@ -107,7 +124,9 @@ def problem_faces(store: ScanStore, detector: str, threshold: float = 0.5, limit
     rows = store.rows(
         "SELECT s.sha256, s.face_index, s.p_fake, s.verdict, s.inconclusive, i.label, i.kind, i.source, i.path, "
         "f.thumb FROM scores s JOIN images i USING (sha256) JOIN faces f ON f.sha256=s.sha256 "
-        "AND f.face_index=s.face_index WHERE s.detector=? ORDER BY i.path", (detector,))
+        "AND f.face_index=s.face_index WHERE s.detector=? ORDER BY i.path",
+        (detector,),
+    )
     out = []
     for r in rows:
         if r["inconclusive"]:
@@ -122,8 +141,9 @@ def problem_faces(store: ScanStore, detector: str, threshold: float = 0.5, limit
     return out[:limit]
 
 
-def detection_metrics(store: ScanStore, detector: str, *, threshold: float | None = None,
-                      n_boot: int = 500) -> dict[str, Any]:
+def detection_metrics(
+    store: ScanStore, detector: str, *, threshold: float | None = None, n_boot: int = 500
+) -> dict[str, Any]:
     """Labelled-scan metrics for one detector (uses forensics.evaluation).
 
     The decision is the calibrated verdict where the detector has one (inconclusive faces are counted apart), else
@@ -166,16 +186,23 @@ def detection_metrics(store: ScanStore, detector: str, *, threshold: float | Non
     }
 
 
-def store_statistics(store: ScanStore, *, detectors: list[str] | None = None, n_boot: int = 500,
-                     heatmaps: bool = True) -> dict[str, Any]:
+def store_statistics(
+    store: ScanStore, *, detectors: list[str] | None = None, n_boot: int = 500, heatmaps: bool = True
+) -> dict[str, Any]:
     """Everything the dashboard and ``stats`` show of a store: counts, options, root, models; per detector its
     ``detection_metrics`` (``{"error": why}`` when the store cannot give them, e.g. no labelled faces); per
     (detector, explainer) the ``region_stats`` and (with ``heatmaps``) the ``mean_heatmaps``."""
     from forensics.errors import ForensicsError
 
-    out: dict[str, Any] = {"counts": store.counts(), "options": store.get_meta("options"),
-                           "root": store.get_meta("root"), "models": store.get_meta("models"), "metrics": {},
-                           "regions": {}, "mean_heatmaps": {}}
+    out: dict[str, Any] = {
+        "counts": store.counts(),
+        "options": store.get_meta("options"),
+        "root": store.get_meta("root"),
+        "models": store.get_meta("models"),
+        "metrics": {},
+        "regions": {},
+        "mean_heatmaps": {},
+    }
     expls = scanned_explainers(store)
     for d in detectors or scanned_detectors(store):
         try:

@@ -145,8 +145,10 @@ class ScanStore:
         import hashlib
 
         recorded = {r[0]: r[1:] for r in self._conn.execute("SELECT path, sha256, size, mtime_ns FROM files")}
-        old = {r[0]: r[1] for r in self._conn.execute("SELECT path, sha256 FROM images UNION ALL "
-                                                       "SELECT path, sha256 FROM duplicates")}
+        old = {
+            r[0]: r[1]
+            for r in self._conn.execute("SELECT path, sha256 FROM images UNION ALL SELECT path, sha256 FROM duplicates")
+        }
         out = set()
         for p in paths:
             key = str(p)
@@ -166,8 +168,7 @@ class ScanStore:
                     out.add(key)
         return out
 
-    def _note_file(self, c: sqlite3.Connection, path: str, sha256: str, size: int | None, mtime_ns: int | None
-                   ) -> None:
+    def _note_file(self, c: sqlite3.Connection, path: str, sha256: str, size: int | None, mtime_ns: int | None) -> None:
         if size is not None:
             c.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (path, sha256, size, mtime_ns))
 
@@ -179,12 +180,26 @@ class ScanStore:
                 continue
             old = row[0]
             img = c.execute("SELECT status, error, n_faces, finished_at FROM images WHERE sha256=?", (old,)).fetchone()
-            verdicts = [{"face": f, "detector": d, "p_fake": p, "verdict": v} for f, d, p, v in c.execute(
-                "SELECT face_index, detector, p_fake, verdict FROM scores WHERE sha256=? ORDER BY face_index, "
-                "detector", (old,))]
-            c.execute("INSERT INTO history (path, sha256, status, error, n_faces, verdicts, finished_at, replaced_by) "
-                      "VALUES (?,?,?,?,?,?,?,?)", (path, old, *(img or (None, None, None, None))[:3],
-                                                   json.dumps(verdicts), (img or (None,) * 4)[3], new_sha256))
+            verdicts = [
+                {"face": f, "detector": d, "p_fake": p, "verdict": v}
+                for f, d, p, v in c.execute(
+                    "SELECT face_index, detector, p_fake, verdict FROM scores WHERE sha256=? ORDER BY face_index, "
+                    "detector",
+                    (old,),
+                )
+            ]
+            c.execute(
+                "INSERT INTO history (path, sha256, status, error, n_faces, verdicts, finished_at, replaced_by) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    path,
+                    old,
+                    *(img or (None, None, None, None))[:3],
+                    json.dumps(verdicts),
+                    (img or (None,) * 4)[3],
+                    new_sha256,
+                ),
+            )
             if table == "duplicates":
                 c.execute("DELETE FROM duplicates WHERE path=?", (path,))
                 continue
@@ -206,8 +221,21 @@ class ScanStore:
             c.execute(
                 "INSERT OR REPLACE INTO images (sha256, path, label, kind, source, status, error, width, height, "
                 "n_faces, no_face_reason, face_method, elapsed_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (rec.sha256, rec.path, rec.label, rec.kind, rec.source, rec.status, rec.error, rec.width,
-                 rec.height, len(rec.faces), rec.no_face_reason, rec.face_method, rec.elapsed_ms),
+                (
+                    rec.sha256,
+                    rec.path,
+                    rec.label,
+                    rec.kind,
+                    rec.source,
+                    rec.status,
+                    rec.error,
+                    rec.width,
+                    rec.height,
+                    len(rec.faces),
+                    rec.no_face_reason,
+                    rec.face_method,
+                    rec.elapsed_ms,
+                ),
             )
             c.executemany(
                 "INSERT INTO faces VALUES (?,?,?,?,?)",
@@ -215,20 +243,45 @@ class ScanStore:
             )
             c.executemany(
                 "INSERT INTO scores VALUES (?,?,?,?,?,?,?,?)",
-                [(rec.sha256, s["face_index"], s["detector"], s["p_fake"], json.dumps(s.get("probabilities")),
-                  s.get("verdict"), None if s.get("inconclusive") is None else int(s["inconclusive"]),
-                  s.get("log10_lr")) for s in rec.scores],
+                [
+                    (
+                        rec.sha256,
+                        s["face_index"],
+                        s["detector"],
+                        s["p_fake"],
+                        json.dumps(s.get("probabilities")),
+                        s.get("verdict"),
+                        None if s.get("inconclusive") is None else int(s["inconclusive"]),
+                        s.get("log10_lr"),
+                    )
+                    for s in rec.scores
+                ],
             )
             c.executemany(
                 "INSERT INTO regions VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(rec.sha256, r["face_index"], r["detector"], r["explainer"], r["region"], r.get("share"),
-                  r.get("pixel_share"), r.get("area_share"), r.get("density"), int(bool(r.get("approximate"))),
-                  int(bool(r.get("absent")))) for r in rec.regions],
+                [
+                    (
+                        rec.sha256,
+                        r["face_index"],
+                        r["detector"],
+                        r["explainer"],
+                        r["region"],
+                        r.get("share"),
+                        r.get("pixel_share"),
+                        r.get("area_share"),
+                        r.get("density"),
+                        int(bool(r.get("approximate"))),
+                        int(bool(r.get("absent"))),
+                    )
+                    for r in rec.regions
+                ],
             )
             c.executemany(
                 "INSERT INTO heatmaps VALUES (?,?,?,?,?,?)",
-                [(rec.sha256, fi, det, ex, int(h.shape[0]), np.asarray(h, dtype=np.float16).tobytes())
-                 for fi, det, ex, h in rec.heatmaps],
+                [
+                    (rec.sha256, fi, det, ex, int(h.shape[0]), np.asarray(h, dtype=np.float16).tobytes())
+                    for fi, det, ex, h in rec.heatmaps
+                ],
             )
             c.executemany(
                 "INSERT INTO embeddings VALUES (?,?,?,?)",
@@ -284,6 +337,9 @@ class ScanStore:
         return out
 
     def embeddings(self, detector: str) -> list[tuple[str, int, np.ndarray]]:
-        return [(sha, fi, np.frombuffer(blob, dtype=np.float32))
-                for sha, fi, blob in self._conn.execute(
-                    "SELECT sha256, face_index, data FROM embeddings WHERE detector=?", (detector,))]
+        return [
+            (sha, fi, np.frombuffer(blob, dtype=np.float32))
+            for sha, fi, blob in self._conn.execute(
+                "SELECT sha256, face_index, data FROM embeddings WHERE detector=?", (detector,)
+            )
+        ]

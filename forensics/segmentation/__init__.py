@@ -26,8 +26,20 @@ from forensics.registry import Registry
 # (landmarks) or the pair as one region ("eyes", "eyebrows": grounded-SAM), never both, so shares never count a
 # pixel twice.
 REGIONS: tuple[str, ...] = (
-    "left eye", "right eye", "eyes", "left eyebrow", "right eyebrow", "eyebrows", "mouth", "glasses", "nose", "skin",
-    "ears", "neck", "hair", "background",
+    "left eye",
+    "right eye",
+    "eyes",
+    "left eyebrow",
+    "right eyebrow",
+    "eyebrows",
+    "mouth",
+    "glasses",
+    "nose",
+    "skin",
+    "ears",
+    "neck",
+    "hair",
+    "background",
 )
 
 
@@ -81,8 +93,10 @@ class RegionMasks:
         return {
             "segmenter": self.segmenter,
             "shape": list(self.shape),
-            "regions": {r: {"area_share": float(self.masks[r].sum()) / total,
-                            "approximate": bool(self.approximate.get(r))} for r in self.regions()},
+            "regions": {
+                r: {"area_share": float(self.masks[r].sum()) / total, "approximate": bool(self.approximate.get(r))}
+                for r in self.regions()
+            },
             "absent": dict(self.absent),
             "notes": list(self.notes),
             "scores": {k: float(v) for k, v in self.scores.items()},
@@ -149,8 +163,10 @@ def check_crop(crop: Any) -> np.ndarray:
     """Validate a uint8 HxWx3 RGB crop (raises BadImageError)."""
     arr = np.asarray(crop)
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8 or min(arr.shape[:2]) < 16:
-        raise BadImageError(f"segmentation needs a uint8 HxWx3 RGB crop of at least 16x16 pixels, got "
-                            f"{arr.dtype} {arr.shape}: pass Face.crop from forensics.faces.detect_faces")
+        raise BadImageError(
+            f"segmentation needs a uint8 HxWx3 RGB crop of at least 16x16 pixels, got "
+            f"{arr.dtype} {arr.shape}: pass Face.crop from forensics.faces.detect_faces"
+        )
     return np.ascontiguousarray(arr)
 
 
@@ -169,6 +185,14 @@ def register_segmenter(name: str, **meta: Any) -> Callable[[Callable[..., Segmen
 
 
 __all__ = [
-    "REGIONS", "RegionMasks", "Segmenter", "SEGMENTERS", "get_segmenter", "list_segmenters", "register_segmenter",
-    "resolve_overlaps", "segment", "check_crop",
+    "REGIONS",
+    "RegionMasks",
+    "Segmenter",
+    "SEGMENTERS",
+    "get_segmenter",
+    "list_segmenters",
+    "register_segmenter",
+    "resolve_overlaps",
+    "segment",
+    "check_crop",
 ]

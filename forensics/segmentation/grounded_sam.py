@@ -33,8 +33,15 @@ from forensics.segmentation import REGIONS, RegionMasks, Segmenter, register_seg
 
 # Region -> Grounding DINO / CLIP prompt (lower case, ending with a dot, as Grounding DINO expects).
 DEFAULT_PROMPTS: dict[str, str] = {
-    "hair": "hair.", "ears": "ear.", "eyes": "eye.", "eyebrows": "eyebrow.", "glasses": "glasses.",
-    "nose": "nose.", "mouth": "mouth.", "neck": "neck.", "skin": "face.",
+    "hair": "hair.",
+    "ears": "ear.",
+    "eyes": "eye.",
+    "eyebrows": "eyebrow.",
+    "glasses": "glasses.",
+    "nose": "nose.",
+    "mouth": "mouth.",
+    "neck": "neck.",
+    "skin": "face.",
 }
 HF_DINO = "IDEA-Research/grounding-dino-tiny"
 HF_CLIP = "openai/clip-vit-base-patch32"
@@ -42,10 +49,20 @@ SAM_FILE = "sam_vit_b_01ec64.pth"
 
 # segment_anything's ViT-B build (build_sam.py), overridable by sam/sam_config.json.
 SAM_DEFAULTS: dict[str, Any] = {
-    "encoder_embed_dim": 768, "encoder_depth": 12, "encoder_num_heads": 12,
-    "encoder_global_attn_indexes": [2, 5, 8, 11], "image_size": 1024, "patch_size": 16, "window_size": 14,
-    "prompt_embed_dim": 256, "mask_in_chans": 16, "decoder_depth": 2, "decoder_mlp_dim": 2048, "decoder_num_heads": 8,
-    "iou_head_depth": 3, "iou_head_hidden_dim": 256,
+    "encoder_embed_dim": 768,
+    "encoder_depth": 12,
+    "encoder_num_heads": 12,
+    "encoder_global_attn_indexes": [2, 5, 8, 11],
+    "image_size": 1024,
+    "patch_size": 16,
+    "window_size": 14,
+    "prompt_embed_dim": 256,
+    "mask_in_chans": 16,
+    "decoder_depth": 2,
+    "decoder_mlp_dim": 2048,
+    "decoder_num_heads": 8,
+    "iou_head_depth": 3,
+    "iou_head_hidden_dim": 256,
 }
 
 
@@ -57,8 +74,9 @@ def default_root() -> Path:
 
 def _hf_folder(local: Path, repo_id: str) -> tuple[str | None, str]:
     """A from_pretrained source: the local folder if complete, else the repo id if it is in the HF cache."""
-    if (local / "config.json").is_file() and any((local / f).is_file() for f in ("model.safetensors",
-                                                                                 "pytorch_model.bin")):
+    if (local / "config.json").is_file() and any(
+        (local / f).is_file() for f in ("model.safetensors", "pytorch_model.bin")
+    ):
         return str(local), ""
     try:
         from huggingface_hub import try_to_load_from_cache
@@ -81,21 +99,39 @@ def build_sam(cfg: dict[str, Any]):
     emb = c["image_size"] // c["patch_size"]
     return Sam(
         image_encoder=ImageEncoderViT(
-            depth=c["encoder_depth"], embed_dim=c["encoder_embed_dim"], img_size=c["image_size"], mlp_ratio=4,
-            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), num_heads=c["encoder_num_heads"],
-            patch_size=c["patch_size"], qkv_bias=True, use_rel_pos=True,
-            global_attn_indexes=tuple(c["encoder_global_attn_indexes"]), window_size=c["window_size"],
-            out_chans=c["prompt_embed_dim"]),
-        prompt_encoder=PromptEncoder(embed_dim=c["prompt_embed_dim"], image_embedding_size=(emb, emb),
-                                     input_image_size=(c["image_size"], c["image_size"]),
-                                     mask_in_chans=c["mask_in_chans"]),
+            depth=c["encoder_depth"],
+            embed_dim=c["encoder_embed_dim"],
+            img_size=c["image_size"],
+            mlp_ratio=4,
+            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+            num_heads=c["encoder_num_heads"],
+            patch_size=c["patch_size"],
+            qkv_bias=True,
+            use_rel_pos=True,
+            global_attn_indexes=tuple(c["encoder_global_attn_indexes"]),
+            window_size=c["window_size"],
+            out_chans=c["prompt_embed_dim"],
+        ),
+        prompt_encoder=PromptEncoder(
+            embed_dim=c["prompt_embed_dim"],
+            image_embedding_size=(emb, emb),
+            input_image_size=(c["image_size"], c["image_size"]),
+            mask_in_chans=c["mask_in_chans"],
+        ),
         mask_decoder=MaskDecoder(
             num_multimask_outputs=3,
-            transformer=TwoWayTransformer(depth=c["decoder_depth"], embedding_dim=c["prompt_embed_dim"],
-                                          mlp_dim=c["decoder_mlp_dim"], num_heads=c["decoder_num_heads"]),
-            transformer_dim=c["prompt_embed_dim"], iou_head_depth=c["iou_head_depth"],
-            iou_head_hidden_dim=c["iou_head_hidden_dim"]),
-        pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375],
+            transformer=TwoWayTransformer(
+                depth=c["decoder_depth"],
+                embedding_dim=c["prompt_embed_dim"],
+                mlp_dim=c["decoder_mlp_dim"],
+                num_heads=c["decoder_num_heads"],
+            ),
+            transformer_dim=c["prompt_embed_dim"],
+            iou_head_depth=c["iou_head_depth"],
+            iou_head_hidden_dim=c["iou_head_hidden_dim"],
+        ),
+        pixel_mean=[123.675, 116.28, 103.53],
+        pixel_std=[58.395, 57.12, 57.375],
     ).eval()
 
 
@@ -109,16 +145,26 @@ class _Models:
     sources: dict[str, str] = field(default_factory=dict)
 
 
-@register_segmenter("grounded-sam", description="Grounding DINO boxes + SAM masks + CLIP re-scoring, one prompt at a "
-                                                 "time (HSE report); needs local weights")
+@register_segmenter(
+    "grounded-sam",
+    description="Grounding DINO boxes + SAM masks + CLIP re-scoring, one prompt at a "
+    "time (HSE report); needs local weights",
+)
 class GroundedSamSegmenter(Segmenter):
     """Zero-shot region segmenter. ``available()`` names the missing files; ``segment`` raises UnavailableError."""
 
     name = "grounded-sam"
 
-    def __init__(self, root: str | Path | None = None, *, prompts: dict[str, str] | None = None,
-                 box_threshold: float = 0.3, text_threshold: float = 0.25, clip_min: float | None = None,
-                 max_boxes: int = 3) -> None:
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        prompts: dict[str, str] | None = None,
+        box_threshold: float = 0.3,
+        text_threshold: float = 0.25,
+        clip_min: float | None = None,
+        max_boxes: int = 3,
+    ) -> None:
         self.root = Path(root) if root is not None else None
         self.prompts = dict(prompts or DEFAULT_PROMPTS)
         self.box_threshold = box_threshold
@@ -203,8 +249,12 @@ class GroundedSamSegmenter(Segmenter):
         with torch.no_grad():
             out = m.dino(**inputs)
         res = m.dino_processor.post_process_grounded_object_detection(
-            out, inputs["input_ids"], threshold=self.box_threshold, text_threshold=self.text_threshold,
-            target_sizes=[size])[0]
+            out,
+            inputs["input_ids"],
+            threshold=self.box_threshold,
+            text_threshold=self.text_threshold,
+            target_sizes=[size],
+        )[0]
         boxes = res["boxes"].detach().cpu().numpy().reshape(-1, 4)
         scores = res["scores"].detach().cpu().numpy().reshape(-1)
         order = np.argsort(-scores)[: self.max_boxes]
@@ -218,8 +268,8 @@ class GroundedSamSegmenter(Segmenter):
         images = []
         for mk in masks:
             ys, xs = np.nonzero(mk)
-            patch = crop[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1].copy()
-            patch[~mk[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]] = 127
+            patch = crop[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy()
+            patch[~mk[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]] = 127
             images.append(patch)
         texts = [self.prompts[n].rstrip(".") for n in names]
         inputs = m.clip_processor(text=texts, images=images, return_tensors="pt", padding=True).to(m.clip.device)
@@ -244,8 +294,9 @@ class GroundedSamSegmenter(Segmenter):
                     continue
                 region_masks: list[np.ndarray] = []
                 for box in boxes:
-                    mk, _q, _low = m.sam_predictor.predict(box=np.asarray(box, dtype=np.float64),
-                                                          multimask_output=False)
+                    mk, _q, _low = m.sam_predictor.predict(
+                        box=np.asarray(box, dtype=np.float64), multimask_output=False
+                    )
                     if mk[0].any():
                         region_masks.append(mk[0].astype(bool))
                 if not region_masks:
@@ -254,8 +305,10 @@ class GroundedSamSegmenter(Segmenter):
                 clip_p = self._clip_scores(m, crop, region_masks, region)
                 kept = [mk for mk, p in zip(region_masks, clip_p, strict=True) if p >= self.clip_min]
                 if not kept:
-                    absent[region] = (f"CLIP rejected all {len(region_masks)} masks for {prompt!r} (best prompt share "
-                                      f"{clip_p.max():.2f} < {self.clip_min:.2f})")
+                    absent[region] = (
+                        f"CLIP rejected all {len(region_masks)} masks for {prompt!r} (best prompt share "
+                        f"{clip_p.max():.2f} < {self.clip_min:.2f})"
+                    )
                     continue
                 found[region] = np.logical_or.reduce(kept)
                 scores[region] = float(clip_p.max())
@@ -268,7 +321,16 @@ class GroundedSamSegmenter(Segmenter):
                 masks.pop(r)
                 absent.setdefault(r, "covered entirely by higher-priority regions")
         approximate = {r: r == "background" for r in masks}
-        return RegionMasks(masks=masks, approximate=approximate, absent=absent, segmenter=self.name, shape=(h, w),
-                           notes=("one prompt at a time; CLIP keeps a mask when its prompt wins the softmax; "
-                                  "background = no region found (derived)",),
-                           elapsed_ms=(time.perf_counter() - t0) * 1e3, scores=scores)
+        return RegionMasks(
+            masks=masks,
+            approximate=approximate,
+            absent=absent,
+            segmenter=self.name,
+            shape=(h, w),
+            notes=(
+                "one prompt at a time; CLIP keeps a mask when its prompt wins the softmax; "
+                "background = no region found (derived)",
+            ),
+            elapsed_ms=(time.perf_counter() - t0) * 1e3,
+            scores=scores,
+        )

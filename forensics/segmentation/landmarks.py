@@ -47,8 +47,13 @@ def _graph(kind: str):
     if kind not in _GRAPHS:
         mp = _mediapipe()
         if kind == "mesh":
-            _GRAPHS[kind] = QuietMesh(warmed(lambda: mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3)))
+            _GRAPHS[kind] = QuietMesh(
+                warmed(
+                    lambda: mp.solutions.face_mesh.FaceMesh(
+                        static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
+                    )
+                )
+            )
         else:
             _GRAPHS[kind] = warmed(lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0))
     return _GRAPHS[kind]
@@ -94,8 +99,10 @@ class _Topology:
         fm = _mediapipe().solutions.face_mesh
         self.oval = _chains(fm.FACEMESH_FACE_OVAL)[0]
         self.eyes = [_chains(fm.FACEMESH_LEFT_EYE)[0], _chains(fm.FACEMESH_RIGHT_EYE)[0]]
-        self.irises = [sorted({i for e in fm.FACEMESH_LEFT_IRIS for i in e}),
-                       sorted({i for e in fm.FACEMESH_RIGHT_IRIS for i in e})]
+        self.irises = [
+            sorted({i for e in fm.FACEMESH_LEFT_IRIS for i in e}),
+            sorted({i for e in fm.FACEMESH_RIGHT_IRIS for i in e}),
+        ]
         self.brows = [self._brow(fm.FACEMESH_LEFT_EYEBROW), self._brow(fm.FACEMESH_RIGHT_EYEBROW)]
         self.lips = _chains(fm.FACEMESH_LIPS)
         self.nose = sorted({i for e in fm.FACEMESH_NOSE for i in e} | {129, 358, 2, 168})
@@ -221,7 +228,7 @@ def _row_band_score(strong: np.ndarray, tol: int) -> float:
         return 0.0
     best = 0.0
     for y in range(strong.shape[0]):
-        band = strong[max(0, y - tol): y + tol + 1]
+        band = strong[max(0, y - tol) : y + tol + 1]
         best = max(best, float(band.any(0).mean()))
     return best
 
@@ -239,8 +246,15 @@ def _curve_score(strong: np.ndarray, max_step: float) -> float:
     return ok / (len(first) - 1)
 
 
-def _glasses(gray: np.ndarray, pts: np.ndarray, topo: _Topology, skin: np.ndarray, eyes_mask: np.ndarray,
-             brows_mask: np.ndarray, oval: np.ndarray) -> tuple[np.ndarray | None, dict[str, float]]:
+def _glasses(
+    gray: np.ndarray,
+    pts: np.ndarray,
+    topo: _Topology,
+    skin: np.ndarray,
+    eyes_mask: np.ndarray,
+    brows_mask: np.ndarray,
+    oval: np.ndarray,
+) -> tuple[np.ndarray | None, dict[str, float]]:
     """Heuristic spectacle-frame detector: a straight bar over the nose bridge at eye height plus a smooth rim
     curve below at least one eye. Returns (frame mask or None, scores)."""
     import cv2
@@ -266,15 +280,21 @@ def _glasses(gray: np.ndarray, pts: np.ndarray, topo: _Topology, skin: np.ndarra
     def roi(x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
         xa, xb = int(max(0, np.floor(x0))), int(min(w, np.ceil(x1)))
         ya, yb = int(max(0, np.floor(y0))), int(min(h, np.ceil(y1)))
-        return strong_y[ya:max(ya, yb), xa:max(xa, xb)]
+        return strong_y[ya : max(ya, yb), xa : max(xa, xb)]
 
     inner_l, inner_r = el[:, 0].max(), er[:, 0].min()
     span = inner_r - inner_l
     tol = max(2, int(round(0.04 * iod)))
-    bridge = _row_band_score(roi(inner_l + 0.2 * span, inner_r - 0.2 * span, eye_top - 0.3 * iod,
-                                 eye_cy + 0.1 * iod), tol)
-    lows = [_curve_score(roi(e[:, 0].min(), e[:, 0].max(), e[:, 1].max() + 0.1 * iod, e[:, 1].max() + 0.5 * iod),
-                         max(1.5, 0.04 * iod)) for e in (el, er)]
+    bridge = _row_band_score(
+        roi(inner_l + 0.2 * span, inner_r - 0.2 * span, eye_top - 0.3 * iod, eye_cy + 0.1 * iod), tol
+    )
+    lows = [
+        _curve_score(
+            roi(e[:, 0].min(), e[:, 0].max(), e[:, 1].max() + 0.1 * iod, e[:, 1].max() + 0.5 * iod),
+            max(1.5, 0.04 * iod),
+        )
+        for e in (el, er)
+    ]
     scores = {"bridge": bridge, "lower_rim": max(lows), "edge_threshold": thr}
     if not (bridge >= 0.8 and max(lows) >= 0.7):
         return None, scores
@@ -290,9 +310,10 @@ def _glasses(gray: np.ndarray, pts: np.ndarray, topo: _Topology, skin: np.ndarra
     edges = (mag > thr) & zone & ~_dilate(eyes_mask, max(1, int(0.04 * iod))) & ~_dilate(brows_mask, 1)
     # keep the edge structures that pass through the bridge or lower-rim windows where the frame was detected
     anchor = np.zeros((h, w), dtype=bool)
-    for a, b, c, d in [(inner_l + 0.2 * span, inner_r - 0.2 * span, eye_top - 0.3 * iod, eye_cy + 0.1 * iod)] + \
-            [(e[:, 0].min(), e[:, 0].max(), e[:, 1].max() + 0.1 * iod, e[:, 1].max() + 0.5 * iod) for e in (el, er)]:
-        anchor[int(max(0, c)):int(max(0, d)), int(max(0, a)):int(max(0, b))] = True
+    for a, b, c, d in [(inner_l + 0.2 * span, inner_r - 0.2 * span, eye_top - 0.3 * iod, eye_cy + 0.1 * iod)] + [
+        (e[:, 0].min(), e[:, 0].max(), e[:, 1].max() + 0.1 * iod, e[:, 1].max() + 0.5 * iod) for e in (el, er)
+    ]:
+        anchor[int(max(0, c)) : int(max(0, d)), int(max(0, a)) : int(max(0, b))] = True
     n, lab, stats, _ = cv2.connectedComponentsWithStats(edges.astype(np.uint8), connectivity=8)
     extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     keep = extent >= 0.25 * iod
@@ -329,8 +350,12 @@ def part_masks(shape: tuple[int, int], pts: np.ndarray, topo: _Topology | None =
     brows = [_fill(shape, pts[b]) for b in topo.brows]
     lips = max((pts[c] for c in topo.lips), key=_polygon_area)
     nose = _fill(shape, cv2.convexHull(pts[topo.nose].astype(np.float32)).reshape(-1, 2).astype(np.float64))
-    return {**_sided("eye", eyes, eye_centres), **_sided("eyebrow", brows, [pts[b].mean(0) for b in topo.brows]),
-            "mouth": _fill(shape, lips), "nose": nose}
+    return {
+        **_sided("eye", eyes, eye_centres),
+        **_sided("eyebrow", brows, [pts[b].mean(0) for b in topo.brows]),
+        "mouth": _fill(shape, lips),
+        "nose": nose,
+    }
 
 
 @register_segmenter("landmarks", description="mediapipe Face Mesh (478 landmarks) + selfie segmentation + heuristics")
@@ -363,8 +388,15 @@ class LandmarkSegmenter(Segmenter):
             only_bg = {r: reason for r in LANDMARK_REGIONS if r != "background"}
             if not bg.any():
                 only_bg["background"] = "the person mask covers the whole crop"
-            return RegionMasks(masks=masks, approximate={r: False for r in masks}, absent=only_bg, segmenter=self.name,
-                               shape=(h, w), notes=(reason,), elapsed_ms=(time.perf_counter() - t0) * 1e3)
+            return RegionMasks(
+                masks=masks,
+                approximate={r: False for r in masks},
+                absent=only_bg,
+                segmenter=self.name,
+                shape=(h, w),
+                notes=(reason,),
+                elapsed_ms=(time.perf_counter() - t0) * 1e3,
+            )
 
         topo = _topology()
         shape = (h, w)
@@ -406,9 +438,11 @@ class LandmarkSegmenter(Segmenter):
         if glasses is not None and glasses.sum() >= min_area // 2:
             candidates["glasses"] = glasses
         else:
-            absent["glasses"] = (f"no spectacle frame found (bridge bar score {gscores.get('bridge', 0):.2f} of 0.80 "
-                                 f"needed, lower-rim score {gscores.get('lower_rim', 0):.2f} of 0.70): heuristic, "
-                                 "rimless or thin frames can be missed")
+            absent["glasses"] = (
+                f"no spectacle frame found (bridge bar score {gscores.get('bridge', 0):.2f} of 0.80 "
+                f"needed, lower-rim score {gscores.get('lower_rim', 0):.2f} of 0.70): heuristic, "
+                "rimless or thin frames can be missed"
+            )
 
         if skin_model is not None:
             skin_like = skin_model.like(lab)
@@ -422,8 +456,10 @@ class LandmarkSegmenter(Segmenter):
             if ears.any():
                 candidates["ears"] = ears
             else:
-                absent["ears"] = ("no skin-coloured bulge beside the face oval at brow-to-nose height "
-                                  "(ears covered by hair, turned away or outside the crop)")
+                absent["ears"] = (
+                    "no skin-coloured bulge beside the face oval at brow-to-nose height "
+                    "(ears covered by hair, turned away or outside the crop)"
+                )
         else:
             skin_like = np.zeros(shape, dtype=bool)
             absent["ears"] = "no skin colour model (too little visible skin)"
@@ -437,8 +473,13 @@ class LandmarkSegmenter(Segmenter):
             absent["neck"] = "no person pixels below the jaw (neck outside the crop or covered)"
 
         if skin_model is not None:
-            hair_out = outside & ~skin_like & (yy < chin[1]) & ~candidates.get("ears", np.zeros(shape, bool)) \
+            hair_out = (
+                outside
+                & ~skin_like
+                & (yy < chin[1])
+                & ~candidates.get("ears", np.zeros(shape, bool))
                 & ~candidates.get("neck", np.zeros(shape, bool))
+            )
             # below the mouth, only strands close beside the face count (shoulders and clothes reach up there)
             near_face = ((xx >= lx - 0.2 * fw) & (xx <= rx + 0.2 * fw)) | (yy < float(lips[:, 1].mean()))
             hair_out &= near_face
@@ -450,8 +491,9 @@ class LandmarkSegmenter(Segmenter):
             if hair.sum() >= min_area:
                 candidates["hair"] = hair
             else:
-                absent["hair"] = "no non-skin-coloured person pixels around the face above the chin (bald, covered " \
-                                 "or cropped out)"
+                absent["hair"] = (
+                    "no non-skin-coloured person pixels around the face above the chin (bald, covered or cropped out)"
+                )
         else:
             absent["hair"] = "no skin colour model (too little visible skin)"
 
@@ -460,10 +502,22 @@ class LandmarkSegmenter(Segmenter):
         for r in list(masks):
             if not masks[r].any():
                 masks.pop(r)
-                absent.setdefault(r, "covered entirely by higher-priority regions" if r != "background"
-                                  else "the person mask covers the whole crop")
+                absent.setdefault(
+                    r,
+                    "covered entirely by higher-priority regions"
+                    if r != "background"
+                    else "the person mask covers the whole crop",
+                )
         approximate = {r: (r in APPROXIMATE) for r in masks}
         notes.append("ears, neck, hair, glasses are heuristics on the person mask and a skin-colour model")
-        return RegionMasks(masks=masks, approximate=approximate, absent=absent, segmenter=self.name, shape=shape,
-                           notes=tuple(notes), landmarks=pts, elapsed_ms=(time.perf_counter() - t0) * 1e3,
-                           scores=scores)
+        return RegionMasks(
+            masks=masks,
+            approximate=approximate,
+            absent=absent,
+            segmenter=self.name,
+            shape=shape,
+            notes=tuple(notes),
+            landmarks=pts,
+            elapsed_ms=(time.perf_counter() - t0) * 1e3,
+            scores=scores,
+        )

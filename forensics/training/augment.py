@@ -75,8 +75,9 @@ def rescale_roundtrip(img: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=interp)
 
 
-def random_resized_crop(img: np.ndarray, size: int, scale: tuple[float, float], ratio: tuple[float, float],
-                        rng: np.random.Generator) -> np.ndarray:
+def random_resized_crop(
+    img: np.ndarray, size: int, scale: tuple[float, float], ratio: tuple[float, float], rng: np.random.Generator
+) -> np.ndarray:
     cv2 = _cv2()
     h, w = img.shape[:2]
     area = h * w * rng.uniform(*scale)
@@ -85,13 +86,14 @@ def random_resized_crop(img: np.ndarray, size: int, scale: tuple[float, float], 
     ch = int(min(h, round(math.sqrt(area / r))))
     x0 = int(rng.integers(0, w - cw + 1))
     y0 = int(rng.integers(0, h - ch + 1))
-    patch = img[y0:y0 + ch, x0:x0 + cw]
+    patch = img[y0 : y0 + ch, x0 : x0 + cw]
     interp = cv2.INTER_AREA if cw > size else cv2.INTER_LINEAR
     return cv2.resize(patch, (size, size), interpolation=interp)
 
 
-def colour_jitter(img: np.ndarray, rng: np.random.Generator, brightness: float, contrast: float, saturation: float,
-                  hue: float) -> np.ndarray:
+def colour_jitter(
+    img: np.ndarray, rng: np.random.Generator, brightness: float, contrast: float, saturation: float, hue: float
+) -> np.ndarray:
     cv2 = _cv2()
     x = img.astype(np.float32)
     x *= rng.uniform(1 - brightness, 1 + brightness)
@@ -124,7 +126,7 @@ def border_reflect(img: np.ndarray, widths: tuple[int, int, int, int]) -> np.nda
     t, b, left, r = (int(v) for v in widths)
     if t + b >= h // 2 + 1 or left + r >= w // 2 + 1 or min(t, b, left, r) < 0:
         raise ValueError(f"border widths {widths} leave too little of a {w}x{h} image")
-    inner = img[t:h - b, left:w - r]
+    inner = img[t : h - b, left : w - r]
     return cv2.copyMakeBorder(np.ascontiguousarray(inner), t, b, left, r, cv2.BORDER_REFLECT_101)
 
 
@@ -148,8 +150,7 @@ def match_resolution(img: np.ndarray, source_side: float, target_side: float) ->
     return rescale_roundtrip(img, side) if side < img.shape[0] else img
 
 
-def augment(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator, *, source_side: float = 0.0
-            ) -> np.ndarray:
+def augment(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator, *, source_side: float = 0.0) -> np.ndarray:
     """The training augmentation chain on a uint8 crop; returns uint8 (input_size, input_size, 3).
 
     ``source_side``: how many source pixels the crop's side spans (0 = unknown; no resolution matching).

@@ -56,8 +56,19 @@ def face_mask(shape: tuple[int, int], landmarks: np.ndarray | None, rng: np.rand
         up = np.array([0.0, -rng.uniform(0.4, 0.8) * eye_d])
         down = np.array([0.0, rng.uniform(0.3, 0.6) * eye_d])
         side = np.array([rng.uniform(0.3, 0.6) * eye_d, 0.0])  # cheeks: outwards from eyes and mouth corners
-        pts = np.vstack([lm, lm[0] + up, lm[1] + up, lm[3] + down, lm[4] + down, lm[0] - side, lm[1] + side,
-                         lm[3] - side * 0.7, lm[4] + side * 0.7])
+        pts = np.vstack(
+            [
+                lm,
+                lm[0] + up,
+                lm[1] + up,
+                lm[3] + down,
+                lm[4] + down,
+                lm[0] - side,
+                lm[1] + side,
+                lm[3] - side * 0.7,
+                lm[4] + side * 0.7,
+            ]
+        )
         centre = pts.mean(axis=0)
         pts = centre + (pts - centre) * rng.uniform(1.0, 1.3)
         hull = cv2.convexHull(np.round(pts).astype(np.int32))
@@ -69,8 +80,7 @@ def face_mask(shape: tuple[int, int], landmarks: np.ndarray | None, rng: np.rand
     return mask
 
 
-def part_mask(shape: tuple[int, int], landmarks: np.ndarray | None, part: str, rng: np.random.Generator
-              ) -> np.ndarray:
+def part_mask(shape: tuple[int, int], landmarks: np.ndarray | None, part: str, rng: np.random.Generator) -> np.ndarray:
     """Hard uint8 {0,1} mask of one facial part (see ``PARTS``): an ellipse sized by the eye distance and turned
     with the eye line. Without landmarks the parts sit where an aligned crop has them."""
     cv2 = _cv2()
@@ -96,8 +106,16 @@ def part_mask(shape: tuple[int, int], landmarks: np.ndarray | None, part: str, r
         ellipses.append(((lm[3] + lm[4]) / 2 + (0, 0.04 * eye_d), (half * s, 0.26 * eye_d * s)))
     mask = np.zeros((h, w), np.uint8)
     for (cx, cy), (ax, ay) in ellipses:
-        cv2.ellipse(mask, (int(round(cx)), int(round(cy))), (max(2, int(round(ax))), max(2, int(round(ay)))),
-                    angle, 0, 360, 1, -1)
+        cv2.ellipse(
+            mask,
+            (int(round(cx)), int(round(cy))),
+            (max(2, int(round(ax))), max(2, int(round(ay)))),
+            angle,
+            0,
+            360,
+            1,
+            -1,
+        )
     return mask
 
 
@@ -135,8 +153,9 @@ def perturb(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         x = cv2.GaussianBlur(x, (0, 0), sigmaX=rng.uniform(0.5, 1.2))
     elif r < 0.4:  # made at a lower resolution and scaled up, as a face-swap network's output is
         side = max(8, int(min(h, w) * rng.uniform(0.3, 0.7)))
-        x = cv2.resize(cv2.resize(x, (side, side), interpolation=cv2.INTER_AREA), (w, h),
-                       interpolation=cv2.INTER_LINEAR)
+        x = cv2.resize(
+            cv2.resize(x, (side, side), interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR
+        )
     elif r < 0.6:
         blur = cv2.GaussianBlur(x, (0, 0), sigmaX=1.0)
         x = np.clip(x.astype(np.float32) * 1.5 - blur.astype(np.float32) * 0.5, 0, 255).astype(np.uint8)
@@ -146,8 +165,9 @@ def perturb(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.warpAffine(x, m, (w, h), borderMode=cv2.BORDER_REFLECT)
 
 
-def align_donor(donor: np.ndarray, donor_landmarks: np.ndarray | None, landmarks: np.ndarray | None,
-                shape: tuple[int, int]) -> np.ndarray:
+def align_donor(
+    donor: np.ndarray, donor_landmarks: np.ndarray | None, landmarks: np.ndarray | None, shape: tuple[int, int]
+) -> np.ndarray:
     """The donor face warped onto the target's geometry: similarity transform fitted on the five landmarks
     (a plain resize when either side has none)."""
     cv2 = _cv2()
@@ -177,16 +197,20 @@ def blend(img: np.ndarray, src: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask[..., None] > 0, np.clip(np.round(blended), 0, 255).astype(np.uint8), img)
 
 
-def self_blend(img: np.ndarray, landmarks: np.ndarray | None, rng: np.random.Generator, *,
-               part: str | None = None, donor: tuple[np.ndarray, np.ndarray | None] | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+def self_blend(
+    img: np.ndarray,
+    landmarks: np.ndarray | None,
+    rng: np.random.Generator,
+    *,
+    part: str | None = None,
+    donor: tuple[np.ndarray, np.ndarray | None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """(blended uint8 image, float32 blend mask).
 
     ``part`` None blends the whole inner face, otherwise one of ``PARTS``; ``donor`` = (crop, landmarks) of another
     real face pastes that face (aligned and colour-matched) instead of a perturbed copy of ``img``.
     """
-    hard = face_mask(img.shape[:2], landmarks, rng) if part is None else part_mask(img.shape[:2], landmarks, part,
-                                                                                   rng)
+    hard = face_mask(img.shape[:2], landmarks, rng) if part is None else part_mask(img.shape[:2], landmarks, part, rng)
     mask = soften_mask(hard, rng)
     if donor is None:
         src = perturb(img, rng)
@@ -199,9 +223,15 @@ def self_blend(img: np.ndarray, landmarks: np.ndarray | None, rng: np.random.Gen
     return blend(img, src, mask), mask
 
 
-def random_blend(img: np.ndarray, landmarks: np.ndarray | None, rng: np.random.Generator, *, part_p: float,
-                 donor_p: float, donors: list[tuple[np.ndarray, np.ndarray | None]] | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def random_blend(
+    img: np.ndarray,
+    landmarks: np.ndarray | None,
+    rng: np.random.Generator,
+    *,
+    part_p: float,
+    donor_p: float,
+    donors: list[tuple[np.ndarray, np.ndarray | None]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """One training fake: a part composite with probability ``part_p`` (else the whole inner face), from a donor
     face with probability ``donor_p`` when ``donors`` are given (else from a perturbed copy of ``img``)."""
     part = str(rng.choice(PARTS)) if rng.random() < part_p else None

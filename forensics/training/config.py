@@ -119,8 +119,10 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainSection = field(default_factory=TrainSection)
-    stages: tuple[StageConfig, ...] = (StageConfig(epochs=1, unfreeze="head", lr=1e-3),
-                                       StageConfig(epochs=5, unfreeze=5, lr=3e-4))
+    stages: tuple[StageConfig, ...] = (
+        StageConfig(epochs=1, unfreeze="head", lr=1e-3),
+        StageConfig(epochs=5, unfreeze=5, lr=3e-4),
+    )
     distill: DistillConfig = field(default_factory=DistillConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
@@ -142,8 +144,9 @@ class TrainConfig:
     def digest(self) -> str:
         """Hash of the fields that change what training learns (``learnt_part``): a checkpoint resumes only under
         the same digest, so editing e.g. ``[calibration]`` or ``[export]`` does not block a resume."""
-        return hashlib.sha256(json.dumps(learnt_part(self.to_dict()), sort_keys=True, default=str).encode()
-                              ).hexdigest()[:16]
+        return hashlib.sha256(
+            json.dumps(learnt_part(self.to_dict()), sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
 
     def replace(self, **sections: Any) -> TrainConfig:
         """Copy with sections (or fields) replaced; nested dicts update the section's fields."""
@@ -160,9 +163,16 @@ class TrainConfig:
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         d = dict(d)
         kwargs: dict[str, Any] = {}
-        sections = {"data": DataConfig, "model": ModelConfig, "augment": AugmentConfig, "train": TrainSection,
-                    "distill": DistillConfig, "calibration": CalibrationConfig, "export": ExportConfig,
-                    "soup": SoupConfig}
+        sections = {
+            "data": DataConfig,
+            "model": ModelConfig,
+            "augment": AugmentConfig,
+            "train": TrainSection,
+            "distill": DistillConfig,
+            "calibration": CalibrationConfig,
+            "export": ExportConfig,
+            "soup": SoupConfig,
+        }
         for key, klass in sections.items():
             if key in d:
                 kwargs[key] = _build(klass, d.pop(key), key)

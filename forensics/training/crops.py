@@ -49,9 +49,12 @@ class CropSettings:
 
     def resolved(self) -> CropSettings:
         size, margin, min_size = _face_defaults()
-        return CropSettings(method=self.method, crop_size=self.crop_size if self.crop_size is not None else size,
-                            margin=self.margin if self.margin is not None else margin,
-                            min_size=self.min_size if self.min_size is not None else min_size)
+        return CropSettings(
+            method=self.method,
+            crop_size=self.crop_size if self.crop_size is not None else size,
+            margin=self.margin if self.margin is not None else margin,
+            min_size=self.min_size if self.min_size is not None else min_size,
+        )
 
     def key(self) -> str:
         r = self.resolved()
@@ -88,8 +91,13 @@ def _pick_face(image: np.ndarray, settings: CropSettings) -> CropRecord | None:
         return None
     face = max(fs.faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
     lm = None if face.crop_landmarks is None else np.asarray(face.crop_landmarks, dtype=np.float32)
-    return CropRecord(crop=np.ascontiguousarray(face.crop, dtype=np.uint8), landmarks=lm, method=fs.method,
-                      confidence=float(face.confidence), n_faces=len(fs.faces))
+    return CropRecord(
+        crop=np.ascontiguousarray(face.crop, dtype=np.uint8),
+        landmarks=lm,
+        method=fs.method,
+        confidence=float(face.confidence),
+        n_faces=len(fs.faces),
+    )
 
 
 def make_crop(image: np.ndarray, settings: CropSettings) -> CropRecord:
@@ -115,23 +123,35 @@ def decode(data: bytes, name: str = "image") -> np.ndarray:
     return load_evidence(data, name=name).image
 
 
-def face_crop_for_bytes(data: bytes, settings: CropSettings, *, name: str = "image", use_cache: bool = True
-                        ) -> CropRecord:
+def face_crop_for_bytes(
+    data: bytes, settings: CropSettings, *, name: str = "image", use_cache: bool = True
+) -> CropRecord:
     """Crop for an encoded image, through the on-disk cache."""
     sha = hashlib.sha256(data).hexdigest()
     path = _cache_path(sha, settings)
     if use_cache and path.is_file():
         with np.load(path, allow_pickle=False) as z:
             lm = z["landmarks"]
-            return CropRecord(crop=z["crop"], landmarks=None if np.isnan(lm).all() else lm.astype(np.float32),
-                              method=str(z["method"]), confidence=float(z["confidence"]), n_faces=int(z["n_faces"]))
+            return CropRecord(
+                crop=z["crop"],
+                landmarks=None if np.isnan(lm).all() else lm.astype(np.float32),
+                method=str(z["method"]),
+                confidence=float(z["confidence"]),
+                n_faces=int(z["n_faces"]),
+            )
     rec = make_crop(decode(data, name), settings)
     if use_cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         lm = rec.landmarks if rec.landmarks is not None else np.full((5, 2), np.nan, np.float32)
-        np.savez(buf, crop=rec.crop, landmarks=lm, method=np.array(rec.method), confidence=np.array(rec.confidence),
-                 n_faces=np.array(rec.n_faces))
+        np.savez(
+            buf,
+            crop=rec.crop,
+            landmarks=lm,
+            method=np.array(rec.method),
+            confidence=np.array(rec.confidence),
+            n_faces=np.array(rec.n_faces),
+        )
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             fh.write(buf.getvalue())
@@ -139,8 +159,9 @@ def face_crop_for_bytes(data: bytes, settings: CropSettings, *, name: str = "ima
     return rec
 
 
-def face_crop_for_file(path: str | Path, settings: CropSettings, *, use_cache: bool = True,
-                       normalise: tuple[int, int] | None = None) -> CropRecord:
+def face_crop_for_file(
+    path: str | Path, settings: CropSettings, *, use_cache: bool = True, normalise: tuple[int, int] | None = None
+) -> CropRecord:
     """Crop for a file, through the cache; ``normalise=(side, quality)`` crops the file after ``normalise_bytes``."""
     p = Path(path)
     try:
@@ -175,8 +196,7 @@ def normalise_bytes(data: bytes, side: int, quality: int, name: str = "image") -
     return buf.getvalue()
 
 
-def precompute(paths: Sequence[str | Path], settings: CropSettings, *, progress: bool = True
-               ) -> dict[str, str]:
+def precompute(paths: Sequence[str | Path], settings: CropSettings, *, progress: bool = True) -> dict[str, str]:
     """Fill the cache for many files (skips cached ones). Returns {path: method or "error: ..."}."""
     from tqdm import tqdm
 
@@ -211,5 +231,5 @@ def predict_logits(model, crops: np.ndarray, size: int, batch_size: int = 64) ->
     out = []
     with torch.no_grad():
         for i in range(0, len(crops), batch_size):
-            out.append(model(_to_tensor(crops[i:i + batch_size], size).to(dev)).double().cpu().numpy())
+            out.append(model(_to_tensor(crops[i : i + batch_size], size).to(dev)).double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0))

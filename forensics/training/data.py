@@ -98,8 +98,9 @@ def list_samples(root: str | Path) -> list[Sample]:
     """Every image under ``root`` whose path carries a label; others are ignored. Sorted by relative path."""
     root = Path(root)
     if not root.is_dir():
-        raise ForensicsError(f"{root} is not a folder: give a folder laid out as real/<source>/ and "
-                             "fake/<kind>/<source>/")
+        raise ForensicsError(
+            f"{root} is not a folder: give a folder laid out as real/<source>/ and fake/<kind>/<source>/"
+        )
     out = []
     for p in sorted(root.rglob("*")):
         if not p.is_file() or p.suffix.lower() not in IMAGE_SUFFIXES:
@@ -116,11 +117,13 @@ def list_samples(root: str | Path) -> list[Sample]:
         if label is None or kind is None or source is None:  # set together
             continue
         rel = p.relative_to(root).as_posix()
-        out.append(Sample(path=str(p), rel=rel, label=label, kind=kind, source=source,
-                          group=video_group(source, p.name)))
+        out.append(
+            Sample(path=str(p), rel=rel, label=label, kind=kind, source=source, group=video_group(source, p.name))
+        )
     if not out:
-        raise ForensicsError(f"no labelled images under {root}: expected real/<source>/... and "
-                             "fake/<kind>/<source>/...")
+        raise ForensicsError(
+            f"no labelled images under {root}: expected real/<source>/... and fake/<kind>/<source>/..."
+        )
     return out
 
 
@@ -150,8 +153,9 @@ def check_no_leak(train: Iterable[Sample], val: Iterable[Sample]) -> None:
     vg = {s.group for s in val if s.group.startswith("video:")}
     both = tg & vg
     if both:
-        raise ForensicsError(f"split leaks {len(both)} video(s) between train and validation, e.g. {sorted(both)[:3]}:"
-                             " split by video")
+        raise ForensicsError(
+            f"split leaks {len(both)} video(s) between train and validation, e.g. {sorted(both)[:3]}: split by video"
+        )
 
 
 def class_index(kind: str, classes: Sequence[str], scheme: dict[str, str]) -> int:
@@ -161,8 +165,9 @@ def class_index(kind: str, classes: Sequence[str], scheme: dict[str, str]) -> in
     return list(classes).index(name)
 
 
-def balanced_weights(strata: Sequence[tuple[int, str]], class_shares: Sequence[float],
-                     power: float = 0.5) -> np.ndarray:
+def balanced_weights(
+    strata: Sequence[tuple[int, str]], class_shares: Sequence[float], power: float = 0.5
+) -> np.ndarray:
     """Sampling weight per item so that class c gets ``class_shares[c]`` of the draws and, within a class, each
     source gets a share proportional to ``n_source ** power`` (0 = all sources equal, 1 = natural frequencies).
 
@@ -173,19 +178,24 @@ def balanced_weights(strata: Sequence[tuple[int, str]], class_shares: Sequence[f
     counts = Counter(strata)
     per_class: dict[int, float] = {}
     for (c, _src), n in counts.items():
-        per_class[c] = per_class.get(c, 0.0) + n ** power
+        per_class[c] = per_class.get(c, 0.0) + n**power
     w = np.empty(len(strata), dtype=np.float64)
     shares = np.asarray(class_shares, dtype=np.float64)
     present = sorted(per_class)
     norm = shares[present].sum()
     for i, (c, src) in enumerate(strata):
         n = counts[(c, src)]
-        w[i] = shares[c] / norm * (n ** power / per_class[c]) / n
+        w[i] = shares[c] / norm * (n**power / per_class[c]) / n
     return w
 
 
-def sampling_weights(strata: Sequence[tuple[int, str]], sbi_strata: Sequence[tuple[int, str]],
-                     class_shares: Sequence[float], power: float = 0.5, sbi_share: float = 0.5) -> np.ndarray:
+def sampling_weights(
+    strata: Sequence[tuple[int, str]],
+    sbi_strata: Sequence[tuple[int, str]],
+    class_shares: Sequence[float],
+    power: float = 0.5,
+    sbi_share: float = 0.5,
+) -> np.ndarray:
     """Weights for items followed by self-blended twins: each present class gets its share of the draws; inside
     the SBI class, SBI twins get ``sbi_share`` (all of it if the class has no real examples); inside each of those
     parts, sources are balanced as in :func:`balanced_weights`. The weights sum to 1.
@@ -211,8 +221,9 @@ def sampling_weights(strata: Sequence[tuple[int, str]], sbi_strata: Sequence[tup
     return np.concatenate([w_items, w_sbi])
 
 
-def pair_domains(weights: np.ndarray, strata: Sequence[tuple[int, str]], sbi_strata: Sequence[tuple[int, str]],
-                 floor: float = 0.2) -> np.ndarray:
+def pair_domains(
+    weights: np.ndarray, strata: Sequence[tuple[int, str]], sbi_strata: Sequence[tuple[int, str]], floor: float = 0.2
+) -> np.ndarray:
     """Re-spread the real class's mass over real sources in proportion to the fake mass drawn from the same
     dataset family (``lfw`` real vs ``lfw_faceswap`` and self-blends of lfw faces...), plus ``floor`` x each source's
     original mass. Without this a family that appears more often as fake than as real teaches "this look = fake"
@@ -247,7 +258,7 @@ def pair_domains(weights: np.ndarray, strata: Sequence[tuple[int, str]], sbi_str
 def _within(strata: Sequence[tuple[int, str]], idx: np.ndarray, power: float) -> np.ndarray:
     """Weights over ``idx`` summing to 1, source share ~ n_source ** power."""
     counts = Counter(strata[k][1] for k in idx)
-    denom = sum(n ** power for n in counts.values())
+    denom = sum(n**power for n in counts.values())
     return np.array([(counts[strata[k][1]] ** power / denom) / counts[strata[k][1]] for k in idx])
 
 

@@ -60,39 +60,75 @@ FAILURE_MODES = (
 
 def card_markdown(name: str, card: dict[str, Any], calibration: dict[str, Any] | None) -> str:
     members = (card.get("metrics") or {}).get("soup_members") or []
-    soup = (f"; the weights are the average of {len(members)} training runs of one recipe (seeds "
-            f"{', '.join(str(m['seed']) for m in members)}: a uniform weight soup)") if members else ""
+    soup = (
+        (
+            f"; the weights are the average of {len(members)} training runs of one recipe (seeds "
+            f"{', '.join(str(m['seed']) for m in members)}: a uniform weight soup)"
+        )
+        if members
+        else ""
+    )
     start = f"; initialisation: {card['initialisation']}" if card.get("initialisation") else ""
     lines = [f"# Model card: {name}", "", f"**Architecture**: {card.get('architecture', '')}{soup}{start}", ""]
     lso = card.get("leave_source_out")
     if lso:
         from forensics.training.leave_out import table_markdown
 
-        lines += ["## Sources it never saw (leave-source-out)", "", lso.get("protocol", ""), "",
-                  *table_markdown(lso["rows"]), ""]
-    lines += ["## Intended use", card.get("intended_use", ""), "", "## Training data", card.get("training_data", ""),
-             "", "## Licence terms", card.get("licence", ""), "",
-             *([*sources_table(card["training_sources"]), ""] if card.get("training_sources") else []),
-             "## Reproduce", f"`{card.get('reproduce', '')}`", "",
-             "## Known failure modes"]
+        lines += [
+            "## Sources it never saw (leave-source-out)",
+            "",
+            lso.get("protocol", ""),
+            "",
+            *table_markdown(lso["rows"]),
+            "",
+        ]
+    lines += [
+        "## Intended use",
+        card.get("intended_use", ""),
+        "",
+        "## Training data",
+        card.get("training_data", ""),
+        "",
+        "## Licence terms",
+        card.get("licence", ""),
+        "",
+        *([*sources_table(card["training_sources"]), ""] if card.get("training_sources") else []),
+        "## Reproduce",
+        f"`{card.get('reproduce', '')}`",
+        "",
+        "## Known failure modes",
+    ]
     lines += [f"- {f}" for f in card.get("failure_modes", [])]
     sides = card.get("training_image_sides")
     if sides:
-        lines += ["", f"## Training images by size ({sides['measure']}; {sides.get('source', '')})", "",
-                  *side_table(sides)]
+        lines += [
+            "",
+            f"## Training images by size ({sides['measure']}; {sides.get('source', '')})",
+            "",
+            *side_table(sides),
+        ]
     if calibration:
         er = calibration.get("error_rates", {})
-        lines += ["", "## Calibration (validation)",
-                  f"- temperature {calibration['temperature']:.3f}"
-                  + (f", class biases ({', '.join(f'{b:+.3f}' for b in calibration['class_bias'])})"
-                     if calibration.get("class_bias") else "") + "; inconclusive band "
-                  f"[{calibration['band'][0]:.3f}, {calibration['band'][1]:.3f}); target error "
-                  f"{calibration['target_error']:.0%}",
-                  f"- FPR at threshold {er.get('false_positives')}/{er.get('n_real')} camera originals; "
-                  f"FNR below band {er.get('false_negatives')}/{er.get('n_fake')} manipulated/generated faces"]
-        lines += [f"- after re-sampling to {name} (the threshold is fitted to hold here too): FPR "
-                  f"{r.get('false_positives')}/{r.get('n_real')}, FNR {r.get('false_negatives')}/{r.get('n_fake')}"
-                  for name, r in (er.get("conditions") or {}).items()]
+        lines += [
+            "",
+            "## Calibration (validation)",
+            f"- temperature {calibration['temperature']:.3f}"
+            + (
+                f", class biases ({', '.join(f'{b:+.3f}' for b in calibration['class_bias'])})"
+                if calibration.get("class_bias")
+                else ""
+            )
+            + "; inconclusive band "
+            f"[{calibration['band'][0]:.3f}, {calibration['band'][1]:.3f}); target error "
+            f"{calibration['target_error']:.0%}",
+            f"- FPR at threshold {er.get('false_positives')}/{er.get('n_real')} camera originals; "
+            f"FNR below band {er.get('false_negatives')}/{er.get('n_fake')} manipulated/generated faces",
+        ]
+        lines += [
+            f"- after re-sampling to {name} (the threshold is fitted to hold here too): FPR "
+            f"{r.get('false_positives')}/{r.get('n_real')}, FNR {r.get('false_negatives')}/{r.get('n_fake')}"
+            for name, r in (er.get("conditions") or {}).items()
+        ]
     evaluation = (card.get("metrics") or {}).get("evaluation")
     if evaluation:
         lines += ["", *evaluation_tables(evaluation, (card.get("metrics") or {}).get("evaluation_command", ""))]
@@ -104,8 +140,9 @@ def side_table(sides: dict[str, Any]) -> list[str]:
     """Markdown table of a ``training_image_sides`` histogram: one row per kind, one column per size bin."""
     edges = sides["edges"]
     heads = [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:], strict=False)] + [f">= {edges[-1]}"]
-    return (["| kind | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
-            + [f"| {k} | " + " | ".join(str(c) for c in row) + " |" for k, row in sides["counts"].items()])
+    return ["| kind | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)] + [
+        f"| {k} | " + " | ".join(str(c) for c in row) + " |" for k, row in sides["counts"].items()
+    ]
 
 
 def _ci(v: dict[str, Any] | None) -> str:
@@ -122,14 +159,25 @@ def evaluation_tables(ev: dict[str, Any], command: str) -> list[str]:
     lines = [f"## Evaluation on {ev.get('data_dir', '')}", "", f"`{command}`" if command else "", ""]
     for cond, block in ev.get("conditions", {}).items():
         models = block.get("models", {})
-        lines += [f"### {cond} ({block.get('n_faces')} faces)", "",
-                  "| model | AUC | EER | TPR@5%FPR | ECE | threshold |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"### {cond} ({block.get('n_faces')} faces)",
+            "",
+            "| model | AUC | EER | TPR@5%FPR | ECE | threshold |",
+            "|---|---|---|---|---|---|",
+        ]
         for name, m in models.items():
-            lines.append(f"| {name} | {_ci(m.get('auc'))} | {_ci(m.get('eer'))} | {_ci(m.get('tpr_at_fpr_5pct'))} "
-                         f"| {_ci(m.get('ece'))} | {m.get('threshold', 0.5):.3f} |")
+            lines.append(
+                f"| {name} | {_ci(m.get('auc'))} | {_ci(m.get('eer'))} | {_ci(m.get('tpr_at_fpr_5pct'))} "
+                f"| {_ci(m.get('ece'))} | {m.get('threshold', 0.5):.3f} |"
+            )
         kinds = sorted({k for m in models.values() for k in m.get("auc_per_kind", {})})
-        lines += ["", "AUC per kind, against all real faces / against the real faces of the same dataset family:", "",
-                  "| kind | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+        lines += [
+            "",
+            "AUC per kind, against all real faces / against the real faces of the same dataset family:",
+            "",
+            "| kind | " + " | ".join(models) + " |",
+            "|---|" + "---|" * len(models),
+        ]
         for k in kinds:
             cells = []
             for m in models.values():
@@ -140,16 +188,32 @@ def evaluation_tables(ev: dict[str, Any], command: str) -> list[str]:
             diffs = m.get("auc_difference_per_kind") or {}
             if not diffs:
                 continue
-            lines += ["", f"{name}: AUC per kind minus each other model's on the same faces (against all real faces; "
-                          "paired bootstrap 95% interval; above 0 = better beyond resampling noise):", "",
-                      "| kind | " + " | ".join(diffs) + " |", "|---|" + "---|" * len(diffs)]
+            lines += [
+                "",
+                f"{name}: AUC per kind minus each other model's on the same faces (against all real faces; "
+                "paired bootstrap 95% interval; above 0 = better beyond resampling noise):",
+                "",
+                "| kind | " + " | ".join(diffs) + " |",
+                "|---|" + "---|" * len(diffs),
+            ]
             for k in kinds:
-                cells = [(f"{v['difference']:+.3f} [{v['ci95'][0]:+.3f}, {v['ci95'][1]:+.3f}]"
-                          if (v := per.get(k)) else "n/a") for per in diffs.values()]
+                cells = [
+                    (
+                        f"{v['difference']:+.3f} [{v['ci95'][0]:+.3f}, {v['ci95'][1]:+.3f}]"
+                        if (v := per.get(k))
+                        else "n/a"
+                    )
+                    for per in diffs.values()
+                ]
                 lines.append(f"| {k} | " + " | ".join(cells) + " |")
         srcs = sorted({k for m in models.values() for k in m.get("real_flagged_per_source", {})})
-        lines += ["", "Camera originals called manipulated or generated at each model's threshold:", "",
-                  "| real source | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+        lines += [
+            "",
+            "Camera originals called manipulated or generated at each model's threshold:",
+            "",
+            "| real source | " + " | ".join(models) + " |",
+            "|---|" + "---|" * len(models),
+        ]
         for src in srcs:
             cells = []
             for m in models.values():
@@ -162,10 +226,13 @@ def evaluation_tables(ev: dict[str, Any], command: str) -> list[str]:
                 continue
             per = ", ".join(f"{k} {v['flagged']}/{v['n']}" for k, v in cf.get("real_flagged_per_source", {}).items())
             method = cf.get("method") or "2-fold by group: calibration fitted on one half, rates counted on the other"
-            lines += ["", f"{name}, cross-fitted ({method}; by video/file, so no threshold saw the face it judges): "
-                          f"FPR {cf['false_positive_rate']:.3f}, FNR {cf['false_negative_rate']:.3f}, "
-                          f"inconclusive {cf['inconclusive_real']:.1%} of real and {cf['inconclusive_fake']:.1%} "
-                          f"of fake faces; camera originals flagged: {per}."]
+            lines += [
+                "",
+                f"{name}, cross-fitted ({method}; by video/file, so no threshold saw the face it judges): "
+                f"FPR {cf['false_positive_rate']:.3f}, FNR {cf['false_negative_rate']:.3f}, "
+                f"inconclusive {cf['inconclusive_real']:.1%} of real and {cf['inconclusive_fake']:.1%} "
+                f"of fake faces; camera originals flagged: {per}.",
+            ]
         lines.append("")
     return lines
 
@@ -197,15 +264,27 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
         "validation_during_training": done.get("final"),
         "epochs_done": done.get("epochs_done"),
         "train_minutes": done.get("minutes"),
-        "per_epoch": [{k: r.get(k) for k in ("member", "epoch", "train_loss", "val_nll", "val_auc", "val_acc",
-                                               "images_per_second") if k != "member" or "member" in r}
-                      for r in epochs],
+        "per_epoch": [
+            {
+                k: r.get(k)
+                for k in ("member", "epoch", "train_loss", "val_nll", "val_auc", "val_acc", "images_per_second")
+                if k != "member" or "member" in r
+            }
+            for r in epochs
+        ],
         "data": start.get("data"),
     }
     members = [r for r in log if r.get("event") == "member"]
     if members:
-        metrics["soup_members"] = [{"seed": r["seed"], "minutes": r.get("minutes"), "epochs_done": r.get("epochs_done"),
-                                    "val_auc": (r.get("final") or {}).get("val_auc")} for r in members]
+        metrics["soup_members"] = [
+            {
+                "seed": r["seed"],
+                "minutes": r.get("minutes"),
+                "epochs_done": r.get("epochs_done"),
+                "val_auc": (r.get("final") or {}).get("val_auc"),
+            }
+            for r in members
+        ]
     if extra_metrics:
         metrics.update(extra_metrics)
     config_text = json.dumps(cfg.to_dict(), default=str)
@@ -214,13 +293,18 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
         "training_data": TRAINING_DATA + f" Split file: {name}.split.csv (paths + sha256).",
         "licence": LICENCE,
         "metrics": metrics,
-        "intended_use": ("Triage of face images for signs of face manipulation or full generation, with an analyst "
-                         "in the loop; a score is evidence to weigh, not proof."),
+        "intended_use": (
+            "Triage of face images for signs of face manipulation or full generation, with an analyst "
+            "in the loop; a score is evidence to weigh, not proof."
+        ),
         "failure_modes": list(FAILURE_MODES),
         "reproduce": f"python -m forensics train --config configs/{_config_name(cfg)}.toml",
         "augmentations": cfg.to_dict()["augment"],
-        "sampling": {k: v for k, v in cfg.to_dict()["data"].items() if k in (
-            "class_shares", "source_power", "sbi_share", "sbi_part_p", "sbi_donor_p", "pair_domains")},
+        "sampling": {
+            k: v
+            for k, v in cfg.to_dict()["data"].items()
+            if k in ("class_shares", "source_power", "sbi_share", "sbi_part_p", "sbi_donor_p", "pair_domains")
+        },
         "stages": [dict(s) for s in cfg.to_dict()["stages"]],
         "config_sha": __import__("hashlib").sha256(config_text.encode()).hexdigest()[:16],
         "initialisation": _initialisation(cfg),
@@ -228,14 +312,23 @@ def export_model(cfg: TrainConfig, run_dir: Path, *, extra_metrics: dict[str, An
     if (run_dir / "split.csv").is_file():
         train_dir = resolve_path(cfg.data.train_dir)
         card["training_sources"] = training_sources(run_dir / "split.csv", train_dir.parent if train_dir else None)
-        card["training_image_sides"] = training_side_histogram(run_dir / "split.csv", resolve_path(cfg.data.train_dir),
-                                                               label=f"{name}.split.csv")
-    register_weights(name, dst, architecture=cfg.model.architecture, classes=tuple(cfg.data.classes),
-                     fake_indices=tuple(range(1, len(cfg.data.classes))), card=card, calibration=calibration,
-                     description=f"{cfg.model.architecture} fine-tuned on face crops ({len(cfg.data.classes)} "
-                     "classes)" + (" with self-blended images" if cfg.data.sbi_share > 0 else "")
-                     + (f"; uniform weight soup of {len(members)} seeds" if members else ""),
-                     manifest=wdir / "manifest.json")
+        card["training_image_sides"] = training_side_histogram(
+            run_dir / "split.csv", resolve_path(cfg.data.train_dir), label=f"{name}.split.csv"
+        )
+    register_weights(
+        name,
+        dst,
+        architecture=cfg.model.architecture,
+        classes=tuple(cfg.data.classes),
+        fake_indices=tuple(range(1, len(cfg.data.classes))),
+        card=card,
+        calibration=calibration,
+        description=f"{cfg.model.architecture} fine-tuned on face crops ({len(cfg.data.classes)} "
+        "classes)"
+        + (" with self-blended images" if cfg.data.sbi_share > 0 else "")
+        + (f"; uniform weight soup of {len(members)} seeds" if members else ""),
+        manifest=wdir / "manifest.json",
+    )
     (wdir / f"{name}.card.md").write_text(card_markdown(name, card, calibration), encoding="utf-8")
     return dst
 
@@ -287,17 +380,20 @@ def training_sources(split_csv: Path, data_root: Path | None) -> list[dict[str, 
     for (source, kind), paths in sorted(counts.items()):
         lic = sorted({t for p in paths for t in terms.get(p, ()) if t})
         origin = sorted({r for p in paths for r in repos.get(p, ()) if r})
-        out.append({"source": source, "kind": kind, "n_train": len(paths), "licence": lic or ["not stated"],
-                    "origin": origin})
+        out.append(
+            {"source": source, "kind": kind, "n_train": len(paths), "licence": lic or ["not stated"], "origin": origin}
+        )
     return out
 
 
 def sources_table(rows: list[dict[str, Any]]) -> list[str]:
     """Markdown table of ``training_sources``."""
     lines = ["| source | kind | training files | licence terms | origin |", "|---|---|---|---|---|"]
-    lines += [f"| {r['source']} | {r['kind']} | {r['n_train']} | {'; '.join(r['licence'])} | "
-              f"{', '.join(r['origin'][:4]) + (' ...' if len(r['origin']) > 4 else '') or 'see MANIFEST.md'} |"
-              for r in rows]
+    lines += [
+        f"| {r['source']} | {r['kind']} | {r['n_train']} | {'; '.join(r['licence'])} | "
+        f"{', '.join(r['origin'][:4]) + (' ...' if len(r['origin']) > 4 else '') or 'see MANIFEST.md'} |"
+        for r in rows
+    ]
     return lines
 
 
@@ -315,19 +411,30 @@ def _compact(results: dict[str, Any]) -> dict[str, Any]:
             c["models"][name] = {
                 "threshold": o.get("threshold"),
                 **{k: o[k] for k in ("auc", "eer", "tpr_at_fpr_1pct", "tpr_at_fpr_5pct", "ece", "accuracy")},
-                "auc_per_kind": {k: {"auc": v["auc_vs_all_real"], "ci95": v["auc_ci95"],
-                                     "paired": v.get("paired"),
-                                     "detected_at_threshold": v["detected_at_threshold"]}
-                                 for k, v in m.get("per_kind", {}).items()},
-                "real_flagged_per_source": {k: {"flagged": v["flagged"], "n": v["n"], "rate": v["rate"],
-                                                "ci95": v["ci95"]} for k, v in m["real_flagged_per_source"].items()},
-                "fake_detected_per_source": {k: {"detected": v["flagged"], "n": v["n"], "rate": v["rate"]}
-                                             for k, v in m["fake_detected_per_source"].items()},
+                "auc_per_kind": {
+                    k: {
+                        "auc": v["auc_vs_all_real"],
+                        "ci95": v["auc_ci95"],
+                        "paired": v.get("paired"),
+                        "detected_at_threshold": v["detected_at_threshold"],
+                    }
+                    for k, v in m.get("per_kind", {}).items()
+                },
+                "real_flagged_per_source": {
+                    k: {"flagged": v["flagged"], "n": v["n"], "rate": v["rate"], "ci95": v["ci95"]}
+                    for k, v in m["real_flagged_per_source"].items()
+                },
+                "fake_detected_per_source": {
+                    k: {"detected": v["flagged"], "n": v["n"], "rate": v["rate"]}
+                    for k, v in m["fake_detected_per_source"].items()
+                },
             }
             if "cross_fitted" in m:
                 cf = dict(m["cross_fitted"])
-                cf["real_flagged_per_source"] = {k: {"flagged": v["flagged"], "n": v["n"], "rate": v["rate"]}
-                                                 for k, v in cf["real_flagged_per_source"].items()}
+                cf["real_flagged_per_source"] = {
+                    k: {"flagged": v["flagged"], "n": v["n"], "rate": v["rate"]}
+                    for k, v in cf["real_flagged_per_source"].items()
+                }
                 cf.pop("fake_detected_per_source", None)
                 c["models"][name]["cross_fitted"] = cf
             if "verdicts" in m:
@@ -357,13 +464,17 @@ def _update_card(name: str, change: Any, manifest: str | Path | None = None) -> 
     (wdir / f"{name}.card.md").write_text(card_markdown(name, card, old.calibration), encoding="utf-8")
 
 
-def update_card_with_evaluation(name: str, results: dict[str, Any], *, command: str,
-                                manifest: str | Path | None = None) -> None:
+def update_card_with_evaluation(
+    name: str, results: dict[str, Any], *, command: str, manifest: str | Path | None = None
+) -> None:
     """Merge evaluation results into the manifest card of ``name`` (weights and sha256 unchanged)."""
 
     def change(card: dict[str, Any]) -> dict[str, Any]:
-        card["metrics"] = {**(card.get("metrics") or {}), "evaluation": _compact(results),
-                           "evaluation_command": command}
+        card["metrics"] = {
+            **(card.get("metrics") or {}),
+            "evaluation": _compact(results),
+            "evaluation_command": command,
+        }
         return card
 
     _update_card(name, change, manifest)

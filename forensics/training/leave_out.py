@@ -41,8 +41,9 @@ REPORT = "leave_out.json"
 REAL_SOURCE, FAKE_KIND, PAIRED = "real source", "fake kind", "originals and fakes"
 
 
-def fold_config(cfg: TrainConfig, holds: Sequence[str], *, name: str | None = None, minutes: float | None = None
-                ) -> TrainConfig:
+def fold_config(
+    cfg: TrainConfig, holds: Sequence[str], *, name: str | None = None, minutes: float | None = None
+) -> TrainConfig:
     """The recipe of ``cfg`` with ``holds`` left out: one seed (no soup), never exported, its own run folder."""
     if not holds:
         raise ForensicsError("leave-out needs at least one --hold source:X, kind:Y or family:Z")
@@ -50,8 +51,13 @@ def fold_config(cfg: TrainConfig, holds: Sequence[str], *, name: str | None = No
         parse_hold(h)
     slug = "-".join(re.sub(r"[^a-z0-9]+", "", h.split(":", 1)[1].lower()) for h in holds)
     train = {"max_minutes": float(minutes)} if minutes is not None else {}
-    return cfg.replace(name=name or f"{cfg.name}-lso-{slug}", data={"holdout": tuple(holds)}, soup={"seeds": ()},
-                       export={"enabled": False}, train=train)
+    return cfg.replace(
+        name=name or f"{cfg.name}-lso-{slug}",
+        data={"holdout": tuple(holds)},
+        soup={"seeds": ()},
+        export={"enabled": False},
+        train=train,
+    )
 
 
 def held_samples(cfg: TrainConfig) -> dict[str, list[Sample]]:
@@ -85,8 +91,18 @@ def _auc(is_fake: np.ndarray, p: np.ndarray, groups: np.ndarray, n_boot: int) ->
     return list(bootstrap_ci(auc, is_fake, p, n_boot=n_boot, groups=groups))
 
 
-def group_row(spec: str, p: np.ndarray, is_fake: np.ndarray, groups: np.ndarray, band: tuple[float, float], *,
-              val_p: np.ndarray, val_fake: np.ndarray, val_groups: np.ndarray, n_boot: int = 1000) -> dict[str, Any]:
+def group_row(
+    spec: str,
+    p: np.ndarray,
+    is_fake: np.ndarray,
+    groups: np.ndarray,
+    band: tuple[float, float],
+    *,
+    val_p: np.ndarray,
+    val_fake: np.ndarray,
+    val_groups: np.ndarray,
+    n_boot: int = 1000,
+) -> dict[str, Any]:
     """One row of the leave-out table for the faces of one held-out group (``p`` calibrated p_fake)."""
     lo, hi = band
     real, fake = ~is_fake, is_fake
@@ -106,14 +122,17 @@ def group_row(spec: str, p: np.ndarray, is_fake: np.ndarray, groups: np.ndarray,
         pp = np.concatenate([p, val_p[other]])
         gg = np.concatenate([groups, val_groups[other]])
         row["auc"] = _auc(yy, pp, gg, n_boot)
-        row["auc_against"] = (f"{int(other.sum())} validation "
-                              f"{'manipulated or generated' if real.any() else 'camera-original'} faces of "
-                              "sources seen in training")
+        row["auc_against"] = (
+            f"{int(other.sum())} validation "
+            f"{'manipulated or generated' if real.any() else 'camera-original'} faces of "
+            "sources seen in training"
+        )
     return row
 
 
-def _crops(samples: Sequence[Sample], cfg: TrainConfig, normalise: tuple[int, int] | None
-           ) -> tuple[list[Sample], np.ndarray]:
+def _crops(
+    samples: Sequence[Sample], cfg: TrainConfig, normalise: tuple[int, int] | None
+) -> tuple[list[Sample], np.ndarray]:
     from forensics.training.crops import CropSettings, face_crop_for_file
 
     settings = CropSettings(method=cfg.data.crop_method, crop_size=cfg.data.crop_size, margin=cfg.data.margin)
@@ -129,8 +148,9 @@ def _crops(samples: Sequence[Sample], cfg: TrainConfig, normalise: tuple[int, in
     return kept, np.stack(crops)
 
 
-def leave_out_report(cfg: TrainConfig, *, normalise: tuple[int, int] | None = None, n_boot: int = 1000
-                     ) -> dict[str, Any]:
+def leave_out_report(
+    cfg: TrainConfig, *, normalise: tuple[int, int] | None = None, n_boot: int = 1000
+) -> dict[str, Any]:
     """Score the left-out groups of a finished fold run with its own calibration; writes ``leave_out.json`` (one
     entry per condition: ``as-is`` or the re-sampling) into the run folder and returns this condition's report."""
     from forensics.calibration import Calibration, condition_name
@@ -144,8 +164,9 @@ def leave_out_report(cfg: TrainConfig, *, normalise: tuple[int, int] | None = No
     cal = Calibration.from_dict(json.loads(cal_path.read_text(encoding="utf-8")))
     classes = tuple(cfg.data.classes)
     scheme = THREE_CLASS if len(classes) == 3 else BINARY
-    det = create_detector(cfg.model.architecture, weights=weights, classes=classes,
-                          fake_indices=tuple(range(1, len(classes))))
+    det = create_detector(
+        cfg.model.architecture, weights=weights, classes=classes, fake_indices=tuple(range(1, len(classes)))
+    )
     size, batch = cfg.augment.input_size, cfg.train.val_batch_size
 
     def p_fake(crops: np.ndarray) -> np.ndarray:
@@ -162,12 +183,32 @@ def leave_out_report(cfg: TrainConfig, *, normalise: tuple[int, int] | None = No
     for spec, samples in held_samples(cfg).items():
         kept, crops = _crops(samples, cfg, normalise)
         is_fake = np.array([s.label != "real" for s in kept])
-        rows.append({**group_row(spec, p_fake(crops), is_fake, np.array([s.group for s in kept], dtype=object),
-                                 cal.band, val_p=val_p, val_fake=val_fake, val_groups=val_groups, n_boot=n_boot),
-                     "n_files": len(samples)})
+        rows.append(
+            {
+                **group_row(
+                    spec,
+                    p_fake(crops),
+                    is_fake,
+                    np.array([s.group for s in kept], dtype=object),
+                    cal.band,
+                    val_p=val_p,
+                    val_fake=val_fake,
+                    val_groups=val_groups,
+                    n_boot=n_boot,
+                ),
+                "n_files": len(samples),
+            }
+        )
     condition = "as-is" if normalise is None else condition_name(*normalise)
-    report = {"run": cfg.name, "holdout": list(cfg.data.holdout), "condition": condition, "band": list(cal.band),
-              "calibrated_on": cal.fitted_on, "n_validation_faces": len(val_s), "rows": rows}
+    report = {
+        "run": cfg.name,
+        "holdout": list(cfg.data.holdout),
+        "condition": condition,
+        "band": list(cal.band),
+        "calibrated_on": cal.fitted_on,
+        "n_validation_faces": len(val_s),
+        "rows": rows,
+    }
     path = run / REPORT
     saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     saved[condition] = report
@@ -185,13 +226,18 @@ def _fmt(v: list[float] | None, digits: int = 0) -> str:
 
 def table_markdown(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The leave-out rows as a Markdown table (the headline of the model card and the README's known limits)."""
-    lines = ["| fold | left out | condition | real / fake faces | false accusations | missed | detected | "
-             "inconclusive | AUC [95% CI] |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| fold | left out | condition | real / fake faces | false accusations | missed | detected | "
+        "inconclusive | AUC [95% CI] |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r.get('fold', '')} | {r['held_out']} ({r['what']}) | {r.get('condition', 'as-is')} | "
-                     f"{r['n_real']} / "
-                     f"{r['n_fake']} | {_fmt(r['false_accusation'])} | {_fmt(r['missed'])} | "
-                     f"{_fmt(r['detected'])} | {_fmt(r['inconclusive'])} | {_fmt(r['auc'], 3)} |")
+        lines.append(
+            f"| {r.get('fold', '')} | {r['held_out']} ({r['what']}) | {r.get('condition', 'as-is')} | "
+            f"{r['n_real']} / "
+            f"{r['n_fake']} | {_fmt(r['false_accusation'])} | {_fmt(r['missed'])} | "
+            f"{_fmt(r['detected'])} | {_fmt(r['inconclusive'])} | {_fmt(r['auc'], 3)} |"
+        )
     return lines
 
 

@@ -58,16 +58,23 @@ def resampled_val_logits(cfg: TrainConfig, out: Path, model, paths: list[str]) -
                 ok.append(False)
         full = np.full((len(paths), len(cfg.data.classes)), np.nan)
         if crops:
-            full[np.asarray(ok)] = predict_logits(model, np.stack(crops), cfg.augment.input_size,
-                                                  cfg.train.val_batch_size)
+            full[np.asarray(ok)] = predict_logits(
+                model, np.stack(crops), cfg.augment.input_size, cfg.train.val_batch_size
+            )
         result[name] = full
     if result:
         np.savez(path, paths=np.array(list(paths)), **result)  # type: ignore[arg-type]  # numpy's stub: **arrays
     return result
 
 
-def calibrate(cfg: TrainConfig, out: Path, logits: np.ndarray, labels: np.ndarray, sources: list[str],
-              resampled: dict[str, np.ndarray] | None = None) -> dict[str, Any] | None:
+def calibrate(
+    cfg: TrainConfig,
+    out: Path,
+    logits: np.ndarray,
+    labels: np.ndarray,
+    sources: list[str],
+    resampled: dict[str, np.ndarray] | None = None,
+) -> dict[str, Any] | None:
     """Fit temperature, inconclusive band (per real source, and under every re-sampling in ``resampled``) and LR
     model on validation logits; write ``calibration.json`` into the run folder. None when validation lacks a
     class."""
@@ -78,10 +85,16 @@ def calibrate(cfg: TrainConfig, out: Path, logits: np.ndarray, labels: np.ndarra
         return None
     groups = [src if y == 0 else f"fake:{src}" for src, y in zip(sources, labels, strict=True)]
     also = f"; threshold also held after re-sampling to {', '.join(resampled)}" if resampled else ""
-    cal = fit_calibration(logits, labels, fake_indices=tuple(range(1, len(cfg.data.classes))),
-                          target_error=cfg.calibration.target_error, groups=groups, lr_bins=cfg.calibration.lr_bins,
-                          fitted_on=f"validation faces of {cfg.data.val_dir or cfg.data.train_dir} "
-                                    f"({len(labels)} faces){also}", conditions=resampled).to_dict()
+    cal = fit_calibration(
+        logits,
+        labels,
+        fake_indices=tuple(range(1, len(cfg.data.classes))),
+        target_error=cfg.calibration.target_error,
+        groups=groups,
+        lr_bins=cfg.calibration.lr_bins,
+        fitted_on=f"validation faces of {cfg.data.val_dir or cfg.data.train_dir} ({len(labels)} faces){also}",
+        conditions=resampled,
+    ).to_dict()
     (out / "calibration.json").write_text(json.dumps(cal, indent=2), encoding="utf-8")
     return cal
 
@@ -120,10 +133,15 @@ def _saved_run_resampled(cfg: TrainConfig, rel: list[str]) -> dict[str, np.ndarr
     by_rel = {s.rel: s.path for s in list_samples(val_dir)}
     missing = [r for r in rel if r not in by_rel]
     if missing:
-        raise ForensicsError(f"{len(missing)} validation files of the run are no longer in {val_dir} "
-                             f"(e.g. {missing[0]})")
-    det = create_detector(cfg.model.architecture, weights=cfg.out_path / "model.safetensors",
-                          classes=cfg.data.classes, fake_indices=tuple(range(1, len(cfg.data.classes))))
+        raise ForensicsError(
+            f"{len(missing)} validation files of the run are no longer in {val_dir} (e.g. {missing[0]})"
+        )
+    det = create_detector(
+        cfg.model.architecture,
+        weights=cfg.out_path / "model.safetensors",
+        classes=cfg.data.classes,
+        fake_indices=tuple(range(1, len(cfg.data.classes))),
+    )
     return resampled_val_logits(cfg, cfg.out_path, det.model, [by_rel[r] for r in rel])
 
 
@@ -149,22 +167,31 @@ def holdout_report(cfg: TrainConfig) -> dict[str, Any]:
     keep = ~out_mask
     groups = [s if y == 0 else f"fake:{s}" for s, y in zip(np.array(sources)[keep], labels[keep], strict=True)]
     resampled = _saved_run_resampled(cfg, rel) or {}
-    cal = fit_calibration(logits[keep], labels[keep], fake_indices=tuple(range(1, len(cfg.data.classes))),
-                          target_error=cfg.calibration.target_error, groups=groups,
-                          conditions={k: v[keep] for k, v in resampled.items()})
+    cal = fit_calibration(
+        logits[keep],
+        labels[keep],
+        fake_indices=tuple(range(1, len(cfg.data.classes))),
+        target_error=cfg.calibration.target_error,
+        groups=groups,
+        conditions={k: v[keep] for k, v in resampled.items()},
+    )
     proba = cal.proba(logits)
     p_fake = proba[:, 1:].sum(axis=1)
     lo, hi = cal.band
     real, fake = out_mask & (labels == 0), out_mask & (labels != 0)
     k, n = int((p_fake[real] >= hi).sum()), int(real.sum())
     report: dict[str, Any] = {
-        "held_out": sorted(held), "band": [lo, hi], "threshold_also_held_under": sorted(resampled),
-        "n_real": n, "real_flagged": k,
-        "real_flagged_rate": k / n, "real_flagged_ci95": list(wilson_interval(k, n)),
+        "held_out": sorted(held),
+        "band": [lo, hi],
+        "threshold_also_held_under": sorted(resampled),
+        "n_real": n,
+        "real_flagged": k,
+        "real_flagged_rate": k / n,
+        "real_flagged_ci95": list(wilson_interval(k, n)),
         "real_inconclusive": int(((p_fake[real] >= lo) & (p_fake[real] < hi)).sum()),
-        "mean_class_proba_real": {c: float(v) for c, v in zip(cfg.data.classes, proba[real].mean(axis=0),
-                                                                 strict=True)},
-        "n_fake": int(fake.sum()), "fake_detected": int((p_fake[fake] >= hi).sum()),
+        "mean_class_proba_real": {c: float(v) for c, v in zip(cfg.data.classes, proba[real].mean(axis=0), strict=True)},
+        "n_fake": int(fake.sum()),
+        "fake_detected": int((p_fake[fake] >= hi).sum()),
         "auc_fake_vs_real_held_out": float(auc(labels[out_mask] != 0, p_fake[out_mask])) if fake.any() else None,
     }
     (cfg.out_path / "holdout_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -50,8 +50,13 @@ def average_state_dicts(states: list[dict[str, Any]]) -> dict[str, Any]:
 
 def member_config(cfg: TrainConfig, seed: int) -> TrainConfig:
     """The single-run config of the soup member trained with ``seed`` (no export, its own sub-folder)."""
-    return cfg.replace(seed=int(seed), out_dir=str(cfg.out_path / f"member-{int(seed)}"), soup={"seeds": ()},
-                       export={"enabled": False}, calibration={"resampled": ()})
+    return cfg.replace(
+        seed=int(seed),
+        out_dir=str(cfg.out_path / f"member-{int(seed)}"),
+        soup={"seeds": ()},
+        export={"enabled": False},
+        calibration={"resampled": ()},
+    )
 
 
 def _learnt(d: dict[str, Any]) -> str:
@@ -69,8 +74,9 @@ def _member_done(mcfg: TrainConfig) -> dict[str, Any] | None:
         return None
     start = next((r for r in log if r.get("event") == "start"), None)
     if start is None or _learnt(start["config"]) != _learnt(mcfg.to_dict()):
-        raise ForensicsError(f"{mcfg.out_path} holds a run made with another recipe or seed: remove it or fix the "
-                             "soup config")
+        raise ForensicsError(
+            f"{mcfg.out_path} holds a run made with another recipe or seed: remove it or fix the soup config"
+        )
     done = next((r for r in reversed(log) if r.get("event") == "done"), None)
     return done if done is not None and (mcfg.out_path / "model.safetensors").is_file() else None
 
@@ -93,8 +99,10 @@ def train_soup(cfg: TrainConfig, *, resume: bool = False, progress: bool = True)
     out.mkdir(parents=True, exist_ok=True)
     tr, va, info = prepare_data(cfg, progress=progress)
     if not (out / LOG).exists():
-        append_log(out, {"event": "start", "config": cfg.to_dict(), "data": info, "soup_seeds": list(seeds),
-                         "time": time.time()})
+        append_log(
+            out,
+            {"event": "start", "config": cfg.to_dict(), "data": info, "soup_seeds": list(seeds), "time": time.time()},
+        )
     members = []
     for seed in seeds:
         mcfg = member_config(cfg, seed)
@@ -113,9 +121,17 @@ def train_soup(cfg: TrainConfig, *, resume: bool = False, progress: bool = True)
         for r in read_log(mcfg.out_path):
             if r.get("event") == "epoch":
                 append_log(out, {**r, "member": seed})
-        append_log(out, {"event": "member", "seed": seed, "minutes": done.get("minutes"),
-                         "epochs_done": done.get("epochs_done"), "stopped_early": done.get("stopped_early"),
-                         "final": done.get("final")})
+        append_log(
+            out,
+            {
+                "event": "member",
+                "seed": seed,
+                "minutes": done.get("minutes"),
+                "epochs_done": done.get("epochs_done"),
+                "stopped_early": done.get("stopped_early"),
+                "final": done.get("final"),
+            },
+        )
     shutil.copyfile(members[0][1].out_path / "split.csv", out / "split.csv")
 
     states = [read_state_dict(m.out_path / "model.safetensors") for _, m, _ in members]
@@ -124,6 +140,12 @@ def train_soup(cfg: TrainConfig, *, resume: bool = False, progress: bool = True)
     model.load_state_dict(average_state_dicts(states))
     if cfg.train.threads:
         torch.set_num_threads(int(cfg.train.threads))
-    return finish_run(cfg, out, model, va, epochs_done=sum(int(d.get("epochs_done") or 0) for _, _, d in members),
-                      stopped_early=any(d.get("stopped_early") for _, _, d in members),
-                      minutes=sum(float(d.get("minutes") or 0.0) for _, _, d in members))
+    return finish_run(
+        cfg,
+        out,
+        model,
+        va,
+        epochs_done=sum(int(d.get("epochs_done") or 0) for _, _, d in members),
+        stopped_early=any(d.get("stopped_early") for _, _, d in members),
+        minutes=sum(float(d.get("minutes") or 0.0) for _, _, d in members),
+    )

@@ -84,8 +84,9 @@ def load_crops(samples: list[Sample], settings: CropSettings, *, progress: bool 
 class _TrainSet:
     """Indexable training set: real items 0..N-1, then one self-blended twin per real crop (N..N+R-1)."""
 
-    def __init__(self, cs: CropSet, labels: np.ndarray, sbi_sources: np.ndarray, sbi_label: int | None,
-                 cfg: TrainConfig) -> None:
+    def __init__(
+        self, cs: CropSet, labels: np.ndarray, sbi_sources: np.ndarray, sbi_label: int | None, cfg: TrainConfig
+    ) -> None:
         self.cs, self.labels, self.sbi_sources, self.sbi_label, self.cfg = cs, labels, sbi_sources, sbi_label, cfg
         self.n = len(cs.samples)
         self.donors = [(cs.crops[j], cs.landmarks[j]) for j in sbi_sources if cs.landmarks[j] is not None]
@@ -105,8 +106,14 @@ class _TrainSet:
             img, y, j = self.cs.crops[i], int(self.labels[i]), i
         else:
             j = int(self.sbi_sources[i - self.n])
-            img, _ = random_blend(self.cs.crops[j], self.cs.landmarks[j], self.rng, part_p=self.cfg.data.sbi_part_p,
-                                  donor_p=self.cfg.data.sbi_donor_p, donors=self.donors)
+            img, _ = random_blend(
+                self.cs.crops[j],
+                self.cs.landmarks[j],
+                self.rng,
+                part_p=self.cfg.data.sbi_part_p,
+                donor_p=self.cfg.data.sbi_donor_p,
+                donors=self.donors,
+            )
             assert self.sbi_label is not None  # SBI sources exist only with an SBI label
             y = int(self.sbi_label)
         side = self.cs.source_sides[j] if self.cs.source_sides else 0.0
@@ -144,7 +151,7 @@ def set_trainable(model, unfreeze: int | str) -> list[Any]:
         trainable = []
     else:
         k = int(unfreeze)
-        trainable = blocks[len(blocks) - k:] if k > 0 else []
+        trainable = blocks[len(blocks) - k :] if k > 0 else []
     for m in trainable + _head(model):
         for p in m.parameters():
             p.requires_grad_(True)
@@ -160,8 +167,9 @@ def _train_mode(model, frozen: list[Any]) -> None:
 
 
 # -------------------------------------------------------------------------------------------------- metrics
-def val_metrics(logits: np.ndarray, labels: np.ndarray, sources: list[str], fake_indices: tuple[int, ...]
-                ) -> dict[str, Any]:
+def val_metrics(
+    logits: np.ndarray, labels: np.ndarray, sources: list[str], fake_indices: tuple[int, ...]
+) -> dict[str, Any]:
     from forensics.calibration import nll
     from forensics.evaluation import auc
 
@@ -172,8 +180,7 @@ def val_metrics(logits: np.ndarray, labels: np.ndarray, sources: list[str], fake
     out: dict[str, Any] = {"val_nll": nll(logits, labels), "val_acc": float((proba.argmax(1) == labels).mean())}
     out["val_auc"] = auc(y, p_fake) if (y.any() and (~y).any()) else None
     src = np.asarray(sources, dtype=object)
-    out["val_fpr_at_0.5"] = {s: float((p_fake[(src == s) & ~y] >= 0.5).mean())
-                             for s in sorted(set(src[~y].tolist()))}
+    out["val_fpr_at_0.5"] = {s: float((p_fake[(src == s) & ~y] >= 0.5).mean()) for s in sorted(set(src[~y].tolist()))}
     return out
 
 
@@ -199,8 +206,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
-        raise ForensicsError(f"{path} is not a plain training checkpoint ({exc}); it is refused, since loading it "
-                             "could run code stored in it. Start the run again without --resume.") from exc
+        raise ForensicsError(
+            f"{path} is not a plain training checkpoint ({exc}); it is refused, since loading it "
+            "could run code stored in it. Start the run again without --resume."
+        ) from exc
 
 
 def _stage_of(cfg: TrainConfig, epoch: int) -> tuple[int, int]:
@@ -237,15 +246,21 @@ def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, C
     settings = CropSettings(method=cfg.data.crop_method, crop_size=cfg.data.crop_size, margin=cfg.data.margin)
     tr = load_crops(train_s, settings, progress=progress)
     va = load_crops(val_s, settings, progress=progress)
-    info = {"split": split_note, "train": summarise_samples(tr.samples), "val": summarise_samples(va.samples),
-            "crop_settings": settings.resolved().__dict__, "crop_methods_train": dict(Counter(tr.methods)),
-            "crop_methods_val": dict(Counter(va.methods)),
-            "dropped": len(train_s) + len(val_s) - len(tr.samples) - len(va.samples)}
+    info = {
+        "split": split_note,
+        "train": summarise_samples(tr.samples),
+        "val": summarise_samples(va.samples),
+        "crop_settings": settings.resolved().__dict__,
+        "crop_methods_train": dict(Counter(tr.methods)),
+        "crop_methods_val": dict(Counter(va.methods)),
+        "dropped": len(train_s) + len(val_s) - len(tr.samples) - len(va.samples),
+    }
     return tr, va, info
 
 
-def _draw_weights(cfg: TrainConfig, tr: CropSet, y_tr: np.ndarray, sbi_label: int | None,
-                  sbi_sources: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+def _draw_weights(
+    cfg: TrainConfig, tr: CropSet, y_tr: np.ndarray, sbi_label: int | None, sbi_sources: np.ndarray
+) -> tuple[np.ndarray, dict[str, float]]:
     """Sampling weight of every training crop (then of every self-blended draw) and the share of draws per
     class/source, as the config's class shares, source power and domain pairing ask."""
     classes = tuple(cfg.data.classes)
@@ -281,8 +296,9 @@ def _student_and_teacher(cfg: TrainConfig, classes: tuple[str, ...]) -> tuple[An
     return model, teacher
 
 
-def _run_epoch(model: Any, teacher: Any, ce: Any, optimizer: Any, lr_at: Callable[[int], float], cfg: TrainConfig,
-               batches: Any) -> tuple[list[float], int, Counter[int]]:
+def _run_epoch(
+    model: Any, teacher: Any, ce: Any, optimizer: Any, lr_at: Callable[[int], float], cfg: TrainConfig, batches: Any
+) -> tuple[list[float], int, Counter[int]]:
     """One pass over ``batches``: per step the learning rate ``lr_at(step)``, cross-entropy (blended with the
     teacher's softened outputs when distilling) and an optimiser step. Returns (losses, samples seen, draws per
     class)."""
@@ -299,8 +315,13 @@ def _run_epoch(model: Any, teacher: Any, ce: Any, optimizer: Any, lr_at: Callabl
             with torch.no_grad():
                 t_logits = teacher(x)
             tt = cfg.distill.temperature
-            kd = torch.nn.functional.kl_div(torch.log_softmax(logits / tt, 1), torch.softmax(t_logits / tt, 1),
-                                            reduction="batchmean") * tt * tt
+            kd = (
+                torch.nn.functional.kl_div(
+                    torch.log_softmax(logits / tt, 1), torch.softmax(t_logits / tt, 1), reduction="batchmean"
+                )
+                * tt
+                * tt
+            )
             loss = (1 - cfg.distill.alpha) * loss + cfg.distill.alpha * kd
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -311,8 +332,9 @@ def _run_epoch(model: Any, teacher: Any, ce: Any, optimizer: Any, lr_at: Callabl
     return losses, seen, drawn
 
 
-def _start_or_resume(cfg: TrainConfig, out: Path, model: Any, info: dict[str, Any], *, resume: bool
-                     ) -> tuple[int, list[dict[str, Any]], dict[str, Any] | None]:
+def _start_or_resume(
+    cfg: TrainConfig, out: Path, model: Any, info: dict[str, Any], *, resume: bool
+) -> tuple[int, list[dict[str, Any]], dict[str, Any] | None]:
     """(first epoch to run, history so far, checkpoint state or None); a fresh run starts a new log."""
     ckpt_path = out / CHECKPOINT
     start_epoch, history = 0, []
@@ -331,24 +353,40 @@ def _start_or_resume(cfg: TrainConfig, out: Path, model: Any, info: dict[str, An
     return start_epoch, history, state
 
 
-def _save_epoch(cfg: TrainConfig, out: Path, model: Any, optimizer: Any, epoch: int, stage: int,
-                history: list[dict[str, Any]]) -> None:
+def _save_epoch(
+    cfg: TrainConfig, out: Path, model: Any, optimizer: Any, epoch: int, stage: int, history: list[dict[str, Any]]
+) -> None:
     """The checkpoint after an epoch (written whole, then renamed) and, when selecting the best epoch, its weights
     if its validation AUC is the best so far."""
     import torch
 
     ckpt_path = out / CHECKPOINT
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "stage": stage,
-                "history": history, "config_digest": cfg.digest()}, str(ckpt_path) + ".tmp")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": epoch,
+            "stage": stage,
+            "history": history,
+            "config_digest": cfg.digest(),
+        },
+        str(ckpt_path) + ".tmp",
+    )
     os.replace(str(ckpt_path) + ".tmp", ckpt_path)
     if cfg.train.select == "best" and (history[-1].get("val_auc") or 0) >= max(
-            (h.get("val_auc") or 0) for h in history):
+        (h.get("val_auc") or 0) for h in history
+    ):
         torch.save(model.state_dict(), out / "best.pt")
 
 
-def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
-          epoch_callback: Callable[[int, dict[str, Any]], None] | None = None,
-          data: tuple[CropSet, CropSet, dict[str, Any]] | None = None) -> TrainResult:
+def train(
+    cfg: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    epoch_callback: Callable[[int, dict[str, Any]], None] | None = None,
+    data: tuple[CropSet, CropSet, dict[str, Any]] | None = None,
+) -> TrainResult:
     """Run (or resume) a training; writes checkpoint, log, split, weights and calibration into ``cfg.out_path``.
 
     ``epoch_callback(epoch, metrics)`` runs after each validation (Optuna reporting/pruning raises from it).
@@ -410,10 +448,19 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
         assert optimizer is not None
         dataset.set_epoch(epoch)
         gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-        sampler = WeightedRandomSampler(torch.as_tensor(weights), cfg.train.samples_per_epoch,  # type: ignore[arg-type]
-                                        replacement=True, generator=gen)  # (a tensor of weights is what it uses)
-        loader: Any = DataLoader(dataset, batch_size=cfg.train.batch_size, sampler=sampler,  # type: ignore[arg-type]
-                                 num_workers=0, drop_last=False)  # _TrainSet is a map-style dataset
+        sampler = WeightedRandomSampler(
+            torch.as_tensor(weights),  # type: ignore[arg-type]
+            cfg.train.samples_per_epoch,
+            replacement=True,
+            generator=gen,
+        )  # (a tensor of weights is what it uses)
+        loader: Any = DataLoader(
+            dataset,  # type: ignore[arg-type]
+            batch_size=cfg.train.batch_size,
+            sampler=sampler,
+            num_workers=0,
+            drop_last=False,
+        )  # _TrainSet is a map-style dataset
         steps = len(loader)
         _train_mode(model, frozen)
         t_ep = time.monotonic()
@@ -421,26 +468,49 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
         # so that a run cut short by the budget still ends at a low learning rate
         by_time = stage_t0 if stage_budget > 0 and si == len(cfg.stages) - 1 else None
 
-        def lr_at(step: int, steps: int = steps, e_in_stage: int = e_in_stage, stage=stage,
-                  by_time: float | None = by_time, budget: float = stage_budget) -> float:
+        def lr_at(
+            step: int,
+            steps: int = steps,
+            e_in_stage: int = e_in_stage,
+            stage=stage,
+            by_time: float | None = by_time,
+            budget: float = stage_budget,
+        ) -> float:
             frac = (e_in_stage * steps + step) / max(1, stage.epochs * steps)
             if by_time is not None:
                 frac = min(1.0, max(frac, (time.monotonic() - by_time) / budget))
             return stage.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
 
-        losses, seen, drawn = _run_epoch(model, teacher, ce, optimizer, lr_at, cfg,
-                                         tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.total_epochs}",
-                                              disable=not progress, mininterval=10))
+        losses, seen, drawn = _run_epoch(
+            model,
+            teacher,
+            ce,
+            optimizer,
+            lr_at,
+            cfg,
+            tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.total_epochs}", disable=not progress, mininterval=10),
+        )
         train_s = time.monotonic() - t_ep
         v_logits = predict_logits(model, va.crops, size, cfg.train.val_batch_size)
         metrics = val_metrics(v_logits, y_va, [s.source for s in va.samples], fake_indices)
-        rec = {"event": "epoch", "epoch": epoch, "stage": si, "unfreeze": stage.unfreeze,
-               "train_loss": float(np.mean(losses)) if losses else None, "samples": seen,
-               "class_draws": {classes[k]: v for k, v in sorted(drawn.items())},
-               "train_seconds": train_s, "images_per_second": seen / train_s if train_s > 0 else None, **metrics}
+        rec = {
+            "event": "epoch",
+            "epoch": epoch,
+            "stage": si,
+            "unfreeze": stage.unfreeze,
+            "train_loss": float(np.mean(losses)) if losses else None,
+            "samples": seen,
+            "class_draws": {classes[k]: v for k, v in sorted(drawn.items())},
+            "train_seconds": train_s,
+            "images_per_second": seen / train_s if train_s > 0 else None,
+            **metrics,
+        }
         # plain Python numbers only, so that the checkpoint loads with weights_only=True (no pickled objects)
-        history.append(json.loads(json.dumps({k: rec[k] for k in ("epoch", "train_loss", "val_nll", "val_acc",
-                                                                   "val_auc")}, default=float)))
+        history.append(
+            json.loads(
+                json.dumps({k: rec[k] for k in ("epoch", "train_loss", "val_nll", "val_acc", "val_auc")}, default=float)
+            )
+        )
         append_log(out, rec)
         _save_epoch(cfg, out, model, optimizer, epoch, si, history)
         if epoch_callback is not None:
@@ -448,12 +518,20 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
 
     if cfg.train.select == "best" and (out / "best.pt").exists():
         model.load_state_dict(torch.load(out / "best.pt", map_location="cpu", weights_only=True))
-    return finish_run(cfg, out, model, va, epochs_done=epoch + 1, stopped_early=stopped_early,
-                      minutes=(time.monotonic() - t_start) / 60)
+    return finish_run(
+        cfg,
+        out,
+        model,
+        va,
+        epochs_done=epoch + 1,
+        stopped_early=stopped_early,
+        minutes=(time.monotonic() - t_start) / 60,
+    )
 
 
-def finish_run(cfg: TrainConfig, out: Path, model, va: CropSet, *, epochs_done: int, stopped_early: bool,
-               minutes: float) -> TrainResult:
+def finish_run(
+    cfg: TrainConfig, out: Path, model, va: CropSet, *, epochs_done: int, stopped_early: bool, minutes: float
+) -> TrainResult:
     """Save the final weights and validation logits, calibrate, log ``done`` and export as the config says."""
     from forensics.detectors.weights import save_weights
 
@@ -463,20 +541,41 @@ def finish_run(cfg: TrainConfig, out: Path, model, va: CropSet, *, epochs_done: 
     y_va = np.array([class_index(s.kind, classes, scheme) for s in va.samples])
     weights_path = save_weights(model, out / "model.safetensors")
     v_logits = predict_logits(model, va.crops, cfg.augment.input_size, cfg.train.val_batch_size)
-    np.savez(out / "val_logits.npz", logits=v_logits, labels=y_va,
-             sources=np.array([s.source for s in va.samples]), kinds=np.array([s.kind for s in va.samples]),
-             paths=np.array([s.rel for s in va.samples]))
+    np.savez(
+        out / "val_logits.npz",
+        logits=v_logits,
+        labels=y_va,
+        sources=np.array([s.source for s in va.samples]),
+        kinds=np.array([s.kind for s in va.samples]),
+        paths=np.array([s.rel for s in va.samples]),
+    )
     final = val_metrics(v_logits, y_va, [s.source for s in va.samples], tuple(range(1, len(classes))))
     from forensics.training.run_calibration import calibrate, resampled_val_logits
 
     resampled = resampled_val_logits(cfg, out, model, [s.path for s in va.samples])
     cal = calibrate(cfg, out, v_logits, y_va, [s.source for s in va.samples], resampled)
-    append_log(out, {"event": "done", "epochs_done": epochs_done, "stopped_early": stopped_early, "final": final,
-               "minutes": minutes, "calibration": cal})
+    append_log(
+        out,
+        {
+            "event": "done",
+            "epochs_done": epochs_done,
+            "stopped_early": stopped_early,
+            "final": final,
+            "minutes": minutes,
+            "calibration": cal,
+        },
+    )
     exported = None
     if cfg.export.enabled:
         from forensics.training.export import export_model
 
         exported = export_model(cfg, out)
-    return TrainResult(out_dir=out, epochs_done=epochs_done, stopped_early=stopped_early, metrics=final,
-                       weights=weights_path, calibration=cal, exported=exported)
+    return TrainResult(
+        out_dir=out,
+        epochs_done=epochs_done,
+        stopped_early=stopped_early,
+        metrics=final,
+        weights=weights_path,
+        calibration=cal,
+        exported=exported,
+    )

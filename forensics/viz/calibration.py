@@ -1,10 +1,10 @@
 """The calibration chart of the Models page: what each calibrated score means (log10 likelihood ratio, verdict).
 
-    >>> cal = {"band": [0.3, 0.8], "lr_model": {"knots": [-2.0, 0.0, 2.0], "log10_lr": [-1.0, 0.0, 1.0],
-    ...        "cap_high": 2.0, "cap_low": -2.0}}
-    >>> fig = calibration_figure(cal)
-    >>> round(float(fig.data[0].y[0]), 2), len(fig.layout.shapes)
-    (-1.0, 3)
+>>> cal = {"band": [0.3, 0.8], "lr_model": {"knots": [-2.0, 0.0, 2.0], "log10_lr": [-1.0, 0.0, 1.0],
+...        "cap_high": 2.0, "cap_low": -2.0}}
+>>> fig = calibration_figure(cal)
+>>> round(float(fig.data[0].y[0]), 2), len(fig.layout.shapes)
+(-1.0, 3)
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ from typing import Any
 
 import numpy as np
 
-ZONES = (("camera original", "rgba(39,174,96,0.18)"), ("inconclusive", "rgba(243,156,18,0.22)"),
-         ("manipulated or generated", "rgba(192,57,43,0.18)"))
+ZONES = (
+    ("camera original", "rgba(39,174,96,0.18)"),
+    ("inconclusive", "rgba(243,156,18,0.22)"),
+    ("manipulated or generated", "rgba(192,57,43,0.18)"),
+)
 
 
 def lr_curve(cal: Mapping[str, Any], n: int = 199) -> tuple[np.ndarray, np.ndarray]:
@@ -33,12 +36,34 @@ def calibration_figure(cal: Mapping[str, Any], *, height: int = 320):
 
     p, v = lr_curve(cal)
     lo, hi = cal["band"]
-    fig = go.Figure(go.Scatter(x=p, y=v, mode="lines", name="log10 LR", line={"color": "black"},
-                               hovertemplate="p(fake) %{x:.3f}: log10 LR %{y:.2f}<extra></extra>"))
+    fig = go.Figure(
+        go.Scatter(
+            x=p,
+            y=v,
+            mode="lines",
+            name="log10 LR",
+            line={"color": "black"},
+            hovertemplate="p(fake) %{x:.3f}: log10 LR %{y:.2f}<extra></extra>",
+        )
+    )
     for (name, colour), (x0, x1) in zip(ZONES, ((0.0, lo), (lo, hi), (hi, 1.0)), strict=True):
-        fig.add_shape(type="rect", x0=x0, x1=x1, y0=0, y1=1, yref="paper", fillcolor=colour, line_width=0,
-                      layer="below", label={"text": name, "textposition": "top center", "font": {"size": 11}})
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 40}, showlegend=False,
-                      xaxis={"title": "calibrated p(fake)", "range": [0, 1]},
-                      yaxis={"title": "log10 likelihood ratio (> 0 favours manipulated or generated)"})
+        fig.add_shape(
+            type="rect",
+            x0=x0,
+            x1=x1,
+            y0=0,
+            y1=1,
+            yref="paper",
+            fillcolor=colour,
+            line_width=0,
+            layer="below",
+            label={"text": name, "textposition": "top center", "font": {"size": 11}},
+        )
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 40},
+        showlegend=False,
+        xaxis={"title": "calibrated p(fake)", "range": [0, 1]},
+        yaxis={"title": "log10 likelihood ratio (> 0 favours manipulated or generated)"},
+    )
     return fig

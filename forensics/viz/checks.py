@@ -18,9 +18,15 @@ import numpy as np
 from forensics.viz.overlay import colorize
 
 # Colour map per image name prefix (maps in [0, 1]); everything else uses inferno.
-_CMAPS = {"log_spectrum": "viridis", "spectrum_peaks": "inferno", "noise_outliers": "gray", "thumbnail_difference":
-          "inferno", "ghost_map": "jet", "ela_block_energy": "jet",
-          "double_jpeg_map": "jet"}
+_CMAPS = {
+    "log_spectrum": "viridis",
+    "spectrum_peaks": "inferno",
+    "noise_outliers": "gray",
+    "thumbnail_difference": "inferno",
+    "ghost_map": "jet",
+    "ela_block_energy": "jet",
+    "double_jpeg_map": "jet",
+}
 DIRECTION_COLOURS = {"supports manipulation": "#c0392b", "supports an original": "#27ae60", "neutral": "#7f8c8d"}
 
 
@@ -59,8 +65,9 @@ def ela_figure(result: Any, *, view: str = "scaled", height: int = 420):
         img = colorize(np.clip(result.max_channel * result.scale / 255.0, 0.0, 1.0), "inferno")
     else:
         raise ValueError(f"view must be 'scaled' or 'max', not {view!r}")
-    return image_figure(img, f"ELA q{result.quality}, gain x{result.scale:.3g} (mean {result.stats['mean']:.2f})",
-                        height=height)
+    return image_figure(
+        img, f"ELA q{result.quality}, gain x{result.scale:.3g} (mean {result.stats['mean']:.2f})", height=height
+    )
 
 
 def ghost_curve_figure(finding: Any):
@@ -71,13 +78,21 @@ def ghost_curve_figure(finding: Any):
     fig = go.Figure(go.Scatter(x=q, y=d, mode="lines+markers", name="whole image"))
     gq = finding.measured.get("ghost_quality")
     if gq is not None:
-        fig.add_vline(x=gq, line_dash="dash", line_color=DIRECTION_COLOURS["supports manipulation"],
-                      annotation_text=f"ghost q{gq}")
+        fig.add_vline(
+            x=gq,
+            line_dash="dash",
+            line_color=DIRECTION_COLOURS["supports manipulation"],
+            annotation_text=f"ghost q{gq}",
+        )
     fq = finding.measured.get("file_quality_estimate")
     if fq is not None:
         fig.add_vline(x=fq, line_dash="dot", annotation_text=f"file ~q{fq}")
-    fig.update_layout(title="JPEG ghosts: difference after re-saving", xaxis_title="re-save quality",
-                      yaxis_title="mean squared difference", height=360)
+    fig.update_layout(
+        title="JPEG ghosts: difference after re-saving",
+        xaxis_title="re-save quality",
+        yaxis_title="mean squared difference",
+        height=360,
+    )
     return fig
 
 
@@ -89,8 +104,12 @@ def spectrum_figure(finding: Any):
     fig = go.Figure(go.Scatter(x=r, y=p, mode="lines", name="azimuthal mean"))
     for k in (0.25, 0.5):
         fig.add_vline(x=k, line_dash="dot", line_color="#999", annotation_text=f"{k:g}")
-    fig.update_layout(title="Azimuthally averaged power spectrum", xaxis_title="frequency (cycles/pixel)",
-                      yaxis_title="log power (dB)", height=360)
+    fig.update_layout(
+        title="Azimuthally averaged power spectrum",
+        xaxis_title="frequency (cycles/pixel)",
+        yaxis_title="log power (dB)",
+        height=360,
+    )
     return fig
 
 
@@ -104,13 +123,23 @@ def spectrum_peaks_figure(finding: Any):
     fig = go.Figure(go.Heatmap(z=lp, x=f, y=f, colorscale="Viridis", showscale=False))
     peaks = finding.measured.get("peaks") or []
     if peaks:
-        fig.add_trace(go.Scatter(
-            x=[p["fx"] for p in peaks], y=[p["fy"] for p in peaks], mode="markers",
-            marker={"symbol": "circle-open", "size": 14, "color": "red"},
-            text=[f"{p['excess_db']:.1f} dB{' (JPEG grid)' if p['jpeg_grid'] else ''}" for p in peaks],
-            name="peaks"))
-    fig.update_layout(title="Log power spectrum and peaks", xaxis_title="fx (cycles/pixel)",
-                      yaxis_title="fy (cycles/pixel)", height=420, yaxis_scaleanchor="x")
+        fig.add_trace(
+            go.Scatter(
+                x=[p["fx"] for p in peaks],
+                y=[p["fy"] for p in peaks],
+                mode="markers",
+                marker={"symbol": "circle-open", "size": 14, "color": "red"},
+                text=[f"{p['excess_db']:.1f} dB{' (JPEG grid)' if p['jpeg_grid'] else ''}" for p in peaks],
+                name="peaks",
+            )
+        )
+    fig.update_layout(
+        title="Log power spectrum and peaks",
+        xaxis_title="fx (cycles/pixel)",
+        yaxis_title="fy (cycles/pixel)",
+        height=420,
+        yaxis_scaleanchor="x",
+    )
     return fig
 
 
@@ -124,8 +153,14 @@ def dct_histogram_figure(finding: Any):
             continue
         k, c = np.asarray(arr)
         fig.add_trace(go.Bar(x=k, y=c, name=f"frequency ({name.removeprefix('dct_hist_')})", opacity=0.7))
-    fig.update_layout(barmode="overlay", title="Quantised DCT coefficient histograms", xaxis_title="value k",
-                      yaxis_title="count", yaxis_type="log", height=360)
+    fig.update_layout(
+        barmode="overlay",
+        title="Quantised DCT coefficient histograms",
+        xaxis_title="value k",
+        yaxis_title="count",
+        yaxis_type="log",
+        height=360,
+    )
     return fig
 
 
@@ -134,13 +169,17 @@ def findings_table_figure(findings: list[Any]):
     import plotly.graph_objects as go
 
     colours = [DIRECTION_COLOURS.get(f.direction, "#7f8c8d") for f in findings]
-    fig = go.Figure(go.Table(
-        columnwidth=[1.2, 1.3, 5],
-        header={"values": ["check", "direction", "summary"], "align": "left"},
-        cells={"values": [[f.title for f in findings], [f.direction for f in findings],
-                          [f.summary for f in findings]],
-               "align": "left", "font": {"color": ["black", colours, "black"]}},
-    ))
+    fig = go.Figure(
+        go.Table(
+            columnwidth=[1.2, 1.3, 5],
+            header={"values": ["check", "direction", "summary"], "align": "left"},
+            cells={
+                "values": [[f.title for f in findings], [f.direction for f in findings], [f.summary for f in findings]],
+                "align": "left",
+                "font": {"color": ["black", colours, "black"]},
+            },
+        )
+    )
     fig.update_layout(height=120 + 60 * len(findings), margin={"l": 10, "r": 10, "t": 10, "b": 10})
     return fig
 
@@ -148,11 +187,16 @@ def findings_table_figure(findings: list[Any]):
 # images a figure of ``finding_figures`` already shows (the log spectrum is the peaks figure's background)
 SHOWN_BY_FIGURE = {"spectrum_peaks": ("log_spectrum",)}
 SPECTRAL = ("log_spectrum", "spectrum_peaks")  # frequency-domain maps: not registered to the photo
-MAP_SCALES = {"ghost_map": ("Jet", "difference<br>(0 low, 1 high)"), "noise_level": ("Inferno", "noise level"),
-              "noise_residual": ("Inferno", "residual"), "noise_outliers": ("Reds", "outlier block"),
-              "copy_move_map": ("Hot", "1 source,<br>0.5 copy"), "ela_block_energy": ("Jet", "error level"),
-              "double_jpeg_map": ("Jet", "double JPEG<br>likelihood"),
-              "thumbnail_difference": ("Inferno", "difference")}
+MAP_SCALES = {
+    "ghost_map": ("Jet", "difference<br>(0 low, 1 high)"),
+    "noise_level": ("Inferno", "noise level"),
+    "noise_residual": ("Inferno", "residual"),
+    "noise_outliers": ("Reds", "outlier block"),
+    "copy_move_map": ("Hot", "1 source,<br>0.5 copy"),
+    "ela_block_energy": ("Jet", "error level"),
+    "double_jpeg_map": ("Jet", "double JPEG<br>likelihood"),
+    "thumbnail_difference": ("Inferno", "difference"),
+}
 
 
 def photo_maps(finding: Any) -> dict[str, np.ndarray]:
@@ -163,12 +207,12 @@ def photo_maps(finding: Any) -> dict[str, np.ndarray]:
 def other_images(finding: Any) -> dict[str, np.ndarray]:
     """The Finding's images that are neither photo maps nor shown by one of its figures, as uint8 RGB."""
     shown = {i for f, imgs in SHOWN_BY_FIGURE.items() if f in finding_figures(finding) for i in imgs}
-    return {k: to_rgb(k, v) for k, v in finding.images.items()
-            if k not in shown and k not in photo_maps(finding)}
+    return {k: to_rgb(k, v) for k, v in finding.images.items() if k not in shown and k not in photo_maps(finding)}
 
 
-def map_over_photo_figure(photo: np.ndarray, name: str, arr: np.ndarray, *, opacity: float = 0.6,
-                          height: int = 380, max_side: int = 800):
+def map_over_photo_figure(
+    photo: np.ndarray, name: str, arr: np.ndarray, *, opacity: float = 0.6, height: int = 380, max_side: int = 800
+):
     """One [0, 1] map over the photo (shrunk to ``max_side``), with its colour scale: the map is registered to the
     photo whatever its own resolution (block maps are resized onto it)."""
     from forensics.viz.heatmap import heatmap_figure
@@ -197,8 +241,16 @@ def linked_images_figure(images: dict[str, np.ndarray], *, height: int = 460, ma
     fig = make_subplots(rows=1, cols=len(images), subplot_titles=list(images), horizontal_spacing=0.02)
     for i, img in enumerate(images.values(), 1):
         a = np.asarray(img)  # the same frame (a display copy may be reduced): drawn at the first image's size
-        fig.add_trace(go.Image(source=png_uri(_resize(a, size)), dx=1 / scale, dy=1 / scale,
-                               hovertemplate="x %{x:.0f}, y %{y:.0f}<extra></extra>"), row=1, col=i)
+        fig.add_trace(
+            go.Image(
+                source=png_uri(_resize(a, size)),
+                dx=1 / scale,
+                dy=1 / scale,
+                hovertemplate="x %{x:.0f}, y %{y:.0f}<extra></extra>",
+            ),
+            row=1,
+            col=i,
+        )
     fig.update_xaxes(matches="x", showticklabels=False, range=[0, w])
     fig.update_yaxes(matches="y", showticklabels=False, range=[h, 0], scaleanchor="x")
     fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30, "b": 0}, dragmode="zoom")
@@ -207,8 +259,10 @@ def linked_images_figure(images: dict[str, np.ndarray], *, height: int = 460, ma
 
 def findings_summary_rows(findings: list[Any]) -> list[dict[str, Any]]:
     """One row per Finding for the summary table at the top of the checks page (reliability is on each card)."""
-    return [{"check": f.title, "points to": f.direction if f.applicable else "not applicable", "finding": f.summary}
-            for f in findings]
+    return [
+        {"check": f.title, "points to": f.direction if f.applicable else "not applicable", "finding": f.summary}
+        for f in findings
+    ]
 
 
 def finding_figures(finding: Any) -> dict[str, Any]:

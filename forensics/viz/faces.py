@@ -44,13 +44,16 @@ def face_marks(analysis: Mapping[str, Any]) -> list[FaceMark]:
         verdicts = {d: (s.get("assessment") or {}).get("verdict") for d, s in (f.get("scores") or {}).items()}
         given = {d: v for d, v in verdicts.items() if v}
         hover = f"Face {f['index'] + 1}: " + ("; ".join(f"{d}: {v}" for d, v in given.items()) or "no verdict")
-        marks.append(FaceMark(int(f["index"]) + 1, tuple(float(v) for v in f["box"]),
-                              ANALYSED if given else NO_VERDICT, hover))
+        marks.append(FaceMark(int(f["index"]) + 1, _box(f["box"]), ANALYSED if given else NO_VERDICT, hover))
     for s in analysis.get("skipped_faces") or ():
         if s.get("box"):
-            marks.append(FaceMark(None, tuple(float(v) for v in s["box"]), SKIPPED,
-                                  f"left out: {s.get('reason', '')}"))
+            marks.append(FaceMark(None, _box(s["box"]), SKIPPED, f"left out: {s.get('reason', '')}"))
     return marks
+
+
+def _box(box: Any) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return x0, y0, x1, y1
 
 
 def _png_uri(image: np.ndarray) -> tuple[str, float]:
@@ -59,7 +62,9 @@ def _png_uri(image: np.ndarray) -> tuple[str, float]:
     img = Image.fromarray(np.ascontiguousarray(np.asarray(image, dtype=np.uint8)[..., :3]))
     scale = min(1.0, MAX_SIDE / max(img.size))
     if scale < 1.0:
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BILINEAR)
+        img = img.resize(
+            (max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.BILINEAR
+        )
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), scale
@@ -81,16 +86,33 @@ def overview_figure(image: np.ndarray, marks: Sequence[FaceMark], *, height: int
         numbered = [m for m in mine if m.number is not None]
         xs = [(m.box[0] + m.box[2]) / 2 * scale for m in mine]
         ys = [(m.box[1] + m.box[3]) / 2 * scale for m in mine]
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="markers+text" if numbered else "markers", name=legend,
-            text=[str(m.number) if m.number is not None else "" for m in mine], textposition="middle center",
-            textfont={"color": "white", "size": 16}, customdata=[m.number for m in mine],
-            hovertext=[m.hover for m in mine], hoverinfo="text",
-            marker={"size": 28 if numbered else 10, "color": colour, "opacity": 0.85, "line": {"color": "white",
-                                                                                           "width": 1}},
-            showlegend=bool(mine)))
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, dragmode="pan",
-                      legend={"orientation": "h", "y": -0.02, "yanchor": "top"},
-                      xaxis={"visible": False, "range": [0, w]},
-                      yaxis={"visible": False, "range": [h, 0], "scaleanchor": "x"})
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="markers+text" if numbered else "markers",
+                name=legend,
+                text=[str(m.number) if m.number is not None else "" for m in mine],
+                textposition="middle center",
+                textfont={"color": "white", "size": 16},
+                customdata=[m.number for m in mine],
+                hovertext=[m.hover for m in mine],
+                hoverinfo="text",
+                marker={
+                    "size": 28 if numbered else 10,
+                    "color": colour,
+                    "opacity": 0.85,
+                    "line": {"color": "white", "width": 1},
+                },
+                showlegend=bool(mine),
+            )
+        )
+    fig.update_layout(
+        height=height,
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        dragmode="pan",
+        legend={"orientation": "h", "y": -0.02, "yanchor": "top"},
+        xaxis={"visible": False, "range": [0, w]},
+        yaxis={"visible": False, "range": [h, 0], "scaleanchor": "x"},
+    )
     return fig

@@ -41,9 +41,17 @@ def region_outlines(regions: Any) -> dict[str, list[np.ndarray]]:
     return out
 
 
-def heatmap_figure(crop: np.ndarray, heat: np.ndarray, *, opacity: float = 0.5, title: str = "",
-                   regions: Any = None, height: int = 380, scale_title: str = SCALE_TITLE,
-                   colorscale: str = COLORSCALE):
+def heatmap_figure(
+    crop: np.ndarray,
+    heat: np.ndarray,
+    *,
+    opacity: float = 0.5,
+    title: str = "",
+    regions: Any = None,
+    height: int = 380,
+    scale_title: str = SCALE_TITLE,
+    colorscale: str = COLORSCALE,
+):
     """``heat`` (values in [0, 1], any resolution: resized to the crop) over ``crop`` at ``opacity``, with a colour
     bar; ``regions`` (RegionMasks of the same crop) adds one outline per region, in its region colour."""
     import plotly.graph_objects as go
@@ -55,22 +63,48 @@ def heatmap_figure(crop: np.ndarray, heat: np.ndarray, *, opacity: float = 0.5, 
     h, w = img.shape[:2]
     z = np.clip(_resize(np.asarray(heat, dtype=np.float32), (h, w)), 0.0, 1.0)
     fig = go.Figure(go.Image(source=png_uri(img), hoverinfo="skip"))
-    fig.add_trace(go.Heatmap(z=np.round(z, 3), zmin=0.0, zmax=1.0, colorscale=colorscale, opacity=float(opacity),
-                             # under the photo, not beside it: a side bar took a third of a narrow column
-                             colorbar={"title": {"text": scale_title.replace("<br>", " "), "side": "top"},
-                                       "orientation": "h", "thickness": 10, "y": -0.02, "yanchor": "top",
-                                       "len": 0.9},
-                             hovertemplate="x %{x}, y %{y}: %{z:.2f}<extra></extra>"))
+    fig.add_trace(
+        go.Heatmap(
+            z=np.round(z, 3),
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=colorscale,
+            opacity=float(opacity),
+            # under the photo, not beside it: a side bar took a third of a narrow column
+            colorbar={
+                "title": {"text": scale_title.replace("<br>", " "), "side": "top"},
+                "orientation": "h",
+                "thickness": 10,
+                "y": -0.02,
+                "yanchor": "top",
+                "len": 0.9,
+            },
+            hovertemplate="x %{x}, y %{y}: %{z:.2f}<extra></extra>",
+        )
+    )
     if regions is not None:
         for r, contours in region_outlines(regions).items():
             for i, c in enumerate(contours):
                 xs = np.append(c[:, 0], c[0, 0])
                 ys = np.append(c[:, 1], c[0, 1])
-                fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": f"rgb{colour(r)}", "width": 2},
-                                         name=label(r, regions.approximate.get(r, False)), legendgroup=r,
-                                         showlegend=i == 0, hoverinfo="name"))
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 60},
-                      title={"text": title} if title else None, legend={"orientation": "h", "y": -0.02},
-                      xaxis={"visible": False, "range": [-0.5, w - 0.5]},
-                      yaxis={"visible": False, "range": [h - 0.5, -0.5], "scaleanchor": "x"})
+                fig.add_trace(
+                    go.Scatter(
+                        x=xs,
+                        y=ys,
+                        mode="lines",
+                        line={"color": f"rgb{colour(r)}", "width": 2},
+                        name=label(r, regions.approximate.get(r, False)),
+                        legendgroup=r,
+                        showlegend=i == 0,
+                        hoverinfo="name",
+                    )
+                )
+    fig.update_layout(
+        height=height,
+        margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 60},
+        title={"text": title} if title else None,
+        legend={"orientation": "h", "y": -0.02},
+        xaxis={"visible": False, "range": [-0.5, w - 0.5]},
+        yaxis={"visible": False, "range": [h - 0.5, -0.5], "scaleanchor": "x"},
+    )
     return fig

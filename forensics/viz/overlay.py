@@ -17,16 +17,34 @@ import numpy as np
 
 # Anchor colours (position, RGB 0-255); intermediate values are interpolated linearly.
 _ANCHORS: dict[str, list[tuple[float, tuple[int, int, int]]]] = {
-    "viridis": [(0.0, (68, 1, 84)), (0.125, (71, 44, 122)), (0.25, (59, 81, 139)), (0.375, (44, 113, 142)),
-                (0.5, (33, 144, 141)), (0.625, (39, 173, 129)), (0.75, (92, 200, 99)), (0.875, (170, 220, 50)),
-                (1.0, (253, 231, 37))],
-    "inferno": [(0.0, (0, 0, 4)), (0.25, (87, 16, 110)), (0.5, (188, 55, 84)), (0.75, (249, 142, 9)),
-                (1.0, (252, 255, 164))],
+    "viridis": [
+        (0.0, (68, 1, 84)),
+        (0.125, (71, 44, 122)),
+        (0.25, (59, 81, 139)),
+        (0.375, (44, 113, 142)),
+        (0.5, (33, 144, 141)),
+        (0.625, (39, 173, 129)),
+        (0.75, (92, 200, 99)),
+        (0.875, (170, 220, 50)),
+        (1.0, (253, 231, 37)),
+    ],
+    "inferno": [
+        (0.0, (0, 0, 4)),
+        (0.25, (87, 16, 110)),
+        (0.5, (188, 55, 84)),
+        (0.75, (249, 142, 9)),
+        (1.0, (252, 255, 164)),
+    ],
     "gray": [(0.0, (0, 0, 0)), (1.0, (255, 255, 255))],
     "bwr": [(0.0, (0, 0, 255)), (0.5, (255, 255, 255)), (1.0, (255, 0, 0))],
     # black-blue-red-yellow-white ramp of the PDF report (dark on white paper at 0, bright at 1)
-    "ember": [(0.0, (0, 0, 0)), (0.25, (40, 40, 160)), (0.55, (200, 40, 40)), (0.8, (250, 200, 40)),
-              (1.0, (255, 255, 230))],
+    "ember": [
+        (0.0, (0, 0, 0)),
+        (0.25, (40, 40, 160)),
+        (0.55, (200, 40, 40)),
+        (0.8, (250, 200, 40)),
+        (1.0, (255, 255, 230)),
+    ],
 }
 COLORMAPS: tuple[str, ...] = ("jet", *_ANCHORS)
 _LUT_SIZE = 257
@@ -91,8 +109,14 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, *, alpha: float = 0.5, cmap:
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-def side_by_side(images: Sequence[np.ndarray], labels: Sequence[str] | None = None, *, height: int | None = None,
-                 pad: int = 4, background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+def side_by_side(
+    images: Sequence[np.ndarray],
+    labels: Sequence[str] | None = None,
+    *,
+    height: int | None = None,
+    pad: int = 4,
+    background: tuple[int, int, int] = (255, 255, 255),
+) -> np.ndarray:
     """Place uint8 RGB images in one row at a common height, each with an optional label strip above it."""
     import cv2
 
@@ -112,8 +136,16 @@ def side_by_side(images: Sequence[np.ndarray], labels: Sequence[str] | None = No
         tile = _resize(arr, (h, w))
         if labels is not None:
             strip = np.full((18, w, 3), background, dtype=np.uint8)
-            cv2.putText(strip, str(labels[k])[: max(1, w // 7)], (2, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                        (0, 0, 0), 1, cv2.LINE_AA)
+            cv2.putText(
+                strip,
+                str(labels[k])[: max(1, w // 7)],
+                (2, 13),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.4,
+                (0, 0, 0),
+                1,
+                cv2.LINE_AA,
+            )
             tile = np.concatenate([strip, tile], axis=0)
         tiles.append(tile)
         if k < len(images) - 1 and pad > 0:
