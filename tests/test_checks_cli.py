@@ -112,3 +112,12 @@ def test_import_checks_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_checks_help_names_every_registered_check(capsys):
+    from forensics.checks import list_checks
+
+    assert main(["checks", "--help"]) == EXIT_OK
+    shown = capsys.readouterr().out
+    names = [c.name for c in list_checks()]
+    assert "copy-move" in names and all(n in " ".join(shown.split()) for n in names)
