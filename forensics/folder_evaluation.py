@@ -103,7 +103,7 @@ def evaluate_folder(
     exclude: list[str] | None = None,
 ) -> dict[str, Any]:
     from forensics.detectors import create_detector
-    from forensics.evaluation import auc_differences_per_kind, summarise_scores
+    from forensics.evaluation import auc_differences_per_kind, compact_roc, summarise_scores
     from forensics.training.data import is_held, list_samples
     from forensics.verdicts import Verdict
 
@@ -144,6 +144,7 @@ def evaluate_folder(
             logits, pf, det_scores = _score(d, crops)
             thr = results["models"][d.name]["threshold"]
             summary = summarise_scores(pf, y, kinds, sources, groups, threshold=thr, n_boot=n_boot)
+            summary["roc"] = compact_roc(y, pf)  # the curve a model card keeps (Models page)
             if d.calibration is not None:
                 if norm is None:
                     fit_logits[d.name] = {s.rel: z for s, z in zip(kept, logits, strict=True)}

@@ -425,6 +425,9 @@ def test_models_page_lists_detectors_and_loads_a_card():
     at.toggle(key="models_load").set_value(True).run()
     _no_exception(at)
     assert "No calibration: this detector gives no verdict." in _texts(at)
+    # a card without a ROC curve says so, and how to record one
+    assert any(i.value.startswith("No ROC curve in the card of simplenet") for i in at.info)
+    assert not at.get("plotly_chart")  # neither a curve nor a calibration chart for it
     # the shipped default's card carries its evaluation as tables (per kind, per real source)
     at.selectbox(key="models_card").set_value("ffd-mobilenetv2").run()
     _no_exception(at)
@@ -466,6 +469,15 @@ def test_models_page_lists_detectors_and_loads_a_card():
         "inconclusive",
         "manipulated or generated",
     ]
+    # the ROC curve its card keeps is drawn, with where it was measured under it
+    roc = get_detector("ffd-mobilenetv2").info()["card"]["roc"]
+    roc_chart = json.loads(at.get("plotly_chart")[-2].proto.spec)
+    assert roc_chart["data"][0]["x"] == roc["fpr"] and roc_chart["data"][0]["y"] == roc["tpr"]
+    assert roc_chart["data"][0]["name"] == f"ffd-mobilenetv2 (AUC {roc['auc']:.3f})" and len(roc["fpr"]) <= 100
+    sha = get_detector("ffd-mobilenetv2").weights_sha256
+    assert roc["weights_sha256"] == sha and roc["data_dir"] == "../shared/data/val"
+    assert any(c.value.startswith("Measured on ") and sha in c.value for c in at.caption)
+    assert not any(i.value.startswith("No ROC curve") for i in at.info)
     # an AUC below chance anywhere in its card is pointed out, in words (its paired reenactment AUC at 256 px)
     from ui.model_card import below_chance
 

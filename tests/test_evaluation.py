@@ -10,6 +10,7 @@ from forensics.evaluation import (
     auc,
     binary_report,
     bootstrap_ci,
+    compact_roc,
     det_curve,
     eer,
     expected_calibration_error,
@@ -138,6 +139,35 @@ def test_metrics_need_both_classes():
         auc(np.zeros(5, int), np.linspace(0, 1, 5))
 
 
+@pytest.mark.parametrize(("seed", "n"), [(0, 900), (1, 60)])
+def test_compact_roc_keeps_points_of_the_curve_and_its_area(seed, n):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    s = np.round(rng.normal(y * 1.2, 1.0), 3)
+    fpr, tpr, _ = roc_curve(y, s)
+    c = compact_roc(y, s, max_points=100)
+    assert len(c["fpr"]) == len(c["tpr"]) <= 100
+    assert (c["fpr"][0], c["tpr"][0], c["fpr"][-1], c["tpr"][-1]) == (0.0, 0.0, 1.0, 1.0)
+    full = set(zip(np.round(fpr, 5).tolist(), np.round(tpr, 5).tolist(), strict=True))
+    assert set(zip(c["fpr"], c["tpr"], strict=True)) <= full  # points of the curve, none made up
+    assert np.all(np.diff(c["fpr"]) >= 0) and np.all(np.diff(c["tpr"]) >= 0)
+    assert c["auc"] == auc(y, s) and (c["n_real"], c["n_fake"]) == (int((y == 0).sum()), int(y.sum()))
+    assert np.trapezoid(c["tpr"], c["fpr"]) == pytest.approx(c["auc"], abs=0.01)
+    if len(fpr) <= 100:  # a short curve is kept whole
+        assert len(c["fpr"]) == len(fpr)
+    with pytest.raises(ForensicsError, match="at least 2 points"):
+        compact_roc(y, s, max_points=1)
+
+
+def test_stored_roc_figure_draws_the_kept_points():
+    from forensics.viz.curves import stored_roc_figure
+
+    roc = {"fpr": [0.0, 0.1, 1.0], "tpr": [0.0, 0.8, 1.0], "auc": 0.85}
+    fig = stored_roc_figure(roc, "det")
+    assert list(fig.data[0].x) == roc["fpr"] and list(fig.data[0].y) == roc["tpr"]
+    assert fig.data[0].name == "det (AUC 0.850)" and fig.data[1].name == "chance"
+
+
 def test_figures_build():
     from forensics.viz.curves import det_figure, reliability_figure, roc_figure
 
@@ -232,6 +262,9 @@ def test_evaluate_command_end_to_end(tmp_path, monkeypatch):
     assert set(m["per_kind"]) == {"gan", "faceswap"}
     assert m["real_flagged_per_source"]["camA"]["n"] == 6
     assert 0 <= m["overall"]["auc"]["value"] <= 1
+    roc = block["models"]["simplenet"]["roc"]  # the compact curve a card keeps, of the same scores
+    assert roc["auc"] == pytest.approx(block["models"]["simplenet"]["overall"]["auc"]["value"])
+    assert (roc["n_real"], roc["n_fake"]) == (10, 10)
     assert (out / "roc_asis.html").is_file() and (out / "det_normalised.html").is_file()
     rows = (out / "scores.csv").read_text().splitlines()
     assert len(rows) == 1 + 40

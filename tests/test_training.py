@@ -307,7 +307,7 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
     assert "## Training images by size" in (wdir / "tiny-det.card.md").read_text()
 
     # evaluation results merge into the card: readable tables (all-real and same-family AUC, false accusations)
-    from forensics.evaluation import summarise_scores
+    from forensics.evaluation import compact_roc, summarise_scores
     from forensics.training.export import update_card_with_evaluation
 
     rng = np.random.default_rng(0)
@@ -316,9 +316,14 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
     y = np.array([k != "real" for k in kinds])
     p = np.clip(0.3 + 0.4 * y + rng.normal(0, 0.1, len(y)), 0, 1)
     summary = summarise_scores(p, y, kinds, src, [str(i) for i in range(len(y))], threshold=0.6, n_boot=20)
+    summary["roc"] = compact_roc(y, p)
     update_card_with_evaluation(
         "tiny-det",
-        {"data_dir": "/x/val", "conditions": {"as-is": {"n_faces": len(y), "models": {"tiny-det": summary}}}},
+        {
+            "data_dir": "/x/val",
+            "models": {"tiny-det": {"weights_sha256": det.weights_sha256}},
+            "conditions": {"as-is": {"n_faces": len(y), "models": {"tiny-det": summary}}},
+        },
         command="python -m forensics evaluate /x/val",
         manifest=wdir / "manifest.json",
     )
@@ -330,6 +335,11 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
     assert "`python -m forensics evaluate /x/val`" in md
     det = create_detector("tiny-det", manifest=wdir / "manifest.json", weights_dirs=[wdir])
     assert det.ready and det.card.metrics["evaluation"]["conditions"]["as-is"]["n_faces"] == 50
+    # with its ROC curve and where it was measured (the Models page draws it)
+    roc = det.info()["card"]["roc"]
+    assert roc["fpr"] == summary["roc"]["fpr"] and roc["auc"] == summary["roc"]["auc"]
+    assert (roc["data_dir"], roc["weights_sha256"], roc["condition"]) == ("/x/val", det.weights_sha256, "as-is")
+    assert f"## ROC curve\nAUC {roc['auc']:.3f} on 40 camera originals and 10 manipulated" in md
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from forensics.calibration import error_rate_rows
+from ui.common import plain
 
 
 def flat_metrics(metrics: Any, prefix: str = "") -> list[dict[str, Any]]:
@@ -94,6 +95,7 @@ def model_card(info: dict[str, Any]) -> None:
 
         with st.expander("Evaluation (per kind, per real source, against the Meso-4 peer and the floor)"):
             st.markdown("\n".join(evaluation_tables(evaluation, card["metrics"].get("evaluation_command", ""))))
+    roc_chart(str(info.get("name")), card.get("roc"), info.get("weights_sha256"))
     if card.get("metrics"):
         st.markdown("**Recorded metrics**")
         with st.expander("As a table"):
@@ -134,6 +136,38 @@ def model_card(info: dict[str, Any]) -> None:
             st.json(cal.get("error_rates", {}), expanded=False)
     else:
         st.caption("No calibration: this detector gives no verdict.")
+
+
+def roc_chart(name: str, roc: dict[str, Any] | None, weights_sha256: str | None) -> None:
+    """The ROC curve the card keeps, with where it was measured under it; a message when the card has none."""
+    st.markdown("**ROC curve**")
+    if not roc:
+        st.info(
+            f"No ROC curve in the card of {plain(name)}: its figures were not measured by an evaluation that "
+            f"stores one (`python -m forensics evaluate DATA_DIR --detector {plain(name)} --update-card "
+            f"{plain(name)}`).",
+            icon=":material/show_chart:",
+        )
+        return
+    from forensics.viz.curves import stored_roc_figure
+
+    st.plotly_chart(stored_roc_figure(roc, name), width="stretch", key="models_roc", config={"displayModeBar": False})
+    st.caption(plain(roc_provenance(roc)))
+    if weights_sha256 and roc.get("weights_sha256") != weights_sha256:
+        st.warning(
+            "This curve was measured on other weights than the ones loaded now: re-run the evaluation before "
+            "relying on it.",
+            icon=":material/history:",
+        )
+
+
+def roc_provenance(roc: dict[str, Any]) -> str:
+    """Where a card's ROC curve was measured, in one sentence."""
+    return (
+        f"Measured on {roc.get('n_real')} camera originals and {roc.get('n_fake')} manipulated or generated faces "
+        f"of {roc.get('data_dir')} ({roc.get('condition')}), weights sha256 {roc.get('weights_sha256')}, on "
+        f"{roc.get('measured')}, by: {roc.get('command')}"
+    )
 
 
 def fitted_on(cal: dict[str, Any]) -> str:

@@ -168,8 +168,7 @@ def run(args) -> int:
     if args.update_card:
         from forensics.training.export import update_card_with_evaluation
 
-        update_card_with_evaluation(
-            args.update_card, results, command=" ".join(["python -m forensics evaluate", *sys.argv[2:]])
-        )
+        # argv[1:]: global options such as --threads come before the subcommand
+        update_card_with_evaluation(args.update_card, results, command=" ".join(["python -m forensics", *sys.argv[1:]]))
     print(f"wrote {out}/results.json, scores.csv, {len(results['figures'])} figures")
     return 0

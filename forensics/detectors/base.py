@@ -41,6 +41,7 @@ class ModelCard:
     leave_source_out: dict[str, Any] = field(default_factory=dict)
     training_sources: tuple[dict[str, Any], ...] = ()  # per source: files, licence terms, origin
     initialisation: str = ""
+    roc: dict[str, Any] = field(default_factory=dict)  # forensics.training.export.evaluation_roc: curve + provenance
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -129,6 +129,15 @@ def card_markdown(name: str, card: dict[str, Any], calibration: dict[str, Any] |
             f"{r.get('false_positives')}/{r.get('n_real')}, FNR {r.get('false_negatives')}/{r.get('n_fake')}"
             for name, r in (er.get("conditions") or {}).items()
         ]
+    roc = card.get("roc")
+    if roc:
+        lines += [
+            "",
+            "## ROC curve",
+            f"AUC {roc['auc']:.3f} on {roc['n_real']} camera originals and {roc['n_fake']} manipulated or generated "
+            f"faces of {roc['data_dir']} ({roc['condition']}), weights sha256 {roc['weights_sha256']}, measured "
+            f"{roc['measured']}; {len(roc['fpr'])} points of the curve are in the manifest card (`roc`).",
+        ]
     evaluation = (card.get("metrics") or {}).get("evaluation")
     if evaluation:
         lines += ["", *evaluation_tables(evaluation, (card.get("metrics") or {}).get("evaluation_command", ""))]
@@ -475,6 +484,38 @@ def update_card_with_evaluation(
             "evaluation": _compact(results),
             "evaluation_command": command,
         }
+        roc = evaluation_roc(results, name, command=command)
+        if roc is not None:
+            card["roc"] = roc
+        return card
+
+    _update_card(name, change, manifest)
+
+
+def evaluation_roc(results: dict[str, Any], name: str, *, command: str) -> dict[str, Any] | None:
+    """The card's ROC curve: ``name``'s compact curve on the as-is files (``forensics.evaluation.compact_roc``)
+    with where it was measured: data folder, weights SHA-256, date and command. None if ``name`` was not scored."""
+    import datetime
+
+    model = results.get("models", {}).get(name)
+    curve = results.get("conditions", {}).get("as-is", {}).get("models", {}).get(name, {}).get("roc")
+    if model is None or curve is None:
+        return None
+    return {
+        **curve,
+        "condition": "as-is",
+        "data_dir": results.get("data_dir", ""),
+        "weights_sha256": model.get("weights_sha256"),
+        "measured": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
+        "command": command,
+    }
+
+
+def set_card_roc(name: str, roc: dict[str, Any], manifest: str | Path | None = None) -> None:
+    """Write only the card's ROC curve (``evaluation_roc``), leaving every other figure of the card as it is."""
+
+    def change(card: dict[str, Any]) -> dict[str, Any]:
+        card["roc"] = roc
         return card
 
     _update_card(name, change, manifest)

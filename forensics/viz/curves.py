@@ -3,6 +3,9 @@ never shown."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from forensics.evaluation import auc, det_curve, eer, expected_calibration_error, reliability_curve, roc_curve
@@ -16,13 +19,34 @@ def roc_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "R
     for name, (y, s) in curves.items():
         fpr, tpr, _ = roc_curve(y, s)
         fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{name} (AUC {auc(y, s):.3f})"))
+    return _roc_axes(fig, title=title, width=640, height=520)
+
+
+def stored_roc_figure(roc: Mapping[str, Any], name: str, *, height: int = 380):
+    """Plotly ROC figure of a curve kept in a model card (``forensics.evaluation.compact_roc``: fpr, tpr, auc)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(
+        go.Scatter(
+            x=roc["fpr"],
+            y=roc["tpr"],
+            mode="lines",
+            name=f"{name} (AUC {roc['auc']:.3f})",
+            hovertemplate="false positives %{x:.1%}: true positives %{y:.1%}<extra></extra>",
+        )
+    )
+    fig = _roc_axes(fig, title=None, height=height, margin={"l": 10, "r": 10, "t": 20, "b": 40})
+    fig.update_layout(legend={"x": 0.98, "y": 0.02, "xanchor": "right", "yanchor": "bottom"})
+    return fig
+
+
+def _roc_axes(fig, **layout):
+    """The chance diagonal and the axis titles every ROC figure shares."""
+    import plotly.graph_objects as go
+
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="chance"))
     fig.update_layout(
-        title=title,
-        xaxis_title="false-positive rate (camera originals flagged)",
-        yaxis_title="true-positive rate",
-        width=640,
-        height=520,
+        xaxis_title="false-positive rate (camera originals flagged)", yaxis_title="true-positive rate", **layout
     )
     return fig
 
