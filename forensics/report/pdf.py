@@ -273,7 +273,7 @@ def _methods(r: ReportLayout, b: Mapping[str, Any]) -> None:
         )
     if b.get("checks") is not None:
         steps.append(
-            "Classic image-forensic checks (metadata, compression, noise, spectrum) were run on the whole file."
+            "Classic image-forensic checks (metadata, compression, noise, copy-move, spectrum) ran on the whole file."
         )
     for s in steps:
         r.bullet(s)
