@@ -126,6 +126,28 @@ def test_calibration_attached_from_manifest(trained):
     assert create_detector("two", weights_dirs=[trained["dir"]], manifest=trained["manifest"]).calibration is None
 
 
+def test_set_card_roc_writes_the_curve_and_nothing_else(trained):
+    from forensics.evaluation import compact_roc
+    from forensics.training.export import evaluation_roc, set_card_roc
+
+    y = np.r_[np.zeros(30, int), np.ones(20, int)]
+    s = np.r_[np.linspace(0, 0.6, 30), np.linspace(0.4, 1, 20)]
+    results = {
+        "data_dir": "../shared/data/val",
+        "models": {"tiny": {"weights_sha256": trained["entry"].sha256}},
+        "conditions": {"as-is": {"models": {"tiny": {"roc": compact_roc(y, s)}}}},
+    }
+    assert evaluation_roc(results, "other", command="x") is None  # a detector that was not scored has no curve
+    roc = evaluation_roc(results, "tiny", command="python -m forensics evaluate ../shared/data/val")
+    set_card_roc("tiny", roc, manifest=trained["manifest"])
+    entry = load_manifest(trained["manifest"])["tiny"]
+    assert entry.card == {**trained["entry"].card, "roc": roc} and entry.sha256 == trained["entry"].sha256
+    assert (roc["n_real"], roc["n_fake"], roc["weights_sha256"]) == (30, 20, trained["entry"].sha256)
+    det = create_detector("tiny", weights_dirs=[trained["dir"]], manifest=trained["manifest"])
+    assert det.info()["card"]["roc"] == roc
+    assert "## ROC curve" in (trained["manifest"].parent / "tiny.card.md").read_text()
+
+
 def test_register_refuses_unknown_architecture_and_missing_file(tmp_path, trained):
     with pytest.raises(ForensicsError, match="unknown architecture"):
         register_weights("x", trained["path"], architecture="alexnet", manifest=trained["manifest"])
