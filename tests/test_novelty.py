@@ -131,6 +131,9 @@ def test_fit_novelty_command_records_the_file_and_the_detector_loads_it(tiny, tm
     det = create_detector("tiny", weights_dirs=[tiny], manifest=manifest)
     assert det.novelty is not None and det.novelty.threshold == rec["threshold"]
     assert det.info()["novelty"]["fitted"]["sha256"] == rec["sha256"]
+    # the registered file passed by path (what verify-report does) brings the same novelty model
+    by_path = create_detector("tiny", weights=tiny / "tiny.safetensors", weights_dirs=[tiny], manifest=manifest)
+    assert by_path.novelty is not None and by_path.info()["novelty"] == det.info()["novelty"]
     shutil.rmtree(tmp_path / "crops")
 
 

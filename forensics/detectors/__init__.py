@@ -204,11 +204,7 @@ def create_detector(
         path = locate_verified(entry, weights_dirs)  # type: ignore[arg-type]
         _load_into(spec, model, path, f"detector {name!r}")
         sha, file = entry.sha256, entry.file  # type: ignore[union-attr]
-        calibration = _load_calibration(entry.calibration)  # type: ignore[union-attr]
-        if entry.novelty:  # type: ignore[union-attr]
-            from forensics.novelty import load_for_entry
-
-            novelty = load_for_entry(entry.novelty, weights_dirs)  # type: ignore[union-attr]
+        calibration, novelty = _fitted_on_top(entry, weights_dirs)  # type: ignore[arg-type]
     elif mode == "imagenet":
         if spec.imagenet is None or spec.load_imagenet is None:
             raise UnavailableError(
@@ -233,8 +229,8 @@ def create_detector(
             )
         _load_into(spec, model, path, f"detector {name!r}")
         sha, file = actual, path.name
-        if entry is not None:
-            calibration = _load_calibration(entry.calibration)
+        if entry is not None:  # the registered file itself: with its calibration and novelty model, as "auto"
+            calibration, novelty = _fitted_on_top(entry, weights_dirs)
         else:
             extra = f"(weights loaded from the explicit file {path.name}, not from the manifest)"
         mode = "manifest" if entry is not None else "file"
@@ -252,6 +248,16 @@ def create_detector(
         calibration=calibration,
         novelty=novelty,
     )
+
+
+def _fitted_on_top(entry: ManifestEntry, weights_dirs: Sequence[str | Path] | None) -> tuple[Any, Any]:
+    """(calibration, novelty model) a manifest entry records for its weights; None where it records none."""
+    novelty = None
+    if entry.novelty:
+        from forensics.novelty import load_for_entry
+
+        novelty = load_for_entry(entry.novelty, weights_dirs)
+    return _load_calibration(entry.calibration), novelty
 
 
 def _status(name: str, entry: ManifestEntry | None, weights_dirs: Sequence[str | Path] | None) -> DetectorStatus:
