@@ -69,7 +69,7 @@ STEPS = 5  # the first STEPS pages form one examination, the rest are references
 
 
 def navigation_pages() -> list:
-    """The landing page first (default), then the seven pages in the guide's order."""
+    """The landing page first (default), then the eight pages in the guide's order."""
     home = st.Page(landing, title="Start here", icon=":material/home:", default=True, url_path="start")
     return [home, *(st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES)]
 
