@@ -252,6 +252,12 @@ class Assessment:
         d["band"] = list(self.band)
         return d
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Assessment:
+        """The Assessment of ``to_dict()`` (a saved analysis read back)."""
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**{**known, "verdict": Verdict(d["verdict"]), "band": tuple(d["band"])})
+
 
 @dataclass(frozen=True)
 class Calibration:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,10 @@ class Rescored:
 
     def to_dict(self) -> dict[str, Any]:
         return {"condition": self.condition, "p_fake": self.p_fake, "verdict": self.verdict}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Rescored:
+        return cls(str(d["condition"]), float(d["p_fake"]), d.get("verdict"))
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,17 @@ class Stability:
             "summary": self.summary(),
             "score_summary": self.score_summary(),
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Stability:
+        """The Stability of ``to_dict()`` (its summaries are derived, so they are not read)."""
+        return cls(
+            tuple(Rescored.from_dict(c) for c in d.get("conditions") or ()),
+            float(d["p_fake_min"]),
+            float(d["p_fake_max"]),
+            d.get("verdict"),
+            d.get("verdict_changes"),
+        )
 
 
 def conditions() -> tuple[str, ...]:

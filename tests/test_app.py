@@ -161,9 +161,10 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
 
     # one wording of the LR, the report's: in favour of the proposition it supports, never a bare fraction
     assert f"**LR {lr_in_favour(expected['likelihood_ratio'])}** ({expected['verbal']})" in text
+    from forensics.calibration import Assessment
     from ui.verdicts import error_rate_sentence
 
-    assert error_rate_sentence(expected["verdict"], expected) in text and "Inconclusive band" in text
+    assert error_rate_sentence(Assessment.from_dict(expected)) in text and "Inconclusive band" in text
     # provenance: the model file hash is shown (the evidence metadata is a data frame too, on its own tab)
     assert any(det.weights_sha256 in str(df.value.to_dict()) for df in at.dataframe)
 
@@ -222,8 +223,8 @@ def test_detect_warns_when_the_face_is_larger_than_the_real_training_faces(tmp_p
     from forensics.evidence import load_evidence
     from forensics.pipeline import AnalyzeOptions, analyze
 
-    d = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto")).to_dict()
-    assert warnings[0] == face_size_caveat(d, d["faces"][0], "ffd-mobilenetv2")
+    an = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto"))
+    assert warnings[0] == face_size_caveat(an, an.faces[0], "ffd-mobilenetv2")
 
 
 def test_detect_warns_that_camera_original_is_weak_on_a_small_compressed_file(small_compressed_portrait):
@@ -238,10 +239,8 @@ def test_detect_warns_that_camera_original_is_weak_on_a_small_compressed_file(sm
     _set_evidence(at, small)
     at.run()
     _no_exception(at)
-    d = analyze(
-        load_evidence(small), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto")
-    ).to_dict()
-    expected = face_caveats(d, d["faces"][0], "ffd-mobilenetv2")
+    an = analyze(load_evidence(small), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto"))
+    expected = face_caveats(an, an.faces[0], "ffd-mobilenetv2")
     assert len(expected) == 1 and "weak evidence" in expected[0]
     assert [w.value for w in at.warning if "weak evidence" in w.value] == expected
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError
+from forensics.pipeline.results import Analysis
 from forensics.report import sections as S
 from forensics.report.bundle import Figure, array_sha256, sha256_hex, to_png
 from forensics.report.layout import DIRECTION_COLOURS, GREY, ReportLayout
@@ -143,16 +144,17 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
 
     # every character the bundle holds decides which fonts are loaded (CJK fallback, shaping)
     r = ReportLayout(b, json.dumps(b, ensure_ascii=False), FONT_DIR)
+    an = S.analysis_of(b)
     pdf = r.pdf
     pdf.add_page()
-    _title(r, b)
+    _title(r, b, an)
     _question(r, b)
     _items(r, b, pngs)
-    _methods(r, b)
-    _faces(r, b, crop_png, pngs)
+    _methods(r, b, an)
+    _faces(r, b, an, crop_png, pngs)
     _checks(r, b, pngs)
     r.heading("6. Limitations that apply to this evidence")
-    for text in S.applicable_limitations(b):
+    for text in S.applicable_limitations(b, an):
         r.bullet(text)
     _conclusion(r, b)
     _declaration(r, b)
@@ -175,7 +177,7 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
     return bytes(pdf.output())
 
 
-def _title(r: ReportLayout, b: Mapping[str, Any]) -> None:
+def _title(r: ReportLayout, b: Mapping[str, Any], an: Analysis) -> None:
     pdf, case = r.pdf, b["case"]
     r._font("B", 16)
     pdf.set_text_color(20, 40, 90)
@@ -196,7 +198,7 @@ def _title(r: ReportLayout, b: Mapping[str, Any]) -> None:
     r.kv("Case opened (UTC)", _when(case["created_utc"]))
     r.kv("Report generated (UTC)", _when(b["generated_utc"]))
     r.heading("Summary of the automated findings", level=2)
-    for line in S.summary_lines(b):
+    for line in S.summary_lines(an):
         r.bullet(line)
     r.para(
         "These are the software's findings, detailed in section 4. The examiner's own conclusion is section 7.",
@@ -256,8 +258,7 @@ def _items(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> 
         r.para("No overview image was recorded with this report.", size=8.5, colour=GREY)
 
 
-def _methods(r: ReportLayout, b: Mapping[str, Any]) -> None:
-    an = b["analysis"]
+def _methods(r: ReportLayout, b: Mapping[str, Any], an: Analysis) -> None:
     ro = b.get("report_options") or {}
     r.heading("3. Examinations and methods")
     steps = ["Faces were located in the image and each was cut out, aligned and resized (settings in the appendix)."]
@@ -277,7 +278,7 @@ def _methods(r: ReportLayout, b: Mapping[str, Any]) -> None:
         )
     for s in steps:
         r.bullet(s)
-    for name, m in an.get("models", {}).items():
+    for name, m in an.models.items():
         card = m.get("card") or {}
         r.heading(f"Detector {name}", level=2)
         r.kv("Architecture", court_text(m.get("architecture")) or m.get("architecture"))
@@ -315,17 +316,17 @@ def _methods(r: ReportLayout, b: Mapping[str, Any]) -> None:
                 r.bullet(text, size=8.5)
 
 
-def _faces(r: ReportLayout, b: Mapping[str, Any], crop_png: Mapping[int, bytes], pngs: Mapping[str, bytes]) -> None:
+def _faces(
+    r: ReportLayout, b: Mapping[str, Any], an: Analysis, crop_png: Mapping[int, bytes], pngs: Mapping[str, bytes]
+) -> None:
     pdf = r.pdf
-    an = b["analysis"]
-    faces = an.get("faces", [])
     not_run = b.get("not_run", {})
     r.heading("4. Results per face")
-    if not faces:
-        r.para(f"No face was analysed: {court_text(an.get('no_face_reason')) or 'no face was found'}.")
+    if not an.faces:
+        r.para(f"No face was analysed: {court_text(an.no_face_reason) or 'no face was found'}.")
     fig_meta = b.get("figures", [])
-    for f in faces:
-        i = f["index"]
+    for f in an.faces:
+        i = f.index
         r.heading(f"Face {S.face_number(f)}", level=2)
         r.ensure(60)
         y0 = pdf.get_y()
@@ -335,10 +336,10 @@ def _faces(r: ReportLayout, b: Mapping[str, Any], crop_png: Mapping[int, bytes],
             x_text = pdf.l_margin + 46
         pdf.set_xy(x_text, y0)
         tw = pdf.w - pdf.r_margin - x_text
-        r.rows(S.face_rows(b, f), x0=x_text, w=tw, label_w=38)
-        for det in f["scores"]:
+        r.rows(S.face_rows(f), x0=x_text, w=tw, label_w=38)
+        for det in f.scores:
             r.subhead(f"Detector {det}", x0=x_text)
-            r.rows(S.detector_rows(b, f, det), x0=x_text, w=tw, label_w=38)
+            r.rows(S.detector_rows(an, f, det), x0=x_text, w=tw, label_w=38)
         pdf.set_y(max(pdf.get_y(), y0 + h) + 2)
         ex_figs = [fm for fm in fig_meta if fm["section"] == "explanations" and fm.get("face") == i]
         if ex_figs:
