@@ -15,11 +15,12 @@ from forensics.novelty import NOT_MEASURED
 from forensics.pipeline.results import Analysis, DetectorScore, FaceAnalysis
 from forensics.report.bundle import NotRun
 from forensics.report.wording import condition_words, court_text
+from forensics.verdicts import Direction, Verdict
 
 VERDICT_WORDS = {
-    "manipulated or generated": "manipulated or generated",
-    "camera original": "camera original",
-    "inconclusive": "inconclusive (no verdict either way)",
+    Verdict.FAKE: "manipulated or generated",
+    Verdict.REAL: "camera original",
+    Verdict.INCONCLUSIVE: "inconclusive (no verdict either way)",
 }
 METHOD_NAMES = {
     "gradcam": "Grad-CAM",
@@ -302,7 +303,11 @@ def explanation_lines(bundle: Mapping[str, Any], face: FaceAnalysis) -> list[str
 
 # ------------------------------------------------------------------------------------------------ checks
 CHECK_HEADER = ("Check", "Points towards", "Reliability", "Finding")
-DIRECTION_WORDS = {"supports manipulation": "manipulation", "supports an original": "an original", "neutral": "neither"}
+DIRECTION_WORDS = {
+    Direction.SUPPORTS_MANIPULATION: "manipulation",
+    Direction.SUPPORTS_ORIGINAL: "an original",
+    Direction.NEUTRAL: "neither",
+}
 
 
 def check_table(bundle: Mapping[str, Any]) -> list[tuple[str, ...]]:
