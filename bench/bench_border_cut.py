@@ -146,7 +146,8 @@ def main() -> None:
     from forensics.calibration import VERDICT_FAKE, VERDICT_REAL
     from forensics.evidence import load_evidence
     from forensics.face_checks import confirm_face, outside_fraction
-    from forensics.faces import aligned_crop, detect_faces
+    from forensics.face_crop import aligned_crop
+    from forensics.faces import detect_faces
     from forensics.paths import SHARED_DATA_DIR
     from forensics.pipeline import get_detector
 

@@ -146,12 +146,12 @@ def _tile_score(truths, boxes) -> tuple[int, int, int]:
 
 
 def _fit_box(images) -> None:
-    from forensics.faces import _detect_mtcnn
+    from forensics.face_finders import detect_mtcnn
     from forensics.faces_mediapipe import raw_detections
 
     rows = []
     for im in images:
-        ref = [d for d in _detect_mtcnn(im, 1600) if d[1] >= 0.9]
+        ref = [d for d in detect_mtcnn(im, 1600) if d[1] >= 0.9]
         for box, _, _ in raw_detections(im):
             for m, _, _ in ref:
                 mh = m[3] - m[1]

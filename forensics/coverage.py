@@ -113,9 +113,9 @@ def _graph():
 
 def mediapipe_boxes(image: np.ndarray, max_side: int = 1600) -> list[tuple[float, float, float, float]]:
     """Face boxes (x0, y0, x1, y1, image pixels) of mediapipe's full-range face detection."""
-    from forensics.faces import _downscale
+    from forensics.face_finders import downscale
 
-    small, f = _downscale(np.ascontiguousarray(image[..., :3]), max_side)
+    small, f = downscale(np.ascontiguousarray(image[..., :3]), max_side)
     h, w = small.shape[:2]
     with _LOCK:
         res = _graph().process(small)

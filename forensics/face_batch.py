@@ -19,13 +19,12 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
+from forensics.face_finders import downscale, mtcnn_model
 from forensics.faces import (
     DEFAULT_DETECT_MAX_SIDE,
     DEFAULT_MIN_SIZE,
     FaceSet,
     _as_rgb,
-    _downscale,
-    _mtcnn,
     detect_faces,
 )
 
@@ -46,11 +45,11 @@ def _stacks(shapes: list[tuple[int, int]]) -> list[list[int]]:
 
 
 def mtcnn_batch(images: Sequence[np.ndarray], max_side: int = DEFAULT_DETECT_MAX_SIDE) -> list[list[Any]]:
-    """MTCNN detections (``faces.Detection``: box, probability, five landmarks; image pixels) for every image."""
+    """MTCNN detections (``face_finders.Detection``: box, probability, five landmarks; image pixels) for every image."""
     import torch
 
-    model = _mtcnn()
-    small = [_downscale(_as_rgb(im), max_side) for im in images]
+    model = mtcnn_model()
+    small = [downscale(_as_rgb(im), max_side) for im in images]
     out: list[list[Any]] = [[] for _ in images]
     for idx in _stacks([s[0].shape[:2] for s, _ in zip(small, images, strict=True)]):
         stack = np.stack([small[i][0] for i in idx]).astype(np.uint8, copy=False)

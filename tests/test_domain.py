@@ -54,7 +54,7 @@ def test_caveat_only_where_camera_originals_were_rare():
 
 
 def test_face_span_is_the_side_aligned_crop_cuts():
-    from forensics.faces import aligned_crop
+    from forensics.face_crop import aligned_crop
 
     img = np.zeros((400, 500, 3), np.uint8)
     for box, margin in (((100, 80, 220, 230), 0.15), ((10, 10, 60, 40), 0.3)):

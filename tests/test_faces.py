@@ -10,15 +10,8 @@ from PIL import Image
 
 from forensics.errors import BadImageError, UnknownComponentError
 from forensics.evidence import load_evidence
-from forensics.faces import (
-    DEFAULT_CROP_SIZE,
-    DEFAULT_MARGIN,
-    aligned_crop,
-    crop_matrix,
-    detect_faces,
-    eye_angle,
-    reading_order,
-)
+from forensics.face_crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN, aligned_crop, crop_matrix, eye_angle
+from forensics.faces import detect_faces, reading_order
 
 
 def _rgb(path) -> np.ndarray:

@@ -15,7 +15,8 @@ from PIL import Image
 from forensics.calibration import fit_calibration
 from forensics.evidence import load_evidence
 from forensics.face_checks import MAX_OUTSIDE_FRACTION, check_face, outside_fraction
-from forensics.faces import aligned_crop, detect_faces
+from forensics.face_crop import aligned_crop
+from forensics.faces import detect_faces
 from forensics.pipeline import NO_VERDICT, AnalyzeOptions, analyze
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "ui" / "examples"

@@ -106,7 +106,8 @@ def analyze(
     "No face found" is a result (``no_face_reason``), not an exception.
     """
     from forensics.evidence import Evidence, load_evidence
-    from forensics.faces import DEFAULT_CROP_SIZE, DEFAULT_MARGIN, detect_faces
+    from forensics.face_crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN
+    from forensics.faces import detect_faces
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

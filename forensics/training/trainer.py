@@ -170,8 +170,8 @@ def _train_mode(model, frozen: list[Any]) -> None:
 def val_metrics(
     logits: np.ndarray, labels: np.ndarray, sources: list[str], fake_indices: tuple[int, ...]
 ) -> dict[str, Any]:
-    from forensics.calibration import nll
     from forensics.evaluation import auc
+    from forensics.temperature import nll
 
     z = logits - logits.max(axis=1, keepdims=True)
     proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
