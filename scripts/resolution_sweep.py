@@ -41,7 +41,8 @@ def main() -> None:
     from forensics.temperature import softmax
     from forensics.training.augment import match_resolution
     from forensics.training.config import TrainConfig
-    from forensics.training.trainer import predict_logits, prepare_data
+    from forensics.training.crop_sets import prepare_data
+    from forensics.training.crops import predict_logits
 
     torch.set_num_threads(args.threads)
     cfg = TrainConfig.from_toml(args.config)
