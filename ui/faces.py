@@ -202,6 +202,7 @@ def failure_modes(models: dict[str, Any]) -> None:
 def face_checks_view(checks: FaceChecks) -> None:
     """The whole-face checks of one face: what was measured, and every failed check (no verdict then)."""
     confirmed = {True: "confirmed", False: "not confirmed", None: "not checked"}[checks.landmarks_confirmed]
+    # rounded as FaceChecks.to_dict keeps them, so the card shows what the saved analysis and the report show
     st.caption(
         f"Whole-face checks: {_pct(round(checks.outside_fraction, 4))} of the box outside the image, "
         f"{_pct(round(checks.padded_fraction, 4))} of the crop padded, {round(checks.size_px, 1):.0f} px, landmarks "
