@@ -147,7 +147,7 @@ def main() -> None:
     from forensics.evidence import load_evidence
     from forensics.face_checks import confirm_face, outside_fraction
     from forensics.face_crop import aligned_crop
-    from forensics.faces import detect_faces
+    from forensics.faces import FaceOptions, detect_faces
     from forensics.paths import SHARED_DATA_DIR
     from forensics.pipeline import get_detector
 
@@ -164,7 +164,7 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - an unreadable file is left out and named
             print(f"skip {path}: {exc}", file=sys.stderr)
             continue
-        fs = detect_faces(img, method="mtcnn")
+        fs = detect_faces(img, FaceOptions(method="mtcnn"))
         if not fs.faces:
             continue
         face = max(fs.faces, key=lambda f: f.size)

@@ -39,23 +39,24 @@ def _iou(a, b) -> float:
 
 def _finders():
     from forensics.face_batch import find_faces_batch
-    from forensics.faces import detect_faces
+    from forensics.faces import FaceOptions, detect_faces
     from forensics.faces_mediapipe import detect_mediapipe
 
     def one(method):
-        return lambda imgs: [detect_faces(im, method=method) for im in imgs]
+        return lambda imgs: [detect_faces(im, FaceOptions(method=method)) for im in imgs]
 
     def mediapipe_full(imgs):
         return [
-            detect_faces(im, method="mediapipe", detections={"mediapipe": detect_mediapipe(im, 1600, 1)}) for im in imgs
+            detect_faces(im, FaceOptions(method="mediapipe"), detections={"mediapipe": detect_mediapipe(im, 1600, 1)})
+            for im in imgs
         ]
 
     return {
         "mtcnn": one("mtcnn"),
-        "mtcnn batched": lambda imgs: find_faces_batch(imgs, method="mtcnn"),
+        "mtcnn batched": lambda imgs: find_faces_batch(imgs, FaceOptions(method="mtcnn")),
         "haar": one("haar"),
         "mediapipe (short range)": one("mediapipe"),
-        "mediapipe+mtcnn (batched)": lambda imgs: find_faces_batch(imgs, method="mediapipe+mtcnn"),
+        "mediapipe+mtcnn (batched)": lambda imgs: find_faces_batch(imgs, FaceOptions(method="mediapipe+mtcnn")),
         "mediapipe (full range)": mediapipe_full,
     }
 

@@ -24,7 +24,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -252,27 +252,37 @@ def _select(
     return kept, skipped
 
 
-def detect_faces(
-    image: Any,
-    *,
-    method: str = "auto",
-    min_size: int = DEFAULT_MIN_SIZE,
-    margin: float = DEFAULT_MARGIN,
-    crop_size: int = DEFAULT_CROP_SIZE,
-    max_faces: int = DEFAULT_MAX_FACES,
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-    pad: str = "reflect",
-    detect_max_side: int = DEFAULT_DETECT_MAX_SIDE,
-    detections: dict[str, list[Detection]] | None = None,
-) -> FaceSet:
-    """Find faces in an HxWx3 uint8 RGB image (or an Evidence) and return aligned crops in reading order.
+@dataclass(frozen=True)
+class FaceOptions:
+    """How ``detect_faces`` finds and crops faces; recorded in every FaceSet's ``params``.
 
     Faces whose box is smaller than ``min_size`` px (longer side), below ``min_confidence`` (MTCNN) or beyond the
-    ``max_faces`` largest are listed in ``skipped`` with the reason. Detection runs on a copy reduced to
-    ``detect_max_side`` (faces under about 20 px at that scale are not found); crops come from the full image.
+    ``max_faces`` largest are skipped, with the reason. Detection runs on a copy reduced to ``detect_max_side``
+    (faces under about 20 px at that scale are not found); crops come from the full image (``margin``,
+    ``crop_size``, ``pad``: ``forensics.face_crop``).
+    """
+
+    method: str = "auto"
+    min_size: int = DEFAULT_MIN_SIZE
+    margin: float = DEFAULT_MARGIN
+    crop_size: int = DEFAULT_CROP_SIZE
+    max_faces: int = DEFAULT_MAX_FACES
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    pad: str = "reflect"
+    detect_max_side: int = DEFAULT_DETECT_MAX_SIDE
+
+
+def detect_faces(
+    image: Any, options: FaceOptions | None = None, *, detections: dict[str, list[Detection]] | None = None
+) -> FaceSet:
+    """Find faces in an HxWx3 uint8 RGB image (or an Evidence) with ``options`` (default ``FaceOptions()``) and return
+    aligned crops in reading order, the faces left out listed in ``skipped`` with the reason.
     ``detections`` holds raw detections already made per method (``forensics.face_batch`` runs MTCNN on many images
     at once); a method not in it runs here.
     """
+    o = options or FaceOptions()
+    method, min_size, margin, crop_size = o.method, o.min_size, o.margin, o.crop_size
+    max_faces, min_confidence, pad, detect_max_side = o.max_faces, o.min_confidence, o.pad, o.detect_max_side
     if method not in FACE_METHODS:
         raise UnknownComponentError(f"unknown face method {method!r}; known: {', '.join(FACE_METHODS)}")
     border_mode(pad)
@@ -280,16 +290,7 @@ def detect_faces(
         raise BadImageError(f"crop_size {crop_size} is too small: use at least 8 (default {DEFAULT_CROP_SIZE})")
     img = _as_rgb(image)
     h, w = img.shape[:2]
-    params = {
-        "method": method,
-        "min_size": min_size,
-        "margin": margin,
-        "crop_size": crop_size,
-        "max_faces": max_faces,
-        "min_confidence": min_confidence,
-        "pad": pad,
-        "detect_max_side": detect_max_side,
-    }
+    params = asdict(o)
     base: dict[str, Any] = {"image_size": (w, h), "params": params}
     if min(w, h) < min_size:
         return FaceSet(

@@ -94,10 +94,10 @@ def analysis(sha256: str, detectors: tuple[str, ...], face_method: str, allow_un
 @st.cache_data(max_entries=16, show_spinner=False)
 def faces(sha256: str, face_method: str, _data: bytes, name: str):
     """Faces only (no detector): used when no detector is chosen."""
-    from forensics.faces import detect_faces
+    from forensics.faces import FaceOptions, detect_faces
 
     ev = evidence(sha256, _data, name)
-    return detect_faces(ev.image, method=face_method)
+    return detect_faces(ev.image, FaceOptions(method=face_method))
 
 
 # --------------------------------------------------------------------------------------------------- explanations

@@ -107,7 +107,7 @@ def analyze(
     """
     from forensics.evidence import Evidence, load_evidence
     from forensics.face_crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN
-    from forensics.faces import detect_faces
+    from forensics.faces import FaceOptions, detect_faces
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -126,11 +126,13 @@ def analyze(
     t0 = time.perf_counter()
     face_set = detect_faces(
         evidence.image,
-        method=opts.face_method,
-        min_size=opts.min_face_size,
-        margin=DEFAULT_MARGIN if opts.margin is None else opts.margin,
-        crop_size=DEFAULT_CROP_SIZE if opts.crop_size is None else opts.crop_size,
-        max_faces=opts.max_faces,
+        FaceOptions(
+            method=opts.face_method,
+            min_size=opts.min_face_size,
+            margin=DEFAULT_MARGIN if opts.margin is None else opts.margin,
+            crop_size=DEFAULT_CROP_SIZE if opts.crop_size is None else opts.crop_size,
+            max_faces=opts.max_faces,
+        ),
     )
     timings["faces"] = (time.perf_counter() - t0) * 1000
 
