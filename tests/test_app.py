@@ -32,12 +32,13 @@ def _fresh_caches():
 
 
 def _app(detectors: list[str] | None = None, face_method: str = "auto", page: str = "pages/detect.py") -> AppTest:
+    # one run of the app first: the sign-in gate (single-user mode here) opens the session's case, which pages that
+    # keep their work in it read; AppTest runs a page switched to without the app script around it
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.switch_page(page)  # the landing page is the default
     if detectors is not None:
         at.session_state["sidebar_detectors"] = detectors
     at.session_state["sidebar_face_method"] = face_method
-    return at.run()
+    return at.run().switch_page(page).run()  # the landing page is the default
 
 
 def _set_evidence(at: AppTest, path: Path) -> None:
@@ -72,7 +73,7 @@ def test_landing_page_says_what_each_page_is_for_and_in_which_order():
     _no_exception(at)
     assert [t.value for t in at.title] == ["Face forensics workbench"]
     text = _texts(at)
-    assert all(what in text for *_, what in PAGES) and len(PAGES) == 7
+    assert all(what in text for *_, what in PAGES) and len(PAGES) == 8
     links = [el.proto.label for el in at.get("page_link")]
     assert links[:STEPS] == [f"{i}. {title}" for i, (_, title, _, _) in enumerate(PAGES[:STEPS], 1)]
     assert links[STEPS:] == [title for _, title, _, _ in PAGES[STEPS:]]
