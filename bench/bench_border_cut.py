@@ -146,7 +146,8 @@ def main() -> None:
     from forensics.calibration import VERDICT_FAKE, VERDICT_REAL
     from forensics.evidence import load_evidence
     from forensics.face_checks import confirm_face, outside_fraction
-    from forensics.faces import aligned_crop, detect_faces
+    from forensics.face_crop import aligned_crop
+    from forensics.faces import FaceOptions, detect_faces
     from forensics.paths import SHARED_DATA_DIR
     from forensics.pipeline import get_detector
 
@@ -163,7 +164,7 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - an unreadable file is left out and named
             print(f"skip {path}: {exc}", file=sys.stderr)
             continue
-        fs = detect_faces(img, method="mtcnn")
+        fs = detect_faces(img, FaceOptions(method="mtcnn"))
         if not fs.faces:
             continue
         face = max(fs.faces, key=lambda f: f.size)

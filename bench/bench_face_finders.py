@@ -39,23 +39,24 @@ def _iou(a, b) -> float:
 
 def _finders():
     from forensics.face_batch import find_faces_batch
-    from forensics.faces import detect_faces
+    from forensics.faces import FaceOptions, detect_faces
     from forensics.faces_mediapipe import detect_mediapipe
 
     def one(method):
-        return lambda imgs: [detect_faces(im, method=method) for im in imgs]
+        return lambda imgs: [detect_faces(im, FaceOptions(method=method)) for im in imgs]
 
     def mediapipe_full(imgs):
         return [
-            detect_faces(im, method="mediapipe", detections={"mediapipe": detect_mediapipe(im, 1600, 1)}) for im in imgs
+            detect_faces(im, FaceOptions(method="mediapipe"), detections={"mediapipe": detect_mediapipe(im, 1600, 1)})
+            for im in imgs
         ]
 
     return {
         "mtcnn": one("mtcnn"),
-        "mtcnn batched": lambda imgs: find_faces_batch(imgs, method="mtcnn"),
+        "mtcnn batched": lambda imgs: find_faces_batch(imgs, FaceOptions(method="mtcnn")),
         "haar": one("haar"),
         "mediapipe (short range)": one("mediapipe"),
-        "mediapipe+mtcnn (batched)": lambda imgs: find_faces_batch(imgs, method="mediapipe+mtcnn"),
+        "mediapipe+mtcnn (batched)": lambda imgs: find_faces_batch(imgs, FaceOptions(method="mediapipe+mtcnn")),
         "mediapipe (full range)": mediapipe_full,
     }
 
@@ -146,12 +147,12 @@ def _tile_score(truths, boxes) -> tuple[int, int, int]:
 
 
 def _fit_box(images) -> None:
-    from forensics.faces import _detect_mtcnn
+    from forensics.face_finders import detect_mtcnn
     from forensics.faces_mediapipe import raw_detections
 
     rows = []
     for im in images:
-        ref = [d for d in _detect_mtcnn(im, 1600) if d[1] >= 0.9]
+        ref = [d for d in detect_mtcnn(im, 1600) if d[1] >= 0.9]
         for box, _, _ in raw_detections(im):
             for m, _, _ in ref:
                 mh = m[3] - m[1]

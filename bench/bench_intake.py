@@ -24,7 +24,7 @@ from PIL import Image  # noqa: E402
 
 from bench._timing import median_min_ms  # noqa: E402
 from forensics.evidence import load_evidence  # noqa: E402
-from forensics.faces import detect_faces  # noqa: E402
+from forensics.faces import FaceOptions, detect_faces  # noqa: E402
 from forensics.paths import SHARED_DATA_DIR  # noqa: E402
 
 
@@ -57,8 +57,8 @@ def main() -> int:
     vga.paste(src.resize((300, 300)), (170, 90))
     img = np.array(vga)
     for method in ("mtcnn", "haar"):
-        fs = detect_faces(img, method=method)  # warm-up also loads the model
-        ms, best = median_min_ms(lambda m=method: detect_faces(img, method=m), repeats=10, warmup=0)
+        fs = detect_faces(img, FaceOptions(method=method))  # warm-up also loads the model
+        ms, best = median_min_ms(lambda m=method: detect_faces(img, FaceOptions(method=m)), repeats=10, warmup=0)
         print(f"detect_faces {method} 640x480 ({len(fs.faces)} face(s)): median {ms:.1f} ms (min {best:.1f})")
     print(f"source: {label}; torch threads: {torch.get_num_threads()}")
     return 0

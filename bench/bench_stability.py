@@ -48,7 +48,8 @@ def main() -> None:
     from forensics.coverage import mediapipe_boxes
     from forensics.evidence import load_evidence
     from forensics.face_checks import check_face
-    from forensics.faces import DEFAULT_CROP_SIZE, DEFAULT_MARGIN, detect_faces
+    from forensics.face_crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN
+    from forensics.faces import detect_faces
     from forensics.pipeline import get_detector, score_crops
     from forensics.stability import variant_crops
 

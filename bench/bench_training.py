@@ -35,7 +35,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from forensics.detectors import create_detector
     from forensics.errors import ForensicsError
-    from forensics.training.trainer import set_trainable
+    from forensics.training.stages import set_trainable
 
     try:
         det = create_detector(args.detector)

@@ -21,6 +21,9 @@ Three pieces, all fitted on a labelled validation set and stored in one frozen :
    (pool-adjacent-violators) and capped at what the validation counts can support: ``log10 LR <= log10(n_real)``
    and ``>= -log10(n_fake)``. The ENFSI verbal scale turns it into words.
 
+The pieces live in ``forensics.temperature``, ``forensics.decision_band`` and ``forensics.likelihood_ratio``; this
+module holds the fitted ``Calibration``, the ``Assessment`` it gives for one score and ``fit_calibration``.
+
 The output is never phrased as "the probability that the image is fake": a likelihood ratio says how much more
 probable the detector's score is under one proposition than under the other.
 
@@ -44,189 +47,17 @@ from typing import Any
 
 import numpy as np
 
+from forensics.decision_band import band_error_rates, choose_band
 from forensics.errors import ForensicsError
+from forensics.likelihood_ratio import PROP_FAKE, PROP_REAL, LikelihoodRatioModel, verbal_scale
+from forensics.temperature import fit_temperature, fit_temperature_and_bias, nll, softmax
 from forensics.verdicts import Verdict
 
 VERDICT_FAKE = Verdict.FAKE
 VERDICT_REAL = Verdict.REAL
 VERDICT_INCONCLUSIVE = Verdict.INCONCLUSIVE
-PROP_FAKE = "the face is manipulated or generated"
-PROP_REAL = "the face is a camera original"
 SCHEMA = "forensics.calibration/2"
 _READABLE = (SCHEMA, "forensics.calibration/1")  # /1: temperature only (no class biases)
-_EPS = 1e-6
-
-# ENFSI guideline for evaluative reporting (2015): LR bands and their verbal equivalents.
-ENFSI_SCALE: tuple[tuple[float, str], ...] = (
-    (1e4, "very strong support"),
-    (1e3, "strong support"),
-    (1e2, "moderately strong support"),
-    (1e1, "moderate support"),
-    (2.0, "weak support"),
-)
-
-
-def verbal_scale(likelihood_ratio: float) -> tuple[str, str | None]:
-    """(verbal strength, supported proposition) for an LR of Hp (manipulated/generated) vs Hd (camera original).
-
-    ``[2, 10)`` weak, ``[10, 100)`` moderate, ``[100, 1000)`` moderately strong, ``[1000, 10000)`` strong,
-    ``>= 10000`` very strong; the same bands for ``1/LR`` support the camera-original proposition. Between 1/2 and 2
-    the findings support neither proposition.
-
-    >>> verbal_scale(50.0)
-    ('moderate support', 'the face is manipulated or generated')
-    >>> verbal_scale(1.5)
-    ('no meaningful support for either proposition', None)
-    """
-    lr = float(likelihood_ratio)
-    if not lr > 0 or math.isnan(lr):
-        raise ValueError(f"likelihood ratio must be positive, got {likelihood_ratio}")
-    strength, prop = (lr, PROP_FAKE) if lr >= 1 else (1.0 / lr, PROP_REAL)
-    for bound, words in ENFSI_SCALE:
-        if strength >= bound:
-            return words, prop
-    return "no meaningful support for either proposition", None
-
-
-def _logit(p: np.ndarray | float) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
-    return np.log(p) - np.log1p(-p)
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of a (N, C) array of logits."""
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
-    """Mean negative log-likelihood of integer ``labels`` under ``softmax(logits / temperature)``."""
-    z = np.asarray(logits, dtype=np.float64) / float(temperature)
-    z = z - z.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return float(-logp[np.arange(len(labels)), np.asarray(labels, dtype=int)].mean())
-
-
-def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)) -> float:
-    """Temperature minimising the validation NLL (search on log T, bounded)."""
-    from scipy.optimize import minimize_scalar
-
-    logits = np.asarray(logits, dtype=np.float64)
-    labels = np.asarray(labels, dtype=int)
-    if logits.ndim != 2 or len(logits) != len(labels) or len(labels) == 0:
-        raise ForensicsError(f"temperature fit needs (N, C) logits and N labels, got {logits.shape} / {labels.shape}")
-    res = minimize_scalar(
-        lambda lt: nll(logits, labels, math.exp(lt)),
-        bounds=tuple(math.log(b) for b in bounds),
-        method="bounded",
-        options={"xatol": 1e-4},
-    )
-    return float(math.exp(res.x))
-
-
-def fit_temperature_and_bias(
-    logits: np.ndarray,
-    labels: np.ndarray,
-    *,
-    bounds: tuple[float, float] = (0.05, 20.0),
-    max_bias: float = 10.0,
-    t0: float | None = None,
-) -> tuple[float, tuple[float, ...]]:
-    """``(T, b)`` minimising the NLL of ``softmax(logits / T + b)`` with ``b[0] = 0`` (bias-corrected temperature
-    scaling). Starts from the temperature-only fit ``t0`` (fitted here when not given), so the NLL is never worse
-    than that fit's."""
-    from scipy.optimize import minimize
-
-    logits = np.asarray(logits, dtype=np.float64)
-    labels = np.asarray(labels, dtype=int)
-    t0 = fit_temperature(logits, labels, bounds=bounds) if t0 is None else float(t0)
-    c = logits.shape[1]
-    if c < 2:
-        return t0, (0.0,)
-
-    def loss(theta: np.ndarray) -> float:
-        return nll(logits / math.exp(theta[0]) + np.r_[0.0, theta[1:]], labels)
-
-    x0 = np.r_[math.log(t0), np.zeros(c - 1)]
-    res = minimize(
-        loss, x0, method="L-BFGS-B", bounds=[tuple(math.log(b) for b in bounds)] + [(-max_bias, max_bias)] * (c - 1)
-    )
-    theta = res.x if res.fun <= loss(x0) else x0
-    return float(math.exp(theta[0])), (0.0, *(float(b) for b in theta[1:]))
-
-
-def _isotonic(y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted non-decreasing least-squares fit (pool adjacent violators)."""
-    vals: list[float] = []
-    wts: list[float] = []
-    lens: list[int] = []
-    for yi, wi in zip(y.tolist(), w.tolist(), strict=True):
-        vals.append(yi)
-        wts.append(wi)
-        lens.append(1)
-        while len(vals) > 1 and vals[-2] > vals[-1]:
-            w_new = wts[-2] + wts[-1]
-            v_new = (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / w_new if w_new > 0 else (vals[-2] + vals[-1]) / 2
-            n_new = lens[-2] + lens[-1]
-            del vals[-1], wts[-1], lens[-1]
-            vals[-1], wts[-1], lens[-1] = v_new, w_new, n_new
-    return np.repeat(np.array(vals), np.array(lens))
-
-
-@dataclass(frozen=True)
-class LikelihoodRatioModel:
-    """Piecewise-linear log10 LR as a function of ``logit(p_fake)``, monotone non-decreasing and capped."""
-
-    knots: tuple[float, ...]  # bin centres in logit(p_fake)
-    log10_lr: tuple[float, ...]  # value at each knot
-    cap_high: float  # log10(n_real): the largest LR the validation reals can support
-    cap_low: float  # -log10(n_fake)
-    n_real: int
-    n_fake: int
-    bins: int
-
-    def __call__(self, p_fake: float | np.ndarray) -> np.ndarray:
-        x = _logit(p_fake)
-        v = np.interp(x, np.asarray(self.knots), np.asarray(self.log10_lr))
-        return np.clip(v, self.cap_low, self.cap_high)
-
-    @classmethod
-    def fit(cls, p_fake: np.ndarray, is_fake: np.ndarray, *, bins: int = 12) -> LikelihoodRatioModel:
-        """Histogram both classes on shared bins (quantiles of the pooled logits), add-one smoothing, PAV."""
-        x = _logit(p_fake)
-        y = np.asarray(is_fake, dtype=bool)
-        n_fake, n_real = int(y.sum()), int((~y).sum())
-        if n_fake < 2 or n_real < 2:
-            raise ForensicsError(
-                f"a likelihood ratio needs both classes in validation (got {n_real} real, "
-                f"{n_fake} fake): calibrate on a labelled folder holding both"
-            )
-        edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
-        if len(edges) < 3:
-            edges = np.array([x.min() - 1, np.median(x), x.max() + 1])
-        nb = len(edges) - 1
-        idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, nb - 1)
-        cf = np.bincount(idx[y], minlength=nb).astype(float)
-        cr = np.bincount(idx[~y], minlength=nb).astype(float)
-        pf = (cf + 1) / (n_fake + nb)
-        pr = (cr + 1) / (n_real + nb)
-        raw = np.log10(pf / pr)
-        mono = _isotonic(raw, cf + cr)
-        centres = np.array(
-            [np.median(x[idx == b]) if np.any(idx == b) else (edges[b] + edges[b + 1]) / 2 for b in range(nb)]
-        )
-        # np.interp needs increasing knots; medians of consecutive quantile bins are, unless ties collapse them
-        centres = np.maximum.accumulate(centres + np.arange(nb) * 1e-9)
-        return cls(
-            knots=tuple(float(c) for c in centres),
-            log10_lr=tuple(float(v) for v in mono),
-            cap_high=float(math.log10(n_real)),
-            cap_low=float(-math.log10(n_fake)),
-            n_real=n_real,
-            n_fake=n_fake,
-            bins=nb,
-        )
 
 
 @dataclass(frozen=True)
@@ -251,6 +82,12 @@ class Assessment:
         d["verdict"] = str(self.verdict)
         d["band"] = list(self.band)
         return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Assessment:
+        """The Assessment of ``to_dict()`` (a saved analysis read back)."""
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**{**known, "verdict": Verdict(d["verdict"]), "band": tuple(d["band"])})
 
 
 @dataclass(frozen=True)
@@ -384,102 +221,6 @@ def parse_condition_name(name: str) -> tuple[int, int]:
     if m is None:
         raise ForensicsError(f"not a re-sampling condition name: {name!r} (expected like 256px-q75)")
     return int(m.group(1)), int(m.group(2))
-
-
-def _shifted(p: float, dz: float) -> float:
-    """``p`` moved by ``dz`` on the logit scale."""
-    return float(1 / (1 + math.exp(-(float(_logit(p)) + dz))))
-
-
-def _fpr_threshold(scores: np.ndarray, target: float, margin: float = 0.05) -> float:
-    """Lowest t such that mean(scores >= t) <= target, kept a little clear of the scores around it: ``margin``
-    logits above the (k+1)-th largest score, which must stay below t (at most halfway to the k-th largest, which
-    may lie above). A threshold placed exactly on a face's score would flip with the last bit of a float (another
-    batch size or thread count)."""
-    s = np.sort(np.asarray(scores, dtype=np.float64))
-    n = len(s)
-    k = int(math.floor(target * n))  # at most k scores may lie at or above t
-    if k >= n:
-        return 0.0
-    below = s[n - 1 - k]
-    dz = margin if k == 0 else min(margin, (float(_logit(s[n - k])) - float(_logit(below))) / 2)
-    return float(min(1.0, max(_shifted(below, dz), np.nextafter(below, np.inf))))
-
-
-def _fnr_threshold(scores: np.ndarray, target: float, margin: float = 0.05) -> float:
-    """Highest t such that mean(scores < t) <= target, ``margin`` logits below the (k+1)-th smallest score (at most
-    halfway to the k-th smallest, which may lie below t)."""
-    s = np.sort(np.asarray(scores, dtype=np.float64))
-    n = len(s)
-    k = int(math.floor(target * n))  # at most k scores may lie below t
-    if k >= n:
-        return 1.0
-    above = s[k]
-    dz = margin if k == 0 else min(margin, (float(_logit(above)) - float(_logit(s[k - 1]))) / 2)
-    return float(min(above, _shifted(above, -dz)))
-
-
-def choose_band(
-    p_fake: np.ndarray,
-    is_fake: np.ndarray,
-    *,
-    target_error: float = 0.05,
-    real_groups: Sequence[str] | None = None,
-    min_group: int = 20,
-) -> tuple[float, float]:
-    """Band ``(lo, hi)`` on p_fake: FPR(hi) <= target (per real group with >= min_group faces, and overall) and
-    FNR(lo) <= target. When the two constraints do not overlap the band is empty (lo == hi, mid-point in logit)."""
-    p = np.asarray(p_fake, dtype=np.float64)
-    y = np.asarray(is_fake, dtype=bool)
-    reals, fakes = p[~y], p[y]
-    hi = _fpr_threshold(reals, target_error)
-    if real_groups is not None:
-        g = np.asarray(real_groups, dtype=object)
-        if len(g) != len(p):
-            raise ValueError("real_groups must have one entry per score")
-        g_real = g[~y]
-        for name in sorted(set(g_real.tolist())):
-            sel = reals[g_real == name]
-            if len(sel) >= min_group:
-                hi = max(hi, _fpr_threshold(sel, target_error))
-    lo = _fnr_threshold(fakes, target_error)
-    if lo > hi:  # separable enough: both constraints hold anywhere in [hi, lo]
-        mid = float(1 / (1 + math.exp(-(_logit(hi) + _logit(lo)) / 2)))
-        lo = hi = mid
-    return float(lo), float(hi)
-
-
-def band_error_rates(
-    p_fake: np.ndarray, is_fake: np.ndarray, band: tuple[float, float], groups: Sequence[str] | None = None
-) -> dict[str, Any]:
-    """Error rates (with counts) of a band on labelled scores: FPR among reals, FNR among fakes, inconclusive shares;
-    per group when given."""
-    p = np.asarray(p_fake, dtype=np.float64)
-    y = np.asarray(is_fake, dtype=bool)
-    lo, hi = band
-
-    def rates(pp: np.ndarray, yy: np.ndarray) -> dict[str, Any]:
-        nr, nf = int((~yy).sum()), int(yy.sum())
-        fp = int((pp[~yy] >= hi).sum())
-        fn = int((pp[yy] < lo).sum())
-        inc_r = int(((pp[~yy] >= lo) & (pp[~yy] < hi)).sum())
-        inc_f = int(((pp[yy] >= lo) & (pp[yy] < hi)).sum())
-        return {
-            "n_real": nr,
-            "n_fake": nf,
-            "false_positives": fp,
-            "false_negatives": fn,
-            "false_positive_rate": fp / nr if nr else float("nan"),
-            "false_negative_rate": fn / nf if nf else float("nan"),
-            "inconclusive_real": inc_r / nr if nr else float("nan"),
-            "inconclusive_fake": inc_f / nf if nf else float("nan"),
-        }
-
-    out = rates(p, y)
-    if groups is not None:
-        g = np.asarray(groups, dtype=object)
-        out["per_group"] = {str(name): rates(p[g == name], y[g == name]) for name in sorted(set(g.tolist()))}
-    return out
 
 
 def error_rate_rows(error_rates: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +89,11 @@ class Coverage:
             "sentences": self.sentences(),
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Coverage:
+        """The Coverage of ``to_dict()`` (its sentences and the second finder's name are derived or constant)."""
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
 
 def _graph():
     if "fd" not in _GRAPH:
@@ -108,9 +113,9 @@ def _graph():
 
 def mediapipe_boxes(image: np.ndarray, max_side: int = 1600) -> list[tuple[float, float, float, float]]:
     """Face boxes (x0, y0, x1, y1, image pixels) of mediapipe's full-range face detection."""
-    from forensics.faces import _downscale
+    from forensics.face_finders import downscale
 
-    small, f = _downscale(np.ascontiguousarray(image[..., :3]), max_side)
+    small, f = downscale(np.ascontiguousarray(image[..., :3]), max_side)
     h, w = small.shape[:2]
     with _LOCK:
         res = _graph().process(small)

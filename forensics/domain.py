@@ -16,7 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from forensics.verdicts import Verdict
+
+if TYPE_CHECKING:
+    from forensics.pipeline.results import Analysis, FaceAnalysis
 
 SIDE_EDGES = (0, 128, 192, 256, 384, 512, 768, 1024)  # bin lower edges, px of the shorter image side
 GENERATED_KINDS = ("gan", "diffusion")
@@ -63,21 +68,19 @@ def share_at_least(hist: Mapping[str, Any], kinds: Iterable[str], side: float) -
 
 
 def face_span_px(box: Iterable[float], margin: float) -> float:
-    """Source pixels spanned by a face crop's side, as ``forensics.faces.aligned_crop`` cuts it."""
+    """Source pixels spanned by a face crop's side, as ``forensics.face_crop.aligned_crop`` cuts it."""
     x0, y0, x1, y1 = (float(v) for v in box)
     return max(x1 - x0, y1 - y0, 1.0) * (1.0 + 2.0 * margin)
 
 
 def size_caveat(
-    hist: Mapping[str, Any] | None, span_px: float, *, min_real_share: float = 0.10, verdict: str | None = None
+    hist: Mapping[str, Any] | None, span_px: float, *, min_real_share: float = 0.10, verdict: Verdict | None = None
 ) -> str | None:
     """A sentence for the analyst when camera originals at least as large as this face crop (``span_px`` source
     pixels) were rare among the detector's training images (under ``min_real_share``); None when they were common
     or the card holds no histogram. The training images of face datasets are about one face crop each, so their
     shorter side stands in for the crop's span. The last clause speaks of the ``verdict`` actually given (a
     "manipulated or generated" call is the one large real photos are known to draw; None: not known)."""
-    from forensics.calibration import VERDICT_FAKE
-
     if not hist or not hist.get("counts") or not span_px:
         return None
     real, edge = share_at_least(hist, ["real"], span_px)
@@ -101,35 +104,36 @@ def size_caveat(
             "weigh a 'manipulated or generated' verdict on this face with particular care."
             if verdict is None
             else "weigh this 'manipulated or generated' verdict with particular care."
-            if verdict == VERDICT_FAKE
+            if verdict == Verdict.FAKE
             else f"the verdict here is '{verdict}'; a 'manipulated or generated' one would need particular care."
         )
     )
 
 
-def face_size_caveat(analysis: Mapping[str, Any], face: Mapping[str, Any], detector: str) -> str | None:
-    """``size_caveat`` for one face of an Analysis dict (``Analysis.to_dict()``) and one of its detectors."""
-    from forensics.faces import DEFAULT_MARGIN
+def face_size_caveat(analysis: Analysis, face: FaceAnalysis, detector: str) -> str | None:
+    """``size_caveat`` for one face of an Analysis and one of its detectors."""
+    from forensics.face_crop import DEFAULT_MARGIN
 
-    margin = (analysis.get("options") or {}).get("margin")
-    card = ((analysis.get("models") or {}).get(detector) or {}).get("card") or {}
-    span = face_span_px(face["box"], DEFAULT_MARGIN if margin is None else float(margin))
-    verdict = (((face.get("scores") or {}).get(detector) or {}).get("assessment") or {}).get("verdict")
+    margin = analysis.options.margin
+    card = (analysis.models.get(detector) or {}).get("card") or {}
+    span = face_span_px(face.box, DEFAULT_MARGIN if margin is None else float(margin))
+    score = face.scores.get(detector)
+    verdict = None if score is None or score.assessment is None else score.assessment.verdict
     return size_caveat(card.get("training_image_sides"), span, verdict=verdict)
 
 
 def degradation_caveat(
-    calibration: Mapping[str, Any] | None, verdict: str | None, side_px: float, jpeg_quality: float | None
+    calibration: Mapping[str, Any] | None, verdict: Verdict | None, side_px: float, jpeg_quality: float | None
 ) -> str | None:
     """A sentence for a "camera original" verdict on a file that is at least as small (shorter side ``side_px``) or
     as compressed (estimated JPEG quality) as one of the re-samplings the detector's calibration measured, when
     under that re-sampling the share of manipulated or generated validation faces below the band is above the
     target error beyond doubt (the lower end of its 95% Wilson interval exceeds the target); the re-sampling with the
     highest such miss rate is quoted. None otherwise."""
-    from forensics.calibration import VERDICT_REAL, parse_condition_name
+    from forensics.calibration import parse_condition_name
     from forensics.evaluation import wilson_interval
 
-    if verdict != VERDICT_REAL or not calibration:
+    if verdict != Verdict.REAL or not calibration:
         return None
     target = float(calibration.get("target_error", 0.05))
     worst: tuple[float, int, int, int, int, tuple[float, float]] | None = None
@@ -155,19 +159,18 @@ def degradation_caveat(
     )
 
 
-def face_caveats(analysis: Mapping[str, Any], face: Mapping[str, Any], detector: str) -> list[str]:
-    """Every caveat for one face of an Analysis dict and one of its detectors: the size caveat (face crop larger
-    than the camera originals it was trained on) and the degradation caveat (small or compressed file, "camera
-    original" verdict)."""
-    model = (analysis.get("models") or {}).get(detector) or {}
-    assessment = ((face.get("scores") or {}).get(detector) or {}).get("assessment") or {}
-    ev = analysis.get("evidence") or {}
+def face_caveats(analysis: Analysis, face: FaceAnalysis, detector: str) -> list[str]:
+    """Every caveat for one face of an Analysis and one of its detectors: the size caveat (face crop larger than the
+    camera originals it was trained on) and the degradation caveat (small or compressed file, "camera original"
+    verdict)."""
+    model = analysis.models.get(detector) or {}
+    score = face.scores.get(detector)
+    verdict = None if score is None or score.assessment is None else score.assessment.verdict
+    ev = analysis.evidence
     side = float(min(ev.get("width") or 0, ev.get("height") or 0))
     quality = ((ev.get("metadata") or {}).get("jpeg") or {}).get("estimated_quality")
     found = [
         face_size_caveat(analysis, face, detector),
-        degradation_caveat(
-            model.get("calibration"), assessment.get("verdict"), side, None if quality is None else float(quality)
-        ),
+        degradation_caveat(model.get("calibration"), verdict, side, None if quality is None else float(quality)),
     ]
     return [c for c in found if c]

@@ -6,7 +6,7 @@ contended; ``bench/bench_face_finders.py``). The detections are the same as one 
 everything after detection (filters, reading order, crops, skipped faces) is ``faces.detect_faces``'s own.
 
 Example:
-    >>> sets = find_faces_batch([img_a, img_b], method="auto")          # doctest: +SKIP
+    >>> sets = find_faces_batch([img_a, img_b], FaceOptions(method="auto"))          # doctest: +SKIP
     >>> [len(s) for s in sets]                                          # doctest: +SKIP
     [1, 3]
 """
@@ -19,15 +19,8 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
-from forensics.faces import (
-    DEFAULT_DETECT_MAX_SIDE,
-    DEFAULT_MIN_SIZE,
-    FaceSet,
-    _as_rgb,
-    _downscale,
-    _mtcnn,
-    detect_faces,
-)
+from forensics.face_finders import downscale, mtcnn_model
+from forensics.faces import DEFAULT_DETECT_MAX_SIDE, FaceOptions, FaceSet, _as_rgb, detect_faces
 
 MAX_STACK_PIXELS = 4_000_000  # per MTCNN call: its first pyramid level in float32 is 12 bytes per pixel
 MAX_STACK = 32
@@ -46,11 +39,11 @@ def _stacks(shapes: list[tuple[int, int]]) -> list[list[int]]:
 
 
 def mtcnn_batch(images: Sequence[np.ndarray], max_side: int = DEFAULT_DETECT_MAX_SIDE) -> list[list[Any]]:
-    """MTCNN detections (``faces.Detection``: box, probability, five landmarks; image pixels) for every image."""
+    """MTCNN detections (``face_finders.Detection``: box, probability, five landmarks; image pixels) for every image."""
     import torch
 
-    model = _mtcnn()
-    small = [_downscale(_as_rgb(im), max_side) for im in images]
+    model = mtcnn_model()
+    small = [downscale(_as_rgb(im), max_side) for im in images]
     out: list[list[Any]] = [[] for _ in images]
     for idx in _stacks([s[0].shape[:2] for s, _ in zip(small, images, strict=True)]):
         stack = np.stack([small[i][0] for i in idx]).astype(np.uint8, copy=False)
@@ -67,30 +60,24 @@ def mtcnn_batch(images: Sequence[np.ndarray], max_side: int = DEFAULT_DETECT_MAX
     return out
 
 
-def find_faces_batch(images: Sequence[np.ndarray], *, method: str = "auto", **kwargs: Any) -> list[FaceSet]:
-    """``detect_faces(image, method=method, **kwargs)`` for every image, with MTCNN run on stacks of images."""
-    if method not in ("mtcnn", "auto", "mediapipe+mtcnn") or not images:
-        return [detect_faces(im, method=method, **kwargs) for im in images]
+def find_faces_batch(images: Sequence[np.ndarray], options: FaceOptions | None = None) -> list[FaceSet]:
+    """``detect_faces(image, options)`` for every image, with MTCNN run on stacks of images."""
+    o = options or FaceOptions()
+    if o.method not in ("mtcnn", "auto", "mediapipe+mtcnn") or not images:
+        return [detect_faces(im, o) for im in images]
     # images below min_size get no face from detect_faces anyway, and MTCNN fails on images under 12 px
-    big = [i for i, im in enumerate(images) if min(np.shape(im)[:2]) >= kwargs.get("min_size", DEFAULT_MIN_SIZE)]
+    big = [i for i, im in enumerate(images) if min(np.shape(im)[:2]) >= o.min_size]
     blaze: dict[int, list[Any]] = {}
-    if method == "mediapipe+mtcnn":  # BlazeFace on every image, MTCNN (batched) only where it is needed
+    if o.method == "mediapipe+mtcnn":  # BlazeFace on every image, MTCNN (batched) only where it is needed
         from forensics.faces_mediapipe import detect_mediapipe, needs_mtcnn
 
-        side = kwargs.get("detect_max_side", DEFAULT_DETECT_MAX_SIDE)
-        blaze = {i: detect_mediapipe(_as_rgb(images[i]), side) for i in big}
+        blaze = {i: detect_mediapipe(_as_rgb(images[i]), o.detect_max_side) for i in big}
         big = [i for i in big if needs_mtcnn(blaze[i], np.shape(images[i]))]
     try:
-        found = dict(
-            zip(
-                big,
-                mtcnn_batch([images[i] for i in big], kwargs.get("detect_max_side", DEFAULT_DETECT_MAX_SIDE)),
-                strict=True,
-            )
-        )
+        found = dict(zip(big, mtcnn_batch([images[i] for i in big], o.detect_max_side), strict=True))
     except UnavailableError:  # detect_faces says so (method "mtcnn") or falls back to Haar (method "auto")
-        return [detect_faces(im, method=method, **kwargs) for im in images]
-    return [detect_faces(im, method=method, detections=_made(i, found, blaze), **kwargs) for i, im in enumerate(images)]
+        return [detect_faces(im, o) for im in images]
+    return [detect_faces(im, o, detections=_made(i, found, blaze)) for i, im in enumerate(images)]
 
 
 def _made(i: int, mtcnn: dict[int, list[Any]], blaze: dict[int, list[Any]]) -> dict[str, list[Any]] | None:

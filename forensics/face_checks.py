@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +75,12 @@ class FaceChecks:
             "failed_kinds": list(self.failed_kinds),
             "thresholds": {"max_outside_fraction": MAX_OUTSIDE_FRACTION, "max_padded_fraction": MAX_PADDED_FRACTION},
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> FaceChecks:
+        """The FaceChecks of ``to_dict()`` (``passed`` and the thresholds are derived or constant)."""
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**{**known, "failures": tuple(d["failures"]), "failed_kinds": tuple(d.get("failed_kinds", ()))})
 
 
 def outside_fraction(box: Sequence[float], width: int, height: int) -> float:

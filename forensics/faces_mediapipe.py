@@ -81,7 +81,7 @@ def raw_detections(image: np.ndarray, model_selection: int = 0) -> list[tuple[tu
 
 def needs_mtcnn(detections: list, image_shape: tuple[int, ...]) -> bool:
     """Whether the "mediapipe+mtcnn" face method should run MTCNN on this image, given BlazeFace's ``detections``
-    (``faces.Detection`` form): no face, or one smaller than ``CASCADE_MIN_FACE_SHARE`` of the shorter side."""
+    (``face_finders.Detection`` form): no face, or one smaller than ``CASCADE_MIN_FACE_SHARE`` of the shorter side."""
     if not detections:
         return True
     short = min(image_shape[:2])
@@ -89,10 +89,10 @@ def needs_mtcnn(detections: list, image_shape: tuple[int, ...]) -> bool:
 
 
 def detect_mediapipe(image: np.ndarray, max_side: int, model_selection: int = 0):
-    """Detections in ``faces.Detection`` form: MTCNN-convention box, score, landmarks (eyes, nose tip)."""
-    from forensics.faces import _downscale
+    """Detections in ``face_finders.Detection`` form: MTCNN-convention box, score, landmarks (eyes, nose tip)."""
+    from forensics.face_finders import downscale
 
-    small, f = _downscale(image, max_side)
+    small, f = downscale(image, max_side)
     out = []
     for box, score, pts in raw_detections(small, model_selection):
         x0, y0, x1, y1 = (float(v) / f for v in to_mtcnn_box((box[0], box[1], box[2], box[3])))

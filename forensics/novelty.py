@@ -141,6 +141,13 @@ class Novelty:
             "summary": self.summary(),
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Novelty | None:
+        """The Novelty of ``to_dict()``; None for ``NOT_MEASURED``."""
+        if not d.get("measured"):
+            return None
+        return cls(float(d["score"]), float(d["threshold"]), float(d["percentile"]))
+
 
 NOT_MEASURED = {"measured": False, "summary": "novelty not measured: this detector has no novelty model"}
 

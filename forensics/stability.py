@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,10 @@ class Rescored:
 
     def to_dict(self) -> dict[str, Any]:
         return {"condition": self.condition, "p_fake": self.p_fake, "verdict": self.verdict}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Rescored:
+        return cls(str(d["condition"]), float(d["p_fake"]), d.get("verdict"))
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,17 @@ class Stability:
             "score_summary": self.score_summary(),
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Stability:
+        """The Stability of ``to_dict()`` (its summaries are derived, so they are not read)."""
+        return cls(
+            tuple(Rescored.from_dict(c) for c in d.get("conditions") or ()),
+            float(d["p_fake_min"]),
+            float(d["p_fake_max"]),
+            d.get("verdict"),
+            d.get("verdict_changes"),
+        )
+
 
 def conditions() -> tuple[str, ...]:
     """Names of the conditions, in the order of :func:`variant_crops`."""
@@ -138,7 +153,7 @@ def variant_crops(
     landmarks, from the evidence re-saved as JPEG or re-scaled."""
     import cv2
 
-    from forensics.faces import aligned_crop, face_matrix
+    from forensics.face_crop import aligned_crop, face_matrix
 
     h, w = image.shape[:2]
     x0_, y0_, x1_, y1_ = (float(v) for v in box)

@@ -10,7 +10,6 @@ st.caption(
     "Scans every image of a folder with the sidebar's detectors into a results store (SQLite) that resumes "
     "where it stopped. Folders named real/<source>/ and fake/<kind>/<source>/ give labels, hence metrics."
 )
-common.need("forensics.scan")
 opts = state.options(lib.ready_names())
 
 with st.expander("Scan a folder", expanded=not lib.known_stores()):

@@ -33,4 +33,4 @@ an = faces.analysis_for(up, opts)
 with tab_faces:
     faces.faces_view(an, ev.image)
 with tab_prov:
-    faces.provenance(an.to_dict())
+    faces.provenance(an)

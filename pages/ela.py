@@ -10,7 +10,6 @@ st.caption(
     "Error level analysis re-saves the photo as JPEG and shows what changed. It reads JPEG compression "
     "history: on other formats, and after heavy or repeated compression, it mostly shows texture and edges."
 )
-common.need("forensics.checks")
 up, ev = evidence.current_evidence("ela")
 c1, c2, c3 = st.columns(3)
 quality = c1.slider(

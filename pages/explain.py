@@ -3,14 +3,13 @@
 import streamlit as st
 
 from forensics.explainers import DEFAULT_LRP
-from ui import common, explain, faces
+from ui import explain, faces
 
 st.title("Explain")
 st.caption(
     "Which pixels moved the detector's score? Heatmaps show influence on the model, not a map of edited "
     "regions; two methods can disagree, so their agreement and faithfulness are shown next to them."
 )
-common.need("forensics.explainers")
 opts, an, crop, fkey = faces.face_page("explain")
 c0, c1, c2, c3 = st.columns(4)
 det_name = c0.selectbox("Detector", opts.detectors, key="explain_det")

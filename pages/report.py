@@ -12,7 +12,6 @@ st.caption(
     "after the export (the PDF carries the bundle, so it can be checked alone). Both carry the evidence "
     "hashes, model hashes, every setting and the case log's head; every export is written to the case log."
 )
-common.need("forensics.report.build")
 up, ev = evidence.current_evidence("report")
 opts = state.options(lib.ready_names())
 if not opts.detectors:

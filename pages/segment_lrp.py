@@ -2,16 +2,13 @@
 
 import streamlit as st
 
-from ui import common, explain, faces, lib, regions
+from ui import explain, faces, lib, regions
 
 st.title("Segment + LRP")
 st.caption(
     "Which face regions carry the explanation? Region shares inherit the segmenter's approximations "
     "(marked ≈) and the explainer's limits: they describe the model's attention, not where an edit is."
 )
-common.need("forensics.segmentation")
-common.need("forensics.regions")
-common.need("forensics.viz.regions")
 opts, _, crop, fkey = faces.face_page("segment")
 c0, c1, c2 = st.columns(3)
 det_name = c0.selectbox("Detector", opts.detectors, key="segment_det")

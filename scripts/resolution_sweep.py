@@ -37,11 +37,12 @@ def main() -> None:
     import torch
     from safetensors.torch import load_file
 
-    from forensics.calibration import softmax
     from forensics.detectors import create_detector
+    from forensics.temperature import softmax
     from forensics.training.augment import match_resolution
     from forensics.training.config import TrainConfig
-    from forensics.training.trainer import predict_logits, prepare_data
+    from forensics.training.crop_sets import prepare_data
+    from forensics.training.crops import predict_logits
 
     torch.set_num_threads(args.threads)
     cfg = TrainConfig.from_toml(args.config)

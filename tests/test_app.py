@@ -32,12 +32,13 @@ def _fresh_caches():
 
 
 def _app(detectors: list[str] | None = None, face_method: str = "auto", page: str = "pages/detect.py") -> AppTest:
+    # one run of the app first: the sign-in gate (single-user mode here) opens the session's case, which pages that
+    # keep their work in it read; AppTest runs a page switched to without the app script around it
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.switch_page(page)  # the landing page is the default
     if detectors is not None:
         at.session_state["sidebar_detectors"] = detectors
     at.session_state["sidebar_face_method"] = face_method
-    return at.run()
+    return at.run().switch_page(page).run()  # the landing page is the default
 
 
 def _set_evidence(at: AppTest, path: Path) -> None:
@@ -72,7 +73,7 @@ def test_landing_page_says_what_each_page_is_for_and_in_which_order():
     _no_exception(at)
     assert [t.value for t in at.title] == ["Face forensics workbench"]
     text = _texts(at)
-    assert all(what in text for *_, what in PAGES) and len(PAGES) == 8  # Cases came with the sign-in
+    assert all(what in text for *_, what in PAGES) and len(PAGES) == 8
     links = [el.proto.label for el in at.get("page_link")]
     assert links[:STEPS] == [f"{i}. {title}" for i, (_, title, _, _) in enumerate(PAGES[:STEPS], 1)]
     assert links[STEPS:] == [title for _, title, _, _ in PAGES[STEPS:]]
@@ -161,9 +162,10 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
 
     # one wording of the LR, the report's: in favour of the proposition it supports, never a bare fraction
     assert f"**LR {lr_in_favour(expected['likelihood_ratio'])}** ({expected['verbal']})" in text
+    from forensics.calibration import Assessment
     from ui.verdicts import error_rate_sentence
 
-    assert error_rate_sentence(expected["verdict"], expected) in text and "Inconclusive band" in text
+    assert error_rate_sentence(Assessment.from_dict(expected)) in text and "Inconclusive band" in text
     # provenance: the model file hash is shown (the evidence metadata is a data frame too, on its own tab)
     assert any(det.weights_sha256 in str(df.value.to_dict()) for df in at.dataframe)
 
@@ -222,8 +224,8 @@ def test_detect_warns_when_the_face_is_larger_than_the_real_training_faces(tmp_p
     from forensics.evidence import load_evidence
     from forensics.pipeline import AnalyzeOptions, analyze
 
-    d = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto")).to_dict()
-    assert warnings[0] == face_size_caveat(d, d["faces"][0], "ffd-mobilenetv2")
+    an = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto"))
+    assert warnings[0] == face_size_caveat(an, an.faces[0], "ffd-mobilenetv2")
 
 
 def test_detect_warns_that_camera_original_is_weak_on_a_small_compressed_file(small_compressed_portrait):
@@ -238,10 +240,8 @@ def test_detect_warns_that_camera_original_is_weak_on_a_small_compressed_file(sm
     _set_evidence(at, small)
     at.run()
     _no_exception(at)
-    d = analyze(
-        load_evidence(small), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto")
-    ).to_dict()
-    expected = face_caveats(d, d["faces"][0], "ffd-mobilenetv2")
+    an = analyze(load_evidence(small), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto"))
+    expected = face_caveats(an, an.faces[0], "ffd-mobilenetv2")
     assert len(expected) == 1 and "weak evidence" in expected[0]
     assert [w.value for w in at.warning if "weak evidence" in w.value] == expected
 
@@ -609,17 +609,11 @@ def test_dataset_stats_scans_with_progress_and_shows_metrics(tmp_path, monkeypat
 
 
 # --------------------------------------------------------------------------------------------------- Segment + LRP
-def test_segment_page_regions_or_clear_unavailable_message():
-    from ui.lib import missing
-
+def test_segment_page_regions_and_relevance_shares():
     at = _app(["simplenet"])
     _set_evidence(at, EXAMPLES / "astronaut.jpg")
     at.switch_page("pages/segment_lrp.py").run()
     _no_exception(at)
-    absent = [m for m in ("forensics.segmentation", "forensics.regions", "forensics.viz.regions") if missing(m)]
-    if absent:
-        assert any("not available in this version" in i.value for i in at.info)
-        return
     # an untrained net's LRP map can hold no positive relevance: that is said, not raised
     assert not at.error or "no positive relevance" in at.error[0].value
     at.selectbox(key="segment_method").set_value("saliency").run()  # |gradient| is positive wherever it is non-zero

@@ -130,6 +130,7 @@ def test_evidence_and_work_survive_a_new_session_and_a_restart(lab):
     assert _case_box(at).value == case_id
     at.session_state["sidebar_detectors"] = ["simplenet"]
     at.session_state["sidebar_face_method"] = "whole"
+    at.switch_page("pages/detect.py").run()  # the default page is the landing page
     at.file_uploader(key="detect_upload").upload(EXAMPLE.name, EXAMPLE.read_bytes(), "image/jpeg").run()
     at.run()
     _ok(at)

@@ -45,7 +45,8 @@ def test_sign_in_case_pages_and_sign_out(tmp_path, monkeypatch):
         sidebar.get_by_text("New case").click()
         page.get_by_label("Title").fill("Browser case")
         page.get_by_role("button", name="Create").click()
-        page.locator("h1").filter(has_text="Detect").first.wait_for(state="visible", timeout=240_000)
+        # the app's default page once a case is open: the landing page
+        page.locator("h1").filter(has_text="Face forensics workbench").first.wait_for(state="visible", timeout=240_000)
         bd.wait_idle(page)
         bd.goto_page(page, "Cases")
         main.get_by_text("Browser case").first.wait_for(state="visible", timeout=120_000)
@@ -53,6 +54,7 @@ def test_sign_in_case_pages_and_sign_out(tmp_path, monkeypatch):
         assert page.locator("[data-testid='stException']").count() == 0
         sidebar.get_by_role("button", name="Sign out").click()
         page.locator("h1").filter(has_text="Sign in").wait_for(state="visible", timeout=120_000)
+        bd.wait_idle(page)  # the run that signed out has finished: the signed-in sidebar is gone, not just stale
         assert sidebar.get_by_text("Signed in as").count() == 0
     with CaseLog(tmp_path / "audit.sqlite") as log:
         kinds = [(e.kind, e.payload.get("user")) for e in log.entries()]

@@ -7,21 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from forensics.calibration import (
-    PROP_FAKE,
-    PROP_REAL,
-    Calibration,
-    LikelihoodRatioModel,
-    band_error_rates,
-    choose_band,
-    fit_calibration,
-    fit_temperature,
-    fit_temperature_and_bias,
-    nll,
-    softmax,
-    verbal_scale,
-)
+from forensics.calibration import Calibration, fit_calibration
+from forensics.decision_band import band_error_rates, choose_band
 from forensics.errors import ForensicsError
+from forensics.likelihood_ratio import PROP_FAKE, PROP_REAL, LikelihoodRatioModel, verbal_scale
+from forensics.temperature import fit_temperature, fit_temperature_and_bias, nll, softmax
 
 
 def _synthetic(n: int = 800, sep: float = 2.0, overconf: float = 4.0, seed: int = 0):

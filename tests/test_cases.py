@@ -86,6 +86,21 @@ def test_upgrade_from_the_previous_version_keeps_its_data(db_url, tmp_path):
     wb.close()
 
 
+def test_a_step_another_process_applied_meanwhile_is_not_run_twice(db_url, monkeypatch):
+    """Two servers starting on one empty database both read version 0; the one that loses the race must find the
+    other's tables, not fail on them (seen as "table users already exists" with two dashboard sessions)."""
+    engine = db.make_engine(db_url)
+    assert db.migrate(engine) == db.LATEST  # the other process, done first
+    stale = [0]  # our read of the version came before its commit
+    real = db.current_version
+    monkeypatch.setattr(db, "current_version", lambda conn: stale.pop() if stale else real(conn))
+    assert db.migrate(engine) == db.LATEST
+    with engine.connect() as conn:
+        assert real(conn) == db.LATEST
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.schema_version)).scalar() == 1
+    engine.dispose()
+
+
 def test_a_database_newer_than_the_code_is_refused(db_url):
     engine = db.make_engine(db_url)
     db.migrate(engine)

@@ -20,6 +20,7 @@ from forensics.domain import (
     size_caveat,
 )
 from forensics.evaluation import wilson_interval
+from forensics.pipeline.results import Analysis
 
 
 def test_histogram_bins_and_shares_match_a_direct_count():
@@ -53,7 +54,7 @@ def test_caveat_only_where_camera_originals_were_rare():
 
 
 def test_face_span_is_the_side_aligned_crop_cuts():
-    from forensics.faces import aligned_crop
+    from forensics.face_crop import aligned_crop
 
     img = np.zeros((400, 500, 3), np.uint8)
     for box, margin in (((100, 80, 220, 230), 0.15), ((10, 10, 60, 40), 0.3)):
@@ -64,11 +65,25 @@ def test_face_span_is_the_side_aligned_crop_cuts():
 
 def test_face_size_caveat_reads_the_card_and_the_margin_of_the_analysis():
     hist = side_histogram({"real": [200] * 100, "gan": [512] * 10})
-    an = {"options": {"margin": 0.0}, "models": {"d": {"card": {"training_image_sides": hist}}, "bare": {}}}
-    face = {"box": [0, 0, 300, 300]}
+    d = {"options": {"margin": 0.0}, "models": {"d": {"card": {"training_image_sides": hist}}, "bare": {}}}
+    an, face = Analysis.from_dict(d), _face([0, 0, 300, 300])
     assert "300 source pixels" in face_size_caveat(an, face, "d")
-    assert face_size_caveat({**an, "options": {"margin": None}}, {"box": [0, 0, 150, 150]}, "d") is None  # 195 px
+    no_margin = Analysis.from_dict({**d, "options": {"margin": None}})
+    assert face_size_caveat(no_margin, _face([0, 0, 150, 150]), "d") is None  # 195 px
     assert face_size_caveat(an, face, "bare") is None  # no histogram in the card: no caveat
+
+
+def _face(box, verdict=None):
+    """A face of an Analysis with one detector "det" whose assessment gives ``verdict`` (no score when None)."""
+    from forensics.calibration import Assessment
+    from forensics.pipeline.results import DetectorScore, FaceAnalysis
+    from forensics.verdicts import Verdict
+
+    scores = {}
+    if verdict is not None:
+        a = Assessment(Verdict(verdict), False, 0.1, 1.0, 0.0, "", None, "", 0.6, (0.4, 0.6), 0.05, 0.05)
+        scores["det"] = DetectorScore("det", 0.1, {}, [], True, True, a)
+    return FaceAnalysis(0, list(box), 0.9, None, scores)
 
 
 def test_training_side_histogram_counts_the_train_rows(tmp_path):
@@ -150,14 +165,16 @@ def test_degradation_caveat_only_for_camera_original_verdicts_with_measured_cond
 
 
 def test_face_caveats_reads_file_size_jpeg_quality_verdict_and_calibration():
-    analysis = {
-        "evidence": {"width": 640, "height": 180, "metadata": {"jpeg": {"estimated_quality": 88}}},
-        "options": {},
-        "models": {"det": {"calibration": _CAL, "card": {}}},
-    }
-    face = {"box": [10, 10, 60, 70], "scores": {"det": {"assessment": {"verdict": "camera original"}}}}
+    analysis = Analysis.from_dict(
+        {
+            "evidence": {"width": 640, "height": 180, "metadata": {"jpeg": {"estimated_quality": 88}}},
+            "options": {},
+            "models": {"det": {"calibration": _CAL, "card": {}}},
+        }
+    )
+    face = _face([10, 10, 60, 70], "camera original")
     assert face_caveats(analysis, face, "det") == [degradation_caveat(_CAL, "camera original", 180, 88)]
-    face["scores"]["det"]["assessment"]["verdict"] = "inconclusive"
+    face = _face([10, 10, 60, 70], "inconclusive")
     assert face_caveats(analysis, face, "det") == []
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from forensics.evidence import load_evidence
 from forensics.face_batch import _stacks, find_faces_batch
-from forensics.faces import detect_faces
+from forensics.faces import FaceOptions, detect_faces
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "ui" / "examples" / "astronaut.jpg"
 
@@ -45,8 +45,8 @@ def test_stacks_group_equal_shapes_and_respect_the_pixel_budget():
 def test_batched_mtcnn_finds_the_same_faces(photo):
     tiny = np.zeros((10, 10, 3), np.uint8)  # under min_size: no face, and MTCNN never sees it
     images = [photo, _group(photo), tiny, photo[::-1].copy(), _group(photo)]
-    one = [detect_faces(im, method="auto") for im in images]
-    many = find_faces_batch(images, method="auto")
+    one = [detect_faces(im, FaceOptions(method="auto")) for im in images]
+    many = find_faces_batch(images, FaceOptions(method="auto"))
     assert [len(s) for s in one] == [len(s) for s in many]
     assert len(one[1]) >= 2  # the group photo: several faces (the smallest tile's face is near min_size)
     assert many[2].reason and "smaller than min_size" in many[2].reason
@@ -57,8 +57,8 @@ def test_batched_mtcnn_finds_the_same_faces(photo):
 
 
 def test_mediapipe_boxes_follow_mtcnn_convention(photo):
-    ref = detect_faces(photo, method="mtcnn")
-    fs = detect_faces(photo, method="mediapipe")
+    ref = detect_faces(photo, FaceOptions(method="mtcnn"))
+    fs = detect_faces(photo, FaceOptions(method="mediapipe"))
     assert fs.method == "mediapipe" and len(fs) == len(ref) == 1
     face, mt = fs.faces[0], ref.faces[0]
     assert _iou(face.box, mt.box) > 0.6
@@ -79,16 +79,16 @@ def test_needs_mtcnn_when_blazeface_finds_nothing_or_a_small_face():
 
 
 def test_cascade_keeps_blazeface_on_portraits_and_runs_mtcnn_on_groups(photo):
-    x0, y0, x1, y1 = (int(v) for v in detect_faces(photo, method="mtcnn").faces[0].box)
+    x0, y0, x1, y1 = (int(v) for v in detect_faces(photo, FaceOptions(method="mtcnn")).faces[0].box)
     pad = (y1 - y0) // 2  # a head-and-shoulders portrait: the face is half the height
     head = np.ascontiguousarray(photo[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad])
     images = [head, _group(photo)]
-    one = [detect_faces(im, method="mediapipe+mtcnn") for im in images]
-    many = find_faces_batch(images, method="mediapipe+mtcnn")
+    one = [detect_faces(im, FaceOptions(method="mediapipe+mtcnn")) for im in images]
+    many = find_faces_batch(images, FaceOptions(method="mediapipe+mtcnn"))
     portrait, group = one
     assert portrait.method == "mediapipe" and portrait.tried == ("mediapipe",)
     assert group.tried == ("mediapipe", "mtcnn") and group.method == "mtcnn"
-    assert len(group) == len(detect_faces(images[1], method="mtcnn"))
+    assert len(group) == len(detect_faces(images[1], FaceOptions(method="mtcnn")))
     for a, b in zip(one, many, strict=True):
         assert (b.method, b.tried, len(b)) == (a.method, a.tried, len(a))
         for fa, fb in zip(a.faces, b.faces, strict=True):

@@ -10,15 +10,8 @@ from PIL import Image
 
 from forensics.errors import BadImageError, UnknownComponentError
 from forensics.evidence import load_evidence
-from forensics.faces import (
-    DEFAULT_CROP_SIZE,
-    DEFAULT_MARGIN,
-    aligned_crop,
-    crop_matrix,
-    detect_faces,
-    eye_angle,
-    reading_order,
-)
+from forensics.face_crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN, aligned_crop, crop_matrix, eye_angle
+from forensics.faces import FaceOptions, detect_faces, reading_order
 
 
 def _rgb(path) -> np.ndarray:
@@ -90,7 +83,7 @@ def test_rotation_levels_the_eyes():
 
 def test_whole_returns_one_face_padded_to_square():
     img = np.random.default_rng(2).integers(0, 256, (100, 200, 3), dtype=np.uint8)
-    fs = detect_faces(img, method="whole", crop_size=128, pad="black")
+    fs = detect_faces(img, FaceOptions(method="whole", crop_size=128, pad="black"))
     assert len(fs.faces) == 1 and fs.method == "whole" and fs.reason is None
     f = fs.faces[0]
     assert f.box == (0.0, 0.0, 200.0, 100.0) and f.crop.shape == (128, 128, 3)
@@ -102,15 +95,15 @@ def test_whole_returns_one_face_padded_to_square():
 def test_bad_inputs():
     img = np.zeros((64, 64, 3), np.uint8)
     with pytest.raises(UnknownComponentError):
-        detect_faces(img, method="yolo")
+        detect_faces(img, FaceOptions(method="yolo"))
     with pytest.raises(UnknownComponentError):
-        detect_faces(img, method="whole", pad="wrap")
+        detect_faces(img, FaceOptions(method="whole", pad="wrap"))
     with pytest.raises(BadImageError, match="uint8"):
         detect_faces(img.astype(np.float32))
 
 
 def test_image_smaller_than_min_size_gives_reason():
-    fs = detect_faces(np.zeros((20, 30, 3), np.uint8), min_size=40)
+    fs = detect_faces(np.zeros((20, 30, 3), np.uint8), FaceOptions(min_size=40))
     assert fs.faces == () and "smaller than min_size" in fs.reason
 
 
@@ -122,7 +115,7 @@ def test_no_face_gives_reason_not_exception(kind):
         if kind == "noise"
         else np.full((240, 320, 3), 128, np.uint8)
     )
-    fs = detect_faces(img, method="auto")
+    fs = detect_faces(img, FaceOptions(method="auto"))
     assert fs.faces == () and fs.reason and "no face found" in fs.reason
     assert fs.tried == ("mtcnn", "haar")
     json.dumps(fs.to_dict(), allow_nan=False)
@@ -141,7 +134,7 @@ def test_one_face_on_real_photo(which, request):
 
 
 def test_haar_on_real_photo(real_face_path):
-    fs = detect_faces(_rgb(real_face_path), method="haar", crop_size=128)
+    fs = detect_faces(_rgb(real_face_path), FaceOptions(method="haar", crop_size=128))
     assert fs.method == "haar" and len(fs.faces) == 1
     f = fs.faces[0]
     assert f.landmarks is None and f.crop.shape == (128, 128, 3) and 0 < f.confidence < 1
@@ -153,14 +146,14 @@ def test_haar_on_real_photo(real_face_path):
 
 def test_face_below_min_size_is_skipped(real_face_path):
     img = _rgb(real_face_path)
-    fs = detect_faces(img, min_size=220)  # LFW faces are about 100-130 px in a 250 px photo
+    fs = detect_faces(img, FaceOptions(min_size=220))  # LFW faces are about 100-130 px in a 250 px photo
     assert fs.faces == () and len(fs.skipped) == 1
     assert "smaller than min_size=220" in fs.skipped[0].reason and fs.reason
     # and a genuinely small face: the photo shrunk to 70 px inside a larger canvas
     small = np.array(Image.fromarray(img).resize((70, 70), Image.Resampling.LANCZOS))
     canvas = np.full((200, 200, 3), 120, np.uint8)
     canvas[60:130, 60:130] = small
-    fs = detect_faces(canvas, min_size=40)
+    fs = detect_faces(canvas, FaceOptions(min_size=40))
     assert fs.faces == () and fs.skipped and all("smaller than min_size=40" in s.reason for s in fs.skipped)
     assert max(fs.skipped[0].box[2] - fs.skipped[0].box[0], fs.skipped[0].box[3] - fs.skipped[0].box[1]) < 40
 
@@ -192,7 +185,7 @@ def test_detection_on_reduced_copy_maps_back_to_full_resolution(real_face_path):
     img = _rgb(real_face_path)
     big = np.array(Image.fromarray(img).resize((img.shape[1] * 4, img.shape[0] * 4), Image.Resampling.BICUBIC))
     ref = detect_faces(img).faces[0]
-    fs = detect_faces(big, detect_max_side=img.shape[1], crop_size=64)
+    fs = detect_faces(big, FaceOptions(detect_max_side=img.shape[1], crop_size=64))
     assert len(fs.faces) == 1
     f = fs.faces[0]
     assert np.allclose(np.array(f.box), 4 * np.array(ref.box), atol=8)

@@ -134,8 +134,8 @@ def test_cli_analyze_prints_the_size_caveat_for_a_large_face(tmp_path, capsys):
         im.convert("RGB").resize((im.width * 7, im.height * 7), Image.Resampling.LANCZOS).save(big)
     assert main(["analyze", str(big), "--detector", "ffd-mobilenetv2", "--no-log"]) == 0
     out = capsys.readouterr().out
-    d = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"]).to_dict()
-    caveat = face_size_caveat(d, d["faces"][0], "ffd-mobilenetv2")
+    an = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"])
+    caveat = face_size_caveat(an, an.faces[0], "ffd-mobilenetv2")
     assert caveat and f"caveat: {caveat}" in out
 
 
@@ -148,7 +148,23 @@ def test_cli_analyze_warns_that_camera_original_is_weak_on_a_small_compressed_fi
     small = small_compressed_portrait
     assert main(["analyze", str(small), "--detector", "ffd-mobilenetv2", "--no-log"]) == 0
     out = capsys.readouterr().out
-    d = analyze(load_evidence(small), detectors=["ffd-mobilenetv2"]).to_dict()
+    an = analyze(load_evidence(small), detectors=["ffd-mobilenetv2"])
+    d = an.to_dict()
     assert d["faces"][0]["scores"]["ffd-mobilenetv2"]["assessment"]["verdict"] == "camera original"
-    caveats = face_caveats(d, d["faces"][0], "ffd-mobilenetv2")
+    caveats = face_caveats(an, an.faces[0], "ffd-mobilenetv2")
     assert len(caveats) == 1 and "weak evidence" in caveats[0] and f"caveat: {caveats[0]}" in out
+
+
+def test_analysis_read_back_from_its_json_is_the_same_analysis(small_compressed_portrait):
+    """``Analysis.from_dict`` (a saved bundle read back, for the report) gives back every field ``to_dict`` wrote:
+    verdicts as enums, assessment, stability, novelty, whole-face checks and coverage typed again."""
+    from forensics.pipeline.results import Analysis
+    from forensics.verdicts import Verdict
+
+    an = analyze(load_evidence(small_compressed_portrait), detectors=["ffd-mobilenetv2"])
+    d = json.loads(json.dumps(an.to_dict()))
+    back = Analysis.from_dict(d)
+    assert back.to_dict() == d
+    score = back.faces[0].scores["ffd-mobilenetv2"]
+    assert score.assessment is not None and score.assessment.verdict is Verdict.REAL
+    assert score.stability is not None and back.faces[0].checks is not None and back.coverage is not None

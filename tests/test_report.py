@@ -26,7 +26,7 @@ from forensics.errors import ForensicsError
 from forensics.formatting import lr_in_favour
 from forensics.report import Case, build_bundle, bundle_hash, load_bundle, validate_bundle
 from forensics.report.build import prepare_report, write_report
-from forensics.report.sections import VERDICT_WORDS
+from forensics.report.sections import VERDICT_WORDS, analysis_of
 from forensics.report.verify import compare, verify_bundle
 
 NOTES = "Received on a USB stick, sealed bag 7; naïve ünïcode check."
@@ -193,7 +193,8 @@ def test_pdf_holds_verdict_hashes_notes_and_page_numbers(report_data, written):
     assert NOTES in flat and "Dr. Ada Example" in flat and "C-2026-017" in flat
     assert f"page {n_pages} of {n_pages}" in flat and "page 1 of" in flat
     assert "Region relevance: not computed, because it was not requested." in flat
-    caveat = face_size_caveat(b["analysis"], b["analysis"]["faces"][0], "simplenet")
+    an = analysis_of(b)
+    caveat = face_size_caveat(an, an.faces[0], "simplenet")
     assert caveat and re.sub(r"\s+", " ", caveat) in flat
     # the bundle hash is printed in the integrity section, on the page that holds its heading
     from pypdf import PdfReader
@@ -418,6 +419,7 @@ def test_pdf_carries_the_degradation_caveat_of_a_small_compressed_file(small_com
     """A camera-original verdict of the shipped default on a 180 px / JPEG 50 file: the PDF prints the caveat that
     forensics.domain gives for it (the bundle keeps the evidence apart from the analysis)."""
     from forensics.domain import face_caveats
+    from forensics.report.sections import analysis_of
 
     data = prepare_report(
         small_compressed_portrait,
@@ -428,7 +430,8 @@ def test_pdf_carries_the_degradation_caveat_of_a_small_compressed_file(small_com
         checks=["metadata"],
     )
     b = data.bundle
-    caveats = face_caveats({**b["analysis"], "evidence": b["evidence"]}, b["analysis"]["faces"][0], "ffd-mobilenetv2")
+    an = analysis_of(b)
+    caveats = face_caveats(an, an.faces[0], "ffd-mobilenetv2")
     assert len(caveats) == 1 and "weak evidence" in caveats[0]
     files = write_report(data, tmp_path / "out", log=False)
     flat = re.sub(r"\s+", " ", _pdf_text(files.pdf)[0])

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from forensics.scan import ScanOptions, scan_folder
-from forensics.scan.dask_cluster import DaskSetup
+from forensics.scan.dask_cluster import DaskSetup, local_cluster
 from forensics.scan.store import ScanStore
 
 distributed = pytest.importorskip("distributed")
@@ -91,7 +91,7 @@ def test_killed_dask_worker_loses_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("FORENSICS_SCAN_TEST_DELAY", "0.5")  # spawned workers inherit it: batches take a while
     store_path = tmp_path / "dask.sqlite"
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        local_cluster(2) as cluster,
         distributed.Client(cluster) as client,
     ):
         client.wait_for_workers(2, timeout=120)
@@ -169,3 +169,21 @@ def test_worker_malloc_tuning_keeps_buffers_on_the_heap():
         cwd=Path(__file__).resolve().parent.parent,
     ).stdout.split()
     assert out == ["1", "True", "0"]  # mmap'ed before, heap after
+
+
+def test_workers_do_not_rerun_a_script_main(tmp_path, monkeypatch):
+    """Under Streamlit (and after AppTest) ``__main__`` is the dashboard script; spawned workers must not run it."""
+    import sys
+    import types
+
+    marker = tmp_path / "ran"
+    script = tmp_path / "app_script.py"
+    script.write_text(f"open({str(marker)!r}, 'a').write('x')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    with local_cluster(1) as cluster, distributed.Client(cluster) as client:
+        client.wait_for_workers(1, timeout=120)
+        assert client.submit(os.getpid).result(timeout=120) != os.getpid()
+    assert sys.modules["__main__"] is fake_main  # given back once the cluster is closed
+    assert not marker.exists()

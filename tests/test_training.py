@@ -492,10 +492,11 @@ def test_soup_reuses_finished_members_averages_and_calibrates(tiny_cfg):
 
     from forensics.detectors import create_detector
     from forensics.detectors.weights import read_state_dict
+    from forensics.training.crop_sets import prepare_data
     from forensics.training.crops import predict_logits
     from forensics.training.run_log import LOG
     from forensics.training.soup import member_config, train_soup
-    from forensics.training.trainer import prepare_data, train
+    from forensics.training.trainer import train
 
     cfg = tiny_cfg.replace(soup={"seeds": (1, 2)}, stages=(tiny_cfg.stages[0],))
     m1, m2 = member_config(cfg, 1), member_config(cfg, 2)

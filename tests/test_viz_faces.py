@@ -8,15 +8,34 @@ from forensics.viz.faces import ANALYSED, NO_VERDICT, SKIPPED, STYLES, face_mark
 
 
 def _analysis():
-    given = {"d": {"assessment": {"verdict": "inconclusive"}}}
-    withheld = {"d": {"assessment": None, "withheld": {"verdict": "no verdict"}}}
-    return {
-        "faces": [
-            {"index": 0, "box": [10, 10, 50, 60], "scores": given},
-            {"index": 1, "box": [60, 10, 90, 40], "scores": withheld},
-        ],
-        "skipped_faces": [{"box": [100, 5, 110, 15], "reason": "too small"}, {"reason": "no box"}],
+    from forensics.pipeline.results import Analysis
+
+    assessment = {
+        "verdict": "inconclusive",
+        "inconclusive": True,
+        "p_fake": 0.5,
+        "likelihood_ratio": 1.0,
+        "log10_lr": 0.0,
+        "verbal": "",
+        "supports": None,
+        "statement": "",
+        "threshold": 0.6,
+        "band": [0.4, 0.6],
+        "false_positive_rate": 0.05,
+        "false_negative_rate": 0.05,
     }
+    score = {"detector": "d", "p_fake": 0.5, "ready": True, "calibrated": True}
+    given = {"d": {**score, "assessment": assessment}}
+    withheld = {"d": {**score, "assessment": None, "withheld": {"verdict": "no verdict", "reasons": ["cut"]}}}
+    return Analysis.from_dict(
+        {
+            "faces": [
+                {"index": 0, "box": [10, 10, 50, 60], "confidence": 0.9, "scores": given},
+                {"index": 1, "box": [60, 10, 90, 40], "confidence": 0.9, "scores": withheld},
+            ],
+            "skipped_faces": [{"box": [100, 5, 110, 15], "reason": "too small"}, {"reason": "no box"}],
+        }
+    )
 
 
 def test_marks_follow_what_became_of_each_face():

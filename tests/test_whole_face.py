@@ -15,7 +15,8 @@ from PIL import Image
 from forensics.calibration import fit_calibration
 from forensics.evidence import load_evidence
 from forensics.face_checks import MAX_OUTSIDE_FRACTION, check_face, outside_fraction
-from forensics.faces import aligned_crop, detect_faces
+from forensics.face_crop import aligned_crop
+from forensics.faces import FaceOptions, detect_faces
 from forensics.pipeline import NO_VERDICT, AnalyzeOptions, analyze
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "ui" / "examples"
@@ -28,7 +29,7 @@ def portrait() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def face(portrait):
-    fs = detect_faces(portrait, method="mtcnn")
+    fs = detect_faces(portrait, FaceOptions(method="mtcnn"))
     assert len(fs.faces) == 1
     return fs.faces[0]
 
@@ -74,7 +75,7 @@ def test_a_face_cut_by_each_border_fails_the_whole_face_check(portrait, face, bo
         "top": portrait[y0 + int(0.2 * (y1 - y0)) :],
         "bottom": portrait[: y1 - int(0.2 * (y1 - y0))],
     }[border]
-    fs = detect_faces(np.ascontiguousarray(cut), method="mtcnn")
+    fs = detect_faces(np.ascontiguousarray(cut), FaceOptions(method="mtcnn"))
     assert fs.faces, f"MTCNN lost the face cut at the {border}"
     f = max(fs.faces, key=lambda x: x.size)
     checks = check_face(f, fs.image_size, min_size=40)
@@ -203,7 +204,7 @@ def test_variant_crops_match_recompressing_the_whole_file(portrait, face):
 def test_skipped_detections_are_counted_by_kind(portrait):
     from forensics.coverage import coverage
 
-    fs = detect_faces(portrait, method="mtcnn", min_size=400)  # the face is about 114 px: too small here
+    fs = detect_faces(portrait, FaceOptions(method="mtcnn", min_size=400))  # the face is about 114 px: too small here
     assert not fs.faces and [s.kind for s in fs.skipped] == ["too small"]
     cov = coverage(fs, [], portrait)
     assert cov.skipped == {"too small": 1}
@@ -213,7 +214,7 @@ def test_skipped_detections_are_counted_by_kind(portrait):
 def test_finders_agree_on_one_portrait_and_disagreement_is_said(portrait, face):
     from forensics.coverage import Coverage, _unmatched, coverage
 
-    fs = detect_faces(portrait, method="mtcnn")
+    fs = detect_faces(portrait, FaceOptions(method="mtcnn"))
     cov = coverage(fs, [check_face(face, fs.image_size, min_size=40)], portrait)
     assert cov.found == 1 and cov.second_found == 1 and not cov.finders_disagree
     # greedy IoU matching against hand-made boxes: one shared face, one only in the second list

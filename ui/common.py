@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from forensics.errors import BadImageError, ForensicsError
-from ui import lib
 
 T = TypeVar("T")
 
@@ -80,11 +79,3 @@ def call(fn: Callable[..., T], *args: Any, spinner: str | None = None, stop: boo
         if stop:
             st.stop()
         return None
-
-
-def need(module: str) -> None:
-    """Stop the page with a clear info when a library part is not in this version."""
-    why = lib.missing(module)
-    if why:
-        st.info(why, icon=":material/construction:")
-        st.stop()

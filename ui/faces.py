@@ -3,23 +3,30 @@ choice of the one-face pages, provenance."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from forensics.domain import face_caveats
+from forensics.face_checks import FaceChecks
 from forensics.formatting import pct as _pct
+from forensics.verdicts import Verdict
 from ui import lib, state
 from ui.common import call, log_once
 from ui.evidence import current_evidence
 from ui.verdicts import verdict_card
 
+if TYPE_CHECKING:
+    from forensics.pipeline.results import Analysis, FaceAnalysis
 
-def provenance(an: dict[str, Any]) -> None:
+
+def provenance(an: Analysis) -> None:
     """Which model file (sha256), settings and data every number comes from."""
-    models = an.get("models", {})
+    import forensics
+    from forensics.pipeline.results import SCHEMA
+
     rows = []
-    for name, m in models.items():
+    for name, m in an.models.items():
         card = m.get("card") or {}
         cal = m.get("calibration") or {}
         rows.append(
@@ -36,26 +43,24 @@ def provenance(an: dict[str, Any]) -> None:
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(
-        f"Face finder: {an.get('face_method')} · device {an.get('device')} · library "
-        f"{an.get('library_version')} · schema {an.get('schema')}"
+        f"Face finder: {an.face_method} · device {an.device} · library {forensics.__version__} · schema {SCHEMA}"
     )
     with st.expander("Options, timings and environment"):
         st.json(
-            {"options": an.get("options"), "timings_ms": an.get("timings_ms"), "environment": an.get("environment")},
+            {"options": an.options.to_dict(), "timings_ms": an.timings_ms, "environment": an.environment},
             expanded=False,
         )
 
 
-def faces_view(an, image) -> None:
+def faces_view(an: Analysis, image) -> None:
     """The overview of the whole evidence with numbered boxes (click a number, or pick it below, to show that face
     alone), then every face (or the chosen one): its aligned crop beside one verdict card per detector, and each
     detector's known failure modes once."""
     from forensics.viz.faces import STYLES, face_marks, overview_figure
 
-    d = an.to_dict()
     if not an.faces:
         st.warning(f"No face analysed: {an.no_face_reason or 'no face found'}", icon=":material/face_retouching_off:")
-    marks = face_marks(d)
+    marks = face_marks(an)
     if marks:
         event = st.plotly_chart(
             overview_figure(image, marks),
@@ -76,42 +81,47 @@ def faces_view(an, image) -> None:
         )
     if not an.faces:
         return
-    choices = ["All faces", *(f"Face {f['index'] + 1}" for f in d["faces"])]
+    choices = ["All faces", *(f"Face {f.index + 1}" for f in an.faces)]
     if st.session_state.get("detect_face") not in choices:
         st.session_state["detect_face"] = choices[0]
     chosen = st.segmented_control("Show", choices, key="detect_face") or choices[0]
     if chosen != choices[0]:
         st.caption(f"Showing {chosen} only: choose 'All faces' to see every face.")
-    for face, crop in zip(d["faces"], an.crops, strict=True):
-        if chosen != "All faces" and chosen != f"Face {face['index'] + 1}":
+    for face, crop in zip(an.faces, an.crops, strict=True):
+        if chosen != "All faces" and chosen != f"Face {face.index + 1}":
             continue
-        st.subheader(f"Face {face['index'] + 1}")
-        names = list(face["scores"])
-        cols = st.columns([1] + [2] * max(1, len(names)))
-        cols[0].image(
-            crop,
-            caption=f"aligned crop · box {[round(v) for v in face['box']]} · confidence {face['confidence']:.3f}",
-            width="stretch",
-        )
-        if face.get("checks"):
-            with cols[0]:
-                face_checks_view(face["checks"])
-        for col, name in zip(cols[1:], names, strict=False):
-            with col:
-                verdict_card(
-                    name,
-                    face["scores"][name],
-                    d["models"].get(name, {}),
-                    key=f"face{face['index']}",
-                    caveats=face_caveats(d, face, name),
-                    face_failures=(face.get("checks") or {}).get("failures") or (),
-                )
-    for sentence in (d.get("coverage") or {}).get("sentences") or ():
+        face_view(an, face, crop)
+    for sentence in an.coverage.sentences() if an.coverage is not None else ():
         st.info(sentence, icon=":material/visibility_off:")
-    if d["skipped_faces"]:
-        with st.expander(f"{len(d['skipped_faces'])} detection(s) left out"):
-            st.dataframe(d["skipped_faces"], hide_index=True)
-    failure_modes(d["models"])
+    if an.skipped_faces:
+        with st.expander(f"{len(an.skipped_faces)} detection(s) left out"):
+            st.dataframe(list(an.skipped_faces), hide_index=True)
+    failure_modes(an.models)
+
+
+def face_view(an: Analysis, face: FaceAnalysis, crop) -> None:
+    """One face: its aligned crop (and whole-face checks) beside one verdict card per detector."""
+    st.subheader(f"Face {face.index + 1}")
+    names = list(face.scores)
+    cols = st.columns([1] + [2] * max(1, len(names)))
+    cols[0].image(
+        crop,
+        caption=f"aligned crop · box {[round(v) for v in face.box]} · confidence {face.confidence:.3f}",
+        width="stretch",
+    )
+    if face.checks is not None:
+        with cols[0]:
+            face_checks_view(face.checks)
+    for col, name in zip(cols[1:], names, strict=False):
+        with col:
+            verdict_card(
+                name,
+                face.scores[name],
+                an.models.get(name, {}),
+                key=f"face{face.index}",
+                caveats=face_caveats(an, face, name),
+                face_failures=face.checks.failures if face.checks is not None else (),
+            )
 
 
 def batch_table(files, opts) -> None:
@@ -138,21 +148,19 @@ def batch_table(files, opts) -> None:
             continue
         finally:
             bar.progress(i / len(files), text=f"{i} / {len(files)} files")
-        d = an.to_dict()
         for det in opts.detectors:
             results = []
-            for f in d["faces"]:
-                s = f["scores"].get(det) or {}
-                a = s.get("assessment")
-                verdict = (a or {}).get("verdict") or (s.get("withheld") or {}).get("verdict") or "no verdict"
-                results.append(
-                    f"face {f['index'] + 1}: {verdict}" + (f" (LR {lr_in_favour(a['likelihood_ratio'])})" if a else "")
-                )
+            for f in an.faces:
+                s = f.scores.get(det)
+                a = None if s is None else s.assessment
+                verdict = Verdict.NONE if s is None else s.verdict
+                lr = f" (LR {lr_in_favour(a.likelihood_ratio)})" if a is not None else ""
+                results.append(f"face {f.index + 1}: {verdict}{lr}")
             rows.append(
                 {
                     "file": up.name,
                     "sha256": up.sha256,
-                    "faces": len(d["faces"]),
+                    "faces": len(an.faces),
                     "detector": det,
                     "result": "; ".join(results) or (an.no_face_reason or "no face found"),
                 }
@@ -191,16 +199,17 @@ def failure_modes(models: dict[str, Any]) -> None:
                 st.markdown("\n".join(f"- {f}" for f in failures))
 
 
-def face_checks_view(checks: dict[str, Any]) -> None:
+def face_checks_view(checks: FaceChecks) -> None:
     """The whole-face checks of one face: what was measured, and every failed check (no verdict then)."""
-    confirmed = {True: "confirmed", False: "not confirmed", None: "not checked"}[checks["landmarks_confirmed"]]
+    confirmed = {True: "confirmed", False: "not confirmed", None: "not checked"}[checks.landmarks_confirmed]
+    # rounded as FaceChecks.to_dict keeps them, so the card shows what the saved analysis and the report show
     st.caption(
-        f"Whole-face checks: {_pct(checks['outside_fraction'])} of the box outside the image, "
-        f"{_pct(checks['padded_fraction'])} of the crop padded, {checks['size_px']:.0f} px, landmarks "
-        f"{confirmed} ({checks['finder']})"
+        f"Whole-face checks: {_pct(round(checks.outside_fraction, 4))} of the box outside the image, "
+        f"{_pct(round(checks.padded_fraction, 4))} of the crop padded, {round(checks.size_px, 1):.0f} px, landmarks "
+        f"{confirmed} ({checks.finder})"
     )
-    if not checks["passed"]:
-        st.error("Not a whole face, so no verdict: " + "; ".join(checks["failures"]), icon=":material/crop_free:")
+    if not checks.passed:
+        st.error("Not a whole face, so no verdict: " + "; ".join(checks.failures), icon=":material/crop_free:")
 
 
 def faceset_view(fs) -> None:
@@ -215,7 +224,7 @@ def faceset_view(fs) -> None:
         )
 
 
-def face_choice(an, key: str) -> int | None:
+def face_choice(an: Analysis, key: str) -> int | None:
     """Pick one analysed face; None (with an info) when there is none."""
     if not an.faces:
         st.warning(f"No face to explain: {an.no_face_reason or 'no face found'}")

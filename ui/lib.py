@@ -4,29 +4,17 @@ Models are shared resources (one per process, every browser session uses the sam
 detector's lock). Results are data cached by the evidence sha256 plus every option that changes the numbers; the
 bytes and arrays they are computed from are passed as ``_``-prefixed arguments, which Streamlit leaves out of the
 cache key (the sha256 and the face key stand for them). Library modules are imported inside the functions so the
-dashboard starts fast and a page whose library part is missing still loads.
+dashboard starts fast.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
-
-MODULE_MISSING = "not available in this version of the library"
-
-
-def missing(module: str) -> str | None:
-    """None when ``module`` imports, else a sentence for an ``st.info`` saying the feature is not available."""
-    try:
-        importlib.import_module(module)
-    except ImportError as exc:
-        return f"`{module}` is {MODULE_MISSING} ({exc})."
-    return None
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
@@ -106,10 +94,10 @@ def analysis(sha256: str, detectors: tuple[str, ...], face_method: str, allow_un
 @st.cache_data(max_entries=16, show_spinner=False)
 def faces(sha256: str, face_method: str, _data: bytes, name: str):
     """Faces only (no detector): used when no detector is chosen."""
-    from forensics.faces import detect_faces
+    from forensics.faces import FaceOptions, detect_faces
 
     ev = evidence(sha256, _data, name)
-    return detect_faces(ev.image, method=face_method)
+    return detect_faces(ev.image, FaceOptions(method=face_method))
 
 
 # --------------------------------------------------------------------------------------------------- explanations

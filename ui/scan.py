@@ -93,7 +93,7 @@ def det_has_points(curves: dict[str, Any]) -> bool:
 
 def scan_view(stats: dict[str, Any]) -> None:
     """Counts, metric table with intervals, ROC/DET, per-kind and per-source rates, region statistics."""
-    from forensics.evaluation import det_figure, roc_figure
+    from forensics.viz.curves import det_figure, roc_figure
     from forensics.viz.scan import mean_heatmaps_figure, rate_table_figure, region_stats_figure
 
     counts = stats["counts"]

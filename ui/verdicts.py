@@ -6,16 +6,20 @@ from typing import Any
 
 import streamlit as st
 
-from forensics.calibration import VERDICT_FAKE, VERDICT_REAL
+from forensics.calibration import Assessment
 from forensics.formatting import lr_in_favour
 from forensics.formatting import pct as _pct
+from forensics.novelty import NOT_MEASURED, Novelty
+from forensics.pipeline.results import DetectorScore
+from forensics.stability import Stability
+from forensics.verdicts import Verdict
 
-_COLOURS = {"manipulated or generated": "red", "camera original": "green", "inconclusive": "orange"}
+_COLOURS = {Verdict.FAKE: "red", Verdict.REAL: "green", Verdict.INCONCLUSIVE: "orange"}
 
 
 def verdict_card(
     name: str,
-    score: dict[str, Any],
+    score: DetectorScore,
     model: dict[str, Any],
     *,
     key: str = "",
@@ -27,72 +31,76 @@ def verdict_card(
     "camera original" verdict on a small or compressed file)."""
     st.markdown(f"**{name}**")
     st.caption(str(model.get("architecture", "")))
-    a = score.get("assessment")
-    if not score.get("ready"):
+    if not score.ready:
         st.warning(
             "Explain-only: this detector has no trained weights, so it gives **no verdict** and its score "
             "carries no evidential value.",
             icon=":material/block:",
         )
         return
-    withheld = score.get("withheld")
-    if withheld:
-        colour = "orange" if withheld["verdict"] == "inconclusive" else "gray"
-        st.markdown(f"##### Verdict: :{colour}[{withheld['verdict']}]")
-        for why in withheld["reasons"]:
-            if why in face_failures:  # shown once beside the crop
-                continue
-            st.warning(why, icon=":material/block:")
-        if any(why in face_failures for why in withheld["reasons"]):
-            st.caption("This face failed the whole-face checks shown beside its crop.")
-        st.caption(
-            f"Calibrated p(fake) = {score['p_fake']:.3f}, shown as a number only: no verdict is drawn from "
-            "it for this face."
-        )
-        if score.get("stability"):  # no verdict, so nothing to call unstable: the score's spread only
-            st.caption(f"Score under re-compression: {score['stability']['score_summary']}")
-        novelty_view(score.get("novelty"))
+    if score.withheld is not None:
+        withheld_view(score, face_failures)
         return
+    a = score.assessment
     if a is None:
         st.info(
-            f"No calibration for this model, so **no verdict**. Uncalibrated p(fake) = {score['p_fake']:.3g}.",
+            f"No calibration for this model, so **no verdict**. Uncalibrated p(fake) = {score.p_fake:.3g}.",
             icon=":material/tune:",
         )
         return
-    verdict = a["verdict"]
-    st.markdown(f"##### Verdict: :{_COLOURS.get(verdict, 'gray')}[{verdict}]")
-    lo, hi = a["band"]
+    st.markdown(f"##### Verdict: :{_COLOURS.get(a.verdict, 'gray')}[{a.verdict}]")
+    lo, hi = a.band
     c1, c2 = st.columns([1, 2])
-    c1.metric("calibrated p(fake)", f"{a['p_fake']:.3f}")
+    c1.metric("calibrated p(fake)", f"{a.p_fake:.3f}")
     c2.markdown(
-        f"**LR {lr_in_favour(a['likelihood_ratio'])}** ({a['verbal']})",
-        help=f"log10 LR = {a['log10_lr']:.2f}; worded as in the court report",
+        f"**LR {lr_in_favour(a.likelihood_ratio)}** ({a.verbal})",
+        help=f"log10 LR = {a.log10_lr:.2f}; worded as in the court report",
     )
     st.plotly_chart(
-        band_figure(a["p_fake"], lo, hi), width="stretch", key=f"band_{key}_{name}", config={"displayModeBar": False}
+        band_figure(a.p_fake, lo, hi), width="stretch", key=f"band_{key}_{name}", config={"displayModeBar": False}
     )
     st.caption(
         f"Inconclusive band [{lo:.3f}, {hi:.3f}): below it 'camera original', at or above it "
         f"'manipulated or generated'."
     )
-    st.markdown(f"*{a['statement']}*")
-    stability_view(score.get("stability"))
-    novelty_view(score.get("novelty"))
-    st.caption(error_rate_sentence(verdict, a))
+    st.markdown(f"*{a.statement}*")
+    stability_view(score.stability)
+    novelty_view(score.novelty)
+    st.caption(error_rate_sentence(a))
     for caveat in caveats:
         st.warning(caveat, icon=":material/photo_size_select_large:")
 
 
-def error_rate_sentence(verdict: str, a: dict[str, Any]) -> str:
+def withheld_view(score: DetectorScore, face_failures: list[str] | tuple[str, ...]) -> None:
+    """A ready, calibrated detector whose verdict is withheld for this face: what is said instead, and why."""
+    assert score.withheld is not None
+    verdict, reasons = score.withheld.verdict, score.withheld.reasons
+    colour = "orange" if verdict == Verdict.INCONCLUSIVE else "gray"
+    st.markdown(f"##### Verdict: :{colour}[{verdict}]")
+    for why in reasons:
+        if why in face_failures:  # shown once beside the crop
+            continue
+        st.warning(why, icon=":material/block:")
+    if any(why in face_failures for why in reasons):
+        st.caption("This face failed the whole-face checks shown beside its crop.")
+    st.caption(
+        f"Calibrated p(fake) = {score.p_fake:.3f}, shown as a number only: no verdict is drawn from it for this face."
+    )
+    if score.stability is not None:  # no verdict, so nothing to call unstable: the score's spread only
+        st.caption(f"Score under re-compression: {score.stability.score_summary()}")
+    novelty_view(score.novelty)
+
+
+def error_rate_sentence(a: Assessment) -> str:
     """The known error rate that bears on the verdict actually given (validation faces of the calibration)."""
-    if verdict == VERDICT_FAKE:
+    if a.verdict == Verdict.FAKE:
         return (
-            f"Known error rate for this verdict: {_pct(a.get('false_positive_rate'))} of the camera originals "
+            f"Known error rate for this verdict: {_pct(a.false_positive_rate)} of the camera originals "
             "in validation were wrongly called 'manipulated or generated' at this band (false alarms)."
         )
-    if verdict == VERDICT_REAL:
+    if a.verdict == Verdict.REAL:
         return (
-            f"Known error rate for this verdict: {_pct(a.get('false_negative_rate'))} of the manipulated or "
+            f"Known error rate for this verdict: {_pct(a.false_negative_rate)} of the manipulated or "
             "generated faces in validation were wrongly called 'camera original' at this band (misses)."
         )
     return (
@@ -101,25 +109,21 @@ def error_rate_sentence(verdict: str, a: dict[str, Any]) -> str:
     )
 
 
-def stability_view(stab: dict[str, Any] | None) -> None:
+def stability_view(stab: Stability | None) -> None:
     """Whether the verdict holds when the evidence is re-compressed and re-scaled (warning when it does not)."""
-    if not stab:
+    if stab is None:
         return
-    if stab.get("unstable"):
-        st.warning(f"Unstable verdict: {stab['summary'].removeprefix('unstable: ')}", icon=":material/swap_horiz:")
+    if stab.unstable:
+        st.warning(f"Unstable verdict: {stab.summary().removeprefix('unstable: ')}", icon=":material/swap_horiz:")
     else:
-        st.caption(f"Stability: {stab['summary']}")
-    parts = [
-        f"{c['condition']}: {c['p_fake']:.3f}" + (f" ({c['verdict']})" if c["verdict"] else "")
-        for c in stab["conditions"]
-    ]
+        st.caption(f"Stability: {stab.summary()}")
+    parts = [f"{c.condition}: {c.p_fake:.3f}" + (f" ({c.verdict})" if c.verdict else "") for c in stab.conditions]
     st.caption("Re-scored: " + " · ".join(parts))
 
 
-def novelty_view(novelty: dict[str, Any] | None) -> None:
+def novelty_view(novelty: Novelty | None) -> None:
     """How far the face lies from the detector's training faces (or that this was not measured)."""
-    if novelty:
-        st.caption(f"Novelty: {novelty['summary']}")
+    st.caption(f"Novelty: {NOT_MEASURED['summary'] if novelty is None else novelty.summary()}")
 
 
 def band_figure(p: float, lo: float, hi: float):

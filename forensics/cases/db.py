@@ -163,10 +163,8 @@ def migrate(engine: sa.Engine, target: int | None = None) -> int:
     """Apply the pending migrations up to ``target`` (default: the latest); returns the version reached."""
     target = LATEST if target is None else target
     try:
-        with engine.begin() as conn:
-            if not sa.inspect(conn).has_table("schema_version"):
-                schema_version.create(conn)
-                conn.execute(schema_version.insert().values(version=0))
+        _version_table(engine)
+        with engine.connect() as conn:
             version = current_version(conn)
     except sa.exc.OperationalError as exc:
         raise ForensicsError(
@@ -180,11 +178,35 @@ def migrate(engine: sa.Engine, target: int | None = None) -> int:
         )
     for number, _what, step in MIGRATIONS:
         if version < number <= target:
-            with engine.begin() as conn:
-                step(conn)
-                conn.execute(schema_version.update().values(version=number))
+            try:
+                with engine.begin() as conn:
+                    step(conn)
+                    conn.execute(schema_version.update().values(version=number))
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+                # another process (a second dashboard server, a CLI) applied this step since we read the version:
+                # its transaction holds the step and the number together, so a number at or past ours settles it
+                if _version_now(engine) < number:
+                    raise
             version = number
     return version
+
+
+def _version_table(engine: sa.Engine) -> None:
+    """Create ``schema_version`` (at 0) unless it exists, also when another process creates it at the same time."""
+    try:
+        with engine.begin() as conn:
+            if not sa.inspect(conn).has_table("schema_version"):
+                schema_version.create(conn)
+                conn.execute(schema_version.insert().values(version=0))
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("schema_version"):
+                raise
+
+
+def _version_now(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return current_version(conn)
 
 
 def connect(url: str | None = None) -> sa.Engine:

@@ -57,13 +57,13 @@ def run(args) -> int:
         print()
         return 0
     from forensics.domain import face_caveats
+    from forensics.novelty import NOT_MEASURED
 
     ev = analysis.evidence
-    d = analysis.to_dict()
     print(f"{ev['name']}  {ev['width']}x{ev['height']}  sha256 {ev['sha256']}")
     if not analysis.faces:
         print(f"no face analysed: {analysis.no_face_reason}")
-    for face, fd in zip(analysis.faces, d["faces"], strict=True):
+    for face in analysis.faces:
         print(f"face {face.index}: box {[round(v) for v in face.box]} confidence {face.confidence:.3f}")
         if face.checks is not None and not face.checks.passed:
             for why in face.checks.failures:
@@ -88,8 +88,8 @@ def run(args) -> int:
                     )
                 )
             if s.ready:
-                print(f"  {'':<18} {s.to_dict()['novelty']['summary']}")
-            for caveat in face_caveats(d, fd, name) if s.assessment else []:
+                print(f"  {'':<18} {NOT_MEASURED['summary'] if s.novelty is None else s.novelty.summary()}")
+            for caveat in face_caveats(analysis, face, name) if s.assessment else []:
                 print(f"  {'':<18} caveat: {caveat}")
     for sk in analysis.skipped_faces:
         print(f"skipped face {sk.get('box')}: {sk.get('reason')}")

@@ -144,7 +144,7 @@ def run(args) -> int:
     from forensics.errors import BadImageError, UnknownComponentError
     from forensics.evidence import load_evidence
     from forensics.explainers import list_explainers
-    from forensics.faces import detect_faces
+    from forensics.faces import FaceOptions, detect_faces
     from forensics.viz.overlay import colorize_signed, overlay, side_by_side
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -180,7 +180,7 @@ def run(args) -> int:
             errors[img_path.name] = str(exc)
             print(f"skipped {img_path.name}: {exc}", file=sys.stderr)
             continue
-        faces = detect_faces(ev.image, method=args.face_method)
+        faces = detect_faces(ev.image, FaceOptions(method=args.face_method))
         if not faces.faces:
             print(f"{img_path.name}: no face analysed: {faces.reason}")
         for face in faces.faces:

@@ -34,9 +34,9 @@ def run(args) -> int:
     from forensics.errors import ForensicsError
     from forensics.novelty import DEFAULT_QUANTILE, fit_novelty, manifest_record
     from forensics.pipeline import batched_logits_and_features
+    from forensics.training.crop_sets import load_crops
     from forensics.training.crops import CropSettings
     from forensics.training.data import BINARY, THREE_CLASS, class_index, list_samples
-    from forensics.training.trainer import load_crops
 
     det = create_detector(args.detector, weights_dirs=args.weights_dir, manifest=args.manifest)
     if not det.ready:

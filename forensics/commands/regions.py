@@ -79,11 +79,11 @@ def _print_table(face_index: int, rm, table, det) -> None:
 
 def run(args) -> int:
     from forensics.evidence import load_evidence
-    from forensics.faces import detect_faces
+    from forensics.faces import FaceOptions, detect_faces
     from forensics.pipeline import explain_face
 
     evidence = load_evidence(args.path)
-    faces = detect_faces(evidence.image, method=args.face_method)
+    faces = detect_faces(evidence.image, FaceOptions(method=args.face_method))
     det = None if args.explainer == "none" else _detector(args)
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:

@@ -48,7 +48,7 @@ def run(args) -> int:
     if args.no_export:
         cfg = cfg.replace(export={"enabled": False})
     if args.crops_only:
-        from forensics.training.trainer import prepare_data
+        from forensics.training.crop_sets import prepare_data
 
         tr, va, info = prepare_data(cfg, progress=not args.quiet)
         print(json.dumps(info, indent=2, default=str))

@@ -160,7 +160,7 @@ class Detector:
         return self.logits_to_proba(logits, calibrated=calibrated)
 
     def logits_to_proba(self, logits: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
-        from forensics.calibration import softmax
+        from forensics.temperature import softmax
 
         z = np.asarray(logits, dtype=np.float64)
         if calibrated and self.calibration is not None:

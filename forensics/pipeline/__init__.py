@@ -106,7 +106,8 @@ def analyze(
     "No face found" is a result (``no_face_reason``), not an exception.
     """
     from forensics.evidence import Evidence, load_evidence
-    from forensics.faces import DEFAULT_CROP_SIZE, DEFAULT_MARGIN, detect_faces
+    from forensics.face_crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN
+    from forensics.faces import FaceOptions, detect_faces
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -125,11 +126,13 @@ def analyze(
     t0 = time.perf_counter()
     face_set = detect_faces(
         evidence.image,
-        method=opts.face_method,
-        min_size=opts.min_face_size,
-        margin=DEFAULT_MARGIN if opts.margin is None else opts.margin,
-        crop_size=DEFAULT_CROP_SIZE if opts.crop_size is None else opts.crop_size,
-        max_faces=opts.max_faces,
+        FaceOptions(
+            method=opts.face_method,
+            min_size=opts.min_face_size,
+            margin=DEFAULT_MARGIN if opts.margin is None else opts.margin,
+            crop_size=DEFAULT_CROP_SIZE if opts.crop_size is None else opts.crop_size,
+            max_faces=opts.max_faces,
+        ),
     )
     timings["faces"] = (time.perf_counter() - t0) * 1000
 

@@ -3,6 +3,7 @@ them (``AnalyzeOptions``). Frozen; ``to_dict()`` gives the JSON form (schema ``S
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -38,7 +39,7 @@ class AnalyzeOptions:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AnalyzeOptions:
+    def from_dict(cls, d: Mapping[str, Any]) -> AnalyzeOptions:
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         known["detectors"] = tuple(known.get("detectors", ()))
         return cls(**known)
@@ -57,6 +58,10 @@ class Withheld:
 
     def to_dict(self) -> dict[str, Any]:
         return {"verdict": str(self.verdict), "reasons": list(self.reasons)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Withheld:
+        return cls(Verdict(d["verdict"]), tuple(d["reasons"]))
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,22 @@ class DetectorScore:
             "novelty": dict(NOT_MEASURED) if self.novelty is None else self.novelty.to_dict(),
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> DetectorScore:
+        """The DetectorScore of ``to_dict()`` (a saved analysis read back; ``verdict`` is derived)."""
+        return cls(
+            detector=d["detector"],
+            p_fake=float("nan") if d.get("p_fake") is None else float(d["p_fake"]),  # JSON keeps NaN as null
+            probabilities=dict(d.get("probabilities") or {}),
+            logits=list(d.get("logits") or ()),
+            ready=bool(d.get("ready")),
+            calibrated=bool(d.get("calibrated")),
+            assessment=None if not d.get("assessment") else Assessment.from_dict(d["assessment"]),
+            withheld=None if not d.get("withheld") else Withheld.from_dict(d["withheld"]),
+            stability=None if not d.get("stability") else Stability.from_dict(d["stability"]),
+            novelty=Novelty.from_dict(d.get("novelty") or NOT_MEASURED),
+        )
+
 
 @dataclass(frozen=True)
 class FaceAnalysis:
@@ -113,6 +134,17 @@ class FaceAnalysis:
             "checks": None if self.checks is None else self.checks.to_dict(),
             "scores": {k: s.to_dict() for k, s in self.scores.items()},
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> FaceAnalysis:
+        return cls(
+            index=int(d["index"]),
+            box=list(d["box"]),
+            confidence=float(d["confidence"]),
+            landmarks=d.get("landmarks"),
+            scores={k: DetectorScore.from_dict(s) for k, s in (d.get("scores") or {}).items()},
+            checks=None if not d.get("checks") else FaceChecks.from_dict(d["checks"]),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,3 +178,21 @@ class Analysis:
             "device": self.device,
             "environment": self.environment,
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Analysis:
+        """The Analysis of ``to_dict()``: a saved analysis (a report bundle's) read back at the edge, without its
+        crops (they are not in the JSON)."""
+        return cls(
+            evidence=dict(d.get("evidence") or {}),
+            options=AnalyzeOptions.from_dict(d.get("options") or {}),
+            faces=tuple(FaceAnalysis.from_dict(f) for f in d.get("faces") or ()),
+            skipped_faces=tuple(d.get("skipped_faces") or ()),
+            no_face_reason=d.get("no_face_reason"),
+            face_method=str(d.get("face_method", "")),
+            models=dict(d.get("models") or {}),
+            timings_ms=dict(d.get("timings_ms") or {}),
+            device=str(d.get("device", "")),
+            environment=dict(d.get("environment") or {}),
+            coverage=None if not d.get("coverage") else Coverage.from_dict(d["coverage"]),
+        )

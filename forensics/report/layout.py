@@ -10,18 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from forensics.report import fonts
+from forensics.verdicts import Direction, Verdict
 
 GREY = (90, 90, 90)
 NAVY = (20, 40, 90)
-VERDICT_COLOURS = {
-    "manipulated or generated": (170, 30, 30),
-    "camera original": (20, 110, 50),
-    "inconclusive": (150, 110, 0),
-}
+VERDICT_COLOURS = {Verdict.FAKE: (170, 30, 30), Verdict.REAL: (20, 110, 50), Verdict.INCONCLUSIVE: (150, 110, 0)}
 DIRECTION_COLOURS = {
-    "supports manipulation": (170, 30, 30),
-    "supports an original": (20, 110, 50),
-    "neutral": (90, 90, 90),
+    Direction.SUPPORTS_MANIPULATION: (170, 30, 30),
+    Direction.SUPPORTS_ORIGINAL: (20, 110, 50),
+    Direction.NEUTRAL: (90, 90, 90),
 }
 
 
@@ -245,7 +242,7 @@ class ReportLayout:
     ) -> None:
         """``sections.Row`` items as label/value rows, styled by their kind."""
         for r in rows:
-            colour = {"caveat": VERDICT_COLOURS["inconclusive"], "muted": GREY}.get(r.kind)
+            colour = {"caveat": VERDICT_COLOURS[Verdict.INCONCLUSIVE], "muted": GREY}.get(r.kind)
             if r.kind == "verdict":
                 colour = VERDICT_COLOURS.get(r.text.split(" (")[0])
             self.kv(r.label, r.text, mono=r.kind == "mono", colour=colour, x0=x0, w=w, label_w=label_w)

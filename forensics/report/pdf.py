@@ -3,9 +3,10 @@
 Everything printed comes from the bundle, so the PDF and the JSON cannot disagree. The sections follow the ENFSI
 guideline for evaluative reporting (docs/report.md): question and propositions, items received, examinations and
 methods with their validation, results per face, classic checks, limitations, the examiner's conclusion, declaration
-and signature, integrity, glossary and an appendix of settings. Sentences are plain language: what each section says
-is built in sections.py (rows of label and text), its wording in wording.py, its numbers by forensics.formatting (as
-the dashboard prints them), and the drawing in layout.py. Fonts: fonts.py (DejaVu, and Noto Sans CJK when needed).
+and signature, integrity, glossary and an appendix of settings; sections 4 and 5 (the results) are drawn in
+results_pages.py. Sentences are plain language: what each section says is built in sections.py (rows of label and
+text), its wording in wording.py, its numbers by forensics.formatting (as the dashboard prints them), and the
+drawing in layout.py. Fonts: fonts.py (DejaVu, and Noto Sans CJK when needed).
 
 Example:
     >>> pdf_bytes = render_pdf(bundle, crops=analysis.crops, figures=figures)   # doctest: +SKIP
@@ -21,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError
+from forensics.pipeline.results import Analysis
 from forensics.report import sections as S
 from forensics.report.bundle import Figure, array_sha256, sha256_hex, to_png
-from forensics.report.layout import DIRECTION_COLOURS, GREY, ReportLayout
+from forensics.report.layout import GREY, ReportLayout
+from forensics.report.results_pages import classic_checks, results_per_face
 from forensics.report.wording import DECLARATION, GLOSSARY, court_text, settings_rows
 from forensics.viz.overlay import colorize
 
@@ -143,16 +146,17 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
 
     # every character the bundle holds decides which fonts are loaded (CJK fallback, shaping)
     r = ReportLayout(b, json.dumps(b, ensure_ascii=False), FONT_DIR)
+    an = S.analysis_of(b)
     pdf = r.pdf
     pdf.add_page()
-    _title(r, b)
+    _title(r, b, an)
     _question(r, b)
     _items(r, b, pngs)
-    _methods(r, b)
-    _faces(r, b, crop_png, pngs)
-    _checks(r, b, pngs)
+    _methods(r, b, an)
+    results_per_face(r, b, an, crop_png, pngs)
+    classic_checks(r, b, pngs)
     r.heading("6. Limitations that apply to this evidence")
-    for text in S.applicable_limitations(b):
+    for text in S.applicable_limitations(b, an):
         r.bullet(text)
     _conclusion(r, b)
     _declaration(r, b)
@@ -175,7 +179,7 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
     return bytes(pdf.output())
 
 
-def _title(r: ReportLayout, b: Mapping[str, Any]) -> None:
+def _title(r: ReportLayout, b: Mapping[str, Any], an: Analysis) -> None:
     pdf, case = r.pdf, b["case"]
     r._font("B", 16)
     pdf.set_text_color(20, 40, 90)
@@ -196,7 +200,7 @@ def _title(r: ReportLayout, b: Mapping[str, Any]) -> None:
     r.kv("Case opened (UTC)", _when(case["created_utc"]))
     r.kv("Report generated (UTC)", _when(b["generated_utc"]))
     r.heading("Summary of the automated findings", level=2)
-    for line in S.summary_lines(b):
+    for line in S.summary_lines(an):
         r.bullet(line)
     r.para(
         "These are the software's findings, detailed in section 4. The examiner's own conclusion is section 7.",
@@ -256,8 +260,7 @@ def _items(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> 
         r.para("No overview image was recorded with this report.", size=8.5, colour=GREY)
 
 
-def _methods(r: ReportLayout, b: Mapping[str, Any]) -> None:
-    an = b["analysis"]
+def _methods(r: ReportLayout, b: Mapping[str, Any], an: Analysis) -> None:
     ro = b.get("report_options") or {}
     r.heading("3. Examinations and methods")
     steps = ["Faces were located in the image and each was cut out, aligned and resized (settings in the appendix)."]
@@ -277,7 +280,7 @@ def _methods(r: ReportLayout, b: Mapping[str, Any]) -> None:
         )
     for s in steps:
         r.bullet(s)
-    for name, m in an.get("models", {}).items():
+    for name, m in an.models.items():
         card = m.get("card") or {}
         r.heading(f"Detector {name}", level=2)
         r.kv("Architecture", court_text(m.get("architecture")) or m.get("architecture"))
@@ -313,121 +316,6 @@ def _methods(r: ReportLayout, b: Mapping[str, Any]) -> None:
             r.subhead("Known failure modes (from the model card)")
             for text in modes:
                 r.bullet(text, size=8.5)
-
-
-def _faces(r: ReportLayout, b: Mapping[str, Any], crop_png: Mapping[int, bytes], pngs: Mapping[str, bytes]) -> None:
-    pdf = r.pdf
-    an = b["analysis"]
-    faces = an.get("faces", [])
-    not_run = b.get("not_run", {})
-    r.heading("4. Results per face")
-    if not faces:
-        r.para(f"No face was analysed: {court_text(an.get('no_face_reason')) or 'no face was found'}.")
-    fig_meta = b.get("figures", [])
-    for f in faces:
-        i = f["index"]
-        r.heading(f"Face {S.face_number(f)}", level=2)
-        r.ensure(60)
-        y0 = pdf.get_y()
-        x_text, h = pdf.l_margin, 0.0
-        if i in crop_png:
-            h = r.image(crop_png[i], pdf.l_margin, y0, 42)
-            x_text = pdf.l_margin + 46
-        pdf.set_xy(x_text, y0)
-        tw = pdf.w - pdf.r_margin - x_text
-        r.rows(S.face_rows(b, f), x0=x_text, w=tw, label_w=38)
-        for det in f["scores"]:
-            r.subhead(f"Detector {det}", x0=x_text)
-            r.rows(S.detector_rows(b, f, det), x0=x_text, w=tw, label_w=38)
-        pdf.set_y(max(pdf.get_y(), y0 + h) + 2)
-        ex_figs = [fm for fm in fig_meta if fm["section"] == "explanations" and fm.get("face") == i]
-        if ex_figs:
-            r.subhead("What influenced the detector (explanations)")
-            for k in range(0, len(ex_figs), 3):
-                r.figure_row(
-                    [(pngs[fm["id"]], court_text(fm["caption"]) or fm["caption"]) for fm in ex_figs[k : k + 3]],
-                    max_h=58,
-                )
-            for line in S.explanation_lines(b, f):
-                r.para(line, size=8.5)
-        elif b.get("explanations") is None:
-            r.para(
-                f"Explanations: not made, because {S.reason_words(not_run.get('explanations', 'not requested'))}.",
-                size=8.5,
-                colour=GREY,
-            )
-        for rg in [rg for rg in (b.get("regions") or []) if rg["face"] == i]:
-            _region_bars(r, rg)
-        if b.get("regions") is None:
-            why = S.reason_words(not_run.get("regions", "not requested"))
-            r.para(f"Region relevance: not computed, because {why}.", size=8.5, colour=GREY)
-
-
-def _region_bars(r: ReportLayout, rg: Mapping[str, Any]) -> None:
-    approx = [k for k, v in (rg.get("approximate") or {}).items() if v]
-    absent = rg.get("absent") or {}
-    note = ""
-    if approx:
-        note += f"Regions drawn approximately: {', '.join(approx)}. "
-    if absent:
-        note += f"Not found in this face: {', '.join(absent)}."
-    extra = {}
-    for reg in rg["shares"]:
-        bits = []
-        dens = (rg.get("density") or {}).get(reg)
-        if dens is not None:
-            bits.append(f"{dens:.1f} x its area share")
-        occ = (rg.get("occlusion_delta") or {}).get(reg)
-        if occ is not None:
-            bits.append(f"blurred: probability {100 * occ:+.1f} points")
-        extra[reg] = "; ".join(bits)
-    method = S.METHOD_NAMES.get(rg["method"], rg["method"])
-    r.bars(
-        f"Where the {method} relevance lies: share of the positive relevance in each face region (regions from "
-        "facial landmarks); how dense it is against the region's share of the area; how the probability moves "
-        "when the region is blurred",
-        rg["shares"],
-        note,
-        extra,
-    )
-
-
-def _checks(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> None:
-    r.heading("5. Classic image-forensic checks, summarised")
-    checks = b.get("checks")
-    if checks is None:
-        r.para(f"Not run, because {S.reason_words((b.get('not_run') or {}).get('checks', 'not requested'))}.")
-        return
-    r.para(
-        "Each check measures one kind of trace in the whole file. No check gives a likelihood ratio: each points "
-        "towards manipulation, towards an original or neither, with the reliability stated.",
-        size=8.5,
-        colour=GREY,
-    )
-    r.table(S.CHECK_HEADER, S.check_table(b), (30, 22, 50, 78))
-    fig_meta = b.get("figures", [])
-    for c in checks:
-        cfigs = [fm for fm in fig_meta if fm["section"] == "checks" and fm.get("group") == c["check"]]
-        if not cfigs and not c.get("caveats"):
-            continue
-        r.heading(court_text(c.get("title") or c["check"]) or c["check"], level=2)
-        r.kv(
-            "Points towards",
-            S.DIRECTION_WORDS.get(c["direction"], c["direction"]),
-            colour=DIRECTION_COLOURS.get(c["direction"]),
-        )
-        cav = [t for t in (court_text(x) for x in c.get("caveats") or []) if t]
-        if cav:
-            r.kv("Caveats", " ".join(t if t.endswith((".", "!", "?")) else t + "." for t in cav))
-        for k in range(0, len(cfigs), 3):
-            r.figure_row(
-                [(pngs[fm["id"]], court_text(fm["caption"]) or fm["caption"]) for fm in cfigs[k : k + 3]], max_h=42
-            )
-    other = [fm for fm in fig_meta if fm["section"] not in ("explanations", "checks", "overview")]
-    if other:
-        r.heading("Other figures", level=2)
-        for k in range(0, len(other), 3):
-            r.figure_row([(pngs[fm["id"]], court_text(fm["caption"]) or fm["caption"]) for fm in other[k : k + 3]])
 
 
 def _conclusion(r: ReportLayout, b: Mapping[str, Any]) -> None:

@@ -11,13 +11,16 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from forensics.formatting import lr_in_favour, num, pct, pct_interval, pct_of, value_interval
+from forensics.novelty import NOT_MEASURED
+from forensics.pipeline.results import Analysis, DetectorScore, FaceAnalysis
 from forensics.report.bundle import NotRun
 from forensics.report.wording import condition_words, court_text
+from forensics.verdicts import Direction, Verdict
 
 VERDICT_WORDS = {
-    "manipulated or generated": "manipulated or generated",
-    "camera original": "camera original",
-    "inconclusive": "inconclusive (no verdict either way)",
+    Verdict.FAKE: "manipulated or generated",
+    Verdict.REAL: "camera original",
+    Verdict.INCONCLUSIVE: "inconclusive (no verdict either way)",
 }
 METHOD_NAMES = {
     "gradcam": "Grad-CAM",
@@ -35,53 +38,52 @@ class Row(NamedTuple):
     kind: str = ""
 
 
-def face_number(face: Mapping[str, Any]) -> int:
+def analysis_of(bundle: Mapping[str, Any]) -> Analysis:
+    """The bundle's analysis, typed (read back from its JSON once, at the edge), with the evidence the bundle keeps
+    beside it."""
+    return Analysis.from_dict({**bundle["analysis"], "evidence": bundle["evidence"]})
+
+
+def face_number(face: FaceAnalysis) -> int:
     """Faces are numbered from 1 in the report (the bundle and the dashboard count from 0)."""
-    return int(face["index"]) + 1
+    return face.index + 1
 
 
 # ------------------------------------------------------------------------------------------------ summary
-def summary_lines(bundle: Mapping[str, Any]) -> list[str]:
+def summary_lines(an: Analysis) -> list[str]:
     """One sentence per face and detector: the automated finding, its LR in words, and faces left out."""
-    an = bundle["analysis"]
     out = []
-    for f in an.get("faces", []):
-        for det, s in f["scores"].items():
-            a = s.get("assessment")
-            if a:
+    for f in an.faces:
+        for det, s in f.scores.items():
+            a = s.assessment
+            if a is not None:
                 out.append(
-                    f"Face {face_number(f)}, detector {det}: {VERDICT_WORDS.get(a['verdict'], a['verdict'])}. "
-                    f"Likelihood ratio {lr_in_favour(a['likelihood_ratio'])} ({a['verbal']})."
+                    f"Face {face_number(f)}, detector {det}: {VERDICT_WORDS.get(a.verdict, a.verdict)}. "
+                    f"Likelihood ratio {lr_in_favour(a.likelihood_ratio)} ({a.verbal})."
                     + (
                         " Unstable: the verdict changes when the file is re-compressed or re-scaled."
-                        if _mapping(s.get("stability")).get("unstable")
+                        if s.stability is not None and s.stability.unstable
                         else ""
                     )
                 )
-            elif s.get("withheld"):  # whole-face checks or novelty withheld the verdict (issue 18)
-                w = s["withheld"]
+            elif s.withheld is not None:  # whole-face checks or novelty withheld the verdict (issue 18)
+                w = s.withheld
                 out.append(
-                    f"Face {face_number(f)}, detector {det}: {court_text(w['verdict']) or w['verdict']}, "
-                    f"because {'; '.join(w['reasons'])}."
+                    f"Face {face_number(f)}, detector {det}: {court_text(w.verdict) or w.verdict}, "
+                    f"because {'; '.join(w.reasons)}."
                 )
             else:
                 out.append(f"Face {face_number(f)}, detector {det}: no verdict, because {_no_verdict_reason(s)}.")
-    for sk in an.get("skipped_faces", []):
+    for sk in an.skipped_faces:
         out.append(f"A face-like region was not analysed, because {reason_words(sk.get('reason'))}.")
-    out.extend(str(x) for x in _mapping(an.get("coverage")).get("sentences") or ())  # what was not looked at
-    if not an.get("faces"):
-        out.append(f"No face was analysed: {court_text(an.get('no_face_reason')) or 'no face was found'}.")
+    out.extend(an.coverage.sentences() if an.coverage is not None else ())  # what was not looked at
+    if not an.faces:
+        out.append(f"No face was analysed: {court_text(an.no_face_reason) or 'no face was found'}.")
     return out
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _no_verdict_reason(score: Mapping[str, Any]) -> str:
-    if score.get("withheld_reason"):
-        return court_text(score["withheld_reason"])
-    return "the detector has no trained weights" if not score.get("ready") else "the detector has no calibration"
+def _no_verdict_reason(score: DetectorScore) -> str:
+    return "the detector has no trained weights" if not score.ready else "the detector has no calibration"
 
 
 # ------------------------------------------------------------------------------------------------ validation
@@ -177,67 +179,64 @@ def training_words(card: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ per face
-def face_rows(bundle: Mapping[str, Any], face: Mapping[str, Any]) -> list[Row]:
+def face_rows(face: FaceAnalysis) -> list[Row]:
     """Where the face is and how sure the face finder was."""
-    x0, y0, x1, y1 = (float(v) for v in face["box"])
+    x0, y0, x1, y1 = (float(v) for v in face.box)
     rows = [
         Row(
             "Position",
             f"from ({x0:.0f}, {y0:.0f}) to ({x1:.0f}, {y1:.0f}) pixels; box {face_number(face)} in the overview image",
         ),
-        Row("Face finder", f"{pct(face.get('confidence'))} confident that this is a face"),
+        Row("Face finder", f"{pct(face.confidence)} confident that this is a face"),
     ]
-    c = face.get("checks")
-    if isinstance(c, Mapping):  # whole-face checks (issue 18): a face that fails them gets no verdict
+    c = face.checks
+    if c is not None:  # whole-face checks (issue 18): a face that fails them gets no verdict
         rows.append(
             Row(
                 "Whole-face checks",
-                ("passed" if c["passed"] else "failed: " + "; ".join(c["failures"]))
-                + f" (outside the image {pct(c.get('outside_fraction'))}, padded "
-                f"{pct(c.get('padded_fraction'))}, landmarks confirmed: "
-                f"{'yes' if c.get('landmarks_confirmed') else 'no'})",
-                "" if c["passed"] else "caveat",
+                ("passed" if c.passed else "failed: " + "; ".join(c.failures))
+                + f" (outside the image {pct(c.outside_fraction)}, padded "
+                f"{pct(c.padded_fraction)}, landmarks confirmed: "
+                f"{'yes' if c.landmarks_confirmed else 'no'})",
+                "" if c.passed else "caveat",
             )
         )
     return rows
 
 
-def detector_rows(bundle: Mapping[str, Any], face: Mapping[str, Any], det: str) -> list[Row]:
+def detector_rows(an: Analysis, face: FaceAnalysis, det: str) -> list[Row]:
     """One detector's result for one face: verdict, LR in words, score and band, error rates, caveats."""
     from forensics.domain import face_caveats
 
-    an = bundle["analysis"]
-    s = face["scores"][det]
-    model = an.get("models", {}).get(det, {})
-    a = s.get("assessment")
-    stab, nov = _mapping(s.get("stability")), _mapping(s.get("novelty"))
-    if not a and s.get("withheld"):  # whole-face checks or novelty withheld the verdict (issue 18)
-        w = s["withheld"]
-        rows = [Row("Result", court_text(w["verdict"]) or w["verdict"], "muted")]
-        rows += [Row("Why", court_text(why) or why) for why in w["reasons"]]
-        rows.append(Row("Score", f"{num(s.get('p_fake'))} (calibrated; shown for completeness only)", "muted"))
-        if stab.get("score_summary"):
-            rows.append(Row("Stability", stab["score_summary"]))
-        if nov.get("summary"):
-            rows.append(Row("Novelty", nov["summary"]))
+    s = face.scores[det]
+    model = an.models.get(det, {})
+    a = s.assessment
+    novelty = str(NOT_MEASURED["summary"]) if s.novelty is None else s.novelty.summary()
+    if a is None and s.withheld is not None:  # whole-face checks or novelty withheld the verdict (issue 18)
+        w = s.withheld
+        rows = [Row("Result", court_text(w.verdict) or w.verdict, "muted")]
+        rows += [Row("Why", court_text(why) or why) for why in w.reasons]
+        rows.append(Row("Score", f"{num(s.p_fake)} (calibrated; shown for completeness only)", "muted"))
+        if s.stability is not None:
+            rows.append(Row("Stability", s.stability.score_summary()))
+        rows.append(Row("Novelty", novelty))
         return rows
-    if not a:
+    if a is None:
         return [
             Row("Result", f"no verdict: {_no_verdict_reason(s)}", "muted"),
             Row(
                 "Score",
-                f"{num(s.get('p_fake'))} (uncalibrated; it carries no evidential value and is shown for "
-                "completeness only)",
+                f"{num(s.p_fake)} (uncalibrated; it carries no evidential value and is shown for completeness only)",
                 "muted",
             ),
         ]
-    lo, hi = a.get("band") or (None, None)
+    lo, hi = a.band
     rows = [
-        Row("Result", VERDICT_WORDS.get(a["verdict"], a["verdict"]), "verdict"),
-        Row("Likelihood ratio", f"{lr_in_favour(a['likelihood_ratio'])}: {a['verbal']}"),
+        Row("Result", VERDICT_WORDS.get(a.verdict, a.verdict), "verdict"),
+        Row("Likelihood ratio", f"{lr_in_favour(a.likelihood_ratio)}: {a.verbal}"),
         Row(
             "Score",
-            f"{num(s.get('p_fake'))} on a scale from 0 (camera original) to 1 (manipulated or generated); "
+            f"{num(s.p_fake)} on a scale from 0 (camera original) to 1 (manipulated or generated); "
             f"inconclusive from {num(lo)} to below {num(hi)}",
         ),
     ]
@@ -250,19 +249,18 @@ def detector_rows(bundle: Mapping[str, Any], face: Mapping[str, Any], det: str) 
                 f"missed fakes {pct_of(er.get('false_negatives'), er.get('n_fake'))}",
             )
         )
-    if stab.get("summary"):
-        rows.append(Row("Stability", stab["summary"], "caveat" if stab.get("unstable") else ""))
-    if nov.get("summary"):
-        rows.append(Row("Novelty", nov["summary"]))
-    for caveat in face_caveats({**an, "evidence": bundle["evidence"]}, face, det):  # the bundle keeps them apart
+    if s.stability is not None:
+        rows.append(Row("Stability", s.stability.summary(), "caveat" if s.stability.unstable else ""))
+    rows.append(Row("Novelty", novelty))
+    for caveat in face_caveats(an, face, det):
         rows.append(Row("Caveat", caveat, "caveat"))
     return rows
 
 
-def explanation_lines(bundle: Mapping[str, Any], face: Mapping[str, Any]) -> list[str]:
+def explanation_lines(bundle: Mapping[str, Any], face: FaceAnalysis) -> list[str]:
     """What each explanation map shows, how faithful it is and how two maps agree, in words."""
     out = []
-    exps = [e for e in (bundle.get("explanations") or []) if e["face"] == face["index"]]
+    exps = [e for e in (bundle.get("explanations") or []) if e["face"] == face.index]
     for e in exps:
         name = METHOD_NAMES.get(e["method"], e["method"])
         line = (
@@ -305,7 +303,11 @@ def explanation_lines(bundle: Mapping[str, Any], face: Mapping[str, Any]) -> lis
 
 # ------------------------------------------------------------------------------------------------ checks
 CHECK_HEADER = ("Check", "Points towards", "Reliability", "Finding")
-DIRECTION_WORDS = {"supports manipulation": "manipulation", "supports an original": "an original", "neutral": "neither"}
+DIRECTION_WORDS = {
+    Direction.SUPPORTS_MANIPULATION: "manipulation",
+    Direction.SUPPORTS_ORIGINAL: "an original",
+    Direction.NEUTRAL: "neither",
+}
 
 
 def check_table(bundle: Mapping[str, Any]) -> list[tuple[str, ...]]:
@@ -321,17 +323,16 @@ def check_table(bundle: Mapping[str, Any]) -> list[tuple[str, ...]]:
 
 
 # ------------------------------------------------------------------------------------------------ limitations
-def applicable_limitations(bundle: Mapping[str, Any]) -> list[str]:
+def applicable_limitations(bundle: Mapping[str, Any], an: Analysis) -> list[str]:
     """The general limitations plus those this evidence raises: caveats, parts not run, no-verdict detectors."""
     out = [court_text(t) or t for t in bundle.get("limitations", [])]
-    an = bundle["analysis"]
-    for f in an.get("faces", []):
-        for det, s in f["scores"].items():
-            if not s.get("assessment"):
+    for f in an.faces:
+        for det, s in f.scores.items():
+            if s.assessment is None:
                 out.append(f"Face {face_number(f)}: detector {det} gave no verdict ({_no_verdict_reason(s)}).")
-    if an.get("skipped_faces"):
+    if an.skipped_faces:
         out.append(
-            f"{len(an['skipped_faces'])} face-like region(s) were not analysed; the findings say nothing about them."
+            f"{len(an.skipped_faces)} face-like region(s) were not analysed; the findings say nothing about them."
         )
     for part, why in (bundle.get("not_run") or {}).items():
         out.append(f"Not carried out: {part_words(part)}, because {reason_words(why)}.")

@@ -57,16 +57,16 @@ def _read(path: Path, root: Path) -> tuple[dict[str, Any], np.ndarray | None]:
 
 def _find(items: list[dict[str, Any]], images: list[np.ndarray], opts) -> None:
     from forensics.face_batch import find_faces_batch
-    from forensics.faces import detect_faces
+    from forensics.faces import FaceOptions, detect_faces
 
-    kw = dict(method=opts.face_method, min_size=opts.min_face_size, max_faces=opts.max_faces)
+    face_opts = FaceOptions(method=opts.face_method, min_size=opts.min_face_size, max_faces=opts.max_faces)
     try:
-        sets: list[Any] = find_faces_batch(images, **kw)  # a FaceSet per image, None where it failed
+        sets: list[Any] = find_faces_batch(images, face_opts)  # a FaceSet per image, None where it failed
     except ForensicsError:  # one image spoils the stack: find faces one image at a time to name it
         sets = []
         for item, img in zip(items, images, strict=True):
             try:
-                sets.append(detect_faces(img, **kw))
+                sets.append(detect_faces(img, face_opts))
             except ForensicsError as exc:
                 item["error"] = f"{type(exc).__name__}: {exc}"
                 sets.append(None)

@@ -55,22 +55,50 @@ def _distributed():
 
 
 @contextmanager
+def local_cluster(n_workers: int, **kwargs: Any) -> Iterator[Any]:
+    """A ``distributed.LocalCluster`` of ``n_workers`` one-thread worker processes, closed on exit.
+
+    One thread per worker process: the detectors' forward passes hold a per-model lock, so threads of one process
+    would queue on it; OMP_NUM_THREADS=1 is Dask's default worker environment, FORENSICS_THREADS=1 keeps torch at one
+    thread even when this process runs with more. While the cluster lives, a ``__main__`` that is a script file is
+    hidden from the processes it spawns (see ``_no_script_main``)."""
+    distributed = _distributed()
+    opts: dict[str, Any] = {"threads_per_worker": 1, "processes": True, "dashboard_address": None}
+    opts.update(kwargs)
+    opts["env"] = {"FORENSICS_THREADS": "1", **(kwargs.get("env") or {})}
+    with _no_script_main(), distributed.LocalCluster(n_workers=n_workers, **opts) as cluster:
+        yield cluster
+
+
+@contextmanager
+def _no_script_main() -> Iterator[None]:
+    """Spawned processes (Dask's nannies start workers so, also when one is restarted) first re-run the parent's
+    ``__main__`` when it is a script file. Under Streamlit that script is the dashboard (Streamlit makes the running
+    page script ``__main__``, and AppTest leaves it so): every worker would run the app, sign-in gate included, and
+    fail to start. A ``__main__`` imported by module name (``python -m ...``) is left as it is."""
+    import sys
+    import types
+
+    main = sys.modules.get("__main__")
+    by_name = getattr(getattr(main, "__spec__", None), "name", None)
+    if main is None or by_name is not None or not getattr(main, "__file__", None):
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+@contextmanager
 def dask_client(setup: DaskSetup) -> Iterator[Any]:
     """A connected ``distributed.Client`` with at least one worker; a local cluster is shut down on exit."""
+    from contextlib import ExitStack
+
     distributed = _distributed()
-    cluster = None
-    if setup.address is None:
-        # one thread per worker process: the detectors' forward passes hold a per-model lock, so threads of one
-        # process would queue on it; OMP_NUM_THREADS=1 is Dask's default worker environment, FORENSICS_THREADS=1 keeps
-        # torch at one thread even when this process runs with more
-        cluster = distributed.LocalCluster(
-            n_workers=setup.local_workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            env={"FORENSICS_THREADS": "1"},
-        )
-    try:
+    with ExitStack() as stack:
+        cluster = stack.enter_context(local_cluster(setup.local_workers)) if setup.address is None else None
         try:
             client = distributed.Client(cluster or setup.address, timeout=setup.wait_for_workers_s)
         except OSError as exc:
@@ -80,9 +108,6 @@ def dask_client(setup: DaskSetup) -> Iterator[Any]:
             yield client
         finally:
             client.close()
-    finally:
-        if cluster is not None:
-            cluster.close()
 
 
 _WORKER_LOCK = threading.Lock()

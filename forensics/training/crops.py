@@ -82,11 +82,11 @@ def _cache_path(sha: str, settings: CropSettings) -> Path:
 
 
 def _pick_face(image: np.ndarray, settings: CropSettings) -> CropRecord | None:
-    from forensics.faces import detect_faces
+    from forensics.faces import FaceOptions, detect_faces
 
     s = settings  # resolved by the caller (face_crop_for_file)
     assert s.min_size is not None and s.margin is not None and s.crop_size is not None
-    fs = detect_faces(image, method=s.method, min_size=s.min_size, margin=s.margin, crop_size=s.crop_size)
+    fs = detect_faces(image, FaceOptions(method=s.method, min_size=s.min_size, margin=s.margin, crop_size=s.crop_size))
     if not fs.faces:
         return None
     face = max(fs.faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))

@@ -55,6 +55,10 @@ FAILURE_MODES = (
     "figures: those threshold-dependent rates are optimistic; the cross-fitted and leave-source-out rates are not.",
     "Scores are per face crop; a face the finder does not find is not analysed, and a face cut by the image border "
     "or not confirmed as a face gets no verdict.",
+    "Explanations point at edited parts mostly where the detector has seen such edits in training: on unseen edits "
+    "the default explainer (Grad-CAM) is near chance, and some methods fail the randomisation sanity check on these "
+    "weights. The figures per method are in docs/explainers.md and forensics/explainers/measured.json; the Explain "
+    "page states them under each map.",
 )
 
 

@@ -45,7 +45,8 @@ def optuna_search(
     """Run ``n_trials`` trainings (crops loaded once); returns and writes ``optuna.json`` with the best trial."""
     import optuna
 
-    from forensics.training.trainer import prepare_data, train
+    from forensics.training.crop_sets import prepare_data
+    from forensics.training.trainer import train
 
     data = prepare_data(cfg, progress=progress)
     if max_steps is not None:

@@ -87,8 +87,9 @@ def train_soup(cfg: TrainConfig, *, resume: bool = False, progress: bool = True)
 
     from forensics.detectors import create_detector
     from forensics.detectors.weights import read_state_dict
+    from forensics.training.crop_sets import prepare_data
     from forensics.training.run_log import LOG, append_log, read_log
-    from forensics.training.trainer import finish_run, prepare_data, train
+    from forensics.training.trainer import finish_run, train
 
     seeds = tuple(cfg.soup.seeds)
     if not cfg.data.val_dir:

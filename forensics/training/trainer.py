@@ -10,168 +10,40 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from forensics.domain import shorter_side
 from forensics.errors import ForensicsError
-from forensics.evaluation import family
-from forensics.training.augment import augment
-from forensics.training.blending import random_blend
 from forensics.training.config import TrainConfig, resolve_path
-from forensics.training.crops import CropSettings, face_crop_for_file, predict_logits
+from forensics.training.crop_sets import CropSet, TrainSet, prepare_data
+from forensics.training.crops import predict_logits
 from forensics.training.data import (
     BINARY,
     THREE_CLASS,
-    Sample,
-    check_no_leak,
     class_index,
-    file_sha256,
-    is_held,
-    list_samples,
     pair_domains,
     sampling_weights,
-    split_by_group,
-    summarise_samples,
     write_split,
 )
 from forensics.training.run_log import LOG, append_log
+from forensics.training.stages import cosine_lr, stage_of, stage_optimizer, train_mode
 
 CHECKPOINT = "checkpoint.pt"
-
-
-@dataclass
-class CropSet:
-    """Crops of a list of samples held in memory (uint8 N x S x S x 3) with landmarks and crop methods."""
-
-    samples: list[Sample]
-    crops: np.ndarray
-    landmarks: list[np.ndarray | None]
-    methods: list[str]
-    hashes: dict[str, str] = field(default_factory=dict)
-    source_sides: list[float] = field(default_factory=list)  # shorter image side: a proxy of the crop's span
-
-
-def load_crops(samples: list[Sample], settings: CropSettings, *, progress: bool = True) -> CropSet:
-    """Crops for every sample through the disk cache (computing missing ones); unreadable files are dropped."""
-    from tqdm import tqdm
-
-    kept, crops, lms, methods, hashes, sides = [], [], [], [], {}, []
-    for s in tqdm(samples, desc="crops", disable=not progress, mininterval=5):
-        try:
-            rec = face_crop_for_file(s.path, settings)
-        except ForensicsError:
-            continue
-        kept.append(s)
-        crops.append(rec.crop)
-        lms.append(rec.landmarks)
-        methods.append(rec.method)
-        hashes[s.path] = file_sha256(s.path)
-        sides.append(shorter_side(s.path))
-    if not kept:
-        raise ForensicsError("no usable face crop in the training data")
-    return CropSet(kept, np.stack(crops), lms, methods, hashes, sides)
-
-
-class _TrainSet:
-    """Indexable training set: real items 0..N-1, then one self-blended twin per real crop (N..N+R-1)."""
-
-    def __init__(
-        self, cs: CropSet, labels: np.ndarray, sbi_sources: np.ndarray, sbi_label: int | None, cfg: TrainConfig
-    ) -> None:
-        self.cs, self.labels, self.sbi_sources, self.sbi_label, self.cfg = cs, labels, sbi_sources, sbi_label, cfg
-        self.n = len(cs.samples)
-        self.donors = [(cs.crops[j], cs.landmarks[j]) for j in sbi_sources if cs.landmarks[j] is not None]
-        self.rng = np.random.default_rng(cfg.seed)
-        mean = np.array([0.485, 0.456, 0.406], np.float32) * 255
-        std = np.array([0.229, 0.224, 0.225], np.float32) * 255
-        self.mean, self.std = mean, std
-
-    def set_epoch(self, epoch: int) -> None:
-        self.rng = np.random.default_rng([self.cfg.seed, epoch])
-
-    def __len__(self) -> int:
-        return self.n + len(self.sbi_sources)
-
-    def image_and_label(self, i: int) -> tuple[np.ndarray, int]:
-        if i < self.n:
-            img, y, j = self.cs.crops[i], int(self.labels[i]), i
-        else:
-            j = int(self.sbi_sources[i - self.n])
-            img, _ = random_blend(
-                self.cs.crops[j],
-                self.cs.landmarks[j],
-                self.rng,
-                part_p=self.cfg.data.sbi_part_p,
-                donor_p=self.cfg.data.sbi_donor_p,
-                donors=self.donors,
-            )
-            assert self.sbi_label is not None  # SBI sources exist only with an SBI label
-            y = int(self.sbi_label)
-        side = self.cs.source_sides[j] if self.cs.source_sides else 0.0
-        return augment(img, self.cfg.augment, self.rng, source_side=side), y
-
-    def __getitem__(self, i: int):
-        import torch
-
-        img, y = self.image_and_label(int(i))
-        x = (img.astype(np.float32) - self.mean) / self.std
-        return torch.from_numpy(x.transpose(2, 0, 1).copy()), y
-
-
-# -------------------------------------------------------------------------------------------------- freezing
-def _blocks(model) -> list[Any]:
-    feats = getattr(model, "features", None)
-    if feats is not None and hasattr(feats, "__len__"):
-        return list(feats)
-    return [m for name, m in model.named_children() if name not in ("classifier", "fc", "head")]
-
-
-def _head(model) -> list[Any]:
-    return [getattr(model, n) for n in ("classifier", "fc", "head") if getattr(model, n, None) is not None]
-
-
-def set_trainable(model, unfreeze: int | str) -> list[Any]:
-    """Freeze everything, then unfreeze the head and the last ``unfreeze`` blocks ("all" = everything).
-    Returns the frozen modules (their BatchNorm layers must stay in eval mode)."""
-    for p in model.parameters():
-        p.requires_grad_(False)
-    blocks = _blocks(model)
-    if unfreeze == "all":
-        trainable = blocks
-    elif unfreeze == "head":
-        trainable = []
-    else:
-        k = int(unfreeze)
-        trainable = blocks[len(blocks) - k :] if k > 0 else []
-    for m in trainable + _head(model):
-        for p in m.parameters():
-            p.requires_grad_(True)
-    if not any(p.requires_grad for p in model.parameters()):
-        raise ForensicsError("no trainable parameters: the model exposes no classifier/fc/head module")
-    return [b for b in blocks if b not in trainable]
-
-
-def _train_mode(model, frozen: list[Any]) -> None:
-    model.train()
-    for m in frozen:
-        m.eval()
 
 
 # -------------------------------------------------------------------------------------------------- metrics
 def val_metrics(
     logits: np.ndarray, labels: np.ndarray, sources: list[str], fake_indices: tuple[int, ...]
 ) -> dict[str, Any]:
-    from forensics.calibration import nll
     from forensics.evaluation import auc
+    from forensics.temperature import nll
 
     z = logits - logits.max(axis=1, keepdims=True)
     proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
@@ -210,52 +82,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"{path} is not a plain training checkpoint ({exc}); it is refused, since loading it "
             "could run code stored in it. Start the run again without --resume."
         ) from exc
-
-
-def _stage_of(cfg: TrainConfig, epoch: int) -> tuple[int, int]:
-    """(stage index, epoch index within the stage)."""
-    e = epoch
-    for i, st in enumerate(cfg.stages):
-        if e < st.epochs:
-            return i, e
-        e -= st.epochs
-    raise ValueError(epoch)
-
-
-def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, CropSet, dict[str, Any]]:
-    """Scan, split (never leaking a video), and load the crops of train and validation."""
-    train_dir = resolve_path(cfg.data.train_dir)
-    assert train_dir is not None
-    all_train = list_samples(train_dir)
-    val_dir = resolve_path(cfg.data.val_dir)
-    if val_dir is not None:
-        train_s, val_s = all_train, list_samples(val_dir)
-        split_note = f"fixed split: train {cfg.data.train_dir}, val {cfg.data.val_dir}"
-    else:
-        train_s, val_s = split_by_group(all_train, cfg.data.val_fraction, cfg.seed)
-        split_note = f"random split of {cfg.data.train_dir} by video/file, val fraction {cfg.data.val_fraction}"
-    check_no_leak(train_s, val_s)
-    held = set(cfg.data.holdout_families)
-    if held:
-        train_s = [x for x in train_s if family(x.source) not in held]
-        split_note += f"; families left out of training: {', '.join(sorted(held))}"
-    if cfg.data.holdout:
-        train_s = [x for x in train_s if not is_held(x, cfg.data.holdout)]
-        val_s = [x for x in val_s if not is_held(x, cfg.data.holdout)]
-        split_note += f"; left out of training and calibration: {', '.join(cfg.data.holdout)}"
-    settings = CropSettings(method=cfg.data.crop_method, crop_size=cfg.data.crop_size, margin=cfg.data.margin)
-    tr = load_crops(train_s, settings, progress=progress)
-    va = load_crops(val_s, settings, progress=progress)
-    info = {
-        "split": split_note,
-        "train": summarise_samples(tr.samples),
-        "val": summarise_samples(va.samples),
-        "crop_settings": settings.resolved().__dict__,
-        "crop_methods_train": dict(Counter(tr.methods)),
-        "crop_methods_val": dict(Counter(va.methods)),
-        "dropped": len(train_s) + len(val_s) - len(tr.samples) - len(va.samples),
-    }
-    return tr, va, info
 
 
 def _draw_weights(
@@ -379,6 +205,44 @@ def _save_epoch(
         torch.save(model.state_dict(), out / "best.pt")
 
 
+def _start_torch_and_folder(cfg: TrainConfig, *, resume: bool) -> Path:
+    """Seed torch, cap its threads as the config says and make the run folder, refusing to start a run over an
+    existing checkpoint unless resuming. Returns the run folder."""
+    import torch
+
+    torch.manual_seed(cfg.seed)
+    if cfg.train.threads:
+        torch.set_num_threads(int(cfg.train.threads))
+    out = cfg.out_path
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / CHECKPOINT
+    if not resume and ckpt_path.exists():
+        raise ForensicsError(f"{ckpt_path} exists: pass --resume to continue it, or remove {out} to start over")
+    return out
+
+
+def _epoch_loader(dataset: TrainSet, weights: np.ndarray, cfg: TrainConfig, epoch: int) -> Any:
+    """The epoch's batches: ``samples_per_epoch`` draws with replacement by ``weights``, seeded by the epoch."""
+    import torch
+    from torch.utils.data import DataLoader, WeightedRandomSampler
+
+    dataset.set_epoch(epoch)
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+    sampler = WeightedRandomSampler(
+        torch.as_tensor(weights),  # type: ignore[arg-type]
+        cfg.train.samples_per_epoch,
+        replacement=True,
+        generator=gen,
+    )  # (a tensor of weights is what it uses)
+    return DataLoader(
+        dataset,  # type: ignore[arg-type]
+        batch_size=cfg.train.batch_size,
+        sampler=sampler,
+        num_workers=0,
+        drop_last=False,
+    )  # TrainSet is a map-style dataset
+
+
 def train(
     cfg: TrainConfig,
     *,
@@ -392,18 +256,9 @@ def train(
     ``epoch_callback(epoch, metrics)`` runs after each validation (Optuna reporting/pruning raises from it).
     """
     import torch
-    from torch.utils.data import DataLoader, WeightedRandomSampler
     from tqdm import tqdm
 
-    torch.manual_seed(cfg.seed)
-    if cfg.train.threads:
-        torch.set_num_threads(int(cfg.train.threads))
-    out = cfg.out_path
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out / CHECKPOINT
-    if not resume and ckpt_path.exists():
-        raise ForensicsError(f"{ckpt_path} exists: pass --resume to continue it, or remove {out} to start over")
-
+    out = _start_torch_and_folder(cfg, resume=resume)
     classes = tuple(cfg.data.classes)
     scheme = THREE_CLASS if len(classes) == 3 else BINARY
     fake_indices = tuple(range(1, len(classes)))
@@ -416,7 +271,7 @@ def train(
     sbi_sources = np.nonzero(y_tr == 0)[0] if sbi_label is not None else np.zeros(0, int)
     weights, draw_shares = _draw_weights(cfg, tr, y_tr, sbi_label, sbi_sources)
     info = {**info, "draw_shares": draw_shares}
-    dataset = _TrainSet(tr, y_tr, sbi_sources, sbi_label, cfg)
+    dataset = TrainSet(tr, y_tr, sbi_sources, sbi_label, cfg)
     model, teacher = _student_and_teacher(cfg, classes)
 
     start_epoch, history, state = _start_or_resume(cfg, out, model, info, resume=resume)
@@ -424,7 +279,7 @@ def train(
     size = cfg.augment.input_size
     t_start = time.monotonic()
     stopped_early = False
-    optimizer, opt_stage, frozen = None, -1, []
+    optimizer, opt_stage, frozen = None, -1, list[Any]()
     stage_t0, stage_budget = t_start, 0.0
     ce = torch.nn.CrossEntropyLoss(label_smoothing=cfg.train.label_smoothing)
     epoch = start_epoch - 1
@@ -434,52 +289,20 @@ def train(
             append_log(out, {"event": "budget", "epoch": epoch, "minutes": (time.monotonic() - t_start) / 60})
             epoch -= 1
             break
-        si, e_in_stage = _stage_of(cfg, epoch)
+        si, e_in_stage = stage_of(cfg, epoch)
         stage = cfg.stages[si]
         if si != opt_stage:
-            frozen = set_trainable(model, stage.unfreeze)
-            params = [p for p in model.parameters() if p.requires_grad]
-            optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=stage.weight_decay)
-            if state is not None and state.get("stage") == si and state.get("optimizer"):
-                optimizer.load_state_dict(state["optimizer"])
+            optimizer, frozen = stage_optimizer(model, stage, si, state)
             opt_stage = si
             stage_t0 = time.monotonic()
             stage_budget = (cfg.train.max_minutes * 60 - (stage_t0 - t_start)) if cfg.train.max_minutes else 0.0
         assert optimizer is not None
-        dataset.set_epoch(epoch)
-        gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-        sampler = WeightedRandomSampler(
-            torch.as_tensor(weights),  # type: ignore[arg-type]
-            cfg.train.samples_per_epoch,
-            replacement=True,
-            generator=gen,
-        )  # (a tensor of weights is what it uses)
-        loader: Any = DataLoader(
-            dataset,  # type: ignore[arg-type]
-            batch_size=cfg.train.batch_size,
-            sampler=sampler,
-            num_workers=0,
-            drop_last=False,
-        )  # _TrainSet is a map-style dataset
+        loader = _epoch_loader(dataset, weights, cfg, epoch)
         steps = len(loader)
-        _train_mode(model, frozen)
+        train_mode(model, frozen)
         t_ep = time.monotonic()
-        # cosine decay inside the stage, per step; with a wall-clock budget, by time too (whichever is further),
-        # so that a run cut short by the budget still ends at a low learning rate
         by_time = stage_t0 if stage_budget > 0 and si == len(cfg.stages) - 1 else None
-
-        def lr_at(
-            step: int,
-            steps: int = steps,
-            e_in_stage: int = e_in_stage,
-            stage=stage,
-            by_time: float | None = by_time,
-            budget: float = stage_budget,
-        ) -> float:
-            frac = (e_in_stage * steps + step) / max(1, stage.epochs * steps)
-            if by_time is not None:
-                frac = min(1.0, max(frac, (time.monotonic() - by_time) / budget))
-            return stage.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        lr_at = cosine_lr(stage, e_in_stage, steps, by_time, stage_budget)
 
         losses, seen, drawn = _run_epoch(
             model,

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from forensics.pipeline.results import Analysis
 
 ANALYSED, NO_VERDICT, SKIPPED = "analysed", "no verdict", "left out"
 # colour, dash and legend wording of each kind of box (colour-blind safe: the dash differs too)
@@ -36,16 +39,15 @@ class FaceMark:
     hover: str
 
 
-def face_marks(analysis: Mapping[str, Any]) -> list[FaceMark]:
-    """The marks of an ``Analysis.to_dict()``: a face with a verdict from any detector is ANALYSED, one without
-    (withheld, explain-only or uncalibrated) NO_VERDICT; detections left out are SKIPPED with their reason."""
+def face_marks(analysis: Analysis) -> list[FaceMark]:
+    """The marks of an Analysis: a face with a verdict from any detector is ANALYSED, one without (withheld,
+    explain-only or uncalibrated) NO_VERDICT; detections left out are SKIPPED with their reason."""
     marks = []
-    for f in analysis.get("faces") or ():
-        verdicts = {d: (s.get("assessment") or {}).get("verdict") for d, s in (f.get("scores") or {}).items()}
-        given = {d: v for d, v in verdicts.items() if v}
-        hover = f"Face {f['index'] + 1}: " + ("; ".join(f"{d}: {v}" for d, v in given.items()) or "no verdict")
-        marks.append(FaceMark(int(f["index"]) + 1, _box(f["box"]), ANALYSED if given else NO_VERDICT, hover))
-    for s in analysis.get("skipped_faces") or ():
+    for f in analysis.faces:
+        given = {d: s.assessment.verdict for d, s in f.scores.items() if s.assessment is not None}
+        hover = f"Face {f.index + 1}: " + ("; ".join(f"{d}: {v}" for d, v in given.items()) or "no verdict")
+        marks.append(FaceMark(f.index + 1, _box(f.box), ANALYSED if given else NO_VERDICT, hover))
+    for s in analysis.skipped_faces:
         if s.get("box"):
             marks.append(FaceMark(None, _box(s["box"]), SKIPPED, f"left out: {s.get('reason', '')}"))
     return marks
