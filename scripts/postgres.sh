@@ -10,7 +10,8 @@ if [ -z "$bin" ]; then
   echo "postgres.sh: PostgreSQL is not installed (bash scripts/setup.sh --with-browser installs it)" >&2
   exit 1
 fi
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# from / as the postgres user: it cannot enter a root-owned temporary clone (psql and pg_ctl would say so)
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 case "${1:-}" in
   start)
     dir=$(mktemp -d /tmp/forensics-pg.XXXXXX)
