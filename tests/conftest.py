@@ -103,3 +103,15 @@ def small_compressed_portrait(tmp_path) -> Path:
         mirrored = im.convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         mirrored.crop((160, 20, 420, 280)).resize((180, 180), Image.Resampling.BICUBIC).save(path, quality=50)
     return path
+
+
+# the fastest `report` the CLI makes: the untrained tiny detector on the whole image, no explanations, no checks
+QUICK_REPORT_OPTIONS = (
+    "--detector",
+    "simplenet",
+    "--allow-untrained",
+    "--face-method",
+    "whole",
+    "--no-explain",
+    "--no-checks",
+)

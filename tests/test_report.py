@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import QUICK_REPORT_OPTIONS
 
 from forensics.domain import face_size_caveat, side_histogram
 from forensics.errors import ForensicsError
@@ -298,13 +299,7 @@ def test_cli_report_verify_and_log(evidence_path, tmp_path, capsys):
             "K-9",
             "--notes",
             "cli notes",
-            "--detector",
-            "simplenet",
-            "--allow-untrained",
-            "--face-method",
-            "whole",
-            "--no-explain",
-            "--no-checks",
+            *QUICK_REPORT_OPTIONS,
             "--case-db",
             str(db),
         ]
@@ -470,13 +465,7 @@ def cli_report(evidence_path, tmp_path_factory):
             "E. Xaminer",
             "--case",
             "K-7",
-            "--detector",
-            "simplenet",
-            "--allow-untrained",
-            "--face-method",
-            "whole",
-            "--no-explain",
-            "--no-checks",
+            *QUICK_REPORT_OPTIONS,
             "--case-db",
             str(out / "cases.sqlite"),
         ]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import QUICK_REPORT_OPTIONS
 
 from forensics.report import Case, bundle_hash
 from forensics.report.build import prepare_report, write_report
@@ -289,13 +290,7 @@ def test_cli_conclusion_from_a_file(evidence_path, tmp_path):
             str(evidence_path),
             "--out",
             str(out),
-            "--detector",
-            "simplenet",
-            "--allow-untrained",
-            "--face-method",
-            "whole",
-            "--no-explain",
-            "--no-checks",
+            *QUICK_REPORT_OPTIONS,
             "--conclusion-file",
             str(f),
             "--case-db",

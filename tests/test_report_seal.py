@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import QUICK_REPORT_OPTIONS
 
 from forensics.cli import main
 from forensics.report import bundle_hash, load_bundle
@@ -56,13 +57,7 @@ def _report(evidence, out, *extra):
             "Dr. Ada Example",
             "--case",
             "K-1",
-            "--detector",
-            "simplenet",
-            "--allow-untrained",
-            "--face-method",
-            "whole",
-            "--no-explain",
-            "--no-checks",
+            *QUICK_REPORT_OPTIONS,
             "--case-db",
             str(out / "cases.sqlite"),
             *extra,
@@ -226,13 +221,7 @@ def test_an_unusable_case_log_leaves_no_report_file(evidence, tmp_path, capsys):
             str(evidence),
             "--out",
             str(out),
-            "--detector",
-            "simplenet",
-            "--allow-untrained",
-            "--face-method",
-            "whole",
-            "--no-explain",
-            "--no-checks",
+            *QUICK_REPORT_OPTIONS,
             "--case-db",
             str(bad),
         ]
