@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from forensics.domain import shorter_side
+from forensics.calibration.domain import shorter_side
 from forensics.errors import ForensicsError
 from forensics.evaluation import family
 from forensics.training.augment import augment_with_mask

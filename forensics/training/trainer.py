@@ -44,8 +44,8 @@ CHECKPOINT = "checkpoint.pt"
 def val_metrics(
     logits: np.ndarray, labels: np.ndarray, sources: list[str], fake_indices: tuple[int, ...]
 ) -> dict[str, Any]:
+    from forensics.calibration.temperature import nll
     from forensics.evaluation import auc
-    from forensics.temperature import nll
 
     z = logits - logits.max(axis=1, keepdims=True)
     proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
