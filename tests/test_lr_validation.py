@@ -1,4 +1,4 @@
-"""Likelihood-ratio validation (forensics.lr_validation, through the NFI's lir): Cllr against its definition computed
+"""Likelihood-ratio validation (forensics.calibration.lr_validation, through the NFI's lir): Cllr against its definition computed
 here by hand, Cllr-min <= Cllr, ELUB within what the number of faces can support, Tippett curves."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from forensics.errors import ForensicsError
-from forensics.lr_validation import narrowest_bounds, tippett_points, validate_lrs
+from forensics.calibration.lr_validation import narrowest_bounds, tippett_points, validate_lrs
 
 
 def _cllr_by_hand(llr: np.ndarray, y: np.ndarray) -> float:
