@@ -37,8 +37,6 @@ from forensics.verdicts import Verdict
 
 SCHEMA = "forensics.novelty/1"
 DEFAULT_QUANTILE = 0.99
-INCONCLUSIVE = Verdict.INCONCLUSIVE
-UNLIKE = "unlike the faces this detector was trained on"
 _REFERENCE_POINTS = 201  # quantiles of the held-out scores kept for percentiles
 
 
@@ -124,13 +122,6 @@ class Novelty:
     def beyond(self) -> bool:
         return self.score > self.threshold
 
-    def summary(self) -> str:
-        where = "beyond" if self.beyond else "within"
-        return (
-            f"novelty {self.score:.2f} ({where} the threshold {self.threshold:.2f}; farther from this detector's "
-            f"training faces than {self.percentile:.1%} of held-out training faces)"
-        )
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "measured": True,
@@ -138,7 +129,6 @@ class Novelty:
             "threshold": self.threshold,
             "percentile": self.percentile,
             "beyond": self.beyond,
-            "summary": self.summary(),
         }
 
     @classmethod
@@ -149,7 +139,7 @@ class Novelty:
         return cls(float(d["score"]), float(d["threshold"]), float(d["percentile"]))
 
 
-NOT_MEASURED = {"measured": False, "summary": "novelty not measured: this detector has no novelty model"}
+NOT_MEASURED = {"measured": False}  # the novelty record of a detector without a novelty model
 
 
 def _ledoit_wolf(centred: np.ndarray) -> tuple[np.ndarray, float]:

@@ -57,7 +57,7 @@ def run(args) -> int:
         print()
         return 0
     from forensics.calibration.domain import face_caveats
-    from forensics.calibration.novelty import NOT_MEASURED
+    from forensics.wording.results import score_sentences
 
     ev = analysis.evidence
     print(f"{ev['name']}  {ev['width']}x{ev['height']}  sha256 {ev['sha256']}")
@@ -65,32 +65,14 @@ def run(args) -> int:
         print(f"no face analysed: {analysis.no_face_reason}")
     for face in analysis.faces:
         print(f"face {face.index}: box {[round(v) for v in face.box]} confidence {face.confidence:.3f}")
-        if face.checks is not None and not face.checks.passed:
-            for why in face.checks.failures:
-                print(f"  not a whole face: {why}")
+        failures = face.checks.failures if face.checks is not None else ()
+        for why in failures:
+            print(f"  not a whole face: {why}")
         for name, s in face.scores.items():
-            verdict = (
-                s.verdict
-                if s.assessment or s.withheld
-                else ("untrained: no verdict" if not s.ready else "uncalibrated: no verdict")
-            )
-            print(f"  {name:<18} p_fake {s.p_fake:.3f}  {verdict}")
-            for why in s.withheld.reasons if s.withheld else ():
-                if face.checks is None or why not in face.checks.failures:  # those are printed above, once
-                    print(f"  {'':<18} why: {why}")
-            if s.stability is not None:  # "unstable" speaks of a verdict: only where one is given
-                print(
-                    f"  {'':<18} "
-                    + (
-                        s.stability.summary()
-                        if s.assessment
-                        else f"score under re-compression: {s.stability.score_summary()}"
-                    )
-                )
-            if s.ready:
-                print(f"  {'':<18} {NOT_MEASURED['summary'] if s.novelty is None else s.novelty.summary()}")
-            for caveat in face_caveats(analysis, face, name) if s.assessment else []:
-                print(f"  {'':<18} caveat: {caveat}")
+            print(f"  {name}")
+            for said in score_sentences(s, analysis.models.get(name), caveats=face_caveats(analysis, face, name)):
+                if not (said.topic == "why" and said.text in failures):  # printed above, once
+                    print(f"    {said.label}: {said.text}")
     for sk in analysis.skipped_faces:
         print(f"skipped face {sk.get('box')}: {sk.get('reason')}")
     for sentence in analysis.coverage.sentences() if analysis.coverage is not None else ():

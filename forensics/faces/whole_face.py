@@ -1,10 +1,11 @@
 """Whole-face checks: is a detected face whole, inside the image, large enough and confirmed by landmarks?
 
-A face cut by the image border is padded with its own mirror image before the detector sees it, and the detector
-then scores a crop that is partly reflection; a Haar "face" may be a shirt stud. :func:`check_face` records, for one
-face of a :class:`forensics.faces.FaceSet`, the share of its box outside the image, the padded share of its crop,
-its size and whether mediapipe Face Mesh finds a face in the crop, and lists a reason sentence for every check it
-fails. The pipeline gives no verdict on a face with any failure (the score is still reported as a number).
+A face cut by the image border is padded with its own mirror image before the detector sees it, and the detector then
+scores a crop that is partly reflection; a Haar "face" may be a shirt stud. :func:`check_face` records, for one face of
+a :class:`forensics.faces.FaceSet`, the share of its box outside the image, the padded share of its crop, its size,
+whether mediapipe Face Mesh finds a face in the crop and whether its finder may give verdicts
+(``forensics.faces.detect.FACE_METHODS``), and lists a reason sentence for every check it fails. The pipeline gives no
+verdict on a face with any failure (the score is still reported as a number).
 
 Thresholds are measured, not guessed: ``bench/bench_border_cut.py`` cuts validation faces by each border at
 increasing amounts, re-scores them with the shipped default detector and tabulates how its verdict errors and
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
+from forensics.faces.detect import FACE_METHODS
 
 # Measured with bench/bench_border_cut.py on the shipped default (table in docs/whole_face_checks.md): validation faces
 # that were whole, cut so that up to 10% of the box lies outside, err as often as uncut (4.6% against 5.7%) with a
@@ -178,6 +180,13 @@ def check_face(face, image_size: tuple[int, int], *, min_size: int) -> FaceCheck
         failures.append(
             "this detection comes from the Haar fallback and could not be confirmed by landmarks "
             f"({note}): Haar finds face-like patterns that are not faces"
+        )
+    finder = FACE_METHODS.get(str(face.method))
+    if finder is not None and not finder.verdicts:
+        kinds.append("fast finder")
+        failures.append(
+            f"this face was found by {finder.title.split(',')[0]}, whose crops are framed unlike the crops the "
+            "detectors were calibrated on"
         )
     return FaceChecks(
         outside_fraction=outside,

@@ -188,7 +188,12 @@ def part_masks(shape: tuple[int, int], pts: np.ndarray, topo: _Topology | None =
     }
 
 
-@register_segmenter("landmarks", description="mediapipe Face Mesh (478 landmarks) + selfie segmentation + heuristics")
+@register_segmenter(
+    "landmarks",
+    title="facial landmarks (MediaPipe face mesh)",
+    description="mediapipe Face Mesh (478 landmarks) + selfie segmentation + heuristics",
+    default="regions",
+)
 class LandmarkSegmenter(Segmenter):
     """Default segmenter; see the module docstring for how each region is found."""
 
