@@ -98,8 +98,10 @@ def prepare_report(
     explainers: Sequence[str] | str | None = DEFAULT,
     segmenter: str | None = DEFAULT,
     checks: Sequence[str] | bool = True,
+    analysis: Any = None,
 ) -> ReportData:
-    """Run the analysis and the optional parts, and build the bundle.
+    """Run the analysis (or take ``analysis``, one already made of this evidence, as the dashboard has) and the
+    optional parts, and build the bundle.
 
     ``evidence``: path, bytes or Evidence. ``detectors``: names or Detector objects (the first one is explained).
     ``explainers``/``segmenter``/``checks``: None/False/() skip that part; ``DEFAULT`` takes the registries' defaults.
@@ -119,11 +121,19 @@ def prepare_report(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     ev = evidence if isinstance(evidence, Evidence) else load_evidence(evidence)
-    opts = options or AnalyzeOptions()
+    opts = options or (analysis.options if analysis is not None else AnalyzeOptions())
     dets = resolve_detectors(
         list(detectors or opts.detectors), allow_untrained=opts.allow_untrained, weights_dirs=weights_dirs
     )
-    analysis = analyze(ev, detectors=dets, options=opts, weights_dirs=weights_dirs)
+    if analysis is None:
+        analysis = analyze(ev, detectors=dets, options=opts, weights_dirs=weights_dirs)
+    elif analysis.evidence.get("sha256") != ev.sha256 or list(analysis.models) != [d.name for d in dets]:
+        raise ForensicsError(
+            "the analysis given to the report is of another evidence file or other detectors: analyse this evidence "
+            "with these detectors, or let the report analyse it"
+        )
+    elif len(analysis.crops) != len(analysis.faces):
+        raise ForensicsError("the analysis given to the report has no face crops (read back from JSON?): re-analyse")
     timings["analysis"] = (time.perf_counter() - t0) * 1000
     crops = tuple(analysis.crops)
     not_run: list[NotRun] = []
