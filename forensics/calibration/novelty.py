@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError
-from forensics.verdicts import Verdict
+from forensics.verdicts import Verdict, verdict_of
 
 SCHEMA = "forensics.novelty/1"
 DEFAULT_QUANTILE = 0.99
@@ -239,7 +239,7 @@ def threshold_tradeoff(
     gate)``: how many false accusations and other wrong verdicts the ``threshold`` turns inconclusive, and how many
     correct verdicts it costs. Inconclusive verdicts stay inconclusive either way.
 
-    >>> calls = ["manipulated or generated", "camera original", "camera original"]
+    >>> calls = [Verdict.FAKE, Verdict.REAL, "camera original"]  # a former value reads as Verdict.REAL
     >>> rows = threshold_tradeoff(2.0, {"left out": ([3.0, 1.0, 2.5], [0, 0, 1], calls)})
     >>> rows[0].false_accusations_inconclusive, rows[0].correct_verdicts_lost, rows[0].wrong_verdicts_inconclusive
     (1, 0, 2)
@@ -248,7 +248,7 @@ def threshold_tradeoff(
     for name, (scores, labels, verdicts) in sets.items():
         s = np.asarray(scores, dtype=np.float64)
         y = np.asarray(labels, dtype=int) != 0
-        v = np.asarray(verdicts, dtype=object)
+        v = np.asarray([verdict_of(x) for x in verdicts], dtype=object)
         if not len(s) == len(y) == len(v):
             raise ForensicsError(f"set {name!r}: scores, labels and verdicts differ in length")
         beyond = s > threshold
