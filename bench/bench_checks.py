@@ -29,8 +29,8 @@ from bench._timing import median_min_ms  # noqa: E402
 from forensics.checks import list_checks, run_check, run_checks  # noqa: E402
 from forensics.checks.double_jpeg import _estimate_cached  # noqa: E402
 from forensics.checks.ela import ela  # noqa: E402
-from forensics.checks.synthetic import camera_like_image, jpeg_bytes, png_bytes  # noqa: E402
 from forensics.evidence import load_evidence  # noqa: E402
+from tests.synthetic_images import camera_like_image, jpeg_bytes, png_bytes  # noqa: E402
 
 
 def survey(n: int) -> None:

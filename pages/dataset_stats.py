@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from forensics.explainers import DEFAULT_EXPLAINER, DEFAULT_LRP
 from ui import auth, common, lib, scan, state
 
 st.title("Dataset statistics")
@@ -18,7 +17,7 @@ with st.expander("Scan a folder", expanded=not lib.known_stores()):
     limit = c1.number_input("At most this many images (0 = all)", 0, 1_000_000, 40, step=10, key="scan_limit")
     explainer = c2.selectbox(
         "Heatmaps for region statistics",
-        ["none", DEFAULT_EXPLAINER, DEFAULT_LRP],
+        ["none", *lib.default_methods()],
         key="scan_explainer",
         help="Adds one explanation and one segmentation per face.",
     )

@@ -7,7 +7,7 @@ from ui import common, evidence, faces, lib, state
 
 st.title("Detect")
 st.caption(
-    "Is each face a camera original, or manipulated / generated? Every number names the model file and the "
+    "Does any face show a sign of manipulation or generation? Every number names the model file and the "
     "settings it comes from."
 )
 up, ev = evidence.current_evidence("detect")

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from forensics.explainers import DEFAULT_LRP
-from ui import explain, faces
+from ui import explain, faces, lib
 
 st.title("Explain")
 st.caption(
@@ -17,9 +16,9 @@ classes = list(an.models[det_name].get("classes", ["real", "fake"]))
 target = c1.selectbox("Explain class", ["most probable fake class", *classes], key="explain_target")
 target = None if target.startswith("most probable") else target
 with c2:
-    cam = explain.method_select("CAM method", "cam", "gradcam", "explain_cam")
+    cam = explain.method_select("CAM method", "cam", lib.default_method("map"), "explain_cam")
 with c3:
-    lrp = explain.method_select("LRP composite", "lrp", DEFAULT_LRP, "explain_lrp")
+    lrp = explain.method_select("LRP composite", "lrp", lib.default_method("lrp"), "explain_lrp")
 opacity = explain.opacity_slider("explain_opacity")
 
 left, right, side = st.columns([2, 2, 1])
@@ -38,15 +37,11 @@ faith = st.toggle(
     "Deletion / insertion curves", value=True, key="explain_faith", help="About 35 forward passes per map."
 )
 results = {m: explain.faithfulness_for(fkey, det_name, crop, hm) for m, hm in maps.items()} if faith else {}
-if len(maps) == 2:
-    ag = explain.agreement_for(fkey, *maps.values())
-    st.info(
-        " ".join(filter(None, [explain.agreement_words(ag), explain.faithfulness_words(results)])),
-        icon=":material/balance:",
-    )
+ag = explain.agreement_for(fkey, *maps.values()) if len(maps) == 2 else None
+for sentence in explain.explanation_sentences(ag, results if results else dict.fromkeys(maps)):
+    st.info(sentence, icon=":material/balance:")
+if ag is not None:
     explain.agreement_metrics(ag)
-elif results:
-    st.info(explain.faithfulness_words(results), icon=":material/balance:")
 if results:
     cols = st.columns(len(results))
     for col, (method, f) in zip(cols, results.items(), strict=True):

@@ -3,7 +3,6 @@ optionally signed."""
 
 import streamlit as st
 
-from forensics.report.build import DEFAULT_EXPLAINERS
 from ui import auth, common, evidence, lib, state
 
 st.title("Report")
@@ -30,7 +29,10 @@ with st.form("report_form"):
         height=120,
     )
     explainers = st.multiselect(
-        "Explanations to include", [m["name"] for m in lib.explainer_names()], default=list(DEFAULT_EXPLAINERS)
+        "Explanations to include",
+        [m["name"] for m in lib.explainer_names()],
+        default=list(lib.default_methods()),
+        format_func=lib.method_title,
     )
     checks = st.checkbox("Include the classic checks (ELA, JPEG, noise, copy-move, spectrum, metadata)", value=True)
     sign_with = st.selectbox(
@@ -69,7 +71,7 @@ data = common.call(
     opts.allow_untrained,
     case,
     explainers,
-    "landmarks",
+    lib.default_segmenter(),
     checks,
     up.data,
     up.name,

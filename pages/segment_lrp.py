@@ -13,7 +13,7 @@ opts, _, crop, fkey = faces.face_page("segment")
 c0, c1, c2 = st.columns(3)
 det_name = c0.selectbox("Detector", opts.detectors, key="segment_det")
 methods = [m["name"] for m in lib.explainer_names()]
-default = lib.default_explainer()
+default = lib.default_method()
 method = c1.selectbox(
     "Explainer",
     methods,
@@ -22,9 +22,7 @@ method = c1.selectbox(
     help="Default: the method measured best on localisation and faithfulness together.",
 )
 segs = [s["name"] for s in lib.segmenter_names()]
-segmenter = c2.selectbox(
-    "Segmenter", segs, key="segment_seg", index=segs.index("landmarks") if "landmarks" in segs else 0
-)
+segmenter = c2.selectbox("Segmenter", segs, key="segment_seg", index=segs.index(lib.default_segmenter()))
 c3, c4, c5 = st.columns(3)
 value = c3.radio(
     "Bar value",

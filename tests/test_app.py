@@ -16,10 +16,12 @@ pytest.importorskip("streamlit")
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from forensics.verdicts import Verdict  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
 EXAMPLES = ROOT / "ui" / "examples"
-VERDICTS = ("manipulated or generated", "camera original", "inconclusive")
+VERDICTS = (Verdict.FAKE, Verdict.REAL, Verdict.INCONCLUSIVE)
 TIMEOUT = 300
 
 
@@ -91,8 +93,9 @@ def test_detect_upload_explain_only_detector_gives_no_verdict():
     import hashlib
 
     assert hashlib.sha256(data).hexdigest() in text  # the evidence hash is shown
-    assert "Explain-only" in text and "no verdict" in text
-    assert "Verdict:" not in text and not any(f"[{v}]" in text for v in VERDICTS)  # untrained: no verdict
+    assert "explain-only" in text and "no verdict" in text
+    assert "Verdict: :gray[no verdict]" in text and "has no trained weights" in text  # untrained: no verdict
+    assert not any(f"[{v}]" in text for v in VERDICTS)
     assert any("aligned crop" in c for c in _captions(at))  # the face crop
     assert "Face 1" in [h.value for h in at.subheader]  # numbered from 1, as the boxes of the overview and the PDF
     assert f"SHA-256 {hashlib.sha256(data).hexdigest()}" in [c.value for c in at.code]  # whole, not cut off
@@ -138,16 +141,14 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     det = get_detector("meso4-df")
     assert det.ready
     monkeypatch.setattr(det, "calibration", cal)
-    expected = (
-        analyze(
-            load_evidence(EXAMPLES / "astronaut.jpg"),
-            detectors=["meso4-df"],
-            options=AnalyzeOptions(face_method="auto"),
-        )
-        .faces[0]
-        .scores["meso4-df"]
-        .assessment.to_dict()
+    from forensics.calibration.domain import face_caveats
+    from forensics.wording.results import score_sentences
+
+    an = analyze(
+        load_evidence(EXAMPLES / "astronaut.jpg"), detectors=["meso4-df"], options=AnalyzeOptions(face_method="auto")
     )
+    face = an.faces[0]
+    expected = face.scores["meso4-df"].assessment.to_dict()
     at = _app(["meso4-df"])
     at.radio(key="detect_source").set_value("Shipped example").run()
     at.selectbox(key="detect_ex").set_value("astronaut.jpg").run()
@@ -155,17 +156,12 @@ def test_detect_verdict_matches_calibration(peer_weights, monkeypatch):
     text = _texts(at)
     colour = {VERDICTS[0]: "red", VERDICTS[1]: "green", VERDICTS[2]: "orange"}[expected["verdict"]]
     assert f"Verdict: :{colour}[{expected['verdict']}]" in text
-    assert expected["statement"] in text
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["calibrated p(fake)"] == f"{expected['p_fake']:.3f}"
-    from forensics.formatting import lr_in_favour
-
-    # one wording of the LR, the report's: in favour of the proposition it supports, never a bare fraction
-    assert f"**LR {lr_in_favour(expected['likelihood_ratio'])}** ({expected['verbal']})" in text
-    from forensics.calibration import Assessment
-    from ui.verdicts import error_rate_sentence
-
-    assert error_rate_sentence(Assessment.from_dict(expected)) in text and "Inconclusive band" in text
+    sentences = score_sentences(
+        face.scores["meso4-df"], an.models["meso4-df"], caveats=face_caveats(an, face, "meso4-df")
+    )
+    assert {"lr", "score", "error", "novelty"} <= {s_.topic for s_ in sentences}
+    for said in sentences[1:]:  # every sentence the library says about this result, as it says it
+        assert f"{said.label}: {said.text}" in text
     # provenance: the model file hash is shown (the evidence metadata is a data frame too, on its own tab)
     assert any(det.weights_sha256 in str(df.value.to_dict()) for df in at.dataframe)
 
@@ -185,7 +181,7 @@ def test_detect_withholds_the_verdict_on_a_face_cut_by_the_border(tmp_path):
     text = _texts(at)
     assert "Verdict: :gray[no verdict]" in text and "Not a whole face, so no verdict" in text
     assert "of this face lies outside the image" in text and "shown as a number only" in text
-    assert "Score under re-compression: p_fake" in text
+    assert "Stability: score " in text and "spread" in text
     assert not any(f"Verdict: :{c}[{v}]" in text for c, v in zip(("red", "green", "orange"), VERDICTS, strict=True))
 
 
@@ -225,11 +221,11 @@ def test_detect_warns_when_the_face_is_larger_than_the_real_training_faces(tmp_p
     from forensics.pipeline import AnalyzeOptions, analyze
 
     an = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto"))
-    assert warnings[0] == face_size_caveat(an, an.faces[0], "ffd-mobilenetv2")
+    assert warnings[0] == f"Caveat: {face_size_caveat(an, an.faces[0], 'ffd-mobilenetv2')}"
 
 
 def test_detect_warns_that_camera_original_is_weak_on_a_small_compressed_file(small_compressed_portrait):
-    """A "camera original" verdict on a 180 px / JPEG 50 file: the verdict card carries the library's degradation
+    """The low verdict on a 180 px / JPEG 50 file: the verdict card carries the library's degradation
     caveat, word for word."""
     from forensics.calibration.domain import face_caveats
     from forensics.evidence import load_evidence
@@ -243,7 +239,7 @@ def test_detect_warns_that_camera_original_is_weak_on_a_small_compressed_file(sm
     an = analyze(load_evidence(small), detectors=["ffd-mobilenetv2"], options=AnalyzeOptions(face_method="auto"))
     expected = face_caveats(an, an.faces[0], "ffd-mobilenetv2")
     assert len(expected) == 1 and "weak evidence" in expected[0]
-    assert [w.value for w in at.warning if "weak evidence" in w.value] == expected
+    assert [w.value for w in at.warning if "weak evidence" in w.value] == [f"Caveat: {c}" for c in expected]
 
 
 def test_detect_no_ready_detector_message(monkeypatch):
@@ -347,7 +343,7 @@ def test_explain_page_gradcam_and_lrp_side_by_side():
         assert c["data"][0]["type"] == "image"
     # agreement and faithfulness in words beside the numbers
     words = " ".join(i.value for i in at.info)
-    assert "The two maps" in words and "faithful" in words
+    assert "Grad-CAM and LRP (epsilon rule) " in words and "intersection over union" in words and "faithful" in words
     for m in at.metric:
         if m.label in ("deletion AUC", "insertion AUC"):
             assert 0.0 <= float(m.value) <= 1.0
@@ -465,9 +461,9 @@ def test_models_page_lists_detectors_and_loads_a_card():
 
     cal_chart = json.loads(at.get("plotly_chart")[-1].proto.spec)
     assert [s_["label"]["text"] for s_ in cal_chart["layout"]["shapes"]] == [
-        "camera original",
-        "inconclusive",
-        "manipulated or generated",
+        Verdict.REAL,
+        Verdict.INCONCLUSIVE,
+        Verdict.FAKE,
     ]
     # the ROC curve its card keeps is drawn, with where it was measured under it
     roc = get_detector("ffd-mobilenetv2").info()["card"]["roc"]

@@ -12,6 +12,8 @@ from forensics.calibration.decision_band import band_error_rates, choose_band
 from forensics.calibration.likelihood_ratio import PROP_FAKE, PROP_REAL, LikelihoodRatioModel, verbal_scale
 from forensics.calibration.temperature import fit_temperature, fit_temperature_and_bias, nll, softmax
 from forensics.errors import ForensicsError
+from forensics.verdicts import Verdict
+from forensics.wording.results import lr_sentence
 
 
 def _synthetic(n: int = 800, sep: float = 2.0, overconf: float = 4.0, seed: int = 0):
@@ -184,12 +186,12 @@ def test_fit_assess_roundtrip_and_wording():
     high = cal.assess(0.999)
     assert high.verdict == "manipulated or generated" and not high.inconclusive and high.log10_lr > 0
     low = cal.assess(1e-4)
-    assert low.verdict == "camera original" and low.log10_lr < 0 and low.supports == PROP_REAL
+    assert low.verdict == Verdict.REAL and low.log10_lr < 0 and low.supports == PROP_REAL
     if lo < hi:
         mid = cal.assess((lo + hi) / 2)
         assert mid.verdict == "inconclusive" and mid.inconclusive
     for a in (high, low):
-        assert "probability" not in a.statement.lower()
+        assert "probability" not in lr_sentence(a).lower()
         assert math.isclose(a.likelihood_ratio, 10**a.log10_lr)
     back = Calibration.from_dict(cal.to_dict())
     assert back == cal
@@ -270,11 +272,11 @@ def test_error_rate_rows_read_counts_and_shares_per_condition():
     rows = error_rate_rows(rates)
     assert rows[0] == {
         "validation files": "as they are",
-        "camera originals called manipulated": "2 / 554",
-        "fakes called camera original": "12 / 251",
+        "camera originals falsely accused": "2 / 554",
+        "fakes missed (below the band)": "12 / 251",
         "inconclusive (real)": "19.0 %",
         "inconclusive (fake)": "43.4 %",
     }
     assert rows[1]["validation files"] == "re-sampled to 192px-q60" and rows[1]["inconclusive (fake)"] == "n/a"
-    assert rows[1]["fakes called camera original"] == "32 / 251"
+    assert rows[1]["fakes missed (below the band)"] == "32 / 251"
     assert error_rate_rows({}) == []

@@ -6,6 +6,16 @@ import json
 
 import numpy as np
 import pytest
+from synthetic_images import (
+    bilinear_upsample,
+    camera_like_image,
+    decode,
+    exif_bytes,
+    jpeg_bytes,
+    png_bytes,
+    splice_jpeg,
+    zero_insertion_upsample,
+)
 
 from forensics.checks import (
     NEUTRAL,
@@ -20,16 +30,6 @@ from forensics.checks import (
     run_checks,
 )
 from forensics.checks.base import orient
-from forensics.checks.synthetic import (
-    bilinear_upsample,
-    camera_like_image,
-    decode,
-    exif_bytes,
-    jpeg_bytes,
-    png_bytes,
-    splice_jpeg,
-    zero_insertion_upsample,
-)
 from forensics.errors import UnknownComponentError
 from forensics.evidence import load_evidence
 

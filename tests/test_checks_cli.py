@@ -9,12 +9,12 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from synthetic_images import camera_like_image, decode, jpeg_bytes, png_bytes, zero_insertion_upsample
 
 from forensics.checks import run_check, run_checks
-from forensics.checks.synthetic import camera_like_image, decode, jpeg_bytes, png_bytes, zero_insertion_upsample
 from forensics.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, main
 from forensics.evidence import load_evidence
-from forensics.viz.checks import finding_figures, finding_images_rgb, findings_table_figure, to_rgb
+from forensics.viz.checks import finding_figures, finding_images_rgb, to_rgb
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +90,6 @@ def test_viz_images_and_figures(double_jpeg_file):
     assert set(finding_figures(by["spectrum"])) == {"azimuthal_spectrum", "spectrum_peaks"}
     ghost = finding_figures(by["jpeg-ghost"])["ghost_curve"]
     assert list(ghost.data[0].x) == list(range(50, 100, 5))
-    table = findings_table_figure(findings)
-    assert len(table.data[0].cells.values[0]) == 8
     assert to_rgb("m", np.array([[0.0, 1.0]], np.float32)).shape == (1, 2, 3)
     with pytest.raises(ValueError):
         to_rgb("bad", np.zeros((2, 2, 2)))

@@ -8,10 +8,10 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
+from synthetic_images import camera_like_image, exif_bytes, jpeg_bytes, png_bytes
 
 from forensics.checks import NEUTRAL, SUPPORTS_MANIPULATION, run_check
 from forensics.checks.metadata import exif_thumbnail, find_generator_names
-from forensics.checks.synthetic import camera_like_image, exif_bytes, jpeg_bytes, png_bytes
 from forensics.evidence import load_evidence
 
 SD_PARAMETERS = (

@@ -21,6 +21,7 @@ from forensics.calibration.domain import (
 )
 from forensics.evaluation import wilson_interval
 from forensics.pipeline.results import Analysis
+from forensics.verdicts import Verdict
 
 
 def test_histogram_bins_and_shares_match_a_direct_count():
@@ -145,14 +146,14 @@ _CAL = {
     ],
 )
 def test_degradation_caveat_quotes_the_worst_matching_resampling(side, quality, quoted):
-    text = degradation_caveat(_CAL, "camera original", side, quality)
+    text = degradation_caveat(_CAL, Verdict.REAL, side, quality)
     if quoted is None:
         assert text is None
         return
     missed = 32 if quoted.startswith("192") else 24
     lo, hi = wilson_interval(missed, 251)
     assert f"re-sampled to {quoted}" in text
-    assert f"called {missed} of 251 ({missed / 251:.0%}, 95% interval {lo:.0%}-{hi:.0%}) camera originals" in text
+    assert f"called {missed} of 251 ({missed / 251:.0%}, 95% interval {lo:.0%}-{hi:.0%}) '{Verdict.REAL}'" in text
     assert text.startswith(f"This file is {side} px on its shorter side")
     assert ("JPEG quality about" in text) == (quality is not None)
 
@@ -160,8 +161,8 @@ def test_degradation_caveat_quotes_the_worst_matching_resampling(side, quality, 
 def test_degradation_caveat_only_for_camera_original_verdicts_with_measured_conditions():
     for verdict in ("inconclusive", "manipulated or generated", None):
         assert degradation_caveat(_CAL, verdict, 100, 40) is None
-    assert degradation_caveat({"target_error": 0.05, "error_rates": {}}, "camera original", 100, 40) is None
-    assert degradation_caveat(None, "camera original", 100, 40) is None
+    assert degradation_caveat({"target_error": 0.05, "error_rates": {}}, Verdict.REAL, 100, 40) is None
+    assert degradation_caveat(None, Verdict.REAL, 100, 40) is None
 
 
 def test_face_caveats_reads_file_size_jpeg_quality_verdict_and_calibration():
@@ -172,8 +173,8 @@ def test_face_caveats_reads_file_size_jpeg_quality_verdict_and_calibration():
             "models": {"det": {"calibration": _CAL, "card": {}}},
         }
     )
-    face = _face([10, 10, 60, 70], "camera original")
-    assert face_caveats(analysis, face, "det") == [degradation_caveat(_CAL, "camera original", 180, 88)]
+    face = _face([10, 10, 60, 70], Verdict.REAL)
+    assert face_caveats(analysis, face, "det") == [degradation_caveat(_CAL, Verdict.REAL, 180, 88)]
     face = _face([10, 10, 60, 70], "inconclusive")
     assert face_caveats(analysis, face, "det") == []
 

@@ -19,7 +19,6 @@ from forensics.explainers.localisation import (  # noqa: E402
     _poisson_binomial_tail,
     ciplab_edited_parts,
     localise,
-    statement,
     summarise,
     wilson,
 )
@@ -32,6 +31,7 @@ from forensics.explainers.sanity import (  # noqa: E402
     randomise_layers,
 )
 from forensics.segmentation import RegionMasks  # noqa: E402
+from forensics.wording.explanations import localisation_sentence  # noqa: E402
 
 nn = torch.nn
 SIDE = 32
@@ -132,7 +132,7 @@ def test_summary_against_independent_references():
         )
         assert _poisson_binomial_tail(probs, k) == pytest.approx(brute)
     assert s["p_value"] == pytest.approx(_poisson_binomial_tail([f.chance for f in faces], 3))
-    assert statement(25, 0.76, 0.56) == (
+    assert localisation_sentence(25, 0.76, 0.56) == (
         "on 25 edits with known regions, this method pointed at an edited part in 76% (chance 56%)"
     )
 
@@ -399,8 +399,8 @@ def test_method_note_leads_with_the_held_out_edits():
     )
     n = method_note("det", "a" * 64, "gradcam", measurements=doc)
     assert n["text"].startswith(
-        "gradcam: on 25 edits with known regions, this method pointed at an edited part in "
-        "76% (chance 74%) on held-out (val) edits; on all 155, train edits included, 82% "
+        "Grad-CAM: on 25 edits with known regions, this method pointed at an edited part in "
+        "76% (chance 74%) on held-out edits; on all 155, training edits included, 82% "
         "(chance 73%);"
     )
     assert n["localisation"]["held_out"]["faces"] == 25 and n["localisation"]["faces"] == 155

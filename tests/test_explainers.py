@@ -26,20 +26,6 @@ from forensics.explainers import (  # noqa: E402
 from forensics.explainers._common import normalize01, resize_map  # noqa: E402
 
 nn = torch.nn
-FAST = [
-    "gradcam",
-    "gradcam++",
-    "hirescam",
-    "eigencam",
-    "layercam",
-    "saliency",
-    "lrp-epsilon",
-    "lrp-epsilon-plus-flat",
-    "lrp-epsilon-gamma-box",
-    "lrp-gamma-epsilon-zero",
-    "lrp-hse-mix",
-    "lrp-captum",
-]
 
 
 class Tiny(nn.Module):
@@ -192,7 +178,7 @@ def test_lrp_relevance_recorded_and_sum_preserved_on_resize():
 
 
 # --- the guard: explaining never changes the model ------------------------------------------------------------------
-@pytest.mark.parametrize("method", FAST + ["scorecam", "integrated-gradients"])
+@pytest.mark.parametrize("method", list_explainers())
 def test_explain_leaves_model_untouched(method):
     det = tiny_detector(seed=5)
     det.model.conv1.weight.requires_grad_(False)  # mixed flags must come back as they were
@@ -269,7 +255,7 @@ def test_probability_is_the_calibrated_one():
 
 def test_not_applicable_reasons():
     vit_like = tiny_detector(seed=0, reshape_transform=lambda t: t)
-    for method in ("lrp-epsilon-plus-flat", "lrp-hse-mix", "lrp-captum"):
+    for method in ("lrp-epsilon-plus-flat", "lrp-gamma-epsilon-zero", "lrp-captum"):
         ok, why = applicable(vit_like, method)
         assert not ok and "attention" in why
         with pytest.raises(NotApplicableError, match="cannot explain"):
@@ -282,7 +268,26 @@ def test_not_applicable_reasons():
     ok, why = applicable(no_layers, "gradcam")
     assert not ok and "target layers" in why
     assert applicable(tiny_detector(), "lrp-captum") == (True, "")
-    assert set(FAST) | {"scorecam", "integrated-gradients"} == set(list_explainers())
+
+
+def test_former_names_resolve_with_a_warning_and_are_never_listed():
+    from forensics.explainers import EXPLAINERS
+
+    former = EXPLAINERS.former_names()
+    assert former and not set(former) & set(list_explainers())  # pickers and commands never offer them
+    for old, new in former.items():
+        with pytest.warns(FutureWarning, match="renamed"):
+            hm = explain(tiny_detector(seed=0), crop_of(32), old)
+        assert hm.method == new  # what is recorded is the current name
+
+
+def test_every_method_has_a_title_and_each_default_role_one_method():
+    from forensics.explainers import EXPLAINERS, default_method, default_methods, method_title
+
+    for m in list_explainers():
+        assert method_title(m) != m and EXPLAINERS.meta(m).get("description")
+    assert default_methods() == (default_method("map"), default_method("lrp"))
+    assert EXPLAINERS.meta(default_method("lrp"))["family"] == "lrp"
 
 
 # --- agreement ------------------------------------------------------------------------------------------------------

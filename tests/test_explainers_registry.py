@@ -104,28 +104,7 @@ def test_core_methods_on_every_detector(name):
     assert ran >= 2, f"{name}: fewer than two core methods apply"
 
 
-@pytest.mark.parametrize(
-    "method",
-    sorted(
-        set(
-            [
-                "gradcam",
-                "gradcam++",
-                "hirescam",
-                "scorecam",
-                "eigencam",
-                "layercam",
-                "saliency",
-                "integrated-gradients",
-                "lrp-epsilon",
-                "lrp-epsilon-plus-flat",
-                "lrp-epsilon-gamma-box",
-                "lrp-hse-mix",
-                "lrp-captum",
-            ]
-        )
-    ),
-)
+@pytest.mark.parametrize("method", list_explainers())
 def test_every_method_on_meso4(method):
     det = _det("meso4")
     crop = _crop(48)

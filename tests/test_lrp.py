@@ -95,7 +95,7 @@ def test_hse_mix_uses_gamma_low_epsilon_mid_lrp0_top():
     from zennit.composites import NameLayerMapComposite, layer_map_base
 
     net, x = _net(bias=True), _input()
-    _, rel = lrp_relevance(net, x, 1, "lrp-hse-mix", epsilon=0.25, gamma=0.25)
+    _, rel = lrp_relevance(net, x, 1, "lrp-gamma-epsilon-zero", epsilon=0.25, gamma=0.25)
     comp = NameLayerMapComposite(
         name_map=[
             (("0", "2"), zennit_rules.Gamma(gamma=0.25)),

@@ -15,6 +15,7 @@ from PIL import Image
 from forensics.errors import ForensicsError
 from forensics.evidence import load_evidence
 from forensics.pipeline import AnalyzeOptions, analyze
+from forensics.verdicts import Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,12 +137,12 @@ def test_cli_analyze_prints_the_size_caveat_for_a_large_face(tmp_path, capsys):
     out = capsys.readouterr().out
     an = analyze(load_evidence(big), detectors=["ffd-mobilenetv2"])
     caveat = face_size_caveat(an, an.faces[0], "ffd-mobilenetv2")
-    assert caveat and f"caveat: {caveat}" in out
+    assert caveat and f"Caveat: {caveat}" in out
 
 
 def test_cli_analyze_warns_that_camera_original_is_weak_on_a_small_compressed_file(small_compressed_portrait, capsys):
     """As small and compressed as the harshest re-sampling on the card, under which the default misses more fakes
-    than its target: the text output says so under the "camera original" verdict."""
+    than its target: the text output says so under the low verdict."""
     from forensics.calibration.domain import face_caveats
     from forensics.cli import main
 
@@ -150,9 +151,9 @@ def test_cli_analyze_warns_that_camera_original_is_weak_on_a_small_compressed_fi
     out = capsys.readouterr().out
     an = analyze(load_evidence(small), detectors=["ffd-mobilenetv2"])
     d = an.to_dict()
-    assert d["faces"][0]["scores"]["ffd-mobilenetv2"]["assessment"]["verdict"] == "camera original"
+    assert d["faces"][0]["scores"]["ffd-mobilenetv2"]["assessment"]["verdict"] == Verdict.REAL
     caveats = face_caveats(an, an.faces[0], "ffd-mobilenetv2")
-    assert len(caveats) == 1 and "weak evidence" in caveats[0] and f"caveat: {caveats[0]}" in out
+    assert len(caveats) == 1 and "weak evidence" in caveats[0] and f"Caveat: {caveats[0]}" in out
 
 
 def test_analysis_read_back_from_its_json_is_the_same_analysis(small_compressed_portrait):

@@ -7,7 +7,7 @@ import pytest
 
 from forensics.errors import NotApplicableError
 from forensics.segmentation import RegionMasks, resolve_overlaps
-from forensics.segmentation.regions import UNASSIGNED, aggregate, binarise, region_occlusion, region_relevance
+from forensics.segmentation.regions import UNASSIGNED, binarise, region_occlusion, region_relevance
 
 
 def masks_10x10(absent: dict[str, str] | None = None) -> RegionMasks:
@@ -179,17 +179,6 @@ def test_occlusion_known_answer_one_batch():
     t = region_relevance(heat, rm, detector=_TextureDetector(), crop=crop, blur_sigma=3.0)
     assert t.row("eyes").occlusion_delta == pytest.approx(deltas["eyes"])
     assert t.row("skin").occlusion_delta == 0.0 and t.baseline_probability == pytest.approx(base)
-
-
-def test_aggregate_means():
-    rm = masks_10x10()
-    h1 = np.zeros((10, 10))
-    h1[:, :5] = 1  # all eyes
-    h2 = np.zeros((10, 10))
-    h2[:5, 5:] = 1  # all hair
-    agg = {r["region"]: r for r in aggregate([region_relevance(h1, rm), region_relevance(h2, rm)])}
-    assert agg["eyes"]["mean_share"] == pytest.approx(0.5) and agg["hair"]["mean_share"] == pytest.approx(0.5)
-    assert agg["eyes"]["mean_density"] == pytest.approx((2.0 + 0.0) / 2) and agg["eyes"]["found"] == 2
 
 
 def test_viz_overlay_and_charts():

@@ -179,7 +179,7 @@ def test_sections_follow_the_enfsi_order_and_the_conclusion_stands_apart(pdf_pat
 
 
 def test_leave_source_out_table_and_figures_as_the_dashboard_prints_them(pdf_path, data):
-    from forensics.formatting import pct, pct_of
+    from forensics.wording.numbers import pct, pct_of
 
     flat = _flat(" ".join(_pages(pdf_path)))
     assert "Leave-source-out test: sources never seen in training" in flat
@@ -340,7 +340,7 @@ def test_court_text_keeps_meaning_and_drops_code():
 def test_number_formats_match_the_dashboard_and_an_independent_interval():
     from scipy.stats import binomtest
 
-    from forensics.formatting import lr_in_favour, lr_number, pct, pct_interval, pct_of, value_interval
+    from forensics.wording.numbers import lr_in_favour, lr_number, pct, pct_interval, pct_of, value_interval
 
     assert pct(0.0036101) == "0.4 %" and pct(None) == "n/a" and pct(float("nan")) == "n/a"
     ci = binomtest(32, 251).proportion_ci(method="wilson")

@@ -205,21 +205,13 @@ def test_default_config_parses():
     assert cfg.data.classes == ("real", "face-manipulated", "generated")
     assert cfg.augment.jpeg_p > 0 and cfg.augment.rescale_p > 0 and cfg.data.sbi_share > 0
     assert len(cfg.soup.seeds) == 2 and cfg.soup.seeds[0] == cfg.seed  # from ImageNet: a soup of two seeds
-    # the unseen-source check is one run (seed 0, the soup's first member) of the default recipe with one family
-    # left out, never exported
-    held = TrainConfig.from_toml(PROJECT_ROOT / "configs" / "holdout-ciplab.toml")
-    assert held.data.holdout_families == ("ciplab",) and not held.export.enabled and not held.soup.seeds
-    assert (
-        held.replace(name=cfg.name, data={"holdout_families": ()}, export=cfg.export, soup=cfg.soup).to_dict()
-        == cfg.to_dict()
-    )
     assert not default.soup.seeds and default.stages[-1].unfreeze == cfg.stages[-1].unfreeze
-    # the resolution-matching experiments change only that against the recipe they are compared with
+    # the resolution-matching experiment changes only that against the recipe it is compared with
     match = {
         "match_resolution_p": cfg.augment.match_resolution_p,
         "match_resolution_range": cfg.augment.match_resolution_range,
     }
-    for name, base in (("default-resmatch", cfg), ("holdout-ciplab-resmatch", held)):
+    for name, base in (("default-resmatch", cfg),):
         exp = TrainConfig.from_toml(PROJECT_ROOT / "configs" / f"{name}.toml")
         assert exp.augment.match_resolution_p > 0 and not exp.export.enabled
         assert (
@@ -340,44 +332,6 @@ def test_tiny_training_checkpoint_resume_export(tiny_cfg, tmp_path):
     assert roc["fpr"] == summary["roc"]["fpr"] and roc["auc"] == summary["roc"]["auc"]
     assert (roc["data_dir"], roc["weights_sha256"], roc["condition"]) == ("/x/val", det.weights_sha256, "as-is")
     assert f"## ROC curve\nAUC {roc['auc']:.3f} on 40 camera originals and 10 manipulated" in md
-
-
-@pytest.mark.slow
-def test_holdout_family_is_left_out_of_training_and_reported(tiny_cfg):
-    from forensics.calibration import fit_calibration
-    from forensics.training.run_calibration import holdout_report
-    from forensics.training.trainer import train
-
-    with pytest.raises(ForensicsError, match="holdout_families"):
-        holdout_report(tiny_cfg)
-    cfg = tiny_cfg.replace(
-        data={"holdout_families": ("camB",)}, stages=(tiny_cfg.stages[0],), calibration={"resampled": ((40, 80),)}
-    )
-    train(cfg, progress=False)
-    rows = [r.split(",") for r in (cfg.out_path / "split.csv").read_text().splitlines()[1:]]
-    assert not any(r[0] == "train" and r[4] == "camB" for r in rows)  # left out of training...
-    assert sum(r[0] == "val" and r[4] == "camB" for r in rows) == 3  # ...kept in validation
-    rep = holdout_report(cfg)
-    with np.load(cfg.out_path / "val_logits.npz") as z:
-        logits, labels, sources = z["logits"], z["labels"], z["sources"].astype(str)
-    with np.load(cfg.out_path / "val_logits_resampled.npz") as z:
-        resampled = z["40px-q80"]
-    keep = sources != "camB"
-    groups = [s if y == 0 else f"fake:{s}" for s, y in zip(sources[keep], labels[keep], strict=True)]
-    cal = fit_calibration(
-        logits[keep],
-        labels[keep],
-        fake_indices=(1, 2),
-        groups=groups,  # without camB
-        conditions={"40px-q80": resampled[keep]},
-    )
-    assert rep["threshold_also_held_under"] == ["40px-q80"]
-    zz = logits[sources == "camB"] / cal.temperature + np.asarray(cal.class_bias)
-    p = np.exp(zz - zz.max(1, keepdims=True))
-    p_fake = p[:, 1:].sum(1) / p.sum(1)
-    assert rep["band"] == pytest.approx(list(cal.band))
-    assert rep["n_real"] == 3 and rep["real_flagged"] == int((p_fake >= cal.band[1]).sum())
-    assert json.loads((cfg.out_path / "holdout_report.json").read_text())["held_out"] == ["camB"]
 
 
 @pytest.mark.slow

@@ -13,11 +13,13 @@ import pytest
 from PIL import Image
 
 from forensics.calibration import fit_calibration
+from forensics.calibration.stability import Stability
 from forensics.evidence import load_evidence
 from forensics.faces import FaceOptions, detect_faces
 from forensics.faces.crop import aligned_crop
 from forensics.faces.whole_face import MAX_OUTSIDE_FRACTION, check_face, outside_fraction
 from forensics.pipeline import NO_VERDICT, AnalyzeOptions, analyze
+from forensics.wording.results import stability_sentence
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "ui" / "examples"
 
@@ -178,7 +180,9 @@ def test_heavily_recompressed_face_records_its_stability(portrait, detector, tmp
     assert st.unstable == any(c.verdict != st.verdict for c in st.conditions)
     assert all(c.verdict == detector.calibration.assess(c.p_fake).verdict for c in st.conditions)
     d = an.to_dict()["faces"][0]["scores"]["simplenet"]["stability"]
-    assert d["unstable"] == st.unstable and d["summary"].startswith("unstable" if st.unstable else "stable")
+    assert d["unstable"] == st.unstable and Stability.from_dict(d) == st
+    worded = stability_sentence(st)
+    assert worded.startswith("unstable" if st.unstable else "stable") and f"{st.p_fake_min:.3f}" in worded
 
 
 def test_variant_crops_match_recompressing_the_whole_file(portrait, face):

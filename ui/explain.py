@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from forensics.formatting import num as _num
+from forensics.wording.numbers import num as _num
 from ui import lib
 from ui.auth import log_once
 from ui.common import call
@@ -86,46 +86,19 @@ def measured_note(det_name: str, method: str) -> None:
         st.caption(note["text"])
 
 
-def agreement_words(ag: dict[str, Any]) -> str:
-    """The Spearman rank agreement of two maps in words (thresholds: 0.6 and 0.3, the usual "strong" and "weak"
-    bounds for a rank correlation)."""
-    rho = ag.get("spearman")
-    if rho is None:
-        return "The two maps cannot be compared: one of them is constant (nothing to rank)."
-    if rho >= 0.6:
-        return f"The two maps largely agree on which pixels matter (Spearman {rho:.2f})."
-    if rho >= 0.3:
-        return f"The two maps partly agree on which pixels matter (Spearman {rho:.2f})."
-    return (
-        f"The two maps largely disagree (Spearman {rho:.2f}): they point at different pixels, so neither should "
-        "be read alone; trust the more faithful one below."
-    )
+def explanation_sentences(ag: dict[str, Any] | None, results: dict[str, dict[str, Any] | None]) -> list[str]:
+    """The sentences of ``forensics.wording.explanations`` for the maps shown: their agreement (two maps), each one's
+    faithfulness and which is the more faithful."""
+    from forensics.wording.explanations import agreement_sentence, faithfulness_comparison, faithfulness_sentence
 
-
-def faithfulness_words(results: dict[str, dict[str, Any]]) -> str:
-    """Which map is the more faithful, in words: the one whose most relevant pixels move the score most (insertion
-    AUC minus deletion AUC; a gap under 0.05 is called even)."""
-    diffs = {m: f["difference"] for m, f in results.items() if f and f.get("difference") is not None}
-    if not diffs:
-        return ""
-    best = max(diffs, key=diffs.get)
-    if diffs[best] <= 0:
-        return (
-            "Neither map is faithful here: inserting its most relevant pixels does not raise the score more than "
-            "deleting them lowers it (insertion − deletion ≤ 0)."
-        )
-    if len(diffs) == 1:
-        return f"{best}'s map is faithful here (insertion − deletion {diffs[best]:.3f} > 0)."
-    other = min(diffs, key=diffs.get)
-    if diffs[best] - diffs[other] < 0.05:
-        return (
-            f"The two maps are about equally faithful here (insertion − deletion {diffs[best]:.3f} against "
-            f"{diffs[other]:.3f})."
-        )
-    return (
-        f"{best}'s map is the more faithful here (insertion − deletion {diffs[best]:.3f} against "
-        f"{diffs[other]:.3f} for {other}): the pixels it marks move the score more."
-    )
+    titles = {m: lib.method_title(m) for m in results}
+    out = []
+    if ag is not None and len(results) == 2:
+        a, b = (lib.method_title(m) for m in results)
+        out.append(agreement_sentence(a, b, ag))
+    out += [said for m, f in results.items() if f and (said := faithfulness_sentence(titles[m], f))]
+    compared = faithfulness_comparison({titles[m]: f for m, f in results.items() if f})
+    return out + ([compared] if compared else [])
 
 
 def agreement_for(fkey: str, a, b) -> dict[str, Any]:

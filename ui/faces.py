@@ -9,8 +9,8 @@ import streamlit as st
 
 from forensics.calibration.domain import face_caveats
 from forensics.faces.whole_face import FaceChecks
-from forensics.formatting import pct as _pct
 from forensics.verdicts import Verdict
+from forensics.wording.numbers import pct as _pct
 from ui import lib, state
 from ui.auth import log_once
 from ui.common import call
@@ -129,7 +129,7 @@ def batch_table(files, opts) -> None:
     """Several uploaded files: one row per file and detector (faces, verdicts with their LR), then the file to
     examine face by face (it becomes the evidence of every page)."""
     from forensics.errors import ForensicsError
-    from forensics.formatting import lr_in_favour
+    from forensics.wording.numbers import lr_in_favour
 
     rows = []
     bar = st.progress(0.0, text=f"0 / {len(files)} files")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from forensics.verdicts import Verdict
+
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"  # local: no icon fetched from a font host
 
 # (page file, title, icon, what it is for); the first five in the order of one examination, then the references
@@ -14,8 +16,8 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
         "pages/detect.py",
         "Detect",
         ":material/face:",
-        "Start here. Upload one or several photos: every face gets a calibrated verdict (camera original, manipulated "
-        "or generated, or inconclusive), a likelihood ratio and the detector's known error rates.",
+        f"Start here. Upload one or several photos: every face gets a calibrated verdict ({Verdict.FAKE}, "
+        f"{Verdict.REAL}, or {Verdict.INCONCLUSIVE}), a likelihood ratio and the detector's known error rates.",
     ),
     (
         "pages/explain.py",

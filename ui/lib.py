@@ -113,11 +113,31 @@ def explainer_names() -> list[dict[str, str]]:
     return out
 
 
-def default_explainer() -> str:
-    """The method measured best on localisation and faithfulness together (forensics.explainers.DEFAULT_EXPLAINER)."""
-    from forensics.explainers import DEFAULT_EXPLAINER
+def default_method(role: str = "map") -> str:
+    """The registry's default method for ``role`` ("map": measured best on localisation and faithfulness together;
+    "lrp": the LRP shown beside it)."""
+    from forensics.explainers import default_method as _default
 
-    return DEFAULT_EXPLAINER
+    return _default(role)
+
+
+def default_methods() -> tuple[str, ...]:
+    """The methods a report explains by default."""
+    from forensics.explainers import default_methods as _defaults
+
+    return _defaults()
+
+
+def method_title(method: str) -> str:
+    from forensics.explainers import method_title as _title
+
+    return _title(method)
+
+
+def default_segmenter() -> str:
+    from forensics.segmentation import default_segmenter as _default
+
+    return _default()
 
 
 def applicable(detector_name: str, method: str) -> tuple[bool, str]:

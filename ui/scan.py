@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from forensics.verdicts import Verdict
 from ui import lib
 from ui.common import call, plain
 
@@ -39,7 +40,7 @@ def run_scan(
         opts.detectors,
         face_method=opts.face_method,
         explainer=explainer,
-        segmenter="landmarks" if explainer else None,
+        segmenter=lib.default_segmenter() if explainer else None,
         limit=limit,
         allow_untrained=opts.allow_untrained,
         progress=progress,
@@ -70,9 +71,9 @@ def confusion_rows(c: dict[str, int]) -> list[dict[str, Any]]:
     return [
         {
             "true class": cls,
-            "called camera original": c[f"{cls}_called_real"],
-            "called manipulated or generated": c[f"{cls}_called_fake"],
-            "inconclusive": c[f"{cls}_inconclusive"],
+            f"called {Verdict.REAL}": c[f"{cls}_called_real"],
+            f"called {Verdict.FAKE}": c[f"{cls}_called_fake"],
+            str(Verdict.INCONCLUSIVE): c[f"{cls}_inconclusive"],
         }
         for cls in ("real", "fake")
     ]

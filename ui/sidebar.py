@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from forensics.faces.detect import FACE_METHODS
 from ui import lib, state
 from ui.common import call, plain
 
@@ -36,9 +37,9 @@ def sidebar() -> None:
             st.caption("No detector is ready on this installation (see the Models page).")
         st.selectbox(
             "Face finder",
-            state.FACE_METHODS,
+            list(FACE_METHODS),
             key=state.FACE_METHOD_KEY,
-            help="auto: MTCNN, then OpenCV Haar if it finds nothing; whole: the whole image is one face.",
+            help="; ".join(f"{name}: {m.title}" for name, m in FACE_METHODS.items()),
         )
         up = state.current()
         if up is not None:

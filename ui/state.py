@@ -15,7 +15,6 @@ EVIDENCE_KEY = "forensics_evidence"
 BATCH_KEY = "forensics_batch"  # the files of the last multi-file upload (the current evidence is one of them)
 DETECTORS_KEY = "sidebar_detectors"
 FACE_METHOD_KEY = "sidebar_face_method"
-FACE_METHODS = ("auto", "mtcnn", "haar", "mediapipe", "whole")
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,6 @@ def batch() -> list[Upload]:
 def options(ready: set[str] | None = None) -> Options:
     """The sidebar options. Untrained detectors are allowed only as chosen explicitly (explain-only, no verdict)."""
     dets = tuple(st.session_state.get(DETECTORS_KEY) or ())
-    method = st.session_state.get(FACE_METHOD_KEY) or FACE_METHODS[0]
+    method = st.session_state.get(FACE_METHOD_KEY) or "auto"
     allow = bool(ready is not None and any(d not in ready for d in dets))
     return Options(detectors=dets, face_method=method, allow_untrained=allow)

@@ -1,18 +1,17 @@
-"""One detector's verdict on one face: verdict, band, likelihood ratio, error rates, stability, novelty."""
+"""One detector's result on one face, laid out as a card: the sentences of ``forensics.wording.results`` (verdict,
+likelihood ratio, score and band, error rates, misses on unseen kinds, stability, novelty, caveats) with the band
+drawn beside them. The card writes no sentence of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
 
-from forensics.calibration import Assessment
-from forensics.calibration.novelty import NOT_MEASURED, Novelty
-from forensics.calibration.stability import Stability
-from forensics.formatting import lr_in_favour
-from forensics.formatting import pct as _pct
 from forensics.pipeline.results import DetectorScore
 from forensics.verdicts import Verdict
+from forensics.wording.results import score_sentences
 
 _COLOURS = {Verdict.FAKE: "red", Verdict.REAL: "green", Verdict.INCONCLUSIVE: "orange"}
 
@@ -23,107 +22,39 @@ def verdict_card(
     model: dict[str, Any],
     *,
     key: str = "",
-    caveats: list[str] | tuple[str, ...] = (),
-    face_failures: list[str] | tuple[str, ...] = (),
+    caveats: Sequence[str] = (),
+    face_failures: Sequence[str] = (),
 ) -> None:
-    """One detector's result for one face: verdict, band, likelihood ratio wording, known error rates, and the
-    caveats of ``forensics.calibration.domain.face_caveats`` (a face larger than the camera originals it learnt from; a
-    "camera original" verdict on a small or compressed file)."""
+    """One detector's result for one face. Reasons that are the face's own whole-face failures (shown beside its
+    crop) are not repeated here."""
     st.markdown(f"**{name}**")
     st.caption(str(model.get("architecture", "")))
-    if not score.ready:
-        st.warning(
-            "Explain-only: this detector has no trained weights, so it gives **no verdict** and its score "
-            "carries no evidential value.",
-            icon=":material/block:",
-        )
-        return
-    if score.withheld is not None:
-        withheld_view(score, face_failures)
-        return
     a = score.assessment
-    if a is None:
-        st.info(
-            f"No calibration for this model, so **no verdict**. Uncalibrated p(fake) = {score.p_fake:.3g}.",
-            icon=":material/tune:",
-        )
-        return
-    st.markdown(f"##### Verdict: :{_COLOURS.get(a.verdict, 'gray')}[{a.verdict}]")
-    lo, hi = a.band
-    c1, c2 = st.columns([1, 2])
-    c1.metric("calibrated p(fake)", f"{a.p_fake:.3f}")
-    c2.markdown(
-        f"**LR {lr_in_favour(a.likelihood_ratio)}** ({a.verbal})",
-        help=f"log10 LR = {a.log10_lr:.2f}; worded as in the court report",
-    )
-    st.plotly_chart(
-        band_figure(a.p_fake, lo, hi), width="stretch", key=f"band_{key}_{name}", config={"displayModeBar": False}
-    )
-    st.caption(
-        f"Inconclusive band [{lo:.3f}, {hi:.3f}): below it 'camera original', at or above it "
-        f"'manipulated or generated'."
-    )
-    st.markdown(f"*{a.statement}*")
-    stability_view(score.stability)
-    novelty_view(score.novelty)
-    st.caption(error_rate_sentence(a))
-    for caveat in caveats:
-        st.warning(caveat, icon=":material/photo_size_select_large:")
-
-
-def withheld_view(score: DetectorScore, face_failures: list[str] | tuple[str, ...]) -> None:
-    """A ready, calibrated detector whose verdict is withheld for this face: what is said instead, and why."""
-    assert score.withheld is not None
-    verdict, reasons = score.withheld.verdict, score.withheld.reasons
-    colour = "orange" if verdict == Verdict.INCONCLUSIVE else "gray"
-    st.markdown(f"##### Verdict: :{colour}[{verdict}]")
-    for why in reasons:
-        if why in face_failures:  # shown once beside the crop
-            continue
-        st.warning(why, icon=":material/block:")
-    if any(why in face_failures for why in reasons):
-        st.caption("This face failed the whole-face checks shown beside its crop.")
-    st.caption(
-        f"Calibrated p(fake) = {score.p_fake:.3f}, shown as a number only: no verdict is drawn from it for this face."
-    )
-    if score.stability is not None:  # no verdict, so nothing to call unstable: the score's spread only
-        st.caption(f"Score under re-compression: {score.stability.score_summary()}")
-    novelty_view(score.novelty)
-
-
-def error_rate_sentence(a: Assessment) -> str:
-    """The known error rate that bears on the verdict actually given (validation faces of the calibration)."""
-    if a.verdict == Verdict.FAKE:
-        return (
-            f"Known error rate for this verdict: {_pct(a.false_positive_rate)} of the camera originals "
-            "in validation were wrongly called 'manipulated or generated' at this band (false alarms)."
-        )
-    if a.verdict == Verdict.REAL:
-        return (
-            f"Known error rate for this verdict: {_pct(a.false_negative_rate)} of the manipulated or "
-            "generated faces in validation were wrongly called 'camera original' at this band (misses)."
-        )
-    return (
-        "Known error rates: an inconclusive result claims neither proposition, so it has no false-alarm or miss "
-        "rate; how often validation faces fell in this band is on the Models page."
-    )
-
-
-def stability_view(stab: Stability | None) -> None:
-    """Whether the verdict holds when the evidence is re-compressed and re-scaled (warning when it does not)."""
-    if stab is None:
-        return
-    if stab.unstable:
-        st.warning(f"Unstable verdict: {stab.summary().removeprefix('unstable: ')}", icon=":material/swap_horiz:")
-    else:
-        st.caption(f"Stability: {stab.summary()}")
-    parts = [f"{c.condition}: {c.p_fake:.3f}" + (f" ({c.verdict})" if c.verdict else "") for c in stab.conditions]
-    st.caption("Re-scored: " + " · ".join(parts))
-
-
-def novelty_view(novelty: Novelty | None) -> None:
-    """How far the face lies from the detector's training faces (or that this was not measured)."""
-    st.caption(f"Novelty: {NOT_MEASURED['summary'] if novelty is None else novelty.summary()}")
+    for s in score_sentences(score, model, caveats=caveats):
+        if s.topic == "verdict":
+            colour = _COLOURS.get(Verdict(s.text), "gray") if s.tone == "verdict" else "gray"
+            st.markdown(f"##### Verdict: :{colour}[{s.text}]")
+            if a is not None:
+                st.plotly_chart(
+                    band_figure(a.p_fake, *a.band),
+                    width="stretch",
+                    key=f"band_{key}_{name}",
+                    config={"displayModeBar": False},
+                )
+        elif s.topic == "why" and s.text in face_failures:
+            st.caption(f"{s.label}: {s.text} (a whole-face check, shown beside the crop)")
+        elif s.tone == "caveat":
+            st.warning(f"{s.label}: {s.text}", icon=":material/warning:")
+        elif s.topic == "lr":
+            st.markdown(f"**{s.label}: {s.text}**", help=f"log10 LR = {a.log10_lr:.2f}" if a is not None else None)
+        else:
+            st.caption(f"{s.label}: {s.text}")
+    if score.stability is not None:
+        parts = [
+            f"{c.condition}: {c.p_fake:.3f}" + (f" ({c.verdict})" if c.verdict else "")
+            for c in score.stability.conditions
+        ]
+        st.caption("Re-scored: " + " · ".join(parts))
 
 
 def band_figure(p: float, lo: float, hi: float):

@@ -1,7 +1,7 @@
 """The inconclusive band ``[lo, hi)`` on a calibrated p_fake: ``hi`` the lowest threshold keeping the false-positive
-rate of camera originals under the target (per real source too), ``lo`` the highest keeping the share of fakes
-called "camera original" under it (``choose_band``), and the error rates, with counts, a band has on labelled
-scores (``band_error_rates``).
+rate of camera originals under the target (per real source too), ``lo`` the highest keeping the share of fakes below it
+(``Verdict.REAL``: "no sign of manipulation found") under it (``choose_band``), and the error rates, with counts, a band
+has on labelled scores (``band_error_rates``).
 """
 
 from __future__ import annotations

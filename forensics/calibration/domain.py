@@ -1,6 +1,6 @@
 """How a piece of evidence compares with a detector's training and validation images: a caveat when it lies where the
-detector saw few camera originals (``size_caveat``), and one when a "camera original" verdict falls on a file as small
-or as compressed as a re-sampling under which the detector's calibration measured too many misses
+detector saw few camera originals (``size_caveat``), and one when the low verdict (``Verdict.REAL``) falls on a file as
+small or as compressed as a re-sampling under which the detector's calibration measured too many misses
 (``degradation_caveat``); ``face_caveats`` gathers both for one face.
 
 The shipped detector learnt from small real photos and large generated ones, so a large photo of a real person is at
@@ -101,11 +101,11 @@ def size_caveat(
         f"this detector was trained on were {edge} px or larger{gen_text}. Large, sharp photos of real people from "
         "sources it has not seen have been called 'generated' (see its known failure modes): "
         + (
-            "weigh a 'manipulated or generated' verdict on this face with particular care."
+            f"weigh a '{Verdict.FAKE}' verdict on this face with particular care."
             if verdict is None
-            else "weigh this 'manipulated or generated' verdict with particular care."
+            else f"weigh this '{Verdict.FAKE}' verdict with particular care."
             if verdict == Verdict.FAKE
-            else f"the verdict here is '{verdict}'; a 'manipulated or generated' one would need particular care."
+            else f"the verdict here is '{verdict}'; a '{Verdict.FAKE}' one would need particular care."
         )
     )
 
@@ -125,11 +125,11 @@ def face_size_caveat(analysis: Analysis, face: FaceAnalysis, detector: str) -> s
 def degradation_caveat(
     calibration: Mapping[str, Any] | None, verdict: Verdict | None, side_px: float, jpeg_quality: float | None
 ) -> str | None:
-    """A sentence for a "camera original" verdict on a file that is at least as small (shorter side ``side_px``) or
-    as compressed (estimated JPEG quality) as one of the re-samplings the detector's calibration measured, when
-    under that re-sampling the share of manipulated or generated validation faces below the band is above the
-    target error beyond doubt (the lower end of its 95% Wilson interval exceeds the target); the re-sampling with the
-    highest such miss rate is quoted. None otherwise."""
+    """A sentence for the low verdict (``Verdict.REAL``) on a file that is at least as small (shorter side ``side_px``)
+    or as compressed (estimated JPEG quality) as one of the re-samplings the detector's calibration measured, when under
+    that re-sampling the share of manipulated or generated validation faces below the band is above the target error
+    beyond doubt (the lower end of its 95% Wilson interval exceeds the target); the re-sampling with the highest such
+    miss rate is quoted. None otherwise."""
     from forensics.calibration import parse_condition_name
     from forensics.evaluation import wilson_interval
 
@@ -154,15 +154,15 @@ def degradation_caveat(
     return (
         f"This file is {int(round(side_px))} px on its shorter side{quality_text}: as small or as compressed as "
         f"the validation files re-sampled to {side} px / JPEG {quality}, of whose manipulated or generated faces "
-        f"this detector called {missed} of {n} ({rate:.0%}, 95% interval {ci[0]:.0%}-{ci[1]:.0%}) camera "
-        f"originals, against a target of {target:.0%}. A 'camera original' verdict on this file is weak evidence."
+        f"this detector called {missed} of {n} ({rate:.0%}, 95% interval {ci[0]:.0%}-{ci[1]:.0%}) "
+        f"'{Verdict.REAL}', against a target of {target:.0%}. A '{Verdict.REAL}' verdict on this file is weak "
+        "evidence."
     )
 
 
 def face_caveats(analysis: Analysis, face: FaceAnalysis, detector: str) -> list[str]:
     """Every caveat for one face of an Analysis and one of its detectors: the size caveat (face crop larger than the
-    camera originals it was trained on) and the degradation caveat (small or compressed file, "camera original"
-    verdict)."""
+    camera originals it was trained on) and the degradation caveat (small or compressed file, the low verdict)."""
     model = analysis.models.get(detector) or {}
     score = face.scores.get(detector)
     verdict = None if score is None or score.assessment is None else score.assessment.verdict

@@ -10,10 +10,10 @@ Three pieces, all fitted on a labelled validation set and stored in one frozen :
    zero biases.
 2. **An inconclusive band** ``[lo, hi)`` on the calibrated ``p_fake``: ``hi`` is the lowest threshold at which the
    false-positive rate of camera originals stays under ``target_error`` (on every real source with enough faces, when
-   sources are given); ``lo`` the highest threshold at which the share of manipulated/generated faces called
-   "camera original" stays under ``target_error``. Scores in between are reported as inconclusive. When logits of
-   the same faces after re-sampling and re-compression are given (``conditions``), ``hi`` is fitted under each
-   condition too and the highest kept, so that the false-positive target also holds for camera originals that were
+   sources are given); ``lo`` the highest threshold at which the share of manipulated/generated faces called "no sign of
+   manipulation found" (``Verdict.REAL``) stays under ``target_error``. Scores in between are reported as inconclusive.
+   When logits of the same faces after re-sampling and re-compression are given (``conditions``), ``hi`` is fitted under
+   each condition too and the highest kept, so that the false-positive target also holds for camera originals that were
    re-shared (a false accusation is the worst error); ``lo`` stays fitted on the files as they are, and the miss
    rate it has under each condition is reported beside it.
 3. **A likelihood ratio** for the propositions Hp "the face is manipulated or generated" and Hd "the face is a
@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from forensics.calibration.decision_band import band_error_rates, choose_band
-from forensics.calibration.likelihood_ratio import PROP_FAKE, PROP_REAL, LikelihoodRatioModel, verbal_scale
+from forensics.calibration.likelihood_ratio import LikelihoodRatioModel, verbal_scale
 from forensics.calibration.temperature import fit_temperature, fit_temperature_and_bias, nll, softmax
 from forensics.errors import ForensicsError
 from forensics.verdicts import Verdict
@@ -68,11 +68,11 @@ class Assessment:
     log10_lr: float
     verbal: str
     supports: str | None
-    statement: str
     threshold: float
     band: tuple[float, float]
     false_positive_rate: float
     false_negative_rate: float
+    lr_bound: float | None = None  # the calibration's LR bound this LR was capped at (None: not capped)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -102,6 +102,12 @@ class Calibration:
     error_rates: dict[str, Any] = field(default_factory=dict)
     fitted_on: str = ""
     class_bias: tuple[float, ...] = ()  # added to logits / temperature; () = none (schema /1)
+    # The most the validation data support, as likelihood ratios [lower, upper] (empirical lower and upper bounds):
+    # every reported LR is capped to them. None: no cap beyond the LR model's own count caps.
+    lr_bounds: tuple[float, float] | None = None
+    # How often fakes of kinds left out of training were missed (scored below the band) in leave-out folds:
+    # {"k": missed, "n": fakes, "folds": [...]} (optionally "kinds"). None: not measured.
+    leave_out_miss_rate: dict[str, Any] | None = None
 
     def scale_logits(self, logits: np.ndarray) -> np.ndarray:
         """``logits / temperature + class_bias``: softmax of this is the calibrated class probability."""
@@ -127,9 +133,18 @@ class Calibration:
         return self.band
 
     def likelihood_ratio(self, p_fake: float) -> tuple[float, float]:
-        """(LR, log10 LR) for a calibrated p_fake."""
+        """(LR, log10 LR) for a calibrated p_fake, capped to ``lr_bounds`` when the calibration has them."""
+        lr, log_lr, _ = self._bounded_lr(p_fake)
+        return lr, log_lr
+
+    def _bounded_lr(self, p_fake: float) -> tuple[float, float, float | None]:
         v = float(self.lr_model(float(p_fake)))
-        return 10.0**v, v
+        if self.lr_bounds is not None:
+            lo, hi = (math.log10(b) for b in self.lr_bounds)
+            if v < lo or v > hi:
+                bound = self.lr_bounds[0] if v < lo else self.lr_bounds[1]
+                return float(bound), math.log10(bound), float(bound)
+        return 10.0**v, v, None
 
     def assess(self, p_fake: float) -> Assessment:
         """Verdict, inconclusive flag, likelihood ratio and its ENFSI wording for one calibrated p_fake."""
@@ -143,20 +158,8 @@ class Calibration:
             verdict = Verdict.REAL
         else:
             verdict = Verdict.INCONCLUSIVE
-        lr, log_lr = self.likelihood_ratio(p)
+        lr, log_lr, bound = self._bounded_lr(p)
         words, prop = verbal_scale(lr)
-        if prop is None:
-            statement = (
-                "The detector's score is about as probable if the face is manipulated or generated as if it "
-                f"is a camera original (LR {lr:.2g}): the findings support neither proposition."
-            )
-        else:
-            other = PROP_REAL if prop == PROP_FAKE else PROP_FAKE
-            factor = lr if prop == PROP_FAKE else 1.0 / lr
-            statement = (
-                f"The detector's score is about {factor:.3g} times more probable if {prop} than if {other}: "
-                f"{words} for the proposition that {prop}."
-            )
         return Assessment(
             verdict=verdict,
             inconclusive=verdict == Verdict.INCONCLUSIVE,
@@ -165,11 +168,11 @@ class Calibration:
             log10_lr=log_lr,
             verbal=words,
             supports=prop,
-            statement=statement,
             threshold=hi,
             band=(lo, hi),
             false_positive_rate=float(self.error_rates.get("false_positive_rate", float("nan"))),
             false_negative_rate=float(self.error_rates.get("false_negative_rate", float("nan"))),
+            lr_bound=bound,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -183,6 +186,8 @@ class Calibration:
             "lr_model": asdict(self.lr_model),
             "error_rates": self.error_rates,
             "fitted_on": self.fitted_on,
+            **({} if self.lr_bounds is None else {"lr_bounds": list(self.lr_bounds)}),
+            **({} if self.leave_out_miss_rate is None else {"leave_out_miss_rate": dict(self.leave_out_miss_rate)}),
         }
 
     @classmethod
@@ -202,7 +207,36 @@ class Calibration:
             error_rates=dict(d.get("error_rates", {})),
             fitted_on=str(d.get("fitted_on", "")),
             class_bias=tuple(float(b) for b in d.get("class_bias", ())),
+            lr_bounds=_lr_bounds(d.get("lr_bounds")),
+            leave_out_miss_rate=_miss_rate(d.get("leave_out_miss_rate")),
         )
+
+
+def _lr_bounds(v: Any) -> tuple[float, float] | None:
+    """``lr_bounds`` as recorded: None, or [lower, upper] with 0 < lower <= 1 <= upper."""
+    if v is None:
+        return None
+    try:
+        lo, hi = (float(x) for x in v)
+    except (TypeError, ValueError):
+        raise ForensicsError(f"calibration lr_bounds must be [lower, upper], got {v!r}") from None
+    if not (0.0 < lo <= 1.0 <= hi < math.inf):
+        raise ForensicsError(f"calibration lr_bounds must satisfy 0 < lower <= 1 <= upper, got {v!r}")
+    return lo, hi
+
+
+def _miss_rate(v: Any) -> dict[str, Any] | None:
+    """``leave_out_miss_rate`` as recorded: None, or {"k", "n", "folds"} with 0 <= k <= n, n > 0."""
+    if v is None:
+        return None
+    try:
+        k, n = int(v["k"]), int(v["n"])
+        folds = [str(f) for f in v.get("folds") or ()]
+    except (TypeError, KeyError, ValueError):
+        raise ForensicsError(f"calibration leave_out_miss_rate must be {{k, n, folds}}, got {v!r}") from None
+    if not 0 <= k <= n or n <= 0:
+        raise ForensicsError(f"calibration leave_out_miss_rate needs 0 <= k <= n and n > 0, got {v!r}")
+    return {**dict(v), "k": k, "n": n, "folds": folds}
 
 
 def condition_name(side: int, quality: int) -> str:
@@ -231,8 +265,8 @@ def error_rate_rows(error_rates: Mapping[str, Any]) -> list[dict[str, Any]]:
 
         return {
             "validation files": name,
-            "camera originals called manipulated": f"{r.get('false_positives')} / {r.get('n_real')}",
-            "fakes called camera original": f"{r.get('false_negatives')} / {r.get('n_fake')}",
+            "camera originals falsely accused": f"{r.get('false_positives')} / {r.get('n_real')}",
+            "fakes missed (below the band)": f"{r.get('false_negatives')} / {r.get('n_fake')}",
             "inconclusive (real)": share("inconclusive_real"),
             "inconclusive (fake)": share("inconclusive_fake"),
         }

@@ -33,12 +33,10 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError
-from forensics.verdicts import Verdict
+from forensics.verdicts import Verdict, verdict_of
 
 SCHEMA = "forensics.novelty/1"
 DEFAULT_QUANTILE = 0.99
-INCONCLUSIVE = Verdict.INCONCLUSIVE
-UNLIKE = "unlike the faces this detector was trained on"
 _REFERENCE_POINTS = 201  # quantiles of the held-out scores kept for percentiles
 
 
@@ -124,13 +122,6 @@ class Novelty:
     def beyond(self) -> bool:
         return self.score > self.threshold
 
-    def summary(self) -> str:
-        where = "beyond" if self.beyond else "within"
-        return (
-            f"novelty {self.score:.2f} ({where} the threshold {self.threshold:.2f}; farther from this detector's "
-            f"training faces than {self.percentile:.1%} of held-out training faces)"
-        )
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "measured": True,
@@ -138,7 +129,6 @@ class Novelty:
             "threshold": self.threshold,
             "percentile": self.percentile,
             "beyond": self.beyond,
-            "summary": self.summary(),
         }
 
     @classmethod
@@ -149,7 +139,7 @@ class Novelty:
         return cls(float(d["score"]), float(d["threshold"]), float(d["percentile"]))
 
 
-NOT_MEASURED = {"measured": False, "summary": "novelty not measured: this detector has no novelty model"}
+NOT_MEASURED = {"measured": False}  # the novelty record of a detector without a novelty model
 
 
 def _ledoit_wolf(centred: np.ndarray) -> tuple[np.ndarray, float]:
@@ -249,7 +239,7 @@ def threshold_tradeoff(
     gate)``: how many false accusations and other wrong verdicts the ``threshold`` turns inconclusive, and how many
     correct verdicts it costs. Inconclusive verdicts stay inconclusive either way.
 
-    >>> calls = ["manipulated or generated", "camera original", "camera original"]
+    >>> calls = [Verdict.FAKE, Verdict.REAL, "camera original"]  # a former value reads as Verdict.REAL
     >>> rows = threshold_tradeoff(2.0, {"left out": ([3.0, 1.0, 2.5], [0, 0, 1], calls)})
     >>> rows[0].false_accusations_inconclusive, rows[0].correct_verdicts_lost, rows[0].wrong_verdicts_inconclusive
     (1, 0, 2)
@@ -258,7 +248,7 @@ def threshold_tradeoff(
     for name, (scores, labels, verdicts) in sets.items():
         s = np.asarray(scores, dtype=np.float64)
         y = np.asarray(labels, dtype=int) != 0
-        v = np.asarray(verdicts, dtype=object)
+        v = np.asarray([verdict_of(x) for x in verdicts], dtype=object)
         if not len(s) == len(y) == len(v):
             raise ForensicsError(f"set {name!r}: scores, labels and verdicts differ in length")
         beyond = s > threshold

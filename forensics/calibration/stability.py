@@ -67,28 +67,6 @@ class Stability:
         """The conditions under which the calibrated verdict differs from the one on the evidence as it is."""
         return tuple(c for c in self.conditions if c.verdict is not None and c.verdict != self.verdict)
 
-    def score_summary(self) -> str:
-        """The spread of the score alone (for a face given no verdict)."""
-        names = ", ".join(c.condition for c in self.conditions)
-        return (
-            f"p_fake {self.p_fake_min:.3f} to {self.p_fake_max:.3f} (spread {self.spread:.3f}) over the file "
-            f"as it is and re-saved as {names}"
-        )
-
-    def summary(self) -> str:
-        """One sentence for the analyst: whether the verdict holds, and the spread of the score."""
-        text = self.score_summary()
-        if self.verdict_changes is None:
-            return text
-        moved = self.changed()
-        if not moved:
-            return f"stable: the verdict stays '{self.verdict}'; {text}"
-        return (
-            f"unstable: the verdict '{self.verdict}' becomes "
-            + ", ".join(f"'{c.verdict}' under {c.condition}" for c in moved)
-            + f"; {text}"
-        )
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "conditions": [c.to_dict() for c in self.conditions],
@@ -98,13 +76,12 @@ class Stability:
             "verdict": self.verdict,
             "verdict_changes": self.verdict_changes,
             "unstable": self.unstable,
-            "summary": self.summary(),
-            "score_summary": self.score_summary(),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Stability:
-        """The Stability of ``to_dict()`` (its summaries are derived, so they are not read)."""
+        """The Stability of ``to_dict()`` (``spread`` and ``unstable`` are derived, so they are not read; summaries
+        written by earlier versions are ignored: ``forensics.wording.results`` words it)."""
         return cls(
             tuple(Rescored.from_dict(c) for c in d.get("conditions") or ()),
             float(d["p_fake_min"]),

@@ -130,7 +130,7 @@ def run(evidence: Any) -> Finding:
     img = display_image(evidence)
     r = copy_move(img)
     measured = {k: r[k] for k in ("detected", "keypoints", "matches", "inliers", "shift_px")}
-    from forensics.formatting import pct_of
+    from forensics.wording.numbers import pct_of
 
     k, n = MEASURED_FALSE_ALARMS
     radius = max(4, round(max(img.shape[:2]) / 80))

@@ -17,7 +17,7 @@ Limits: a first compression at a finer or equal step (q1 <= q2) leaves no empty 
 between the two compressions shifts the grid and hides the trace; small images give few coefficients.
 
 Example:
-    >>> from forensics.checks.synthetic import camera_like_image, jpeg_bytes, decode
+    >>> from tests.synthetic_images import camera_like_image, jpeg_bytes, decode
     >>> img = camera_like_image(256, 256, seed=1)
     >>> estimate_double_jpeg(jpeg_bytes(decode(jpeg_bytes(img, 60)), 90))["double_compressed"]
     True

@@ -7,7 +7,7 @@ while the rest of a file last saved at Q only dips at Q. Blocks that are flat (t
 information and are left out. The global mean-difference curve is reported too.
 
 Example:
-    >>> from forensics.checks.synthetic import camera_like_image
+    >>> from tests.synthetic_images import camera_like_image
     >>> g = jpeg_ghosts(camera_like_image(64, 64), qualities=(60, 80, 95))
     >>> g["normalised"].shape
     (3, 4, 4)

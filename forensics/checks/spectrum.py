@@ -8,7 +8,7 @@ in GAN generators) replicates the spectrum around 1/2 (x2), 1/4 (x4) ... cycles/
 bilinear/bicubic resizing suppresses them. JPEG's 8x8 blocks leave peaks on the k/8 lattice, reported separately.
 
 Example:
-    >>> from forensics.checks.synthetic import camera_like_image, zero_insertion_upsample
+    >>> from tests.synthetic_images import camera_like_image, zero_insertion_upsample
     >>> up = power_spectrum(zero_insertion_upsample(camera_like_image(128, 128)))
     >>> up["peak_score_db"] > 10
     True

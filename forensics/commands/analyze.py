@@ -56,44 +56,30 @@ def run(args) -> int:
         json.dump(analysis.to_dict(), sys.stdout, indent=2)
         print()
         return 0
+    print("\n".join(analysis_lines(analysis)))
+    return 0
+
+
+def analysis_lines(analysis) -> list[str]:
+    """The text output of one Analysis: per face, every sentence of ``forensics.wording.results`` as "label: text",
+    then what was left out and not looked at."""
     from forensics.calibration.domain import face_caveats
-    from forensics.calibration.novelty import NOT_MEASURED
+    from forensics.wording.results import score_sentences
 
     ev = analysis.evidence
-    print(f"{ev['name']}  {ev['width']}x{ev['height']}  sha256 {ev['sha256']}")
+    out = [f"{ev['name']}  {ev['width']}x{ev['height']}  sha256 {ev['sha256']}"]
     if not analysis.faces:
-        print(f"no face analysed: {analysis.no_face_reason}")
+        out.append(f"no face analysed: {analysis.no_face_reason}")
     for face in analysis.faces:
-        print(f"face {face.index}: box {[round(v) for v in face.box]} confidence {face.confidence:.3f}")
-        if face.checks is not None and not face.checks.passed:
-            for why in face.checks.failures:
-                print(f"  not a whole face: {why}")
+        out.append(f"face {face.index}: box {[round(v) for v in face.box]} confidence {face.confidence:.3f}")
+        failures = face.checks.failures if face.checks is not None else ()
+        out += [f"  not a whole face: {why}" for why in failures]
         for name, s in face.scores.items():
-            verdict = (
-                s.verdict
-                if s.assessment or s.withheld
-                else ("untrained: no verdict" if not s.ready else "uncalibrated: no verdict")
-            )
-            print(f"  {name:<18} p_fake {s.p_fake:.3f}  {verdict}")
-            for why in s.withheld.reasons if s.withheld else ():
-                if face.checks is None or why not in face.checks.failures:  # those are printed above, once
-                    print(f"  {'':<18} why: {why}")
-            if s.stability is not None:  # "unstable" speaks of a verdict: only where one is given
-                print(
-                    f"  {'':<18} "
-                    + (
-                        s.stability.summary()
-                        if s.assessment
-                        else f"score under re-compression: {s.stability.score_summary()}"
-                    )
-                )
-            if s.ready:
-                print(f"  {'':<18} {NOT_MEASURED['summary'] if s.novelty is None else s.novelty.summary()}")
-            for caveat in face_caveats(analysis, face, name) if s.assessment else []:
-                print(f"  {'':<18} caveat: {caveat}")
-    for sk in analysis.skipped_faces:
-        print(f"skipped face {sk.get('box')}: {sk.get('reason')}")
-    for sentence in analysis.coverage.sentences() if analysis.coverage is not None else ():
-        print(f"not looked at: {sentence}")
-    print("timings ms: " + ", ".join(f"{k} {v:.0f}" for k, v in analysis.timings_ms.items()))
-    return 0
+            out.append(f"  {name}")
+            for said in score_sentences(s, analysis.models.get(name), caveats=face_caveats(analysis, face, name)):
+                if not (said.topic == "why" and said.text in failures):  # said above, once
+                    out.append(f"    {said.label}: {said.text}")
+    out += [f"skipped face {sk.get('box')}: {sk.get('reason')}" for sk in analysis.skipped_faces]
+    out += [f"not looked at: {s}" for s in (analysis.coverage.sentences() if analysis.coverage is not None else ())]
+    out.append("timings ms: " + ", ".join(f"{k} {v:.0f}" for k, v in analysis.timings_ms.items()))
+    return out

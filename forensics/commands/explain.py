@@ -1,4 +1,4 @@
-"""``python -m forensics explain PATH --methods gradcam,lrp-epsilon-plus-flat --out DIR``.
+"""``python -m forensics explain PATH --methods gradcam,lrp-epsilon --out DIR``.
 
 For every face: one PNG with the crop and an overlay per method side by side, and one JSON with each map's
 summary, its faithfulness (deletion / insertion AUCs, ROAD), what was measured about the method on this detector
@@ -27,8 +27,9 @@ def add_arguments(p) -> None:
     p.add_argument("path", help="image file or folder of images (never modified)")
     p.add_argument(
         "--methods",
-        default="gradcam,lrp-epsilon-plus-flat",
-        help="comma-separated explanation methods (see forensics.explainers.list_explainers())",
+        default=None,
+        help="comma-separated explanation methods (see forensics.explainers.list_explainers()); default: the "
+        "registry's default map and default LRP (forensics.explainers.default_methods())",
     )
     p.add_argument("--out", required=True, help="output folder for PNG overlays and JSON metrics")
     p.add_argument("--detector", default=None, help="detector name; default: the first ready default detector")
@@ -143,13 +144,13 @@ def _write_summary(out: Path, summary: dict[str, Any], det: Any, images: list[Pa
 def run(args) -> int:
     from forensics.errors import BadImageError, UnknownComponentError
     from forensics.evidence import load_evidence
-    from forensics.explainers import list_explainers
+    from forensics.explainers import EXPLAINERS, default_methods, list_explainers
     from forensics.faces import FaceOptions, detect_faces
     from forensics.viz.overlay import colorize_signed, overlay, side_by_side
 
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else list(default_methods())
     known = list_explainers()
-    bad = [m for m in methods if m not in known]
+    bad = [m for m in methods if m not in EXPLAINERS]  # a former name resolves, with a warning
     if not methods or bad:
         raise UnknownComponentError(f"unknown explanation method(s) {bad or '(none given)'}; known: {', '.join(known)}")
     if args.steps < 1:

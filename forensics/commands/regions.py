@@ -13,16 +13,16 @@ HELP = "segment every face into regions and share a detector explanation out bet
 
 
 def add_arguments(p) -> None:
-    from forensics.explainers import DEFAULT_EXPLAINER
-
     p.add_argument("path", help="image file (never modified)")
-    p.add_argument("--segmenter", default="landmarks", help="segmenter name (landmarks, grounded-sam)")
+    p.add_argument(
+        "--segmenter", default=None, help="segmenter name (landmarks, grounded-sam; default: the registry's default)"
+    )
     p.add_argument(
         "--explainer",
-        default=DEFAULT_EXPLAINER,
+        default=None,
         help="explanation method (see forensics.explainers.list_explainers); 'none' = masks and areas only; "
-        "default: forensics.explainers.DEFAULT_EXPLAINER, measured best on localisation and "
-        "faithfulness together",
+        "default: the registry's default map (forensics.explainers.default_method()), measured best on "
+        "localisation and faithfulness together",
     )
     p.add_argument("--detector", default=None, help="detector name (default: the shipped default when ready)")
     p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
@@ -79,9 +79,13 @@ def _print_table(face_index: int, rm, table, det) -> None:
 
 def run(args) -> int:
     from forensics.evidence import load_evidence
+    from forensics.explainers import default_method
     from forensics.faces import FaceOptions, detect_faces
     from forensics.pipeline import explain_face
+    from forensics.segmentation import default_segmenter
 
+    args.explainer = args.explainer or default_method()
+    args.segmenter = args.segmenter or default_segmenter()
     evidence = load_evidence(args.path)
     faces = detect_faces(evidence.image, FaceOptions(method=args.face_method))
     det = None if args.explainer == "none" else _detector(args)

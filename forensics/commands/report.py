@@ -29,10 +29,15 @@ def add_arguments(p) -> None:
         "--explainer",
         action="append",
         default=None,
-        help="explanation method (repeatable; default gradcam and lrp-epsilon-plus-flat)",
+        help="explanation method (repeatable; default: the registry's default map and default LRP, "
+        "forensics.explainers.default_methods())",
     )
     p.add_argument("--no-explain", action="store_true", help="skip explanations (and region shares)")
-    p.add_argument("--segmenter", default="landmarks", help="segmenter for region shares ('none' to skip)")
+    p.add_argument(
+        "--segmenter",
+        default=None,
+        help="segmenter for region shares (default: the registry's default; 'none' to skip)",
+    )
     p.add_argument("--no-checks", action="store_true", help="skip the classic checks (ELA, JPEG, metadata, ...)")
     p.add_argument("--allow-untrained", action="store_true", help="report with untrained detectors (no verdict)")
     p.add_argument("--case-db", default=None, help="case database (default: FORENSICS_CASE_DB or cache/cases.sqlite)")
@@ -53,7 +58,7 @@ def run(args) -> int:
     from forensics.errors import BadImageError
     from forensics.evidence import load_evidence
     from forensics.pipeline import AnalyzeOptions
-    from forensics.report.build import DEFAULT_EXPLAINERS, prepare_report, write_report
+    from forensics.report.build import DEFAULT, prepare_report, write_report
     from forensics.report.bundle import DEFAULT_QUESTION, Case
 
     conclusion = args.conclusion
@@ -81,8 +86,8 @@ def run(args) -> int:
         detectors=args.detector,
         options=opts,
         weights_dirs=args.weights_dir,
-        explainers=None if args.no_explain else tuple(args.explainer or DEFAULT_EXPLAINERS),
-        segmenter=None if args.segmenter == "none" else args.segmenter,
+        explainers=None if args.no_explain else tuple(args.explainer or ()) or DEFAULT,
+        segmenter=None if args.segmenter == "none" else args.segmenter or DEFAULT,
         checks=not args.no_checks,
     )
     files = write_report(data, args.out, case_db=args.case_db, sign_with=args.sign, keys_dir=args.keys_dir)

@@ -13,7 +13,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="results store (SQLite file); re-running resumes it")
     p.add_argument("--detector", action="append", default=None, help="detector name (repeatable)")
     p.add_argument("--weights-dir", action="append", default=None, help="extra folder searched for weight files")
-    add_face_method(p, mediapipe=True)
+    add_face_method(p, triage=True)
     p.add_argument("--explainer", default=None, help="also explain every face with this method (e.g. gradcam)")
     p.add_argument("--segmenter", default=None, help="with --explainer: region relevance with this segmenter")
     p.add_argument("--no-embeddings", action="store_true", help="do not store penultimate features")

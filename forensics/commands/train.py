@@ -1,6 +1,6 @@
-"""``python -m forensics train --config FILE.toml [--resume] [--optuna N] [--crops-only] [--recalibrate]
-[--holdout-report]``. A config with ``[soup] seeds`` trains one member per seed (each resumable) and averages
-their weights (:mod:`forensics.training.soup`)."""
+"""``python -m forensics train --config FILE.toml [--resume] [--optuna N] [--crops-only] [--recalibrate]``. A config
+with ``[soup] seeds`` trains one member per seed (each resumable) and averages their weights
+(:mod:`forensics.training.soup`)."""
 
 from __future__ import annotations
 
@@ -30,12 +30,6 @@ def add_arguments(p) -> None:
         help="refit the finished run's calibration from its saved validation logits (no training), "
         "then export as the config says",
     )
-    p.add_argument(
-        "--holdout-report",
-        action="store_true",
-        help="for a finished run with [data] holdout_families: how the left-out sources fare at a "
-        "threshold calibrated without them",
-    )
     p.add_argument("--no-export", action="store_true", help="do not write into weights/ even if the config says so")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -59,11 +53,6 @@ def run(args) -> int:
         cal = recalibrate(cfg)
         keys = ("temperature", "class_bias", "band", "threshold", "target_error")
         print(json.dumps({k: cal[k] for k in keys}, indent=2))
-        return 0
-    if args.holdout_report:
-        from forensics.training.run_calibration import holdout_report
-
-        print(json.dumps(holdout_report(cfg), indent=2))
         return 0
     if args.optuna:
         from forensics.training.search import optuna_search

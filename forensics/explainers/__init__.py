@@ -30,8 +30,6 @@ from forensics.jsonio import plain
 from forensics.registry import Registry
 
 __all__ = [
-    "DEFAULT_EXPLAINER",
-    "DEFAULT_LRP",
     "EXPLAINERS",
     "ClassTarget",
     "Explainer",
@@ -39,30 +37,15 @@ __all__ = [
     "ProbabilityTarget",
     "agreement",
     "applicable",
+    "default_method",
+    "default_methods",
+    "method_title",
     "explain",
     "faithfulness",
     "feature_layer_names",
     "feature_maps",
     "list_explainers",
 ]
-
-# The method for region tables (regions command, Segment page) and first in reports: measured best on localisation
-# and faithfulness together among the methods that pass the randomisation sanity check (bench/bench_localisation.py
-# on the shipped ffd-mobilenetv2 9abd7a9e..., measured.json). Grad-CAM points at an edited part in 82% of the 155
-# ciplab edits with known parts (chance 73%, p 0.001; 88% of the 86 edits the detector leans fake on, chance 78%),
-# the best of all methods, and is the most faithful on the 25 val edits (insertion - deletion AUC +0.17). Its maps
-# change once the upper layers are random (median Spearman -0.09 with half the layers random: passes).
-# lrp-epsilon-plus-flat, the default measured on the earlier weights (a285e7fd...), now points at 75% (p 0.31) and
-# FAILS the cascading randomisation check (median Spearman 0.81 with half the layers random: its z+ rules pass
-# relevance down whatever the upper layers hold). HiResCAM gives Grad-CAM's figures exactly here: the classifier
-# follows global average pooling, so the logit's gradient is the same at every position of the last feature map.
-# Caveat: the gain over chance comes from the 130 train edits (seen in training: 83% against 73%); on the 25 val
-# edits Grad-CAM points at 76% against 74%.
-DEFAULT_EXPLAINER = "gradcam"
-# The LRP shown beside Grad-CAM (Explain page, reports): lrp-epsilon passes the cascading randomisation check on the
-# shipped weights (lrp-epsilon-plus-flat does not, see above) and is the more faithful of the passing LRP rules
-# (insertion - deletion AUC +0.14 on the 25 val edits); it points at an edited part in 76% of 155 edits (chance 73%).
-DEFAULT_LRP = "lrp-epsilon"
 
 
 @dataclass(frozen=True)
@@ -141,9 +124,28 @@ def _ensure_loaded() -> None:
 
 
 def list_explainers() -> list[str]:
-    """Names of every registered explanation method."""
+    """Names of every registered explanation method (former names, which still resolve, are not listed)."""
     _ensure_loaded()
     return EXPLAINERS.names()
+
+
+def default_method(role: str = "map") -> str:
+    """The method registered as the default for ``role``: ``"map"`` (region tables, the Segment page, first in
+    reports; why in ``forensics.explainers.cam``) or ``"lrp"`` (the LRP shown beside it; ``forensics.explainers.lrp``).
+    """
+    _ensure_loaded()
+    return EXPLAINERS.default(role)
+
+
+def default_methods() -> tuple[str, ...]:
+    """The methods a report explains by default: the default map, then the default LRP."""
+    return (default_method("map"), default_method("lrp"))
+
+
+def method_title(method: str) -> str:
+    """How people read a method's name ("Grad-CAM", "LRP (epsilon rule)"), from its registry entry."""
+    _ensure_loaded()
+    return EXPLAINERS.title(method)
 
 
 def get_explainer(method: str) -> Explainer:
@@ -175,6 +177,8 @@ def explain(detector: Any, crop: np.ndarray, method: str, *, target: int | str |
     """
     from forensics.explainers._common import guarded, resolve_target
 
+    _ensure_loaded()
+    method = EXPLAINERS.canonical(method)  # a former name resolves (with a warning) to the current one
     exp = get_explainer(method)
     ok, reason = exp.applicable(detector)
     if not ok:

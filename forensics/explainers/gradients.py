@@ -20,7 +20,9 @@ def _scalar_forward(detector: Any, target: ClassTarget):
     return forward
 
 
-@EXPLAINERS.register("saliency", family="gradient", description="absolute input gradient (max over channels)")
+@EXPLAINERS.register(
+    "saliency", family="gradient", title="Gradient saliency", description="absolute input gradient (max over channels)"
+)
 class SaliencyExplainer(Explainer):
     name = "saliency"
     family = "gradient"
@@ -58,6 +60,7 @@ def _baseline(detector: Any, x: Any, kind: str):
 @EXPLAINERS.register(
     "integrated-gradients",
     family="gradient",
+    title="Integrated gradients",
     description="integrated gradients from a baseline (completeness: sums to f(x) - f(baseline))",
 )
 class IntegratedGradientsExplainer(Explainer):

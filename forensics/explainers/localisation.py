@@ -172,11 +172,3 @@ def summarise(faces: Sequence[FaceLocalisation]) -> dict[str, Any]:
             }
         )
     return out
-
-
-def statement(n: int, pointing: float, chance: float) -> str:
-    """The sentence the pages and reports show for a measured method."""
-    return (
-        f"on {n} edits with known regions, this method pointed at an edited part in {pointing:.0%} "
-        f"(chance {chance:.0%})"
-    )

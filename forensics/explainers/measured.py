@@ -62,29 +62,28 @@ def method_note(
         "measured_on_sha256": None,
         "same_weights": None,
     }
+    from forensics.explainers import method_title
+    from forensics.wording.explanations import measured_sentence
+
     if not entry:
-        note["text"] = f"{method}: localisation and sanity checks not measured for {detector}."
+        note["text"] = measured_sentence(method_title(method), note, weights_sha256)
         return note
-    from forensics.explainers.lrp import DEPTH_THIRDS, DEPTH_THIRDS_ALIASES
+    from forensics.explainers.lrp import DEPTH_THIRDS, FORMER_NAMES
 
     # measurements made before a method was renamed are filed under its former name
-    names = (method, *DEPTH_THIRDS_ALIASES) if method == DEPTH_THIRDS else (method,)
+    names = (method, *FORMER_NAMES) if method == DEPTH_THIRDS else (method,)
     loc = next((v for n in names if (v := ((entry.get("localisation") or {}).get("methods") or {}).get(n))), None)
     san = next((v for n in names if (v := ((entry.get("sanity") or {}).get("methods") or {}).get(n))), None)
     measured_sha = entry.get("weights_sha256")
-    same = bool(weights_sha256) and weights_sha256 == measured_sha
     note.update(
         {
             "measured": bool(loc or san),
             "measured_on_sha256": measured_sha,
-            "same_weights": same,
+            "same_weights": bool(weights_sha256) and weights_sha256 == measured_sha,
             "measured_at": doc.get("measured_at"),
         }
     )
-    parts = []
     if loc and loc.get("faces"):
-        from forensics.explainers.localisation import statement
-
         keys = ("faces", "pointing", "pointing_ci", "chance", "p_value", "share", "area_share")
         note["localisation"] = {k: loc.get(k) for k in keys}
         held_out = (loc.get("splits") or {}).get("val")
@@ -92,38 +91,11 @@ def method_note(
             # the train edits can be in the detector's training data (they are for the shipped weights), where maps
             # localise better (Grad-CAM 83% against 76% on val): the sentence leads with the held-out figure
             note["localisation"]["held_out"] = {k: held_out.get(k) for k in keys}
-            parts.append(
-                statement(int(held_out["faces"]), float(held_out["pointing"]), float(held_out["chance"]))
-                + f" on held-out (val) edits; on all {int(loc['faces'])}, train edits included, "
-                f"{float(loc['pointing']):.0%} (chance {float(loc['chance']):.0%})"
-            )
-        else:
-            parts.append(statement(int(loc["faces"]), float(loc["pointing"]), float(loc["chance"])))
-    else:
-        parts.append("localisation not measured")
     if san:
         note["sanity"] = {
             k: san.get(k)
             for k in ("passed", "worst_median_spearman", "top_layer_median_spearman", "full_median_spearman")
         }
         note["sanity_passed"] = bool(san.get("passed"))
-        verdict = (
-            "passed"
-            if san.get("passed")
-            else "FAILED: the map survives randomising the model's weights, "
-            "so it shows the image more than the decision"
-        )
-        parts.append(
-            f"sanity check (cascading randomisation) {verdict} (median Spearman "
-            f"{san.get('worst_median_spearman', float('nan')):.2f})"
-        )
-    else:
-        parts.append("sanity check not measured")
-    text = f"{method}: " + "; ".join(parts) + "."
-    if not same:
-        text += (
-            f" Measured on {detector} weights {str(measured_sha)[:12]}..., not on the loaded file "
-            f"{str(weights_sha256)[:12] if weights_sha256 else '(untrained)'}: figures of another model."
-        )
-    note["text"] = text
+    note["text"] = measured_sentence(method_title(method), note, weights_sha256)
     return note

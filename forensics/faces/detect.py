@@ -45,7 +45,30 @@ DEFAULT_MIN_SIZE = 40
 DEFAULT_MIN_CONFIDENCE = 0.9
 DEFAULT_MAX_FACES = 20
 DEFAULT_DETECT_MAX_SIDE = 1600
-FACE_METHODS: tuple[str, ...] = ("mtcnn", "haar", "mediapipe", "mediapipe+mtcnn", "auto", "whole")
+
+
+@dataclass(frozen=True)
+class FaceMethod:
+    """A face-finding method as people and policies see it: its ``title``, and whether a verdict may be given on
+    the crops it frames (``verdicts``: framed like the crops the detectors were calibrated on). BlazeFace frames
+    faces otherwise, and about one verdict in five differs on its crops (docs/scan.md): it serves fast triage."""
+
+    title: str
+    verdicts: bool
+
+
+# The one list of face methods (options and the per-face finder recorded on each Face), in the order pickers show.
+FACE_METHODS: dict[str, FaceMethod] = {
+    "auto": FaceMethod("automatic (MTCNN face finder, then OpenCV's Haar cascade if it finds none)", True),
+    "mtcnn": FaceMethod("MTCNN face finder", True),
+    "haar": FaceMethod("OpenCV Haar cascade", True),
+    "whole": FaceMethod("the whole image as one face", True),
+    "mediapipe": FaceMethod("BlazeFace (MediaPipe), a fast finder for triage: no verdict on its faces", False),
+    "mediapipe+mtcnn": FaceMethod(
+        "BlazeFace, with MTCNN where BlazeFace is unreliable: fast triage, no verdict on BlazeFace's faces", False
+    ),
+}
+VERDICT_FACE_METHODS: tuple[str, ...] = tuple(k for k, m in FACE_METHODS.items() if m.verdicts)
 LANDMARK_NAMES: tuple[str, ...] = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 

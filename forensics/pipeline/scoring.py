@@ -12,11 +12,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from forensics.calibration.novelty import INCONCLUSIVE, UNLIKE, Novelty, novelty_of
+from forensics.calibration.novelty import Novelty, novelty_of
 from forensics.calibration.stability import Stability, stability
 from forensics.errors import ForensicsError
 from forensics.faces.whole_face import FaceChecks
-from forensics.pipeline.results import NO_VERDICT, DetectorScore, Withheld
+from forensics.pipeline.results import DetectorScore, Withheld
+from forensics.verdicts import Verdict
+from forensics.wording.results import novelty_reason
 
 _BATCH = 16  # crops per forward pass: bounds memory for many faces x conditions
 
@@ -123,9 +125,11 @@ def withhold(score: DetectorScore, checks: FaceChecks) -> DetectorScore:
         return score
     reasons = list(checks.failures)
     if score.novelty is not None and score.novelty.beyond:
-        reasons.append(f"{UNLIKE}: {score.novelty.summary()}")
+        reasons.append(novelty_reason(score.novelty))
     if not reasons:
         return score
     return replace(
-        score, assessment=None, withheld=Withheld(NO_VERDICT if checks.failures else INCONCLUSIVE, tuple(reasons))
+        score,
+        assessment=None,
+        withheld=Withheld(Verdict.NONE if checks.failures else Verdict.INCONCLUSIVE, tuple(reasons)),
     )

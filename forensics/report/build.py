@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError, NotApplicableError, UnavailableError
-from forensics.explainers import DEFAULT_EXPLAINER, DEFAULT_LRP
-from forensics.formatting import pct
+from forensics.explainers import default_methods, method_title
 from forensics.report.bundle import (
     Case,
     Figure,
@@ -35,17 +34,9 @@ from forensics.report.bundle import (
     explanation_record,
     sha256_hex,
 )
+from forensics.wording.numbers import pct
 
-DEFAULT_EXPLAINERS: tuple[str, ...] = (DEFAULT_EXPLAINER, DEFAULT_LRP)  # why these two: forensics.explainers
-DEFAULT_SEGMENTER = "landmarks"
-METHOD_TITLES = {
-    "gradcam": "Grad-CAM",
-    "lrp-epsilon": "LRP (epsilon)",
-    "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat)",
-    "lrp-hse-mix": "LRP mix",
-    "lrp-gamma-epsilon-zero": "LRP mix",
-    "saliency": "Saliency",
-}
+DEFAULT = "default"  # explainers / segmenter: the registries' defaults (default_methods(), default_segmenter())
 
 
 @dataclass
@@ -104,26 +95,45 @@ def prepare_report(
     detectors: Sequence[Any] | None = None,
     options: Any = None,
     weights_dirs: Sequence[str | Path] | None = None,
-    explainers: Sequence[str] | None = DEFAULT_EXPLAINERS,
-    segmenter: str | None = DEFAULT_SEGMENTER,
+    explainers: Sequence[str] | str | None = DEFAULT,
+    segmenter: str | None = DEFAULT,
     checks: Sequence[str] | bool = True,
+    analysis: Any = None,
 ) -> ReportData:
-    """Run the analysis and the optional parts, and build the bundle.
+    """Run the analysis (or take ``analysis``, one already made of this evidence, as the dashboard has) and the
+    optional parts, and build the bundle.
 
     ``evidence``: path, bytes or Evidence. ``detectors``: names or Detector objects (the first one is explained).
-    ``explainers``/``segmenter``/``checks``: None/False/() skip that part. Returns the bundle with crops and figures.
+    ``explainers``/``segmenter``/``checks``: None/False/() skip that part; ``DEFAULT`` takes the registries' defaults.
+    Returns the bundle with crops and figures.
     """
+    from forensics.segmentation import default_segmenter
+
+    if explainers == DEFAULT:
+        explainers = default_methods()
+    elif isinstance(explainers, str):
+        explainers = (explainers,)
+    if segmenter == DEFAULT:
+        segmenter = default_segmenter()
     from forensics.evidence import Evidence, load_evidence
     from forensics.pipeline import AnalyzeOptions, analyze, resolve_detectors
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     ev = evidence if isinstance(evidence, Evidence) else load_evidence(evidence)
-    opts = options or AnalyzeOptions()
+    opts = options or (analysis.options if analysis is not None else AnalyzeOptions())
     dets = resolve_detectors(
         list(detectors or opts.detectors), allow_untrained=opts.allow_untrained, weights_dirs=weights_dirs
     )
-    analysis = analyze(ev, detectors=dets, options=opts, weights_dirs=weights_dirs)
+    if analysis is None:
+        analysis = analyze(ev, detectors=dets, options=opts, weights_dirs=weights_dirs)
+    elif analysis.evidence.get("sha256") != ev.sha256 or list(analysis.models) != [d.name for d in dets]:
+        raise ForensicsError(
+            "the analysis given to the report is of another evidence file or other detectors: analyse this evidence "
+            "with these detectors, or let the report analyse it"
+        )
+    elif len(analysis.crops) != len(analysis.faces):
+        raise ForensicsError("the analysis given to the report has no face crops (read back from JSON?): re-analyse")
     timings["analysis"] = (time.perf_counter() - t0) * 1000
     crops = tuple(analysis.crops)
     not_run: list[NotRun] = []
@@ -219,7 +229,7 @@ def _explain_faces(
             figures.append(
                 Figure(
                     fid,
-                    f"{METHOD_TITLES.get(m, m)} map for '{hm.target_name}' "
+                    f"{method_title(m)} map for '{hm.target_name}' "
                     f"(probability {pct(hm.probability)}), detector {det.name}",
                     report_overlay(crop, hm.heatmap),
                     section="explanations",

@@ -5,7 +5,7 @@ guideline for evaluative reporting (docs/report.md): question and propositions, 
 methods with their validation, results per face, classic checks, limitations, the examiner's conclusion, declaration
 and signature, integrity, glossary and an appendix of settings; sections 4 and 5 (the results) are drawn in
 results_pages.py. Sentences are plain language: what each section says is built in sections.py (rows of label and
-text), its wording in wording.py, its numbers by forensics.formatting (as the dashboard prints them), and the
+text), its wording in wording.py, its numbers by forensics.wording.numbers (as the dashboard prints them), and the
 drawing in layout.py. Fonts: fonts.py (DejaVu, and Noto Sans CJK when needed).
 
 Example:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from forensics.explainers import method_title
 from forensics.pipeline.results import Analysis
 from forensics.report import sections as S
 from forensics.report.layout import DIRECTION_COLOURS, GREY, ReportLayout
@@ -82,7 +83,7 @@ def _region_bars(r: ReportLayout, rg: Mapping[str, Any]) -> None:
         if occ is not None:
             bits.append(f"blurred: probability {100 * occ:+.1f} points")
         extra[reg] = "; ".join(bits)
-    method = S.METHOD_NAMES.get(rg["method"], rg["method"])
+    method = method_title(rg["method"])
     r.bars(
         f"Where the {method} relevance lies: share of the positive relevance in each face region (regions from "
         "facial landmarks); how dense it is against the region's share of the area; how the probability moves "

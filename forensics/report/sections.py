@@ -10,26 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from forensics.calibration.novelty import NOT_MEASURED
-from forensics.formatting import lr_in_favour, num, pct, pct_interval, pct_of, value_interval
-from forensics.pipeline.results import Analysis, DetectorScore, FaceAnalysis
+from forensics.explainers import method_title
+from forensics.pipeline.results import Analysis, FaceAnalysis
 from forensics.report.bundle import NotRun
 from forensics.report.wording import condition_words, court_text
 from forensics.verdicts import Direction, Verdict
-
-VERDICT_WORDS = {
-    Verdict.FAKE: "manipulated or generated",
-    Verdict.REAL: "camera original",
-    Verdict.INCONCLUSIVE: "inconclusive (no verdict either way)",
-}
-METHOD_NAMES = {
-    "gradcam": "Grad-CAM",
-    "lrp-epsilon": "LRP (epsilon rule)",
-    "lrp-epsilon-plus-flat": "LRP",
-    "saliency": "Gradient saliency",
-    "lrp-hse-mix": "LRP (mixed rules)",
-    "lrp-gamma-epsilon-zero": "LRP (mixed rules)",
-}
+from forensics.wording.explanations import agreement_sentence, faithfulness_comparison, faithfulness_sentence
+from forensics.wording.numbers import num, pct, pct_interval, pct_of, value_interval
+from forensics.wording.results import (
+    no_verdict_reason,
+    quoted,
+    score_sentences,
+    summary_sentence,
+    unseen_kinds_sentence,
+)
 
 
 class Row(NamedTuple):
@@ -52,38 +46,13 @@ def face_number(face: FaceAnalysis) -> int:
 # ------------------------------------------------------------------------------------------------ summary
 def summary_lines(an: Analysis) -> list[str]:
     """One sentence per face and detector: the automated finding, its LR in words, and faces left out."""
-    out = []
-    for f in an.faces:
-        for det, s in f.scores.items():
-            a = s.assessment
-            if a is not None:
-                out.append(
-                    f"Face {face_number(f)}, detector {det}: {VERDICT_WORDS.get(a.verdict, a.verdict)}. "
-                    f"Likelihood ratio {lr_in_favour(a.likelihood_ratio)} ({a.verbal})."
-                    + (
-                        " Unstable: the verdict changes when the file is re-compressed or re-scaled."
-                        if s.stability is not None and s.stability.unstable
-                        else ""
-                    )
-                )
-            elif s.withheld is not None:  # whole-face checks or novelty withheld the verdict (issue 18)
-                w = s.withheld
-                out.append(
-                    f"Face {face_number(f)}, detector {det}: {court_text(w.verdict) or w.verdict}, "
-                    f"because {'; '.join(w.reasons)}."
-                )
-            else:
-                out.append(f"Face {face_number(f)}, detector {det}: no verdict, because {_no_verdict_reason(s)}.")
+    out = [summary_sentence(face_number(f), det, s) for f in an.faces for det, s in f.scores.items()]
     for sk in an.skipped_faces:
         out.append(f"A face-like region was not analysed, because {reason_words(sk.get('reason'))}.")
     out.extend(an.coverage.sentences() if an.coverage is not None else ())  # what was not looked at
     if not an.faces:
         out.append(f"No face was analysed: {court_text(an.no_face_reason) or 'no face was found'}.")
     return out
-
-
-def _no_verdict_reason(score: DetectorScore) -> str:
-    return "the detector has no trained weights" if not score.ready else "the detector has no calibration"
 
 
 # ------------------------------------------------------------------------------------------------ validation
@@ -108,12 +77,12 @@ def validation_rows(model: Mapping[str, Any]) -> list[Row]:
         ),
         Row(
             "False accusations",
-            f"{pct_of(er.get('false_positives'), n_real)} of camera originals were called manipulated or generated",
+            f"{pct_of(er.get('false_positives'), n_real)} of camera originals were called {quoted(Verdict.FAKE)}",
         ),
         Row(
             "Missed fakes",
             f"{pct_of(er.get('false_negatives'), n_fake)} of manipulated or generated faces were "
-            "called camera originals",
+            f"called {quoted(Verdict.REAL)}",
         ),
         Row(
             "Inconclusive",
@@ -129,13 +98,14 @@ def validation_rows(model: Mapping[str, Any]) -> list[Row]:
                 f"{pct_of(r.get('false_negatives'), r.get('n_fake'))}",
             )
         )
+    rows.append(Row("Missed fakes of kinds not trained on", unseen_kinds_sentence(cal)))
     band = cal.get("band")
     if band:
         rows.append(
             Row(
                 "Decision rule",
-                f"a score of {num(band[1])} or more is called manipulated or generated, "
-                f"below {num(band[0])} camera original, in between inconclusive; the band "
+                f"a score of {num(band[1])} or more is called {quoted(Verdict.FAKE)}, below {num(band[0])} "
+                f"{quoted(Verdict.REAL)}, in between {quoted(Verdict.INCONCLUSIVE)}; the band "
                 f"was chosen to keep each error under {pct(cal.get('target_error', 0.05))}",
             )
         )
@@ -205,99 +175,43 @@ def face_rows(face: FaceAnalysis) -> list[Row]:
 
 
 def detector_rows(an: Analysis, face: FaceAnalysis, det: str) -> list[Row]:
-    """One detector's result for one face: verdict, LR in words, score and band, error rates, caveats."""
+    """One detector's result for one face: the sentences of ``forensics.wording.results`` as rows."""
     from forensics.calibration.domain import face_caveats
 
-    s = face.scores[det]
-    model = an.models.get(det, {})
-    a = s.assessment
-    novelty = str(NOT_MEASURED["summary"]) if s.novelty is None else s.novelty.summary()
-    if a is None and s.withheld is not None:  # whole-face checks or novelty withheld the verdict (issue 18)
-        w = s.withheld
-        rows = [Row("Result", court_text(w.verdict) or w.verdict, "muted")]
-        rows += [Row("Why", court_text(why) or why) for why in w.reasons]
-        rows.append(Row("Score", f"{num(s.p_fake)} (calibrated; shown for completeness only)", "muted"))
-        if s.stability is not None:
-            rows.append(Row("Stability", s.stability.score_summary()))
-        rows.append(Row("Novelty", novelty))
-        return rows
-    if a is None:
-        return [
-            Row("Result", f"no verdict: {_no_verdict_reason(s)}", "muted"),
-            Row(
-                "Score",
-                f"{num(s.p_fake)} (uncalibrated; it carries no evidential value and is shown for completeness only)",
-                "muted",
-            ),
-        ]
-    lo, hi = a.band
-    rows = [
-        Row("Result", VERDICT_WORDS.get(a.verdict, a.verdict), "verdict"),
-        Row("Likelihood ratio", f"{lr_in_favour(a.likelihood_ratio)}: {a.verbal}"),
-        Row(
-            "Score",
-            f"{num(s.p_fake)} on a scale from 0 (camera original) to 1 (manipulated or generated); "
-            f"inconclusive from {num(lo)} to below {num(hi)}",
-        ),
+    caveats = face_caveats(an, face, det)
+    return [
+        Row(s.label, s.text, s.tone) for s in score_sentences(face.scores[det], an.models.get(det), caveats=caveats)
     ]
-    er = (model.get("calibration") or {}).get("error_rates") or {}
-    if "n_real" in er:
-        rows.append(
-            Row(
-                "Error rates at this rule",
-                f"false accusations {pct_of(er.get('false_positives'), er['n_real'])}; "
-                f"missed fakes {pct_of(er.get('false_negatives'), er.get('n_fake'))}",
-            )
-        )
-    if s.stability is not None:
-        rows.append(Row("Stability", s.stability.summary(), "caveat" if s.stability.unstable else ""))
-    rows.append(Row("Novelty", novelty))
-    for caveat in face_caveats(an, face, det):
-        rows.append(Row("Caveat", caveat, "caveat"))
-    return rows
 
 
 def explanation_lines(bundle: Mapping[str, Any], face: FaceAnalysis) -> list[str]:
     """What each explanation map shows, how faithful it is and how two maps agree, in words."""
     out = []
     exps = [e for e in (bundle.get("explanations") or []) if e["face"] == face.index]
+    faithfulness: dict[str, Mapping[str, Any]] = {}
     for e in exps:
-        name = METHOD_NAMES.get(e["method"], e["method"])
+        title = method_title(e["method"])
         line = (
-            f"{name} map of what raised the detector's probability of '{e.get('target_name')}' "
+            f"{title} map of what raised the detector's probability of '{e.get('target_name')}' "
             f"({pct(e.get('probability'))})."
         )
         fa = e.get("faithfulness")
-        if isinstance(fa, Mapping) and fa.get("difference") is not None:
-            d = float(fa["difference"])
-            verdict = (
-                "faithful: removing its most relevant pixels first lowers the probability much faster than "
-                "adding them back restores it"
-                if d >= 0.2
-                else "partly faithful: its most relevant pixels matter, but not much more than the rest"
-                if d > 0.05
-                else "not shown to be faithful: removing its most relevant pixels first changes the "
-                "probability little more than removing others"
-            )
-            line += (
-                f" Faithfulness: {verdict} (probability left after deleting pixels in order of relevance, "
-                f"averaged: {pct(fa.get('deletion_auc'))}; after inserting them: {pct(fa.get('insertion_auc'))})."
-            )
+        said = faithfulness_sentence(title, fa) if isinstance(fa, Mapping) else None
+        if said:
+            faithfulness[title] = fa  # type: ignore[assignment]
+            line += f" Faithfulness: {said}."
         measured = e.get("measured")
         if isinstance(measured, Mapping) and measured.get("text"):
             # what was measured about the method on this detector: localisation on known edits, sanity check (issue 22)
             line += " Measured for this method: " + str(measured["text"])
         out.append(line)
+    compared = faithfulness_comparison(faithfulness)
+    if compared:
+        out.append(compared[0].upper() + compared[1:] + ".")
     for e in exps:
         for other, ag in (e.get("agreement") or {}).items():
-            iou = (ag.get("iou") or {}).get("0.1")
-            if iou is None:
-                continue
-            words = "agree well" if iou >= 0.5 else "agree partly" if iou >= 0.25 else "largely disagree"
-            out.append(
-                f"{METHOD_NAMES.get(e['method'], e['method'])} and {METHOD_NAMES.get(other, other)} {words}: "
-                f"their most relevant tenth of the pixels overlaps by {pct(iou)} (intersection over union)."
-            )
+            said = agreement_sentence(method_title(e["method"]), method_title(other), ag)
+            out.append(said[0].upper() + said[1:] + ".")
     return out
 
 
@@ -328,8 +242,11 @@ def applicable_limitations(bundle: Mapping[str, Any], an: Analysis) -> list[str]
     out = [court_text(t) or t for t in bundle.get("limitations", [])]
     for f in an.faces:
         for det, s in f.scores.items():
-            if s.assessment is None:
-                out.append(f"Face {face_number(f)}: detector {det} gave no verdict ({_no_verdict_reason(s)}).")
+            if s.assessment is None and s.withheld is None:
+                out.append(f"Face {face_number(f)}: detector {det} gave {Verdict.NONE} ({no_verdict_reason(s)}).")
+            elif s.assessment is None and s.withheld is not None:
+                why = "; ".join(s.withheld.reasons)
+                out.append(f"Face {face_number(f)}: detector {det} gave {s.withheld.verdict} ({why}).")
     if an.skipped_faces:
         out.append(
             f"{len(an.skipped_faces)} face-like region(s) were not analysed; the findings say nothing about them."
@@ -351,7 +268,7 @@ def part_words(part: str) -> str:
     """A key of the bundle's ``not_run`` in words ("regions (face 0, gradcam)" -> region shares of face 1 ...)."""
     n = NotRun.from_entry(part, "")
     if n.part == "regions" and n.face is not None:
-        return f"region shares of face {n.face + 1} for {METHOD_NAMES.get(n.method or '', n.method)}"
+        return f"region shares of face {n.face + 1} for {method_title(n.method or '')}"
     return _PARTS.get(part, court_text(part) or "a part of the examination")
 
 

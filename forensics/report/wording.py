@@ -18,7 +18,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from forensics.formatting import num
+from forensics.verdicts import Verdict
+from forensics.wording.numbers import num
 
 _DATA_WORDS = (
     (re.compile(r"\{shared_data\}/?val\b|(?:\.\./)?shared/data/val\b"), "the validation set"),
@@ -120,7 +121,7 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ),
     (
         "Missed fake rate",
-        "The share of manipulated or generated validation faces the detector called camera originals (a false "
+        f"The share of manipulated or generated validation faces the detector called '{Verdict.REAL}' (a false "
         "negative).",
     ),
     (
@@ -158,9 +159,10 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
         "compression history can stand out. It directs the eye and does not decide.",
     ),
     (
-        "Camera original",
-        "A face the detector finds no trace of manipulation or generation in. It does not exclude methods the detector "
-        "was not trained on.",
+        str(Verdict.REAL).capitalize(),
+        "The verdict for a face in which the detector found no trace of manipulation or generation. It states what "
+        "this detector found, not that the face is original: it does not exclude methods the detector was not "
+        "trained on, and how often such methods were missed is stated with each such verdict.",
     ),
     ("SHA-256", "A 64-character fingerprint of a file or of data: any change to the content changes it."),
 )
@@ -176,15 +178,17 @@ def settings_rows(bundle: Mapping[str, Any]) -> list[tuple[str, str]]:
     o = an.get("options") or {}
     ro = bundle.get("report_options") or {}
     env = bundle.get("environment") or {}
-    methods = {
-        "auto": "automatic (MTCNN face finder, then OpenCV's Haar cascade if it finds none)",
-        "mtcnn": "MTCNN face finder",
-        "haar": "OpenCV Haar cascade",
-        "whole": "the whole image as one face",
-    }
+    from forensics.explainers import method_title
+    from forensics.faces.detect import FACE_METHODS
+    from forensics.segmentation import segmenter_title
+
+    def finder(name: Any) -> str:
+        m = FACE_METHODS.get(str(name))
+        return m.title if m is not None else str(name or "not recorded")
+
     rows = [
-        ("Face finder requested", methods.get(str(o.get("face_method")), str(o.get("face_method")))),
-        ("Face finder used", methods.get(str(an.get("face_method")), str(an.get("face_method") or "not recorded"))),
+        ("Face finder requested", finder(o.get("face_method"))),
+        ("Face finder used", finder(an.get("face_method"))),
         ("Smallest face analysed", f"{o.get('min_face_size')} pixels" if o.get("min_face_size") else "no limit"),
         ("Most faces analysed", str(o.get("max_faces")) if o.get("max_faces") else "no limit"),
         (
@@ -194,13 +198,11 @@ def settings_rows(bundle: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Face crop size", "the detector's default" if o.get("crop_size") is None else f"{o['crop_size']} pixels"),
         ("Detectors", ", ".join(o.get("detectors") or an.get("models") or []) or "the default"),
         ("Detectors without trained weights allowed", _yes(o.get("allow_untrained"))),
-        ("Explanation methods", ", ".join(_METHOD_WORDS.get(m, m) for m in ro.get("explainers") or []) or "none"),
+        ("Explanation methods", ", ".join(method_title(m) for m in ro.get("explainers") or []) or "none"),
         ("Detector explained", str(ro.get("explained_detector") or "none")),
         (
             "Face regions from",
-            {"landmarks": "facial landmarks (MediaPipe face mesh)"}.get(
-                str(ro.get("segmenter")), str(ro.get("segmenter") or "not computed")
-            ),
+            segmenter_title(str(ro["segmenter"])) if ro.get("segmenter") else "not computed",
         ),
         (
             "Classic checks",
@@ -218,13 +220,3 @@ def settings_rows(bundle: Mapping[str, Any]) -> list[tuple[str, str]]:
     if tol is not None:
         rows.append(("Re-run tolerance", f"numbers must agree to within {num(100 * float(tol), 4)} % on a re-run"))
     return rows
-
-
-_METHOD_WORDS = {
-    "gradcam": "Grad-CAM",
-    "lrp-epsilon": "LRP (epsilon rule)",
-    "lrp-epsilon-plus-flat": "LRP (epsilon-plus-flat rule)",
-    "saliency": "gradient saliency",
-    "lrp-hse-mix": "LRP (mixed rules)",
-    "lrp-gamma-epsilon-zero": "LRP (mixed rules)",
-}

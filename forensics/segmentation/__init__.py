@@ -149,9 +149,23 @@ def list_segmenters() -> list[dict[str, Any]]:
     return out
 
 
-def get_segmenter(name: str = "landmarks", **kwargs: Any) -> Segmenter:
-    """The (process-wide cached, when created without arguments) segmenter registered under ``name``."""
+def default_segmenter() -> str:
+    """The segmenter registered as the default (``default="regions"``): region shares of reports, commands, pages."""
     _ensure_registered()
+    return SEGMENTERS.default("regions")
+
+
+def segmenter_title(name: str) -> str:
+    """How people read a segmenter's name (its ``title`` metadata)."""
+    _ensure_registered()
+    return SEGMENTERS.title(name)
+
+
+def get_segmenter(name: str | None = None, **kwargs: Any) -> Segmenter:
+    """The (process-wide cached, when created without arguments) segmenter registered under ``name`` (default:
+    ``default_segmenter()``)."""
+    _ensure_registered()
+    name = name or default_segmenter()
     if kwargs:
         return SEGMENTERS.create(name, **kwargs)
     if name not in _INSTANCES:
@@ -170,7 +184,7 @@ def check_crop(crop: Any) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def segment(crop: np.ndarray, segmenter: str | Segmenter = "landmarks") -> RegionMasks:
+def segment(crop: np.ndarray, segmenter: str | Segmenter | None = None) -> RegionMasks:
     """Segment a face crop (uint8 HxWx3 RGB) into disjoint regions. Raises UnavailableError if it cannot run here."""
     seg = segmenter if isinstance(segmenter, Segmenter) else get_segmenter(segmenter)
     ok, reason = seg.available()
@@ -189,10 +203,12 @@ __all__ = [
     "RegionMasks",
     "Segmenter",
     "SEGMENTERS",
+    "default_segmenter",
     "get_segmenter",
     "list_segmenters",
     "register_segmenter",
     "resolve_overlaps",
     "segment",
+    "segmenter_title",
     "check_crop",
 ]

@@ -147,6 +147,7 @@ class _Models:
 
 @register_segmenter(
     "grounded-sam",
+    title="Grounding DINO boxes with SAM masks",
     description="Grounding DINO boxes + SAM masks + CLIP re-scoring, one prompt at a "
     "time (HSE report); needs local weights",
 )

@@ -15,19 +15,17 @@ regions, heuristics on the person mask and a skin-colour model sampled from the 
           below at least one eye; the mask is the frame (long edge structures, dilated), not the lenses.
 Pixels in no region (clothes, a bald scalp, hair below the chin) stay unassigned.
 
-The mediapipe graphs are created once per process and guarded by a lock (they are not thread safe).
+The mediapipe graphs live in ``forensics.faces.mediapipe_runtime`` (one per process, each behind its lock).
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any
 
 import numpy as np
 
 from forensics.errors import UnavailableError
-from forensics.faces.mediapipe_runtime import QuietMesh, load_mediapipe, warmed
+from forensics.faces.mediapipe_runtime import face_mesh_points, load_mediapipe, process
 from forensics.segmentation import REGIONS, RegionMasks, Segmenter, register_segmenter, resolve_overlaps
 from forensics.segmentation.glasses import find_glasses
 from forensics.segmentation.masks import (
@@ -40,9 +38,6 @@ from forensics.segmentation.masks import (
     row_extent,
 )
 
-_LOCK = threading.Lock()
-_GRAPHS: dict[str, Any] = {}
-
 APPROXIMATE = {"ears", "neck", "hair", "glasses"}
 # What this segmenter can report: the eyes and brows as two sides each, never as the pair (see REGIONS).
 LANDMARK_REGIONS: tuple[str, ...] = tuple(r for r in REGIONS if r not in ("eyes", "eyebrows"))
@@ -50,23 +45,6 @@ LANDMARK_REGIONS: tuple[str, ...] = tuple(r for r in REGIONS if r not in ("eyes"
 
 def _mediapipe():
     return load_mediapipe()
-
-
-def _graph(kind: str):
-    """Process-wide Face Mesh / selfie-segmentation graph (call with _LOCK held)."""
-    if kind not in _GRAPHS:
-        mp = _mediapipe()
-        if kind == "mesh":
-            _GRAPHS[kind] = QuietMesh(
-                warmed(
-                    lambda: mp.solutions.face_mesh.FaceMesh(
-                        static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
-                    )
-                )
-            )
-        else:
-            _GRAPHS[kind] = warmed(lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0))
-    return _GRAPHS[kind]
 
 
 def _chains(edges) -> list[list[int]]:
@@ -132,24 +110,20 @@ def _topology() -> _Topology:
 
 
 def _run_mesh(crop: np.ndarray) -> np.ndarray | None:
-    """(478, 2) landmark pixel coordinates, or None. Retries on a padded copy (tight crops defeat the detector)."""
+    """(478, 2) landmark pixel coordinates, or None. Retries on a padded copy (tight crops defeat the detector). The
+    crop's landmarks are the whole-face checks' own (one graph, meshed once: ``face_mesh_points``)."""
     h, w = crop.shape[:2]
     for pad_frac in (0.0, 0.35):
         pad = int(round(pad_frac * max(h, w)))
         img = crop if pad == 0 else np.pad(crop, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-        with _LOCK:
-            res = _graph("mesh").process(img)
-        if res.multi_face_landmarks:
-            lm = res.multi_face_landmarks[0].landmark
-            ih, iw = img.shape[:2]
-            pts = np.array([(p.x * iw - pad, p.y * ih - pad) for p in lm], dtype=np.float64)
-            return pts
+        pts = face_mesh_points(img)
+        if pts is not None:
+            return pts - pad
     return None
 
 
 def _run_person(crop: np.ndarray) -> np.ndarray:
-    with _LOCK:
-        res = _graph("selfie").process(crop)
+    res = process("selfie", crop)
     if res.segmentation_mask is None:  # pragma: no cover - the selfie model always returns a map
         return np.ones(crop.shape[:2], dtype=bool)
     return np.asarray(res.segmentation_mask) > 0.5
@@ -188,7 +162,12 @@ def part_masks(shape: tuple[int, int], pts: np.ndarray, topo: _Topology | None =
     }
 
 
-@register_segmenter("landmarks", description="mediapipe Face Mesh (478 landmarks) + selfie segmentation + heuristics")
+@register_segmenter(
+    "landmarks",
+    title="facial landmarks (MediaPipe face mesh)",
+    description="mediapipe Face Mesh (478 landmarks) + selfie segmentation + heuristics",
+    default="regions",
+)
 class LandmarkSegmenter(Segmenter):
     """Default segmenter; see the module docstring for how each region is found."""
 

@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -286,36 +285,3 @@ def region_occlusion(
         "blur_sigma": blur_sigma if blur_sigma is not None else _default_blur_sigma(np.shape(crop)),
     }
     return deltas, base, info
-
-
-def aggregate(tables: Iterable[RegionTable], regions: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Dataset-level summary (the per-region share across many faces): per region the number of faces
-    where it was found, the mean share / pixel share (absent = 0) and the mean density where found."""
-    acc: dict[str, dict[str, list[float]]] = {}
-    n = 0
-    for t in tables:
-        n += 1
-        for r in t.rows:
-            d = acc.setdefault(r.region, {"share": [], "pixel_share": [], "density": [], "found": []})
-            d["found"].append(0.0 if r.absent else 1.0)
-            if not r.absent and r.density is not None:
-                d["density"].append(r.density)
-            d["share"].append(r.share)
-            d["pixel_share"].append(r.pixel_share)
-    order = list(regions) if regions is not None else sorted(acc)
-    out: list[dict[str, Any]] = []
-    for name in order:
-        lists = acc.get(name)
-        if lists is None:
-            continue
-        out.append(
-            {
-                "region": name,
-                "faces": n,
-                "found": int(sum(lists["found"])),
-                "mean_share": float(np.sum(lists["share"]) / n),
-                "mean_pixel_share": float(np.sum(lists["pixel_share"]) / n),
-                "mean_density": float(np.mean(lists["density"])) if lists["density"] else None,
-            }
-        )
-    return out

@@ -50,7 +50,6 @@ class DataConfig:
     pair_domains: bool = True  # real sources drawn in proportion to the fake draws of their dataset family
     pair_floor: float = 0.2
     crop_method: str = "auto"
-    holdout_families: tuple[str, ...] = ()  # dataset families left out of training (kept in val): unseen-source test
     # leave-source-out protocol (forensics.training.leave_out): "source:X" / "kind:Y" / "family:Z" specs whose files
     # are left out of training AND of validation / calibration; they are the unseen test set of the run
     holdout: tuple[str, ...] = ()

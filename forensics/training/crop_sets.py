@@ -13,7 +13,6 @@ import numpy as np
 
 from forensics.calibration.domain import shorter_side
 from forensics.errors import ForensicsError
-from forensics.evaluation import family
 from forensics.training.augment import augment_with_mask
 from forensics.training.blending import random_blend
 from forensics.training.config import TrainConfig, resolve_path
@@ -134,10 +133,6 @@ def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, C
         train_s, val_s = split_by_group(all_train, cfg.data.val_fraction, cfg.seed)
         split_note = f"random split of {cfg.data.train_dir} by video/file, val fraction {cfg.data.val_fraction}"
     check_no_leak(train_s, val_s)
-    held = set(cfg.data.holdout_families)
-    if held:
-        train_s = [x for x in train_s if family(x.source) not in held]
-        split_note += f"; families left out of training: {', '.join(sorted(held))}"
     if cfg.data.holdout:
         train_s = [x for x in train_s if not is_held(x, cfg.data.holdout)]
         val_s = [x for x in val_s if not is_held(x, cfg.data.holdout)]

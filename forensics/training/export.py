@@ -42,7 +42,8 @@ FAILURE_MODES = (
     "sources it was trained on) does not predict them; the leave-source-out table at the top of this card does: "
     "read it before relying on a verdict about evidence from a new source.",
     "Only two generators are in training (StyleGAN-type faces and Stable Diffusion 2.1). With all diffusion faces "
-    "left out, generated faces of a kind it has not seen are often called inconclusive or camera original (table).",
+    "left out, generated faces of a kind it has not seen are often inconclusive or below the band, where the "
+    "verdict only says no sign of manipulation was found (table).",
     "Live face swaps (DeepFaceLive) and single-image swap tools differ from the few swap pipelines in training; with "
     "the DeepFaceLive pairs left out, the paired AUC is in the table.",
     "Local Photoshop edits (eyes, nose or mouth) and video reenactment frames are mostly inconclusive at the "
@@ -528,7 +529,7 @@ def set_card_roc(name: str, roc: dict[str, Any], manifest: str | Path | None = N
 LEAVE_OUT_PROTOCOL = (
     "Each fold trains a recipe once without the groups it leaves out (their files in train and validation), "
     "calibrates on the remaining validation faces, then judges every file of each left-out group at that threshold: "
-    "false accusations = camera originals called manipulated or generated, missed = fakes called camera original, "
+    "false accusations = camera originals called manipulated or generated, missed = fakes scored below the band, "
     "with Wilson 95% intervals; AUC with a bootstrap 95% interval by video or file, within the group when it holds "
     "both originals and fakes, else against the other class of the fold's validation faces. Conditions: as the "
     "files are, and re-sampled to 320 px / JPEG 90. Folds of 2026-12-03 (scripts/leave_out_folds.sh; budgets cut by "

@@ -11,7 +11,7 @@ One run (a "fold") may leave several groups out at once (``[data] holdout``: ``s
 validation (none was seen). Per group, at the run's calibrated band:
 
 - camera originals: share called "manipulated or generated" (a false accusation), share inconclusive;
-- manipulated or generated faces: share detected, share called camera original (missed), share inconclusive;
+- manipulated or generated faces: share detected, share below the band (missed), share inconclusive;
 - AUC: within the group when it holds both (the paired DeepFaceLive frames), else against the other class of the
   run's own validation faces (sources seen in training), with a bootstrap interval by video / file group.
 

@@ -1,7 +1,7 @@
 """Calibration of a finished run (``forensics.calibration`` applied to its saved validation logits): the fit
-written at the end of training, ``--recalibrate`` (refit without training again) and ``--holdout-report`` (how the
-camera originals of a family left out of training fare). With ``[calibration] resampled`` the validation files are
-also re-sampled and scored (``val_logits_resampled.npz``) so that the threshold holds on re-shared files too.
+written at the end of training and ``--recalibrate`` (refit without training again). With ``[calibration] resampled``
+the validation files are also re-sampled and scored (``val_logits_resampled.npz``) so that the threshold holds on
+re-shared files too. How sources left out of training fare is ``forensics.training.leave_out``.
 
 Example:
     >>> from forensics.training import TrainConfig                                       # doctest: +SKIP
@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError
-from forensics.evaluation import family
 from forensics.training.config import TrainConfig, resolve_path
 from forensics.training.crops import CropSettings, predict_logits
 from forensics.training.data import list_samples
@@ -143,56 +142,3 @@ def _saved_run_resampled(cfg: TrainConfig, rel: list[str]) -> dict[str, np.ndarr
         fake_indices=tuple(range(1, len(cfg.data.classes))),
     )
     return resampled_val_logits(cfg, cfg.out_path, det.model, [by_rel[r] for r in rel])
-
-
-def holdout_report(cfg: TrainConfig) -> dict[str, Any]:
-    """For a run trained with ``holdout_families``: calibrate on the validation faces of the other families only,
-    then count how the left-out families' camera originals and fakes fare at that threshold (a source never seen
-    in training or calibration, as evidence from a new camera or generator would be)."""
-    from forensics.calibration import fit_calibration
-    from forensics.evaluation import auc, wilson_interval
-
-    held = set(cfg.data.holdout_families)
-    if not held:
-        raise ForensicsError("the config leaves no family out: set [data] holdout_families")
-    path = cfg.out_path / "val_logits.npz"
-    if not path.is_file():
-        raise ForensicsError(f"{path} missing: train the hold-out run first")
-    with np.load(path) as z:
-        logits, labels, sources = z["logits"], z["labels"].astype(int), [str(s) for s in z["sources"]]
-        rel = [str(p) for p in z["paths"]]
-    out_mask = np.array([family(s) in held for s in sources])
-    if not (out_mask & (labels == 0)).any():
-        raise ForensicsError(f"validation holds no camera original of {', '.join(sorted(held))}")
-    keep = ~out_mask
-    groups = [s if y == 0 else f"fake:{s}" for s, y in zip(np.array(sources)[keep], labels[keep], strict=True)]
-    resampled = _saved_run_resampled(cfg, rel) or {}
-    cal = fit_calibration(
-        logits[keep],
-        labels[keep],
-        fake_indices=tuple(range(1, len(cfg.data.classes))),
-        target_error=cfg.calibration.target_error,
-        groups=groups,
-        conditions={k: v[keep] for k, v in resampled.items()},
-    )
-    proba = cal.proba(logits)
-    p_fake = proba[:, 1:].sum(axis=1)
-    lo, hi = cal.band
-    real, fake = out_mask & (labels == 0), out_mask & (labels != 0)
-    k, n = int((p_fake[real] >= hi).sum()), int(real.sum())
-    report: dict[str, Any] = {
-        "held_out": sorted(held),
-        "band": [lo, hi],
-        "threshold_also_held_under": sorted(resampled),
-        "n_real": n,
-        "real_flagged": k,
-        "real_flagged_rate": k / n,
-        "real_flagged_ci95": list(wilson_interval(k, n)),
-        "real_inconclusive": int(((p_fake[real] >= lo) & (p_fake[real] < hi)).sum()),
-        "mean_class_proba_real": {c: float(v) for c, v in zip(cfg.data.classes, proba[real].mean(axis=0), strict=True)},
-        "n_fake": int(fake.sum()),
-        "fake_detected": int((p_fake[fake] >= hi).sum()),
-        "auc_fake_vs_real_held_out": float(auc(labels[out_mask] != 0, p_fake[out_mask])) if fake.any() else None,
-    }
-    (cfg.out_path / "holdout_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    return report

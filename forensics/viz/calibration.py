@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from forensics.verdicts import Verdict
+
 ZONES = (
-    ("camera original", "rgba(39,174,96,0.18)"),
-    ("inconclusive", "rgba(243,156,18,0.22)"),
-    ("manipulated or generated", "rgba(192,57,43,0.18)"),
+    (str(Verdict.REAL), "rgba(39,174,96,0.18)"),
+    (str(Verdict.INCONCLUSIVE), "rgba(243,156,18,0.22)"),
+    (str(Verdict.FAKE), "rgba(192,57,43,0.18)"),
 )
 
 
@@ -64,6 +66,6 @@ def calibration_figure(cal: Mapping[str, Any], *, height: int = 320):
         margin={"l": 10, "r": 10, "t": 30, "b": 40},
         showlegend=False,
         xaxis={"title": "calibrated p(fake)", "range": [0, 1]},
-        yaxis={"title": "log10 likelihood ratio (> 0 favours manipulated or generated)"},
+        yaxis={"title": f"log10 likelihood ratio (> 0 favours {Verdict.FAKE})"},
     )
     return fig

@@ -57,19 +57,6 @@ def image_figure(image: np.ndarray, title: str = "", *, height: int = 420):
     return fig
 
 
-def ela_figure(result: Any, *, view: str = "scaled", height: int = 420):
-    """Figure of an ``ElaResult`` (from ``forensics.checks.ela``): ``view`` "scaled" (RGB) or "max" (max channel)."""
-    if view == "scaled":
-        img = result.scaled
-    elif view == "max":
-        img = colorize(np.clip(result.max_channel * result.scale / 255.0, 0.0, 1.0), "inferno")
-    else:
-        raise ValueError(f"view must be 'scaled' or 'max', not {view!r}")
-    return image_figure(
-        img, f"ELA q{result.quality}, gain x{result.scale:.3g} (mean {result.stats['mean']:.2f})", height=height
-    )
-
-
 def ghost_curve_figure(finding: Any):
     """Mean squared difference against re-save quality (JPEG ghosts); the ghost quality is marked."""
     import plotly.graph_objects as go
@@ -161,26 +148,6 @@ def dct_histogram_figure(finding: Any):
         yaxis_type="log",
         height=360,
     )
-    return fig
-
-
-def findings_table_figure(findings: list[Any]):
-    """One row per Finding: check, direction (coloured), summary."""
-    import plotly.graph_objects as go
-
-    colours = [DIRECTION_COLOURS.get(f.direction, "#7f8c8d") for f in findings]
-    fig = go.Figure(
-        go.Table(
-            columnwidth=[1.2, 1.3, 5],
-            header={"values": ["check", "direction", "summary"], "align": "left"},
-            cells={
-                "values": [[f.title for f in findings], [f.direction for f in findings], [f.summary for f in findings]],
-                "align": "left",
-                "font": {"color": ["black", colours, "black"]},
-            },
-        )
-    )
-    fig.update_layout(height=120 + 60 * len(findings), margin={"l": 10, "r": 10, "t": 10, "b": 10})
     return fig
 
 

@@ -1,4 +1,5 @@
-"""Generated test images with known history, for tests, benchmarks and demonstrations (no data files needed).
+"""Generated test images with known history, for tests, benchmarks and doc examples (no data files needed; kept
+with the tests because the library itself never uses them).
 
 ``camera_like_image`` mimics a photo's statistics: a 1/f (pink) random field correlated across channels, a few
 sharp-edged discs, and sensor-like Gaussian noise.
