@@ -164,6 +164,8 @@ def test_tiny_training_with_mask_head_logs_throughput(tmp_path, monkeypatch):
                 "val_batch_size": 16,
                 "val_every": 2,
                 "contended_below": 1e9,
+                "precision": "bf16",
+                "channels_last": True,
             },
             "stages": [{"epochs": 3, "unfreeze": 2, "lr": 1e-3}],
         }

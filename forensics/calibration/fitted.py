@@ -108,6 +108,12 @@ class Calibration:
     # How often fakes of kinds left out of training were missed (scored below the band) in leave-out folds:
     # {"k": missed, "n": fakes, "folds": [...]} (optionally "kinds"). None: not measured.
     leave_out_miss_rate: dict[str, Any] | None = None
+    # How the low edge of the band was chosen from the leave-out folds (forensics.training.leave_out_calibration);
+    # None: from validation alone.
+    low_edge: dict[str, Any] | None = None
+    # Cllr, ELUB and Tippett curves of the likelihood ratios on validation and on each fold's unseen faces
+    # (forensics.calibration.lr_validation.LRValidation dicts).
+    lr_validation: tuple[dict[str, Any], ...] = ()
 
     def scale_logits(self, logits: np.ndarray) -> np.ndarray:
         """``logits / temperature + class_bias``: softmax of this is the calibrated class probability."""
@@ -188,6 +194,8 @@ class Calibration:
             "fitted_on": self.fitted_on,
             **({} if self.lr_bounds is None else {"lr_bounds": list(self.lr_bounds)}),
             **({} if self.leave_out_miss_rate is None else {"leave_out_miss_rate": dict(self.leave_out_miss_rate)}),
+            **({} if self.low_edge is None else {"low_edge": dict(self.low_edge)}),
+            **({} if not self.lr_validation else {"lr_validation": [dict(v) for v in self.lr_validation]}),
         }
 
     @classmethod
@@ -209,6 +217,8 @@ class Calibration:
             class_bias=tuple(float(b) for b in d.get("class_bias", ())),
             lr_bounds=_lr_bounds(d.get("lr_bounds")),
             leave_out_miss_rate=_miss_rate(d.get("leave_out_miss_rate")),
+            low_edge=dict(d["low_edge"]) if d.get("low_edge") else None,
+            lr_validation=tuple(dict(v) for v in d.get("lr_validation") or ()),
         )
 
 

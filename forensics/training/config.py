@@ -82,6 +82,10 @@ class TrainSection:
     select: str = "last"  # last | best (best val AUC; biased: the same val set is used for calibration)
     val_batch_size: int = 64
     val_every: int = 1  # validate after every N-th epoch (the last epoch always)
+    # "bf16": forward and loss under CPU bfloat16 autocast (weights, optimizer and BatchNorm stay float32); with
+    # channels-last tensors about 2.5x faster on this 2-core CPU (BENCHMARKS.md). Validation and inference: float32.
+    precision: str = "fp32"
+    channels_last: bool = False
     contended_below: float = 30.0  # faces/s under which an epoch is logged as contended (not for decisions)
 
 
@@ -100,6 +104,10 @@ class CalibrationConfig:
     lr_bins: int = 12
     # (shorter side, JPEG quality) re-samplings of the validation files under which the threshold must also hold
     resampled: tuple[tuple[int, int], ...] = ()
+    # finished leave-out fold runs of the same recipe whose scores set the band's low edge, the unseen-kind miss rate
+    # and the LR bounds (forensics.training.leave_out_calibration); () = validation alone
+    leave_out_runs: tuple[str, ...] = ()
+    leave_out_target: float | None = None  # share of each left-out kind's fakes allowed below the edge (None: target)
 
 
 @dataclass(frozen=True)

@@ -93,9 +93,33 @@ def calibrate(
         lr_bins=cfg.calibration.lr_bins,
         fitted_on=f"validation faces of {cfg.data.val_dir or cfg.data.train_dir} ({len(labels)} faces){also}",
         conditions=resampled,
-    ).to_dict()
-    (out / "calibration.json").write_text(json.dumps(cal, indent=2), encoding="utf-8")
-    return cal
+    )
+    cal_dict = cal.to_dict()
+    if cfg.calibration.leave_out_runs:
+        cal_dict = _with_leave_out(cfg, cal_dict, cal.proba(logits)[:, 1:].sum(axis=1), labels != 0)
+    (out / "calibration.json").write_text(json.dumps(cal_dict, indent=2), encoding="utf-8")
+    return cal_dict
+
+
+def _with_leave_out(cfg: TrainConfig, cal: dict[str, Any], val_p: np.ndarray, val_fake: np.ndarray) -> dict[str, Any]:
+    """``cal`` with the findings of the config's leave-out fold runs applied (low edge, unseen-kind misses, LR
+    bounds; ``forensics.training.leave_out_calibration``), from every condition each fold saved."""
+    from forensics.training.leave_out_calibration import SCORES, apply_leave_out, load_fold
+
+    folds = []
+    for text in cfg.calibration.leave_out_runs:
+        run = resolve_path(text)
+        assert run is not None
+        names = sorted(p.name for p in run.glob(SCORES.format(condition="*")))
+        if not names:
+            raise ForensicsError(
+                f"[calibration] leave_out_runs: {run} holds no leave-out scores; run the fold first "
+                "(scripts/lever_folds.sh or `forensics leave-out`)"
+            )
+        prefix, suffix = SCORES.split("{condition}")
+        folds += [load_fold(run, n[len(prefix) : -len(suffix)]) for n in names]
+    target = cfg.calibration.leave_out_target or cfg.calibration.target_error
+    return apply_leave_out(cal, val_p, val_fake, folds, target=target)
 
 
 def recalibrate(cfg: TrainConfig) -> dict[str, Any]:

@@ -125,8 +125,14 @@ def _student_and_teacher(cfg: TrainConfig, classes: tuple[str, ...]) -> tuple[An
         if path is None:
             raise ForensicsError("model.init is empty: give imagenet, none or a weights file")
         init = path
+    if cfg.train.precision not in ("fp32", "bf16"):
+        raise ForensicsError(f"config: [train] precision = {cfg.train.precision!r}: write fp32 or bf16")
     det = create_detector(cfg.model.architecture, weights=init, classes=classes)
     model = det.model.cpu()
+    if cfg.train.channels_last:
+        import torch
+
+        model = model.to(memory_format=torch.channels_last)
     mask_head = None
     if cfg.model.mask_weight > 0:
         mask_head = MaskHead(model, det.target_layers()[0], input_size=cfg.augment.input_size)
@@ -156,21 +162,27 @@ def _run_epoch(
 
     losses: list[float] = []
     seen, drawn = 0, Counter[int]()
+    autocast = cfg.train.precision == "bf16"
     for step, batch in enumerate(batches):
         x, y = batch[0], batch[1]
+        if cfg.train.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         for g in optimizer.param_groups:
             g["lr"] = lr_at(step)
-        logits = model(x)
-        loss = ce(logits, y)
-        if mask_head is not None:
-            loss = loss + cfg.model.mask_weight * mask_head.loss(batch[2], batch[3])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            logits = model(x)
+            loss = ce(logits, y)
+            if mask_head is not None:
+                loss = loss + cfg.model.mask_weight * mask_head.loss(batch[2], batch[3])
         if teacher is not None:
             with torch.no_grad():
                 t_logits = teacher(x)
             tt = cfg.distill.temperature
             kd = (
                 torch.nn.functional.kl_div(
-                    torch.log_softmax(logits / tt, 1), torch.softmax(t_logits / tt, 1), reduction="batchmean"
+                    torch.log_softmax(logits.float() / tt, 1),
+                    torch.softmax(t_logits.float() / tt, 1),
+                    reduction="batchmean",
                 )
                 * tt
                 * tt
