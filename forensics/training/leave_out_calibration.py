@@ -91,7 +91,9 @@ def low_edge_findings(folds: Sequence[FoldScores], target: float) -> dict[str, A
     by_run: dict[str, list[FoldScores]] = {}
     for f in folds:
         by_run.setdefault(f.run, []).append(f)
-    shares, edges, misses = [], {}, {}
+    shares: list[float] = []
+    edges: dict[str, dict[str, Any]] = {}
+    misses: dict[str, dict[str, dict[str, int]]] = {}
     for run, conds in sorted(by_run.items()):
         edge = min(_edge(_fakes(f), target) for f in conds)
         asis = next((f for f in conds if f.condition == "as-is"), conds[0])
