@@ -180,3 +180,14 @@ def test_tiny_training_with_mask_head_logs_throughput(tmp_path, monkeypatch):
     head = load_file(str(out / "mask_head.safetensors"))
     assert head["weight"].shape[0] == 1 and float(head["weight"].abs().sum()) > 0  # trained away from its zero init
     assert json.loads((out / "calibration.json").read_text())["temperature"] > 0
+
+
+def test_name_patterns_hold_out_the_pairs_of_some_swapped_in_models():
+    def dfl(name: str, label: str) -> Sample:
+        kind = "real" if label == "real" else "faceswap"
+        return Sample(path=f"/x/{name}", rel=f"train/x/dfl_video/{name}", label=label, kind=kind, source="dfl_video",
+                      group="g")
+
+    spec = ["name:Keanu_Reeves_*|Tina_Shift_*"]
+    assert is_held(dfl("Keanu_Reeves_0_f12_R.png", "fake"), spec) and is_held(dfl("Tina_Shift_3_f1_L.png", "real"), spec)
+    assert not is_held(dfl("Ava_de_Addario_1_f5_R.png", "fake"), spec)

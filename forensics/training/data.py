@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import fnmatch
 import hashlib
 import re
 from collections import Counter
@@ -31,7 +32,7 @@ from forensics.training.generators import generator_of
 _VIDEO_RE = re.compile(r"^image_(\d+)_(\d+)$")
 # DeepFaceLive pairs: <swapped-in model>_<video>_f<frame>_<L original | R swapped>
 _DFL_PAIR_RE = re.compile(r"^(.+_\d+)_f(\d+)_[LR]$")
-HOLD_FIELDS = ("source", "kind", "family", "generator")
+HOLD_FIELDS = ("source", "kind", "family", "generator", "name")
 
 # The default three-class scheme: kind -> class name.
 THREE_CLASS: dict[str, str] = {
@@ -75,14 +76,18 @@ def video_group(source: str, name: str) -> str:
 
 def parse_hold(spec: str) -> tuple[str, str]:
     """``"source:ciplab"`` -> ("source", "ciplab"); fields are source, kind, family (``evaluation.family``) or
-    generator (``training.generators.generator_of``: every source a generator family made, e.g. ``generator:flux``).
+    generator (``training.generators.generator_of``: every source a generator family made, e.g. ``generator:flux``)
+    or name (file-name patterns separated by ``|``, e.g. ``name:Keanu_Reeves_*|Tina_Shift_*``: the live swaps of
+    those swapped-in models and their original frames).
 
     >>> parse_hold("kind:diffusion")
     ('kind', 'diffusion')
     """
     field_, sep, value = str(spec).partition(":")
     if not sep or field_ not in HOLD_FIELDS or not value:
-        raise ForensicsError(f"hold-out {spec!r}: write source:NAME, kind:NAME, family:NAME or generator:NAME")
+        raise ForensicsError(
+            f"hold-out {spec!r}: write source:NAME, kind:NAME, family:NAME, generator:NAME or name:PATTERN"
+        )
     return field_, value
 
 
@@ -94,6 +99,10 @@ def is_held(sample: Sample, specs: Sequence[str]) -> bool:
             have = family(sample.source)
         elif field_ == "generator":
             have = generator_of(sample.source)
+        elif field_ == "name":  # a file-name pattern: the DeepFaceLive swaps of one swapped-in model, say
+            if any(fnmatch.fnmatchcase(Path(sample.rel).name, v) for v in value.split("|")):
+                return True
+            continue
         else:
             have = getattr(sample, field_)
         if have == value:

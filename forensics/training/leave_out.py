@@ -65,6 +65,7 @@ def fold_config(
         data={"holdout": tuple(holds)},
         soup={"seeds": ()},
         export={"enabled": False},
+        calibration={"leave_out_runs": ()},  # a fold is calibrated on validation alone: it is the measurement
         train=train,
     )
 
