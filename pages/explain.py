@@ -2,16 +2,17 @@
 
 import streamlit as st
 
-from ui import explain, faces, lib
+from ui import explain, faces, lib, verdicts
 
 st.title("Explain")
 st.caption(
     "Which pixels moved the detector's score? Heatmaps show influence on the model, not a map of edited "
     "regions; two methods can disagree, so their agreement and faithfulness are shown next to them."
 )
-opts, an, crop, fkey = faces.face_page("explain")
+opts, an, face, crop, fkey = faces.face_page("explain")
 c0, c1, c2, c3 = st.columns(4)
 det_name = c0.selectbox("Detector", opts.detectors, key="explain_det")
+verdicts.face_result(face.scores[det_name], an.models.get(det_name, {}))
 classes = list(an.models[det_name].get("classes", ["real", "fake"]))
 target = c1.selectbox("Explain class", ["most probable fake class", *classes], key="explain_target")
 target = None if target.startswith("most probable") else target

@@ -60,7 +60,9 @@ def heatmap_panel(title: str, crop, hm, *, opacity: float = 0.5, regions=None, k
         key=f"heat_{key}_{hm.method}",
         config={"displayModeBar": False},
     )
-    st.caption(f"why '{hm.target_name}' (p {hm.probability:.3g}) · {hm.elapsed_ms:.0f} ms")
+    from forensics.wording.explanations import map_sentence
+
+    st.caption(f"{map_sentence(lib.method_title(hm.method), hm.target_name, hm.probability)} · {hm.elapsed_ms:.0f} ms")
     for n in hm.notes:
         st.caption(n)
     measured_note(hm.detector, hm.method)

@@ -48,6 +48,7 @@ from forensics.pipeline.scoring import (
     logits_and_features,
     p_fake_of,
     score_crops,
+    score_crops_with_features,
     score_logits,
     withhold,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "p_fake_of",
     "resolve_detectors",
     "score_crops",
+    "score_crops_with_features",
     "score_logits",
     "withhold",
 ]

@@ -45,9 +45,11 @@ def logits_and_features(
     return np.concatenate(logits), None if any(f is None for f in feats) else np.concatenate(feats)
 
 
-def batched_logits_and_features(detector, crops: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def batched_logits_and_features(
+    detector, crops: Sequence[np.ndarray], *, batch: int = _BATCH
+) -> tuple[np.ndarray, np.ndarray]:
     """``logits_and_features`` for a detector that must expose features (it has a novelty model)."""
-    logits, feats = logits_and_features(detector, crops)
+    logits, feats = logits_and_features(detector, crops, batch=batch)
     if feats is None:
         raise ForensicsError(f"{detector.name} has a novelty model but exposes no penultimate features")
     return logits, feats
@@ -87,18 +89,39 @@ def score_logits(
 
 
 def score_crops(
-    detector, crops: Sequence[np.ndarray], variants: Sequence[Sequence[tuple[str, np.ndarray]]] = ()
+    detector,
+    crops: Sequence[np.ndarray],
+    variants: Sequence[Sequence[tuple[str, np.ndarray]]] = (),
+    *,
+    batch: int = _BATCH,
 ) -> list[DetectorScore]:
     """Scores of ``crops``; with ``variants`` (per crop, its re-compressed / re-scaled crops) their stability;
-    their novelty when the detector has a novelty model."""
+    their novelty when the detector has a novelty model. The gates of a face (``withhold``) are applied by the
+    caller, which knows the face."""
+    return score_crops_with_features(detector, crops, variants, batch=batch)[0]
+
+
+def score_crops_with_features(
+    detector,
+    crops: Sequence[np.ndarray],
+    variants: Sequence[Sequence[tuple[str, np.ndarray]]] = (),
+    *,
+    features: bool = False,
+    batch: int = _BATCH,
+) -> tuple[list[DetectorScore], np.ndarray | None]:
+    """``score_crops`` and, with ``features`` (or a novelty model), the penultimate features of the same forward
+    passes (None when not asked for or the detector exposes none): a scan stores them for its embedding map."""
     if not crops:
-        return []
+        return [], None
     novelties: list[Novelty | None] = []
+    feats: np.ndarray | None = None
     if getattr(detector, "novelty", None) is not None:
-        logits, feats = batched_logits_and_features(detector, crops)
+        logits, feats = batched_logits_and_features(detector, crops, batch=batch)
         novelties = list(novelty_of(detector.novelty, feats))
+    elif features:
+        logits, feats = logits_and_features(detector, crops, batch=batch)
     else:
-        logits = crop_logits(detector, crops)
+        logits = crop_logits(detector, crops, batch=batch)
     stabilities: list[Stability | None] = []
     if variants:
         p_fake = p_fake_of(detector, logits)
@@ -114,7 +137,7 @@ def score_crops(
                 )
             )
             k += len(v)
-    return score_logits(detector, logits, stabilities=stabilities, novelties=novelties)
+    return score_logits(detector, logits, stabilities=stabilities, novelties=novelties), feats
 
 
 def withhold(score: DetectorScore, checks: FaceChecks) -> DetectorScore:

@@ -31,6 +31,12 @@ PARTLY_FAITHFUL = 0.05
 EVEN = 0.05
 
 
+def map_sentence(title: str, target_name: str, probability: float) -> str:
+    """What a map shows: the class it explains and that class's calibrated probability (not the face's score, which
+    sums every fake class: the verdict reads that)."""
+    return f"{title} map of what raised the detector's probability of '{target_name}' ({pct(probability)})"
+
+
 def agreement_sentence(title_a: str, title_b: str, ag: Mapping[str, Any]) -> str:
     """How two maps of the same face agree, in words (the thresholds above), with the figures."""
     iou = (ag.get("iou") or {}).get(AGREEMENT_TOP)
