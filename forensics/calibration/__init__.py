@@ -6,7 +6,8 @@
 - ``forensics.calibration.likelihood_ratio``: the likelihood ratio and the ENFSI verbal scale;
 - ``forensics.calibration.novelty``: how far a face lies from the detector's training faces;
 - ``forensics.calibration.stability``: whether a verdict holds under re-compression and re-scaling;
-- ``forensics.calibration.domain``: caveats where the evidence lies outside the measured conditions.
+- ``forensics.calibration.domain``: caveats where the evidence lies outside the measured conditions;
+- ``forensics.calibration.lr_validation``: Cllr, Tippett curves and ELUB bounds of the likelihood ratios (lir).
 
 Example:
     >>> from forensics.calibration import fit_calibration                # doctest: +SKIP

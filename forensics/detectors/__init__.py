@@ -128,7 +128,10 @@ def _load_into(spec: ArchSpec, model: Any, path: Path, what: str) -> None:
         return
     state = read_state_dict(path)
     try:
-        model.load_state_dict(state, strict=True)
+        if spec.load_state is not None:
+            spec.load_state(model, state)
+        else:
+            model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0:3]
         raise ForensicsError(
