@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import BadImageError
-from forensics.evidence.jpeg_tables import iter_jpeg_segments, iter_png_chunks
+from forensics.evidence.jpeg_tables import iter_png_chunks, jpeg_segments
 from forensics.evidence.metadata import read_metadata
 
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -71,6 +71,14 @@ class Evidence:
     data: bytes = field(repr=False)
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)
     notes: tuple[str, ...] = ()
+
+    @property
+    def orientation(self) -> int:
+        """The EXIF orientation (1..8) applied to ``image`` (1: none, or it could not be applied): the checks that
+        need the stored pixels undo it instead of decoding the file again."""
+        o = (self.metadata.get("exif") or {}).get("orientation")
+        applied = not any(n.startswith("EXIF orientation could not be applied") for n in self.notes)
+        return o if isinstance(o, int) and 1 <= o <= 8 and applied else 1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description without pixels or bytes."""
@@ -269,7 +277,7 @@ def exif_thumbnail(data: bytes) -> bytes | None:
 def _truncation(data: bytes, fmt: str) -> str | None:
     """Why the container is incomplete, or None. Independent of Pillow's LOAD_TRUNCATED_IMAGES switch."""
     if fmt in ("JPEG", "MPO"):
-        sos = next((off for m, off, _p in iter_jpeg_segments(data) if m == 0xDA), None)
+        sos = next((off for m, off, _p in jpeg_segments(data) if m == 0xDA), None)
         if sos is None:
             return "JPEG has no start-of-scan segment"
         if data.rfind(b"\xff\xd9") < sos:

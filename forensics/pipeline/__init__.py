@@ -32,7 +32,7 @@ from forensics.calibration.stability import variant_crops
 from forensics.faces.coverage import coverage
 from forensics.faces.whole_face import check_face
 from forensics.pipeline.detectors import get_detector, resolve_detectors
-from forensics.pipeline.explaining import FaceExplanation, explain_face
+from forensics.pipeline.explaining import FAITHFULNESS_STEPS, FaceExplanation, explain_face
 from forensics.pipeline.results import (
     NO_VERDICT,
     SCHEMA,
@@ -54,6 +54,7 @@ from forensics.pipeline.scoring import (
 )
 
 __all__ = [
+    "FAITHFULNESS_STEPS",
     "NO_VERDICT",
     "SCHEMA",
     "Analysis",

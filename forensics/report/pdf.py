@@ -30,7 +30,7 @@ from forensics.report.results_pages import classic_checks, results_per_face
 from forensics.report.wording import DECLARATION, GLOSSARY, court_text, settings_rows
 from forensics.viz.overlay import colorize
 
-REPORT_CMAP = "ember"  # colour map of every [0, 1] map drawn in the report (forensics.viz.overlay)
+REPORT_CMAP = "inferno"  # every [0, 1] map of the report: dark at 0 on white paper, bright at 1, as on screen
 FONT_DIR: Path | None = None  # None: forensics.report.fonts.FONT_DIR (tests point it elsewhere)
 
 
