@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -32,16 +33,17 @@ TINY_SIDE = 32
 # side, and `checks` / `report` crashed on such images (numpy padding of an empty axis) before this limit existed.
 MIN_SIDE = 16
 # Pillow format names we decode. MPO is how Pillow names camera JPEGs that carry a multi-picture index.
-ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "AVIF", "PPM")
-ACCEPTED_TEXT = "JPEG, PNG, WebP, TIFF, BMP, GIF (first frame), AVIF, PPM/PGM"
+# HEIF: HEIC / HEIF photos (the iPhone default) through pillow-heif, with their EXIF and XMP.
+ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "AVIF", "PPM", "HEIF")
+ACCEPTED_TEXT = "JPEG, PNG, WebP, TIFF, BMP, GIF (first frame), AVIF, HEIC/HEIF, PPM/PGM"
 # the file endings a folder listing picks up (scan, explain, training data): every one of them decodes here
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif"})
 
 _MAGIC_NAMES: tuple[tuple[bytes, int, str], ...] = (
     (b"%PDF", 0, "a PDF document"),
-    (b"ftypheic", 4, "HEIC (convert it to JPEG or PNG first; the original file stays the evidence)"),
-    (b"ftypheix", 4, "HEIC (convert it to JPEG or PNG first; the original file stays the evidence)"),
-    (b"ftypmif1", 4, "HEIF (convert it to JPEG or PNG first; the original file stays the evidence)"),
+    (b"ftypheic", 4, "HEIC that pillow-heif could not read (is it installed? see requirements.txt)"),
+    (b"ftypheix", 4, "HEIC that pillow-heif could not read (is it installed? see requirements.txt)"),
+    (b"ftypmif1", 4, "HEIF that pillow-heif could not read (is it installed? see requirements.txt)"),
     (b"8BPS", 0, "a Photoshop PSD document"),
     (b"PK\x03\x04", 0, "a ZIP archive"),
     (b"\x00\x00\x01\x00", 0, "a Windows icon"),
@@ -132,11 +134,23 @@ def _what_is_it(data: bytes) -> str | None:
     return None
 
 
+@functools.cache
+def _register_heif() -> bool:
+    """Teach Pillow HEIC / HEIF (pillow-heif, once per process); False when pillow-heif is not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
 def _open_image(data: bytes, label: str, max_pixels: int) -> Any:
     """Pillow's lazy image of ``data`` (header read, pixels not yet decoded); BadImageError with the reason when the
     header is too large, not an accepted format or corrupt."""
     from PIL import Image, UnidentifiedImageError
 
+    _register_heif()
     try:
         Image.init()  # registers every plugin so that the format filter below sees them all
         img = Image.open(io.BytesIO(data), formats=[f for f in ACCEPTED_FORMATS if f in Image.OPEN])
