@@ -262,7 +262,7 @@ def _overview_figure(ev: Any, analysis: Any) -> Figure:
     boxes = [f.box for f in analysis.faces]
     skipped = [s["box"] for s in analysis.skipped_faces if s.get("box")]
     caption = (
-        f"The evidence image with the {len(boxes)} face(s) analysed, numbered as in section 4"
+        f"The evidence image with the {len(boxes)} face(s) analysed, numbered as in the results per face"
         + (f"; {len(skipped)} face-like region(s) not analysed in grey" if skipped else "")
         + "."
     )
