@@ -11,11 +11,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from forensics.errors import ForensicsError, NotApplicableError, UnavailableError
+
+if TYPE_CHECKING:
+    from forensics.detectors.base import Detector
+    from forensics.explainers import Heatmap
+    from forensics.segmentation import RegionMasks
+    from forensics.segmentation.regions import RegionTable
 
 # deletion / insertion steps of every faithfulness figure the workbench shows (32 forward passes per map, about 1 s
 # for MobileNetV2 on one CPU thread): the dashboard, the report and the explain command read the same curves
@@ -27,11 +33,11 @@ ROAD_PERCENTILES = (20, 50, 80)
 class FaceExplanation:
     """What ``explain_face`` made of one crop. Dicts keep the order of the methods asked for."""
 
-    maps: dict[str, Any] = field(default_factory=dict)  # method -> forensics.explainers.Heatmap
+    maps: dict[str, Heatmap] = field(default_factory=dict)
     not_applicable: dict[str, str] = field(default_factory=dict)  # method -> why it made no map
-    masks: Any = None  # forensics.segmentation.RegionMasks, None when not segmented
+    masks: RegionMasks | None = None  # None when not segmented
     segment_problem: str | None = None  # why the segmenter made no masks
-    tables: dict[str, Any] = field(default_factory=dict)  # method -> forensics.segmentation.regions.RegionTable
+    tables: dict[str, RegionTable] = field(default_factory=dict)
     table_problems: dict[str, str] = field(default_factory=dict)  # method -> why it has no table
     # method -> deletion / insertion (and ROAD) figures of its map, or {"not_computed": why}; only when asked for
     faithfulness: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -40,7 +46,7 @@ class FaceExplanation:
 
 
 def explain_face(
-    detector: Any,
+    detector: Detector | None,
     crop: np.ndarray,
     methods: Sequence[str],
     *,
@@ -79,7 +85,7 @@ def explain_face(
             out.not_applicable[m] = str(exc)
     out.timings_ms["explanations"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
-    earlier: dict[str, Any] = {}
+    earlier: dict[str, Heatmap] = {}
     for m, hm in out.maps.items():
         out.agreement[m] = {o: agreement(hm, other) for o, other in earlier.items()}
         earlier[m] = hm
