@@ -331,7 +331,7 @@ def test_explain_page_gradcam_and_lrp_side_by_side():
     at.switch_page("pages/explain.py").run()
     _no_exception(at)
     assert at.selectbox(key="explain_cam").value == "gradcam"
-    assert at.selectbox(key="explain_lrp").value == "lrp-epsilon"  # DEFAULT_LRP: passes the sanity check
+    assert at.selectbox(key="explain_lrp").value == "lrp-epsilon"  # the registry's default LRP: passes the sanity check
     assert sum(" map of what raised the detector's probability of " in c.value for c in at.caption) == 2  # two maps
     # the face's result as the Detect page gives it (issue 33.4): its verdict and calibrated score, not a map's class
     assert any(c.value.startswith("Result: no verdict · Score: uncalibrated score ") for c in at.caption)
