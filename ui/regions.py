@@ -39,7 +39,7 @@ def regions_view(
     from forensics.viz import regions as vr
 
     fx = explanation_for(fkey, det_name, [method], crop, segmenter=segmenter, occlusion=occlusion)
-    if fx is None:
+    if fx is None or method in fx.not_applicable:  # (explanation_for said why the method does not apply)
         return
     if fx.segment_problem or fx.masks is None:
         st.error(f"No regions: {fx.segment_problem or 'the face was not segmented'}", icon=":material/error:")
