@@ -9,7 +9,7 @@ st.caption(
     "Which face regions carry the explanation? Region shares inherit the segmenter's approximations "
     "(marked ≈) and the explainer's limits: they describe the model's attention, not where an edit is."
 )
-opts, _, crop, fkey = faces.face_page("segment")
+opts, _, _, crop, fkey = faces.face_page("segment")
 c0, c1, c2 = st.columns(3)
 det_name = c0.selectbox("Detector", opts.detectors, key="segment_det")
 methods = [m["name"] for m in lib.explainer_names()]

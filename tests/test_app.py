@@ -75,7 +75,8 @@ def test_landing_page_says_what_each_page_is_for_and_in_which_order():
     _no_exception(at)
     assert [t.value for t in at.title] == ["Face forensics workbench"]
     text = _texts(at)
-    assert all(what in text for *_, what in PAGES) and len(PAGES) == 8
+    assert all(what in text for *_, what in PAGES)
+    assert {page for page, *_ in PAGES} == {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}  # every page
     links = [el.proto.label for el in at.get("page_link")]
     assert links[:STEPS] == [f"{i}. {title}" for i, (_, title, _, _) in enumerate(PAGES[:STEPS], 1)]
     assert links[STEPS:] == [title for _, title, _, _ in PAGES[STEPS:]]
@@ -330,8 +331,10 @@ def test_explain_page_gradcam_and_lrp_side_by_side():
     at.switch_page("pages/explain.py").run()
     _no_exception(at)
     assert at.selectbox(key="explain_cam").value == "gradcam"
-    assert at.selectbox(key="explain_lrp").value == "lrp-epsilon"  # DEFAULT_LRP: passes the sanity check
-    assert sum(c.value.startswith("why") for c in at.caption) == 2  # two maps with their target class
+    assert at.selectbox(key="explain_lrp").value == "lrp-epsilon"  # the registry's default LRP: passes the sanity check
+    assert sum(" map of what raised the detector's probability of " in c.value for c in at.caption) == 2  # two maps
+    # the face's result as the Detect page gives it (issue 33.4): its verdict and calibrated score, not a map's class
+    assert any(c.value.startswith("Result: no verdict · Score: uncalibrated score ") for c in at.caption)
     labels = [m.label for m in at.metric]
     assert "Spearman ρ" in labels and "deletion AUC" in labels and "insertion AUC" in labels
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
@@ -616,7 +619,7 @@ def test_segment_page_regions_and_relevance_shares():
     _no_exception(at)
     assert not at.error
     assert len(at.get("plotly_chart")) == 3  # region mask figure, the heatmap with region outlines, the bars
-    assert any(c.value.startswith("why") for c in at.caption)
+    assert any(" map of what raised the detector's probability of " in c.value for c in at.caption)
     rows = at.dataframe[-1].value
     present = rows[~rows["absent"]]
     assert abs(present["share of the relevance"].sum() - 1.0) < 1e-6  # found regions + unassigned sum to one

@@ -280,3 +280,32 @@ def test_error_rate_rows_read_counts_and_shares_per_condition():
     assert rows[1]["validation files"] == "re-sampled to 192px-q60" and rows[1]["inconclusive (fake)"] == "n/a"
     assert rows[1]["fakes missed (below the band)"] == "32 / 251"
     assert error_rate_rows({}) == []
+
+
+def test_isotonic_fit_matches_pool_adjacent_violators_written_out():
+    """The LR model's monotone fit (scipy's isotonic_regression) gives what pool-adjacent-violators gives, written
+    out here as a reference, zero-weight bins included (issue 32.9: the hand-written PAV was replaced)."""
+    from forensics.calibration.likelihood_ratio import _isotonic
+
+    def pav(y, w):
+        vals, wts, lens = [], [], []
+        for yi, wi in zip(y, w, strict=True):
+            vals.append(yi)
+            wts.append(wi)
+            lens.append(1)
+            while len(vals) > 1 and vals[-2] > vals[-1]:
+                w_new = wts[-2] + wts[-1]
+                v_new = (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / w_new if w_new > 0 else (vals[-2] + vals[-1]) / 2
+                n_new = lens[-2] + lens[-1]
+                del vals[-1], wts[-1], lens[-1]
+                vals[-1], wts[-1], lens[-1] = v_new, w_new, n_new
+        return np.repeat(vals, lens)
+
+    rng = np.random.default_rng(7)
+    for trial in range(200):
+        n = int(rng.integers(1, 15))
+        y = rng.normal(size=n) + np.linspace(0, rng.normal(), n)
+        w = rng.integers(0 if trial % 3 == 0 else 1, 20, n).astype(float)  # every third trial has empty bins
+        if not w.any():
+            w[0] = 1.0
+        np.testing.assert_allclose(_isotonic(y, w), pav(y, w), rtol=1e-9, atol=1e-9)

@@ -83,6 +83,58 @@ def test_xmp_digital_source_type_trained_algorithmic_media(img):
     assert any("trainedAlgorithmicMedia" in g["name"] for g in f.measured["generators"])
 
 
+# An XMP packet as some writers make it: CreatorTool under the older xap: prefix, the digital source type as an
+# rdf:resource element and the history as a sequence (one item nested in its own rdf:Description)
+XMP_OTHER_FORMS = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description rdf:about="" xmlns:xap="http://ns.adobe.com/xap/1.0/" '
+    b'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+    b'xmlns:stEvt="http://ns.adobe.com/xap/1.0/sType/ResourceEvent#" xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/">'
+    b"<xap:CreatorTool>Adobe Firefly</xap:CreatorTool>"
+    b'<Iptc4xmpExt:DigitalSourceType rdf:resource="http://cv.iptc.org/newscodes/digitalsourcetype/'
+    b'trainedAlgorithmicMedia"/>'
+    b'<xmpMM:History><rdf:Seq><rdf:li stEvt:action="created" stEvt:softwareAgent="Adobe Photoshop 25.0"/>'
+    b'<rdf:li><rdf:Description stEvt:action="saved" stEvt:softwareAgent="GIMP 2.10"/></rdf:li></rdf:Seq>'
+    b"</xmpMM:History></rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+XMP_READ = {
+    "creator_tool": "Adobe Firefly",
+    "digital_source_type": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+    "history_software": ["Adobe Photoshop 25.0", "GIMP 2.10"],
+    "history_actions": ["created", "saved"],
+}
+
+
+@pytest.mark.parametrize("reader", ["pillow", "pattern"])
+def test_xmp_other_forms_are_read_by_pillow_and_by_the_fallback(img, reader, monkeypatch):
+    """Issue 32.9: a regular expression that knew only xmp:CreatorTool and attribute-form source types missed both
+    forms here, so a declared AI origin went unread. Pillow's getxmp() reads them; the pattern reader, used only
+    when Pillow cannot parse a packet, reads them too."""
+    from forensics.evidence import metadata
+
+    if reader == "pattern":
+        monkeypatch.setattr(metadata, "_pillow_xmp", lambda im: {})
+    for data, name in ((jpeg_bytes(img, 90, xmp=XMP_OTHER_FORMS), "ai.jpg"), (_png_with_xmp(img), "ai.png")):
+        xmp = load_evidence(data, name=name).metadata["xmp"]
+        assert xmp["reader"] == reader and {k: xmp[k] for k in XMP_READ} == XMP_READ, name
+        f = _meta(data, name)
+        assert f.direction == SUPPORTS_MANIPULATION
+        assert any("trainedAlgorithmicMedia" in g["name"] for g in f.measured["generators"])
+        assert "Adobe Firefly" in str(f.measured) and "GIMP" in str(f.measured)
+
+
+def _png_with_xmp(img) -> bytes:
+    import io
+
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", XMP_OTHER_FORMS.decode())
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
+
+
 def _png_with_chunk(data: bytes, ctype: bytes, payload: bytes) -> bytes:
     chunk = struct.pack(">I", len(payload)) + ctype + payload + struct.pack(">I", zlib.crc32(ctype + payload))
     iend = data.rindex(b"IEND") - 4

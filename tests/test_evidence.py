@@ -353,3 +353,42 @@ def test_exif_thumbnail_presence_and_bytes():
     assert e["make"] == "Canon" and e["thumbnail_present"] is True and e["thumbnail_bytes"] == len(thumb)
     assert exif_thumbnail(data) == thumb
     assert exif_thumbnail(_encode(_gradient(), "JPEG")) is None
+
+
+def _heic(image: np.ndarray, *, exif: bytes | None = None, xmp: bytes | None = None) -> bytes:
+    """A HEIC file made here (pillow-heif's encoder), with the EXIF and XMP given."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    kw = {k: v for k, v in (("exif", exif), ("xmp", xmp)) if v is not None}
+    Image.fromarray(image).save(buf, format="HEIF", quality=90, **kw)
+    return buf.getvalue()
+
+
+def test_heic_evidence_is_read_with_its_metadata_and_hashes(tmp_path):
+    """Issue 32.9: HEIC photos (the iPhone default) are decoded, not refused; their EXIF and XMP are read, the hashes
+    are those of the file's bytes and the file is left as it was."""
+    import hashlib
+
+    yy, xx = np.mgrid[0:96, 0:128]
+    img = np.stack([xx * 2, yy * 2, 255 - xx - yy], axis=2).clip(0, 255).astype(np.uint8)  # smooth: little loss
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Apple", "iPhone 15 Pro"
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="17.1"/></rdf:RDF></x:xmpmeta>'
+    )
+    data = _heic(img, exif=exif.tobytes(), xmp=xmp)
+    assert data[4:12] == b"ftypheic"
+    path = tmp_path / "IMG_0001.HEIC"
+    path.write_bytes(data)
+    ev = load_evidence(path)
+    assert ev.format == "HEIF" and ev.image.shape == (96, 128, 3) and ev.image.dtype == np.uint8
+    assert ev.sha256 == hashlib.sha256(data).hexdigest() and ev.md5 == hashlib.md5(data).hexdigest()
+    assert ev.metadata["exif"]["make"] == "Apple" and ev.metadata["exif"]["model"] == "iPhone 15 Pro"
+    assert ev.metadata["xmp"]["creator_tool"] == "17.1"
+    assert np.abs(ev.image.astype(int) - img.astype(int)).mean() < 4  # lossy, but the picture itself
+    assert path.read_bytes() == data  # the evidence file is never modified
+    from forensics.evidence import IMAGE_SUFFIXES
+
+    assert path.suffix.lower() in IMAGE_SUFFIXES  # folder scans pick HEIC files up

@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 
 from forensics.detectors.base import Detector, DetectorConfig, ModelCard, PreprocessConfig  # noqa: E402
 from forensics.errors import ForensicsError, NotApplicableError  # noqa: E402
+from forensics.evaluation import wilson_interval  # noqa: E402
 from forensics.explainers import EXPLAINERS, Explainer, explain  # noqa: E402
 from forensics.explainers.localisation import (  # noqa: E402
     EDIT_PARTS,
@@ -20,7 +21,6 @@ from forensics.explainers.localisation import (  # noqa: E402
     ciplab_edited_parts,
     localise,
     summarise,
-    wilson,
 )
 from forensics.explainers.measured import load_measurements, method_note  # noqa: E402
 from forensics.explainers.sanity import (  # noqa: E402
@@ -121,7 +121,15 @@ def test_summary_against_independent_references():
     assert s["informative"]["faces"] == 3 and s["informative"]["pointing"] == pytest.approx(2 / 3)
     ci = binomtest(3, 4).proportion_ci(method="wilson")
     assert s["pointing_ci"] == pytest.approx([ci.low, ci.high])
-    assert wilson(0, 0) is None
+    # the one Wilson interval (forensics.evaluation) against its formula, written out here
+    z = 1.959963984540054
+    for k, n in ((3, 4), (0, 10), (10, 10), (12, 259)):
+        p = k / n
+        centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        assert wilson_interval(k, n) == pytest.approx(
+            (centre - half / (1 + z * z / n), centre + half / (1 + z * z / n))
+        )
+    assert all(np.isnan(wilson_interval(0, 0)))
     # P(at least k hits) for independent random pointers, against brute-force enumeration of every outcome
     probs = [0.25, 0.5, 1.0, 0.25, 0.75]
     for k in range(6):

@@ -381,22 +381,29 @@ def test_feature_maps_match_the_layer_output():
 
 # --- overlays -------------------------------------------------------------------------------------------------------
 def test_overlay_colours():
+    import matplotlib
+
     from forensics.viz.overlay import COLORMAPS, colorize, colorize_signed, overlay, side_by_side
 
-    jet = colorize(np.array([[0.0, 0.5, 1.0]]), "jet")
-    assert jet.dtype == np.uint8 and tuple(jet[0, 0]) == (0, 0, 128) and tuple(jet[0, 2]) == (128, 0, 0)
+    values = np.linspace(0.0, 1.0, 257)[None, :]
+    for name in COLORMAPS:  # each map is matplotlib's own, to the last 8-bit step (issue 32.9)
+        reference = np.round(matplotlib.colormaps[name](values[0])[:, :3] * 255).astype(np.uint8)
+        assert colorize(values, name).dtype == np.uint8
+        np.testing.assert_array_equal(colorize(values, name)[0], reference)
     assert tuple(colorize(np.array([[0.0, 1.0]]), "viridis")[0, 1]) == (253, 231, 37)
     signed = colorize_signed(np.array([[-1.0, 0.0, 1.0]]), percentile=100)
-    assert [tuple(c) for c in signed[0]] == [(0, 0, 255), (255, 255, 255), (255, 0, 0)]
+    assert tuple(signed[0][0]) == (0, 0, 255) and tuple(signed[0][2]) == (255, 0, 0)
+    assert signed[0][1].min() >= 250  # zero: matplotlib's bwr middle, white to within its 256-step table
     img = np.full((4, 4, 3), 100, np.uint8)
     out = overlay(img, np.zeros((2, 2)), alpha=0.5, cmap="gray")
     assert out.shape == (4, 4, 3) and int(out[0, 0, 0]) == 50
     assert (overlay(img, np.ones((4, 4)), alpha=0.0) == img).all()
     row = side_by_side([img, np.zeros((8, 8, 3), np.uint8)], ["a", "b"], pad=2)
     assert row.shape == (8 + 18, 8 + 2 + 8, 3)
-    assert set(COLORMAPS) >= {"jet", "viridis", "bwr"}
-    with pytest.raises(ValueError):
-        colorize(np.zeros((2, 2)), "nope")
+    assert "jet" not in COLORMAPS and {"inferno", "viridis", "bwr"} <= set(COLORMAPS)
+    for unknown in ("nope", "jet"):
+        with pytest.raises(ValueError, match="unknown colour map"):
+            colorize(np.zeros((2, 2)), unknown)
 
 
 def test_import_stays_light():

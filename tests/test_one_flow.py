@@ -104,3 +104,74 @@ def test_not_run_entries_read_back_as_written():
     assert part.key == "regions (face 2, gradcam)"
     assert NotRun.from_entry(part.key, part.reason) == part
     assert NotRun.from_entry("explanations (some methods)", "x") == NotRun("explanations (some methods)", "x")
+
+
+@pytest.mark.slow
+def test_one_photo_reads_the_same_in_every_entry_point(default_name, tmp_path, capsys):
+    """Issue 33.4: Detect (analyze), the CLI, a scan and its statistics, evaluate, the report and the Explain page
+    apply the same gates (whole face, novelty) and give the same calibrated p_fake and verdict for one photo."""
+    import hashlib
+
+    from streamlit.testing.v1 import AppTest
+
+    from forensics.evaluation.folder import evaluate_folder
+    from forensics.evidence import load_evidence
+    from forensics.scan.stats import detection_metrics, labelled_scores
+    from forensics.verdicts import Verdict
+    from forensics.wording.results import score_sentence
+    from ui.state import EVIDENCE_KEY, Upload
+
+    data = tmp_path / "data"
+    (data / "real" / "cam").mkdir(parents=True)
+    (data / "fake" / "gan" / "demo").mkdir(parents=True)
+    path = data / "real" / "cam" / "portrait.jpg"
+    with Image.open(ROOT / "ui" / "examples" / "astronaut.jpg") as im:
+        mirrored = im.convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        mirrored.crop((140, 10, 440, 310)).save(path, quality=90)
+        im.convert("RGB").crop((100, 0, 400, 300)).save(data / "fake" / "gan" / "demo" / "other.jpg", quality=90)
+
+    detect = analyze(load_evidence(path), detectors=[default_name], options=AnalyzeOptions(stability=False))
+    face = detect.faces[0]
+    s = face.scores[default_name]
+    assert face.checks.passed and s.verdict in (Verdict.FAKE, Verdict.REAL, Verdict.INCONCLUSIVE)
+    expected = (pytest.approx(s.p_fake, rel=1e-6), str(s.verdict))
+
+    assert main(["analyze", str(path), "--detector", default_name, "--no-stability", "--json", "--no-log"]) == 0
+    cli = json.loads(capsys.readouterr().out)["faces"][0]["scores"][default_name]
+    assert (cli["p_fake"], cli["verdict"]) == expected
+
+    store_path = tmp_path / "scan.sqlite"
+    scan_folder(data, store_path, options=ScanOptions(embeddings=False), detectors=[default_name])
+    with ScanStore(store_path) as store:
+        (row,) = [r for r in labelled_scores(store, default_name) if r["path"] == str(path)]
+        metrics = detection_metrics(store, default_name, n_boot=10)
+    assert (row["p_fake"], str(row["verdict"])) == expected
+    counted = {Verdict.FAKE: "real_called_fake", Verdict.REAL: "real_called_real"}.get(s.verdict, "real_inconclusive")
+    assert metrics["confusion"][counted] >= 1 and metrics["decision"] == "calibrated verdict"
+
+    ev = evaluate_folder(str(data), [default_name], normalise=None, floor=None, weights_dirs=None, n_boot=10)
+    (erow,) = [r for r in ev["rows"] if r["path"].endswith("portrait.jpg")]
+    assert (erow[f"p_fake:{default_name}"], erow[f"verdict:{default_name}"]) == expected
+
+    report = prepare_report(
+        path,
+        Case("C-33", "Examiner"),
+        detectors=[default_name],
+        options=AnalyzeOptions(stability=False),
+        explainers=None,
+        segmenter=None,
+        checks=False,
+    )
+    reported = report.bundle["analysis"]["faces"][0]["scores"][default_name]
+    assert (reported["p_fake"], reported["verdict"]) == expected
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    at.session_state["sidebar_detectors"] = [default_name]
+    at.session_state["sidebar_face_method"] = "auto"
+    at.run()
+    raw = path.read_bytes()
+    at.session_state[EVIDENCE_KEY] = Upload(path.name, raw, hashlib.sha256(raw).hexdigest(), "example")
+    at.switch_page("pages/explain.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = f"Result: {s.verdict} · Score: {score_sentence(s)}"
+    assert said in [c.value for c in at.caption]

@@ -151,31 +151,53 @@ def test_no_code_paths_placeholders_or_seeds_on_any_page(pdf_path, data):
     assert data.bundle["analysis"]["models"]["simplenet"]["card"]["failure_modes"] == DEV_CARD["failure_modes"]
 
 
+def _headings(sections) -> dict[str, str]:
+    """key -> heading as the PDF prints it: numbered in list order, the unnumbered ones as they are."""
+    numbered = [s for s in sections if s.numbered]
+    return {s.key: f"{numbered.index(s) + 1}. {s.title}" if s.numbered else s.title for s in sections}
+
+
 def test_sections_follow_the_enfsi_order_and_the_conclusion_stands_apart(pdf_path, data):
+    from forensics.report.pdf import SECTIONS
+
     flat = _flat(" ".join(_pages(pdf_path)))
-    order = [
-        "1. The question and the propositions",
-        "2. Items received",
-        "3. Examinations and methods",
-        "Validation of the method",
-        "4. Results per face",
-        "5. Classic image-forensic checks, summarised",
-        "6. Limitations that apply to this evidence",
-        "7. Examiner's conclusion",
-        "8. Declaration and signature",
-        "9. Integrity and verification",
-        "10. Glossary",
-        "Appendix: settings of this examination",
-    ]
-    at = [flat.find(h) for h in order]
-    assert all(i >= 0 for i in at), [h for h, i in zip(order, at, strict=True) if i < 0]
-    assert at == sorted(at)
-    conclusion = flat[at[7] : at[8]]
-    assert data.bundle["case"]["conclusion"] in conclusion
-    assert "Likelihood ratio" not in conclusion  # the automated findings stay out of the examiner's section
-    assert "Signature" in flat[at[8] : at[9]] and "Dr. Ada Example" in flat[at[8] : at[9]]
+    heads = _headings(SECTIONS)
+    keys = [s.key for s in SECTIONS]
+    enfsi = ["question", "items", "methods", "results", "checks", "limitations", "conclusion", "declaration"]
+    assert [k for k in keys if k in enfsi] == enfsi  # the ENFSI guideline's order
+    at = {k: flat.find(h) for k, h in heads.items()}
+    assert all(i >= 0 for i in at.values()), [heads[k] for k, i in at.items() if i < 0]
+    assert [at[k] for k in keys] == sorted(at.values())
+    assert at["methods"] < flat.find("Validation of the method") < at["results"]
+
+    def part(key: str) -> str:
+        return flat[at[key] : at[keys[keys.index(key) + 1]]]
+
+    assert data.bundle["case"]["conclusion"] in part("conclusion")
+    assert "Likelihood ratio" not in part("conclusion")  # the automated findings stay out of the examiner's section
+    assert "Signature" in part("declaration") and "Dr. Ada Example" in part("declaration")
     for term in ("Likelihood ratio (LR)", "Inconclusive", "Grad-CAM", "LRP", "ELA"):
-        assert term in flat[at[10] : at[11]]
+        assert term in part("glossary")
+
+
+def test_a_new_section_is_one_entry_and_numbers_and_references_follow(data, monkeypatch):
+    """Sections are numbered when the PDF is drawn: one more writer in SECTIONS renumbers every later heading and
+    every cross-reference (summary, declaration), with no number typed anywhere else (issue 32.7)."""
+    from pypdf import PdfReader
+
+    from forensics.report import pdf as P
+
+    extra = P.Section("extra", "A section added for this test", lambda r, ctx: r.para("Body of the added section."))
+    sections = (*P.SECTIONS[:2], extra, *P.SECTIONS[2:])
+    monkeypatch.setattr(P, "SECTIONS", sections)
+    out = P.render_pdf(data.bundle, crops=data.crops, figures=data.figures)
+    flat = _flat(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(out)).pages))
+    heads = _headings(sections)
+    assert heads["extra"] == "3. A section added for this test" and heads["methods"].startswith("4. ")
+    assert all(h in flat for h in heads.values()) and "Body of the added section." in flat
+    n = {s.key: i for i, s in enumerate((s for s in sections if s.numbered), 1)}
+    assert f"detailed in section {n['results']}. The examiner's own conclusion is section {n['conclusion']}" in flat
+    assert f"which are set out in section {n['limitations']}" in flat and f"described in section {n['methods']}" in flat
 
 
 def test_leave_source_out_table_and_figures_as_the_dashboard_prints_them(pdf_path, data):

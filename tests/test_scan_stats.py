@@ -122,3 +122,15 @@ def test_real_scan_with_explainer_and_regions(tmp_path, shared_data):
         for r in per_face:
             assert r["total"] == pytest.approx(1.0, abs=1e-6)
         assert len(st.heatmaps("simplenet", "saliency")) == s.faces
+
+
+def test_bootstrap_interval_of_a_mean_agrees_with_the_normal_approximation():
+    """The region tables' interval (scipy's bootstrap, in batches): for 400 normal values it brackets the mean and
+    has the width 2 x 1.96 s / sqrt(n) of the normal approximation, within 15 %."""
+    from forensics.scan.stats import _bootstrap_mean_ci
+
+    v = np.random.default_rng(1).normal(0.3, 2.0, 400)
+    lo, hi = _bootstrap_mean_ci(v, n_boot=2000)
+    assert lo < v.mean() < hi
+    assert (hi - lo) == pytest.approx(2 * 1.959964 * v.std(ddof=1) / np.sqrt(len(v)), rel=0.15)
+    assert _bootstrap_mean_ci(np.full(5, 0.25)) == (0.25, 0.25) and _bootstrap_mean_ci(np.array([0.7])) == (0.7, 0.7)

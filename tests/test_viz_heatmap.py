@@ -49,7 +49,7 @@ def test_region_bars_are_visible_and_carry_no_misleading_legend():
 
 def test_occlusion_and_map_disagreement_is_said_per_region():
     from forensics.segmentation.regions import RegionStat, RegionTable
-    from ui.regions import disagreement_sentences
+    from forensics.wording.explanations import blur_disagreement_sentences as disagreement_sentences
 
     def row(region, share, delta):
         return RegionStat(region, share, share, 0.2, share / 0.2, False, occlusion_delta=delta)

@@ -296,10 +296,11 @@ def log_once(kind: str, key: str, payload: Callable[[], dict[str, Any]]) -> None
         return
     s = st.session_state.get("auth_session")  # the signed-in user and open case: every entry names them
     who = {"user": s.user.username, "case_id": s.case.id} if s is not None and s.case is not None else {}
+    made = payload()  # once (an analysis' JSON is not cheap): the log entry and the case record hold the same
     try:
-        record(kind, {**payload(), "source": "dashboard", **who})
+        record(kind, {**made, "source": "dashboard", **who})
     except ForensicsError as exc:
         st.warning(f"This {kind} could not be written to the case log: {plain(exc)}", icon=":material/warning:")
         return
     done.add(key)
-    keep(kind, key, payload)  # analyses and explanations are kept in the open case too
+    keep(kind, key, lambda: made)  # analyses and explanations are kept in the open case too

@@ -29,24 +29,48 @@ def method_select(label: str, family: str, default: str, key: str) -> str | None
     )
 
 
-def heatmap_for(fkey: str, det_name: str, method: str, crop, target: str | None):
-    """The cached Heatmap, or None with the reason shown (method not applicable, ...)."""
-    ok, why = lib.applicable(det_name, method)
-    if not ok:
-        st.info(f"{method} does not apply to {det_name}: {why}", icon=":material/block:")
+def explanation_for(
+    fkey: str,
+    det_name: str,
+    methods: list[str],
+    crop,
+    target: str | None = None,
+    *,
+    segmenter: str | None = None,
+    occlusion: bool = False,
+    faithfulness: bool = False,
+    road: bool = False,
+):
+    """The cached ``explain_face`` of one face (None with the error shown); every map made is written to the case
+    log once, and every method that does not apply is said."""
+    fx = call(
+        lib.explanation,
+        fkey,
+        det_name,
+        tuple(methods),
+        target,
+        segmenter,
+        occlusion,
+        faithfulness,
+        road,
+        crop,
+        spinner=f"{', '.join(lib.method_title(m) for m in methods)} on {det_name}",
+        stop=False,
+    )
+    if fx is None:
         return None
-    params = (("target", target),) if target else ()
-    hm = call(lib.heatmap, fkey, det_name, method, params, crop, spinner=f"{method} on {det_name}", stop=False)
-    if hm is not None:
-        from forensics.report.bundle import explanation_record
+    from forensics.report.bundle import explanation_record
 
-        sha, face_method, face = fkey.split(":")
+    sha, face_method, face = fkey.split(":")
+    for m, hm in fx.maps.items():
         log_once(
             "explanation",
-            f"explanation:{fkey}:{det_name}:{method}:{params}",
-            lambda: {"evidence_sha256": sha, "face_method": face_method, **explanation_record(int(face), hm)},
+            f"explanation:{fkey}:{det_name}:{m}:{target}",
+            lambda hm=hm: {"evidence_sha256": sha, "face_method": face_method, **explanation_record(int(face), hm)},
         )
-    return hm
+    for m, why in fx.not_applicable.items():
+        st.info(f"{lib.method_title(m)} does not apply to {det_name}: {why}", icon=":material/block:")
+    return fx
 
 
 def heatmap_panel(title: str, crop, hm, *, opacity: float = 0.5, regions=None, key: str = "") -> None:
@@ -60,7 +84,9 @@ def heatmap_panel(title: str, crop, hm, *, opacity: float = 0.5, regions=None, k
         key=f"heat_{key}_{hm.method}",
         config={"displayModeBar": False},
     )
-    st.caption(f"why '{hm.target_name}' (p {hm.probability:.3g}) · {hm.elapsed_ms:.0f} ms")
+    from forensics.wording.explanations import map_sentence
+
+    st.caption(f"{map_sentence(lib.method_title(hm.method), hm.target_name, hm.probability)} · {hm.elapsed_ms:.0f} ms")
     for n in hm.notes:
         st.caption(n)
     measured_note(hm.detector, hm.method)
@@ -101,10 +127,6 @@ def explanation_sentences(ag: dict[str, Any] | None, results: dict[str, dict[str
     return out + ([compared] if compared else [])
 
 
-def agreement_for(fkey: str, a, b) -> dict[str, Any]:
-    return lib.agreement(f"{fkey}:{a.detector}:{a.method}:{b.method}:{a.target_index}", a, b)
-
-
 def agreement_metrics(ag: dict[str, Any]) -> None:
     cols = st.columns(1 + len(ag.get("iou", {})))
     cols[0].metric(
@@ -116,23 +138,13 @@ def agreement_metrics(ag: dict[str, Any]) -> None:
         col.metric(f"top-{float(k) * 100:.0f}% IoU", _num(v), help="Overlap of the most relevant pixels.")
 
 
-def faithfulness_for(fkey: str, det_name: str, crop, hm, *, road: bool = False) -> dict[str, Any] | None:
-    return call(
-        lib.faithfulness,
-        f"{fkey}:{hm.method}:{hm.target_index}",
-        det_name,
-        road,
-        crop,
-        hm,
-        spinner=f"{'ROAD' if road else 'Deletion/insertion curves'} for {hm.method}",
-        stop=False,
-    )
-
-
 def faithfulness_view(f: dict[str, Any], method: str) -> None:
     """Deletion and insertion AUCs and curves of one map (ROAD is shown apart, see ``road_view``)."""
     from forensics.viz.faithfulness import curves_figure
 
+    if "not_computed" in f:
+        st.info(f"Faithfulness of {lib.method_title(method)} not computed: {f['not_computed']}")
+        return
     c1, c2, c3 = st.columns(3)
     c1.metric(
         "deletion AUC",
@@ -153,6 +165,8 @@ def road_view(f: dict[str, Any], method: str) -> None:
     """ROAD (remove and debias) scores of one map: a test of its own, not the deletion/insertion numbers."""
     r = f.get("road")
     if not r:
+        if "not_computed" in f:
+            st.info(f"ROAD of {lib.method_title(method)} not computed: {f['not_computed']}")
         return
     st.markdown(f"**{method}**")
     st.dataframe(

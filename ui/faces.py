@@ -238,14 +238,14 @@ def face_choice(an: Analysis, key: str) -> int | None:
 
 def face_page(prefix: str):
     """The common head of a one-face page: evidence, sidebar options, analysis and the chosen face (selectbox key
-    ``{prefix}_face``). Returns ``(opts, analysis, crop, face key)``; stops the page when any of them is missing."""
+    ``{prefix}_face``). Returns ``(opts, analysis, face, crop, face key)``; stops the page when any is missing."""
     up, _ = current_evidence(prefix)
     opts = state.options(lib.ready_names())
     an = analysis_for(up, opts)
     idx = face_choice(an, f"{prefix}_face")
     if idx is None:
         st.stop()
-    return opts, an, an.crops[idx], face_key(up, opts, idx)
+    return opts, an, an.faces[idx], an.crops[idx], face_key(up, opts, idx)
 
 
 def analysis_for(up, opts):

@@ -146,13 +146,34 @@ def applicable(detector_name: str, method: str) -> tuple[bool, str]:
     return _applicable(detector(detector_name), method)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def heatmap(face_key: str, detector_name: str, method: str, params: tuple[tuple[str, Any], ...], _crop):
-    """``explain(detector, crop, method, **params)`` (e.g. params ``(("target", "real"),)``); ``face_key`` names the
-    crop (evidence sha, options, face)."""
-    from forensics.explainers import explain
+@st.cache_data(max_entries=32, show_spinner=False)
+def explanation(
+    face_key: str,
+    detector_name: str,
+    methods: tuple[str, ...],
+    target: str | None,
+    segmenter: str | None,
+    occlusion: bool,
+    faithfulness: bool,
+    road: bool,
+    _crop,
+):
+    """``forensics.pipeline.explain_face`` for one face crop (``face_key`` names it: evidence sha, options, face):
+    maps, agreement, with ``faithfulness`` the deletion / insertion curves (ROAD too with ``road``), with
+    ``segmenter`` the masks and region tables (blur-one-region changes with ``occlusion``)."""
+    from forensics.pipeline import explain_face
+    from forensics.pipeline.explaining import ROAD_PERCENTILES
 
-    return explain(detector(detector_name), _crop, method, **dict(params))
+    return explain_face(
+        detector(detector_name),
+        _crop,
+        list(methods),
+        target=target,
+        segmenter=segmenter,
+        occlusion=occlusion,
+        faithfulness=faithfulness or road,
+        road_percentiles=ROAD_PERCENTILES if road else (),
+    )
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -162,21 +183,6 @@ def method_note(detector_name: str, method: str) -> dict[str, Any]:
     from forensics.explainers.measured import method_note as _note
 
     return _note(detector_name, model_info(detector_name).get("weights_sha256"), method)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def agreement(key: str, _a, _b) -> dict[str, Any]:
-    from forensics.explainers import agreement as _agreement
-
-    return _agreement(_a, _b)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def faithfulness(key: str, detector_name: str, road: bool, _crop, _hm) -> dict[str, Any]:
-    """Deletion/insertion AUCs of one map (key: face key + method + params); ROAD scores too when ``road``."""
-    from forensics.explainers import faithfulness as _faithfulness
-
-    return _faithfulness(detector(detector_name), _crop, _hm, road=road)
 
 
 def overlay(crop, heat, **kwargs: Any):
@@ -192,27 +198,6 @@ def segmenter_names() -> list[dict[str, Any]]:
     from forensics.segmentation import list_segmenters
 
     return [dict(s) for s in list_segmenters()]
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def regions(face_key: str, segmenter: str, _crop):
-    """RegionMasks of one face crop."""
-    from forensics.segmentation import segment
-
-    return segment(_crop, segmenter=segmenter)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def region_relevance(key: str, occlusion_detector: str | None, _hm, _masks, _crop=None):
-    """Per-region RegionTable of one Heatmap (key: face key + segmenter + method + detector + target).
-
-    With ``occlusion_detector`` the table also holds the probability change when each region is blurred.
-    """
-    from forensics.segmentation.regions import region_relevance as _rr
-
-    if occlusion_detector is None:
-        return _rr(_hm, _masks)
-    return _rr(_hm, _masks, detector=detector(occlusion_detector), crop=_crop)
 
 
 # --------------------------------------------------------------------------------------------------- checks
@@ -245,22 +230,20 @@ def report(
     _data: bytes,
     name: str,
 ):
-    """The prepared court report of the evidence (``ReportData``: bundle, crops, figures), not yet exported."""
-    from forensics.pipeline import AnalyzeOptions
+    """The prepared court report of the evidence (``ReportData``: bundle, crops, figures), not yet exported; built
+    from the analysis the Detect page shows (the same cached ``analysis``), not a second one."""
     from forensics.report.build import Case, prepare_report
 
     configure()
-    ev = evidence(sha256, _data, name)
-    dets = [detector(n) for n in detectors]
-    opts = AnalyzeOptions(detectors=tuple(detectors), face_method=face_method, allow_untrained=allow_untrained)
+    an = analysis(sha256, detectors, face_method, allow_untrained, _data, name)  # Detect's analysis, from the cache
     return prepare_report(
-        ev,
+        evidence(sha256, _data, name),
         Case(**dict(case)),
-        detectors=dets,
-        options=opts,
+        detectors=[detector(n) for n in detectors],
         explainers=list(explainers),
         segmenter=segmenter,
         checks=checks,
+        analysis=an,
     )
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
+from forensics.wording.explanations import blur_disagreement_sentences
 from ui import lib
-from ui.common import call
-from ui.explain import heatmap_for, heatmap_panel
+from ui.explain import explanation_for, heatmap_panel
 
 # the region table's columns as an analyst reads them (the library's field names stay in the JSON bundle)
 COLUMNS = {
@@ -23,27 +21,6 @@ COLUMNS = {
     "reason": "why absent",
     "pixels": "pixels",
 }
-
-
-def disagreement_sentences(table: Any) -> list[str]:
-    """Regions where blurring and the map tell different stories: the map gives the region a clear share (at least
-    5 %) but blurring it does not lower the score, or blurring lowers the score by 0.05 or more though the map gives
-    it under 5 %. The thresholds mark a difference worth a second look, not a test."""
-    out = []
-    for r in table.present:
-        if r.occlusion_delta is None or r.region == "unassigned":
-            continue
-        if r.share >= 0.05 and r.occlusion_delta >= 0:
-            out.append(
-                f"{r.region}: the map gives it {r.share:.0%} of the relevance, but blurring it does not lower "
-                f"the score (change {r.occlusion_delta:+.3f})."
-            )
-        elif r.share < 0.05 and r.occlusion_delta <= -0.05:
-            out.append(
-                f"{r.region}: blurring it lowers the score by {-r.occlusion_delta:.3f}, but the map gives it "
-                f"only {r.share:.0%} of the relevance."
-            )
-    return out
 
 
 def regions_view(
@@ -61,8 +38,13 @@ def regions_view(
     """Mask figure, the heatmap (with the region outlines laid over it) and the region bars for one face."""
     from forensics.viz import regions as vr
 
-    masks = call(lib.regions, fkey, segmenter, crop, spinner=f"Segmenting the face ({segmenter})")
-    hm = heatmap_for(fkey, det_name, method, crop, None)
+    fx = explanation_for(fkey, det_name, [method], crop, segmenter=segmenter, occlusion=occlusion)
+    if fx is None or method in fx.not_applicable:  # (explanation_for said why the method does not apply)
+        return
+    if fx.segment_problem or fx.masks is None:
+        st.error(f"No regions: {fx.segment_problem or 'the face was not segmented'}", icon=":material/error:")
+        return
+    masks, hm = fx.masks, fx.maps.get(method)
     c1, c2 = st.columns(2)
     with c1:
         st.plotly_chart(
@@ -71,18 +53,12 @@ def regions_view(
     if hm is None:
         return
     with c2:
-        heatmap_panel(method, crop, hm, opacity=opacity, regions=masks if outlines else None, key="regions")
-    table = call(
-        lib.region_relevance,
-        f"{fkey}:{segmenter}:{method}:{det_name}:{hm.target_index}",
-        det_name if occlusion else None,
-        hm,
-        masks,
-        crop,
-        spinner="Region statistics",
-        stop=False,
-    )
+        heatmap_panel(
+            lib.method_title(method), crop, hm, opacity=opacity, regions=masks if outlines else None, key="regions"
+        )
+    table = fx.tables.get(method)
     if table is None:
+        st.error(fx.table_problems.get(method, "no region table"), icon=":material/error:")
         return
     st.plotly_chart(
         vr.region_bar_chart(
@@ -97,7 +73,7 @@ def regions_view(
     )
     if occlusion:
         st.plotly_chart(vr.occlusion_chart(table), width="stretch", key="regions_occlusion")
-        disagree = disagreement_sentences(table)
+        disagree = blur_disagreement_sentences(table)
         if disagree:
             st.warning("Blurring and the map disagree here: " + " ".join(disagree), icon=":material/compare_arrows:")
         else:

@@ -74,6 +74,7 @@ def confusion_rows(c: dict[str, int]) -> list[dict[str, Any]]:
             f"called {Verdict.REAL}": c[f"{cls}_called_real"],
             f"called {Verdict.FAKE}": c[f"{cls}_called_fake"],
             str(Verdict.INCONCLUSIVE): c[f"{cls}_inconclusive"],
+            str(Verdict.NONE): c.get(f"{cls}_no_verdict", 0),
         }
         for cls in ("real", "fake")
     ]

@@ -57,6 +57,12 @@ def verdict_card(
         st.caption("Re-scored: " + " · ".join(parts))
 
 
+def face_result(score: DetectorScore, model: dict[str, Any]) -> None:
+    """The verdict and the score the Detect page gives this face, in one line (pages about one face show it)."""
+    said = [s for s in score_sentences(score, model) if s.topic in ("verdict", "score")]
+    st.caption(" · ".join(f"{s.label}: {s.text}" for s in said))
+
+
 def band_figure(p: float, lo: float, hi: float):
     """The calibrated score on [0, 1] with the three decision zones (green original, orange band, red fake)."""
     import plotly.graph_objects as go

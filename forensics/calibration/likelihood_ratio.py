@@ -50,21 +50,13 @@ def verbal_scale(likelihood_ratio: float) -> tuple[str, str | None]:
 
 
 def _isotonic(y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted non-decreasing least-squares fit (pool adjacent violators)."""
-    vals: list[float] = []
-    wts: list[float] = []
-    lens: list[int] = []
-    for yi, wi in zip(y.tolist(), w.tolist(), strict=True):
-        vals.append(yi)
-        wts.append(wi)
-        lens.append(1)
-        while len(vals) > 1 and vals[-2] > vals[-1]:
-            w_new = wts[-2] + wts[-1]
-            v_new = (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / w_new if w_new > 0 else (vals[-2] + vals[-1]) / 2
-            n_new = lens[-2] + lens[-1]
-            del vals[-1], wts[-1], lens[-1]
-            vals[-1], wts[-1], lens[-1] = v_new, w_new, n_new
-    return np.repeat(np.array(vals), np.array(lens))
+    """Weighted non-decreasing least-squares fit (pool adjacent violators: scipy's ``isotonic_regression``). A bin
+    without faces (weight 0) gets the smallest positive weight: it follows its neighbours where it breaks the order,
+    as in the pooling it stands for, and keeps its own value where it does not."""
+    from scipy.optimize import isotonic_regression
+
+    weights = np.where(np.asarray(w, dtype=np.float64) > 0, w, np.finfo(np.float64).tiny)
+    return np.asarray(isotonic_regression(np.asarray(y, dtype=np.float64), weights=weights, increasing=True).x)
 
 
 @dataclass(frozen=True)

@@ -154,18 +154,6 @@ def display_image(evidence: Any) -> np.ndarray:
     return img
 
 
-def exif_orientation(data: bytes) -> int:
-    """EXIF orientation tag (1..8) of an image file's bytes; 1 when absent or unreadable."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            o = int(im.getexif().get(0x0112, 1) or 1)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return 1
-    return o if 1 <= o <= 8 else 1
-
-
 def orient(arr: np.ndarray, orientation: int) -> np.ndarray:
     """Apply an EXIF orientation (1..8) to an array laid out as stored in the file (same as PIL's exif_transpose)."""
     a = arr
@@ -189,20 +177,19 @@ def orient(arr: np.ndarray, orientation: int) -> np.ndarray:
 def stored_rgb(evidence: Any) -> tuple[np.ndarray, int]:
     """Pixels in the file's stored orientation (the JPEG 8x8 grid is defined there) and the EXIF orientation.
 
-    For JPEG files the bytes are decoded again without rotation; the result matches ``evidence.image`` after
-    ``orient``. Other formats return ``evidence.image`` with orientation 1.
+    For a JPEG with an orientation the evidence's image is turned back (no second decode): ``orient`` of the result
+    gives ``evidence.image`` again. Other formats return ``evidence.image`` with orientation 1.
     """
     img = display_image(evidence)
-    data = getattr(evidence, "data", b"") or b""
     if not is_jpeg(evidence):
         return img, 1
-    o = exif_orientation(data)
+    o = int(getattr(evidence, "orientation", 1) or 1)
     if o == 1:
         return img, 1
-    raw = decode_rgb(data)
-    if orient(raw, o).shape != img.shape:
-        return img, 1  # the loader changed the pixels (e.g. down-scaled): use them as they are
-    return raw, o
+    return orient(img, _INVERSE.get(o, o)), o
+
+
+_INVERSE = {6: 8, 8: 6}  # the other orientations undo themselves
 
 
 def decode_rgb(data: bytes) -> np.ndarray:

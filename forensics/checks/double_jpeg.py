@@ -36,7 +36,6 @@ from forensics.checks.base import (
     SUPPORTS_MANIPULATION,
     Finding,
     display_image,
-    exif_orientation,
     file_format,
     is_jpeg,
     orient,
@@ -354,7 +353,7 @@ def run(evidence: Any) -> Finding:
                 "background_share": region["background_share"],
             }
         )
-        o = exif_orientation(evidence.data)
+        o = int(getattr(evidence, "orientation", 1) or 1)
         h, w = display_image(evidence).shape[:2]
         stored = (w, h) if o in (5, 6, 7, 8) else (h, w)
         m = np.clip(np.nan_to_num(share) / 0.6, 0.0, 1.0).astype(np.float32)

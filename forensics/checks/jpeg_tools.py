@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ class JpegInfo:
         return self.tables[0]
 
 
+@functools.lru_cache(maxsize=4)
 def jpeg_info(data: bytes) -> JpegInfo:
     """Read the quantisation tables and sampling of JPEG bytes (raises BadImageError if not a readable JPEG)."""
     from PIL import Image, JpegImagePlugin, UnidentifiedImageError
@@ -44,7 +46,7 @@ def jpeg_info(data: bytes) -> JpegInfo:
         with Image.open(io.BytesIO(data)) as im:
             if im.format not in ("JPEG", "MPO"):
                 raise BadImageError(f"expected a JPEG file, got {im.format}; this analysis needs JPEG bytes")
-            q = {int(k): np.asarray(v, dtype=np.float64).reshape(8, 8) for k, v in im.quantization.items()}
+            q = {int(k): _frozen(np.asarray(v, dtype=np.float64).reshape(8, 8)) for k, v in im.quantization.items()}
             sampling = JpegImagePlugin.get_sampling(im)
             mode = im.mode
             progressive = bool(im.info.get("progressive") or im.info.get("progression"))
@@ -80,6 +82,12 @@ def resave(image: np.ndarray, quality: int, subsampling: int | None = None) -> n
     return decode_rgb(encode_jpeg(image, quality, **kw))
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False  # shared by every caller of a cached result
+    return a
+
+
+@functools.lru_cache(maxsize=2)
 def decode_luma(data: bytes) -> np.ndarray:
     """The JPEG's decoded Y plane as uint8, in stored orientation, without an RGB round trip.
 
@@ -91,15 +99,15 @@ def decode_luma(data: bytes) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as im:
             if im.mode == "L":
-                return np.asarray(im)
+                return _frozen(np.array(im))
             if im.mode not in ("RGB", "YCbCr"):
                 raise NotApplicableError(
                     f"JPEG colour mode {im.mode} has no YCbCr luma plane; this analysis needs a greyscale or YCbCr JPEG"
                 )
             im.draft("YCbCr", im.size)
             if im.mode != "YCbCr":  # pragma: no cover - depends on the decoder honouring draft()
-                return np.asarray(im.convert("YCbCr"))[..., 0]
-            return np.asarray(im)[..., 0]
+                return _frozen(np.array(im.convert("YCbCr"))[..., 0])
+            return _frozen(np.array(im)[..., 0])
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise BadImageError(f"cannot decode the JPEG ({exc}); is the file complete?") from None
 

@@ -28,7 +28,9 @@ from forensics.checks.base import (
     Finding,
     block_view,
     decode_rgb,
+    is_jpeg,
     register_check,
+    stored_rgb,
     to_luma,
 )
 from forensics.evidence import exif_thumbnail
@@ -369,7 +371,7 @@ def run_thumbnail(evidence: Any) -> Finding:
             applicable=False,
             summary="The EXIF thumbnail is present but cannot be decoded.",
         )
-    stored = decode_rgb(data)  # stored orientation, like the thumbnail
+    stored = stored_rgb(evidence)[0] if is_jpeg(evidence) else decode_rgb(data)  # stored orientation, as the thumbnail
     c = compare_thumbnail(stored, thumb)
     aspect_off = abs(c["image_aspect"] / c["thumbnail_aspect"] - 1.0) > THUMB_ASPECT_TOLERANCE
     differs = c["correlation"] < THUMB_MIN_CORRELATION or c["max_block_diff"] > THUMB_MAX_BLOCK_DIFF

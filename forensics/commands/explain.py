@@ -9,7 +9,6 @@ and the pairwise agreement of the maps. Over a folder,
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 from pathlib import Path
@@ -75,29 +74,21 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
 def _face_record(
     det: Any, crop: np.ndarray, methods: list[str], *, steps: int, road_percentiles: tuple[int, ...]
 ) -> tuple[dict[str, Any], list[Any]]:
-    """Explain one crop with every method; returns (JSON-ready record, list of Heatmaps)."""
-    from forensics.explainers import agreement, applicable, faithfulness
+    """Explain one crop with every method (maps, faithfulness, agreement: ``explain_face``); returns (JSON-ready
+    record, list of Heatmaps)."""
     from forensics.explainers.measured import method_note
-    from forensics.pipeline import explain_face as explain_maps
+    from forensics.pipeline import explain_face
 
-    record: dict[str, Any] = {"maps": {}, "not_applicable": {}, "agreement": {}}
-    for m in methods:
-        ok, why = applicable(det, m)
-        if not ok:
-            record["not_applicable"][m] = why
-    fx = explain_maps(det, crop, [m for m in methods if m not in record["not_applicable"]])
-    record["not_applicable"].update(fx.not_applicable)
+    fx = explain_face(det, crop, methods, faithfulness=True, steps=steps, road_percentiles=road_percentiles)
+    record: dict[str, Any] = {"maps": {}, "not_applicable": dict(fx.not_applicable), "agreement": {}}
     for m, hm in fx.maps.items():
         entry = hm.to_dict()
         entry["measured"] = method_note(det.name, det.weights_sha256, m)  # localisation on known edits, sanity check
-        entry["faithfulness"] = faithfulness(
-            det, crop, hm, steps=steps, road=bool(road_percentiles), road_percentiles=road_percentiles or (50,)
-        )
+        entry["faithfulness"] = fx.faithfulness[m]
         record["maps"][m] = entry
-    maps = list(fx.maps.values())
-    for a, b in itertools.combinations(maps, 2):
-        record["agreement"][f"{a.method}|{b.method}"] = agreement(a, b)
-    return record, maps
+        for earlier, ag in fx.agreement[m].items():
+            record["agreement"][f"{earlier}|{m}"] = ag
+    return record, list(fx.maps.values())
 
 
 def _summary(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -108,6 +99,8 @@ def _summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     for rec in records:
         for m, e in rec["maps"].items():
             f = e["faithfulness"]
+            if "not_computed" in f:
+                continue
             d = per_method.setdefault(m, {})
             for key in ("deletion_auc", "insertion_auc", "difference"):
                 d.setdefault(key, []).append(f[key])
@@ -208,7 +201,12 @@ def run(args) -> int:
             (out / f"{stem}.json").write_text(json.dumps(rec, indent=2))
             records.append(rec)
             line = ", ".join(
-                f"{m}: ins-del {e['faithfulness']['difference']:+.3f}"
+                f"{m}: ins-del "
+                + (
+                    f"{e['faithfulness']['difference']:+.3f}"
+                    if "difference" in e["faithfulness"]
+                    else f"not computed ({e['faithfulness']['not_computed']})"
+                )
                 + (" [FAILED the randomisation sanity check]" if e["measured"]["sanity_passed"] is False else "")
                 for m, e in rec["maps"].items()
             )

@@ -104,6 +104,7 @@ def run(args) -> int:
             collect=False,
         )
         rm = fx.masks
+        assert rm is not None  # collect=False: a segmenter that cannot run raised above
         table = next(iter(fx.tables.values()), None)
         problem = next(iter(fx.table_problems.values()), None)  # e.g. an all-zero Grad-CAM: others go on
         files = _write(out_dir, face.index, face.crop, rm, table, args.png_chart) if out_dir else {}

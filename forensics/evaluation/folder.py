@@ -35,12 +35,43 @@ def _crops(samples, normalise: tuple[int, int] | None) -> tuple[list, np.ndarray
 
 
 def _score(det, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-    """(raw logits, calibrated p_fake, DetectorScores) through the pipeline's scoring."""
-    from forensics.pipeline import crop_logits, score_logits
+    """(raw logits, calibrated p_fake, DetectorScores) through the pipeline's scoring (novelty included)."""
+    from forensics.pipeline import score_crops
 
-    z = crop_logits(det, list(crops), batch=32)
-    scores = score_logits(det, z)
-    return z, np.array([s.p_fake for s in scores]), scores
+    scores = score_crops(det, list(crops), batch=32)
+    return np.array([s.logits for s in scores]), np.array([s.p_fake for s in scores]), scores
+
+
+def _face_checks(kept, normalise: tuple[int, int] | None) -> list[Any]:
+    """The whole-face checks of the face each file's crop was cut from (the largest, as the crop cache cuts it),
+    on the file as scored (re-sampled with ``normalise``): the gate an analysis applies before a verdict."""
+    from pathlib import Path
+
+    from forensics.faces.whole_face import check_face
+    from forensics.training.crops import CropSettings, decode, largest_face, normalise_bytes
+
+    settings = CropSettings().resolved()
+    out = []
+    for s in kept:
+        data = Path(s.path).read_bytes()
+        if normalise:
+            data = normalise_bytes(data, normalise[0], normalise[1], name=Path(s.path).name)
+        face, fs = largest_face(decode(data, Path(s.path).name), settings)
+        out.append(check_face(face, fs.image_size, min_size=int(settings.min_size or 0)))
+    return out
+
+
+def _gated(det, scores: list[Any], checks: list[Any]) -> list[Any]:
+    """Each score with the verdict an analysis gives the face: the calibration's (also for a detector not marked
+    ready, as an evaluation of a run needs), withheld by the whole-face checks and novelty (``withhold``)."""
+    import dataclasses
+
+    from forensics.pipeline import withhold
+
+    return [
+        withhold(x if x.assessment else dataclasses.replace(x, assessment=det.calibration.assess(x.p_fake)), c)
+        for x, c in zip(scores, checks, strict=True)
+    ]
 
 
 class _Floor:
@@ -103,6 +134,7 @@ def evaluate_folder(
     exclude: list[str] | None = None,
 ) -> dict[str, Any]:
     from forensics.detectors import create_detector
+    from forensics.errors import ForensicsError
     from forensics.evaluation import auc_differences_per_kind, compact_roc, summarise_scores
     from forensics.training.data import is_held, list_samples
     from forensics.verdicts import Verdict
@@ -140,6 +172,8 @@ def evaluate_folder(
         groups = [s.group for s in kept]
         block: dict[str, Any] = {"n_faces": len(kept), "skipped": notes, "models": {}}
         scores: dict[str, np.ndarray] = {}
+        verdicts: dict[str, list[str]] = {}
+        checks = _face_checks(kept, norm) if any(d.calibration is not None for d in dets) else []
         for d in dets:
             logits, pf, det_scores = _score(d, crops)
             thr = results["models"][d.name]["threshold"]
@@ -149,20 +183,24 @@ def evaluate_folder(
                 if norm is None:
                     fit_logits[d.name] = {s.rel: z for s, z in zip(kept, logits, strict=True)}
                     fit_conditions[d.name] = _condition_logits(d, kept)
-                summary["cross_fitted"] = _cross_fit(
-                    d,
-                    kept,
-                    logits,
-                    sources,
-                    groups,
-                    fit_logits.get(d.name, {}),
-                    fit_conditions.get(d.name, {}),
-                    judged=norm is not None,
-                )
-                a = [x.assessment or d.calibration.assess(x.p_fake) for x in det_scores]  # also when not ready
+                try:
+                    summary["cross_fitted"] = _cross_fit(
+                        d,
+                        kept,
+                        logits,
+                        sources,
+                        groups,
+                        fit_logits.get(d.name, {}),
+                        fit_conditions.get(d.name, {}),
+                        judged=norm is not None,
+                    )
+                except ForensicsError as exc:  # too few faces of a class in a half to fit a calibration on
+                    summary["cross_fitted"] = {"not_computed": str(exc)}
+                gated = _gated(d, det_scores, checks)
+                verdicts[d.name] = [str(x.verdict) for x in gated]
                 summary["verdicts"] = {
-                    str(v): int(sum(x.verdict == v for x in a))
-                    for v in (Verdict.FAKE, Verdict.REAL, Verdict.INCONCLUSIVE)
+                    str(v): int(sum(x.verdict == v for x in gated))
+                    for v in (Verdict.FAKE, Verdict.REAL, Verdict.INCONCLUSIVE, Verdict.NONE)
                 }
             block["models"][d.name] = summary
             scores[d.name] = pf
@@ -188,6 +226,7 @@ def evaluate_folder(
                     "kind": s.kind,
                     "source": s.source,
                     **{f"p_fake:{k}": float(v[i]) for k, v in scores.items()},
+                    **{f"verdict:{k}": v[i] for k, v in verdicts.items()},
                 }
             )
         results.setdefault("_curves", {})[cond] = (y, scores)

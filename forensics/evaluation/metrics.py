@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -139,15 +138,16 @@ def accuracy(y: np.ndarray, s: np.ndarray, threshold: float = 0.5) -> float:
     return float(((s >= threshold) == y).mean())
 
 
-def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score 95% interval of a proportion k/n (good for small n and k = 0)."""
+def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval (95% by default) of a proportion k/n, good for small n and k = 0: scipy's
+    ``binomtest(k, n).proportion_ci(method="wilson")``. (nan, nan) when n is 0. The one Wilson interval of the
+    workbench."""
+    from scipy.stats import binomtest
+
     if n <= 0:
         return float("nan"), float("nan")
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
+    ci = binomtest(int(round(k)), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def mean_ci(values: list[float], level: float = 0.95) -> dict[str, Any]:

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import BadImageError
-from forensics.evidence.jpeg_tables import iter_jpeg_segments, iter_png_chunks
+from forensics.evidence.jpeg_tables import iter_png_chunks, jpeg_segments
 from forensics.evidence.metadata import read_metadata
 
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -32,16 +33,17 @@ TINY_SIDE = 32
 # side, and `checks` / `report` crashed on such images (numpy padding of an empty axis) before this limit existed.
 MIN_SIDE = 16
 # Pillow format names we decode. MPO is how Pillow names camera JPEGs that carry a multi-picture index.
-ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "AVIF", "PPM")
-ACCEPTED_TEXT = "JPEG, PNG, WebP, TIFF, BMP, GIF (first frame), AVIF, PPM/PGM"
+# HEIF: HEIC / HEIF photos (the iPhone default) through pillow-heif, with their EXIF and XMP.
+ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "AVIF", "PPM", "HEIF")
+ACCEPTED_TEXT = "JPEG, PNG, WebP, TIFF, BMP, GIF (first frame), AVIF, HEIC/HEIF, PPM/PGM"
 # the file endings a folder listing picks up (scan, explain, training data): every one of them decodes here
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif"})
 
 _MAGIC_NAMES: tuple[tuple[bytes, int, str], ...] = (
     (b"%PDF", 0, "a PDF document"),
-    (b"ftypheic", 4, "HEIC (convert it to JPEG or PNG first; the original file stays the evidence)"),
-    (b"ftypheix", 4, "HEIC (convert it to JPEG or PNG first; the original file stays the evidence)"),
-    (b"ftypmif1", 4, "HEIF (convert it to JPEG or PNG first; the original file stays the evidence)"),
+    (b"ftypheic", 4, "HEIC that pillow-heif could not read (is it installed? see requirements.txt)"),
+    (b"ftypheix", 4, "HEIC that pillow-heif could not read (is it installed? see requirements.txt)"),
+    (b"ftypmif1", 4, "HEIF that pillow-heif could not read (is it installed? see requirements.txt)"),
     (b"8BPS", 0, "a Photoshop PSD document"),
     (b"PK\x03\x04", 0, "a ZIP archive"),
     (b"\x00\x00\x01\x00", 0, "a Windows icon"),
@@ -71,6 +73,14 @@ class Evidence:
     data: bytes = field(repr=False)
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)
     notes: tuple[str, ...] = ()
+
+    @property
+    def orientation(self) -> int:
+        """The EXIF orientation (1..8) applied to ``image`` (1: none, or it could not be applied): the checks that
+        need the stored pixels undo it instead of decoding the file again."""
+        o = (self.metadata.get("exif") or {}).get("orientation")
+        applied = not any(n.startswith("EXIF orientation could not be applied") for n in self.notes)
+        return o if isinstance(o, int) and 1 <= o <= 8 and applied else 1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description without pixels or bytes."""
@@ -124,11 +134,23 @@ def _what_is_it(data: bytes) -> str | None:
     return None
 
 
+@functools.cache
+def _register_heif() -> bool:
+    """Teach Pillow HEIC / HEIF (pillow-heif, once per process); False when pillow-heif is not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
 def _open_image(data: bytes, label: str, max_pixels: int) -> Any:
     """Pillow's lazy image of ``data`` (header read, pixels not yet decoded); BadImageError with the reason when the
     header is too large, not an accepted format or corrupt."""
     from PIL import Image, UnidentifiedImageError
 
+    _register_heif()
     try:
         Image.init()  # registers every plugin so that the format filter below sees them all
         img = Image.open(io.BytesIO(data), formats=[f for f in ACCEPTED_FORMATS if f in Image.OPEN])
@@ -269,7 +291,7 @@ def exif_thumbnail(data: bytes) -> bytes | None:
 def _truncation(data: bytes, fmt: str) -> str | None:
     """Why the container is incomplete, or None. Independent of Pillow's LOAD_TRUNCATED_IMAGES switch."""
     if fmt in ("JPEG", "MPO"):
-        sos = next((off for m, off, _p in iter_jpeg_segments(data) if m == 0xDA), None)
+        sos = next((off for m, off, _p in jpeg_segments(data) if m == 0xDA), None)
         if sos is None:
             return "JPEG has no start-of-scan segment"
         if data.rfind(b"\xff\xd9") < sos:

@@ -202,6 +202,13 @@ def _all_ijg_tables() -> tuple[np.ndarray, np.ndarray]:
     return luma, chroma
 
 
+@functools.lru_cache(maxsize=4)
+def jpeg_segments(data: bytes) -> tuple[tuple[int, int, bytes], ...]:
+    """``iter_jpeg_segments`` of ``data``, walked once per file: intake, metadata and checks all read this (bytes
+    hash once, so the last files' segments are found again at the cost of one dictionary look-up)."""
+    return tuple(iter_jpeg_segments(data))
+
+
 def iter_jpeg_segments(data: bytes) -> Iterator[tuple[int, int, bytes]]:
     """Yield ``(marker, offset, payload)`` for the header segments of a JPEG, up to the first SOS.
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from forensics.evidence.jpeg_tables import estimate_quality, iter_jpeg_segments, iter_png_chunks, iter_riff_chunks
+from forensics.evidence.jpeg_tables import estimate_quality, iter_png_chunks, iter_riff_chunks, jpeg_segments
 
 _EXIF_BASE = {
     271: "make",
@@ -138,47 +138,107 @@ def _exif(img, data: bytes) -> dict[str, Any]:
 
 
 _XMP_RE_CACHE: dict[str, re.Pattern[str]] = {}
+# the XMP properties read, by local name: the namespace prefix differs between writers (xmp: or the older xap: for
+# CreatorTool), so a property is found under any prefix
+_XMP_FIELDS = ("CreatorTool", "softwareAgent", "action", "DigitalSourceType")
 
 
-def _xmp_values(xmp: str, qname: str) -> list[str]:
-    """Values of ``qname`` written as an attribute (``a:b="v"``) or as a simple element (``<a:b>v</a:b>``)."""
-    pat = _XMP_RE_CACHE.get(qname)
+def _xmp_values(xmp: str, local: str) -> list[str]:
+    """Fallback reader (a packet Pillow cannot parse): values of the property ``local`` under any namespace prefix,
+    written as an attribute (``p:local="v"``), a simple element (``<p:local>v</p:local>``) or a resource
+    (``<p:local rdf:resource="v"/>``)."""
+    pat = _XMP_RE_CACHE.get(local)
     if pat is None:
-        q = re.escape(qname)
-        pat = re.compile(rf'{q}\s*=\s*"([^"]*)"|{q}\s*=\s*\'([^\']*)\'|<{q}>([^<]*)</{q}>')
-        _XMP_RE_CACHE[qname] = pat
-    vals = []
+        q = rf"(?:[\w.-]+:)?{re.escape(local)}"
+        pat = re.compile(
+            rf'(?<![\w:]){q}\s*=\s*"([^"]*)"|(?<![\w:]){q}\s*=\s*\'([^\']*)\'|<{q}>([^<]*)</{q}>'
+            rf'|<{q}\b[^>]*?\brdf:resource\s*=\s*"([^"]*)"'
+        )
+        _XMP_RE_CACHE[local] = pat
+    vals: list[str] = []
     for m in pat.finditer(xmp):
         v = next((g for g in m.groups() if g is not None), "").strip()
-        if v and v not in vals:
+        if v and v[:300] not in vals:
             vals.append(v[:300])
     return vals
 
 
-def _xmp(img, data: bytes) -> dict[str, Any]:
+def _leaf_strings(v: Any, out: list[str]) -> None:
+    """Every string under one parsed XMP property: its resource or text first, then nested items."""
+    if isinstance(v, str):
+        if v.strip() and v.strip()[:300] not in out:
+            out.append(v.strip()[:300])
+    elif isinstance(v, dict):
+        for k in ("resource", "text"):
+            if k in v:
+                _leaf_strings(v[k], out)
+        for k, x in v.items():
+            if k not in ("resource", "text", "lang"):
+                _leaf_strings(x, out)
+    elif isinstance(v, list):
+        for x in v:
+            _leaf_strings(x, out)
+
+
+def _tree_values(tree: Any, local: str, out: list[str] | None = None) -> list[str]:
+    """Values of the property ``local`` anywhere in Pillow's parsed XMP (``Image.getxmp()``: namespaces dropped,
+    attributes and elements alike as keys; a resource as ``{"resource": ...}``, a text with attributes as
+    ``{"text": ...}``, a list as ``rdf:Seq`` / ``rdf:Alt`` items)."""
+    out = [] if out is None else out
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree) if isinstance(tree, list) else ()
+    for k, v in items:
+        if k == local:
+            _leaf_strings(v, out)
+        else:
+            _tree_values(v, local, out)
+    return out
+
+
+def _xmp_packet(img, data: bytes) -> str | None:
     raw = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
     if raw is None and fmt_has_png_xmp(img):
         raw = img.text.get("XML:com.adobe.xmp")
-    text: str | None = None
     if isinstance(raw, bytes):
-        text = raw.decode("utf-8", errors="replace")
-    elif isinstance(raw, str):
-        text = raw
-    if text is None:
-        start = data.find(b"<x:xmpmeta")
-        if start >= 0:
-            end = data.find(b"</x:xmpmeta>", start)
-            text = data[start : end + 12 if end > 0 else start + 65536].decode("utf-8", errors="replace")
+        return raw.decode("utf-8", errors="replace")
+    if isinstance(raw, str):
+        return raw
+    start = data.find(b"<x:xmpmeta")
+    if start >= 0:
+        end = data.find(b"</x:xmpmeta>", start)
+        return data[start : end + 12 if end > 0 else start + 65536].decode("utf-8", errors="replace")
+    return None
+
+
+def _pillow_xmp(img) -> dict[str, Any]:
+    """Pillow's parse of the image's XMP packet (defusedxml underneath); {} when it finds none or cannot parse it."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns (and returns {}) without defusedxml
+            tree = img.getxmp()
+    except Exception:  # noqa: BLE001 - a malformed packet (any parser error): the regex reader takes over
+        return {}
+    return tree if isinstance(tree, dict) else {}
+
+
+def _xmp(img, data: bytes) -> dict[str, Any]:
+    """What the XMP packet says about the image's making: read through Pillow's ``getxmp()``, with a regular
+    expression over the raw packet only where Pillow finds no packet or cannot parse it (``reader`` says which)."""
+    text = _xmp_packet(img, data)
     if not text:
         return {"present": False}
-    agents = _xmp_values(text, "stEvt:softwareAgent")
+    tree = _pillow_xmp(img)
+    reader = "pillow" if tree else "pattern"
+    found = {f: (_tree_values(tree, f) if tree else _xmp_values(text, f)) for f in _XMP_FIELDS}
     return {
         "present": True,
+        "reader": reader,
         "bytes": len(text.encode("utf-8")),
-        "creator_tool": next(iter(_xmp_values(text, "xmp:CreatorTool")), None),
-        "history_software": agents,
-        "history_actions": _xmp_values(text, "stEvt:action"),
-        "digital_source_type": next(iter(_xmp_values(text, "Iptc4xmpExt:DigitalSourceType")), None),
+        "creator_tool": next(iter(found["CreatorTool"]), None),
+        "history_software": found["softwareAgent"],
+        "history_actions": found["action"],
+        "digital_source_type": next(iter(found["DigitalSourceType"]), None),
         "photoshop": bool(re.search(r"xmlns:photoshop=|photoshop:", text)),
     }
 
@@ -196,7 +256,7 @@ def _c2pa(data: bytes, fmt: str) -> dict[str, Any]:
     blobs: list[bytes] = []
     container = None
     if fmt in ("JPEG", "MPO"):
-        for marker, _off, payload in iter_jpeg_segments(data):
+        for marker, _off, payload in jpeg_segments(data):
             if marker == 0xEB and b"jumb" in payload[:64]:  # APP11 carrying JUMBF (ISO 19566-5)
                 blobs.append(payload)
         container = "JPEG APP11 JUMBF"
@@ -269,8 +329,8 @@ def _jpeg(img, data: bytes) -> dict[str, Any]:
     except (AttributeError, TypeError, ValueError):
         sampling = -1
     layers = getattr(img, "layer", None) or []
-    comments = [_jsonable(p, limit=1000) for m, _o, p in iter_jpeg_segments(data) if m == 0xFE]
-    app = sorted({f"APP{m - 0xE0}" for m, _o, _p in iter_jpeg_segments(data) if 0xE0 <= m <= 0xEF})
+    comments = [_jsonable(p, limit=1000) for m, _o, p in jpeg_segments(data) if m == 0xFE]
+    app = sorted({f"APP{m - 0xE0}" for m, _o, _p in jpeg_segments(data) if 0xE0 <= m <= 0xEF})
     return {
         "quant_tables": {str(k): v for k, v in sorted(tables.items())},
         "estimated_quality": est["quality"],

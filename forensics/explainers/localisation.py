@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import ForensicsError, NotApplicableError
+from forensics.evaluation import wilson_interval
 
 EDIT_PARTS: tuple[str, ...] = ("left eye", "right eye", "nose", "mouth")  # the digit order of the ciplab masks
 _MASK = re.compile(r"_([01]{4})\.[A-Za-z0-9]+$")
@@ -119,23 +120,11 @@ def localise(
 
 
 def _poisson_binomial_tail(probs: Sequence[float], k: float) -> float:
-    """P(sum of independent Bernoulli(p_i) >= k): how often random pointing does at least as well."""
-    dist = np.zeros(len(probs) + 1)
-    dist[0] = 1.0
-    for p in probs:
-        dist[1:] = dist[1:] * (1 - p) + dist[:-1] * p
-        dist[0] *= 1 - p
-    return float(dist[int(math.ceil(k - 1e-9)) :].sum())
+    """P(sum of independent Bernoulli(p_i) >= k): how often random pointing does at least as well (scipy's
+    Poisson-binomial distribution)."""
+    from scipy.stats import poisson_binom
 
-
-def wilson(hits: float, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
-    """Wilson score 95% interval of a proportion (None for n = 0)."""
-    if n == 0:
-        return None
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return float(min(1.0, poisson_binom(list(probs)).sf(math.ceil(k - 1e-9) - 1)))
 
 
 def summarise(faces: Sequence[FaceLocalisation]) -> dict[str, Any]:
@@ -146,7 +135,7 @@ def summarise(faces: Sequence[FaceLocalisation]) -> dict[str, Any]:
         n = len(group)
         hits = float(sum(f.hit for f in group))
         chances = [f.chance for f in group]
-        ci = wilson(hits, n)
+        ci = wilson_interval(int(hits), n) if n else None
         return {
             "faces": n,
             "pointing": hits / n if n else None,

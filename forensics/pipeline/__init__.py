@@ -23,16 +23,20 @@ import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import forensics
 from forensics.calibration.stability import variant_crops
+
+if TYPE_CHECKING:
+    from forensics.detectors.base import Detector
+    from forensics.evidence import Evidence
 from forensics.faces.coverage import coverage
 from forensics.faces.whole_face import check_face
 from forensics.pipeline.detectors import get_detector, resolve_detectors
-from forensics.pipeline.explaining import FaceExplanation, explain_face
+from forensics.pipeline.explaining import FAITHFULNESS_STEPS, FaceExplanation, explain_face
 from forensics.pipeline.results import (
     NO_VERDICT,
     SCHEMA,
@@ -48,11 +52,13 @@ from forensics.pipeline.scoring import (
     logits_and_features,
     p_fake_of,
     score_crops,
+    score_crops_with_features,
     score_logits,
     withhold,
 )
 
 __all__ = [
+    "FAITHFULNESS_STEPS",
     "NO_VERDICT",
     "SCHEMA",
     "Analysis",
@@ -71,6 +77,7 @@ __all__ = [
     "p_fake_of",
     "resolve_detectors",
     "score_crops",
+    "score_crops_with_features",
     "score_logits",
     "withhold",
 ]
@@ -93,9 +100,9 @@ def environment() -> dict[str, str]:
 
 
 def analyze(
-    evidence,
+    evidence: Evidence | str | Path | bytes,
     *,
-    detectors: Sequence[Any] | None = None,
+    detectors: Sequence[str | Detector] | None = None,
     options: AnalyzeOptions | None = None,
     weights_dirs: Sequence[str | Path] | None = None,
 ) -> Analysis:
@@ -191,7 +198,7 @@ def analyze(
     )
 
 
-def _model_record(det) -> dict[str, Any]:
+def _model_record(det: Detector) -> dict[str, Any]:
     info = det.info()
     if det.calibration is not None and hasattr(det.calibration, "to_dict"):
         info["calibration"] = det.calibration.to_dict()

@@ -10,9 +10,12 @@ import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from forensics.errors import NoReadyDetectorError
+
+if TYPE_CHECKING:
+    from forensics.detectors.base import Detector
 
 NONE_READY = (
     "no ready detector: no trained weights were found in weights/ or ../shared/peers. "
@@ -24,25 +27,25 @@ _detector_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=16)
-def _cached_detector(name: str, weights_dirs: tuple[str, ...]):
+def _cached_detector(name: str, weights_dirs: tuple[str, ...]) -> Detector:
     from forensics.detectors import create_detector
 
     return create_detector(name, weights_dirs=list(weights_dirs) or None)
 
 
-def get_detector(name: str, weights_dirs: Sequence[str | Path] | None = None):
+def get_detector(name: str, weights_dirs: Sequence[str | Path] | None = None) -> Detector:
     """A process-wide shared detector (one model per name; explaining takes ``detector.lock``)."""
     with _detector_lock:
         return _cached_detector(name, tuple(str(p) for p in (weights_dirs or ())))
 
 
 def resolve_detectors(
-    detectors: Sequence[Any] | None = None,
+    detectors: Sequence[str | Detector] | None = None,
     *,
     allow_untrained: bool = False,
     weights_dirs: Sequence[str | Path] | None = None,
     untrained_fallback: str | None = None,
-) -> list[Any]:
+) -> list[Detector]:
     """Detector objects for ``detectors`` (names or objects; default: ``default_detector_names()``, the ready ones).
 
     A detector without trained weights is refused unless ``allow_untrained``; with it and no ready detector at all,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,10 +21,13 @@ from forensics.pipeline.results import DetectorScore, Withheld
 from forensics.verdicts import Verdict
 from forensics.wording.results import novelty_reason
 
+if TYPE_CHECKING:
+    from forensics.detectors.base import Detector
+
 _BATCH = 16  # crops per forward pass: bounds memory for many faces x conditions
 
 
-def crop_logits(detector, crops: Sequence[np.ndarray], *, batch: int = _BATCH) -> np.ndarray:
+def crop_logits(detector: Detector, crops: Sequence[np.ndarray], *, batch: int = _BATCH) -> np.ndarray:
     """Raw logits (float64, one row per crop), ``batch`` crops per forward pass."""
     parts = [
         detector.predict(detector.preprocess(crops[i : i + batch])).double().cpu().numpy()
@@ -33,33 +37,39 @@ def crop_logits(detector, crops: Sequence[np.ndarray], *, batch: int = _BATCH) -
 
 
 def logits_and_features(
-    detector, crops: Sequence[np.ndarray], *, batch: int = _BATCH
+    detector: Detector, crops: Sequence[np.ndarray], *, batch: int = _BATCH
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Logits and penultimate features from the same forward passes; features None when the detector exposes
     none."""
     logits, feats = [], []
+    complete = True
     for i in range(0, len(crops), batch):
         z, f = detector.logits_and_features(detector.preprocess(crops[i : i + batch]))
         logits.append(z.double().cpu().numpy())
-        feats.append(f)
-    return np.concatenate(logits), None if any(f is None for f in feats) else np.concatenate(feats)
+        if f is None:
+            complete = False
+        else:
+            feats.append(f)
+    return np.concatenate(logits), np.concatenate(feats) if complete and feats else None
 
 
-def batched_logits_and_features(detector, crops: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def batched_logits_and_features(
+    detector: Detector, crops: Sequence[np.ndarray], *, batch: int = _BATCH
+) -> tuple[np.ndarray, np.ndarray]:
     """``logits_and_features`` for a detector that must expose features (it has a novelty model)."""
-    logits, feats = logits_and_features(detector, crops)
+    logits, feats = logits_and_features(detector, crops, batch=batch)
     if feats is None:
         raise ForensicsError(f"{detector.name} has a novelty model but exposes no penultimate features")
     return logits, feats
 
 
-def p_fake_of(detector, logits: np.ndarray) -> np.ndarray:
+def p_fake_of(detector: Detector, logits: np.ndarray) -> np.ndarray:
     """Calibrated probability of "manipulated or generated" per row of ``logits``."""
     return detector.p_fake(detector.logits_to_proba(logits, calibrated=True))
 
 
 def score_logits(
-    detector,
+    detector: Detector,
     logits: np.ndarray,
     *,
     stabilities: Sequence[Stability | None] = (),
@@ -87,18 +97,39 @@ def score_logits(
 
 
 def score_crops(
-    detector, crops: Sequence[np.ndarray], variants: Sequence[Sequence[tuple[str, np.ndarray]]] = ()
+    detector: Detector,
+    crops: Sequence[np.ndarray],
+    variants: Sequence[Sequence[tuple[str, np.ndarray]]] = (),
+    *,
+    batch: int = _BATCH,
 ) -> list[DetectorScore]:
     """Scores of ``crops``; with ``variants`` (per crop, its re-compressed / re-scaled crops) their stability;
-    their novelty when the detector has a novelty model."""
+    their novelty when the detector has a novelty model. The gates of a face (``withhold``) are applied by the
+    caller, which knows the face."""
+    return score_crops_with_features(detector, crops, variants, batch=batch)[0]
+
+
+def score_crops_with_features(
+    detector: Detector,
+    crops: Sequence[np.ndarray],
+    variants: Sequence[Sequence[tuple[str, np.ndarray]]] = (),
+    *,
+    features: bool = False,
+    batch: int = _BATCH,
+) -> tuple[list[DetectorScore], np.ndarray | None]:
+    """``score_crops`` and, with ``features`` (or a novelty model), the penultimate features of the same forward
+    passes (None when not asked for or the detector exposes none): a scan stores them for its embedding map."""
     if not crops:
-        return []
+        return [], None
     novelties: list[Novelty | None] = []
+    feats: np.ndarray | None = None
     if getattr(detector, "novelty", None) is not None:
-        logits, feats = batched_logits_and_features(detector, crops)
+        logits, feats = batched_logits_and_features(detector, crops, batch=batch)
         novelties = list(novelty_of(detector.novelty, feats))
+    elif features:
+        logits, feats = logits_and_features(detector, crops, batch=batch)
     else:
-        logits = crop_logits(detector, crops)
+        logits = crop_logits(detector, crops, batch=batch)
     stabilities: list[Stability | None] = []
     if variants:
         p_fake = p_fake_of(detector, logits)
@@ -114,7 +145,7 @@ def score_crops(
                 )
             )
             k += len(v)
-    return score_logits(detector, logits, stabilities=stabilities, novelties=novelties)
+    return score_logits(detector, logits, stabilities=stabilities, novelties=novelties), feats
 
 
 def withhold(score: DetectorScore, checks: FaceChecks) -> DetectorScore:

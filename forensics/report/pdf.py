@@ -1,12 +1,12 @@
 """The court-report PDF, drawn with fpdf2 from a bundle (and the pictures whose hashes it records).
 
 Everything printed comes from the bundle, so the PDF and the JSON cannot disagree. The sections follow the ENFSI
-guideline for evaluative reporting (docs/report.md): question and propositions, items received, examinations and
-methods with their validation, results per face, classic checks, limitations, the examiner's conclusion, declaration
-and signature, integrity, glossary and an appendix of settings; sections 4 and 5 (the results) are drawn in
-results_pages.py. Sentences are plain language: what each section says is built in sections.py (rows of label and
-text), its wording in wording.py, its numbers by forensics.wording.numbers (as the dashboard prints them), and the
-drawing in layout.py. Fonts: fonts.py (DejaVu, and Noto Sans CJK when needed).
+guideline for evaluative reporting (docs/report.md), one writer each in ``SECTIONS`` (numbered when the PDF is drawn):
+question and propositions, items received, examinations and methods with their validation, results per face, classic
+checks, limitations, the examiner's conclusion, declaration and signature, integrity, glossary and an appendix of
+settings; the results are drawn in results_pages.py. Sentences are plain language: what each section says is built in
+sections.py (rows of label and text), its wording in wording.py, its numbers by forensics.wording.numbers (as the
+dashboard prints them), and the drawing in layout.py. Fonts: fonts.py (DejaVu, and Noto Sans CJK when needed).
 
 Example:
     >>> pdf_bytes = render_pdf(bundle, crops=analysis.crops, figures=figures)   # doctest: +SKIP
@@ -15,7 +15,8 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,10 @@ from forensics.report import sections as S
 from forensics.report.bundle import Figure, array_sha256, sha256_hex, to_png
 from forensics.report.layout import GREY, ReportLayout
 from forensics.report.results_pages import classic_checks, results_per_face
-from forensics.report.wording import DECLARATION, GLOSSARY, court_text, settings_rows
+from forensics.report.wording import GLOSSARY, court_text, declaration, settings_rows
 from forensics.viz.overlay import colorize
 
-REPORT_CMAP = "ember"  # colour map of every [0, 1] map drawn in the report (forensics.viz.overlay)
+REPORT_CMAP = "inferno"  # every [0, 1] map of the report: dark at 0 on white paper, bright at 1, as on screen
 FONT_DIR: Path | None = None  # None: forensics.report.fonts.FONT_DIR (tests point it elsewhere)
 
 
@@ -146,40 +147,47 @@ def render_pdf(bundle: Mapping[str, Any], *, crops: Sequence[np.ndarray] = (), f
 
     # every character the bundle holds decides which fonts are loaded (CJK fallback, shaping)
     r = ReportLayout(b, json.dumps(b, ensure_ascii=False), FONT_DIR)
-    an = S.analysis_of(b)
-    pdf = r.pdf
-    pdf.add_page()
-    _title(r, b, an)
-    _question(r, b)
-    _items(r, b, pngs)
-    _methods(r, b, an)
-    results_per_face(r, b, an, crop_png, pngs)
-    classic_checks(r, b, pngs)
-    r.heading("6. Limitations that apply to this evidence")
-    for text in S.applicable_limitations(b, an):
-        r.bullet(text)
-    _conclusion(r, b)
-    _declaration(r, b)
-    r.ensure(76)  # the integrity block (bundle hash, case log head, signer) stays together on one page
-    r.heading("9. Integrity and verification")
-    r.para(
-        "The JSON bundle written with this report holds every number shown here, with the settings, the model "
-        "fingerprints and the software versions. Its SHA-256 fingerprint is computed over its canonical form "
-        "(sorted keys, no spaces), leaving out only the fingerprint itself and the seal. The bundle and its seal "
-        "(this PDF's own fingerprint and the signature) are attached to this PDF as report-bundle.json. The "
-        "software can repeat the whole examination from the evidence file and this PDF (or the bundle) and "
-        "compare every number and fingerprint.",
-        size=9,
-    )
-    r.rows(S.integrity_rows(b))
-    r.heading("10. Glossary")
-    for term, meaning in GLOSSARY:
-        r.kv(term, meaning, label_w=42, size=8.5)
-    _appendix(r, b)
-    return bytes(pdf.output())
+    numbers = {sec.key: n for n, sec in enumerate((s for s in SECTIONS if s.numbered), 1)}
+    ctx = Context(b, S.analysis_of(b), pngs, crop_png, numbers)
+    r.pdf.add_page()
+    _title(r, ctx)
+    for sec in SECTIONS:
+        if sec.keep_mm:
+            r.ensure(sec.keep_mm)  # the section's heading and its first block stay together on one page
+        r.heading(f"{numbers[sec.key]}. {sec.title}" if sec.numbered else sec.title)
+        sec.write(r, ctx)
+    return bytes(r.pdf.output())
 
 
-def _title(r: ReportLayout, b: Mapping[str, Any], an: Analysis) -> None:
+@dataclass(frozen=True)
+class Context:
+    """What the section writers draw from: the bundle, its typed analysis, the pictures, and the section numbers
+    (given at render time from ``SECTIONS``; ``ref`` quotes one)."""
+
+    bundle: Mapping[str, Any]
+    analysis: Analysis
+    pngs: Mapping[str, bytes]
+    crop_png: Mapping[int, bytes]
+    numbers: Mapping[str, int]
+
+    def ref(self, key: str) -> str:
+        return f"section {self.numbers[key]}"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report: its heading (numbered in ``SECTIONS`` order when ``numbered``) and the writer
+    that draws its body; ``keep_mm`` keeps that much of it on the heading's page."""
+
+    key: str
+    title: str
+    write: Callable[[ReportLayout, Context], None]
+    numbered: bool = True
+    keep_mm: float = 0.0
+
+
+def _title(r: ReportLayout, ctx: Context) -> None:
+    b, an = ctx.bundle, ctx.analysis
     pdf, case = r.pdf, b["case"]
     r._font("B", 16)
     pdf.set_text_color(20, 40, 90)
@@ -203,7 +211,8 @@ def _title(r: ReportLayout, b: Mapping[str, Any], an: Analysis) -> None:
     for line in S.summary_lines(an):
         r.bullet(line)
     r.para(
-        "These are the software's findings, detailed in section 4. The examiner's own conclusion is section 7.",
+        f"These are the software's findings, detailed in {ctx.ref('results')}. The examiner's own conclusion is "
+        f"{ctx.ref('conclusion')}.",
         size=8.5,
         colour=GREY,
     )
@@ -213,8 +222,8 @@ def _when(iso: str) -> str:
     return str(iso).replace("T", " ").replace("Z", "")
 
 
-def _question(r: ReportLayout, b: Mapping[str, Any]) -> None:
-    r.heading("1. The question and the propositions")
+def _question(r: ReportLayout, ctx: Context) -> None:
+    b = ctx.bundle
     r.para(b["case"]["question"])
     r.pdf.ln(1)
     r.kv("Proposition Hp", b["propositions"]["Hp"])
@@ -228,9 +237,9 @@ def _question(r: ReportLayout, b: Mapping[str, Any]) -> None:
     )
 
 
-def _items(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> None:
+def _items(r: ReportLayout, ctx: Context) -> None:
+    b, pngs = ctx.bundle, ctx.pngs
     ev = b["evidence"]
-    r.heading("2. Items received")
     r.kv("File name", ev["name"])
     r.kv("Size", _size_text(int(ev["size"])))
     r.kv("SHA-256 at intake", ev["sha256"], mono=True)
@@ -260,9 +269,9 @@ def _items(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> 
         r.para("No overview image was recorded with this report.", size=8.5, colour=GREY)
 
 
-def _methods(r: ReportLayout, b: Mapping[str, Any], an: Analysis) -> None:
+def _methods(r: ReportLayout, ctx: Context) -> None:
+    b, an = ctx.bundle, ctx.analysis
     ro = b.get("report_options") or {}
-    r.heading("3. Examinations and methods")
     steps = ["Faces were located in the image and each was cut out, aligned and resized (settings in the appendix)."]
     steps.append(
         "Each face was scored by the detector(s) below, trained to tell camera originals from manipulated "
@@ -318,9 +327,8 @@ def _methods(r: ReportLayout, b: Mapping[str, Any], an: Analysis) -> None:
                 r.bullet(text, size=8.5)
 
 
-def _conclusion(r: ReportLayout, b: Mapping[str, Any]) -> None:
-    r.heading("7. Examiner's conclusion")
-    text = (b["case"].get("conclusion") or "").strip()
+def _conclusion(r: ReportLayout, ctx: Context) -> None:
+    text = (ctx.bundle["case"].get("conclusion") or "").strip()
     if text:
         r.para("Written by the examiner, apart from the automated findings above:", size=8.5, colour=GREY)
         r.para(text)
@@ -332,13 +340,11 @@ def _conclusion(r: ReportLayout, b: Mapping[str, Any]) -> None:
         )
 
 
-def _declaration(r: ReportLayout, b: Mapping[str, Any]) -> None:
-    r.ensure(80)  # the declaration and the lines to sign stay on one page
-    r.heading("8. Declaration and signature")
-    for text in DECLARATION:
+def _declaration(r: ReportLayout, ctx: Context) -> None:
+    for text in declaration(ctx.ref):
         r.para(text, size=9)
     r.pdf.ln(3)
-    for row in S.signature_rows(b):
+    for row in S.signature_rows(ctx.bundle):
         y = r.pdf.get_y()
         r.kv(row.label, row.text)
         if not row.text:  # a line to write on
@@ -347,8 +353,8 @@ def _declaration(r: ReportLayout, b: Mapping[str, Any]) -> None:
             r.pdf.set_y(y + 7)
 
 
-def _appendix(r: ReportLayout, b: Mapping[str, Any]) -> None:
-    r.heading("Appendix: settings of this examination")
+def _appendix(r: ReportLayout, ctx: Context) -> None:
+    b = ctx.bundle
     r.para(
         "Every setting in words; the JSON bundle records them in machine-readable form. Faces are numbered from 1 "
         "here; the bundle counts them from 0.",
@@ -362,3 +368,50 @@ def _appendix(r: ReportLayout, b: Mapping[str, Any]) -> None:
         notes.append(missing)
     for n in notes:
         r.para(n, size=8.5, colour=GREY)
+
+
+def _results(r: ReportLayout, ctx: Context) -> None:
+    results_per_face(r, ctx.bundle, ctx.analysis, ctx.crop_png, ctx.pngs)
+
+
+def _checks(r: ReportLayout, ctx: Context) -> None:
+    classic_checks(r, ctx.bundle, ctx.pngs)
+
+
+def _limitations(r: ReportLayout, ctx: Context) -> None:
+    for text in S.applicable_limitations(ctx.bundle, ctx.analysis):
+        r.bullet(text)
+
+
+def _integrity(r: ReportLayout, ctx: Context) -> None:
+    r.para(
+        "The JSON bundle written with this report holds every number shown here, with the settings, the model "
+        "fingerprints and the software versions. Its SHA-256 fingerprint is computed over its canonical form "
+        "(sorted keys, no spaces), leaving out only the fingerprint itself and the seal. The bundle and its seal "
+        "(this PDF's own fingerprint and the signature) are attached to this PDF as report-bundle.json. The "
+        "software can repeat the whole examination from the evidence file and this PDF (or the bundle) and "
+        "compare every number and fingerprint.",
+        size=9,
+    )
+    r.rows(S.integrity_rows(ctx.bundle))
+
+
+def _glossary(r: ReportLayout, ctx: Context) -> None:
+    for term, meaning in GLOSSARY:
+        r.kv(term, meaning, label_w=42, size=8.5)
+
+
+# The report, in the ENFSI order; numbers are given when it is drawn, so a section is added here and nowhere else.
+SECTIONS: tuple[Section, ...] = (
+    Section("question", "The question and the propositions", _question),
+    Section("items", "Items received", _items),
+    Section("methods", "Examinations and methods", _methods),
+    Section("results", "Results per face", _results),
+    Section("checks", "Classic image-forensic checks, summarised", _checks),
+    Section("limitations", "Limitations that apply to this evidence", _limitations),
+    Section("conclusion", "Examiner's conclusion", _conclusion),
+    Section("declaration", "Declaration and signature", _declaration, keep_mm=80),
+    Section("integrity", "Integrity and verification", _integrity, keep_mm=76),
+    Section("glossary", "Glossary", _glossary),
+    Section("appendix", "Appendix: settings of this examination", _appendix, numbered=False),
+)

@@ -22,7 +22,6 @@ def results_per_face(
     (or why none were made) and the region shares."""
     pdf = r.pdf
     not_run = b.get("not_run", {})
-    r.heading("4. Results per face")
     if not an.faces:
         r.para(f"No face was analysed: {court_text(an.no_face_reason) or 'no face was found'}.")
     fig_meta = b.get("figures", [])
@@ -96,7 +95,6 @@ def _region_bars(r: ReportLayout, rg: Mapping[str, Any]) -> None:
 
 def classic_checks(r: ReportLayout, b: Mapping[str, Any], pngs: Mapping[str, bytes]) -> None:
     """Section 5: the classic checks as one table, then each with its figures and caveats."""
-    r.heading("5. Classic image-forensic checks, summarised")
     checks = b.get("checks")
     if checks is None:
         r.para(f"Not run, because {S.reason_words((b.get('not_run') or {}).get('checks', 'not requested'))}.")

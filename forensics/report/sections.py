@@ -15,7 +15,12 @@ from forensics.pipeline.results import Analysis, FaceAnalysis
 from forensics.report.bundle import NotRun
 from forensics.report.wording import condition_words, court_text
 from forensics.verdicts import Direction, Verdict
-from forensics.wording.explanations import agreement_sentence, faithfulness_comparison, faithfulness_sentence
+from forensics.wording.explanations import (
+    agreement_sentence,
+    faithfulness_comparison,
+    faithfulness_sentence,
+    map_sentence,
+)
 from forensics.wording.numbers import num, pct, pct_interval, pct_of, value_interval
 from forensics.wording.results import (
     no_verdict_reason,
@@ -191,10 +196,7 @@ def explanation_lines(bundle: Mapping[str, Any], face: FaceAnalysis) -> list[str
     faithfulness: dict[str, Mapping[str, Any]] = {}
     for e in exps:
         title = method_title(e["method"])
-        line = (
-            f"{title} map of what raised the detector's probability of '{e.get('target_name')}' "
-            f"({pct(e.get('probability'))})."
-        )
+        line = map_sentence(title, str(e.get("target_name")), float(e.get("probability") or 0.0)) + "."
         fa = e.get("faithfulness")
         said = faithfulness_sentence(title, fa) if isinstance(fa, Mapping) else None
         if said:

@@ -15,7 +15,7 @@ sentence still holding code is dropped (or cut before it, when it is the only se
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from forensics.verdicts import Verdict
@@ -86,14 +86,18 @@ def condition_words(name: str) -> str:
     return f"{side} px on the shorter side, JPEG quality {quality}"
 
 
-DECLARATION = (
-    "I declare that this report sets out the examination I carried out and the results I obtained. The automated "
-    "findings in sections 1 to 6 were produced by the software and models described in section 3, whose "
-    "identities (SHA-256 hashes) are recorded in this report; I have reviewed them. The conclusion in section 7 is "
-    "my own opinion, within my expertise, and is kept apart from the automated findings. I understand that my duty "
-    "is to the court, that I must be objective and unbiased, and that I must state the limits of my examination, "
-    "which are set out in section 6. I confirm that the evidence file was not modified by the examination.",
-)
+def declaration(ref: Callable[[str], str]) -> tuple[str, ...]:
+    """The examiner's declaration; ``ref(key)`` names a section by its number in the report being drawn."""
+    return (
+        "I declare that this report sets out the examination I carried out and the results I obtained. The automated "
+        f"findings in the sections up to {ref('limitations')} were produced by the software and models described in "
+        f"{ref('methods')}, whose identities (SHA-256 hashes) are recorded in this report; I have reviewed them. The "
+        f"conclusion in {ref('conclusion')} is my own opinion, within my expertise, and is kept apart from the "
+        "automated findings. I understand that my duty is to the court, that I must be objective and unbiased, and "
+        f"that I must state the limits of my examination, which are set out in {ref('limitations')}. I confirm that "
+        "the evidence file was not modified by the examination.",
+    )
+
 
 GLOSSARY: tuple[tuple[str, str], ...] = (
     (

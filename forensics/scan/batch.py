@@ -59,8 +59,10 @@ def _read(path: Path, root: Path) -> tuple[dict[str, Any], np.ndarray | None]:
 
 
 def _find(items: list[dict[str, Any]], images: list[np.ndarray], opts) -> None:
+    """Faces of each image (batched) with their whole-face checks, as an analysis makes them."""
     from forensics.faces import FaceOptions, detect_faces
     from forensics.faces.batch import find_faces_batch
+    from forensics.faces.whole_face import check_face
 
     face_opts = FaceOptions(method=opts.face_method, min_size=opts.min_face_size, max_faces=opts.max_faces)
     try:
@@ -84,25 +86,19 @@ def _find(items: list[dict[str, Any]], images: list[np.ndarray], opts) -> None:
                 {"index": f.index, "box": [float(v) for v in f.box], "confidence": float(f.confidence)}
                 for f in fs.faces
             ],
+            checks=[check_face(f, fs.image_size, min_size=opts.min_face_size) for f in fs.faces],
             elapsed_ms=(time.perf_counter() - item["t0"]) * 1000,
         )
 
 
 def _score_all(dets, crops: list[np.ndarray], want_features: bool) -> dict[str, tuple[list[Any], Any]]:
-    """Per detector: the scores of ``crops`` and (with ``want_features``) their penultimate features, from one
-    forward pass per chunk."""
-    from forensics.pipeline import crop_logits, logits_and_features, score_logits
+    """Per detector: the scores of ``crops`` (``score_crops``: calibration and novelty, as an analysis scores them)
+    and (with ``want_features``) their penultimate features, from one forward pass per chunk."""
+    from forensics.pipeline import score_crops_with_features
 
-    per_det: dict[str, tuple[list[Any], Any]] = {}
-    if not crops:
-        return per_det
-    for det in dets:
-        if want_features:
-            logits, feats = logits_and_features(det, crops, batch=CLASSIFY_CHUNK)
-        else:
-            logits, feats = crop_logits(det, crops, batch=CLASSIFY_CHUNK), None
-        per_det[det.name] = (score_logits(det, logits), feats)
-    return per_det
+    return {
+        det.name: score_crops_with_features(det, crops, features=want_features, batch=CLASSIFY_CHUNK) for det in dets
+    }
 
 
 def scan_batch(paths: Sequence[Path], root: Path, opts, dets: Sequence[Any]) -> list[ImageRecord]:
@@ -138,8 +134,10 @@ def _downsample(hm: np.ndarray, side: int = HEATMAP_SIDE) -> np.ndarray:
 
 def image_record(item: dict[str, Any], dets, per_det, offset: int, opts) -> ImageRecord:
     """The store record of one image; ``per_det`` maps a detector name to (its scores of the batch's crops, their
-    features or None), the image's crops starting at ``offset``."""
-    from forensics.pipeline import explain_face
+    features or None), the image's crops starting at ``offset``. Each score passes the gates an analysis applies
+    (``withhold``: whole-face checks, novelty), so a face reads the same here as on the Detect page."""
+    from forensics.pipeline import explain_face, withhold
+    from forensics.verdicts import Verdict
 
     base = dict(
         sha256=item["sha256"],
@@ -162,16 +160,17 @@ def image_record(item: dict[str, Any], dets, per_det, offset: int, opts) -> Imag
         faces.append({**face, "thumb": _thumb_png(crop)})
         for det in dets:
             det_scores, feats = per_det[det.name]
-            s, a = det_scores[offset + j], det_scores[offset + j].assessment
+            s = withhold(det_scores[offset + j], item["checks"][j])  # the gates of an analysis: whole face, novelty
+            judged = s.assessment is not None or s.withheld is not None  # ready and calibrated
             scores.append(
                 {
                     "face_index": face["index"],
                     "detector": det.name,
                     "p_fake": s.p_fake,
                     "probabilities": s.probabilities,
-                    "verdict": getattr(a, "verdict", None),
-                    "inconclusive": getattr(a, "inconclusive", None),
-                    "log10_lr": getattr(a, "log10_lr", None),
+                    "verdict": str(s.verdict) if judged else None,
+                    "inconclusive": s.verdict == Verdict.INCONCLUSIVE if judged else None,
+                    "log10_lr": None if s.assessment is None else s.assessment.log10_lr,
                 }
             )
             if feats is not None:

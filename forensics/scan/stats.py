@@ -16,17 +16,28 @@ from typing import Any
 import numpy as np
 
 from forensics.scan.store import ScanStore
-from forensics.verdicts import Verdict
+from forensics.verdicts import Verdict, verdict_of
 
 
 def _bootstrap_mean_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
-    if len(values) < 2:
+    """Percentile bootstrap 95% interval of the mean (scipy's ``bootstrap``, ``batch`` resamples at a time, so
+    memory stays at 100 x n values however many resamples)."""
+    from scipy.stats import bootstrap
+
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2 or np.ptp(values) == 0:
         v = float(values[0]) if len(values) else float("nan")
         return v, v
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return float(lo), float(hi)
+    res = bootstrap(
+        (values,),
+        np.mean,
+        n_resamples=n_boot,
+        batch=100,
+        method="percentile",
+        confidence_level=0.95,
+        rng=np.random.default_rng(seed),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
 def scanned_detectors(store: ScanStore) -> list[str]:
@@ -90,6 +101,7 @@ def labelled_scores(store: ScanStore, detector: str) -> list[dict[str, Any]]:
     )
     for r in rows:
         r["y"] = int(r["label"] == "fake")
+        r["verdict"] = verdict_of(r["verdict"])  # stores of earlier versions hold former values
     return rows
 
 
@@ -129,10 +141,13 @@ def problem_faces(store: ScanStore, detector: str, threshold: float = 0.5, limit
     )
     out = []
     for r in rows:
-        if r["inconclusive"]:
-            r["problem"] = "inconclusive"
+        v = r["verdict"] = verdict_of(r["verdict"])
+        if v == Verdict.INCONCLUSIVE:
+            r["problem"] = str(Verdict.INCONCLUSIVE)
+        elif v == Verdict.NONE:  # a verdict withheld (whole-face checks): not an error of the detector
+            continue
         elif r["label"] in ("real", "fake"):
-            called_fake = (r["verdict"] == Verdict.FAKE) if r["verdict"] else r["p_fake"] >= threshold
+            called_fake = v == Verdict.FAKE if v is not None else r["p_fake"] >= threshold
             if called_fake != (r["label"] == "fake"):
                 r["problem"] = "false alarm" if r["label"] == "real" else "missed"
         if "problem" in r:
@@ -146,9 +161,10 @@ def detection_metrics(
 ) -> dict[str, Any]:
     """Labelled-scan metrics for one detector (uses forensics.evaluation).
 
-    The decision is the calibrated verdict where the detector has one (inconclusive faces are counted apart), else
-    ``p_fake >= threshold`` (default 0.5). Returns the overall report with bootstrap intervals, a confusion matrix,
-    and per-kind / per-source tables (detection rate for fakes, false-alarm rate for real sources, Wilson intervals).
+    The decision is the calibrated verdict, after the gates an analysis applies, where the detector has one
+    (inconclusive faces and faces given no verdict are counted apart), else ``p_fake >= threshold`` (default 0.5).
+    Returns the overall report with bootstrap intervals, a confusion matrix, and per-kind / per-source tables (detection
+    rate for fakes, false-alarm rate for real sources, Wilson intervals).
     """
     from forensics.evaluation import binary_report, rate_table
 
@@ -158,13 +174,12 @@ def detection_metrics(
     y = np.array([r["y"] for r in rows])
     s = np.array([r["p_fake"] for r in rows], dtype=np.float64)
     thr = 0.5 if threshold is None else threshold
-    has_verdict = all(r["verdict"] for r in rows)
-    inconclusive = np.array([bool(r["inconclusive"]) for r in rows]) if has_verdict else np.zeros(len(rows), bool)
-    if has_verdict:
-        flagged = np.array([r["verdict"] == Verdict.FAKE for r in rows])
-    else:
-        flagged = s >= thr
-    decided = ~inconclusive
+    has_verdict = all(r["verdict"] is not None for r in rows)
+    verdicts = [r["verdict"] if has_verdict else None for r in rows]
+    inconclusive = np.array([v == Verdict.INCONCLUSIVE for v in verdicts])
+    no_verdict = np.array([v == Verdict.NONE for v in verdicts])
+    flagged = np.array([v == Verdict.FAKE for v in verdicts]) if has_verdict else s >= thr
+    decided = ~inconclusive & ~no_verdict
     confusion = {
         "real_called_real": int(((y == 0) & decided & ~flagged).sum()),
         "real_called_fake": int(((y == 0) & decided & flagged).sum()),
@@ -172,6 +187,8 @@ def detection_metrics(
         "fake_called_fake": int(((y == 1) & decided & flagged).sum()),
         "real_inconclusive": int(((y == 0) & inconclusive).sum()),
         "fake_inconclusive": int(((y == 1) & inconclusive).sum()),
+        "real_no_verdict": int(((y == 0) & no_verdict).sum()),
+        "fake_no_verdict": int(((y == 1) & no_verdict).sum()),
     }
     kinds = [r["kind"] or "?" for r in rows]
     sources = [f"{r['kind']}/{r['source']}" for r in rows]

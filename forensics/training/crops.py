@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,15 +83,22 @@ def _cache_path(sha: str, settings: CropSettings) -> Path:
     return cache_dir() / settings.key() / sha[:2] / f"{sha}.npz"
 
 
-def _pick_face(image: np.ndarray, settings: CropSettings) -> CropRecord | None:
+def _largest(image: np.ndarray, s: CropSettings) -> tuple[Any, Any] | None:
+    """(largest face, its FaceSet) of one face method, or None when it finds none."""
     from forensics.faces import FaceOptions, detect_faces
 
-    s = settings  # resolved by the caller (face_crop_for_file)
     assert s.min_size is not None and s.margin is not None and s.crop_size is not None
     fs = detect_faces(image, FaceOptions(method=s.method, min_size=s.min_size, margin=s.margin, crop_size=s.crop_size))
     if not fs.faces:
         return None
-    face = max(fs.faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+    return max(fs.faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1])), fs
+
+
+def _pick_face(image: np.ndarray, settings: CropSettings) -> CropRecord | None:
+    found = _largest(image, settings)  # settings resolved by the caller (face_crop_for_file)
+    if found is None:
+        return None
+    face, fs = found
     lm = None if face.crop_landmarks is None else np.asarray(face.crop_landmarks, dtype=np.float32)
     return CropRecord(
         crop=np.ascontiguousarray(face.crop, dtype=np.uint8),
@@ -99,6 +107,18 @@ def _pick_face(image: np.ndarray, settings: CropSettings) -> CropRecord | None:
         confidence=float(face.confidence),
         n_faces=len(fs.faces),
     )
+
+
+def largest_face(image: np.ndarray, settings: CropSettings) -> tuple[Any, Any]:
+    """(face, FaceSet) that ``make_crop`` crops: the largest face of the first method of the chain that finds one
+    (so an evaluation can apply an analysis' whole-face checks to the very face it scores)."""
+    s = settings.resolved()
+    chain = ("auto", "whole") if s.method == "auto" else (s.method,)
+    for m in chain:
+        found = _largest(image, CropSettings(method=m, crop_size=s.crop_size, margin=s.margin, min_size=s.min_size))
+        if found is not None:
+            return found
+    raise ForensicsError(f"no face could be found (methods tried: {', '.join(chain)})")
 
 
 def make_crop(image: np.ndarray, settings: CropSettings) -> CropRecord:

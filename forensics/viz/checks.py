@@ -23,9 +23,9 @@ _CMAPS = {
     "spectrum_peaks": "inferno",
     "noise_outliers": "gray",
     "thumbnail_difference": "inferno",
-    "ghost_map": "jet",
-    "ela_block_energy": "jet",
-    "double_jpeg_map": "jet",
+    "ghost_map": "magma",
+    "ela_block_energy": "magma",
+    "double_jpeg_map": "magma",
 }
 DIRECTION_COLOURS = {"supports manipulation": "#c0392b", "supports an original": "#27ae60", "neutral": "#7f8c8d"}
 
@@ -155,13 +155,13 @@ def dct_histogram_figure(finding: Any):
 SHOWN_BY_FIGURE = {"spectrum_peaks": ("log_spectrum",)}
 SPECTRAL = ("log_spectrum", "spectrum_peaks")  # frequency-domain maps: not registered to the photo
 MAP_SCALES = {
-    "ghost_map": ("Jet", "difference<br>(0 low, 1 high)"),
+    "ghost_map": ("Magma", "difference<br>(0 low, 1 high)"),
     "noise_level": ("Inferno", "noise level"),
     "noise_residual": ("Inferno", "residual"),
     "noise_outliers": ("Reds", "outlier block"),
     "copy_move_map": ("Hot", "1 source,<br>0.5 copy"),
-    "ela_block_energy": ("Jet", "error level"),
-    "double_jpeg_map": ("Jet", "double JPEG<br>likelihood"),
+    "ela_block_energy": ("Magma", "error level"),
+    "double_jpeg_map": ("Magma", "double JPEG<br>likelihood"),
     "thumbnail_difference": ("Inferno", "difference"),
 }
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-COLORSCALE = "Jet"  # the same ramp as forensics.viz.overlay's "jet" (the PDF's maps)
+COLORSCALE = "Inferno"  # Plotly's inferno: the ramp of forensics.viz.overlay's default and of the PDF's maps
 SCALE_TITLE = "relevance<br>(0 none, 1 most)"
 
 

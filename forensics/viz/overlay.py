@@ -1,9 +1,11 @@
-"""Heatmap overlays: numpy in, uint8 RGB out. Colour maps are small lookup tables here (no matplotlib state).
+"""Heatmap overlays: numpy in, uint8 RGB out. Colour maps are matplotlib's own (``matplotlib.colormaps``), read
+into small lookup tables once, so a map called "inferno" here is matplotlib's inferno; jet is not offered (its
+bright bands invent edges a perceptually uniform map does not).
 
 Example:
     >>> import numpy as np
     >>> from forensics.viz.overlay import colorize, overlay
-    >>> colorize(np.array([[0.0, 1.0]]), "jet").shape
+    >>> colorize(np.array([[0.0, 1.0]]), "inferno").shape
     (1, 2, 3)
     >>> overlay(np.zeros((4, 4, 3), np.uint8), np.ones((2, 2)), alpha=0.5).dtype
     dtype('uint8')
@@ -11,60 +13,31 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 
-# Anchor colours (position, RGB 0-255); intermediate values are interpolated linearly.
-_ANCHORS: dict[str, list[tuple[float, tuple[int, int, int]]]] = {
-    "viridis": [
-        (0.0, (68, 1, 84)),
-        (0.125, (71, 44, 122)),
-        (0.25, (59, 81, 139)),
-        (0.375, (44, 113, 142)),
-        (0.5, (33, 144, 141)),
-        (0.625, (39, 173, 129)),
-        (0.75, (92, 200, 99)),
-        (0.875, (170, 220, 50)),
-        (1.0, (253, 231, 37)),
-    ],
-    "inferno": [
-        (0.0, (0, 0, 4)),
-        (0.25, (87, 16, 110)),
-        (0.5, (188, 55, 84)),
-        (0.75, (249, 142, 9)),
-        (1.0, (252, 255, 164)),
-    ],
-    "gray": [(0.0, (0, 0, 0)), (1.0, (255, 255, 255))],
-    "bwr": [(0.0, (0, 0, 255)), (0.5, (255, 255, 255)), (1.0, (255, 0, 0))],
-    # black-blue-red-yellow-white ramp of the PDF report (dark on white paper at 0, bright at 1)
-    "ember": [
-        (0.0, (0, 0, 0)),
-        (0.25, (40, 40, 160)),
-        (0.55, (200, 40, 40)),
-        (0.8, (250, 200, 40)),
-        (1.0, (255, 255, 230)),
-    ],
-}
-COLORMAPS: tuple[str, ...] = ("jet", *_ANCHORS)
+# the colour maps offered (matplotlib names); the first is the default of every relevance or evidence map
+COLORMAPS: tuple[str, ...] = ("inferno", "viridis", "magma", "hot", "Reds", "gray", "bwr")
+DEFAULT_CMAP = COLORMAPS[0]
 _LUT_SIZE = 257
 
 
+@functools.lru_cache(maxsize=len(COLORMAPS))
 def _lut(name: str) -> np.ndarray:
-    """257x3 uint8 lookup table for colour map ``name`` (odd length: 0.5 falls exactly on the middle entry)."""
-    x = np.linspace(0.0, 1.0, _LUT_SIZE)
-    if name == "jet":
-        rgb = np.stack([np.clip(1.5 - np.abs(4 * x - c), 0, 1) for c in (3, 2, 1)], axis=1)
-        return np.round(rgb * 255).astype(np.uint8)
-    if name not in _ANCHORS:
+    """257x3 uint8 lookup table of matplotlib's colour map ``name`` (odd length: 0.5 falls on the middle entry)."""
+    if name not in COLORMAPS:
         raise ValueError(f"unknown colour map {name!r}; known: {', '.join(COLORMAPS)}")
-    pos = np.array([p for p, _ in _ANCHORS[name]])
-    cols = np.array([c for _, c in _ANCHORS[name]], dtype=np.float64)
-    rgb = np.stack([np.interp(x, pos, cols[:, k]) for k in range(3)], axis=1)
-    return np.round(rgb).astype(np.uint8)
+    import matplotlib
+
+    rgba = matplotlib.colormaps[name](np.linspace(0.0, 1.0, _LUT_SIZE))
+    lut = np.round(rgba[:, :3] * 255).astype(np.uint8)
+    lut.flags.writeable = False
+    return lut
 
 
-def colorize(values: np.ndarray, cmap: str = "jet", *, vmin: float = 0.0, vmax: float = 1.0) -> np.ndarray:
+def colorize(values: np.ndarray, cmap: str = DEFAULT_CMAP, *, vmin: float = 0.0, vmax: float = 1.0) -> np.ndarray:
     """Map a 2-D float array to uint8 RGB (H, W, 3); values are clipped to [vmin, vmax]. NaN maps to vmin."""
     v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=vmin)
     if v.ndim != 2:
@@ -96,7 +69,7 @@ def _resize(img: np.ndarray, shape: tuple[int, int], nearest: bool = False) -> n
     return cv2.resize(img, (int(shape[1]), int(shape[0])), interpolation=interp)
 
 
-def overlay(image: np.ndarray, heatmap: np.ndarray, *, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+def overlay(image: np.ndarray, heatmap: np.ndarray, *, alpha: float = 0.5, cmap: str = DEFAULT_CMAP) -> np.ndarray:
     """Blend a [0, 1] heatmap (resized to the image) over a uint8 RGB image: (1 - alpha) * image + alpha * colour."""
     img = np.asarray(image)
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:

@@ -29,6 +29,16 @@ AGREE_PARTLY = 0.25
 FAITHFUL = 0.2
 PARTLY_FAITHFUL = 0.05
 EVEN = 0.05
+# a region's relevance and its blurring disagree when the map gives it at least REGION_SHARE of the relevance but
+# blurring it does not lower the score, or blurring lowers the score by BLUR_DROP though the map gives it less
+REGION_SHARE = 0.05
+BLUR_DROP = 0.05
+
+
+def map_sentence(title: str, target_name: str, probability: float) -> str:
+    """What a map shows: the class it explains and that class's calibrated probability (not the face's score, which
+    sums every fake class: the verdict reads that)."""
+    return f"{title} map of what raised the detector's probability of '{target_name}' ({pct(probability)})"
 
 
 def agreement_sentence(title_a: str, title_b: str, ag: Mapping[str, Any]) -> str:
@@ -135,3 +145,23 @@ def measured_sentence(title: str, note: Mapping[str, Any], loaded_sha256: str | 
             f"{str(loaded_sha256)[:12] if loaded_sha256 else '(untrained)'}: figures of another model."
         )
     return text
+
+
+def blur_disagreement_sentences(table: Any) -> list[str]:
+    """Regions where blurring and the map tell different stories (thresholds above): a difference worth a second
+    look, not a test. ``table`` is a region table with the blur-one-region changes (``occlusion_delta``)."""
+    out = []
+    for r in table.present:
+        if r.occlusion_delta is None or r.region == "unassigned":
+            continue
+        if r.share >= REGION_SHARE and r.occlusion_delta >= 0:
+            out.append(
+                f"{r.region}: the map gives it {r.share:.0%} of the relevance, but blurring it does not lower "
+                f"the score (change {r.occlusion_delta:+.3f})."
+            )
+        elif r.share < REGION_SHARE and r.occlusion_delta <= -BLUR_DROP:
+            out.append(
+                f"{r.region}: blurring it lowers the score by {-r.occlusion_delta:.3f}, but the map gives it "
+                f"only {r.share:.0%} of the relevance."
+            )
+    return out
