@@ -142,11 +142,14 @@ def main() -> int:
     )
     print("|" + "---|" * (6 + 2 * len(fake_groups) + len(real_groups) + 1))
     summary: dict[tuple[str, str, bool], list[float]] = defaultdict(list)
+    fa_summary: dict[tuple[str, str, bool], list[float]] = defaultdict(list)
     for (lever, seed, cond, tta), m in sorted(table.items()):
         # the decision figure: each left-out fake kind against left-out camera sources (pairs: their own originals)
         aucs = [m[g].get("auc_unseen_real", m[g]["auc"]) for g in fake_groups if g in m and "auc" in m[g]]
         mean = float(np.mean(aucs)) if aucs else float("nan")
         summary[(lever, cond, tta)].append(mean)
+        fas = [m[g]["false_accusation"] for g in real_groups if g in m and "false_accusation" in m[g]]
+        fa_summary[(lever, cond, tta)].append(float(np.mean(fas)) if fas else float("nan"))
         sp, cont = speed.get((lever, seed), (float("nan"), False))
         cells = [
             f"{m[g]['auc']:.3f}" + (f" / {m[g]['auc_unseen_real']:.3f}" if "auc_unseen_real" in m[g] else "")
@@ -166,8 +169,11 @@ def main() -> int:
             + f" | {sp:.0f}{' (contended)' if cont else ''} |"
         )
     print()
-    print("| lever | condition | flip avg | mean AUC over seeds | seed spread (max-min) | gain over reference | kept |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| lever | condition | flip avg | mean AUC over seeds | seed spread (max-min) | gain over reference | "
+        "false accusations of left-out camera sources (mean over seeds, spread) | kept |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for (lever, cond, tta), vals in sorted(summary.items()):
         ref = summary.get((args.reference, cond, tta))
         mean, spread = float(np.mean(vals)), float(np.ptp(vals)) if len(vals) > 1 else float("nan")
@@ -176,9 +182,11 @@ def main() -> int:
         kept = "yes" if (len(vals) > 1 and ref and len(ref) > 1 and gain > max(spread, ref_spread)) else "no"
         if lever == args.reference:
             kept = "reference"
+        fa = fa_summary[(lever, cond, tta)]
+        fa_spread = float(np.ptp(fa)) if len(fa) > 1 else float("nan")
         print(
             f"| {lever} | {cond} | {'yes' if tta else 'no'} | {mean:.3f} ({len(vals)} seeds) | {spread:.3f} | "
-            f"{gain:+.3f} | {kept} |"
+            f"{gain:+.3f} | {float(np.mean(fa)):.1%} ({fa_spread:.1%}) | {kept} |"
         )
     if args.json:
         args.json.write_text(json.dumps({"|".join(map(str, k)): v for k, v in table.items()}, indent=1))

@@ -185,9 +185,34 @@ def test_tiny_training_with_mask_head_logs_throughput(tmp_path, monkeypatch):
 def test_name_patterns_hold_out_the_pairs_of_some_swapped_in_models():
     def dfl(name: str, label: str) -> Sample:
         kind = "real" if label == "real" else "faceswap"
-        return Sample(path=f"/x/{name}", rel=f"train/x/dfl_video/{name}", label=label, kind=kind, source="dfl_video",
-                      group="g")
+        return Sample(
+            path=f"/x/{name}", rel=f"train/x/dfl_video/{name}", label=label, kind=kind, source="dfl_video", group="g"
+        )
 
     spec = ["name:Keanu_Reeves_*|Tina_Shift_*"]
-    assert is_held(dfl("Keanu_Reeves_0_f12_R.png", "fake"), spec) and is_held(dfl("Tina_Shift_3_f1_L.png", "real"), spec)
+    assert is_held(dfl("Keanu_Reeves_0_f12_R.png", "fake"), spec)
+    assert is_held(dfl("Tina_Shift_3_f1_L.png", "real"), spec)
     assert not is_held(dfl("Ava_de_Addario_1_f5_R.png", "fake"), spec)
+
+
+def test_the_widened_stem_is_trained_even_when_only_the_last_blocks_are():
+    from forensics.detectors.nets import MobileNetV2Residual
+    from forensics.training.stages import set_trainable
+
+    net = MobileNetV2Residual(3)
+    frozen = set_trainable(net, 6)
+    assert net.features[0][0].weight.requires_grad and net.classifier[1].weight.requires_grad
+    assert not net.features[1].conv[0][0].weight.requires_grad
+    assert net.features[0] not in frozen
+
+
+def test_efficientnet_lite0_stages_train_its_last_blocks_and_classifier():
+    from forensics.detectors.nets import EfficientNetLite0
+    from forensics.training.stages import set_trainable
+
+    net = EfficientNetLite0(3)
+    set_trainable(net, "head")
+    assert net._fc.weight.requires_grad and not net._conv_head.weight.requires_grad
+    set_trainable(net, 2)  # the head convolution and the last MBConv block
+    assert net._conv_head.weight.requires_grad and net._blocks[-1]._project_conv.weight.requires_grad
+    assert not net._blocks[-2]._project_conv.weight.requires_grad and not net._conv_stem.weight.requires_grad

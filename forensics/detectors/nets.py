@@ -100,6 +100,11 @@ class EfficientNetLite0(nn.Module):
         self._dropout = nn.Dropout(dropout)
         self._fc = nn.Linear(1280, num_classes)
 
+    def stage_blocks(self) -> list[nn.Module]:
+        """The network in order for staged fine-tuning: the stem, each MBConv block, the head convolution (the
+        classifier ``_fc`` is the head that every stage trains)."""
+        return [nn.ModuleList([self._conv_stem, self._bn0]), *self._blocks, nn.ModuleList([self._conv_head, self._bn1])]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self._stem_act(self._bn0(self._conv_stem(x)))
         x = self._blocks(x)
@@ -124,7 +129,10 @@ def npr_residual(x: torch.Tensor) -> torch.Tensor:
 class MobileNetV2Residual(nn.Module):
     """torchvision MobileNetV2 whose first convolution sees six channels: the normalised image and its
     neighbouring-pixel residual (``npr_residual``), late fusion being left to the network. Parameter names are
-    MobileNetV2's, so a three-channel MobileNetV2 file loads with the residual filters at zero (``load_widened``)."""
+    MobileNetV2's, so a three-channel MobileNetV2 file loads with the residual filters at zero (``load_widened``).
+    The stem is always trained (``always_trainable``): frozen, its zero residual filters would never move."""
+
+    always_trainable = ("features.0",)
 
     def __init__(self, num_classes: int = 3) -> None:
         super().__init__()

@@ -14,6 +14,8 @@ from forensics.training.config import TrainConfig
 
 
 def _blocks(model) -> list[Any]:
+    if hasattr(model, "stage_blocks"):  # a model that names its own blocks (EfficientNet-Lite0)
+        return list(model.stage_blocks())
     feats = getattr(model, "features", None)
     if feats is not None and hasattr(feats, "__len__"):
         return list(feats)
@@ -21,7 +23,8 @@ def _blocks(model) -> list[Any]:
 
 
 def _head(model) -> list[Any]:
-    return [getattr(model, n) for n in ("classifier", "fc", "head") if getattr(model, n, None) is not None]
+    names = ("classifier", "fc", "head", "_fc")
+    return [getattr(model, n) for n in names if getattr(model, n, None) is not None]
 
 
 def set_trainable(model, unfreeze: int | str) -> list[Any]:
@@ -37,12 +40,14 @@ def set_trainable(model, unfreeze: int | str) -> list[Any]:
     else:
         k = int(unfreeze)
         trainable = blocks[len(blocks) - k :] if k > 0 else []
-    for m in trainable + _head(model):
+    # modules a model always trains (the widened stem of mobilenetv2-npr: its new input filters start at zero)
+    extra = [model.get_submodule(name) for name in getattr(model, "always_trainable", ())]
+    for m in trainable + _head(model) + extra:
         for p in m.parameters():
             p.requires_grad_(True)
     if not any(p.requires_grad for p in model.parameters()):
         raise ForensicsError("no trainable parameters: the model exposes no classifier/fc/head module")
-    return [b for b in blocks if b not in trainable]
+    return [b for b in blocks if b not in trainable and b not in extra]
 
 
 def train_mode(model, frozen: list[Any]) -> None:
