@@ -53,3 +53,22 @@ def test_tippett_curves_and_bounds_over_several_validations():
     assert narrowest_bounds([a, b]) == (0.0, 0.0)
     with pytest.raises(ForensicsError, match="both propositions"):
         validate_lrs(np.zeros(3), np.ones(3, bool), data="fakes only")
+
+
+def test_validation_is_worded_and_drawn_from_the_calibration_record():
+    from forensics.viz.calibration import tippett_figure
+    from forensics.wording.results import low_edge_sentence, lr_validation_sentences
+
+    rng = np.random.default_rng(2)
+    y = np.r_[np.zeros(50, bool), np.ones(50, bool)]
+    v = validate_lrs(np.where(y, rng.normal(1, 1, 100), rng.normal(-1, 1, 100)), y, data="validation faces").to_dict()
+    cal = {"lr_validation": [v], "lr_bounds": [10 ** v["elub"][0], 10 ** v["elub"][1]]}
+    lines = lr_validation_sentences(cal)
+    assert len(lines) == 2 and f"{v['cllr']:.3f}" in lines[0][1] and "validation faces" in lines[0][1]
+    assert lines[1][0] == "Likelihood ratios capped"
+    assert low_edge_sentence(cal) is None
+    edge = {"validation_edge": 0.12, "chosen": 0.03, "target": 0.05, "real_share_below": 0.1}
+    assert "0.120" in low_edge_sentence({"low_edge": edge}) and "0.030" in low_edge_sentence({"low_edge": edge})
+    fig = tippett_figure(v)
+    assert len(fig.data) == 2 and list(fig.data[0].x) == v["tippett"]["log10_lr"]
+    assert lr_validation_sentences(None) == []

@@ -132,6 +132,7 @@ def model_card(info: dict[str, Any]) -> None:
                 "threshold was fitted to hold under:"
             )
             st.dataframe(rows, hide_index=True, key="models_error_rates")
+        lr_validation(cal)
         with st.expander("Error rates as recorded (JSON)"):
             st.json(cal.get("error_rates", {}), expanded=False)
     else:
@@ -173,3 +174,27 @@ def roc_provenance(roc: dict[str, Any]) -> str:
 def fitted_on(cal: dict[str, Any]) -> str:
     """Where the calibration was fitted, with the ``{shared_data}`` placeholder of training configs filled in."""
     return str(cal.get("fitted_on") or "?").replace("{shared_data}", "../shared/data")
+
+
+def lr_validation(cal: dict[str, Any]) -> None:
+    """How the likelihood ratios were validated (Cllr, bounds, Tippett plots) and how the low edge was chosen."""
+    from forensics.viz.calibration import tippett_figure
+    from forensics.wording.results import low_edge_sentence, lr_validation_sentences
+
+    edge = low_edge_sentence(cal)
+    if edge:
+        st.markdown(f"**Low edge of the band**: {edge}.")
+    checks = cal.get("lr_validation") or []
+    if not checks:
+        st.caption("The likelihood ratios of this detector have not been validated (no Cllr, no bounds).")
+        return
+    st.markdown("**Likelihood ratios validated**")
+    for label, text in lr_validation_sentences(cal):
+        st.text(f"{label}: {text}")
+    cols = st.columns(min(3, len(checks)))
+    for i, v in enumerate(checks):
+        with cols[i % len(cols)]:
+            st.plotly_chart(
+                tippett_figure(v), width="stretch", key=f"models_tippett_{i}", config={"displayModeBar": False}
+            )
+            st.caption(f"Tippett plot: {v['data']}")

@@ -23,6 +23,8 @@ from forensics.wording.explanations import (
 )
 from forensics.wording.numbers import num, pct, pct_interval, pct_of, value_interval
 from forensics.wording.results import (
+    low_edge_sentence,
+    lr_validation_sentences,
     no_verdict_reason,
     quoted,
     score_sentences,
@@ -104,6 +106,10 @@ def validation_rows(model: Mapping[str, Any]) -> list[Row]:
             )
         )
     rows.append(Row("Missed fakes of kinds not trained on", unseen_kinds_sentence(cal)))
+    edge = low_edge_sentence(cal)
+    if edge:
+        rows.append(Row("Low edge of the band", edge))
+    rows += [Row(label, text) for label, text in lr_validation_sentences(cal)]
     band = cal.get("band")
     if band:
         rows.append(

@@ -69,3 +69,37 @@ def calibration_figure(cal: Mapping[str, Any], *, height: int = 320):
         yaxis={"title": f"log10 likelihood ratio (> 0 favours {Verdict.FAKE})"},
     )
     return fig
+
+
+def tippett_figure(validation: Mapping[str, Any], *, height: int = 300):
+    """Tippett plot of one likelihood-ratio validation (``LRValidation.to_dict()``): for each log10 LR, the share of
+    faces of each proposition whose LR is at least that, with the empirical bounds (ELUB) as dotted lines."""
+    import plotly.graph_objects as go
+
+    t = validation["tippett"]
+    x = t["log10_lr"]
+    fig = go.Figure()
+    for key, name, colour in (
+        ("manipulated_or_generated", "manipulated or generated faces", "rgb(192,57,43)"),
+        ("camera_original", "camera originals", "rgb(39,120,180)"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=t[key],
+                mode="lines",
+                name=name,
+                line={"color": colour, "shape": "hv"},
+                hovertemplate="log10 LR >= %{x:.2f}: %{y:.1%} of " + name + "<extra></extra>",
+            )
+        )
+    for bound in validation["elub"]:
+        fig.add_vline(x=bound, line_dash="dot", line_color="grey")
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 40},
+        legend={"orientation": "h", "y": -0.3},
+        xaxis={"title": "log10 likelihood ratio (dotted: the bounds the data support)"},
+        yaxis={"title": "share of faces with at least this ratio", "range": [0, 1.02], "tickformat": ".0%"},
+    )
+    return fig

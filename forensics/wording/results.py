@@ -215,3 +215,49 @@ def summary_sentence(face_number: int, detector: str, score: DetectorScore) -> s
     if score.withheld is not None and score.ready:
         return f"{head}: {score.withheld.verdict}, because {'; '.join(score.withheld.reasons)}."
     return f"{head}: {Verdict.NONE}, because {no_verdict_reason(score)}."
+
+
+# ------------------------------------------------------------------------------------------- the detector's validation
+def lr_validation_sentences(calibration: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """(label, sentence) per likelihood-ratio validation the calibration records (``lr_validation``: validation
+    faces and each leave-out fold): log-likelihood-ratio cost and the bounds the data support, then the cap applied."""
+    cal = calibration or {}
+    out = []
+    for v in cal.get("lr_validation") or ():
+        lo, hi = v["elub"]
+        out.append(
+            (
+                "Likelihood ratios checked on",
+                f"{v['data']}: log-likelihood-ratio cost (Cllr) {v['cllr']:.3f} (0 is perfect, 1 is a detector "
+                f"that always says 1), of which {v['cllr_cal']:.3f} is lost to calibration (Cllr-min "
+                f"{v['cllr_min']:.3f}); {v['misleading_real']} of {v['n_real']} camera originals and "
+                f"{v['misleading_fake']} of {v['n_fake']} manipulated or generated faces got a ratio pointing the "
+                f"wrong way; these faces support ratios from 1 in {lr_number(10**-lo)} to {lr_number(10**hi)} "
+                "at most (empirical lower and upper bounds)",
+            )
+        )
+    bounds = cal.get("lr_bounds")
+    if bounds:
+        out.append(
+            (
+                "Likelihood ratios capped",
+                f"every reported ratio lies between 1 in {lr_number(1 / float(bounds[0]))} and "
+                f"{lr_number(float(bounds[1]))}: the narrowest bounds the checks above support",
+            )
+        )
+    return out
+
+
+def low_edge_sentence(calibration: Mapping[str, Any] | None) -> str | None:
+    """How the low edge of the band (below it: no sign of manipulation found) was chosen, when leave-out folds
+    chose it; None when validation alone did."""
+    le = (calibration or {}).get("low_edge")
+    if not le:
+        return None
+    share = le.get("real_share_below")
+    return (
+        f"the score below which {quoted(Verdict.REAL)} is said was lowered from {le['validation_edge']:.3f} "
+        f"(validation) to {le['chosen']:.3f} so that at most {pct(le.get('target'))} of the fakes of each kind left "
+        f"out of training fell below it in leave-out tests; {pct(share)} of validation camera originals score "
+        "below it"
+    )
