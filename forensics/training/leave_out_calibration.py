@@ -110,16 +110,42 @@ def low_edge_findings(folds: Sequence[FoldScores], target: float) -> dict[str, A
                 row["k"] += int((p < e).sum())
                 row["n"] += int(len(p))
     worst = max(
-        ((c, sum(r["k"] for r in rows.values()), sum(r["n"] for r in rows.values())) for c, rows in misses.items()),
-        key=lambda t: t[1] / max(1, t[2]),
+        ((c, spec, r["k"], r["n"]) for c, rows in misses.items() for spec, r in rows.items() if r["n"]),
+        key=lambda t: (t[2] / t[3], t[3]),
     )
     return {
         "target": target,
         "real_share_below": min(shares),
         "folds": edges,
         "misses_cross_fitted": misses,
-        "worst_condition": {"condition": worst[0], "k": worst[1], "n": worst[2]},
+        "worst_kind": {
+            "condition": worst[0],
+            "held_out": worst[1],
+            "what": held_words(worst[1]),
+            "k": worst[2],
+            "n": worst[3],
+        },
     }
+
+
+# how a left-out group is named in a sentence for a court
+_WORDS = {
+    "generator:flux": "FLUX faces",
+    "generator:sd15": "Stable Diffusion 1.5 faces",
+    "generator:sd21": "Stable Diffusion 2.1 faces",
+    "generator:sdxl": "SDXL faces",
+    "generator:stylegan2": "StyleGAN2 faces",
+    "source:dfl_video": "DeepFaceLive live swaps",
+}
+
+
+def held_words(spec: str) -> str:
+    """A left-out group in words ("DeepFaceLive live swaps"); the spec itself when no words are known."""
+    if spec in _WORDS:
+        return _WORDS[spec]
+    if spec.startswith("name:"):
+        return "live swaps of swapped-in models not trained on"
+    return spec.split(":", 1)[-1].replace("_", " ")
 
 
 def fold_lr_validations(folds: Sequence[FoldScores]) -> list[LRValidation]:
@@ -182,14 +208,15 @@ def apply_leave_out(
         "chosen": lo,
         **findings,
     }
-    worst = findings["worst_condition"]
+    worst = findings["worst_kind"]
     out["leave_out_miss_rate"] = {
         "k": worst["k"],
         "n": worst["n"],
+        "kind": worst["what"],
         "folds": sorted(findings["folds"]),
         "condition": worst["condition"],
-        "kinds": findings["misses_cross_fitted"][worst["condition"]],
-        "method": "each left-out kind judged at the edge fitted on the other left-out kinds",
+        "kinds": findings["misses_cross_fitted"],
+        "method": "each left-out kind judged at the edge fitted on the other left-out kinds; the worst kind is quoted",
     }
     fitted = Calibration.from_dict({**out, "lr_bounds": None, "leave_out_miss_rate": None})
     val_lr = np.array([fitted.lr_model(float(x)) for x in val_p])

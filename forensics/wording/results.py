@@ -157,7 +157,8 @@ def unseen_kinds_sentence(calibration: Mapping[str, Any] | None) -> str:
         return f"{head}: not measured"
     folds = [str(f) for f in m.get("folds") or ()]
     where = f" (leave-out folds {', '.join(folds)})" if folds else ""
-    return f"{head}: {pct_of(m['k'], m['n'])} were called {quoted(Verdict.REAL)} in leave-out tests{where}"
+    kind = f" of the {m['kind']}, the kind it missed most often," if m.get("kind") else ""
+    return f"{head}: {pct_of(m['k'], m['n'])}{kind} were called {quoted(Verdict.REAL)} in leave-out tests{where}"
 
 
 # ------------------------------------------------------------------------------------------- the whole card
