@@ -206,7 +206,9 @@ def test_faces_of_another_side_are_refused(tmp_path):
 @pytest.fixture()
 def tiny_run(tmp_path) -> Path:
     run = tmp_path / "gan-tiny"
-    train_gan(GanConfig(arch="dcgan", seed=1, **TINY), _toy_faces(8), run, budget=Budget(faces=8), progress=False)
+    train_gan(
+        GanConfig(arch="dcgan", seed=1, **TINY), _toy_faces(8), run, budget=Budget(faces=8, log_every=1), progress=False
+    )
     return run
 
 
@@ -416,3 +418,41 @@ def test_cli_trains_and_samples(tmp_path, monkeypatch, capsys):
     assert main(["generate", "train", "--arch", "stylegan", "--data", "x", "--out", "y"]) == 2
     assert main(["generate", "sample", "--run", str(tmp_path / "nothing"), "--n", "2", "--out", "z"]) == 4
     assert "cannot be read" in capsys.readouterr().err
+
+
+def test_a_run_can_start_from_another_runs_networks(tiny_run, tmp_path):
+    from forensics.generation.sampling import write_samples
+
+    source = load_checkpoint(tiny_run / CHECKPOINT)
+    cfg = GanConfig(arch="dcgan", seed=5, init=str(tiny_run), **TINY)
+    train_gan(cfg, _toy_faces(8), tmp_path / "next", budget=Budget(faces=0), progress=False)
+    started = load_checkpoint(tmp_path / "next" / CHECKPOINT)
+    assert _same_state(source["generator"], started["generator"]) and started["faces_seen"] == 0
+    prov = write_samples(tmp_path / "next", 1, tmp_path / "s").provenance
+    assert prov["init"]["checkpoint_sha256"] == hashlib.sha256((tiny_run / CHECKPOINT).read_bytes()).hexdigest()
+    with pytest.raises(ForensicsError, match="must match"):
+        wider = GanConfig(arch="dcgan", init=str(tiny_run), **{**TINY, "width": 8})
+        train_gan(wider, _toy_faces(8), tmp_path / "wider", budget=Budget(faces=0), progress=False)
+
+
+# ------------------------------------------------------------------------------------------------ dashboard
+def test_models_page_shows_a_generators_grid_and_provenance(tiny_run, monkeypatch):
+    pytest.importorskip("streamlit")
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("FORENSICS_GENERATOR_RUNS", str(tiny_run.parent))
+    st.cache_data.clear()
+    app = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+    at = AppTest.from_file(app, default_timeout=300).run().switch_page("pages/models.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="models_generator").set_value(str(tiny_run)).run()
+    assert not at.image  # nothing is drawn before it is asked for
+    at.toggle(key="models_generator_show").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    rows = next(d.value for d in at.dataframe if list(d.value.columns) == ["item", "value"])
+    shown = dict(zip(rows["item"], rows["value"], strict=True))
+    assert shown["checkpoint sha256"] == hashlib.sha256((tiny_run / CHECKPOINT).read_bytes()).hexdigest()
+    assert shown["trained against"] == "no detector" and "8 face crops of toy" in shown["trained on"]
+    assert len(at.image) == 1 and at.get("plotly_chart")  # the grid and the loss curves
+    st.cache_data.clear()

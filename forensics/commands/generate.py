@@ -33,8 +33,13 @@ def add_arguments(p) -> None:
     )
     t.add_argument("--against-weight", type=float, default=1.0, help="weight of the detector term (default 1)")
     t.add_argument("--against-batch", type=int, default=16, help="generated faces per step shown to the detector")
+    t.add_argument(
+        "--init",
+        metavar="RUN",
+        help="start from another run's networks (same --arch, --size, --width), e.g. a plain run before --against",
+    )
     t.add_argument("--limit", type=int, default=None, metavar="FILES", help="use this many files of --data (seeded)")
-    t.add_argument("--width", type=int, default=64, help="network width (default 64)")
+    t.add_argument("--width", type=int, default=32, help="network width (default 32; DCGAN's 64 is ~4x slower)")
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--lr", type=float, default=0.0, help="Adam learning rate (default: 2e-4 dcgan, 1e-4 wgan-gp)")
     t.add_argument("--seed", type=int, default=0)
@@ -76,6 +81,7 @@ def _train(args) -> int:
         against_weights=args.against_weights,
         against_weight=args.against_weight,
         against_batch=args.against_batch,
+        init=args.init,
     )
     faces = load_faces(
         args.data, args.size, settings=CropSettings(), limit=args.limit, seed=args.seed, progress=not args.quiet

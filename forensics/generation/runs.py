@@ -92,6 +92,7 @@ def provenance_rows(summary: dict[str, Any], prov: dict[str, Any]) -> list[dict[
         ("architecture", f"{cfg['arch']}, {cfg['size']} px, width {cfg['width']}, latent {cfg['z_dim']}"),
         ("trained on", f"{data['faces']} face crops of {data['folder']} (crop methods {data['crop_methods']})"),
         ("trained against", f"{against}, weight {cfg.get('against_weight')}" if against else "no detector"),
+        ("started from", _started_from(prov.get("init"))),
         ("checkpoint sha256", prov["checkpoint_sha256"]),
         ("checkpoint state", f"step {prov['step']}, {prov['faces_seen']} real faces seen"),
         ("samples shown", f"{prov['n']} faces, seed {prov['seed']}, drawn {prov['date_utc']}"),
@@ -105,3 +106,9 @@ def provenance_rows(summary: dict[str, Any], prov: dict[str, Any]) -> list[dict[
             )
         )
     return [{"item": k, "value": str(v)} for k, v in rows]
+
+
+def _started_from(init: dict[str, Any] | None) -> str:
+    if not init:
+        return "random initialisation"
+    return f"{init['run']} (checkpoint sha256 {init['checkpoint_sha256']}, {init['faces_seen']} faces seen)"

@@ -39,6 +39,7 @@ class LoadedGenerator:
     config: dict[str, Any]
     step: int
     faces_seen: int
+    init: dict[str, Any] | None = None  # the run it was started from (``generate train --init``)
 
     @property
     def name(self) -> str:
@@ -70,7 +71,7 @@ def load_generator(run: str | Path) -> LoadedGenerator:
     g.load_state_dict(state["generator"])
     with torch.no_grad():
         g = g.to(get_device()).eval()
-    return LoadedGenerator(g, run, sha, cfg, int(state["step"]), int(state["faces_seen"]))
+    return LoadedGenerator(g, run, sha, cfg, int(state["step"]), int(state["faces_seen"]), state.get("init"))
 
 
 def generate(gen: LoadedGenerator, n: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
@@ -129,6 +130,7 @@ def provenance(gen: LoadedGenerator, seed: int, n: int) -> dict[str, Any]:
         "faces_seen": gen.faces_seen,
         "against": cfg.get("against"),
         "against_weights": cfg.get("against_weights"),
+        "init": gen.init,
         "forensics_version": __version__,
     }
 
