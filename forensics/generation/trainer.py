@@ -265,8 +265,8 @@ def _start(cfg: GanConfig, faces: FaceSet, out: Path, nets: _Nets, *, resume: bo
         raise ForensicsError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
     if cfg.init:
         nets.start_from(cfg.init)
-    doc = {"schema": RUN_SCHEMA, "config": asdict(cfg), "data": faces.info(), "created_utc": _utc_now()}
-    doc["init"] = nets.init
+    doc: dict[str, Any] = {"schema": RUN_SCHEMA, "config": asdict(cfg), "data": faces.info()}
+    doc.update(created_utc=_utc_now(), init=nets.init)
     (out / RUN_FILE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     (out / LOG).write_text("", encoding="utf-8")
     append_log(out, {"event": "start", **doc, "time": time.time()})
