@@ -1,5 +1,5 @@
 """How a detector's verdicts degrade when a face is cut by the image border (the measurement behind the thresholds
-of ``forensics.face_checks``).
+of ``forensics.faces.whole_face``).
 
 Each sampled validation image is cut at one border (left, right, top, bottom) so that a share ``c`` of its largest
 face's box lies beyond the new edge; the face is cropped with its original box and landmarks moved into the cut
@@ -143,13 +143,13 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from forensics.calibration import VERDICT_FAKE, VERDICT_REAL
     from forensics.evidence import load_evidence
-    from forensics.face_checks import confirm_face, outside_fraction
-    from forensics.face_crop import aligned_crop
     from forensics.faces import FaceOptions, detect_faces
+    from forensics.faces.crop import aligned_crop
+    from forensics.faces.whole_face import confirm_face, outside_fraction
     from forensics.paths import SHARED_DATA_DIR
     from forensics.pipeline import get_detector
+    from forensics.verdicts import Verdict
 
     det = get_detector(args.detector, args.weights_dir)
     if det.calibration is None:
@@ -183,7 +183,7 @@ def main() -> None:
         p = det.p_fake(det.logits_to_proba(logits))
         verdicts = [det.calibration.assess(float(v)).verdict for v in p]
         for (border, c, outside, padded, mesh), pf, v in zip(meta, p, verdicts, strict=True):
-            wrong = (label == "real" and v == VERDICT_FAKE) or (label == "fake" and v == VERDICT_REAL)
+            wrong = (label == "real" and v == Verdict.FAKE) or (label == "fake" and v == Verdict.REAL)
             rows.append(
                 {
                     "path": str(path.relative_to(data.parent)),

@@ -9,7 +9,7 @@ Run: python bench/bench_face_finders.py [--folder ../shared/data/val] [--limit 3
   (utkface, stylegan_basemax, sdfd_sd21, ffpp) resized to 50-260 px: ground truth is the tile. A tile is found when a
   face's centre lies in it and the face is at least a quarter of the tile; false detections are faces in no tile or
   a second face in one tile.
-- ``--fit-box`` prints the medians that map BlazeFace's boxes onto MTCNN's (``forensics.faces_mediapipe``).
+- ``--fit-box`` prints the medians that map BlazeFace's boxes onto MTCNN's (``forensics.faces.mediapipe_finder``).
 Times are per image on one thread (CPU time of this process, robust to other load, and wall time).
 """
 
@@ -38,9 +38,9 @@ def _iou(a, b) -> float:
 
 
 def _finders():
-    from forensics.face_batch import find_faces_batch
     from forensics.faces import FaceOptions, detect_faces
-    from forensics.faces_mediapipe import detect_mediapipe
+    from forensics.faces.batch import find_faces_batch
+    from forensics.faces.mediapipe_finder import detect_mediapipe
 
     def one(method):
         return lambda imgs: [detect_faces(im, FaceOptions(method=method)) for im in imgs]
@@ -147,8 +147,8 @@ def _tile_score(truths, boxes) -> tuple[int, int, int]:
 
 
 def _fit_box(images) -> None:
-    from forensics.face_finders import detect_mtcnn
-    from forensics.faces_mediapipe import raw_detections
+    from forensics.faces.finders import detect_mtcnn
+    from forensics.faces.mediapipe_finder import raw_detections
 
     rows = []
     for im in images:

@@ -72,8 +72,8 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from forensics.regions import region_occlusion, region_relevance
     from forensics.segmentation import segment
+    from forensics.segmentation.regions import region_occlusion, region_relevance
 
     crops = _crops(args.n)
     segment(crops[0])  # warm-up: builds the mediapipe graphs

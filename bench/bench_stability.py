@@ -1,6 +1,6 @@
-"""Cost per face of the stability check (forensics.stability): re-cropping one face from the evidence re-saved as
-JPEG 90 / 75 / 50 and scaled to 0.75 / 0.5 and scoring the five crops (median of N runs); also the whole-face checks
-(Face Mesh on the crop) and the second face finder of forensics.coverage.
+"""Cost per face of the stability check (forensics.calibration.stability): re-cropping one face from the evidence
+re-saved as JPEG 90 / 75 / 50 and scaled to 0.75 / 0.5 and scoring the five crops (median of N runs); also the
+whole-face checks (Face Mesh on the crop) and the second face finder of forensics.faces.coverage.
 
 Run: python bench/bench_stability.py [IMAGE] [--threads 2] [--runs 7] [--detector ffd-mobilenetv2]
 Defaults to the shipped example ui/examples/astronaut.jpg (512 px, one face).
@@ -45,13 +45,13 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from forensics.coverage import mediapipe_boxes
+    from forensics.calibration.stability import variant_crops
     from forensics.evidence import load_evidence
-    from forensics.face_checks import check_face
-    from forensics.face_crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN
     from forensics.faces import detect_faces
+    from forensics.faces.coverage import mediapipe_boxes
+    from forensics.faces.crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN
+    from forensics.faces.whole_face import check_face
     from forensics.pipeline import get_detector, score_crops
-    from forensics.stability import variant_crops
 
     ev = load_evidence(args.image)
     face = detect_faces(ev.image).faces[0]

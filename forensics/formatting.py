@@ -76,7 +76,7 @@ def lr_number(lr: Any) -> str:
 
 def lr_in_favour(lr: Any, prop_fake: str | None = None, prop_real: str | None = None) -> str:
     """An LR stated in favour of the proposition it supports: ``"4.0 in favour of the proposition that ..."``."""
-    from forensics.likelihood_ratio import PROP_FAKE, PROP_REAL
+    from forensics.calibration.likelihood_ratio import PROP_FAKE, PROP_REAL
 
     if _missing(lr) or float(lr) <= 0:
         return "n/a"

@@ -37,8 +37,8 @@ def main() -> None:
     import torch
     from safetensors.torch import load_file
 
+    from forensics.calibration.temperature import softmax
     from forensics.detectors import create_detector
-    from forensics.temperature import softmax
     from forensics.training.augment import match_resolution
     from forensics.training.config import TrainConfig
     from forensics.training.crop_sets import prepare_data

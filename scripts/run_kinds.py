@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
+    from forensics.calibration.temperature import softmax
     from forensics.evaluation import auc
-    from forensics.temperature import softmax
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="run folders holding val_logits.npz")

@@ -210,7 +210,7 @@ def test_detect_warns_when_the_face_is_larger_than_the_real_training_faces(tmp_p
     the default detector was trained on, and the verdict card says so with the card's own shares."""
     from PIL import Image
 
-    from forensics.domain import face_size_caveat
+    from forensics.calibration.domain import face_size_caveat
 
     big = tmp_path / "astronaut_x7.png"
     with Image.open(EXAMPLES / "astronaut.jpg") as im:
@@ -231,7 +231,7 @@ def test_detect_warns_when_the_face_is_larger_than_the_real_training_faces(tmp_p
 def test_detect_warns_that_camera_original_is_weak_on_a_small_compressed_file(small_compressed_portrait):
     """A "camera original" verdict on a 180 px / JPEG 50 file: the verdict card carries the library's degradation
     caveat, word for word."""
-    from forensics.domain import face_caveats
+    from forensics.calibration.domain import face_caveats
     from forensics.evidence import load_evidence
     from forensics.pipeline import AnalyzeOptions, analyze
 
@@ -437,7 +437,7 @@ def test_models_page_lists_detectors_and_loads_a_card():
     # and, first, the leave-source-out table of the sources it never saw
     assert "Sources it never saw (leave-source-out)" in text and "source:pixabay_portraits" in text
     # and the size histogram the Detect caveat reads, row for row
-    from forensics.domain import SIDE_EDGES
+    from forensics.calibration.domain import SIDE_EDGES
     from forensics.pipeline import get_detector
 
     real = get_detector("ffd-mobilenetv2").info()["card"]["training_image_sides"]["counts"]["real"]
@@ -532,7 +532,7 @@ def test_report_page_builds_a_valid_bundle_and_pdf():
     assert any(e.label.startswith("Page 1") for e in at.expander)
     import os
 
-    from forensics.audit import CaseLog
+    from forensics.cases.audit import CaseLog
 
     with CaseLog(os.environ["FORENSICS_CASE_DB"]) as log:  # the dashboard's export is logged like the CLI's
         exports = [e.payload for e in log.entries() if e.kind == "export"]
@@ -659,7 +659,7 @@ def test_metadata_and_file_names_are_shown_as_plain_text(tmp_path):
     import os
     import re
 
-    from forensics.audit import CaseLog
+    from forensics.cases.audit import CaseLog
 
     path = _hostile_jpeg(tmp_path)
     at = _app(["simplenet"], face_method="whole")

@@ -11,8 +11,8 @@ pytest.importorskip("streamlit")
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from forensics.audit import CaseLog  # noqa: E402
 from forensics.cases import accounts, cases  # noqa: E402
+from forensics.cases.audit import CaseLog  # noqa: E402
 from forensics.cases.workbench import Workbench  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

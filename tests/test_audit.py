@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from forensics.audit import GENESIS_HASH, CaseLog, entry_hash
+from forensics.cases.audit import GENESIS_HASH, CaseLog, entry_hash
 from forensics.cli import main
 from forensics.errors import ForensicsError
 from forensics.jsonio import canonical_json
@@ -211,7 +211,7 @@ def test_json_rules():
 
 
 def test_log_analysis_records_hashes_and_scores(tmp_path):
-    from forensics.audit import log_analysis
+    from forensics.cases.audit import log_analysis
 
     analysis = {
         "evidence": {"name": "a.jpg", "size": 3, "sha256": "ab" * 32, "md5": "cd" * 16},

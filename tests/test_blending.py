@@ -116,7 +116,7 @@ def test_random_blend_uses_donors_and_parts():
 def test_border_reflect_reproduces_the_crop_padding():
     """A crop that reaches past the image edge (face_crop.warp_crop, reflect) is a fixed point of border_reflect with
     the same strip widths: the augmentation makes exactly the padding the face pipeline makes."""
-    from forensics.face_crop import crop_matrix, warp_crop
+    from forensics.faces.crop import crop_matrix, warp_crop
 
     img = _face_like(64, seed=2)
     m = crop_matrix((32.0 + 6, 32.0 - 8), 64, 64)  # 8 rows above and 6 columns right of the image

@@ -24,8 +24,8 @@ def test_sign_in_case_pages_and_sign_out(tmp_path, monkeypatch):
     if not bd.chromium_path():
         pytest.skip("Debian's chromium is not installed (bash scripts/setup.sh --with-browser installs it)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    from forensics.audit import CaseLog
     from forensics.cases import accounts
+    from forensics.cases.audit import CaseLog
     from forensics.cases.workbench import Workbench
 
     monkeypatch.setenv("FORENSICS_DB_URL", f"sqlite:///{tmp_path / 'wb.sqlite'}")

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from forensics.calibration import Calibration, fit_calibration
-from forensics.decision_band import band_error_rates, choose_band
+from forensics.calibration.decision_band import band_error_rates, choose_band
+from forensics.calibration.likelihood_ratio import PROP_FAKE, PROP_REAL, LikelihoodRatioModel, verbal_scale
+from forensics.calibration.temperature import fit_temperature, fit_temperature_and_bias, nll, softmax
 from forensics.errors import ForensicsError
-from forensics.likelihood_ratio import PROP_FAKE, PROP_REAL, LikelihoodRatioModel, verbal_scale
-from forensics.temperature import fit_temperature, fit_temperature_and_bias, nll, softmax
 
 
 def _synthetic(n: int = 800, sep: float = 2.0, overconf: float = 4.0, seed: int = 0):

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from forensics.audit import CaseLog
 from forensics.cases import accounts, cases, db
+from forensics.cases.audit import CaseLog
 from forensics.cases.roots import confine
 from forensics.cases.store import EvidenceStore
 from forensics.cases.workbench import Workbench

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from forensics.domain import (
+from forensics.calibration.domain import (
     SIDE_EDGES,
     degradation_caveat,
     face_caveats,
@@ -54,7 +54,7 @@ def test_caveat_only_where_camera_originals_were_rare():
 
 
 def test_face_span_is_the_side_aligned_crop_cuts():
-    from forensics.face_crop import aligned_crop
+    from forensics.faces.crop import aligned_crop
 
     img = np.zeros((400, 500, 3), np.uint8)
     for box, margin in (((100, 80, 220, 230), 0.15), ((10, 10, 60, 40), 0.3)):

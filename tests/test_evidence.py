@@ -16,7 +16,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from forensics.errors import BadImageError
 from forensics.evidence import DEFAULT_MAX_PIXELS, exif_thumbnail, load_evidence
-from forensics.jpeg_tables import estimate_quality, ijg_table
+from forensics.evidence.jpeg_tables import estimate_quality, ijg_table
 
 
 def _encode(img: Image.Image, fmt: str, **kw) -> bytes:

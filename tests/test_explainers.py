@@ -253,7 +253,7 @@ def test_default_target_is_most_probable_fake_class_and_override():
 
 def test_probability_is_the_calibrated_one():
     from forensics.calibration import Calibration
-    from forensics.likelihood_ratio import LikelihoodRatioModel
+    from forensics.calibration.likelihood_ratio import LikelihoodRatioModel
 
     lr = LikelihoodRatioModel(
         knots=(-1.0, 1.0), log10_lr=(0.0, 0.0), cap_high=1.0, cap_low=-1.0, n_real=10, n_fake=10, bins=2

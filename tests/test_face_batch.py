@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from forensics.evidence import load_evidence
-from forensics.face_batch import _stacks, find_faces_batch
 from forensics.faces import FaceOptions, detect_faces
+from forensics.faces.batch import _stacks, find_faces_batch
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "ui" / "examples" / "astronaut.jpg"
 
@@ -69,7 +69,7 @@ def test_mediapipe_boxes_follow_mtcnn_convention(photo):
 
 
 def test_needs_mtcnn_when_blazeface_finds_nothing_or_a_small_face():
-    from forensics.faces_mediapipe import CASCADE_MIN_FACE_SHARE, needs_mtcnn
+    from forensics.faces.mediapipe_finder import CASCADE_MIN_FACE_SHARE, needs_mtcnn
 
     big = ((10.0, 10.0, 90.0, 10.0 + CASCADE_MIN_FACE_SHARE * 200 + 1), 0.9, None)
     small = ((10.0, 10.0, 40.0, 10.0 + CASCADE_MIN_FACE_SHARE * 200 - 1), 0.9, None)

@@ -10,8 +10,8 @@ from PIL import Image
 
 from forensics.errors import BadImageError, UnknownComponentError
 from forensics.evidence import load_evidence
-from forensics.face_crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN, aligned_crop, crop_matrix, eye_angle
 from forensics.faces import FaceOptions, detect_faces, reading_order
+from forensics.faces.crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN, aligned_crop, crop_matrix, eye_angle
 
 
 def _rgb(path) -> np.ndarray:

@@ -221,7 +221,7 @@ def _pixels(path: Path) -> np.ndarray:
 
 def test_samples_carry_the_checkpoint_sha256_and_are_reproducible(tiny_run, tmp_path):
     from forensics.generation.sampling import PROVENANCE, write_samples
-    from forensics.scan.run import label_from_path
+    from forensics.scan.files import label_from_path
 
     res = write_samples(tiny_run, 5, tmp_path / "out", seed=7, labelled=True)
     assert res.folder == tmp_path / "out" / "fake" / "gan" / "generated-gan-tiny"
@@ -356,13 +356,13 @@ def test_generated_folders_are_listed_as_gan_fakes(tmp_path):
 
     _pngs(tmp_path / "dcgan-a", 3)
     (tmp_path / "dcgan-a" / "provenance.json").write_text("{}")
-    samples = generated_samples([str(tmp_path / "dcgan-a")])
+    samples = generated_samples([tmp_path / "dcgan-a"])
     assert len(samples) == 3
     assert {(s.label, s.kind, s.source) for s in samples} == {("fake", "gan", "generated:dcgan-a")}
     assert len({s.group for s in samples}) == 3
     assert class_index(samples[0].kind, ("real", "face-manipulated", "generated"), THREE_CLASS) == 2
     with pytest.raises(ForensicsError, match="not a folder"):
-        generated_samples([str(tmp_path / "missing")])
+        generated_samples([tmp_path / "missing"])
 
 
 def test_generated_source_joins_training_only_and_survives_a_hold_out(tmp_path, monkeypatch):
@@ -404,12 +404,15 @@ def test_cli_trains_and_samples(tmp_path, monkeypatch, capsys):
     data.mkdir()
     for i, img in enumerate(_toy_faces(4, side=96).images):
         Image.fromarray(img).save(data / f"face{i}.png")
+    (data / "heldout").mkdir()
+    Image.fromarray(_toy_faces(1, side=96).images[0]).save(data / "heldout" / "other.png")
     run = tmp_path / "run"
     argv = ["generate", "train", "--arch", "wgan-gp", "--data", str(data), "--size", "64", "--out", str(run)]
-    argv += ["--faces", "8", "--width", "4", "--batch-size", "2", "--quiet"]
+    argv += ["--faces", "8", "--width", "4", "--batch-size", "2", "--exclude", "heldout", "--quiet"]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["faces_seen"] == 10 and summary["training_faces"] == 4  # one step = 5 critic batches of 2
+    assert json.loads((run / "gan.json").read_text())["data"]["excluded"] == ["heldout"]
     assert summary["checkpoint_sha256"] == hashlib.sha256((run / CHECKPOINT).read_bytes()).hexdigest()
     assert main(["generate", "sample", "--run", str(run), "--n", "3", "--out", str(tmp_path / "s")]) == 0
     assert len(list((tmp_path / "s").glob("*.png"))) == 3 and (tmp_path / "s" / "provenance.json").is_file()

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = """
 import numpy as np
 from PIL import Image
-from forensics.faces_mediapipe import raw_detections
-from forensics.face_checks import mesh_landmarks
+from forensics.faces.mediapipe_finder import raw_detections
+from forensics.faces.whole_face import mesh_landmarks
 from forensics.segmentation.landmarks import _graph, _LOCK
 img = np.asarray(Image.open("ui/examples/astronaut.jpg").convert("RGB"))
 print("faces", len(raw_detections(img)))

@@ -1,6 +1,6 @@
-"""The novelty model (forensics.novelty): its distance against an independent Mahalanobis, the npz file checked by
-SHA-256 from the manifest, the fit-novelty command on a tiny random detector, the verdict it turns inconclusive, and
-the threshold trade-off the lead reads."""
+"""The novelty model (forensics.calibration.novelty): its distance against an independent Mahalanobis, the npz file
+checked by SHA-256 from the manifest, the fit-novelty command on a tiny random detector, the verdict it turns
+inconclusive, and the threshold trade-off the lead reads."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forensics.calibration import VERDICT_FAKE, VERDICT_REAL, fit_calibration
+from forensics.calibration import fit_calibration
+from forensics.calibration.novelty import fit_novelty, manifest_record, threshold_tradeoff
+from forensics.detectors.weights import load_novelty_model
 from forensics.errors import WeightsHashMismatchError
-from forensics.novelty import fit_novelty, load_for_entry, manifest_record, threshold_tradeoff
+from forensics.verdicts import Verdict
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "ui" / "examples"
 
@@ -46,20 +48,20 @@ def test_npz_round_trip_and_sha256_check(tmp_path):
     m = fit_novelty(x, y, classes=("real", "face-manipulated", "generated"), quantile=0.95)
     path = m.save(tmp_path / "d.novelty.npz")
     rec = manifest_record(m, path.name, sha256_file(path))
-    back = load_for_entry({**rec, "threshold": 1.7}, [tmp_path])  # the manifest's threshold is the one in force
+    back = load_novelty_model({**rec, "threshold": 1.7}, [tmp_path])  # the manifest's threshold is the one in force
     assert back.threshold == 1.7 and back.info["sha256"] == rec["sha256"]
     np.testing.assert_allclose(back.score(x[:10]), m.score(x[:10]), rtol=1e-5)
     with np.load(path, allow_pickle=False) as z:  # nothing pickled
         assert set(z.files) == {"means", "precision", "reference", "header"}
     path.write_bytes(path.read_bytes() + b"x")
     with pytest.raises(WeightsHashMismatchError):
-        load_for_entry(rec, [tmp_path])
+        load_novelty_model(rec, [tmp_path])
 
 
 def test_threshold_tradeoff_counts():
     scores = [3.0, 0.5, 2.5, 0.1, 4.0]
     labels = [0, 0, 1, 1, 1]
-    verdicts = [VERDICT_FAKE, VERDICT_REAL, VERDICT_FAKE, VERDICT_REAL, "inconclusive"]
+    verdicts = [Verdict.FAKE, Verdict.REAL, Verdict.FAKE, Verdict.REAL, "inconclusive"]
     (row,) = threshold_tradeoff(2.0, {"left-out ciplab": (scores, labels, verdicts)})
     assert (row.faces, row.beyond, row.false_accusations, row.false_accusations_inconclusive) == (5, 3, 1, 1)
     assert (row.correct_verdicts, row.correct_verdicts_lost, row.wrong_verdicts) == (2, 1, 2)
@@ -140,10 +142,10 @@ def test_fit_novelty_command_records_the_file_and_the_detector_loads_it(tiny, tm
 def test_novel_face_is_inconclusive_and_a_withheld_verdict_stays_withheld(tiny):
     """With a threshold below every score the face is "inconclusive: unlike the faces ..." with its score shown;
     a face that also fails a whole-face check stays "no verdict" with both reasons."""
+    from forensics.calibration.novelty import UNLIKE
     from forensics.detectors import create_detector
     from forensics.evidence import load_evidence
-    from forensics.face_checks import FaceChecks
-    from forensics.novelty import UNLIKE
+    from forensics.faces.whole_face import FaceChecks
     from forensics.pipeline import NO_VERDICT, AnalyzeOptions, analyze, withhold
 
     det = create_detector("tiny", weights_dirs=[tiny], manifest=tiny / "manifest.json")

@@ -94,7 +94,7 @@ def _png(img: np.ndarray) -> bytes:
 
 
 def test_cli_analyze_appends_to_the_audit_log(tmp_path):
-    from forensics.audit import CaseLog
+    from forensics.cases.audit import CaseLog
     from forensics.cli import main
 
     img = tmp_path / "noise.png"
@@ -125,9 +125,9 @@ def test_cli_analyze_appends_to_the_audit_log(tmp_path):
 
 def test_cli_analyze_prints_the_size_caveat_for_a_large_face(tmp_path, capsys):
     """The shipped portrait at 7x (a face crop of about 800 px): the text output carries the caveat of
-    forensics.domain under the verdict."""
+    forensics.calibration.domain under the verdict."""
+    from forensics.calibration.domain import face_size_caveat
     from forensics.cli import main
-    from forensics.domain import face_size_caveat
 
     big = tmp_path / "astronaut_x7.png"
     with Image.open(ROOT / "ui" / "examples" / "astronaut.jpg") as im:
@@ -142,8 +142,8 @@ def test_cli_analyze_prints_the_size_caveat_for_a_large_face(tmp_path, capsys):
 def test_cli_analyze_warns_that_camera_original_is_weak_on_a_small_compressed_file(small_compressed_portrait, capsys):
     """As small and compressed as the harshest re-sampling on the card, under which the default misses more fakes
     than its target: the text output says so under the "camera original" verdict."""
+    from forensics.calibration.domain import face_caveats
     from forensics.cli import main
-    from forensics.domain import face_caveats
 
     small = small_compressed_portrait
     assert main(["analyze", str(small), "--detector", "ffd-mobilenetv2", "--no-log"]) == 0

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from forensics.errors import NotApplicableError
-from forensics.regions import UNASSIGNED, aggregate, binarise, region_occlusion, region_relevance
 from forensics.segmentation import RegionMasks, resolve_overlaps
+from forensics.segmentation.regions import UNASSIGNED, aggregate, binarise, region_occlusion, region_relevance
 
 
 def masks_10x10(absent: dict[str, str] | None = None) -> RegionMasks:

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from conftest import QUICK_REPORT_OPTIONS
 
-from forensics.domain import face_size_caveat, side_histogram
+from forensics.calibration.domain import face_size_caveat, side_histogram
 from forensics.errors import ForensicsError
 from forensics.formatting import lr_in_favour
 from forensics.report import Case, build_bundle, bundle_hash, load_bundle, validate_bundle
@@ -320,7 +320,7 @@ def test_cli_report_verify_and_log(evidence_path, tmp_path, capsys):
     assert main(["verify-report", str(bundle_path), str(altered), "--no-log"]) == 1
     assert "MISMATCH evidence/sha256" in capsys.readouterr().out
     assert main(["verify-log", str(db)]) == 0
-    from forensics.audit import CaseLog
+    from forensics.cases.audit import CaseLog
 
     with CaseLog(db) as log:
         kinds = [e.kind for e in log.entries()]
@@ -352,7 +352,7 @@ def test_full_report_on_a_real_face(real_face_path, tmp_path):
         assert any(r["method"] == m for r in b["regions"]) or f"regions (face 0, {m})" in b["not_run"]
     for r in b["regions"]:
         assert abs(sum(r["shares"].values()) - 1.0) < 1e-6  # found regions + "unassigned" share out the whole map
-        assert r["computed_by"] == "forensics.regions.region_relevance"
+        assert r["computed_by"] == "forensics.segmentation.regions.region_relevance"
     assert len(b["checks"]) >= 5
     files = write_report(data, tmp_path, log=False)
     text, n = _pdf_text(files.pdf)
@@ -412,8 +412,8 @@ def test_validation_rows_give_each_rate_with_its_wilson_interval_and_each_resamp
 
 def test_pdf_carries_the_degradation_caveat_of_a_small_compressed_file(small_compressed_portrait, tmp_path):
     """A camera-original verdict of the shipped default on a 180 px / JPEG 50 file: the PDF prints the caveat that
-    forensics.domain gives for it (the bundle keeps the evidence apart from the analysis)."""
-    from forensics.domain import face_caveats
+    forensics.calibration.domain gives for it (the bundle keeps the evidence apart from the analysis)."""
+    from forensics.calibration.domain import face_caveats
     from forensics.report.sections import analysis_of
 
     data = prepare_report(

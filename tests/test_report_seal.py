@@ -185,7 +185,7 @@ def test_the_log_export_entry_is_consulted(signed, evidence, tmp_path, capsys):
     capsys.readouterr()
     assert main(["verify-report", str(pdf), str(evidence), "--case-db", str(js.parent / "cases.sqlite")]) == 0
     other = tmp_path / "other.sqlite"
-    from forensics.audit import CaseLog
+    from forensics.cases.audit import CaseLog
 
     with CaseLog(other) as cl:
         cl.append("analysis", {"x": 1})
@@ -203,7 +203,7 @@ def test_a_second_report_never_overwrites_the_first(evidence, tmp_path):
     assert len(jsons) == len(pdfs) == 2
     assert (first_json.read_bytes(), first_pdf.read_bytes()) == first
     assert not list(out.glob(".report-*"))  # no temporary file left behind
-    from forensics.audit import CaseLog
+    from forensics.cases.audit import CaseLog
 
     with CaseLog(out / "cases.sqlite") as log:
         exported = {e.payload["bundle"] for e in log.entries() if e.kind == "export"}

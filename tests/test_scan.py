@@ -39,6 +39,21 @@ def _make_folder(tmp: Path, n_real: int = 4, n_fake: int = 4) -> Path:
 OPTS = ScanOptions(detectors=("simplenet",), face_method="whole", allow_untrained=True)
 
 
+def _slow_scan_command(root: Path, store_path: Path, *, workers: int, pause_s: float) -> list[str]:
+    """A scan in its own process (one image per batch, the untrained tiny detector) that pauses after each batch,
+    so that a test can kill it mid-way: the pause is injected through ``scan_folder(after_batch=...)``."""
+    script = (
+        "import functools, sys, time\n"
+        "from forensics.device import configure_threads\n"
+        "from forensics.scan import ScanOptions, scan_folder\n"
+        "configure_threads(1)\n"
+        "scan_folder(sys.argv[1], sys.argv[2], batch_size=1, workers=int(sys.argv[3]),\n"
+        "            options=ScanOptions(detectors=('simplenet',), face_method='whole', allow_untrained=True),\n"
+        "            after_batch=functools.partial(time.sleep, float(sys.argv[4])))\n"
+    )
+    return [sys.executable, "-c", script, str(root), str(store_path), str(workers), str(pause_s)]
+
+
 def test_label_from_path(tmp_path):
     root = tmp_path
     assert label_from_path(root / "real" / "lfw" / "a.jpg", root) == ("real", "real", "lfw")
@@ -91,30 +106,11 @@ def test_interrupted_scan_keeps_finished_images_and_resumes(tmp_path):
 
 
 def test_killed_scan_process_resumes_without_redoing_work(tmp_path):
-    """SIGKILL a real CLI scan mid-way; the re-run skips the images finished before the kill."""
+    """SIGKILL a scan process mid-way; the re-run skips the images finished before the kill."""
     root = _make_folder(tmp_path, n_real=10, n_fake=10)
     store_path = tmp_path / "r.sqlite"
-    cmd = [
-        sys.executable,
-        "-m",
-        "forensics",
-        "--threads",
-        "1",
-        "scan",
-        str(root),
-        "--out",
-        str(store_path),
-        "--detector",
-        "simplenet",
-        "--face-method",
-        "whole",
-        "--allow-untrained",
-        "--batch-size",
-        "1",
-        "--workers",
-        "0",
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "FORENSICS_SCAN_TEST_DELAY": "0.3"}
+    cmd = _slow_scan_command(root, store_path, workers=0, pause_s=0.3)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
@@ -239,27 +235,8 @@ def _alive(pid: int) -> bool:
 def test_killed_scan_leaves_no_worker_behind(tmp_path):
     """Attack 7: after kill -9 of a scan with a DataLoader worker, the worker goes too."""
     root = _make_folder(tmp_path, n_real=20, n_fake=20)
-    cmd = [
-        sys.executable,
-        "-m",
-        "forensics",
-        "--threads",
-        "1",
-        "scan",
-        str(root),
-        "--out",
-        str(tmp_path / "r.sqlite"),
-        "--detector",
-        "simplenet",
-        "--face-method",
-        "whole",
-        "--allow-untrained",
-        "--batch-size",
-        "1",
-        "--workers",
-        "1",
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "FORENSICS_SCAN_TEST_DELAY": "1"}
+    cmd = _slow_scan_command(root, tmp_path / "r.sqlite", workers=1, pause_s=1)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers: list[int] = []
     try:

@@ -3,10 +3,12 @@ worker is killed mid-run."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -85,10 +87,9 @@ def test_dask_local_cluster_scan_equals_plain_scan(tmp_path):
     assert (again.skipped_already_done, again.done) == (11, 0)  # the same resumable store: nothing to redo
 
 
-def test_killed_dask_worker_loses_nothing(tmp_path, monkeypatch):
+def test_killed_dask_worker_loses_nothing(tmp_path):
     root = _make_folder(tmp_path, 19)
     scan_folder(root, tmp_path / "plain.sqlite", options=OPTS, batch_size=2)
-    monkeypatch.setenv("FORENSICS_SCAN_TEST_DELAY", "0.5")  # spawned workers inherit it: batches take a while
     store_path = tmp_path / "dask.sqlite"
     with (
         local_cluster(2) as cluster,
@@ -116,7 +117,12 @@ def test_killed_dask_worker_loses_nothing(tmp_path, monkeypatch):
         killer.start()
         try:
             s = scan_folder(
-                root, store_path, options=OPTS, batch_size=2, dask=DaskSetup(address=cluster.scheduler_address)
+                root,
+                store_path,
+                options=OPTS,
+                batch_size=2,
+                dask=DaskSetup(address=cluster.scheduler_address),
+                after_batch=functools.partial(time.sleep, 0.5),  # on the workers: batches take a while
             )
         finally:
             scan_over.set()

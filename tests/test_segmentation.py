@@ -202,7 +202,7 @@ def test_import_stays_light():
     import sys
 
     code = (
-        "import sys, forensics.segmentation, forensics.regions, forensics.viz.regions; "
+        "import sys, forensics.segmentation, forensics.segmentation.regions, forensics.viz.regions; "
         "heavy = [m for m in ('torch', 'mediapipe', 'cv2', 'transformers', 'plotly') if m in sys.modules]; "
         "sys.exit(1 if heavy else 0)"
     )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from test_regions import masks_10x10
 
-from forensics.regions import region_relevance
+from forensics.segmentation.regions import region_relevance
 from forensics.viz.heatmap import heatmap_figure, region_outlines
 from forensics.viz.regions import colour, region_bar_chart
 
@@ -48,7 +48,7 @@ def test_region_bars_are_visible_and_carry_no_misleading_legend():
 
 
 def test_occlusion_and_map_disagreement_is_said_per_region():
-    from forensics.regions import RegionStat, RegionTable
+    from forensics.segmentation.regions import RegionStat, RegionTable
     from ui.regions import disagreement_sentences
 
     def row(region, share, delta):

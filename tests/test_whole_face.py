@@ -14,9 +14,9 @@ from PIL import Image
 
 from forensics.calibration import fit_calibration
 from forensics.evidence import load_evidence
-from forensics.face_checks import MAX_OUTSIDE_FRACTION, check_face, outside_fraction
-from forensics.face_crop import aligned_crop
 from forensics.faces import FaceOptions, detect_faces
+from forensics.faces.crop import aligned_crop
+from forensics.faces.whole_face import MAX_OUTSIDE_FRACTION, check_face, outside_fraction
 from forensics.pipeline import NO_VERDICT, AnalyzeOptions, analyze
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "ui" / "examples"
@@ -157,7 +157,7 @@ def test_haar_detection_without_confirmation_never_gets_a_verdict(face, portrait
     """Where Face Mesh cannot run, a Haar box is not confirmed and fails; an MTCNN box is recorded as unchecked."""
     import dataclasses
 
-    monkeypatch.setattr("forensics.face_checks.confirm_face", lambda crop: (None, "not checked: no mediapipe"))
+    monkeypatch.setattr("forensics.faces.whole_face.confirm_face", lambda crop: (None, "not checked: no mediapipe"))
     size = (portrait.shape[1], portrait.shape[0])
     assert check_face(face, size, min_size=40).passed
     haar = check_face(dataclasses.replace(face, method="haar"), size, min_size=40)
@@ -186,7 +186,7 @@ def test_variant_crops_match_recompressing_the_whole_file(portrait, face):
     whole file gives (independent reference), and the scaled variant the crop of the whole file scaled."""
     import cv2
 
-    from forensics.stability import variant_crops
+    from forensics.calibration.stability import variant_crops
 
     got = dict(variant_crops(portrait, face.box, face.landmarks, margin=0.15, crop_size=256))
     buf = io.BytesIO()
@@ -202,7 +202,7 @@ def test_variant_crops_match_recompressing_the_whole_file(portrait, face):
 
 
 def test_skipped_detections_are_counted_by_kind(portrait):
-    from forensics.coverage import coverage
+    from forensics.faces.coverage import coverage
 
     fs = detect_faces(portrait, FaceOptions(method="mtcnn", min_size=400))  # the face is about 114 px: too small here
     assert not fs.faces and [s.kind for s in fs.skipped] == ["too small"]
@@ -212,7 +212,7 @@ def test_skipped_detections_are_counted_by_kind(portrait):
 
 
 def test_finders_agree_on_one_portrait_and_disagreement_is_said(portrait, face):
-    from forensics.coverage import Coverage, _unmatched, coverage
+    from forensics.faces.coverage import Coverage, _unmatched, coverage
 
     fs = detect_faces(portrait, FaceOptions(method="mtcnn"))
     cov = coverage(fs, [check_face(face, fs.image_size, min_size=40)], portrait)
@@ -227,7 +227,7 @@ def test_finders_agree_on_one_portrait_and_disagreement_is_said(portrait, face):
 
 def test_withholding_never_gives_a_verdict():
     """A score without a verdict (uncalibrated) stays without one whatever the checks say."""
-    from forensics.face_checks import FaceChecks
+    from forensics.faces.whole_face import FaceChecks
     from forensics.pipeline import DetectorScore, withhold
 
     bare = DetectorScore(

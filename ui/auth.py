@@ -284,3 +284,22 @@ def local_path(path: str, *, folder: bool = False) -> Path | None:
     except ForensicsError as exc:
         show_error(exc)
         return None
+
+
+def log_once(kind: str, key: str, payload: Callable[[], dict[str, Any]]) -> None:
+    """Append one entry to the case log (``FORENSICS_CASE_DB``, the log the CLI writes) the first time this session
+    sees ``key``; a log that cannot be written is shown as a warning, never hidden."""
+    from forensics.cases.audit import record
+
+    done = st.session_state.setdefault("_audit_logged", set())
+    if key in done:
+        return
+    s = st.session_state.get("auth_session")  # the signed-in user and open case: every entry names them
+    who = {"user": s.user.username, "case_id": s.case.id} if s is not None and s.case is not None else {}
+    try:
+        record(kind, {**payload(), "source": "dashboard", **who})
+    except ForensicsError as exc:
+        st.warning(f"This {kind} could not be written to the case log: {plain(exc)}", icon=":material/warning:")
+        return
+    done.add(key)
+    keep(kind, key, payload)  # analyses and explanations are kept in the open case too

@@ -1,5 +1,5 @@
-"""Shared by every component: plain text for evidence and user input, errors without tracebacks, the case log,
-calls into ui.lib that stop the page on a ForensicsError."""
+"""Shared by every component: plain text for evidence and user input, errors without tracebacks, calls into ui.lib
+that stop the page on a ForensicsError."""
 
 from __future__ import annotations
 
@@ -44,27 +44,6 @@ def show_error(exc: Exception) -> None:
         st.error(f"This file cannot be analysed: {plain(exc)}", icon=":material/broken_image:")
     else:
         st.error(f"{type(exc).__name__}: {plain(exc)}", icon=":material/error:")
-
-
-def log_once(kind: str, key: str, payload: Callable[[], dict[str, Any]]) -> None:
-    """Append one entry to the case log (``FORENSICS_CASE_DB``, the log the CLI writes) the first time this session
-    sees ``key``; a log that cannot be written is shown as a warning, never hidden."""
-    from forensics.audit import record
-
-    done = st.session_state.setdefault("_audit_logged", set())
-    if key in done:
-        return
-    s = st.session_state.get("auth_session")  # ui.auth's signed-in user and open case: every entry names them
-    who = {"user": s.user.username, "case_id": s.case.id} if s is not None and s.case is not None else {}
-    try:
-        record(kind, {**payload(), "source": "dashboard", **who})
-    except ForensicsError as exc:
-        st.warning(f"This {kind} could not be written to the case log: {plain(exc)}", icon=":material/warning:")
-        return
-    done.add(key)
-    from ui import auth  # (auth imports this module)
-
-    auth.keep(kind, key, payload)  # analyses and explanations are kept in the open case too
 
 
 def call(fn: Callable[..., T], *args: Any, spinner: str | None = None, stop: bool = True, **kwargs: Any) -> T | None:

@@ -8,7 +8,8 @@ import streamlit as st
 
 from forensics.formatting import num as _num
 from ui import lib
-from ui.common import call, log_once
+from ui.auth import log_once
+from ui.common import call
 
 
 def method_select(label: str, family: str, default: str, key: str) -> str | None:

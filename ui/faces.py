@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from forensics.domain import face_caveats
-from forensics.face_checks import FaceChecks
+from forensics.calibration.domain import face_caveats
+from forensics.faces.whole_face import FaceChecks
 from forensics.formatting import pct as _pct
 from forensics.verdicts import Verdict
 from ui import lib, state
-from ui.common import call, log_once
+from ui.auth import log_once
+from ui.common import call
 from ui.evidence import current_evidence
 from ui.verdicts import verdict_card
 
@@ -263,7 +264,7 @@ def analysis_for(up, opts):
         up.name,
         spinner="Finding faces and scoring them",
     )
-    from forensics.audit import analysis_payload
+    from forensics.cases.audit import analysis_payload
 
     log_once("analysis", f"analysis:{up.sha256}:{opts.key()}", lambda: analysis_payload(an.to_dict()))
     return an

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import auth
 from ui.common import plain
 
 _DIRECTION_ICON = {
@@ -70,6 +71,4 @@ def finding_card(f, *, photo=None, opacity: float = 0.6, show_images: bool = Tru
             st.plotly_chart(fig, width="stretch", key=f"finding_{f.check}_{k}")
     with st.expander("Measured values"):
         st.json(f.to_dict(include_series=False).get("measured", {}), expanded=False)
-    from ui import auth  # (auth imports ui.common)
-
     auth.keep("check", f"{f.check}:{sorted(f.params.items())}", lambda: f.to_dict(include_series=False))

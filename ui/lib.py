@@ -188,7 +188,7 @@ def region_relevance(key: str, occlusion_detector: str | None, _hm, _masks, _cro
 
     With ``occlusion_detector`` the table also holds the probability change when each region is blurred.
     """
-    from forensics.regions import region_relevance as _rr
+    from forensics.segmentation.regions import region_relevance as _rr
 
     if occlusion_detector is None:
         return _rr(_hm, _masks)

@@ -7,11 +7,11 @@ from typing import Any
 import streamlit as st
 
 from forensics.calibration import Assessment
+from forensics.calibration.novelty import NOT_MEASURED, Novelty
+from forensics.calibration.stability import Stability
 from forensics.formatting import lr_in_favour
 from forensics.formatting import pct as _pct
-from forensics.novelty import NOT_MEASURED, Novelty
 from forensics.pipeline.results import DetectorScore
-from forensics.stability import Stability
 from forensics.verdicts import Verdict
 
 _COLOURS = {Verdict.FAKE: "red", Verdict.REAL: "green", Verdict.INCONCLUSIVE: "orange"}
@@ -27,7 +27,7 @@ def verdict_card(
     face_failures: list[str] | tuple[str, ...] = (),
 ) -> None:
     """One detector's result for one face: verdict, band, likelihood ratio wording, known error rates, and the
-    caveats of ``forensics.domain.face_caveats`` (a face larger than the camera originals it learnt from; a
+    caveats of ``forensics.calibration.domain.face_caveats`` (a face larger than the camera originals it learnt from; a
     "camera original" verdict on a small or compressed file)."""
     st.markdown(f"**{name}**")
     st.caption(str(model.get("architecture", "")))

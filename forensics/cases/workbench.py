@@ -25,7 +25,7 @@ class Workbench:
 
     def audit(self, kind: str, user: str | None, case_id: int | None = None, **payload: Any) -> None:
         """Append ``kind`` with its user and case to the audit log (its failure is an error, never ignored)."""
-        from forensics.audit import record
+        from forensics.cases.audit import record
 
         record(kind, {"user": user, "case_id": case_id, **payload}, db=self.audit_db)
 

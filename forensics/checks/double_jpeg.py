@@ -45,7 +45,7 @@ from forensics.checks.base import (
 )
 from forensics.checks.jpeg_tools import block_dct, decode_luma, jpeg_info
 from forensics.errors import NotApplicableError
-from forensics.jpeg_tables import ijg_table
+from forensics.evidence.jpeg_tables import ijg_table
 
 # The nine lowest AC frequencies in zig-zag order (row, column).
 POSITIONS: tuple[tuple[int, int], ...] = ((0, 1), (1, 0), (2, 0), (1, 1), (0, 2), (0, 3), (1, 2), (2, 1), (3, 0))

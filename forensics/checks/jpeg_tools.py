@@ -17,7 +17,7 @@ import numpy as np
 
 from forensics.checks.base import decode_rgb
 from forensics.errors import BadImageError, NotApplicableError
-from forensics.jpeg_tables import estimate_quality
+from forensics.evidence.jpeg_tables import estimate_quality
 
 
 @dataclass(frozen=True)

@@ -49,15 +49,15 @@ def run(args) -> int:
     )
     analysis = analyze(evidence, detectors=args.detector, options=opts, weights_dirs=args.weights_dir)
     if not args.no_log:
-        from forensics.audit import log_analysis
+        from forensics.cases.audit import log_analysis
 
         log_analysis(analysis, db=args.case_db, case_id=args.case, source="cli analyze")
     if args.json:
         json.dump(analysis.to_dict(), sys.stdout, indent=2)
         print()
         return 0
-    from forensics.domain import face_caveats
-    from forensics.novelty import NOT_MEASURED
+    from forensics.calibration.domain import face_caveats
+    from forensics.calibration.novelty import NOT_MEASURED
 
     ev = analysis.evidence
     print(f"{ev['name']}  {ev['width']}x{ev['height']}  sha256 {ev['sha256']}")

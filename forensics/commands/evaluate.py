@@ -5,7 +5,7 @@ files are and, with ``--normalise``, after re-sampling every image to one shorte
 reported: a large drop means the detector read the file, not the face). ``--floor TRAIN_DIR`` adds the floor:
 a frozen ImageNet MobileNetV2 with logistic regression fitted on TRAIN_DIR's crops. Writes results.json,
 scores.csv and ROC / DET / reliability figures (HTML; PNG with --png) into --out. The evaluation itself is
-``forensics.folder_evaluation``.
+``forensics.evaluation.folder``.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def run(args) -> int:
     if not out.is_absolute():
         out = PROJECT_ROOT / out
     out.mkdir(parents=True, exist_ok=True)
-    from forensics.folder_evaluation import evaluate_folder
+    from forensics.evaluation.folder import evaluate_folder
 
     results = evaluate_folder(
         args.data_dir,

@@ -29,10 +29,10 @@ def run(args) -> int:
 
     import numpy as np
 
+    from forensics.calibration.novelty import DEFAULT_QUANTILE, fit_novelty, manifest_record
     from forensics.detectors import create_detector
     from forensics.detectors.weights import set_novelty, sha256_file
     from forensics.errors import ForensicsError
-    from forensics.novelty import DEFAULT_QUANTILE, fit_novelty, manifest_record
     from forensics.pipeline import batched_logits_and_features
     from forensics.training.crop_sets import load_crops
     from forensics.training.crops import CropSettings

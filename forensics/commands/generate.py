@@ -38,6 +38,13 @@ def add_arguments(p) -> None:
         metavar="RUN",
         help="start from another run's networks (same --arch, --size, --width), e.g. a plain run before --against",
     )
+    t.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="FOLDER_NAME",
+        help="leave out files under sub-folders of this name (repeatable), e.g. the sources a leave-out fold holds",
+    )
     t.add_argument("--limit", type=int, default=None, metavar="FILES", help="use this many files of --data (seeded)")
     t.add_argument("--width", type=int, default=32, help="network width (default 32; DCGAN's 64 is ~4x slower)")
     t.add_argument("--batch-size", type=int, default=64)
@@ -84,7 +91,13 @@ def _train(args) -> int:
         init=args.init,
     )
     faces = load_faces(
-        args.data, args.size, settings=CropSettings(), limit=args.limit, seed=args.seed, progress=not args.quiet
+        args.data,
+        args.size,
+        settings=CropSettings(),
+        limit=args.limit,
+        seed=args.seed,
+        exclude=args.exclude,
+        progress=not args.quiet,
     )
     budget = Budget(faces=args.faces, max_minutes=args.max_minutes, checkpoint_every=args.checkpoint_every)
     res = train_gan(cfg, faces, args.out, budget=budget, resume=args.resume, progress=not args.quiet)

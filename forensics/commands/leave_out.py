@@ -24,6 +24,7 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--name", help="run name (default: <config name>-lso-<held names>)")
     p.add_argument("--minutes", type=float, help="wall-clock budget of the fold's training (default: the config's)")
+    p.add_argument("--seed", type=int, help="training seed (default: the config's)")
     p.add_argument(
         "--normalise",
         action="append",
@@ -61,7 +62,9 @@ def run(args) -> int:
             conditions.append(check_resampling(int(side), int(quality), "--normalise"))
         except ValueError:
             raise ForensicsError(f"--normalise {text!r}: write SIDE,QUALITY, e.g. 320,90") from None
-    cfg = leave_out.fold_config(TrainConfig.from_toml(args.config), args.hold, name=args.name, minutes=args.minutes)
+    cfg = leave_out.fold_config(
+        TrainConfig.from_toml(args.config), args.hold, name=args.name, minutes=args.minutes, seed=args.seed
+    )
     if args.threads is not None:  # the global --threads: training would otherwise set the config's [train] threads
         cfg = cfg.replace(train={"threads": int(args.threads)})
     if not args.report_only:

@@ -20,7 +20,7 @@ def run(args) -> int:
     import json
     from pathlib import Path
 
-    from forensics.audit import CaseLog, default_db_path
+    from forensics.cases.audit import CaseLog, default_db_path
 
     path = args.db or default_db_path()
     with CaseLog(path, create=False, readonly=True) as log:

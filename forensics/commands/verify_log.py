@@ -24,7 +24,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from forensics.audit import CaseLog, default_db_path
+    from forensics.cases.audit import CaseLog, default_db_path
 
     path = args.db or default_db_path()
     anchors = [(a, *_anchor_of(a)) for a in args.against]
@@ -57,7 +57,7 @@ def _anchor_of(path: str) -> tuple[int, str]:
     import json
     from pathlib import Path
 
-    from forensics.audit import ANCHOR_SCHEMA
+    from forensics.cases.audit import ANCHOR_SCHEMA
     from forensics.errors import ForensicsError
 
     try:

@@ -40,7 +40,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from forensics.audit import CaseLog, sha256_hex
+    from forensics.cases.audit import CaseLog, sha256_hex
     from forensics.errors import BadImageError, ForensicsError
     from forensics.report.bundle import bundle_hash, load_bundle
     from forensics.report.keys import trusted_keys
@@ -113,7 +113,7 @@ def run(args) -> int:
 
 def _check_log(db, bundle_sha256: str, pdf_sha256: str | None) -> list[str]:
     """The export entry of this bundle in the case log (and the PDF hash it recorded)."""
-    from forensics.audit import CaseLog
+    from forensics.cases.audit import CaseLog
 
     with CaseLog(db, create=False, readonly=True) as cl:
         exports = [

@@ -24,6 +24,7 @@ from forensics.detectors.weights import (
     TRAIN_HINT,
     ManifestEntry,
     load_manifest,
+    load_novelty_model,
     locate_verified,
     read_state_dict,
     sha256_file,
@@ -127,7 +128,10 @@ def _load_into(spec: ArchSpec, model: Any, path: Path, what: str) -> None:
         return
     state = read_state_dict(path)
     try:
-        model.load_state_dict(state, strict=True)
+        if spec.load_state is not None:
+            spec.load_state(model, state)
+        else:
+            model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0:3]
         raise ForensicsError(
@@ -254,9 +258,7 @@ def _fitted_on_top(entry: ManifestEntry, weights_dirs: Sequence[str | Path] | No
     """(calibration, novelty model) a manifest entry records for its weights; None where it records none."""
     novelty = None
     if entry.novelty:
-        from forensics.novelty import load_for_entry
-
-        novelty = load_for_entry(entry.novelty, weights_dirs)
+        novelty = load_novelty_model(entry.novelty, weights_dirs)
     return _load_calibration(entry.calibration), novelty
 
 

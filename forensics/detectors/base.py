@@ -36,7 +36,7 @@ class ModelCard:
     intended_use: str = ""
     failure_modes: tuple[str, ...] = ()
     reproduce: str = ""
-    training_image_sides: dict[str, Any] = field(default_factory=dict)  # forensics.domain.side_histogram
+    training_image_sides: dict[str, Any] = field(default_factory=dict)  # forensics.calibration.domain.side_histogram
     # forensics.training.leave_out rows: how it fares on sources it never saw (the card's headline)
     leave_source_out: dict[str, Any] = field(default_factory=dict)
     training_sources: tuple[dict[str, Any], ...] = ()  # per source: files, licence terms, origin
@@ -103,7 +103,7 @@ class Detector:
         self._canonizers = canonizers
         self._feature_layer = feature_layer
         self.calibration = calibration  # forensics.calibration.Calibration or None
-        self.novelty = novelty  # forensics.novelty.NoveltyModel or None: novelty not measured
+        self.novelty = novelty  # forensics.calibration.novelty.NoveltyModel or None: novelty not measured
         self.lock = threading.RLock()
 
     # --- identity -------------------------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ class Detector:
         return self.logits_to_proba(logits, calibrated=calibrated)
 
     def logits_to_proba(self, logits: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
-        from forensics.temperature import softmax
+        from forensics.calibration.temperature import softmax
 
         z = np.asarray(logits, dtype=np.float64)
         if calibrated and self.calibration is not None:

@@ -107,6 +107,62 @@ class EfficientNetLite0(nn.Module):
         return self._fc(self._dropout(self._flatten(self._avg_pooling(x))))
 
 
+# --- MobileNetV2 with a neighbouring-pixel residual view ---------------------------------------------------------
+def npr_residual(x: torch.Tensor) -> torch.Tensor:
+    """Neighbouring-pixel residual (Tan et al., CVPR 2024): the image minus its 2x nearest down- and up-sampling,
+    i.e. each pixel minus the top-left pixel of its 2x2 cell; it keeps the local correlations that up-sampling
+    layers of generators leave and removes the image content. Odd sizes keep their last row/column as is."""
+    h, w = x.shape[-2:]
+    h2, w2 = h - h % 2, w - w % 2
+    core = x[..., :h2, :w2]
+    up = core[..., ::2, ::2].repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)
+    out = torch.zeros_like(x)
+    out[..., :h2, :w2] = core - up
+    return out
+
+
+class MobileNetV2Residual(nn.Module):
+    """torchvision MobileNetV2 whose first convolution sees six channels: the normalised image and its
+    neighbouring-pixel residual (``npr_residual``), late fusion being left to the network. Parameter names are
+    MobileNetV2's, so a three-channel MobileNetV2 file loads with the residual filters at zero (``load_widened``)."""
+
+    def __init__(self, num_classes: int = 3) -> None:
+        super().__init__()
+        from torchvision.models import mobilenet_v2
+
+        net = mobilenet_v2(weights=None, num_classes=num_classes)
+        stem = net.features[0][0]
+        net.features[0][0] = nn.Conv2d(6, stem.out_channels, 3, 2, 1, bias=False)
+        self.features = net.features
+        self.classifier = net.classifier
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.features(torch.cat([x, npr_residual(x)], dim=1))
+        return self.classifier(self.flatten(self.pool(z)))
+
+
+def load_widened(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Load a state dict into ``model``; a stem weight with fewer input channels than the model's is padded with
+    zero filters (so a three-channel network's behaviour is kept exactly at the start of training)."""
+    own = model.state_dict()
+    fixed = dict(state)
+    for k, v in state.items():
+        want = own.get(k)
+        if (
+            want is not None
+            and v.ndim == 4
+            and want.ndim == 4
+            and v.shape[1] < want.shape[1]
+            and v.shape[0] == want.shape[0]
+        ):
+            pad = torch.zeros(want.shape, dtype=v.dtype)
+            pad[:, : v.shape[1]] = v
+            fixed[k] = pad
+    model.load_state_dict(fixed, strict=True)
+
+
 # --- SimpleNet ---------------------------------------------------------------------------------------------------
 class SimpleNet(nn.Module):
     """A small plain CNN: four conv3x3-BN-ReLU-maxpool stages (32, 64, 128, 256), global average pool, linear."""

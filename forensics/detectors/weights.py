@@ -49,7 +49,7 @@ class ManifestEntry:
     card: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None
     description: str = ""
-    novelty: dict[str, Any] | None = None  # {file, sha256, threshold, fitted}: forensics.novelty
+    novelty: dict[str, Any] | None = None  # {file, sha256, threshold, fitted}: forensics.calibration.novelty
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ManifestEntry:
@@ -271,6 +271,28 @@ def locate_verified(entry: ManifestEntry, weights_dirs: Sequence[str | Path] | N
     path = find_weights_file(entry.file, weights_dirs)
     verify_file(path, entry.sha256, what=repr(entry.name))
     return path
+
+
+def load_novelty_model(record: Mapping[str, Any], weights_dirs: Sequence[str | Path] | None = None) -> Any:
+    """The novelty model (``forensics.calibration.novelty.NoveltyModel``) of a manifest entry's ``novelty`` record,
+    after its SHA-256 is checked; the manifest's threshold is the one in force (it may have been chosen after the
+    fit)."""
+    from forensics.calibration.novelty import NoveltyModel
+
+    file = str(record.get("file") or "")
+    if not file or Path(file).is_absolute() or ".." in Path(file).parts:
+        raise ForensicsError(f"novelty record names no bare file: {record!r}")
+    path = find_weights_file(file, weights_dirs)
+    sha = verify_file(path, str(record.get("sha256") or ""), what=f"novelty model {file}")
+    m = NoveltyModel.load(path)
+    return NoveltyModel(
+        m.means,
+        m.precision,
+        m.reference,
+        float(record.get("threshold", m.threshold)),
+        m.classes,
+        {**m.info, "file": file, "sha256": sha},
+    )
 
 
 def read_state_dict(path: str | Path) -> dict[str, Any]:

@@ -56,6 +56,7 @@ class ArchSpec:
     imagenet: ImagenetInit | None = None
     load_imagenet: Callable[[Any, Path], None] | None = None  # (model, verified file) -> None
     load_file: Callable[[Any, Path], None] | None = None  # special formats (Keras .h5); default: state dict
+    load_state: Callable[[Any, dict[str, Any]], None] | None = None  # state dict loader; default strict load
     description: str = ""
     failure_modes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -146,6 +147,43 @@ def mobilenetv2_256_spec() -> ArchSpec:
         name="mobilenetv2-256",
         preprocess=dataclasses.replace(IMAGENET, input_size=256),
         description="3.5 M parameters, 256 px input (the whole face crop, not resized)",
+    )
+
+
+def _mobilenetv2_npr(num_classes: int) -> Any:
+    from forensics.detectors.nets import MobileNetV2Residual
+
+    return no_inplace(MobileNetV2Residual(num_classes))
+
+
+def _load_widened(model: Any, state: dict[str, Any]) -> None:
+    from forensics.detectors.nets import load_widened
+
+    load_widened(model, state)
+
+
+def _mobilenetv2_npr_imagenet(model: Any, path: Path) -> None:
+    from forensics.detectors.nets import load_widened
+    from forensics.detectors.weights import read_state_dict
+
+    state = {k: v for k, v in read_state_dict(path).items() if not k.startswith("classifier.")}
+    own = model.state_dict()
+    load_widened(model, {**{k: v for k, v in own.items() if k.startswith("classifier.")}, **state})
+
+
+@ARCHITECTURES.register("mobilenetv2-npr")
+def mobilenetv2_npr_spec() -> ArchSpec:
+    """MobileNetV2 with the neighbouring-pixel residual as three extra input channels (a frequency view of the
+    face). A plain MobileNetV2 file (the warm start) loads with the extra filters at zero."""
+    spec = mobilenetv2_spec()
+    return dataclasses.replace(
+        spec,
+        name="mobilenetv2-npr",
+        architecture="MobileNetV2 (torchvision) with a neighbouring-pixel residual input view",
+        build=_mobilenetv2_npr,
+        load_imagenet=_mobilenetv2_npr_imagenet,
+        load_state=_load_widened,
+        description="3.5 M parameters, 224 px image + its neighbouring-pixel residual (NPR, Tan et al. 2024)",
     )
 
 

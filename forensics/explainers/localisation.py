@@ -6,7 +6,7 @@ Left and right are the image's (viewer's) sides: in the single-eye edits looked 
 mid_118_1000, easy_223_0100) the pasted eye is the one on that side of the picture, the convention of the landmark
 segmenter's "left eye" / "right eye".
 
-Two measures per face, from the region table the Segment page and the reports show (``forensics.regions``):
+Two measures per face, from the region table the Segment page and the reports show (``forensics.segmentation.regions``):
 
 - **pointing game**: among the candidate parts (left eye, right eye, nose, mouth) the one with the highest relevance
   density (share of positive relevance / share of area) is an edited one. Chance is computed per face: a pointer
@@ -75,7 +75,7 @@ def localise(
 
     Raises NotApplicableError when a candidate part was not segmented (no fair pick among the parts).
     """
-    from forensics.regions import _as_map, region_relevance
+    from forensics.segmentation.regions import _as_map, region_relevance
 
     edited = tuple(edited)
     unknown = [p for p in edited if p not in candidates]

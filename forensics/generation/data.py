@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ class FaceSet:
     methods: dict[str, int] = field(default_factory=dict)  # which face finder made how many crops
     dropped: int = 0  # files without a usable crop
     settings: dict[str, Any] = field(default_factory=dict)  # the resolved crop settings
+    excluded: tuple[str, ...] = ()  # sub-folder names left out (e.g. the camera sources a leave-out fold holds)
 
     def digest(self) -> str:
         """SHA-256 of the file list and the pixels: a run resumes only on the same faces."""
@@ -48,6 +50,7 @@ class FaceSet:
             "crop_methods": dict(self.methods),
             "dropped": self.dropped,
             "crop_settings": dict(self.settings),
+            "excluded": list(self.excluded),
             "digest": self.digest(),
         }
 
@@ -76,18 +79,20 @@ def load_faces(
     settings: CropSettings | None = None,
     limit: int | None = None,
     seed: int = 0,
+    exclude: Sequence[str] = (),
     progress: bool = True,
 ) -> FaceSet:
     """The largest face of every image under ``folder`` (recursively), cropped as for training and shrunk to
-    ``side`` px; unreadable files and files without a crop are dropped (counted). ``limit`` draws that many files
-    (by ``seed``) first."""
+    ``side`` px; unreadable files and files without a crop are dropped (counted). Files under a sub-folder named in
+    ``exclude`` are left out; ``limit`` then draws that many files (by ``seed``)."""
     from tqdm import tqdm
 
-    from forensics.scan.run import list_images
+    from forensics.scan.files import list_images
 
     root = Path(folder)
     settings = settings or CropSettings()
-    files = pick_files(list_images(root), limit, seed)
+    skip = set(exclude)
+    files = pick_files([p for p in list_images(root) if not skip & set(p.relative_to(root).parts[:-1])], limit, seed)
     images, kept, methods = [], [], Counter[str]()
     for p in tqdm(files, desc="face crops", disable=not progress, mininterval=5):
         try:
@@ -106,6 +111,7 @@ def load_faces(
         methods=dict(methods),
         dropped=len(files) - len(kept),
         settings=dict(settings.resolved().__dict__),
+        excluded=tuple(sorted(skip)),
     )
 
 

@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 
 import forensics
-from forensics.coverage import coverage
-from forensics.face_checks import check_face
+from forensics.calibration.stability import variant_crops
+from forensics.faces.coverage import coverage
+from forensics.faces.whole_face import check_face
 from forensics.pipeline.detectors import get_detector, resolve_detectors
 from forensics.pipeline.explaining import FaceExplanation, explain_face
 from forensics.pipeline.results import (
@@ -50,7 +51,6 @@ from forensics.pipeline.scoring import (
     score_logits,
     withhold,
 )
-from forensics.stability import variant_crops
 
 __all__ = [
     "NO_VERDICT",
@@ -106,8 +106,8 @@ def analyze(
     "No face found" is a result (``no_face_reason``), not an exception.
     """
     from forensics.evidence import Evidence, load_evidence
-    from forensics.face_crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN
     from forensics.faces import FaceOptions, detect_faces
+    from forensics.faces.crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -24,7 +24,7 @@ class FaceExplanation:
     not_applicable: dict[str, str] = field(default_factory=dict)  # method -> why it made no map
     masks: Any = None  # forensics.segmentation.RegionMasks, None when not segmented
     segment_problem: str | None = None  # why the segmenter made no masks
-    tables: dict[str, Any] = field(default_factory=dict)  # method -> forensics.regions.RegionTable
+    tables: dict[str, Any] = field(default_factory=dict)  # method -> forensics.segmentation.regions.RegionTable
     table_problems: dict[str, str] = field(default_factory=dict)  # method -> why it has no table
     timings_ms: dict[str, float] = field(default_factory=dict)  # "explanations", "regions"
 
@@ -47,8 +47,8 @@ def explain_face(
     asked for (masks and areas only). ``occlusion`` adds the blur-one-region probability change to the tables.
     """
     from forensics.explainers import explain
-    from forensics.regions import region_relevance
     from forensics.segmentation import segment
+    from forensics.segmentation.regions import region_relevance
 
     out = FaceExplanation()
     t0 = time.perf_counter()

@@ -11,10 +11,10 @@ import numpy as np
 
 import forensics
 from forensics.calibration import Assessment
-from forensics.coverage import Coverage
-from forensics.face_checks import FaceChecks
-from forensics.novelty import NOT_MEASURED, Novelty
-from forensics.stability import Stability
+from forensics.calibration.novelty import NOT_MEASURED, Novelty
+from forensics.calibration.stability import Stability
+from forensics.faces.coverage import Coverage
+from forensics.faces.whole_face import FaceChecks
 from forensics.verdicts import Verdict
 
 SCHEMA = "forensics.analysis/1"
@@ -31,7 +31,7 @@ class AnalyzeOptions:
     crop_size: int | None = None
     max_faces: int = 20
     allow_untrained: bool = False
-    stability: bool = True  # re-score every face after re-compression and re-scaling (forensics.stability)
+    stability: bool = True  # re-score every face after re-compression and re-scaling (forensics.calibration.stability)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -12,11 +12,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from forensics.calibration.novelty import INCONCLUSIVE, UNLIKE, Novelty, novelty_of
+from forensics.calibration.stability import Stability, stability
 from forensics.errors import ForensicsError
-from forensics.face_checks import FaceChecks
-from forensics.novelty import INCONCLUSIVE, UNLIKE, Novelty, novelty_of
+from forensics.faces.whole_face import FaceChecks
 from forensics.pipeline.results import NO_VERDICT, DetectorScore, Withheld
-from forensics.stability import Stability, stability
 
 _BATCH = 16  # crops per forward pass: bounds memory for many faces x conditions
 

@@ -80,13 +80,14 @@ def report_overlay(crop: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np
 
 
 def _region_record(face: int, method: str, table: Any) -> dict[str, Any]:
-    """forensics.regions' table for one explanation (shares, pixel shares, density, blur occlusion) as a record."""
+    """The region table (forensics.segmentation.regions) of one explanation (shares, pixel shares, density, blur
+    occlusion) as a record."""
     present = table.present
     return {
         "face": face,
         "method": method,
         "segmenter": table.segmenter,
-        "computed_by": "forensics.regions.region_relevance",
+        "computed_by": "forensics.segmentation.regions.region_relevance",
         "shares": {r.region: r.share for r in present},
         "density": {r.region: r.density for r in present},
         "occlusion_delta": {r.region: r.occlusion_delta for r in present},
@@ -302,7 +303,7 @@ def write_report(
     then are they linked to their final names. An existing report is never overwritten: the stem gets ``-2``,
     ``-3``, ... If anything fails, no report file is left.
     """
-    from forensics.audit import CaseLog, analysis_payload
+    from forensics.cases.audit import CaseLog, analysis_payload
     from forensics.report.bundle import bundle_hash, validate_bundle
     from forensics.report.keys import load_signing_key
     from forensics.report.pdf import render_pdf

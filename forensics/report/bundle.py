@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 import forensics
-from forensics.audit import sha256_hex
+from forensics.cases.audit import sha256_hex
 from forensics.errors import ForensicsError
 from forensics.jsonio import canonical_json, plain
 from forensics.report.rules import HASH_KEY, RULES, SEAL_KEY

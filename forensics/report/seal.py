@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from forensics.audit import sha256_hex
+from forensics.cases.audit import sha256_hex
 from forensics.errors import ForensicsError
 from forensics.jsonio import canonical_json
 from forensics.report.keys import ALGORITHM, PublicKey, key_id_of
@@ -310,7 +310,7 @@ def check_pdf(pdf: bytes, doc: Mapping[str, Any] | None = None) -> tuple[dict[st
             "incremental update that changes what a viewer shows)"
         )
     if doc is not None:
-        from forensics.report.verify import diff_exact
+        from forensics.report.compare import diff_exact
 
         problems += [f"pdf vs json: {d}" for d in diff_exact(embedded, doc, names=("PDF's", "JSON's"))]
     return embedded, problems

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from forensics.calibration.novelty import NOT_MEASURED
 from forensics.formatting import lr_in_favour, num, pct, pct_interval, pct_of, value_interval
-from forensics.novelty import NOT_MEASURED
 from forensics.pipeline.results import Analysis, DetectorScore, FaceAnalysis
 from forensics.report.bundle import NotRun
 from forensics.report.wording import condition_words, court_text
@@ -206,7 +206,7 @@ def face_rows(face: FaceAnalysis) -> list[Row]:
 
 def detector_rows(an: Analysis, face: FaceAnalysis, det: str) -> list[Row]:
     """One detector's result for one face: verdict, LR in words, score and band, error rates, caveats."""
-    from forensics.domain import face_caveats
+    from forensics.calibration.domain import face_caveats
 
     s = face.scores[det]
     model = an.models.get(det, {})

@@ -24,6 +24,7 @@ from typing import Any
 
 from forensics.errors import BadImageError, ForensicsError
 from forensics.report.bundle import Case, bundle_hash, validate_bundle
+from forensics.report.compare import short_repr as _short
 from forensics.report.rules import HASH_KEY, RULES
 
 
@@ -42,11 +43,6 @@ def _excluded(path: tuple[str, ...]) -> bool:
         if len(path) >= len(pat) and all(p == "*" or p == q for p, q in zip(pat, path, strict=False)):
             return True
     return False
-
-
-def _short(v: Any) -> str:
-    s = repr(v)
-    return s if len(s) <= 90 else s[:87] + "..."
 
 
 def compare(recorded: Any, rerun: Any, *, path: tuple[str, ...] = ()) -> tuple[list[str], int]:
@@ -98,30 +94,6 @@ def compare(recorded: Any, rerun: Any, *, path: tuple[str, ...] = ()) -> tuple[l
         if recorded == rerun and type(recorded) is type(rerun)
         else [f"{where}: recorded {_short(recorded)}, re-run {_short(rerun)}"]
     ), 1
-
-
-def diff_exact(
-    a: Any, b: Any, *, names: tuple[str, str] = ("first", "second"), path: tuple[str, ...] = ()
-) -> list[str]:
-    """Every difference between two JSON values, exactly (no tolerance, nothing excluded): two copies of one bundle."""
-    where = "/".join(path) or "(root)"
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        out: list[str] = []
-        for k in sorted(set(a) | set(b), key=str):
-            if k not in a or k not in b:
-                out.append(f"{'/'.join((*path, str(k)))}: only in the {names[0] if k in a else names[1]} copy")
-            else:
-                out += diff_exact(a[k], b[k], names=names, path=(*path, str(k)))
-        return out
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [
-            d
-            for i, (x, y) in enumerate(zip(a, b, strict=True))
-            for d in diff_exact(x, y, names=names, path=(*path, str(i)))
-        ]
-    if a == b and type(a) is type(b):
-        return []
-    return [f"{where}: {names[0]} {_short(a)}, {names[1]} {_short(b)}"]
 
 
 def verify_bundle(

@@ -20,9 +20,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,21 +156,26 @@ def _worker_detectors(
 
 
 def run_batch_on_worker(
-    paths: list[str], root: str, opts: Any, weights_dirs: tuple[str, ...] | None, expected: dict[str, str | None]
+    paths: list[str],
+    root: str,
+    opts: Any,
+    weights_dirs: tuple[str, ...] | None,
+    expected: dict[str, str | None],
+    after_batch: Callable[[], None] | None = None,
 ) -> list[ImageRecord]:
-    """The task each Dask worker runs: one batch, start to finish (``forensics.scan.batch``)."""
+    """The task each Dask worker runs: one batch, start to finish (``forensics.scan.batch``), then ``after_batch``
+    (see ``scan_folder``)."""
     from forensics.scan.batch import scan_batch
-    from forensics.scan.run import _TEST_DELAY
 
     dets = _worker_detectors(tuple(opts.detectors), opts.allow_untrained, weights_dirs, expected)
     records = scan_batch([Path(p) for p in paths], Path(root), opts, dets)
-    if _TEST_DELAY:  # lets the lost-worker test kill a worker while batches are still running
-        time.sleep(_TEST_DELAY)
+    if after_batch is not None:
+        after_batch()
     return records
 
 
 def _lost_image_record(path: str, root: Path, failures: str) -> ImageRecord:
-    from forensics.scan.run import label_from_path
+    from forensics.scan.files import label_from_path
 
     try:
         sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -196,8 +200,10 @@ def dask_records(
     dets: Sequence[Any],
     setup: DaskSetup,
     weights_dirs: Sequence[str | Path] | None,
+    after_batch: Callable[[], None] | None = None,
 ) -> Iterator[list[ImageRecord]]:
-    """Records of every batch, in the order of ``batches`` (so duplicates resolve as in a plain scan).
+    """Records of every batch, in the order of ``batches`` (so duplicates resolve as in a plain scan); each worker
+    calls ``after_batch`` (picklable) after each batch.
 
     Batches finish in any order; finished ones wait (at most ``4 * in_flight``) until those before them are written.
     """
@@ -228,6 +234,7 @@ def dask_records(
                     opts,
                     wdirs,
                     expected,
+                    after_batch,
                     pure=False,
                     key=f"forensics-scan-{run}-{i}-{j}-{len(paths)}",
                 )

@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,19 +21,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from forensics.errors import ForensicsError
-from forensics.evidence import IMAGE_SUFFIXES
 from forensics.jsonio import plain
+from forensics.scan.files import in_shard, list_images
 from forensics.scan.store import ImageRecord, ScanStore
 
 if TYPE_CHECKING:
     from forensics.scan.dask_cluster import DaskSetup
-
-HEATMAP_SIDE = 64  # stored heatmaps are downsampled to this side for mean maps
-THUMB_SIDE = 64
-_TEST_DELAY = float(os.environ.get("FORENSICS_SCAN_TEST_DELAY", "0") or 0)
 
 
 @dataclass(frozen=True)
@@ -71,51 +64,6 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def label_from_path(path: Path, root: Path) -> tuple[str | None, str | None, str | None]:
-    """(label, kind, source) from ``real/<source>/..`` or ``fake/<kind>/<source>/..`` anywhere under root."""
-    parts = list(path.relative_to(root).parts[:-1])
-    for i, p in enumerate(parts):
-        if p == "real":
-            return "real", "real", parts[i + 1] if i + 1 < len(parts) else None
-        if p == "fake":
-            kind = parts[i + 1] if i + 1 < len(parts) else None
-            source = parts[i + 2] if i + 2 < len(parts) else kind
-            return "fake", kind, source
-    return None, None, None
-
-
-def in_shard(relative_path: Path, k: int, n: int) -> bool:
-    """Stable assignment of a file to one of ``n`` shards (same answer on every machine and run)."""
-    import hashlib
-
-    if not (n >= 1 and 0 <= k < n):
-        raise ForensicsError(f"shard {k}/{n} is impossible: use K/N with 0 <= K < N")
-    digest = hashlib.sha1(relative_path.as_posix().encode()).digest()
-    return int.from_bytes(digest[:8], "big") % n == k
-
-
-def list_images(root: str | Path) -> list[Path]:
-    root = Path(root)
-    if not root.is_dir():
-        raise ForensicsError(f"{root} is not a folder: give a folder of images to scan")
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def _thumb_png(crop: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    thumb = Image.fromarray(crop).resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR)
-    thumb.save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
-
-
-def _downsample(hm: np.ndarray, side: int = HEATMAP_SIDE) -> np.ndarray:
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(hm.astype(np.float32), mode="F").resize((side, side), Image.Resampling.BILINEAR))
-
-
 def scan_folder(
     root: str | Path,
     store_path: str | Path,
@@ -129,13 +77,16 @@ def scan_folder(
     weights_dirs: Sequence[str | Path] | None = None,
     shard: tuple[int, int] | None = None,
     dask: DaskSetup | None = None,
+    after_batch: Callable[[], None] | None = None,
 ) -> ScanSummary:
     """Scan every image under ``root`` into the store at ``store_path``; finished images are skipped.
 
     ``shard=(k, n)`` scans only the k-th of n disjoint parts (chosen by a hash of the relative path), so several
     machines or jobs of an existing engine (Ray, Dask, a batch queue) can each write a store, combined afterwards with
     ``ScanStore.merge_from``. ``dask`` runs the batches on a Dask cluster instead (``forensics.scan.dask_cluster``);
-    either way the records reach this one store.
+    either way the records reach this one store. ``after_batch`` is called after each batch (on the Dask worker that
+    ran it, else here, once its records are written; it must pickle for Dask): tests slow a scan down with it to
+    interrupt it mid-way.
     """
     from forensics.pipeline import resolve_detectors
 
@@ -181,7 +132,7 @@ def scan_folder(
         if dask is not None:
             from forensics.scan.dask_cluster import dask_records
 
-            results = dask_records(batches, root, opts, dets, dask, weights_dirs)
+            results = dask_records(batches, root, opts, dets, dask, weights_dirs, after_batch)
         else:
             results = _local_records(batches, root, opts, dets, workers)
         if progress:
@@ -201,8 +152,8 @@ def scan_folder(
                     n_faces += len(rec.faces)
                 if progress:
                     progress(skipped + n_done + n_err + n_dup, len(paths))
-                if _TEST_DELAY:  # lets the kill-and-resume test interrupt a scan of tiny images mid-way
-                    time.sleep(_TEST_DELAY)
+                if after_batch is not None and dask is None:
+                    after_batch()
     return ScanSummary(
         total=len(paths),
         skipped_already_done=skipped,
@@ -245,68 +196,4 @@ def _local_records(
         collate_fn=keep_as_is,
         persistent_workers=False,
         worker_init_fn=_die_with_parent if workers else None,
-    )
-
-
-def _record(item: dict[str, Any], dets, per_det, offset: int, opts: ScanOptions) -> ImageRecord:
-    """The store record of one image; ``per_det`` maps a detector name to (its scores of the batch's crops, their
-    features or None), the image's crops starting at ``offset``."""
-    from forensics.pipeline import explain_face
-
-    base = dict(
-        sha256=item["sha256"],
-        path=item["path"],
-        label=item["label"],
-        kind=item["kind"],
-        source=item["source"],
-        size=item.get("size"),
-        mtime_ns=item.get("mtime_ns"),
-    )
-    if item["error"]:
-        return ImageRecord(status="error", error=item["error"], **base)
-    crops = item["crops"]
-    faces: list[dict[str, Any]] = []
-    scores: list[dict[str, Any]] = []
-    regions: list[dict[str, Any]] = []
-    heatmaps: list[tuple[int, str, str, np.ndarray]] = []
-    embeddings: list[tuple[int, str, Any]] = []
-    for j, (face, crop) in enumerate(zip(item["faces"], crops, strict=True)):
-        faces.append({**face, "thumb": _thumb_png(crop)})
-        for det in dets:
-            det_scores, feats = per_det[det.name]
-            s, a = det_scores[offset + j], det_scores[offset + j].assessment
-            scores.append(
-                {
-                    "face_index": face["index"],
-                    "detector": det.name,
-                    "p_fake": s.p_fake,
-                    "probabilities": s.probabilities,
-                    "verdict": getattr(a, "verdict", None),
-                    "inconclusive": getattr(a, "inconclusive", None),
-                    "log10_lr": getattr(a, "log10_lr", None),
-                }
-            )
-            if feats is not None:
-                embeddings.append((face["index"], det.name, feats[offset + j]))
-            if opts.explainer:
-                fx = explain_face(det, crop, [opts.explainer], segmenter=opts.segmenter, collect=False)
-                heatmaps.append((face["index"], det.name, opts.explainer, _downsample(fx.maps[opts.explainer].heatmap)))
-                for table in fx.tables.values():
-                    regions.extend(
-                        {"face_index": face["index"], "detector": det.name, "explainer": opts.explainer, **r}
-                        for r in table.to_rows()
-                    )
-    return ImageRecord(
-        status="done",
-        width=item.get("width"),
-        height=item.get("height"),
-        face_method=item.get("face_method"),
-        no_face_reason=item.get("no_face_reason"),
-        elapsed_ms=item.get("elapsed_ms"),
-        faces=tuple(faces),
-        scores=tuple(scores),
-        regions=tuple(regions),
-        heatmaps=tuple(heatmaps),
-        embeddings=tuple(embeddings),
-        **base,
     )

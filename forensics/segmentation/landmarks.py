@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
-from forensics.mediapipe_runtime import QuietMesh, load_mediapipe, warmed
+from forensics.faces.mediapipe_runtime import QuietMesh, load_mediapipe, warmed
 from forensics.segmentation import REGIONS, RegionMasks, Segmenter, register_segmenter, resolve_overlaps
 from forensics.segmentation.glasses import find_glasses
 from forensics.segmentation.masks import (

@@ -48,6 +48,11 @@ class AugmentConfig:
     blur_sigma: tuple[float, float] = (0.3, 1.5)
     noise_p: float = 0.2
     noise_sigma: tuple[float, float] = (2.0, 8.0)  # in 0-255 units
+    # SAFE (Li et al. 2024): small rotations and random patch masking, after the re-sampling chain
+    rotate_p: float = 0.0
+    rotate_max_deg: float = 10.0
+    patch_mask_p: float = 0.0
+    patch_mask_range: tuple[float, float] = (0.05, 0.25)  # share of the patches of a 16 x 16 grid blanked
 
 
 def _cv2():
@@ -75,20 +80,32 @@ def rescale_roundtrip(img: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=interp)
 
 
-def random_resized_crop(
-    img: np.ndarray, size: int, scale: tuple[float, float], ratio: tuple[float, float], rng: np.random.Generator
-) -> np.ndarray:
-    cv2 = _cv2()
-    h, w = img.shape[:2]
+def crop_window(
+    shape: tuple[int, ...], scale: tuple[float, float], ratio: tuple[float, float], rng: np.random.Generator
+) -> tuple[int, int, int, int]:
+    """(x0, y0, width, height) of a random window covering ``scale`` of the area with aspect ``ratio``."""
+    h, w = shape[:2]
     area = h * w * rng.uniform(*scale)
     r = math.exp(rng.uniform(math.log(ratio[0]), math.log(ratio[1])))
     cw = int(min(w, round(math.sqrt(area * r))))
     ch = int(min(h, round(math.sqrt(area / r))))
     x0 = int(rng.integers(0, w - cw + 1))
     y0 = int(rng.integers(0, h - ch + 1))
+    return x0, y0, cw, ch
+
+
+def resize_window(img: np.ndarray, window: tuple[int, int, int, int], size: int) -> np.ndarray:
+    cv2 = _cv2()
+    x0, y0, cw, ch = window
     patch = img[y0 : y0 + ch, x0 : x0 + cw]
     interp = cv2.INTER_AREA if cw > size else cv2.INTER_LINEAR
     return cv2.resize(patch, (size, size), interpolation=interp)
+
+
+def random_resized_crop(
+    img: np.ndarray, size: int, scale: tuple[float, float], ratio: tuple[float, float], rng: np.random.Generator
+) -> np.ndarray:
+    return resize_window(img, crop_window(img.shape, scale, ratio, rng), size)
 
 
 def colour_jitter(
@@ -130,15 +147,43 @@ def border_reflect(img: np.ndarray, widths: tuple[int, int, int, int]) -> np.nda
     return cv2.copyMakeBorder(np.ascontiguousarray(inner), t, b, left, r, cv2.BORDER_REFLECT_101)
 
 
-def random_border(img: np.ndarray, rng: np.random.Generator, max_share: float) -> np.ndarray:
-    """``border_reflect`` on a random non-empty set of sides, each strip up to ``max_share`` of the side."""
-    h, w = img.shape[:2]
+def random_border_widths(shape: tuple[int, ...], rng: np.random.Generator, max_share: float) -> tuple[int, ...]:
+    """(top, bottom, left, right) strip widths for ``border_reflect`` on a random non-empty set of sides, each
+    strip up to ``max_share`` of the side."""
+    h, w = shape[:2]
     sides = rng.random(4) < 0.4
     if not sides.any():
         sides[int(rng.integers(0, 4))] = True
     share = rng.uniform(0.03, min(0.24, max(0.04, max_share)), 4) * sides
-    t, b, left, r = (int(share[0] * h), int(share[1] * h), int(share[2] * w), int(share[3] * w))
-    return border_reflect(img, (t, b, left, r))
+    return (int(share[0] * h), int(share[1] * h), int(share[2] * w), int(share[3] * w))
+
+
+def random_border(img: np.ndarray, rng: np.random.Generator, max_share: float) -> np.ndarray:
+    """``border_reflect`` on a random non-empty set of sides, each strip up to ``max_share`` of the side."""
+    return border_reflect(img, random_border_widths(img.shape, rng, max_share))  # type: ignore[arg-type]
+
+
+def rotate(img: np.ndarray, degrees: float, *, nearest: bool = False) -> np.ndarray:
+    """Rotate about the centre, the corners filled by reflection (as crop padding is)."""
+    cv2 = _cv2()
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), float(degrees), 1.0)
+    flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+    return cv2.warpAffine(img, m, (w, h), flags=flags, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def patch_mask(img: np.ndarray, share: float, rng: np.random.Generator, grid: int = 16) -> np.ndarray:
+    """Blank a random ``share`` of the cells of a ``grid`` x ``grid`` partition (filled with the image mean):
+    the detector cannot rely on any one region of the face."""
+    h, w = img.shape[:2]
+    out = img.copy()
+    n = grid * grid
+    k = int(round(share * n))
+    fill = img.reshape(-1, img.shape[-1]).mean(axis=0).astype(img.dtype)
+    for cell in rng.choice(n, size=k, replace=False):
+        r, c = divmod(int(cell), grid)
+        out[r * h // grid : (r + 1) * h // grid, c * w // grid : (c + 1) * w // grid] = fill
+    return out
 
 
 def match_resolution(img: np.ndarray, source_side: float, target_side: float) -> np.ndarray:
@@ -155,25 +200,50 @@ def augment(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator, *, so
 
     ``source_side``: how many source pixels the crop's side spans (0 = unknown; no resolution matching).
     """
+    return augment_with_mask(img, None, cfg, rng, source_side=source_side)[0]
+
+
+def augment_with_mask(
+    img: np.ndarray,
+    mask: np.ndarray | None,
+    cfg: AugmentConfig,
+    rng: np.random.Generator,
+    *,
+    source_side: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`augment`, carrying a float blend mask (H x W, same size as ``img``) through every geometric step
+    (border mirroring, crop window, flip, rotation), so that it still marks the blended pixels of the output."""
     x = img
+    m = mask
     if cfg.match_resolution_p > 0 and source_side and rng.random() < cfg.match_resolution_p:
         x = match_resolution(x, source_side, rng.uniform(*cfg.match_resolution_range))
     if rng.random() < cfg.border_p:
-        x = random_border(x, rng, cfg.border_max)
+        widths = random_border_widths(x.shape, rng, cfg.border_max)
+        x = border_reflect(x, widths)  # type: ignore[arg-type]
+        m = None if m is None else border_reflect(m, widths)  # type: ignore[arg-type]
     if rng.random() < cfg.rescale_p:
         x = rescale_roundtrip(x, int(rng.integers(cfg.rescale_min, max(cfg.rescale_min, x.shape[0]) + 1)))
     if rng.random() < cfg.jpeg_p:
         x = jpeg_recompress(x, int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)))
-    x = random_resized_crop(x, cfg.input_size, cfg.crop_scale, cfg.crop_ratio, rng)
+    if cfg.rotate_p > 0 and rng.random() < cfg.rotate_p:
+        deg = rng.uniform(-cfg.rotate_max_deg, cfg.rotate_max_deg)
+        x = rotate(x, deg)
+        m = None if m is None else rotate(m, deg)
+    window = crop_window(x.shape, cfg.crop_scale, cfg.crop_ratio, rng)
+    x = resize_window(x, window, cfg.input_size)
+    m = None if m is None else resize_window(m, window, cfg.input_size)
     if rng.random() < cfg.flip_p:
         x = x[:, ::-1]
+        m = None if m is None else m[:, ::-1]
     if rng.random() < cfg.jitter_p:
         x = colour_jitter(x, rng, cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue)
     if rng.random() < cfg.blur_p:
         x = gaussian_blur(x, rng.uniform(*cfg.blur_sigma))
     if rng.random() < cfg.noise_p:
         x = gaussian_noise(x, rng.uniform(*cfg.noise_sigma), rng)
-    return np.ascontiguousarray(x)
+    if cfg.patch_mask_p > 0 and rng.random() < cfg.patch_mask_p:
+        x = patch_mask(np.ascontiguousarray(x), rng.uniform(*cfg.patch_mask_range), rng)
+    return np.ascontiguousarray(x), (None if m is None else np.ascontiguousarray(m, dtype=np.float32))
 
 
 def plain_resize(img: np.ndarray, size: int) -> np.ndarray:

@@ -42,6 +42,8 @@ class DataConfig:
     classes: tuple[str, ...] = ("real", "face-manipulated", "generated")
     class_shares: tuple[float, ...] = (0.4, 0.35, 0.25)
     source_power: float = 0.5  # within a class, source share ~ n_source ** power
+    fake_balance: str = "source"  # gathered fakes balanced by "source" folder or by "generator" family
+    fake_power: float | None = None  # power of n within the fake classes (None = source_power)
     sbi_share: float = 0.5  # share of the face-manipulated draws that are self-blended reals (0 = off)
     sbi_part_p: float = 0.0  # share of those blends that replace one part (eye(s), nose, mouth), not the inner face
     sbi_donor_p: float = 0.0  # share that paste another real face (aligned, colour-matched), not a perturbed copy
@@ -63,6 +65,7 @@ class DataConfig:
 class ModelConfig:
     architecture: str = "mobilenetv2"
     init: str = "imagenet"  # passed to create_detector(weights=...): imagenet | none | <path>
+    mask_weight: float = 0.0  # weight of the blend-mask head's loss (forensics.training.mask_head); 0 = no head
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class TrainSection:
     threads: int = 2
     select: str = "last"  # last | best (best val AUC; biased: the same val set is used for calibration)
     val_batch_size: int = 64
+    val_every: int = 1  # validate after every N-th epoch (the last epoch always)
+    contended_below: float = 30.0  # faces/s under which an epoch is logged as contended (not for decisions)
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from forensics.domain import shorter_side
+from forensics.calibration.domain import shorter_side
 from forensics.errors import ForensicsError
 from forensics.evaluation import family
-from forensics.training.augment import augment
+from forensics.training.augment import augment_with_mask
 from forensics.training.blending import random_blend
 from forensics.training.config import TrainConfig, resolve_path
 from forensics.training.crops import CropSettings, face_crop_for_file
@@ -84,11 +84,19 @@ class TrainSet:
         return self.n + len(self.sbi_sources)
 
     def image_and_label(self, i: int) -> tuple[np.ndarray, int]:
+        img, y, _mask = self.image_label_mask(i)
+        return img, y
+
+    def image_label_mask(self, i: int) -> tuple[np.ndarray, int, np.ndarray | None]:
+        """(augmented crop, label, blend mask of the output or None when the blend region is unknown): zeros for
+        camera originals, the pasted region for self-blended twins, None for gathered fakes."""
+        want_mask = self.cfg.model.mask_weight > 0
         if i < self.n:
             img, y, j = self.cs.crops[i], int(self.labels[i]), i
+            mask = np.zeros(img.shape[:2], np.float32) if (want_mask and y == 0) else None
         else:
             j = int(self.sbi_sources[i - self.n])
-            img, _ = random_blend(
+            img, mask = random_blend(
                 self.cs.crops[j],
                 self.cs.landmarks[j],
                 self.rng,
@@ -99,14 +107,19 @@ class TrainSet:
             assert self.sbi_label is not None  # SBI sources exist only with an SBI label
             y = int(self.sbi_label)
         side = self.cs.source_sides[j] if self.cs.source_sides else 0.0
-        return augment(img, self.cfg.augment, self.rng, source_side=side), y
+        out, m = augment_with_mask(img, mask if want_mask else None, self.cfg.augment, self.rng, source_side=side)
+        return out, y, m
 
     def __getitem__(self, i: int):
         import torch
 
-        img, y = self.image_and_label(int(i))
-        x = (img.astype(np.float32) - self.mean) / self.std
-        return torch.from_numpy(x.transpose(2, 0, 1).copy()), y
+        img, y, mask = self.image_label_mask(int(i))
+        x = torch.from_numpy(((img.astype(np.float32) - self.mean) / self.std).transpose(2, 0, 1).copy())
+        if self.cfg.model.mask_weight <= 0:
+            return x, y
+        has = mask is not None
+        m = torch.from_numpy(mask) if mask is not None else torch.zeros(img.shape[:2])
+        return x, y, m, has
 
 
 def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, CropSet, dict[str, Any]]:
@@ -131,7 +144,7 @@ def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, C
         val_s = [x for x in val_s if not is_held(x, cfg.data.holdout)]
         split_note += f"; left out of training and calibration: {', '.join(cfg.data.holdout)}"
     if cfg.data.generated:
-        train_s = train_s + generated_samples(cfg.data.generated)
+        train_s = train_s + generated_samples([resolve_path(d) for d in cfg.data.generated])
         split_note += f"; generated faces added to training: {', '.join(cfg.data.generated)}"
     settings = CropSettings(method=cfg.data.crop_method, crop_size=cfg.data.crop_size, margin=cfg.data.margin)
     tr = load_crops(train_s, settings, progress=progress)

@@ -33,9 +33,10 @@ CACHE_VERSION = 1
 
 
 def _face_defaults() -> tuple[int, float, int]:
-    from forensics import faces
+    from forensics.faces.crop import DEFAULT_CROP_SIZE, DEFAULT_MARGIN
+    from forensics.faces.detect import DEFAULT_MIN_SIZE
 
-    return int(faces.DEFAULT_CROP_SIZE), float(faces.DEFAULT_MARGIN), int(faces.DEFAULT_MIN_SIZE)
+    return int(DEFAULT_CROP_SIZE), float(DEFAULT_MARGIN), int(DEFAULT_MIN_SIZE)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import csv
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,12 @@ import numpy as np
 from forensics.errors import ForensicsError
 from forensics.evaluation import family
 from forensics.evidence import IMAGE_SUFFIXES
+from forensics.training.generators import generator_of
 
 _VIDEO_RE = re.compile(r"^image_(\d+)_(\d+)$")
 # DeepFaceLive pairs: <swapped-in model>_<video>_f<frame>_<L original | R swapped>
 _DFL_PAIR_RE = re.compile(r"^(.+_\d+)_f(\d+)_[LR]$")
-HOLD_FIELDS = ("source", "kind", "family")
+HOLD_FIELDS = ("source", "kind", "family", "generator")
 
 # The default three-class scheme: kind -> class name.
 THREE_CLASS: dict[str, str] = {
@@ -73,14 +74,15 @@ def video_group(source: str, name: str) -> str:
 
 
 def parse_hold(spec: str) -> tuple[str, str]:
-    """``"source:ciplab"`` -> ("source", "ciplab"); fields are source, kind or family (``evaluation.family``).
+    """``"source:ciplab"`` -> ("source", "ciplab"); fields are source, kind, family (``evaluation.family``) or
+    generator (``training.generators.generator_of``: every source a generator family made, e.g. ``generator:flux``).
 
     >>> parse_hold("kind:diffusion")
     ('kind', 'diffusion')
     """
     field_, sep, value = str(spec).partition(":")
     if not sep or field_ not in HOLD_FIELDS or not value:
-        raise ForensicsError(f"hold-out {spec!r}: write source:NAME, kind:NAME or family:NAME")
+        raise ForensicsError(f"hold-out {spec!r}: write source:NAME, kind:NAME, family:NAME or generator:NAME")
     return field_, value
 
 
@@ -88,7 +90,12 @@ def is_held(sample: Sample, specs: Sequence[str]) -> bool:
     """Whether a sample falls under any hold-out spec (``parse_hold``)."""
     for spec in specs:
         field_, value = parse_hold(spec)
-        have = family(sample.source) if field_ == "family" else getattr(sample, field_)
+        if field_ == "family":
+            have = family(sample.source)
+        elif field_ == "generator":
+            have = generator_of(sample.source)
+        else:
+            have = getattr(sample, field_)
         if have == value:
             return True
     return False
@@ -195,10 +202,17 @@ def sampling_weights(
     class_shares: Sequence[float],
     power: float = 0.5,
     sbi_share: float = 0.5,
+    *,
+    fake_groups: Callable[[str], str] | None = None,
+    fake_power: float | None = None,
 ) -> np.ndarray:
     """Weights for items followed by self-blended twins: each present class gets its share of the draws; inside
     the SBI class, SBI twins get ``sbi_share`` (all of it if the class has no real examples); inside each of those
     parts, sources are balanced as in :func:`balanced_weights`. The weights sum to 1.
+
+    ``fake_groups`` balances the gathered fakes (classes other than 0, not the SBI twins) by group instead of by
+    source: ``generator_of`` gives every generator family a share ~ ``n_files ** fake_power`` whatever the number of
+    its source folders (FLUX in three folders weighs as one generator). ``fake_power`` None = ``power``.
 
     >>> w = sampling_weights([(0, "a")] * 4 + [(1, "b")] * 2, [(1, "a")] * 4, [0.5, 0.5], 0.0, 0.25)
     >>> [round(float(w[:4].sum()), 3), round(float(w[4:6].sum()), 3), round(float(w[6:].sum()), 3)]
@@ -215,7 +229,13 @@ def sampling_weights(
         sb = np.array([k for k, (cc, _) in enumerate(sbi_strata) if cc == c], dtype=int)
         part_sbi = (sbi_share if len(it) else 1.0) if len(sb) else 0.0
         if len(it):
-            w_items[it] = _within(strata, it, power) * share * (1 - part_sbi)
+            if c != 0 and fake_groups is not None:
+                grouped = [(cc, fake_groups(src)) for cc, src in strata]
+                p = power if fake_power is None else fake_power
+                w_items[it] = _within(grouped, it, p) * share * (1 - part_sbi)
+            else:
+                p = power if (c == 0 or fake_power is None) else fake_power
+                w_items[it] = _within(strata, it, p) * share * (1 - part_sbi)
         if len(sb):
             w_sbi[sb] = _within(sbi_strata, sb, power) * share * part_sbi
     return np.concatenate([w_items, w_sbi])
@@ -289,17 +309,14 @@ def sample_to_dict(s: Sample) -> dict[str, Any]:
     return asdict(s)
 
 
-def generated_samples(folders: Sequence[str | Path]) -> list[Sample]:
+def generated_samples(folders: Sequence[Path | None]) -> list[Sample]:
     """Every image in each folder of generated faces (``python -m forensics generate sample`` output; config
     ``[data] generated``), labelled fake, kind ``gan``, source ``generated:<folder name>``; each file is its own
-    group. Paths resolve as config paths do (``{shared_data}``, project root)."""
-    from forensics.training.config import resolve_path
-
+    group."""
     out = []
-    for text in folders:
-        folder = resolve_path(str(text))
+    for folder in folders:
         if folder is None or not folder.is_dir():
-            raise ForensicsError(f"[data] generated: {text!r} is not a folder: write one with `generate sample --out`")
+            raise ForensicsError(f"[data] generated: {folder} is not a folder: write one with `generate sample --out`")
         source = f"generated:{folder.name}"
         files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:

@@ -360,8 +360,8 @@ def _initialisation(cfg: TrainConfig) -> str:
 
 def training_side_histogram(split_csv: Path, train_dir: Path | None, *, label: str = "") -> dict[str, Any]:
     """Histogram of the shorter image side of the files a run trained on (the split's train rows), per kind: what
-    ``forensics.domain.size_caveat`` compares evidence with."""
-    from forensics.domain import shorter_side, side_histogram
+    ``forensics.calibration.domain.size_caveat`` compares evidence with."""
+    from forensics.calibration.domain import shorter_side, side_histogram
 
     sides: dict[str, list[float]] = defaultdict(list)
     with open(split_csv, newline="") as fh:

@@ -38,19 +38,28 @@ from forensics.training.config import TrainConfig, resolve_path
 from forensics.training.data import BINARY, THREE_CLASS, Sample, class_index, is_held, list_samples, parse_hold
 
 REPORT = "leave_out.json"
+SCORES_PREFIX = "leave_out_scores-"  # + condition + .npz: logits (and of the mirrored crops) of every face judged
 REAL_SOURCE, FAKE_KIND, PAIRED = "real source", "fake kind", "originals and fakes"
 
 
 def fold_config(
-    cfg: TrainConfig, holds: Sequence[str], *, name: str | None = None, minutes: float | None = None
+    cfg: TrainConfig,
+    holds: Sequence[str],
+    *,
+    name: str | None = None,
+    minutes: float | None = None,
+    seed: int | None = None,
 ) -> TrainConfig:
-    """The recipe of ``cfg`` with ``holds`` left out: one seed (no soup), never exported, its own run folder."""
+    """The recipe of ``cfg`` with ``holds`` left out: one seed (no soup; ``seed`` overrides the config's), never
+    exported, its own run folder."""
     if not holds:
         raise ForensicsError("leave-out needs at least one --hold source:X, kind:Y or family:Z")
     for h in holds:
         parse_hold(h)
     slug = "-".join(re.sub(r"[^a-z0-9]+", "", h.split(":", 1)[1].lower()) for h in holds)
     train = {"max_minutes": float(minutes)} if minutes is not None else {}
+    if seed is not None:
+        cfg = cfg.replace(seed=int(seed))
     return cfg.replace(
         name=name or f"{cfg.name}-lso-{slug}",
         data={"holdout": tuple(holds)},
@@ -168,26 +177,36 @@ def leave_out_report(
         cfg.model.architecture, weights=weights, classes=classes, fake_indices=tuple(range(1, len(classes)))
     )
     size, batch = cfg.augment.input_size, cfg.train.val_batch_size
+    saved: dict[str, Any] = {}
 
-    def p_fake(crops: np.ndarray) -> np.ndarray:
-        return cal.proba(predict_logits(det.model, crops, size, batch))[:, 1:].sum(axis=1)
+    def p_fake(crops: np.ndarray, key: str) -> np.ndarray:
+        logits = predict_logits(det.model, crops, size, batch)
+        saved[f"{key}/logits"] = logits
+        saved[f"{key}/logits_flip"] = predict_logits(det.model, np.ascontiguousarray(crops[:, :, ::-1]), size, batch)
+        return cal.proba(logits)[:, 1:].sum(axis=1)
 
     val_root = resolve_path(cfg.data.val_dir)
     if val_root is None:
         raise ForensicsError("leave-out needs a fixed [data] val_dir")
     val_s, val_c = _crops([s for s in list_samples(val_root) if not is_held(s, cfg.data.holdout)], cfg, normalise)
-    val_p = p_fake(val_c)
+    val_p = p_fake(val_c, "val")
     val_fake = np.array([class_index(s.kind, classes, scheme) != 0 for s in val_s])
     val_groups = np.array([s.group for s in val_s], dtype=object)
+    saved["val/paths"] = np.array([s.rel for s in val_s])
+    saved["val/labels"] = np.array([class_index(s.kind, classes, scheme) for s in val_s])
+    saved["val/sources"] = np.array([s.source for s in val_s])
     rows = []
     for spec, samples in held_samples(cfg).items():
         kept, crops = _crops(samples, cfg, normalise)
         is_fake = np.array([s.label != "real" for s in kept])
+        saved[f"held:{spec}/paths"] = np.array([s.rel for s in kept])
+        saved[f"held:{spec}/is_fake"] = is_fake
+        saved[f"held:{spec}/groups"] = np.array([s.group for s in kept])
         rows.append(
             {
                 **group_row(
                     spec,
-                    p_fake(crops),
+                    p_fake(crops, f"held:{spec}"),
                     is_fake,
                     np.array([s.group for s in kept], dtype=object),
                     cal.band,
@@ -209,10 +228,11 @@ def leave_out_report(
         "n_validation_faces": len(val_s),
         "rows": rows,
     }
+    np.savez(run / f"{SCORES_PREFIX}{condition}.npz", **saved)
     path = run / REPORT
-    saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    saved[condition] = report
-    path.write_text(json.dumps(saved, indent=2), encoding="utf-8")
+    reports = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    reports[condition] = report
+    path.write_text(json.dumps(reports, indent=2), encoding="utf-8")
     return report
 
 

@@ -62,13 +62,15 @@ def stage_of(cfg: TrainConfig, epoch: int) -> tuple[int, int]:
     raise ValueError(epoch)
 
 
-def stage_optimizer(model, stage: Any, si: int, state: dict[str, Any] | None) -> tuple[Any, list[Any]]:
-    """``(AdamW over what stage ``si`` trains, the frozen modules)``; on a resume within that stage the optimizer
-    continues from its saved state."""
+def stage_optimizer(
+    model, stage: Any, si: int, state: dict[str, Any] | None, *, extra_params: list[Any] | None = None
+) -> tuple[Any, list[Any]]:
+    """``(AdamW over what stage ``si`` trains (and ``extra_params``: an auxiliary head), the frozen modules)``; on a
+    resume within that stage the optimizer continues from its saved state."""
     import torch
 
     frozen = set_trainable(model, stage.unfreeze)
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = [p for p in model.parameters() if p.requires_grad] + list(extra_params or [])
     optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=stage.weight_decay)
     if state is not None and state.get("stage") == si and state.get("optimizer"):
         optimizer.load_state_dict(state["optimizer"])

@@ -32,6 +32,8 @@ from forensics.training.data import (
     sampling_weights,
     write_split,
 )
+from forensics.training.generators import generator_of
+from forensics.training.mask_head import MaskHead
 from forensics.training.run_log import LOG, append_log
 from forensics.training.stages import cosine_lr, stage_of, stage_optimizer, train_mode
 
@@ -42,8 +44,8 @@ CHECKPOINT = "checkpoint.pt"
 def val_metrics(
     logits: np.ndarray, labels: np.ndarray, sources: list[str], fake_indices: tuple[int, ...]
 ) -> dict[str, Any]:
+    from forensics.calibration.temperature import nll
     from forensics.evaluation import auc
-    from forensics.temperature import nll
 
     z = logits - logits.max(axis=1, keepdims=True)
     proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
@@ -92,7 +94,17 @@ def _draw_weights(
     classes = tuple(cfg.data.classes)
     strata = [(int(c), s.source) for c, s in zip(y_tr, tr.samples, strict=True)]
     sbi_strata = [(int(sbi_label), tr.samples[j].source) for j in sbi_sources] if sbi_label is not None else []
-    weights = sampling_weights(strata, sbi_strata, cfg.data.class_shares, cfg.data.source_power, cfg.data.sbi_share)
+    if cfg.data.fake_balance not in ("source", "generator"):
+        raise ForensicsError(f"config: [data] fake_balance = {cfg.data.fake_balance!r}: write source or generator")
+    weights = sampling_weights(
+        strata,
+        sbi_strata,
+        cfg.data.class_shares,
+        cfg.data.source_power,
+        cfg.data.sbi_share,
+        fake_groups=generator_of if cfg.data.fake_balance == "generator" else None,
+        fake_power=cfg.data.fake_power,
+    )
     if cfg.data.pair_domains:
         weights = pair_domains(weights, strata, sbi_strata, cfg.data.pair_floor)
     names = [f"{classes[c]}/{src}" for c, src in strata] + [f"{classes[c]}/sbi:{src}" for c, src in sbi_strata]
@@ -102,8 +114,9 @@ def _draw_weights(
     return weights, {k: round(v, 4) for k, v in sorted(shares.items())}
 
 
-def _student_and_teacher(cfg: TrainConfig, classes: tuple[str, ...]) -> tuple[Any, Any]:
-    """The model to train (on the CPU) and, with distillation, the frozen teacher (else None)."""
+def _student_and_teacher(cfg: TrainConfig, classes: tuple[str, ...]) -> tuple[Any, Any, MaskHead | None]:
+    """The model to train (on the CPU), with distillation the frozen teacher (else None), and with a mask weight
+    the blend-mask head on the detector's Grad-CAM layer (else None)."""
     from forensics.detectors import create_detector
 
     init: str | Path = cfg.model.init
@@ -112,31 +125,45 @@ def _student_and_teacher(cfg: TrainConfig, classes: tuple[str, ...]) -> tuple[An
         if path is None:
             raise ForensicsError("model.init is empty: give imagenet, none or a weights file")
         init = path
-    model = create_detector(cfg.model.architecture, weights=init, classes=classes).model.cpu()
+    det = create_detector(cfg.model.architecture, weights=init, classes=classes)
+    model = det.model.cpu()
+    mask_head = None
+    if cfg.model.mask_weight > 0:
+        mask_head = MaskHead(model, det.target_layers()[0], input_size=cfg.augment.input_size)
     teacher = None
     if cfg.distill.enabled:
         teacher = create_detector(cfg.distill.teacher, weights=cfg.distill.teacher_weights, classes=classes).model
         teacher = teacher.cpu().eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
-    return model, teacher
+    return model, teacher, mask_head
 
 
 def _run_epoch(
-    model: Any, teacher: Any, ce: Any, optimizer: Any, lr_at: Callable[[int], float], cfg: TrainConfig, batches: Any
+    model: Any,
+    teacher: Any,
+    ce: Any,
+    optimizer: Any,
+    lr_at: Callable[[int], float],
+    cfg: TrainConfig,
+    batches: Any,
+    mask_head: MaskHead | None = None,
 ) -> tuple[list[float], int, Counter[int]]:
     """One pass over ``batches``: per step the learning rate ``lr_at(step)``, cross-entropy (blended with the
-    teacher's softened outputs when distilling) and an optimiser step. Returns (losses, samples seen, draws per
-    class)."""
+    teacher's softened outputs when distilling; plus the blend-mask loss with a mask head) and an optimiser step.
+    Returns (losses, samples seen, draws per class)."""
     import torch
 
     losses: list[float] = []
     seen, drawn = 0, Counter[int]()
-    for step, (x, y) in enumerate(batches):
+    for step, batch in enumerate(batches):
+        x, y = batch[0], batch[1]
         for g in optimizer.param_groups:
             g["lr"] = lr_at(step)
         logits = model(x)
         loss = ce(logits, y)
+        if mask_head is not None:
+            loss = loss + cfg.model.mask_weight * mask_head.loss(batch[2], batch[3])
         if teacher is not None:
             with torch.no_grad():
                 t_logits = teacher(x)
@@ -180,7 +207,14 @@ def _start_or_resume(
 
 
 def _save_epoch(
-    cfg: TrainConfig, out: Path, model: Any, optimizer: Any, epoch: int, stage: int, history: list[dict[str, Any]]
+    cfg: TrainConfig,
+    out: Path,
+    model: Any,
+    optimizer: Any,
+    epoch: int,
+    stage: int,
+    history: list[dict[str, Any]],
+    mask_head: MaskHead | None = None,
 ) -> None:
     """The checkpoint after an epoch (written whole, then renamed) and, when selecting the best epoch, its weights
     if its validation AUC is the best so far."""
@@ -195,6 +229,7 @@ def _save_epoch(
             "stage": stage,
             "history": history,
             "config_digest": cfg.digest(),
+            "mask_head": mask_head.conv.state_dict() if mask_head is not None else {},
         },
         str(ckpt_path) + ".tmp",
     )
@@ -203,6 +238,35 @@ def _save_epoch(
         (h.get("val_auc") or 0) for h in history
     ):
         torch.save(model.state_dict(), out / "best.pt")
+
+
+def _training_set(
+    cfg: TrainConfig, out: Path, tr: CropSet, va: CropSet, info: dict[str, Any]
+) -> tuple[TrainSet, np.ndarray, np.ndarray, dict[str, Any]]:
+    """The split file, then (training set with its self-blended twins, draw weights, validation labels, data info
+    with the share of draws per class and source)."""
+    classes = tuple(cfg.data.classes)
+    scheme = THREE_CLASS if len(classes) == 3 else BINARY
+    write_split(out / "split.csv", {"train": tr.samples, "val": va.samples}, {**tr.hashes, **va.hashes})
+    y_tr = np.array([class_index(s.kind, classes, scheme) for s in tr.samples])
+    y_va = np.array([class_index(s.kind, classes, scheme) for s in va.samples])
+    sbi_label = class_index("sbi", classes, scheme) if cfg.data.sbi_share > 0 else None
+    sbi_sources = np.nonzero(y_tr == 0)[0] if sbi_label is not None else np.zeros(0, int)
+    weights, draw_shares = _draw_weights(cfg, tr, y_tr, sbi_label, sbi_sources)
+    return TrainSet(tr, y_tr, sbi_sources, sbi_label, cfg), weights, y_va, {**info, "draw_shares": draw_shares}
+
+
+def _throughput(cfg: TrainConfig, seen: int, seconds: float) -> dict[str, Any]:
+    """Faces seen, seconds, faces per second and whether the epoch ran contended (below ``contended_below`` faces/s:
+    another job shared the CPU; such a run is not used for a decision), with the load average at its end."""
+    speed = seen / seconds if seconds > 0 else None
+    return {
+        "samples": seen,
+        "train_seconds": seconds,
+        "images_per_second": speed,
+        "contended": bool(speed is not None and speed < cfg.train.contended_below),
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
 
 
 def _start_torch_and_folder(cfg: TrainConfig, *, resume: bool) -> Path:
@@ -260,21 +324,14 @@ def train(
 
     out = _start_torch_and_folder(cfg, resume=resume)
     classes = tuple(cfg.data.classes)
-    scheme = THREE_CLASS if len(classes) == 3 else BINARY
     fake_indices = tuple(range(1, len(classes)))
     tr, va, info = data if data is not None else prepare_data(cfg, progress=progress)
-    write_split(out / "split.csv", {"train": tr.samples, "val": va.samples}, {**tr.hashes, **va.hashes})
-
-    y_tr = np.array([class_index(s.kind, classes, scheme) for s in tr.samples])
-    y_va = np.array([class_index(s.kind, classes, scheme) for s in va.samples])
-    sbi_label = class_index("sbi", classes, scheme) if cfg.data.sbi_share > 0 else None
-    sbi_sources = np.nonzero(y_tr == 0)[0] if sbi_label is not None else np.zeros(0, int)
-    weights, draw_shares = _draw_weights(cfg, tr, y_tr, sbi_label, sbi_sources)
-    info = {**info, "draw_shares": draw_shares}
-    dataset = TrainSet(tr, y_tr, sbi_sources, sbi_label, cfg)
-    model, teacher = _student_and_teacher(cfg, classes)
+    dataset, weights, y_va, info = _training_set(cfg, out, tr, va, info)
+    model, teacher, mask_head = _student_and_teacher(cfg, classes)
 
     start_epoch, history, state = _start_or_resume(cfg, out, model, info, resume=resume)
+    if mask_head is not None and state is not None and state.get("mask_head"):
+        mask_head.conv.load_state_dict(state["mask_head"])
 
     size = cfg.augment.input_size
     t_start = time.monotonic()
@@ -292,7 +349,8 @@ def train(
         si, e_in_stage = stage_of(cfg, epoch)
         stage = cfg.stages[si]
         if si != opt_stage:
-            optimizer, frozen = stage_optimizer(model, stage, si, state)
+            extra = list(mask_head.parameters()) if mask_head is not None else []
+            optimizer, frozen = stage_optimizer(model, stage, si, state, extra_params=extra)
             opt_stage = si
             stage_t0 = time.monotonic()
             stage_budget = (cfg.train.max_minutes * 60 - (stage_t0 - t_start)) if cfg.train.max_minutes else 0.0
@@ -312,35 +370,42 @@ def train(
             lr_at,
             cfg,
             tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.total_epochs}", disable=not progress, mininterval=10),
+            mask_head,
         )
         train_s = time.monotonic() - t_ep
-        v_logits = predict_logits(model, va.crops, size, cfg.train.val_batch_size)
-        metrics = val_metrics(v_logits, y_va, [s.source for s in va.samples], fake_indices)
+        last = epoch == cfg.total_epochs - 1
+        metrics: dict[str, Any] = {}
+        if last or (epoch + 1) % max(1, cfg.train.val_every) == 0 or cfg.train.select == "best":
+            v_logits = predict_logits(model, va.crops, size, cfg.train.val_batch_size)
+            metrics = val_metrics(v_logits, y_va, [s.source for s in va.samples], fake_indices)
         rec = {
             "event": "epoch",
             "epoch": epoch,
             "stage": si,
             "unfreeze": stage.unfreeze,
             "train_loss": float(np.mean(losses)) if losses else None,
-            "samples": seen,
             "class_draws": {classes[k]: v for k, v in sorted(drawn.items())},
-            "train_seconds": train_s,
-            "images_per_second": seen / train_s if train_s > 0 else None,
+            **_throughput(cfg, seen, train_s),
             **metrics,
         }
         # plain Python numbers only, so that the checkpoint loads with weights_only=True (no pickled objects)
         history.append(
             json.loads(
-                json.dumps({k: rec[k] for k in ("epoch", "train_loss", "val_nll", "val_acc", "val_auc")}, default=float)
+                json.dumps(
+                    {k: rec.get(k) for k in ("epoch", "train_loss", "val_nll", "val_acc", "val_auc")}, default=float
+                )
             )
         )
         append_log(out, rec)
-        _save_epoch(cfg, out, model, optimizer, epoch, si, history)
+        _save_epoch(cfg, out, model, optimizer, epoch, si, history, mask_head)
         if epoch_callback is not None:
             epoch_callback(epoch, rec)
 
     if cfg.train.select == "best" and (out / "best.pt").exists():
         model.load_state_dict(torch.load(out / "best.pt", map_location="cpu", weights_only=True))
+    if mask_head is not None:
+        mask_head.save(out / "mask_head.safetensors")
+        mask_head.remove()
     return finish_run(
         cfg,
         out,

@@ -1,7 +1,7 @@
 """Figures for face regions: a coloured mask overlay (array or Plotly figure) and per-region relevance bar charts.
 
 Approximate (heuristic) regions are marked "≈" and hatched; absent regions are listed in the title with no bar.
-Compute and draw stay apart: these functions only draw what ``forensics.regions`` / ``forensics.segmentation`` give.
+Compute and draw stay apart: these functions only draw what ``forensics.segmentation`` and its ``regions`` give.
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ def variant_crops(
     landmarks, from the evidence re-saved as JPEG or re-scaled."""
     import cv2
 
-    from forensics.face_crop import aligned_crop, face_matrix
+    from forensics.faces.crop import aligned_crop, face_matrix
 
     h, w = image.shape[:2]
     x0_, y0_, x1_, y1_ = (float(v) for v in box)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from forensics.jpeg_tables import estimate_quality, iter_jpeg_segments, iter_png_chunks, iter_riff_chunks
+from forensics.evidence.jpeg_tables import estimate_quality, iter_jpeg_segments, iter_png_chunks, iter_riff_chunks
 
 _EXIF_BASE = {
     271: "make",

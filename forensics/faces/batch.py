@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
-from forensics.face_finders import downscale, mtcnn_model
-from forensics.faces import DEFAULT_DETECT_MAX_SIDE, FaceOptions, FaceSet, _as_rgb, detect_faces
+from forensics.faces.detect import DEFAULT_DETECT_MAX_SIDE, FaceOptions, FaceSet, as_rgb, detect_faces
+from forensics.faces.finders import downscale, mtcnn_model
 
 MAX_STACK_PIXELS = 4_000_000  # per MTCNN call: its first pyramid level in float32 is 12 bytes per pixel
 MAX_STACK = 32
@@ -43,7 +43,7 @@ def mtcnn_batch(images: Sequence[np.ndarray], max_side: int = DEFAULT_DETECT_MAX
     import torch
 
     model = mtcnn_model()
-    small = [downscale(_as_rgb(im), max_side) for im in images]
+    small = [downscale(as_rgb(im), max_side) for im in images]
     out: list[list[Any]] = [[] for _ in images]
     for idx in _stacks([s[0].shape[:2] for s, _ in zip(small, images, strict=True)]):
         stack = np.stack([small[i][0] for i in idx]).astype(np.uint8, copy=False)
@@ -69,9 +69,9 @@ def find_faces_batch(images: Sequence[np.ndarray], options: FaceOptions | None =
     big = [i for i, im in enumerate(images) if min(np.shape(im)[:2]) >= o.min_size]
     blaze: dict[int, list[Any]] = {}
     if o.method == "mediapipe+mtcnn":  # BlazeFace on every image, MTCNN (batched) only where it is needed
-        from forensics.faces_mediapipe import detect_mediapipe, needs_mtcnn
+        from forensics.faces.mediapipe_finder import detect_mediapipe, needs_mtcnn
 
-        blaze = {i: detect_mediapipe(_as_rgb(images[i]), o.detect_max_side) for i in big}
+        blaze = {i: detect_mediapipe(as_rgb(images[i]), o.detect_max_side) for i in big}
         big = [i for i in big if needs_mtcnn(blaze[i], np.shape(images[i]))]
     try:
         found = dict(zip(big, mtcnn_batch([images[i] for i in big], o.detect_max_side), strict=True))

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from forensics.calibration.temperature import logit
 from forensics.errors import ForensicsError
-from forensics.temperature import logit
 
 PROP_FAKE = "the face is manipulated or generated"
 PROP_REAL = "the face is a camera original"

@@ -97,7 +97,7 @@ class Coverage:
 
 def _graph():
     if "fd" not in _GRAPH:
-        from forensics.mediapipe_runtime import warmed
+        from forensics.faces.mediapipe_runtime import warmed
         from forensics.segmentation.landmarks import _mediapipe
 
         mp = _mediapipe()
@@ -113,7 +113,7 @@ def _graph():
 
 def mediapipe_boxes(image: np.ndarray, max_side: int = 1600) -> list[tuple[float, float, float, float]]:
     """Face boxes (x0, y0, x1, y1, image pixels) of mediapipe's full-range face detection."""
-    from forensics.face_finders import downscale
+    from forensics.faces.finders import downscale
 
     small, f = downscale(np.ascontiguousarray(image[..., :3]), max_side)
     h, w = small.shape[:2]

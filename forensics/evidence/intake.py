@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import BadImageError
-from forensics.image_metadata import read_metadata
-from forensics.jpeg_tables import iter_jpeg_segments, iter_png_chunks
+from forensics.evidence.jpeg_tables import iter_jpeg_segments, iter_png_chunks
+from forensics.evidence.metadata import read_metadata
 
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024

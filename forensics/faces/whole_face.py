@@ -96,7 +96,7 @@ def outside_fraction(box: Sequence[float], width: int, height: int) -> float:
 def _mesh():
     """A Face Mesh graph of its own (mediapipe graphs are not thread safe; call with _MESH_LOCK held)."""
     if "mesh" not in _MESH:
-        from forensics.mediapipe_runtime import QuietMesh, warmed
+        from forensics.faces.mediapipe_runtime import QuietMesh, warmed
         from forensics.segmentation.landmarks import _mediapipe
 
         mp = _mediapipe()

@@ -223,27 +223,6 @@ def manifest_record(model: NoveltyModel, file: str, sha256: str) -> dict[str, An
     return {"file": file, "sha256": sha256, "threshold": model.threshold, "fitted": dict(model.info)}
 
 
-def load_for_entry(record: Mapping[str, Any], weights_dirs: Sequence[str | Path] | None = None) -> NoveltyModel:
-    """The novelty model of a manifest entry's ``novelty`` record, after its SHA-256 is checked; the manifest's
-    threshold is the one in force (it may have been chosen after the fit)."""
-    from forensics.detectors.weights import find_weights_file, verify_file
-
-    file = str(record.get("file") or "")
-    if not file or Path(file).is_absolute() or ".." in Path(file).parts:
-        raise ForensicsError(f"novelty record names no bare file: {record!r}")
-    path = find_weights_file(file, weights_dirs)
-    sha = verify_file(path, str(record.get("sha256") or ""), what=f"novelty model {file}")
-    m = NoveltyModel.load(path)
-    return NoveltyModel(
-        m.means,
-        m.precision,
-        m.reference,
-        float(record.get("threshold", m.threshold)),
-        m.classes,
-        {**m.info, "file": file, "sha256": sha},
-    )
-
-
 @dataclass(frozen=True)
 class TradeoffRow:
     """What one threshold does on one labelled set of faces (scores, labels, verdicts without novelty)."""
@@ -275,8 +254,6 @@ def threshold_tradeoff(
     >>> rows[0].false_accusations_inconclusive, rows[0].correct_verdicts_lost, rows[0].wrong_verdicts_inconclusive
     (1, 0, 2)
     """
-    from forensics.calibration import VERDICT_FAKE, VERDICT_REAL
-
     out = []
     for name, (scores, labels, verdicts) in sets.items():
         s = np.asarray(scores, dtype=np.float64)
@@ -285,7 +262,7 @@ def threshold_tradeoff(
         if not len(s) == len(y) == len(v):
             raise ForensicsError(f"set {name!r}: scores, labels and verdicts differ in length")
         beyond = s > threshold
-        fake_call, real_call = v == VERDICT_FAKE, v == VERDICT_REAL
+        fake_call, real_call = v == Verdict.FAKE, v == Verdict.REAL
         false_acc = ~y & fake_call
         correct = (y & fake_call) | (~y & real_call)
         wrong = (~y & fake_call) | (y & real_call)

@@ -13,7 +13,7 @@ Given a heatmap (a signed raw map, a [0, 1] map or an explainer ``Heatmap``) and
   the unblurred probability (negative = the region supported the class). One batch for all regions.
 
 Example:
-    >>> from forensics.regions import region_relevance                         # doctest: +SKIP
+    >>> from forensics.segmentation.regions import region_relevance                         # doctest: +SKIP
     >>> table = region_relevance(hm, segment(crop), detector=det, crop=crop)     # doctest: +SKIP
     >>> table.to_rows()[0]["region"], table.row("eyes").density                 # doctest: +SKIP
 """

@@ -1,14 +1,14 @@
 """Face detection, five landmarks and aligned square crops, with reasons for every face left out.
 
-Methods: ``"mtcnn"`` (facenet-pytorch; weights ship inside the wheel), ``"haar"`` (OpenCV's frontal-face cascade,
-no landmarks), ``"mediapipe"`` (BlazeFace from the mediapipe wheel, about 20x faster than MTCNN; eyes and nose
-only, see ``forensics.faces_mediapipe``), ``"mediapipe+mtcnn"`` (BlazeFace, and MTCNN on the images where BlazeFace
-is unreliable: ``faces_mediapipe.needs_mtcnn``), ``"auto"`` (the default, as in ``AnalyzeOptions``: MTCNN, then Haar
-when MTCNN finds nothing) and ``"whole"`` (the image already is a face crop: it is padded to a square and resized).
-"No face found" is a FaceSet with ``reason`` set, never an exception.
+Methods: ``"mtcnn"`` (facenet-pytorch; weights ship inside the wheel), ``"haar"`` (OpenCV's frontal-face cascade, no
+landmarks), ``"mediapipe"`` (BlazeFace from the mediapipe wheel, about 20x faster than MTCNN; eyes and nose only, see
+``forensics.faces.mediapipe_finder``), ``"mediapipe+mtcnn"`` (BlazeFace, and MTCNN on the images where BlazeFace is
+unreliable: ``mediapipe_finder.needs_mtcnn``), ``"auto"`` (the default, as in ``AnalyzeOptions``: MTCNN, then Haar when
+MTCNN finds nothing) and ``"whole"`` (the image already is a face crop: it is padded to a square and resized). "No face
+found" is a FaceSet with ``reason`` set, never an exception.
 
 Boxes are (x0, y0, x1, y1) in continuous image coordinates as the detector gives them (they may reach outside the
-image). The finders live in ``forensics.face_finders``, the crop geometry in ``forensics.face_crop``.
+image). The finders live in ``forensics.faces.finders``, the crop geometry in ``forensics.faces.crop``.
 
 Crop recipe (training uses the same constants, so training crops match inference crops): rotate about the box centre
 so that the eyes are level, take a square of side ``max(box w, box h) * (1 + 2 * margin)`` centred on the box, fill
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import BadImageError, UnavailableError, UnknownComponentError
-from forensics.face_crop import (
+from forensics.faces.crop import (
     DEFAULT_CROP_SIZE,
     DEFAULT_MARGIN,
     aligned_crop,
@@ -39,7 +39,7 @@ from forensics.face_crop import (
     padded_fraction,
     warp_crop,
 )
-from forensics.face_finders import Detection, detect_haar, detect_mtcnn
+from forensics.faces.finders import Detection, detect_haar, detect_mtcnn
 
 DEFAULT_MIN_SIZE = 40
 DEFAULT_MIN_CONFIDENCE = 0.9
@@ -156,7 +156,7 @@ def reading_order(boxes: list[tuple[float, float, float, float]]) -> list[int]:
     return [i for row in rows for i in sorted(row, key=lambda j: (boxes[j][0] + boxes[j][2]) / 2)]
 
 
-def _as_rgb(image: Any) -> np.ndarray:
+def as_rgb(image: Any) -> np.ndarray:
     if hasattr(image, "image") and isinstance(image.image, np.ndarray):  # an Evidence
         image = image.image
     elif not isinstance(image, np.ndarray) and hasattr(image, "convert"):  # a PIL image
@@ -182,7 +182,7 @@ def _find(
     dets: list[Detection] = []
     used = method
     if method in ("mediapipe", "mediapipe+mtcnn"):
-        from forensics.faces_mediapipe import detect_mediapipe, needs_mtcnn
+        from forensics.faces.mediapipe_finder import detect_mediapipe, needs_mtcnn
 
         dets = found["mediapipe"] if "mediapipe" in found else detect_mediapipe(img, detect_max_side)
         tried.append("mediapipe")
@@ -259,7 +259,7 @@ class FaceOptions:
     Faces whose box is smaller than ``min_size`` px (longer side), below ``min_confidence`` (MTCNN) or beyond the
     ``max_faces`` largest are skipped, with the reason. Detection runs on a copy reduced to ``detect_max_side``
     (faces under about 20 px at that scale are not found); crops come from the full image (``margin``,
-    ``crop_size``, ``pad``: ``forensics.face_crop``).
+    ``crop_size``, ``pad``: ``forensics.faces.crop``).
     """
 
     method: str = "auto"
@@ -277,7 +277,7 @@ def detect_faces(
 ) -> FaceSet:
     """Find faces in an HxWx3 uint8 RGB image (or an Evidence) with ``options`` (default ``FaceOptions()``) and return
     aligned crops in reading order, the faces left out listed in ``skipped`` with the reason.
-    ``detections`` holds raw detections already made per method (``forensics.face_batch`` runs MTCNN on many images
+    ``detections`` holds raw detections already made per method (``forensics.faces.batch`` runs MTCNN on many images
     at once); a method not in it runs here.
     """
     o = options or FaceOptions()
@@ -288,7 +288,7 @@ def detect_faces(
     border_mode(pad)
     if crop_size < 8:
         raise BadImageError(f"crop_size {crop_size} is too small: use at least 8 (default {DEFAULT_CROP_SIZE})")
-    img = _as_rgb(image)
+    img = as_rgb(image)
     h, w = img.shape[:2]
     params = asdict(o)
     base: dict[str, Any] = {"image_size": (w, h), "params": params}

@@ -21,8 +21,8 @@ Three pieces, all fitted on a labelled validation set and stored in one frozen :
    (pool-adjacent-violators) and capped at what the validation counts can support: ``log10 LR <= log10(n_real)``
    and ``>= -log10(n_fake)``. The ENFSI verbal scale turns it into words.
 
-The pieces live in ``forensics.temperature``, ``forensics.decision_band`` and ``forensics.likelihood_ratio``; this
-module holds the fitted ``Calibration``, the ``Assessment`` it gives for one score and ``fit_calibration``.
+The pieces live in ``temperature``, ``decision_band`` and ``likelihood_ratio`` of this package; this module holds the
+fitted ``Calibration``, the ``Assessment`` it gives for one score and ``fit_calibration``.
 
 The output is never phrased as "the probability that the image is fake": a likelihood ratio says how much more
 probable the detector's score is under one proposition than under the other.
@@ -47,15 +47,12 @@ from typing import Any
 
 import numpy as np
 
-from forensics.decision_band import band_error_rates, choose_band
+from forensics.calibration.decision_band import band_error_rates, choose_band
+from forensics.calibration.likelihood_ratio import PROP_FAKE, PROP_REAL, LikelihoodRatioModel, verbal_scale
+from forensics.calibration.temperature import fit_temperature, fit_temperature_and_bias, nll, softmax
 from forensics.errors import ForensicsError
-from forensics.likelihood_ratio import PROP_FAKE, PROP_REAL, LikelihoodRatioModel, verbal_scale
-from forensics.temperature import fit_temperature, fit_temperature_and_bias, nll, softmax
 from forensics.verdicts import Verdict
 
-VERDICT_FAKE = Verdict.FAKE
-VERDICT_REAL = Verdict.REAL
-VERDICT_INCONCLUSIVE = Verdict.INCONCLUSIVE
 SCHEMA = "forensics.calibration/2"
 _READABLE = (SCHEMA, "forensics.calibration/1")  # /1: temperature only (no class biases)
 
@@ -141,11 +138,11 @@ class Calibration:
             raise ValueError(f"p_fake must be in [0, 1], got {p_fake}")
         lo, hi = self.band
         if p >= hi:
-            verdict = VERDICT_FAKE
+            verdict = Verdict.FAKE
         elif p < lo:
-            verdict = VERDICT_REAL
+            verdict = Verdict.REAL
         else:
-            verdict = VERDICT_INCONCLUSIVE
+            verdict = Verdict.INCONCLUSIVE
         lr, log_lr = self.likelihood_ratio(p)
         words, prop = verbal_scale(lr)
         if prop is None:
@@ -162,7 +159,7 @@ class Calibration:
             )
         return Assessment(
             verdict=verdict,
-            inconclusive=verdict == VERDICT_INCONCLUSIVE,
+            inconclusive=verdict == Verdict.INCONCLUSIVE,
             p_fake=p,
             likelihood_ratio=lr,
             log10_lr=log_lr,

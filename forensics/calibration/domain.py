@@ -68,7 +68,7 @@ def share_at_least(hist: Mapping[str, Any], kinds: Iterable[str], side: float) -
 
 
 def face_span_px(box: Iterable[float], margin: float) -> float:
-    """Source pixels spanned by a face crop's side, as ``forensics.face_crop.aligned_crop`` cuts it."""
+    """Source pixels spanned by a face crop's side, as ``forensics.faces.crop.aligned_crop`` cuts it."""
     x0, y0, x1, y1 = (float(v) for v in box)
     return max(x1 - x0, y1 - y0, 1.0) * (1.0 + 2.0 * margin)
 
@@ -112,7 +112,7 @@ def size_caveat(
 
 def face_size_caveat(analysis: Analysis, face: FaceAnalysis, detector: str) -> str | None:
     """``size_caveat`` for one face of an Analysis and one of its detectors."""
-    from forensics.face_crop import DEFAULT_MARGIN
+    from forensics.faces.crop import DEFAULT_MARGIN
 
     margin = analysis.options.margin
     card = (analysis.models.get(detector) or {}).get("card") or {}

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from forensics.errors import UnavailableError
-from forensics.mediapipe_runtime import load_mediapipe, warmed
+from forensics.faces.mediapipe_runtime import load_mediapipe, warmed
 
 MIN_DETECTION_CONFIDENCE = 0.5  # mediapipe's default; matched val faces score 0.7 or more at the 5th percentile
 # MTCNN box from a BlazeFace box: medians over 156 matched faces of 150 random val images (MTCNN probability >= 0.9);
@@ -90,7 +90,7 @@ def needs_mtcnn(detections: list, image_shape: tuple[int, ...]) -> bool:
 
 def detect_mediapipe(image: np.ndarray, max_side: int, model_selection: int = 0):
     """Detections in ``face_finders.Detection`` form: MTCNN-convention box, score, landmarks (eyes, nose tip)."""
-    from forensics.face_finders import downscale
+    from forensics.faces.finders import downscale
 
     small, f = downscale(image, max_side)
     out = []

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from forensics.temperature import logit
+from forensics.calibration.temperature import logit
 
 
 def _shifted(p: float, dz: float) -> float:
