@@ -1,13 +1,13 @@
-"""Likelihood-ratio validation (forensics.calibration.lr_validation, through the NFI's lir): Cllr against its definition computed
-here by hand, Cllr-min <= Cllr, ELUB within what the number of faces can support, Tippett curves."""
+"""Likelihood-ratio validation (forensics.calibration.lr_validation, through the NFI's lir): Cllr against its definition
+computed here by hand, Cllr-min <= Cllr, ELUB within what the number of faces can support, Tippett curves."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from forensics.errors import ForensicsError
 from forensics.calibration.lr_validation import narrowest_bounds, tippett_points, validate_lrs
+from forensics.errors import ForensicsError
 
 
 def _cllr_by_hand(llr: np.ndarray, y: np.ndarray) -> float:
