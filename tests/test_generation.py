@@ -417,6 +417,10 @@ def test_cli_trains_and_samples(tmp_path, monkeypatch, capsys):
     assert main(["generate", "sample", "--run", str(run), "--n", "3", "--out", str(tmp_path / "s")]) == 0
     assert len(list((tmp_path / "s").glob("*.png"))) == 3 and (tmp_path / "s" / "provenance.json").is_file()
     capsys.readouterr()
+    bad = ["generate", "train", "--arch", "dcgan", "--data", str(data), "--out", str(tmp_path / "bad"), "--quiet"]
+    assert main([*bad, "--against", "no-such-detector"]) == 4
+    assert not (tmp_path / "bad").exists()  # a detector that cannot be loaded leaves no run folder behind
+    assert main([*bad, "--against-weights", "w.safetensors"]) == 4
     assert main(["generate"]) == 2  # no action: usage error
     assert main(["generate", "train", "--arch", "stylegan", "--data", "x", "--out", "y"]) == 2
     assert main(["generate", "sample", "--run", str(tmp_path / "nothing"), "--n", "2", "--out", "z"]) == 4

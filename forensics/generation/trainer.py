@@ -257,7 +257,9 @@ def _start(cfg: GanConfig, faces: FaceSet, out: Path, nets: _Nets, *, resume: bo
         if state.get("config_digest") != cfg.digest():
             raise ForensicsError(f"{ckpt} was made with other settings: resume with the same options")
         if state.get("faces_digest") != faces.digest():
-            raise ForensicsError(f"{ckpt} was trained on other faces: resume with the same --data (and --limit)")
+            raise ForensicsError(
+                f"{ckpt} was trained on other faces: resume with the same --data, --exclude and --limit"
+            )
         nets.load(state)
         append_log(out, {"event": "resume", "step": nets.step, "faces_seen": nets.faces_seen, "time": time.time()})
         return
@@ -305,14 +307,14 @@ def train_gan(
     cfg = config.resolved()
     if faces.images.shape[1] != cfg.size:
         raise ForensicsError(f"faces are {faces.images.shape[1]} px but the generator makes {cfg.size} px")
+    if term is None and cfg.against:  # first: a detector that cannot be loaded leaves no run folder behind
+        from forensics.generation.against import DetectorTerm, load_detector
+
+        term = DetectorTerm(load_detector(cfg.against, cfg.against_weights))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     nets = _Nets(cfg, get_device())
     _start(cfg, faces, out, nets, resume=resume)
-    if term is None and cfg.against:
-        from forensics.generation.against import DetectorTerm, load_detector
-
-        term = DetectorTerm(load_detector(cfg.against, cfg.against_weights))
     data = to_model_range(faces.images)
     nets.g.train()
     nets.d.train()
