@@ -36,7 +36,7 @@ def run_one(arch: str, args, faces) -> dict:
     from forensics.generation import runs, sampling
     from forensics.generation.trainer import Budget, GanConfig, train_gan
 
-    out = ROOT / "runs" / f"gen-{arch.replace('-', '')}{args.size}"
+    out = Path(args.runs) / f"gen-{arch.replace('-', '')}{args.size}"
     cfg = GanConfig(arch=arch, size=args.size, width=args.width, batch_size=args.batch_size, seed=args.seed)
     load_before = os.getloadavg()[0]
     res = train_gan(
@@ -49,7 +49,7 @@ def run_one(arch: str, args, faces) -> dict:
     )
     gen = sampling.load_generator(out)
     images = sampling.generate(gen, 64, seed=0)
-    docs = ROOT / "docs"
+    docs = Path(args.docs)
     stem = f"generation_{arch.replace('-', '')}_{args.size}"
     Image.fromarray(sampling.grid(images, columns=8)).save(docs / f"{stem}.png")
     (docs / f"{stem}.json").write_text(
@@ -61,14 +61,14 @@ def run_one(arch: str, args, faces) -> dict:
         "width": args.width,
         "batch_size": args.batch_size,
         "threads": args.threads,
-        "run": str(out.relative_to(ROOT)),
+        "run": str(out),
         "minutes": round(res.seconds / 60, 2),
         "steps": res.steps,
         "faces_seen": res.faces_seen,
         "faces_per_second": round(res.faces_per_second, 1),
         "final_losses": _final(runs.loss_records(out)),
         "checkpoint_sha256": res.checkpoint_sha256,
-        "grid": f"docs/{stem}.png",
+        "grid": str(docs / f"{stem}.png"),
         "load_average_1min": {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2)},
     }
 
@@ -84,6 +84,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=None, help="use this many files of --data (quick checks only)")
+    ap.add_argument("--docs", default=str(ROOT / "docs"), help="where the grids go (default docs/)")
+    ap.add_argument("--runs", default=str(ROOT / "runs"), help="where the run folders go (default runs/)")
     ap.add_argument("--resume", action="store_true", help="continue earlier runs (the minutes count again)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
@@ -94,7 +97,7 @@ def main() -> None:
     from forensics.generation.data import load_faces
 
     t0 = time.monotonic()
-    faces = load_faces(args.data, args.size, progress=not args.quiet)
+    faces = load_faces(args.data, args.size, limit=args.limit, seed=args.seed, progress=not args.quiet)
     crops = {"faces": len(faces.files), "crop_methods": faces.methods, "dropped": faces.dropped}
     print(json.dumps({"face_crops": {**crops, "seconds": round(time.monotonic() - t0, 1)}}), flush=True)
     for arch in args.arch or ["dcgan", "wgan-gp"]:
