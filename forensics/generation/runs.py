@@ -61,13 +61,12 @@ def loss_records(run: str | Path) -> list[dict[str, Any]]:
 
 
 def run_summary(run: str | Path) -> dict[str, Any]:
-    """Name, folder, configuration, faces, the last checkpoint logged (step, faces seen, SHA-256) and whether the
-    run finished, for the Models page."""
+    """Name, folder, configuration, faces it learnt from and its last ``done`` record (None while it has not
+    finished a session), for the Models page."""
     from forensics.training.run_log import read_log
 
     doc = read_run(run)
     log = read_log(Path(run))
-    ckpts = [r for r in log if r.get("event") == "checkpoint"]
     done = [r for r in log if r.get("event") == "done"]
     return {
         "name": Path(run).resolve().name,
@@ -75,7 +74,6 @@ def run_summary(run: str | Path) -> dict[str, Any]:
         "config": doc["config"],
         "data": doc["data"],
         "created_utc": doc.get("created_utc"),
-        "last_checkpoint": ckpts[-1] if ckpts else None,
         "done": done[-1] if done else None,
     }
 
@@ -91,6 +89,7 @@ def provenance_rows(summary: dict[str, Any], prov: dict[str, Any]) -> list[dict[
         ("run", summary["folder"]),
         ("architecture", f"{cfg['arch']}, {cfg['size']} px, width {cfg['width']}, latent {cfg['z_dim']}"),
         ("trained on", f"{data['faces']} face crops of {data['folder']} (crop methods {data['crop_methods']})"),
+        ("left out of its faces", ", ".join(data.get("excluded") or []) or "nothing"),
         ("trained against", f"{against}, weight {cfg.get('against_weight')}" if against else "no detector"),
         ("started from", _started_from(prov.get("init"))),
         ("checkpoint sha256", prov["checkpoint_sha256"]),
