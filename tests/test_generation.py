@@ -234,6 +234,11 @@ def test_samples_carry_the_checkpoint_sha256_and_are_reproducible(tiny_run, tmp_
     assert label_from_path(res.files[0], tmp_path / "out") == ("fake", "gan", "generated-gan-tiny")
     with pytest.raises(ForensicsError, match="already holds samples"):
         write_samples(tiny_run, 5, tmp_path / "out", seed=7, labelled=True)
+    (tmp_path / "loose").mkdir()
+    (tmp_path / "loose" / "gan-tiny-s7-00001.png").write_bytes(b"not ours")
+    with pytest.raises(ForensicsError, match="gan-tiny-s7-00001.png"):
+        write_samples(tiny_run, 5, tmp_path / "loose", seed=7)  # an existing file is never overwritten
+    assert (tmp_path / "loose" / "gan-tiny-s7-00001.png").read_bytes() == b"not ours"
     # same run, checkpoint and seed: the same pixels; another seed: other faces
     again = write_samples(tiny_run, 3, tmp_path / "again", seed=7)
     other = write_samples(tiny_run, 3, tmp_path / "other", seed=8)

@@ -51,8 +51,6 @@ def load_generator(run: str | Path) -> LoadedGenerator:
     bytes that were loaded)."""
     import hashlib
 
-    import torch
-
     from forensics.device import get_device
     from forensics.generation.nets import build_generator
 
@@ -69,8 +67,7 @@ def load_generator(run: str | Path) -> LoadedGenerator:
     cfg = dict(state["config"])
     g = build_generator(int(cfg["size"]), z_dim=int(cfg["z_dim"]), width=int(cfg["width"]))
     g.load_state_dict(state["generator"])
-    with torch.no_grad():
-        g = g.to(get_device()).eval()
+    g = g.to(get_device()).eval()
     return LoadedGenerator(g, run, sha, cfg, int(state["step"]), int(state["faces_seen"]), state.get("init"))
 
 
@@ -149,22 +146,25 @@ def sample_folder(out: str | Path, run_name: str, *, labelled: bool) -> Path:
 
 def write_samples(run: str | Path, n: int, out: str | Path, *, seed: int = 0, labelled: bool = False) -> SampleResult:
     """Write ``n`` PNG faces and ``provenance.json`` (with each file's SHA-256). A folder that already holds a
-    provenance file is refused: samples of two draws never mix."""
+    provenance file or any of the file names is refused: samples of two draws never mix, no file is overwritten."""
     import hashlib
 
     from PIL import Image
 
+    if n < 1:
+        raise ForensicsError(f"asked for {n} samples: ask for at least 1")
     gen = load_generator(run)
     folder = sample_folder(out, gen.name, labelled=labelled)
-    if (folder / PROVENANCE).exists():
-        raise ForensicsError(f"{folder} already holds samples ({PROVENANCE}): choose another --out")
+    paths = [folder / f"{gen.name}-s{seed}-{i:05d}.png" for i in range(n)]
+    taken = [p for p in [folder / PROVENANCE, *paths] if p.exists()]
+    if taken:
+        raise ForensicsError(f"{folder} already holds samples ({taken[0].name}): choose another --out")
     folder.mkdir(parents=True, exist_ok=True)
     prov = provenance(gen, seed, n)
     files, hashes = [], {}
-    for i, img in enumerate(generate(gen, n, seed)):
+    for path, img in zip(paths, generate(gen, n, seed), strict=True):
         buf = io.BytesIO()
         Image.fromarray(img).save(buf, format="PNG")
-        path = folder / f"{gen.name}-s{seed}-{i:05d}.png"
         path.write_bytes(buf.getvalue())
         files.append(path)
         hashes[path.name] = hashlib.sha256(buf.getvalue()).hexdigest()
