@@ -422,6 +422,8 @@ def test_cli_trains_and_samples(tmp_path, monkeypatch, capsys):
     assert main(["generate", "sample", "--run", str(run), "--n", "3", "--out", str(tmp_path / "s")]) == 0
     assert len(list((tmp_path / "s").glob("*.png"))) == 3 and (tmp_path / "s" / "provenance.json").is_file()
     capsys.readouterr()
+    typo = ["generate", "train", "--arch", "dcgan", "--data", str(data), "--out", str(tmp_path / "t"), "--quiet"]
+    assert main([*typo, "--exclude", "heldot"]) == 4  # a name that matches no sub-folder is a typo, not a filter
     bad = ["generate", "train", "--arch", "dcgan", "--data", str(data), "--out", str(tmp_path / "bad"), "--quiet"]
     assert main([*bad, "--against", "no-such-detector"]) == 4
     assert not (tmp_path / "bad").exists()  # a detector that cannot be loaded leaves no run folder behind

@@ -92,7 +92,13 @@ def load_faces(
     root = Path(folder)
     settings = settings or CropSettings()
     skip = set(exclude)
-    files = pick_files([p for p in list_images(root) if not skip & set(p.relative_to(root).parts[:-1])], limit, seed)
+    listed = [(p, set(p.relative_to(root).parts[:-1])) for p in list_images(root)]
+    unknown = skip - set().union(*(parts for _, parts in listed))
+    if unknown:
+        raise ForensicsError(
+            f"no sub-folder named {', '.join(sorted(unknown))} under {root}: check the names to leave out"
+        )
+    files = pick_files([p for p, parts in listed if not skip & parts], limit, seed)
     images, kept, methods = [], [], Counter[str]()
     for p in tqdm(files, desc="face crops", disable=not progress, mininterval=5):
         try:
