@@ -93,7 +93,10 @@ def load_faces(
     settings = settings or CropSettings()
     skip = set(exclude)
     listed = [(p, set(p.relative_to(root).parts[:-1])) for p in list_images(root)]
-    unknown = skip - set().union(*(parts for _, parts in listed))
+    folders: set[str] = set()
+    for _, parts in listed:
+        folders |= parts
+    unknown = skip - folders
     if unknown:
         raise ForensicsError(
             f"no sub-folder named {', '.join(sorted(unknown))} under {root}: check the names to leave out"
