@@ -1,8 +1,8 @@
-"""Models: every detector with its readiness, weights hash and model card."""
+"""Models: every detector with its readiness, weights hash and model card; trained generators with their samples."""
 
 import streamlit as st
 
-from ui import common, lib, model_card
+from ui import common, generators, lib, model_card
 
 st.title("Models")
 st.caption(
@@ -60,3 +60,5 @@ if name and st.toggle(
     help="Loading builds the network (a few seconds for the larger ones).",
 ):
     model_card.model_card(common.call(lib.model_info, name, spinner=f"Loading {name}"))
+
+generators.generators_section()

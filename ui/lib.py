@@ -420,3 +420,37 @@ def linked_figure(sha256: str, quality: int, scale: float, _original, _ela):
     from forensics.viz.checks import linked_images_figure
 
     return linked_images_figure({"original": _original, f"ELA q{quality} ×{scale:g}": _ela})
+
+
+# --------------------------------------------------------------------------------------------------- generators
+def generator_roots() -> list[str]:
+    from forensics.generation.runs import run_roots
+
+    return [str(p) for p in run_roots()]
+
+
+def generator_runs() -> list[str]:
+    """Generator run folders (``FORENSICS_GENERATOR_RUNS`` or runs/), by name."""
+    from forensics.generation.runs import find_runs
+
+    return [str(p) for p in find_runs()]
+
+
+def run_version(run: str) -> float:
+    """Changes whenever the run's checkpoint is rewritten: part of the cache key of its view."""
+    from forensics.generation.trainer import CHECKPOINT
+
+    p = Path(run) / CHECKPOINT
+    return p.stat().st_mtime_ns / 1e9 if p.exists() else 0.0
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def generator_view(run: str, version: float, n: int = 32, seed: int = 0) -> dict[str, Any]:
+    """A fixed-seed sample grid of the run's checkpoint with its provenance rows and loss records."""
+    from forensics.generation import runs, sampling
+
+    configure()
+    gen = sampling.load_generator(run)
+    images = sampling.generate(gen, n, seed)
+    rows = runs.provenance_rows(runs.run_summary(run), sampling.provenance(gen, seed, n))
+    return {"grid": sampling.grid(images), "rows": rows, "losses": runs.loss_records(run), "n": n, "seed": seed}

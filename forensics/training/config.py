@@ -53,6 +53,9 @@ class DataConfig:
     # leave-source-out protocol (forensics.training.leave_out): "source:X" / "kind:Y" / "family:Z" specs whose files
     # are left out of training AND of validation / calibration; they are the unseen test set of the run
     holdout: tuple[str, ...] = ()
+    # folders of generated faces (``generate sample`` output) added to training only, after any hold-out, each as
+    # fake kind "gan" with source "generated:<folder name>" (forensics.training.data.generated_samples)
+    generated: tuple[str, ...] = ()
     crop_size: int | None = None  # None = forensics.faces default (as at inference)
     margin: float | None = None
 

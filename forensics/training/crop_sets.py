@@ -21,6 +21,7 @@ from forensics.training.data import (
     Sample,
     check_no_leak,
     file_sha256,
+    generated_samples,
     is_held,
     list_samples,
     split_by_group,
@@ -137,6 +138,9 @@ def prepare_data(cfg: TrainConfig, *, progress: bool = True) -> tuple[CropSet, C
         train_s = [x for x in train_s if not is_held(x, cfg.data.holdout)]
         val_s = [x for x in val_s if not is_held(x, cfg.data.holdout)]
         split_note += f"; left out of training and calibration: {', '.join(cfg.data.holdout)}"
+    if cfg.data.generated:
+        train_s = train_s + generated_samples([resolve_path(d) for d in cfg.data.generated])
+        split_note += f"; generated faces added to training: {', '.join(cfg.data.generated)}"
     settings = CropSettings(method=cfg.data.crop_method, crop_size=cfg.data.crop_size, margin=cfg.data.margin)
     tr = load_crops(train_s, settings, progress=progress)
     va = load_crops(val_s, settings, progress=progress)

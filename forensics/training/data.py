@@ -316,3 +316,21 @@ def summarise_samples(samples: Sequence[Sample]) -> dict[str, Any]:
 
 def sample_to_dict(s: Sample) -> dict[str, Any]:
     return asdict(s)
+
+
+def generated_samples(folders: Sequence[Path | None]) -> list[Sample]:
+    """Every image in each folder of generated faces (``python -m forensics generate sample`` output; config
+    ``[data] generated``), labelled fake, kind ``gan``, source ``generated:<folder name>``; each file is its own
+    group."""
+    out = []
+    for folder in folders:
+        if folder is None or not folder.is_dir():
+            raise ForensicsError(f"[data] generated: {folder} is not a folder: write one with `generate sample --out`")
+        source = f"generated:{folder.name}"
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ForensicsError(f"[data] generated: no images in {folder}")
+        for p in files:
+            rel = f"{source}/{p.relative_to(folder).as_posix()}"
+            out.append(Sample(path=str(p), rel=rel, label="fake", kind="gan", source=source, group=f"file:{rel}"))
+    return out
